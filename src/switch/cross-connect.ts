@@ -1,0 +1,17 @@
+// The simplest switch: two ports joined by a wire. What QEMU does between a tap and a NIC.
+
+import type { EthernetView } from '../frame/ethernet.js';
+import { TapyardError } from '../error.js';
+import type { Decision, Switch } from './decision.js';
+
+export const CrossConnectReason = { PEER: 'cross-connect: to the other port' } as const;
+
+export class CrossConnect implements Switch {
+  bind(portNames: readonly string[]): void {
+    if (portNames.length !== 2) throw new TapyardError('EUSAGE', `a cross-connect joins exactly two ports, not ${portNames.length}`);
+  }
+
+  decide(ingress: number, _frame: EthernetView, decision: Decision): void {
+    decision.forward(ingress === 0 ? 1 : 0, CrossConnectReason.PEER);
+  }
+}

@@ -1,0 +1,57 @@
+// What a switch decided for one frame, and why. The forwarder and `tapyard trace` read the
+// same Decision, so the teaching view and the datapath cannot disagree.
+//
+// Reasons are string constants from the deciding module's table: cheap to store and to count,
+// formatted only when someone asks. A Decision is reused frame after frame (reset, never
+// reallocated), so deciding allocates nothing once the arrays have grown.
+
+import type { EthernetView } from '../frame/ethernet.js';
+
+export type Reason = string;
+
+/** One step of a trace: where the frame was, and what happened there. */
+export interface TraceStep {
+  at: string;
+  reason: Reason;
+  detail?: string;
+}
+
+export class Decision {
+  /** Egress port indexes that get a copy, in order. */
+  readonly outputs: number[] = [];
+  /** Why each output got its copy (same order as `outputs`). */
+  readonly reasons: Reason[] = [];
+  /** Why nobody got the frame; set exactly when `outputs` is empty. */
+  drop: Reason | null = null;
+  /** Steps for `tapyard trace`; null on the forwarding path, where nobody reads them. */
+  steps: TraceStep[] | null = null;
+
+  reset(): this {
+    this.outputs.length = 0;
+    this.reasons.length = 0;
+    this.drop = null;
+    if (this.steps !== null) this.steps.length = 0;
+    return this;
+  }
+
+  forward(port: number, reason: Reason): void {
+    this.outputs.push(port);
+    this.reasons.push(reason);
+  }
+
+  discard(reason: Reason): void {
+    this.drop = reason;
+  }
+
+  /** Record a step when tracing; free otherwise (pass constants, build no strings). */
+  step(at: string, reason: Reason, detail?: string): void {
+    if (this.steps !== null) this.steps.push(detail === undefined ? { at, reason } : { at, reason, detail });
+  }
+}
+
+/** Anything that decides where a frame received on port `ingress` goes. */
+export interface Switch {
+  /** Called once before forwarding starts, with the ports in index order. */
+  bind?(portNames: readonly string[]): void;
+  decide(ingress: number, frame: EthernetView, decision: Decision): void;
+}

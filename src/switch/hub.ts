@@ -1,0 +1,19 @@
+// A repeater: every frame to every other port. The default for more than two ports until a
+// learning bridge or a macvlan model is chosen; also the worst case a flooding switch reaches.
+
+import type { EthernetView } from '../frame/ethernet.js';
+import type { Decision, Switch } from './decision.js';
+
+export const HubReason = { REPEAT: 'hub: repeated to every other port' } as const;
+
+export class Hub implements Switch {
+  private ports = 0;
+
+  bind(portNames: readonly string[]): void {
+    this.ports = portNames.length;
+  }
+
+  decide(ingress: number, _frame: EthernetView, decision: Decision): void {
+    for (let p = 0; p < this.ports; p++) if (p !== ingress) decision.forward(p, HubReason.REPEAT);
+  }
+}
