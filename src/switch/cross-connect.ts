@@ -2,13 +2,13 @@
 
 import type { EthernetView } from '../frame/ethernet.js';
 import { TapyardError } from '../error.js';
-import type { Decision, Switch } from './decision.js';
+import type { Decision, Switch, SwitchPort } from './decision.js';
 
 export const CrossConnectReason = { PEER: 'cross-connect: to the other port' } as const;
 
 export class CrossConnect implements Switch {
-  bind(portNames: readonly string[]): void {
-    if (portNames.length !== 2) throw new TapyardError('EUSAGE', `a cross-connect joins exactly two ports, not ${portNames.length}`);
+  bind(ports: readonly SwitchPort[]): void {
+    if (ports.length !== 2) throw new TapyardError('EUSAGE', `a cross-connect joins exactly two ports, not ${ports.length}`);
   }
 
   decide(ingress: number, _frame: EthernetView, decision: Decision): void {

@@ -6,6 +6,7 @@
 // reallocated), so deciding allocates nothing once the arrays have grown.
 
 import type { EthernetView } from '../frame/ethernet.js';
+import type { Mac } from '../mac.js';
 
 export type Reason = string;
 
@@ -49,9 +50,18 @@ export class Decision {
   }
 }
 
+/** What a switch learns about each forwarder port before forwarding starts. */
+export interface SwitchPort {
+  name: string;
+  /** The port's own MAC when it has one (macvtap, tap), else null. */
+  mac: Mac | null;
+  /** Options from the port spec that the port itself did not use (e.g. role=lower, mode=vepa). */
+  options: Readonly<Record<string, string>>;
+}
+
 /** Anything that decides where a frame received on port `ingress` goes. */
 export interface Switch {
-  /** Called once before forwarding starts, with the ports in index order. */
-  bind?(portNames: readonly string[]): void;
+  /** Called once before forwarding starts, with the ports in index order; throws a TapyardError on a bad topology. */
+  bind?(ports: readonly SwitchPort[]): void;
   decide(ingress: number, frame: EthernetView, decision: Decision): void;
 }

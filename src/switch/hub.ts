@@ -2,15 +2,15 @@
 // learning bridge or a macvlan model is chosen; also the worst case a flooding switch reaches.
 
 import type { EthernetView } from '../frame/ethernet.js';
-import type { Decision, Switch } from './decision.js';
+import type { Decision, Switch, SwitchPort } from './decision.js';
 
 export const HubReason = { REPEAT: 'hub: repeated to every other port' } as const;
 
 export class Hub implements Switch {
   private ports = 0;
 
-  bind(portNames: readonly string[]): void {
-    this.ports = portNames.length;
+  bind(ports: readonly SwitchPort[]): void {
+    this.ports = ports.length;
   }
 
   decide(ingress: number, _frame: EthernetView, decision: Decision): void {
