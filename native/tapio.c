@@ -1,0 +1,734 @@
+// tapio: the syscalls and ioctls tapyard cannot make from JavaScript, nothing else.
+//
+// - opening a macvtap through a private node made from its sysfs major:minor,
+// - attaching a tap through /dev/net/tun (optionally inside another network namespace),
+// - AF_PACKET sockets for observers and raw injection,
+// - the tun/tap ioctls,
+// - readiness through uv_poll on Node's own loop, and batched non-blocking read()/write()
+//   into and out of buffers JavaScript owns, so that one JS call moves a whole batch.
+//
+// Policy (what to read, where to send, what to count) stays in TypeScript.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <uv.h>
+
+// ---------------------------------------------------------------------------------------------
+// Errors: every failure becomes a JS Error whose code is the errno name.
+
+static const char *errno_name(int e) {
+  switch (e) {
+    case EPERM: return "EPERM";
+    case ENOENT: return "ENOENT";
+    case EIO: return "EIO";
+    case ENXIO: return "ENXIO";
+    case EBADF: return "EBADF";
+    case EAGAIN: return "EAGAIN";
+    case ENOMEM: return "ENOMEM";
+    case EACCES: return "EACCES";
+    case EFAULT: return "EFAULT";
+    case EBUSY: return "EBUSY";
+    case EEXIST: return "EEXIST";
+    case ENODEV: return "ENODEV";
+    case ENOTDIR: return "ENOTDIR";
+    case EINVAL: return "EINVAL";
+    case EMFILE: return "EMFILE";
+    case ENOTTY: return "ENOTTY";
+    case ENOSPC: return "ENOSPC";
+    case EMSGSIZE: return "EMSGSIZE";
+    case ENOBUFS: return "ENOBUFS";
+    case ENETDOWN: return "ENETDOWN";
+    case ENOLINK: return "ENOLINK";
+    case EBADFD: return "EBADFD";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EROFS: return "EROFS";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    default: return "EUNKNOWN";
+  }
+}
+
+static napi_value throw_errno(napi_env env, const char *what, int e) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(e));
+  napi_value code, text, err, num;
+  napi_create_string_utf8(env, errno_name(e), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &err);
+  napi_create_int32(env, e, &num);
+  napi_set_named_property(env, err, "errno", num);
+  napi_throw(env, err);
+  return NULL;
+}
+
+static napi_value throw_usage(napi_env env, const char *msg) {
+  napi_throw_type_error(env, "EUSAGE", msg);
+  return NULL;
+}
+
+#define CHECK_NAPI(call)                                                   \
+  do {                                                                     \
+    if ((call) != napi_ok) return throw_usage(env, "bad arguments to " #call); \
+  } while (0)
+
+// ---------------------------------------------------------------------------------------------
+// Argument helpers.
+
+static int arg_int(napi_env env, napi_value v, int32_t *out) {
+  return napi_get_value_int32(env, v, out) == napi_ok;
+}
+
+// A string argument into buf; null/undefined gives "" and *present = 0.
+static int arg_string(napi_env env, napi_value v, char *buf, size_t size, int *present) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return 0;
+  if (t == napi_null || t == napi_undefined) {
+    buf[0] = 0;
+    if (present) *present = 0;
+    return 1;
+  }
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, buf, size, &len) != napi_ok) return 0;
+  if (len >= size - 1) return 0;  // would have been cut
+  if (present) *present = 1;
+  return 1;
+}
+
+// The bytes behind a TypedArray / Buffer argument.
+static int arg_bytes(napi_env env, napi_value v, void **data, size_t *bytes) {
+  bool is_ta;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  napi_typedarray_type type;
+  size_t length, offset;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, &length, data, &ab, &offset) != napi_ok) return 0;
+  size_t elem = 1;
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: elem = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: elem = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: elem = 8; break;
+    default: elem = 1;
+  }
+  *bytes = length * elem;
+  return 1;
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value out;
+  napi_create_int64(env, v, &out);
+  return out;
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network namespaces. setns() moves only the calling thread, so the main thread enters the
+// target namespace just long enough to create an fd (an fd keeps its namespace), then returns.
+
+typedef struct {
+  int home;  // -1 when no switch happened
+} netns_guard;
+
+static int netns_enter(const char *path, netns_guard *g) {
+  g->home = -1;
+  if (path[0] == 0) return 0;
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) return -1;
+  int target = open(path, O_RDONLY | O_CLOEXEC);
+  if (target < 0) {
+    int e = errno;
+    close(home);
+    errno = e;
+    return -1;
+  }
+  int r = setns(target, CLONE_NEWNET);
+  int e = errno;
+  close(target);
+  if (r < 0) {
+    close(home);
+    errno = e;
+    return -1;
+  }
+  g->home = home;
+  return 0;
+}
+
+static void netns_leave(netns_guard *g) {
+  if (g->home < 0) return;
+  int e = errno;
+  // Staying in the wrong namespace would silently misdirect every later call: do not go on.
+  if (setns(g->home, CLONE_NEWNET) < 0) {
+    fprintf(stderr, "tapyard: cannot return to the original network namespace: %s\n", strerror(errno));
+    abort();
+  }
+  close(g->home);
+  g->home = -1;
+  errno = e;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening devices.
+
+// openMacvtap(major, minor) -> fd. /dev/tapN is named after a per-namespace ifindex while /dev
+// is global, so that name can belong to another namespace's device: make our own node from the
+// numbers sysfs gave us, in a private directory, open it, and remove it again.
+static napi_value OpenMacvtap(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t major_n, minor_n;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_int(env, argv[0], &major_n) || !arg_int(env, argv[1], &minor_n) || major_n < 0 || minor_n < 0)
+    return throw_usage(env, "openMacvtap(major, minor)");
+
+  // devtmpfs always allows device nodes; /tmp may be mounted nodev.
+  static const char *bases[] = {"/dev", "/tmp"};
+  int fd = -1, last = 0;
+  for (size_t i = 0; i < sizeof bases / sizeof bases[0] && fd < 0; i++) {
+    char dir[64], node[80];
+    snprintf(dir, sizeof dir, "%s/.tapyard-XXXXXX", bases[i]);
+    if (mkdtemp(dir) == NULL) {
+      last = errno;
+      continue;
+    }
+    snprintf(node, sizeof node, "%s/macvtap", dir);
+    if (mknod(node, S_IFCHR | 0600, makedev((unsigned)major_n, (unsigned)minor_n)) == 0) {
+      fd = open(node, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+      if (fd < 0) last = errno;
+      unlink(node);
+    } else {
+      last = errno;
+    }
+    rmdir(dir);
+  }
+  if (fd < 0) return throw_errno(env, "open macvtap node", last);
+  return make_int(env, fd);
+}
+
+// attachTap(name, flags, netnsPath|null) -> { fd, name }
+static napi_value AttachTap(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  char name[IFNAMSIZ + 1], ns[PATH_MAX];
+  int32_t flags;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !arg_string(env, argv[0], name, sizeof name, NULL) || !arg_int(env, argv[1], &flags) ||
+      !arg_string(env, argv[2], ns, sizeof ns, NULL))
+    return throw_usage(env, "attachTap(name, flags, netnsPath)");
+
+  netns_guard g;
+  if (netns_enter(ns, &g) < 0) return throw_errno(env, "enter network namespace", errno);
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  int e = errno;
+  struct ifreq ifr;
+  if (fd >= 0) {
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+    ifr.ifr_flags = (short)flags;
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      e = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  netns_leave(&g);
+  if (fd < 0) return throw_errno(env, "attach tap (TUNSETIFF)", e);
+
+  napi_value out, v;
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "fd", make_int(env, fd));
+  napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &v);
+  napi_set_named_property(env, out, "name", v);
+  return out;
+}
+
+// packetSocket(ifname, protocol, netnsPath|null) -> fd. Bound to one device and one ethertype,
+// never promiscuous: observing must not change what the device accepts.
+static napi_value PacketSocket(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  char name[IFNAMSIZ + 1], ns[PATH_MAX];
+  int32_t proto;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !arg_string(env, argv[0], name, sizeof name, NULL) || !arg_int(env, argv[1], &proto) ||
+      !arg_string(env, argv[2], ns, sizeof ns, NULL))
+    return throw_usage(env, "packetSocket(ifname, protocol, netnsPath)");
+
+  netns_guard g;
+  if (netns_enter(ns, &g) < 0) return throw_errno(env, "enter network namespace", errno);
+  const char *what = "socket(AF_PACKET)";
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons((uint16_t)proto));
+  int e = errno;
+  if (fd >= 0) {
+    unsigned idx = if_nametoindex(name);
+    struct sockaddr_ll sll;
+    memset(&sll, 0, sizeof sll);
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons((uint16_t)proto);
+    sll.sll_ifindex = (int)idx;
+    if (idx == 0) {
+      e = errno;
+      what = "find interface";
+    } else if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
+      e = errno;
+      what = "bind(AF_PACKET)";
+      idx = 0;
+    }
+    if (idx == 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  netns_leave(&g);
+  if (fd < 0) return throw_errno(env, what, e);
+  return make_int(env, fd);
+}
+
+static napi_value Close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, "close(fd)");
+  if (close(fd) < 0 && errno != EINTR) return throw_errno(env, "close", errno);
+  return undefined(env);
+}
+
+// ---------------------------------------------------------------------------------------------
+// ioctls.
+
+static int fd_arg(napi_env env, napi_callback_info info, int32_t *fd, int32_t *value, size_t want) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) return 0;
+  if (!arg_int(env, argv[0], fd)) return 0;
+  if (want > 1 && !arg_int(env, argv[1], value)) return 0;
+  return 1;
+}
+
+// tunGetIff(fd) -> { name, flags }. On a macvtap whose link was deleted: ENOLINK.
+static napi_value TunGetIff(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "tunGetIff(fd)");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) return throw_errno(env, "TUNGETIFF", errno);
+  napi_value out, v;
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &v);
+  napi_set_named_property(env, out, "name", v);
+  napi_set_named_property(env, out, "flags", make_int(env, (uint16_t)ifr.ifr_flags));
+  return out;
+}
+
+static napi_value TunGetFeatures(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "tunGetFeatures(fd)");
+  unsigned int features = 0;
+  if (ioctl(fd, TUNGETFEATURES, &features) < 0) return throw_errno(env, "TUNGETFEATURES", errno);
+  return make_int(env, features);
+}
+
+// TUNSETOFFLOAD takes its flags by value.
+static napi_value TunSetOffload(napi_env env, napi_callback_info info) {
+  int32_t fd, flags;
+  if (!fd_arg(env, info, &fd, &flags, 2)) return throw_usage(env, "tunSetOffload(fd, flags)");
+  if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(uint32_t)flags) < 0) return throw_errno(env, "TUNSETOFFLOAD", errno);
+  return undefined(env);
+}
+
+static napi_value TunGetVnetHdrSz(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "tunGetVnetHdrSz(fd)");
+  int size = 0;
+  if (ioctl(fd, TUNGETVNETHDRSZ, &size) < 0) return throw_errno(env, "TUNGETVNETHDRSZ", errno);
+  return make_int(env, size);
+}
+
+static napi_value TunSetVnetHdrSz(napi_env env, napi_callback_info info) {
+  int32_t fd, size;
+  if (!fd_arg(env, info, &fd, &size, 2)) return throw_usage(env, "tunSetVnetHdrSz(fd, size)");
+  int v = size;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &v) < 0) return throw_errno(env, "TUNSETVNETHDRSZ", errno);
+  return undefined(env);
+}
+
+// hwaddr(fd) -> Buffer(6): SIOCGIFHWADDR answered by the tap/macvtap fd itself.
+static napi_value Hwaddr(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "hwaddr(fd)");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) return throw_errno(env, "SIOCGIFHWADDR", errno);
+  napi_value buf;
+  void *data;
+  napi_create_buffer_copy(env, 6, ifr.ifr_hwaddr.sa_data, &data, &buf);
+  return buf;
+}
+
+// ifMtu(ifname, netnsPath|null) -> mtu, asked of a socket in the device's namespace.
+static napi_value IfMtu(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char name[IFNAMSIZ + 1], ns[PATH_MAX];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_string(env, argv[0], name, sizeof name, NULL) || !arg_string(env, argv[1], ns, sizeof ns, NULL))
+    return throw_usage(env, "ifMtu(ifname, netnsPath)");
+  netns_guard g;
+  if (netns_enter(ns, &g) < 0) return throw_errno(env, "enter network namespace", errno);
+  int s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int e = errno, mtu = -1;
+  if (s >= 0) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+    if (ioctl(s, SIOCGIFMTU, &ifr) == 0)
+      mtu = ifr.ifr_mtu;
+    else
+      e = errno;
+    close(s);
+  }
+  netns_leave(&g);
+  if (mtu < 0) return throw_errno(env, "SIOCGIFMTU", e);
+  return make_int(env, mtu);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batched I/O.
+//
+// Reading: frames are packed into `ring`: each slot starts 64-byte aligned, with `headroom` bytes before
+//   the Ethernet frame and the vnet header (hdrLen bytes) at the end of that headroom. A read is
+//   only started when a whole maximum frame fits, and its buffer is exactly that size, so a read
+//   that fills it was truncated by the kernel (tap_read_iter cuts silently): lengths[i] = -1.
+//   A batch stops at EAGAIN, after `budget` frames, or at an error (reported with the frames
+//   read before it, so none is lost).
+
+#define MAX_FRAME (65536 + 4096)  // QEMU's NET_BUFSIZE: a 64 KiB GSO frame plus headers
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
+
+typedef struct {
+  uint8_t *ring;
+  size_t ring_size;
+  uint32_t *offsets;
+  int32_t *lengths;
+  int32_t max_n;
+  int32_t hdr_len;
+  int32_t headroom;
+  int32_t budget;
+} rx_ring;
+
+// Returns the frames read; *err is the errno that ended the batch (0 for EAGAIN or budget).
+static int read_batch(int fd, const rx_ring *r, int *err) {
+  size_t want = (size_t)r->hdr_len + MAX_FRAME;
+  size_t pos = 0;
+  int n = 0, budget = r->budget < r->max_n ? r->budget : r->max_n;
+  *err = 0;
+  while (n < budget && pos + (size_t)r->headroom + MAX_FRAME <= r->ring_size) {
+    uint8_t *at = r->ring + pos + r->headroom - r->hdr_len;
+    ssize_t got = read(fd, at, want);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) *err = errno;
+      break;
+    }
+    r->offsets[n] = (uint32_t)(pos + r->headroom);
+    if ((size_t)got >= want) {
+      r->lengths[n++] = -1;  // truncated: the slot is reused, JS counts the frame as a drop
+      continue;
+    }
+    int32_t frame_len = (int32_t)got - r->hdr_len;
+    if (frame_len < 0) frame_len = 0;
+    r->lengths[n++] = frame_len;
+    pos = ALIGN64(pos + (size_t)r->headroom + (size_t)frame_len);
+  }
+  return n;
+}
+
+static int arg_ring(napi_env env, napi_value *argv, rx_ring *r) {
+  void *ring, *offs, *lens;
+  size_t ring_size, offs_size, lens_size;
+  if (!arg_bytes(env, argv[0], &ring, &ring_size) || !arg_bytes(env, argv[1], &offs, &offs_size) ||
+      !arg_bytes(env, argv[2], &lens, &lens_size) || !arg_int(env, argv[3], &r->hdr_len) ||
+      !arg_int(env, argv[4], &r->headroom) || !arg_int(env, argv[5], &r->budget) || r->hdr_len < 0 ||
+      r->headroom < r->hdr_len || r->budget < 1 || ring_size < (size_t)r->headroom + MAX_FRAME)
+    return 0;
+  r->ring = ring;
+  r->ring_size = ring_size;
+  r->offsets = offs;
+  r->lengths = lens;
+  r->max_n = (int32_t)((offs_size < lens_size ? offs_size : lens_size) / 4);
+  return 1;
+}
+
+// readBatch(fd, ring, offsets, lengths, hdrLen, headroom, budget) -> count (synchronous).
+static napi_value ReadBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  int32_t fd;
+  rx_ring r;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7 || !arg_int(env, argv[0], &fd) || !arg_ring(env, argv + 1, &r))
+    return throw_usage(env, "readBatch(fd, ring, offsets, lengths, hdrLen, headroom, budget)");
+  int err;
+  int n = read_batch(fd, &r, &err);
+  if (n == 0 && err) return throw_errno(env, "read", err);
+  return make_int(env, n);
+}
+
+// writeBatch(fd, buf, offsets, lengths, count, status) -> frames processed
+//   One write() per frame (tap and macvtap take exactly one frame per write). status[i] = 0 or
+//   the errno of a frame the kernel refused (the frame is gone, JS counts it). EAGAIN stops the
+//   batch without consuming the frame, so the caller can wait for POLLOUT.
+static napi_value WriteBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  int32_t fd, count;
+  void *buf, *offs_p, *lens_p, *status_p;
+  size_t buf_size, offs_size, lens_size, status_size;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6 || !arg_int(env, argv[0], &fd) || !arg_bytes(env, argv[1], &buf, &buf_size) ||
+      !arg_bytes(env, argv[2], &offs_p, &offs_size) || !arg_bytes(env, argv[3], &lens_p, &lens_size) ||
+      !arg_int(env, argv[4], &count) || !arg_bytes(env, argv[5], &status_p, &status_size) || count < 0 ||
+      (size_t)count > offs_size / 4 || (size_t)count > lens_size / 4 || (size_t)count > status_size / 4)
+    return throw_usage(env, "writeBatch(fd, buf, offsets, lengths, count, status)");
+  uint32_t *offsets = offs_p, *lengths = lens_p;
+  int32_t *status = status_p;
+  int i = 0;
+  while (i < count) {
+    if ((size_t)offsets[i] + lengths[i] > buf_size) {
+      status[i++] = EFAULT;
+      continue;
+    }
+    ssize_t put = write(fd, (uint8_t *)buf + offsets[i], lengths[i]);
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) break;
+      status[i++] = errno;
+      continue;
+    }
+    status[i++] = 0;
+  }
+  return make_int(env, i);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Poller: uv_poll on Node's loop. With a ring set (setRing), readiness to read drains up to a
+// budget of frames into it before JavaScript is called, so one call hands over one batch.
+// The callback receives (events, errno, count): events has bit 1 for readable and 2 for
+// writable; count is the frames now in the ring; errno is non-zero when reading failed or
+// libuv reported an error (a deleted tap raises POLLERR: libuv stops the poll and says EBADF,
+// and the read behind it says what really happened).
+
+typedef struct {
+  uv_poll_t handle;
+  int fd;
+  napi_env env;
+  napi_ref callback;
+  napi_ref self;
+  napi_ref ring_refs[3];
+  rx_ring ring;
+  int has_ring;
+  napi_async_context async;
+  int active;
+  int closing;
+} poller;
+
+static void poller_free(uv_handle_t *h) {
+  poller *p = h->data;
+  free(p);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+  poller *p = h->data;
+  if (p->closing) return;
+  napi_env env = p->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, recv, argv[3], result;
+  napi_get_reference_value(env, p->callback, &cb);
+  napi_get_reference_value(env, p->self, &recv);
+  int ev = ((events & UV_READABLE) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
+  int err = status < 0 ? -status : 0, count = 0;
+  if (status < 0) p->active = 0;  // libuv stopped the handle
+  if (p->has_ring && (ev & 1 || status < 0)) {
+    int read_err;
+    count = read_batch(p->fd, &p->ring, &read_err);
+    if (read_err) err = read_err;
+  }
+  napi_create_int32(env, ev, &argv[0]);
+  napi_create_int32(env, err, &argv[1]);
+  napi_create_int32(env, count, &argv[2]);
+  // make_callback, not call_function: it drains the microtask queue and keeps async hooks right.
+  napi_status s = napi_make_callback(env, p->async, recv, cb, 3, argv, &result);
+  if (s == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void poller_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  poller *p = data;
+  if (!p->closing) {
+    p->closing = 1;
+    uv_close((uv_handle_t *)&p->handle, poller_free);
+  }
+}
+
+static poller *unwrap_poller(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
+  napi_value self;
+  void *data;
+  if (napi_get_cb_info(env, info, argc, argv, &self, NULL) != napi_ok) return NULL;
+  if (napi_unwrap(env, self, &data) != napi_ok) return NULL;
+  return data;
+}
+
+// new Poller(fd, callback)
+static napi_value PollerNew(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  int32_t fd;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  napi_valuetype t;
+  if (argc < 2 || !arg_int(env, argv[0], &fd) || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function)
+    return throw_usage(env, "new Poller(fd, callback)");
+  poller *p = calloc(1, sizeof *p);
+  if (p == NULL) return throw_errno(env, "allocate poller", ENOMEM);
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  int r = uv_poll_init(loop, &p->handle, fd);
+  if (r < 0) {
+    free(p);
+    return throw_errno(env, "uv_poll_init", -r);
+  }
+  p->handle.data = p;
+  p->fd = fd;
+  p->env = env;
+  napi_create_reference(env, argv[1], 1, &p->callback);
+  napi_value name;
+  napi_create_string_utf8(env, "tapyard.poll", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, self, name, &p->async);
+  napi_wrap(env, self, p, poller_finalize, NULL, NULL);
+  // Weak: the JS object holds the poller; while it is active, `self` must stay alive for the callback.
+  napi_create_reference(env, self, 0, &p->self);
+  return self;
+}
+
+// poller.start(readable, writable): (re)arm with exactly these events; both false stops.
+static napi_value PollerStart(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  poller *p = unwrap_poller(env, info, &argc, argv);
+  bool rd = false, wr = false;
+  if (p == NULL || argc < 2 || napi_get_value_bool(env, argv[0], &rd) != napi_ok ||
+      napi_get_value_bool(env, argv[1], &wr) != napi_ok)
+    return throw_usage(env, "poller.start(readable, writable)");
+  if (p->closing) return throw_usage(env, "poller is closed");
+  int events = (rd ? UV_READABLE : 0) | (wr ? UV_WRITABLE : 0);
+  int r = events ? uv_poll_start(&p->handle, events, on_poll) : uv_poll_stop(&p->handle);
+  if (r < 0) return throw_errno(env, "uv_poll_start", -r);
+  // An active poll keeps the process alive and its JS object reachable; a stopped one neither.
+  if (events && !p->active) napi_reference_ref(env, p->self, NULL);
+  if (!events && p->active) napi_reference_unref(env, p->self, NULL);
+  p->active = events != 0;
+  return undefined(env);
+}
+
+// poller.setRing(ring, offsets, lengths, hdrLen, headroom, budget): where readable batches go.
+static napi_value PollerSetRing(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  poller *p = unwrap_poller(env, info, &argc, argv);
+  rx_ring r;
+  if (p == NULL || argc < 6 || !arg_ring(env, argv, &r))
+    return throw_usage(env, "poller.setRing(ring, offsets, lengths, hdrLen, headroom, budget)");
+  for (int i = 0; i < 3; i++) {
+    if (p->has_ring) napi_delete_reference(env, p->ring_refs[i]);
+    napi_create_reference(env, argv[i], 1, &p->ring_refs[i]);  // C keeps raw pointers into them
+  }
+  p->ring = r;
+  p->has_ring = 1;
+  return undefined(env);
+}
+
+// poller.close(): stop for good. The fd itself is closed by the caller afterwards.
+static napi_value PollerClose(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  poller *p = unwrap_poller(env, info, &argc, NULL);
+  if (p == NULL) return throw_usage(env, "poller.close()");
+  if (p->closing) return undefined(env);
+  if (p->active) {
+    uv_poll_stop(&p->handle);
+    napi_reference_unref(env, p->self, NULL);
+    p->active = 0;
+  }
+  p->closing = 1;
+  napi_async_destroy(env, p->async);
+  napi_delete_reference(env, p->callback);
+  napi_delete_reference(env, p->self);
+  if (p->has_ring)
+    for (int i = 0; i < 3; i++) napi_delete_reference(env, p->ring_refs[i]);
+  p->has_ring = 0;
+  napi_value self;
+  napi_get_cb_info(env, info, &argc, NULL, &self, NULL);
+  void *unused;
+  napi_remove_wrap(env, self, &unused);
+  uv_close((uv_handle_t *)&p->handle, poller_free);
+  return undefined(env);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor fns[] = {
+      {"openMacvtap", NULL, OpenMacvtap, NULL, NULL, NULL, napi_default, NULL},
+      {"attachTap", NULL, AttachTap, NULL, NULL, NULL, napi_default, NULL},
+      {"packetSocket", NULL, PacketSocket, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
+      {"tunGetIff", NULL, TunGetIff, NULL, NULL, NULL, napi_default, NULL},
+      {"tunGetFeatures", NULL, TunGetFeatures, NULL, NULL, NULL, napi_default, NULL},
+      {"tunSetOffload", NULL, TunSetOffload, NULL, NULL, NULL, napi_default, NULL},
+      {"tunGetVnetHdrSz", NULL, TunGetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},
+      {"tunSetVnetHdrSz", NULL, TunSetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},
+      {"hwaddr", NULL, Hwaddr, NULL, NULL, NULL, napi_default, NULL},
+      {"ifMtu", NULL, IfMtu, NULL, NULL, NULL, napi_default, NULL},
+      {"readBatch", NULL, ReadBatch, NULL, NULL, NULL, napi_default, NULL},
+      {"writeBatch", NULL, WriteBatch, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
+
+  napi_property_descriptor methods[] = {
+      {"start", NULL, PollerStart, NULL, NULL, NULL, napi_default, NULL},
+      {"setRing", NULL, PollerSetRing, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, PollerClose, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value cls;
+  napi_define_class(env, "Poller", NAPI_AUTO_LENGTH, PollerNew, NULL, 3, methods, &cls);
+  napi_set_named_property(env, exports, "Poller", cls);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

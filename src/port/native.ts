@@ -1,0 +1,102 @@
+// Loads the tapio addon (native/tapio.c): the syscalls and ioctls JavaScript cannot make.
+// The types below are the whole native surface; see the C file for what each call does.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TapyardError } from '../error.js';
+
+export interface PollerHandle {
+  /** Arm the poll for exactly these events; (false, false) stops it. */
+  start(readable: boolean, writable: boolean): void;
+  /** Readable batches are drained into this ring before the callback runs. */
+  setRing(ring: Uint8Array, offsets: Uint32Array, lengths: Int32Array, hdrLen: number, headroom: number, budget: number): void;
+  close(): void;
+}
+
+export interface Tapio {
+  openMacvtap(major: number, minor: number): number;
+  attachTap(name: string, flags: number, netnsPath: string | null): { fd: number; name: string };
+  packetSocket(ifname: string, protocol: number, netnsPath: string | null): number;
+  close(fd: number): void;
+  tunGetIff(fd: number): { name: string; flags: number };
+  tunGetFeatures(fd: number): number;
+  tunSetOffload(fd: number, flags: number): void;
+  tunGetVnetHdrSz(fd: number): number;
+  tunSetVnetHdrSz(fd: number, size: number): void;
+  hwaddr(fd: number): Buffer;
+  ifMtu(ifname: string, netnsPath: string | null): number;
+  readBatch(
+    fd: number,
+    ring: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Int32Array,
+    hdrLen: number,
+    headroom: number,
+    budget: number,
+  ): number;
+  writeBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number;
+  Poller: new (fd: number, callback: (events: number, errno: number, count: number) => void) => PollerHandle;
+}
+
+/** Poll callback event bits. */
+export const PollEvent = { READABLE: 1, WRITABLE: 2 } as const;
+
+/** The largest frame a read can return (QEMU's NET_BUFSIZE): a 64 KiB GSO frame plus headers. */
+export const MAX_FRAME = 65536 + 4096;
+
+/** TUNSETIFF flags (include/uapi/linux/if_tun.h). */
+export const TunFlag = {
+  TUN: 0x0001,
+  TAP: 0x0002,
+  NO_PI: 0x1000,
+  VNET_HDR: 0x4000,
+  MULTI_QUEUE: 0x0100,
+} as const;
+
+/** TUNSETOFFLOAD flags. */
+export const TunOffload = { CSUM: 0x01, TSO4: 0x02, TSO6: 0x04, TSO_ECN: 0x08, UFO: 0x10, USO4: 0x20, USO6: 0x40 } as const;
+
+/** Errors from the addon carry the errno name as `code`. */
+export interface ErrnoError extends Error {
+  code: string;
+  errno: number;
+}
+
+export function isErrno(err: unknown, code?: string): err is ErrnoError {
+  return err instanceof Error && typeof (err as ErrnoError).errno === 'number' && (code === undefined || (err as ErrnoError).code === code);
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new TapyardError('ENOADDON', 'cannot find the tapyard package root');
+    dir = up;
+  }
+  return dir;
+}
+
+function load(): Tapio {
+  const path = join(packageRoot(), 'build', 'Release', 'tapio.node');
+  if (!existsSync(path)) {
+    throw new TapyardError('ENOADDON', `the native addon is not built (${path}); run scripts/setup`);
+  }
+  return createRequire(import.meta.url)(path) as Tapio;
+}
+
+let loaded: Tapio | null = null;
+
+/** The addon, loaded on first use so that pure-TypeScript users never need it. */
+export function tapio(): Tapio {
+  loaded ??= load();
+  return loaded;
+}
+
+/** `/run/netns/NAME` for a namespace made by `ip netns add`, or null for the current one. */
+export function netnsPath(name: string | undefined): string | null {
+  if (name === undefined || name === '') return null;
+  if (name.includes('/')) return name;
+  return `/run/netns/${name}`;
+}
