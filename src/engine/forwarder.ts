@@ -1,0 +1,262 @@
+// The loop: what QEMU's tap backend does between an fd and a NIC, for N ports.
+//
+// One breath, per readable port: the port drains up to `budget` frames into its ring; each
+// frame is checked, handed to the switch, and its copies queued per egress; then every egress
+// queue is written in one batch. When an egress reports EAGAIN, the frames it did not take are
+// copied aside and every ingress that feeds it stops reading until it drains: frames wait in the
+// kernel (back-pressure) instead of being dropped here.
+//
+// Nothing is lost silently. For the whole forwarder, at every moment:
+//     rx + clones = tx + drops + queued
+// where clones are the extra copies a switch made (a flood to three ports is one rx, two
+// clones) and queued are copies waiting for a full egress. When the loop is idle queued is 0.
+
+import { TapyardError } from '../error.js';
+import { EthernetView } from '../frame/ethernet.js';
+import { GsoType, VnetView, VNET_HDR_LEN } from '../frame/vnet.js';
+import { DropReason, txErrorReason } from '../port/drop.js';
+import { DEFAULT_BUDGET, type Port, type PortListener, type RxBatch } from '../port/port.js';
+import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
+
+export interface Ledger {
+  rx: number;
+  clones: number;
+  tx: number;
+  drops: number;
+  queued: number;
+}
+
+export interface ForwarderOptions {
+  budget?: number;
+  /** Options each port's spec left over for the switch, by port index. */
+  switchOptions?: readonly Readonly<Record<string, string>>[];
+  /** A port failed for good (device deleted): the forwarder has stopped itself. */
+  onFatal?: (error: TapyardError) => void;
+}
+
+/** Copies waiting for one egress, in order. */
+interface TxQueue {
+  buf: Uint8Array | null;
+  offsets: Uint32Array;
+  lengths: Uint32Array;
+  status: Int32Array;
+  count: number;
+  /** Copies a full egress did not take, each with its header, oldest first. */
+  backlog: Uint8Array[];
+  /** Ingress ports that stopped reading until this egress drains. */
+  holding: Set<number>;
+}
+
+export class Forwarder implements PortListener {
+  readonly budget: number;
+  clones = 0;
+
+  private readonly index = new Map<Port, number>();
+  private readonly queues: TxQueue[];
+  /** How many egresses each ingress waits for; it reads again at 0. */
+  private readonly waits: number[];
+  private readonly alive: boolean[];
+  private readonly eth = new EthernetView();
+  private readonly vnet = new VnetView();
+  private readonly decision = new Decision();
+  private running = false;
+
+  constructor(
+    readonly ports: readonly Port[],
+    readonly sw: Switch,
+    private readonly options: ForwarderOptions = {},
+  ) {
+    this.budget = options.budget ?? DEFAULT_BUDGET;
+    // A batch can fan out to every port; the queue for one egress holds a whole batch's copies.
+    const capacity = this.budget * Math.max(1, ports.length);
+    this.queues = ports.map((port, i) => {
+      this.index.set(port, i);
+      return {
+        buf: null,
+        offsets: new Uint32Array(capacity),
+        lengths: new Uint32Array(capacity),
+        status: new Int32Array(capacity),
+        count: 0,
+        backlog: [],
+        holding: new Set<number>(),
+      };
+    });
+    this.waits = ports.map(() => 0);
+    this.alive = ports.map(() => true);
+  }
+
+  start(): void {
+    const described: SwitchPort[] = this.ports.map((port, i) => ({
+      name: port.name,
+      mac: port.mac,
+      options: this.options.switchOptions?.[i] ?? {},
+    }));
+    this.sw.bind?.(described);
+    this.running = true;
+    for (const port of this.ports) port.start(this);
+  }
+
+  /** Stop reading, count what is still queued as dropped, and close every port. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.ports.forEach((port, i) => {
+      const q = this.queues[i]!;
+      if (q.backlog.length > 0) port.counters.drop(DropReason.SHUTDOWN, q.backlog.length);
+      q.backlog.length = 0;
+      port.close();
+    });
+  }
+
+  ledger(): Ledger {
+    let rx = 0;
+    let tx = 0;
+    let drops = 0;
+    let queued = 0;
+    this.ports.forEach((port, i) => {
+      rx += port.counters.rxFrames;
+      tx += port.counters.txFrames;
+      drops += port.counters.dropped;
+      queued += this.queues[i]!.backlog.length;
+    });
+    return { rx, clones: this.clones, tx, drops, queued };
+  }
+
+  // --- PortListener -------------------------------------------------------------------------
+
+  onBatch(port: Port, batch: RxBatch): void {
+    const ingress = this.index.get(port)!;
+    const { buf, offsets, lengths, count } = batch;
+    const hdrLen = port.hdrLen;
+    const counters = port.counters;
+    for (let i = 0; i < count; i++) {
+      const off = offsets[i]!;
+      const len = lengths[i]!;
+      if (len < 0) {
+        counters.rx(0);
+        counters.drop(DropReason.TRUNCATED);
+        continue;
+      }
+      counters.rx(len);
+      if (!this.running) {
+        counters.drop(DropReason.SHUTDOWN);
+        continue;
+      }
+      let offloaded = false;
+      if (hdrLen > 0) {
+        this.vnet.wrap(buf, off - hdrLen);
+        const bad = this.vnet.check(len);
+        if (bad !== null) {
+          counters.drop(bad);
+          continue;
+        }
+        offloaded = this.vnet.needsOffload;
+      }
+      const bad = this.eth.parse(buf, off, len);
+      if (bad !== null) {
+        counters.drop(bad);
+        continue;
+      }
+      const decision = this.decision.reset();
+      this.sw.decide(ingress, this.eth, decision);
+      const outputs = decision.outputs;
+      if (outputs.length === 0) {
+        counters.drop(decision.drop ?? DropReason.NO_OUTPUT);
+        continue;
+      }
+      this.clones += outputs.length - 1;
+      for (let o = 0; o < outputs.length; o++) this.enqueue(outputs[o]!, ingress, buf, off, len, hdrLen, offloaded);
+    }
+    // Every queue is empty again when a batch ends: the ring is reused for the next one.
+    for (let e = 0; e < this.queues.length; e++) if (this.queues[e]!.count > 0) this.flush(e, ingress);
+  }
+
+  onWritable(port: Port): void {
+    const egress = this.index.get(port)!;
+    const q = this.queues[egress]!;
+    while (q.backlog.length > 0) {
+      const frame = q.backlog[0]!;
+      q.offsets[0] = 0;
+      q.lengths[0] = frame.length;
+      if (port.send(frame, q.offsets, q.lengths, 1, q.status) === 0) {
+        port.setWantWritable(true);
+        return;
+      }
+      q.backlog.shift();
+      this.account(port, q.status[0]!, frame.length);
+    }
+    for (const ingress of q.holding) this.release(ingress);
+    q.holding.clear();
+  }
+
+  onFatal(port: Port, error: TapyardError): void {
+    const i = this.index.get(port)!;
+    this.alive[i] = false;
+    this.stop();
+    this.options.onFatal?.(error);
+  }
+
+  // --- one copy at a time -------------------------------------------------------------------
+
+  private enqueue(egress: number, ingress: number, buf: Uint8Array, off: number, len: number, srcHdr: number, offloaded: boolean): void {
+    const port = this.ports[egress]!;
+    if (!this.alive[egress]) {
+      port.counters.drop(DropReason.EGRESS_CLOSED);
+      return;
+    }
+    const hdr = port.hdrLen;
+    if (hdr === 0 && offloaded) {
+      // GSO or a partial checksum: only a vnet-header device finishes that work on the way out.
+      port.counters.drop(DropReason.OFFLOAD_TO_PLAIN_PORT);
+      return;
+    }
+    if (len > port.maxFrame && !(offloaded && this.vnet.gsoType !== GsoType.NONE)) {
+      // The kernel would take the write and drop the frame without a word (tap_get_user).
+      port.counters.drop(DropReason.OVERSIZE);
+      return;
+    }
+    if (hdr > 0 && srcHdr === 0) this.vnet.wrap(buf, off - VNET_HDR_LEN).clear();
+    const q = this.queues[egress]!;
+    if (q.backlog.length > 0) {
+      // Order matters: behind a full egress, new copies wait behind the old ones.
+      q.backlog.push(buf.slice(off - hdr, off + len));
+      this.hold(ingress, q);
+      return;
+    }
+    q.buf = buf;
+    q.offsets[q.count] = off - hdr;
+    q.lengths[q.count] = len + hdr;
+    if (++q.count === q.offsets.length) this.flush(egress, ingress);
+  }
+
+  /** Write an egress queue; what a full device does not take waits aside, and the feeder pauses. */
+  private flush(egress: number, ingress: number): void {
+    const port = this.ports[egress]!;
+    const q = this.queues[egress]!;
+    const buf = q.buf!;
+    const sent = port.send(buf, q.offsets, q.lengths, q.count, q.status);
+    for (let i = 0; i < sent; i++) this.account(port, q.status[i]!, q.lengths[i]! - port.hdrLen);
+    if (sent < q.count) {
+      for (let i = sent; i < q.count; i++) q.backlog.push(buf.slice(q.offsets[i]!, q.offsets[i]! + q.lengths[i]!));
+      this.hold(ingress, q);
+      port.setWantWritable(true);
+    }
+    q.count = 0;
+    q.buf = null;
+  }
+
+  private account(port: Port, errno: number, bytes: number): void {
+    if (errno === 0) port.counters.tx(bytes);
+    else port.counters.drop(txErrorReason(errno));
+  }
+
+  private hold(ingress: number, q: TxQueue): void {
+    if (q.holding.has(ingress)) return;
+    q.holding.add(ingress);
+    if (this.waits[ingress]++ === 0) this.ports[ingress]!.setReading(false);
+  }
+
+  private release(ingress: number): void {
+    if (--this.waits[ingress]! === 0 && this.running) this.ports[ingress]!.setReading(true);
+  }
+}

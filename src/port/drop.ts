@@ -1,0 +1,42 @@
+// Every frame that tapyard does not deliver is counted under one of these names.
+
+import { constants } from 'node:os';
+import { FrameError } from '../frame/error.js';
+
+export const DropReason = {
+  /** The frame filled the read buffer: the kernel cut it, so it is not passed on. */
+  TRUNCATED: 'truncated',
+  RUNT: FrameError.RUNT,
+  BAD_VNET_HDR: FrameError.BAD_VNET_HDR,
+  /** Larger than the egress device's MTU allows and not a GSO frame: the kernel would drop it silently. */
+  OVERSIZE: 'oversize',
+  /** A GSO frame or a partial checksum for a port with no vnet header: nobody would finish it there. */
+  OFFLOAD_TO_PLAIN_PORT: 'offload-to-plain-port',
+  /** Frames read from a port that cannot be paused (pcap) while the loop held back its input. */
+  RX_WHILE_PAUSED: 'rx-while-paused',
+  /** Still queued for an egress when tapyard stopped. */
+  SHUTDOWN: 'queued-at-shutdown',
+  /** The egress port had failed or was closed. */
+  EGRESS_CLOSED: 'egress-closed',
+  /** The switch sent the frame nowhere and gave no reason. */
+  NO_OUTPUT: 'no-output',
+} as const;
+
+const ERRNO_NAMES = new Map<number, string>();
+for (const [name, value] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
+
+const txErrorReasons = new Map<number, string>();
+
+/** `tx-EINVAL` and friends: a frame the kernel refused on write. Cached so counting allocates nothing. */
+export function txErrorReason(errno: number): string {
+  let reason = txErrorReasons.get(errno);
+  if (reason === undefined) {
+    reason = `tx-${ERRNO_NAMES.get(errno) ?? `errno-${errno}`}`;
+    txErrorReasons.set(errno, reason);
+  }
+  return reason;
+}
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+}

@@ -1,0 +1,142 @@
+// What a macvtap and a tap share: an fd polled on Node's loop, read in batches into a ring,
+// written in batches, and watched for the device disappearing under it.
+
+import { TapyardError } from '../error.js';
+import type { Mac } from '../mac.js';
+import { Counters } from './counters.js';
+import { errnoName } from './drop.js';
+import { isErrno, MAX_FRAME, PollEvent, type PollerHandle, tapio } from './native.js';
+import { HEADROOM, type Port, type PortKind, type PortListener, type RxBatch } from './port.js';
+
+/** Room for many small frames per batch and always for one 64 KiB GSO frame. */
+const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
+
+/** How often the device is asked whether it still exists: a deleted macvtap never signals poll. */
+const WATCH_MS = 200;
+
+export interface FdPortConfig {
+  name: string;
+  kind: PortKind;
+  device: string;
+  fd: number;
+  hdrLen: number;
+  mac: Mac | null;
+  maxFrame: number;
+  offload: boolean;
+  budget: number;
+}
+
+export class FdPort implements Port {
+  readonly name: string;
+  readonly kind: PortKind;
+  readonly device: string;
+  readonly counters = new Counters();
+  readonly hdrLen: number;
+  readonly mac: Mac | null;
+  readonly maxFrame: number;
+  readonly offload: boolean;
+
+  private readonly fd: number;
+  private readonly batch: RxBatch;
+  private poller: PollerHandle | null = null;
+  private listener: PortListener | null = null;
+  private watch: NodeJS.Timeout | null = null;
+  private reading = true;
+  private wantWritable = false;
+  private closed = false;
+
+  constructor(config: FdPortConfig) {
+    this.name = config.name;
+    this.kind = config.kind;
+    this.device = config.device;
+    this.fd = config.fd;
+    this.hdrLen = config.hdrLen;
+    this.mac = config.mac;
+    this.maxFrame = config.maxFrame;
+    this.offload = config.offload;
+    this.batch = {
+      buf: new Uint8Array(RING_BYTES),
+      offsets: new Uint32Array(config.budget),
+      lengths: new Int32Array(config.budget),
+      count: 0,
+    };
+  }
+
+  start(listener: PortListener): void {
+    this.listener = listener;
+    const poller = new (tapio().Poller)(this.fd, (events, errno, count) => this.onPoll(events, errno, count));
+    poller.setRing(this.batch.buf, this.batch.offsets, this.batch.lengths, this.hdrLen, HEADROOM, this.batch.offsets.length);
+    this.poller = poller;
+    this.arm();
+    this.watch = setInterval(() => this.checkDevice(), WATCH_MS);
+    this.watch.unref();
+  }
+
+  setReading(on: boolean): void {
+    if (this.reading === on) return;
+    this.reading = on;
+    this.arm();
+  }
+
+  setWantWritable(on: boolean): void {
+    if (this.wantWritable === on) return;
+    this.wantWritable = on;
+    this.arm();
+  }
+
+  send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number {
+    return tapio().writeBatch(this.fd, buf, offsets, lengths, count, status);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.watch !== null) clearInterval(this.watch);
+    this.poller?.close();
+    tapio().close(this.fd);
+  }
+
+  private arm(): void {
+    if (this.poller !== null && !this.closed) this.poller.start(this.reading, this.wantWritable);
+  }
+
+  private onPoll(events: number, errno: number, count: number): void {
+    const listener = this.listener!;
+    if (count > 0) {
+      this.batch.count = count;
+      listener.onBatch(this, this.batch);
+    }
+    if (this.closed) return;
+    if (errno !== 0) {
+      this.fail(this.explain(errno));
+      return;
+    }
+    if ((events & PollEvent.WRITABLE) !== 0 && this.wantWritable) {
+      this.wantWritable = false;
+      this.arm();
+      listener.onWritable(this);
+    }
+  }
+
+  /** A deleted macvtap answers TUNGETIFF with ENOLINK; a deleted tap with EBADFD. */
+  private checkDevice(): void {
+    if (this.closed) return;
+    try {
+      tapio().tunGetIff(this.fd);
+    } catch (err) {
+      this.fail(this.explain(isErrno(err) ? err.errno : 0));
+    }
+  }
+
+  private explain(errno: number): string {
+    const name = errnoName(errno);
+    if (name === 'ENOLINK' || name === 'EBADFD' || name === 'ENODEV') return `the ${this.device} was deleted`;
+    return `the ${this.device} failed (${name})`;
+  }
+
+  private fail(sentence: string): void {
+    if (this.closed) return;
+    this.close();
+    this.listener?.onFatal(this, new TapyardError('EDEVGONE', `port ${this.name}: ${sentence}`));
+  }
+}

@@ -1,0 +1,73 @@
+// A macvtap opened by interface name, as libvirt hands one to QEMU, but through a private node
+// made from sysfs's major:minor: /dev/tapN is named after a per-namespace ifindex while /dev is
+// global, so on a machine with several namespaces that name can be another namespace's device.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { TapyardError } from '../error.js';
+import { VNET_HDR_LEN } from '../frame/vnet.js';
+import { readMac } from '../mac.js';
+import { FdPort } from './fd-port.js';
+import { isErrno, tapio, TunOffload } from './native.js';
+import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
+import { type PortSpec, takeFlag } from './spec.js';
+
+/** The offloads tapyard asks for when a port is opened with offload=on. */
+export const OFFLOAD_FLAGS = TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6 | TunOffload.TSO_ECN;
+
+export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
+  const offload = takeFlag(spec, 'offload', false);
+  const ifname = spec.ifname;
+  const sys = `/sys/class/net/${ifname}`;
+  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${spec.name}: ${sentence}`);
+  if (!existsSync(sys)) {
+    throw fail('ENODEV', `there is no interface ${ifname} in this network namespace (run tapyard inside the macvtap's namespace with ip netns exec)`);
+  }
+  const queues = existsSync(`${sys}/macvtap`) ? readdirSync(`${sys}/macvtap`) : [];
+  if (queues.length === 0) throw fail('ENOTMACVTAP', `${ifname} is not a macvtap (it is ${describeDevice(sys)})`);
+  const [major, minor] = readFileSync(`${sys}/macvtap/${queues[0]}/dev`, 'utf8').trim().split(':').map(Number);
+
+  let fd: number;
+  try {
+    fd = tapio().openMacvtap(major!, minor!);
+  } catch (err) {
+    if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) throw fail('EPERM', `opening the macvtap ${ifname} needs root (CAP_MKNOD and CAP_NET_ADMIN)`);
+    if (isErrno(err, 'ENODEV') || isErrno(err, 'ENXIO')) throw fail('ENODEV', `the macvtap ${ifname} disappeared while it was being opened`);
+    throw err;
+  }
+  try {
+    // The numbers came from sysfs a moment ago; make sure they still name this device.
+    const iff = tapio().tunGetIff(fd);
+    if (iff.name !== ifname) throw fail('ERACE', `${ifname}'s device node now belongs to ${iff.name}; try again`);
+    // A fresh macvtap queue reads GSO super-frames with NEEDS_CSUM (tap_features default to
+    // TSO and checksum offload). QEMU turns them off at init; so do we, unless asked.
+    tapio().tunSetVnetHdrSz(fd, VNET_HDR_LEN);
+    tapio().tunSetOffload(fd, offload ? OFFLOAD_FLAGS : 0);
+    const mtu = Number(readFileSync(`${sys}/mtu`, 'utf8'));
+    return new FdPort({
+      name: spec.name,
+      kind: 'macvtap',
+      device: `macvtap ${ifname}`,
+      fd,
+      hdrLen: VNET_HDR_LEN,
+      mac: readMac(tapio().hwaddr(fd), 0),
+      maxFrame: maxFrameForMtu(mtu),
+      offload,
+      budget,
+    });
+  } catch (err) {
+    tapio().close(fd);
+    throw err;
+  }
+}
+
+/** What a device is, in a word, for error messages: from DEVTYPE in its uevent, or tun_flags. */
+export function describeDevice(sys: string): string {
+  if (existsSync(`${sys}/tun_flags`)) {
+    const flags = Number(readFileSync(`${sys}/tun_flags`, 'utf8'));
+    return (flags & 0x2) !== 0 ? 'a tap' : 'a tun';
+  }
+  const uevent = existsSync(`${sys}/uevent`) ? readFileSync(`${sys}/uevent`, 'utf8') : '';
+  const type = /^DEVTYPE=(.*)$/m.exec(uevent)?.[1];
+  if (type !== undefined) return `a ${type}`;
+  return existsSync(`${sys}/device`) ? 'a physical NIC' : 'a plain Ethernet device';
+}

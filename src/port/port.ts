@@ -1,0 +1,70 @@
+// A Port is where frames enter and leave tapyard: a macvtap, a tap, a pcap handle, or memory.
+// Every port speaks in batches over a ring of bytes it owns, and keeps its own counters.
+
+import type { TapyardError } from '../error.js';
+import type { Mac } from '../mac.js';
+import { Counters } from './counters.js';
+
+/**
+ * Frames a port has just read. Frame i starts at buf[offsets[i]] and is lengths[i] bytes long
+ * (-1: the kernel truncated it); its vnet header, when the port has one, is the hdrLen bytes
+ * just before it, and there is always room for one (HEADROOM) so a header can be added in place.
+ * Valid only during the onBatch call: the port reuses the ring for the next batch.
+ */
+export interface RxBatch {
+  buf: Uint8Array;
+  offsets: Uint32Array;
+  lengths: Int32Array;
+  count: number;
+}
+
+export interface PortListener {
+  onBatch(port: Port, batch: RxBatch): void;
+  onWritable(port: Port): void;
+  /** The port cannot go on (its device was deleted, its fd failed): one clear sentence. */
+  onFatal(port: Port, error: TapyardError): void;
+}
+
+export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory';
+
+/** Bytes reserved before every frame in a ring: room for the largest vnet header tapyard uses. */
+export const HEADROOM = 12;
+
+/** Frames per read batch, and per turn of a port in the loop. */
+export const DEFAULT_BUDGET = 64;
+
+export interface Port {
+  readonly name: string;
+  readonly kind: PortKind;
+  /** The device behind the port, e.g. "macvtap ty-1a2b3-mvt". */
+  readonly device: string;
+  readonly counters: Counters;
+  /** Length of the virtio_net_hdr before each frame: 0 (none) or 10. */
+  readonly hdrLen: number;
+  /** The device's MAC when it has one. */
+  readonly mac: Mac | null;
+  /** The largest frame without GSO the device will carry (MTU + Ethernet + one VLAN tag). */
+  readonly maxFrame: number;
+  /** Whether the device was asked for offloaded (GSO / NEEDS_CSUM) frames on read. */
+  readonly offload: boolean;
+
+  /** Begin delivering batches and events to `listener`. */
+  start(listener: PortListener): void;
+  /** Stop reading (back-pressure) or resume. Frames wait in the kernel meanwhile. */
+  setReading(on: boolean): void;
+  /** Ask for one onWritable call when the device can take frames again. */
+  setWantWritable(on: boolean): void;
+  /**
+   * Write frames buf[offsets[i] .. +lengths[i]) (vnet header included when hdrLen > 0).
+   * status[i] is 0 or the errno of a frame the device refused. Returns the frames consumed;
+   * fewer than `count` means the device is full (EAGAIN): the rest were not written.
+   */
+  send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number;
+  /** Stop polling and release the device. Safe to call twice. */
+  close(): void;
+}
+
+/** Largest frame a device with this MTU carries: Ethernet header plus one VLAN tag. */
+export function maxFrameForMtu(mtu: number): number {
+  return mtu + 14 + 4;
+}

@@ -1,0 +1,70 @@
+// A tap attached through /dev/net/tun, the way QEMU opens one: TUNSETIFF with IFF_TAP|IFF_NO_PI
+// and, by default, IFF_VNET_HDR. The tap may live in another network namespace (netns=NAME):
+// the fd is made there and keeps working here, which is how the lab's guest is wired.
+
+import { existsSync } from 'node:fs';
+import { TapyardError } from '../error.js';
+import { VNET_HDR_LEN } from '../frame/vnet.js';
+import { readMac } from '../mac.js';
+import { FdPort } from './fd-port.js';
+import { describeDevice, OFFLOAD_FLAGS } from './macvtap.js';
+import { isErrno, netnsPath, tapio, TunFlag } from './native.js';
+import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
+import { type PortSpec, takeFlag, takeString } from './spec.js';
+
+export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
+  const offload = takeFlag(spec, 'offload', false);
+  const vnet = takeFlag(spec, 'vnet', true);
+  const create = takeFlag(spec, 'create', false);
+  const nsName = takeString(spec, 'netns');
+  const ns = netnsPath(nsName);
+  const ifname = spec.ifname;
+  const where = nsName === undefined ? 'this network namespace' : `network namespace ${nsName}`;
+  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${spec.name}: ${sentence}`);
+  if (offload && !vnet) throw fail('EUSAGE', 'offload=on needs the vnet header (vnet=on)');
+  if (ns !== null && !existsSync(ns)) throw fail('ENONETNS', `there is no network namespace ${nsName}`);
+
+  // TUNSETIFF creates a missing tap; only do that when asked, so a typo is an error, not a new device.
+  if (!create) {
+    try {
+      tapio().ifMtu(ifname, ns);
+    } catch (err) {
+      if (isErrno(err, 'ENODEV')) throw fail('ENODEV', `there is no interface ${ifname} in ${where} (add create to make a tap)`);
+      throw err;
+    }
+  }
+  let fd: number;
+  try {
+    fd = tapio().attachTap(ifname, TunFlag.TAP | TunFlag.NO_PI | (vnet ? TunFlag.VNET_HDR : 0), ns).fd;
+  } catch (err) {
+    if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) throw fail('EPERM', `attaching the tap ${ifname} needs root (CAP_NET_ADMIN)`);
+    if (isErrno(err, 'EBUSY')) throw fail('EBUSY', `the tap ${ifname} is already attached to another program`);
+    if (isErrno(err, 'EINVAL')) {
+      const what = ns === null && existsSync(`/sys/class/net/${ifname}`) ? describeDevice(`/sys/class/net/${ifname}`) : 'another kind of device';
+      throw fail('ENOTTAP', `${ifname} is not a tap (it is ${what})`);
+    }
+    if (isErrno(err, 'ENOENT')) throw fail('ENOTUN', '/dev/net/tun is missing (load the tun module)');
+    throw err;
+  }
+  try {
+    if (vnet) {
+      tapio().tunSetVnetHdrSz(fd, VNET_HDR_LEN);
+      // A tap delivers no offloaded frames until asked; say so explicitly, as QEMU does at init.
+      tapio().tunSetOffload(fd, offload ? OFFLOAD_FLAGS : 0);
+    }
+    return new FdPort({
+      name: spec.name,
+      kind: 'tap',
+      device: `tap ${ifname}${nsName === undefined ? '' : ` (netns ${nsName})`}`,
+      fd,
+      hdrLen: vnet ? VNET_HDR_LEN : 0,
+      mac: readMac(tapio().hwaddr(fd), 0),
+      maxFrame: maxFrameForMtu(tapio().ifMtu(ifname, ns)),
+      offload,
+      budget,
+    });
+  } catch (err) {
+    tapio().close(fd);
+    throw err;
+  }
+}
