@@ -86,7 +86,6 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     finish = resolve;
   });
   const forwarder = new Forwarder(ports, sw, {
-    budget,
     switchOptions: specs.map((s) => s.options),
     onFatal: (error) => {
       fatal = error;

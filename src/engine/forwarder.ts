@@ -15,7 +15,7 @@ import { TapyardError } from '../error.js';
 import { EthernetView } from '../frame/ethernet.js';
 import { GsoType, VnetView, VNET_HDR_LEN } from '../frame/vnet.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
-import { DEFAULT_BUDGET, type Port, type PortListener, type RxBatch } from '../port/port.js';
+import type { Port, PortListener, RxBatch } from '../port/port.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
 
 export interface Ledger {
@@ -27,7 +27,6 @@ export interface Ledger {
 }
 
 export interface ForwarderOptions {
-  budget?: number;
   /** Options each port's spec left over for the switch, by port index. */
   switchOptions?: readonly Readonly<Record<string, string>>[];
   /** A port failed for good (device deleted): the forwarder has stopped itself. */
@@ -48,7 +47,6 @@ interface TxQueue {
 }
 
 export class Forwarder implements PortListener {
-  readonly budget: number;
   clones = 0;
 
   private readonly index = new Map<Port, number>();
@@ -66,9 +64,8 @@ export class Forwarder implements PortListener {
     readonly sw: Switch,
     private readonly options: ForwarderOptions = {},
   ) {
-    this.budget = options.budget ?? DEFAULT_BUDGET;
     // A batch can fan out to every port; the queue for one egress holds a whole batch's copies.
-    const capacity = this.budget * Math.max(1, ports.length);
+    const capacity = Math.max(...ports.map((p) => p.budget));
     this.queues = ports.map((port, i) => {
       this.index.set(port, i);
       return {

@@ -35,6 +35,7 @@ export class FdPort implements Port {
   readonly mac: Mac | null;
   readonly maxFrame: number;
   readonly offload: boolean;
+  readonly budget: number;
 
   private readonly fd: number;
   private readonly batch: RxBatch;
@@ -54,6 +55,7 @@ export class FdPort implements Port {
     this.mac = config.mac;
     this.maxFrame = config.maxFrame;
     this.offload = config.offload;
+    this.budget = config.budget;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(config.budget),

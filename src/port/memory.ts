@@ -14,6 +14,8 @@ export interface MemoryPortOptions {
   budget?: number;
   /** Frames send() accepts before it reports the device full; Infinity by default. */
   capacity?: number;
+  /** Frames longer than this arrive truncated (length -1), as from a read buffer that is too small. */
+  readLimit?: number;
 }
 
 export class MemoryPort implements Port {
@@ -24,6 +26,7 @@ export class MemoryPort implements Port {
   readonly mac: Mac | null;
   readonly maxFrame: number;
   readonly offload: boolean;
+  readonly budget: number;
   /** Every frame written to this port, vnet header included, in order. */
   readonly sent: Uint8Array[] = [];
   /** Free places left before send() stops at "EAGAIN". */
@@ -32,6 +35,7 @@ export class MemoryPort implements Port {
   private readonly pending: Uint8Array[] = [];
   private readonly batch: RxBatch;
   private readonly refusals: number[] = [];
+  private readonly readLimit: number;
   private listener: PortListener | null = null;
   private reading = true;
   private wantWritable = false;
@@ -48,8 +52,14 @@ export class MemoryPort implements Port {
     this.maxFrame = options.maxFrame ?? 1518;
     this.offload = options.offload ?? false;
     this.capacity = options.capacity ?? Infinity;
-    const budget = options.budget ?? DEFAULT_BUDGET;
-    this.batch = { buf: new Uint8Array(budget * (HEADROOM + 65536 + 4096)), offsets: new Uint32Array(budget), lengths: new Int32Array(budget), count: 0 };
+    this.readLimit = options.readLimit ?? Infinity;
+    this.budget = options.budget ?? DEFAULT_BUDGET;
+    this.batch = {
+      buf: new Uint8Array(this.budget * (HEADROOM + 65536 + 4096)),
+      offsets: new Uint32Array(this.budget),
+      lengths: new Int32Array(this.budget),
+      count: 0,
+    };
   }
 
   /** Queue frames to be read (each with its vnet header when hdrLen > 0). */
@@ -129,11 +139,14 @@ export class MemoryPort implements Port {
     let pos = 0;
     while (n < offsets.length && this.pending.length > 0) {
       const frame = this.pending.shift()!;
-      buf.set(frame, pos + HEADROOM - this.hdrLen);
       offsets[n] = pos + HEADROOM;
-      lengths[n] = frame.length - this.hdrLen;
+      if (frame.length > this.readLimit) {
+        lengths[n++] = -1;
+        continue;
+      }
+      buf.set(frame, pos + HEADROOM - this.hdrLen);
+      lengths[n++] = Math.max(0, frame.length - this.hdrLen);
       pos += HEADROOM + frame.length;
-      n++;
     }
     this.batch.count = n;
     this.listener!.onBatch(this, this.batch);

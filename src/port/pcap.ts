@@ -72,7 +72,7 @@ export class PcapPort implements Port {
     private readonly capture: Buffer,
     readonly mac: number | null,
     readonly maxFrame: number,
-    budget: number,
+    readonly budget: number,
   ) {
     this.device = `pcap ${ifname}`;
     this.batch = { buf: new Uint8Array(budget * (HEADROOM + SNAPLEN + 64)), offsets: new Uint32Array(budget), lengths: new Int32Array(budget), count: 0 };

@@ -47,6 +47,8 @@ export interface Port {
   readonly maxFrame: number;
   /** Whether the device was asked for offloaded (GSO / NEEDS_CSUM) frames on read. */
   readonly offload: boolean;
+  /** The most frames one batch (one turn of this port in the loop) holds. */
+  readonly budget: number;
 
   /** Begin delivering batches and events to `listener`. */
   start(listener: PortListener): void;
