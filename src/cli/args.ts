@@ -10,9 +10,19 @@ export function parse<T extends Options>(command: string, argv: string[], option
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
   } catch (err) {
-    const message = err instanceof Error ? err.message.split('\n')[0]!.replace(/\. To specify.*$/, '') : String(err);
-    throw new TapyardError('EUSAGE', `${command}: ${message.replace(/^Unknown option/, 'unknown option')} (see tapyard ${command} --help)`);
+    throw new TapyardError('EUSAGE', `${command}: ${explain(err)} (see tapyard ${command} --help)`);
   }
+}
+
+/** parseArgs's messages, reworded as one sentence each. */
+function explain(err: unknown): string {
+  const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+  const option = /'(-[^' ]+)/.exec(message)?.[1] ?? 'an option';
+  if (/argument is ambiguous|argument missing/.test(message)) return `${option.replace(/ .*/, '')} needs a value`;
+  if (/^Unknown option/.test(message)) return `unknown option '${option}'`;
+  if (/does not take an argument/.test(message)) return `${option} takes no value`;
+  if (/Unexpected argument/.test(message)) return `unexpected argument ${/'([^']*)'/.exec(message)?.[1] ?? ''}`;
+  return message.replace(/\. To specify.*$/, '');
 }
 
 /** A whole number within [min, max], or a one-line error naming the option. */

@@ -22,7 +22,8 @@ export const DropReason = {
   NO_OUTPUT: 'no-output',
 } as const;
 
-const ERRNO_NAMES = new Map<number, string>();
+// Node's table lacks some Linux errnos that taps return: EBADFD (77) from a deleted tap's fd.
+const ERRNO_NAMES = new Map<number, string>([[77, 'EBADFD']]);
 for (const [name, value] of Object.entries(constants.errno)) if (!ERRNO_NAMES.has(value)) ERRNO_NAMES.set(value, name);
 
 const txErrorReasons = new Map<number, string>();

@@ -2,6 +2,7 @@
 // made from sysfs's major:minor: /dev/tapN is named after a per-namespace ifindex while /dev is
 // global, so on a machine with several namespaces that name can be another namespace's device.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
@@ -23,7 +24,7 @@ export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
     throw fail('ENODEV', `there is no interface ${ifname} in this network namespace (run tapyard inside the macvtap's namespace with ip netns exec)`);
   }
   const queues = existsSync(`${sys}/macvtap`) ? readdirSync(`${sys}/macvtap`) : [];
-  if (queues.length === 0) throw fail('ENOTMACVTAP', `${ifname} is not a macvtap (it is ${describeDevice(sys)})`);
+  if (queues.length === 0) throw fail('ENOTMACVTAP', `${ifname} is not a macvtap (it is ${describeDevice(ifname)})`);
   const [major, minor] = readFileSync(`${sys}/macvtap/${queues[0]}/dev`, 'utf8').trim().split(':').map(Number);
 
   let fd: number;
@@ -60,14 +61,21 @@ export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
   }
 }
 
-/** What a device is, in a word, for error messages: from DEVTYPE in its uevent, or tun_flags. */
-export function describeDevice(sys: string): string {
-  if (existsSync(`${sys}/tun_flags`)) {
-    const flags = Number(readFileSync(`${sys}/tun_flags`, 'utf8'));
-    return (flags & 0x2) !== 0 ? 'a tap' : 'a tun';
+/** What a device is, in a word, for error messages: the link kind iproute2 reports. */
+export function describeDevice(ifname: string, netns?: string): string {
+  try {
+    const args = [...(netns === undefined ? [] : ['-n', netns]), '-j', '-d', 'link', 'show', 'dev', ifname];
+    const [link] = JSON.parse(execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as LinkInfo[];
+    const kind = link?.linkinfo?.info_kind;
+    if (kind === 'tun') return `a ${link?.linkinfo?.info_data?.type ?? 'tun'}`;
+    if (kind !== undefined) return `a ${kind}`;
+    return link?.link_type === 'loopback' ? 'the loopback' : 'a physical device';
+  } catch {
+    return 'another kind of device';
   }
-  const uevent = existsSync(`${sys}/uevent`) ? readFileSync(`${sys}/uevent`, 'utf8') : '';
-  const type = /^DEVTYPE=(.*)$/m.exec(uevent)?.[1];
-  if (type !== undefined) return `a ${type}`;
-  return existsSync(`${sys}/device`) ? 'a physical NIC' : 'a plain Ethernet device';
+}
+
+interface LinkInfo {
+  link_type?: string;
+  linkinfo?: { info_kind?: string; info_data?: { type?: string } };
 }

@@ -39,10 +39,7 @@ export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
   } catch (err) {
     if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) throw fail('EPERM', `attaching the tap ${ifname} needs root (CAP_NET_ADMIN)`);
     if (isErrno(err, 'EBUSY')) throw fail('EBUSY', `the tap ${ifname} is already attached to another program`);
-    if (isErrno(err, 'EINVAL')) {
-      const what = ns === null && existsSync(`/sys/class/net/${ifname}`) ? describeDevice(`/sys/class/net/${ifname}`) : 'another kind of device';
-      throw fail('ENOTTAP', `${ifname} is not a tap (it is ${what})`);
-    }
+    if (isErrno(err, 'EINVAL')) throw fail('ENOTTAP', `${ifname} is not a tap (it is ${describeDevice(ifname, nsName)})`);
     if (isErrno(err, 'ENOENT')) throw fail('ENOTUN', '/dev/net/tun is missing (load the tun module)');
     throw err;
   }

@@ -1,0 +1,162 @@
+// The lab from the tests' side: scripts/netns/lab up/down, commands inside its namespaces, and
+// tapyard runs. Every lab a test makes is removed when the test file ends, and also when the
+// worker is interrupted (Ctrl-C) or dies: nothing of ours outlives the run.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LAB = join(ROOT, 'scripts', 'netns', 'lab');
+export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export type Role = 'ext' | 'hv' | 'gst' | 'sw';
+
+export interface Lab {
+  id: string;
+  env: Record<string, string>;
+  ns(role: Role): string;
+  /** Run a command in a namespace of the lab; returns stdout. Throws with stderr on failure. */
+  run(role: Role, cmd: string, ...args: string[]): string;
+  /** A kernel counter of an interface in the lab (statistics/NAME). */
+  stat(role: Role, ifname: string, counter: string): number;
+  down(): void;
+}
+
+const open = new Set<string>();
+
+function downById(id: string): void {
+  try {
+    execFileSync(LAB, ['down', id], { stdio: 'ignore' });
+  } catch {
+    // already gone
+  }
+  open.delete(id);
+}
+
+function cleanupAll(): void {
+  for (const id of [...open]) downById(id);
+}
+process.once('exit', cleanupAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    cleanupAll();
+    process.exit(130);
+  });
+}
+
+export function labUp(kind: string, ...options: string[]): Lab {
+  const out = execFileSync(LAB, ['up', kind, ...options], { encoding: 'utf8' });
+  const env: Record<string, string> = {};
+  for (const line of out.trim().split('\n')) {
+    const at = line.indexOf('=');
+    env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  const id = env.LAB_ID!;
+  open.add(id);
+  const ns = (role: Role) => `ty-${id}-${role}`;
+  return {
+    id,
+    env,
+    ns,
+    run: (role, cmd, ...args) => execFileSync('ip', ['netns', 'exec', ns(role), cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    stat: (role, ifname, counter) =>
+      Number(execFileSync('ip', ['netns', 'exec', ns(role), 'cat', `/sys/class/net/${ifname}/statistics/${counter}`], { encoding: 'utf8' })),
+    down: () => downById(id),
+  };
+}
+
+/** A running tapyard: its output so far, and a way to stop it and wait. */
+export interface Tapyard {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when a line matching `pattern` appears on stdout or stderr. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number; stopMs: number }>;
+}
+
+/** Start `tapyard ARGS` inside a lab namespace (tapyard runs where the macvtap is). */
+export function startTapyard(lab: Lab | null, args: string[], role: Role = 'hv', uid?: number): Tapyard {
+  const argv = [CLI, ...args];
+  const child =
+    lab === null ? spawn('node', argv, { uid, gid: uid }) : spawn('ip', ['netns', 'exec', lab.ns(role), 'node', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  const waiters: (() => void)[] = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    waiters.forEach((w) => w());
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    waiters.forEach((w) => w());
+  });
+  const started = Date.now();
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, atMs: Date.now() - started })),
+  );
+  // Streams may still hold data after 'exit'; 'close' follows once they are drained.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor: (pattern, timeoutMs = 10_000) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out) || pattern.test(err)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} from tapyard within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+        waiters.push(check);
+        check();
+        void exit.then(() => setTimeout(check, 50));
+      }),
+    exited: async () => {
+      const r = await exit;
+      await closed;
+      return r;
+    },
+    stop: async (signal = 'SIGINT') => {
+      const at = Date.now();
+      child.kill(signal);
+      const r = await exit;
+      await closed;
+      return { ...r, stopMs: Date.now() - at };
+    },
+  };
+}
+
+/** The final JSON object tapyard forward --json prints on exit. */
+export function finalReport(t: Tapyard): ForwardJson {
+  const lines = t.stdout().trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as ForwardJson;
+}
+
+export interface ForwardJson {
+  ports: { name: string; rxFrames: number; rxBytes: number; txFrames: number; txBytes: number; drops: Record<string, number> }[];
+  ledger: { rx: number; clones: number; tx: number; drops: number; queued: number };
+  balanced: boolean;
+  error?: string;
+}
+
+export function port(report: ForwardJson, name: string) {
+  const p = report.ports.find((x) => x.name === name);
+  if (p === undefined) throw new Error(`no port ${name} in the report`);
+  return p;
+}
+
+/** The lab's standard two-port forward: wire (macvtap or bridged tap) and the guest's tap. */
+export function forwardArgs(lab: Lab, ...extra: string[]): string[] {
+  const e = lab.env;
+  return ['forward', '--port', `wire=${e.WIRE_KIND}:${e.WIRE_IF}`, '--port', `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`, ...extra];
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
