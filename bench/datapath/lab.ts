@@ -1,0 +1,92 @@
+// The benchmark's labs, built and removed through scripts/netns/lab. We pick each lab's id
+// ourselves before `lab up` runs, so a run interrupted half-way still knows what to remove.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TapyardError } from '../../src/error.js';
+import type { LabKind } from './report-schema.js';
+import { run } from './process.js';
+
+/** The repository root, found from this file whether it runs as TypeScript or from dist/. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'scripts/netns/lab')) && existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new TapyardError('BENCH_SETUP', 'cannot find the tapyard checkout (scripts/netns/lab) above this file');
+    dir = up;
+  }
+}
+
+export interface Lab {
+  id: string;
+  kind: LabKind;
+  env: Record<string, string>;
+}
+
+/** Labs brought up by this process and not yet taken down. */
+const upLabs = new Map<string, Lab>();
+
+/** Five lowercase letters or digits: the lab script's id format, random per run. */
+const newId = (): string => [...randomBytes(5)].map((b) => '0123456789abcdefghijklmnopqrstuvwxyz'[b % 36]).join('');
+
+export async function labUp(kind: LabKind): Promise<Lab> {
+  const id = newId();
+  const lab: Lab = { id, kind, env: {} };
+  upLabs.set(id, lab); // before `up`: a signal mid-way must still lead to `lab down`
+  const out = await run([join(repoRoot(), 'scripts/netns/lab'), 'up', kind, '--id', id], 60_000, `lab up ${kind}`);
+  for (const line of out.stdout.split('\n')) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) lab.env[m[1]!] = m[2]!;
+  }
+  if (lab.env.LAB_READY !== '1') throw new TapyardError('BENCH_SETUP', `lab up ${kind} did not finish (no LAB_READY)`);
+  return lab;
+}
+
+export async function labDown(lab: Lab): Promise<void> {
+  upLabs.delete(lab.id);
+  await run([join(repoRoot(), 'scripts/netns/lab'), 'down', lab.id], 60_000, `lab down ${lab.id}`).catch(() => {
+    // "no lab ID here": `up` failed early and its own trap already removed what it made.
+  });
+}
+
+/** Takes down every lab this process brought up; used by finally blocks and signal handlers. */
+export async function labDownAll(): Promise<void> {
+  for (const lab of [...upLabs.values()]) await labDown(lab);
+}
+
+/** `ip netns exec NS ...argv` */
+export const inNs = (ns: string, argv: readonly string[]): string[] => ['ip', 'netns', 'exec', ns, ...argv];
+
+export function need(lab: Lab, key: string): string {
+  const v = lab.env[key];
+  if (v === undefined) throw new TapyardError('BENCH_SETUP', `lab ${lab.kind} printed no ${key}`);
+  return v;
+}
+
+/** An interface's kernel counters, read in its namespace. */
+export async function linkStats(ns: string, ifname: string): Promise<{ rxPackets: number; txPackets: number; txDropped: number; rxDropped: number }> {
+  const out = await run(['ip', '-n', ns, '-s', '-j', 'link', 'show', 'dev', ifname], 10_000);
+  const link = (JSON.parse(out.stdout) as Array<{ stats64: { rx: Record<string, number>; tx: Record<string, number> } }>)[0]!;
+  return {
+    rxPackets: link.stats64.rx.packets ?? 0,
+    rxDropped: link.stats64.rx.dropped ?? 0,
+    txPackets: link.stats64.tx.packets ?? 0,
+    txDropped: link.stats64.tx.dropped ?? 0,
+  };
+}
+
+/** Whether a link has carrier: a persistent tap gets it when a forwarder attaches. */
+export async function hasCarrier(ns: string, ifname: string): Promise<boolean> {
+  const out = await run(['ip', '-n', ns, '-j', 'link', 'show', 'dev', ifname], 10_000);
+  const link = (JSON.parse(out.stdout) as Array<{ flags: string[] }>)[0]!;
+  return !link.flags.includes('NO-CARRIER') && link.flags.includes('LOWER_UP');
+}
+
+/** The bridge ports of `bridge` in `ns`. */
+export async function bridgePorts(ns: string, bridge: string): Promise<string[]> {
+  const out = await run(['ip', '-n', ns, '-j', 'link', 'show', 'master', bridge], 10_000);
+  return (JSON.parse(out.stdout) as Array<{ ifname: string }>).map((l) => l.ifname);
+}

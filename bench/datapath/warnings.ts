@@ -1,0 +1,51 @@
+// What a reader should know before trusting a figure: noise on a shared machine, runs with
+// no spread to judge it by, counters that do not add up, paths that were not measured.
+
+import type { ForwarderCounters, Report, Summary } from './report-schema.js';
+import { WIDE_SPREAD } from './stats.js';
+
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+function spread(what: string, s: Summary | null, fmt: (x: number) => string): string | null {
+  if (!s || s.n < 2 || s.spread <= WIDE_SPREAD) return null;
+  return `${what}: the repetitions spread ${pct(s.spread)} (${fmt(s.min)} to ${fmt(s.max)}); the machine is shared and noisy, compare within this run only`;
+}
+
+/** rx = tx + drops for a forwarder's final counters. */
+export const conserved = (c: ForwarderCounters): boolean => c.rx === c.tx + c.dropped;
+
+export function collectWarnings(r: Report): string[] {
+  const w: string[] = [];
+  const m = r.machine;
+  if (m.hostBusyCoresAtStart > 0.25)
+    w.push(`the host was already ${m.hostBusyCoresAtStart.toFixed(2)} cores busy before the run started (other tenants): CPU figures include their noise`);
+  if (m.otherLabNamespacesAtStart > 0)
+    w.push(`${m.otherLabNamespacesAtStart} other ty-* namespaces existed at the start: someone else may be running traffic on this machine`);
+  if (m.cpus < 2) w.push('fewer than 2 CPUs: generator and forwarder share a core in packet-rate runs');
+  if (r.options.reps < 2) w.push('one repetition: there is no spread to judge the noise by (run without --quick for 3)');
+  for (const p of r.paths) if (p.status === 'skipped') w.push(`${p.id} was not measured: ${p.note}`);
+
+  const gbit = (x: number) => `${(x / 1e9).toFixed(2)} Gbit/s`;
+  const mfps = (x: number) => `${(x / 1e6).toFixed(3)} M frames/s`;
+  const us = (x: number) => `${(x / 1e3).toFixed(1)} µs`;
+  const cores = (x: number) => `${x.toFixed(2)} cores`;
+  const found = [
+    ...r.tcp.map((t) => spread(`tcp ${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction}`, t.summary, gbit)),
+    ...r.rate.map((x) => spread(`packet rate ${x.path} ${x.frameSize + 4} B`, x.summary, mfps)),
+    ...r.latency.map((l) => spread(`latency p50 ${l.path}`, l.p50, us)),
+    ...r.latency.map((l) => spread(`latency p99 ${l.path}`, l.p99, us)),
+    ...r.foreign.map((f) => (f.hostExtraCores && f.hostExtraCores.max - f.hostExtraCores.min > 0.2
+      ? `foreign ${f.path}${f.floodOff ? ' flood off' : ''} at ${f.rate / 1000}k/s: extra host CPU ranged ${cores(f.hostExtraCores.min)} to ${cores(f.hostExtraCores.max)}`
+      : null)),
+  ];
+  for (const f of found) if (f) w.push(f);
+
+  for (const x of r.rate)
+    for (const s of x.samples)
+      if (s.generatorErrors > 0) w.push(`packet rate ${x.path} ${x.frameSize + 4} B rep ${s.rep}: the generator had ${s.generatorErrors} failed sends`);
+  const all = [...r.tcp, ...r.rate, ...r.latency, ...r.foreign].flatMap((x) => x.samples.map((s) => ({ path: x.path, s })));
+  for (const { path, s } of all)
+    if (s.forwarder && !conserved(s.forwarder))
+      w.push(`${path} rep ${s.rep}: forwarder counters do not add up (rx ${s.forwarder.rx} != tx ${s.forwarder.tx} + drops ${s.forwarder.dropped})`);
+  return w;
+}
