@@ -14,6 +14,10 @@ export const FrameError = {
   BAD_LENGTH: 'bad-length',
   /** A version or header-length field that cannot be right. */
   BAD_HEADER: 'bad-header',
+  /** An option or extension-header TLV that runs past the header holding it. */
+  BAD_OPTIONS: 'bad-options',
+  /** Well-formed as far as we can tell, but of a kind the view does not read (ARP for another hardware type). */
+  UNRECOGNIZED: 'unrecognized',
   /** A virtio_net_hdr the kernel would refuse with EINVAL. */
   BAD_VNET_HDR: 'bad-vnet-hdr',
 } as const;
