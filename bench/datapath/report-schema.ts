@@ -188,6 +188,8 @@ export interface Report {
   command: string[];
   options: BenchOptions;
   machine: Machine;
+  /** The labs this run built (and took down): their namespaces were ty-ID-*. */
+  labs: { kind: LabKind; id: string }[];
   paths: PathInfo[];
   tcp: TcpResult[];
   rate: RateResult[];
@@ -300,6 +302,7 @@ const reportShape = shape({
     hostBusyCoresAtStart: num,
     otherLabNamespacesAtStart: nonNeg,
   }),
+  labs: array(shape({ kind: oneOf('macvtap', 'bridge', 'ref-veth', 'ref-macvlan', 'ref-bridge'), id: str })),
   paths: array(
     shape({
       id: str,

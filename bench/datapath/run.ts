@@ -156,6 +156,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     command: io.command,
     options: opts,
     machine,
+    labs: [...labs.values()].map((l) => ({ kind: l.kind, id: l.id })),
     paths,
     tcp,
     rate,

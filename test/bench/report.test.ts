@@ -1,0 +1,232 @@
+// tapyard bench --quick, end to end as a user runs it (the built CLI, as root, real labs):
+// the report must be complete and consistent. How fast anything is, is not tested here.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PATHS } from '../../bench/datapath/paths.js';
+import { validateReport, type Report } from '../../bench/datapath/report-schema.js';
+import { percentile } from '../../bench/datapath/stats.js';
+import { xmlProblems } from './xml-check.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = join(ROOT, 'dist/src/cli/main.js');
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}, onStart?: (pid: number) => void): Promise<Ran> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => done({ code, stdout, stderr }));
+    if (onStart && child.pid) onStart(child.pid);
+  });
+}
+
+const namespaces = async (): Promise<string[]> => {
+  const ran = await new Promise<string>((done) => {
+    const c = spawn('ip', ['netns', 'list']);
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.on('close', () => done(out));
+  });
+  return ran.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+};
+
+describe('the hand-written XML check', () => {
+  it('accepts well-formed SVG and rejects broken XML', () => {
+    expect(xmlProblems('<svg a="1"><text x="2">a &amp; b</text><rect/></svg>').problems).toEqual([]);
+    expect(xmlProblems('<svg><text>a & b</text></svg>').problems).not.toEqual([]);
+    expect(xmlProblems('<svg><g></svg>').problems).not.toEqual([]);
+    expect(xmlProblems('<svg a=1></svg>').problems).not.toEqual([]);
+    expect(xmlProblems('<svg a="1" a="2"></svg>').problems).not.toEqual([]);
+    expect(xmlProblems('<svg></svg><svg></svg>').problems).not.toEqual([]);
+    expect(xmlProblems('<svg><text>1 < 2</text></svg>').problems).not.toEqual([]);
+  });
+});
+
+describe('tapyard bench', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run scripts/setup (it compiles the TypeScript)`);
+    dir = mkdtempSync(join(tmpdir(), 'ty-bench-test-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('rejects a bad option with one line and a non-zero exit', async () => {
+    const ran = await cli(['bench', '--frobnicate']);
+    expect(ran.code).toBe(2);
+    expect(ran.stderr.trim().split('\n')).toHaveLength(1);
+    expect(ran.stderr).toMatch(/--frobnicate/);
+    const reps = await cli(['bench', '--reps', 'many']);
+    expect(reps.code).toBe(2);
+    expect(reps.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('on SIGINT stops, takes its labs down and exits 130', async () => {
+    const runDir = join(dir, 'interrupt-run');
+    const seen = new Set<string>();
+    let pid = 0;
+    const finished = cli(['bench', '--quick', '--out', join(dir, 'interrupted')], { TAPYARD_RUN_DIR: runDir }, (p) => (pid = p));
+    // Interrupt once a lab is fully up: the run is then mid-way, with namespaces to remove.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const files = existsSync(runDir) ? readdirSync(runDir).filter((f) => /^lab-.*\.env$/.test(f)) : [];
+      for (const f of files) seen.add(f.slice(4, -4));
+      if (files.some((f) => readFileSync(join(runDir, f), 'utf8').includes('LAB_READY=1'))) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen.size).toBeGreaterThan(0);
+    process.kill(pid, 'SIGINT');
+    const ran = await finished;
+    expect(ran.code).toBe(130);
+    expect(ran.stderr).toMatch(/interrupted/);
+    expect(readdirSync(runDir).filter((f) => f.startsWith('lab-'))).toEqual([]);
+    const left = (await namespaces()).filter((ns) => [...seen].some((id) => ns.startsWith(`ty-${id}-`)));
+    expect(left).toEqual([]);
+  }, 120_000);
+
+  describe('--quick --json', () => {
+    let ran: Ran;
+    let report: Report;
+    let out: string;
+
+    beforeAll(async () => {
+      out = join(dir, 'report');
+      ran = await cli(['bench', '--quick', '--json', '--out', out], { TAPYARD_RUN_DIR: join(dir, 'run') });
+      report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+    }, 600_000);
+
+    it('exits 0, and stdout is the report as JSON and nothing else', () => {
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      expect(JSON.parse(ran.stdout)).toEqual(report);
+    });
+
+    it('report.json matches the schema', () => {
+      expect(validateReport(report)).toEqual([]);
+      // and the validator is not a rubber stamp
+      const broken = structuredClone(report) as unknown as Record<string, unknown>;
+      delete broken.machine;
+      (broken as { extra?: number }).extra = 1;
+      expect(validateReport(broken)).toEqual(expect.arrayContaining(['report.machine: missing', 'report.extra: not in the schema']));
+    });
+
+    it('records the machine and the host setting it must never change', () => {
+      const nf = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')
+        ? Number(readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8'))
+        : null;
+      expect(report.machine.bridgeNfCallIptables).toBe(nf);
+      expect(report.machine.kernel).toBe(readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim());
+      expect(report.options.quick).toBe(true);
+    });
+
+    it('lists every path; only tapyard may be skipped, and then with a reason; nothing failed', () => {
+      expect(report.paths.map((p) => p.id)).toEqual(PATHS.map((p) => p.id));
+      for (const p of report.paths) {
+        if (p.status === 'skipped') {
+          expect(p.forwarder).toBe('tapyard');
+          expect(p.note.length).toBeGreaterThan(10);
+        } else {
+          expect(p.status).toBe('ok');
+        }
+      }
+      expect(report.failures).toEqual([]);
+    });
+
+    it('has every measurement for every measured path', () => {
+      for (const p of report.paths.filter((x) => x.status === 'ok')) {
+        const offloads = p.forwarder ? [false, true] : [null];
+        for (const offload of offloads)
+          for (const direction of ['ext-to-guest', 'guest-to-ext'])
+            expect(report.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === direction)?.samples, `${p.id} tcp`).toHaveLength(1);
+        for (const size of [60, 1514]) expect(report.rate.find((r) => r.path === p.id && r.frameSize === size)?.samples).toHaveLength(1);
+        expect(report.latency.find((l) => l.path === p.id)?.samples).toHaveLength(1);
+        if (p.id !== 'ref-veth') expect(report.foreign.some((f) => f.path === p.id && f.samples.length === 1)).toBe(true);
+      }
+    });
+
+    it('conserves counts: offered >= delivered, forwarder rx = tx + drops', () => {
+      for (const r of report.rate)
+        for (const s of r.samples) {
+          expect(s.delivered).toBeGreaterThan(0);
+          expect(s.offered).toBeGreaterThanOrEqual(s.delivered);
+          expect(s.loss).toBeCloseTo(1 - s.delivered / s.offered, 9);
+        }
+      const samples = [...report.tcp, ...report.rate, ...report.latency, ...report.foreign].flatMap((x) =>
+        x.samples.map((s) => ({ path: x.path, forwarder: s.forwarder })),
+      );
+      for (const { path, forwarder } of samples) {
+        const hasForwarder = report.paths.find((p) => p.id === path)!.forwarder !== null;
+        expect(forwarder === null, path).toBe(!hasForwarder);
+        if (!forwarder) continue;
+        expect(forwarder.rx, path).toBe(forwarder.tx + forwarder.dropped);
+        expect(Object.values(forwarder.drops).reduce((a, b) => a + b, 0), path).toBe(forwarder.dropped);
+        expect(forwarder.wireRx + forwarder.guestRx, path).toBeLessThanOrEqual(forwarder.rx);
+      }
+      // A forwarder forwards what reached the guest in a rate run: it cannot have sent fewer.
+      for (const r of report.rate.filter((x) => x.samples[0]?.forwarder))
+        expect(r.samples[0]!.forwarder!.wireRx).toBeGreaterThanOrEqual(r.samples[0]!.delivered);
+    });
+
+    it('keeps every latency sample, and the percentiles come from them', () => {
+      for (const l of report.latency)
+        for (const s of l.samples) {
+          expect(s.rttNs.length).toBe(s.sent - s.lost);
+          expect(s.rttNs.length).toBeGreaterThan(report.options.latencyCount * 0.9);
+          expect(s.p50).toBe(percentile(s.rttNs, 50));
+          expect(s.p99).toBe(percentile(s.rttNs, 99));
+          expect(s.p50).toBeLessThanOrEqual(s.p90);
+          expect(s.p90).toBeLessThanOrEqual(s.p99);
+        }
+    });
+
+    it('shows the seed experiment: the bridge floods foreign frames to the forwarder, macvtap and flood off do not', () => {
+      const at = (path: string, floodOff: boolean) => report.foreign.find((f) => f.path === path && f.floodOff === floodOff)?.samples[0];
+      for (const p of report.paths.filter((x) => x.status === 'ok' && x.forwarder)) {
+        const s = at(p.id, false)!;
+        expect(s.offered).toBeGreaterThan(0);
+        if (p.lab === 'bridge') {
+          expect(s.forwarderWireRx!).toBeGreaterThan(s.offered * 0.9);
+          expect(at(p.id, true)!.forwarderWireRx!).toBeLessThan(at(p.id, true)!.offered * 0.01);
+        } else {
+          expect(s.forwarderWireRx!).toBeLessThan(s.offered * 0.01);
+        }
+      }
+      // Kernel-only: the bridge hands them to the guest's interface, the macvlan does not.
+      expect(at('ref-bridge', false)!.guestIfRx).toBeGreaterThan(at('ref-bridge', false)!.offered * 0.9);
+      expect(at('ref-macvlan', false)!.guestIfRx).toBeLessThan(at('ref-macvlan', false)!.offered * 0.01);
+    });
+
+    it('writes report.md with every path, and well-formed SVG charts', () => {
+      const md = readFileSync(join(out, 'report.md'), 'utf8');
+      for (const p of PATHS) expect(md).toContain(`| ${p.id}`);
+      const charts = readdirSync(out).filter((f) => f.endsWith('.svg')).sort();
+      expect(charts).toEqual(['cpu-per-frame.svg', 'foreign-traffic.svg', 'latency.svg', 'packet-rate.svg', 'throughput.svg']);
+      for (const chart of charts) {
+        expect(md).toContain(`](${chart})`);
+        const { problems, root } = xmlProblems(readFileSync(join(out, chart), 'utf8'));
+        expect(problems, chart).toEqual([]);
+        expect(root).toBe('svg');
+      }
+    });
+
+    it('took its labs down', async () => {
+      expect(report.labs.map((l) => l.kind).sort()).toEqual(['bridge', 'macvtap', 'ref-bridge', 'ref-macvlan', 'ref-veth']);
+      const left = (await namespaces()).filter((ns) => report.labs.some((l) => ns.startsWith(`ty-${l.id}-`)));
+      expect(left).toEqual([]);
+      expect(readdirSync(join(dir, 'run')).filter((f) => f.startsWith('lab-'))).toEqual([]);
+    });
+  });
+});
