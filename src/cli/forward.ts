@@ -99,7 +99,9 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     for (const port of ports) port.close();
     throw err;
   }
-  out(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
+  // A port that failed before it was ready ends the wait as well (through onFatal).
+  await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
+  if (fatal === null) out(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
 
   const onSignal = () => finish();
   process.on('SIGINT', onSignal);

@@ -3,9 +3,9 @@
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { TapyardError } from '../error.js';
+import { packageRoot } from '../package-root.js';
 
 export interface PollerHandle {
   /** Arm the poll for exactly these events; (false, false) stops it. */
@@ -66,16 +66,6 @@ export interface ErrnoError extends Error {
 
 export function isErrno(err: unknown, code?: string): err is ErrnoError {
   return err instanceof Error && typeof (err as ErrnoError).errno === 'number' && (code === undefined || (err as ErrnoError).code === code);
-}
-
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new TapyardError('ENOADDON', 'cannot find the tapyard package root');
-    dir = up;
-  }
-  return dir;
 }
 
 function load(): Tapio {

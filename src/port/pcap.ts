@@ -1,52 +1,44 @@
 // Any interface through libpcap (the `cap` binding): capture with a BPF filter, inject with
-// pcap_sendpacket. It is the way to reach devices that are neither taps nor macvtaps (a veth,
-// a bridge, a NIC), at a price: libpcap puts the device in promiscuous mode, frames arrive one
-// callback each, and a capture cannot be paused, so frames read while the loop holds this port
-// back are counted as dropped rather than left in the kernel.
+// pcap_sendpacket. It reaches devices that are neither taps nor macvtaps (a veth, a bridge, a
+// NIC), at a price: libpcap puts the device in promiscuous mode, and every frame crosses a pipe
+// to and from the capture process (pcap-worker.ts, which exists so that cap's abort on a vanished
+// interface cannot take the forwarder with it).
 
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { TapyardError } from '../error.js';
 import { parseMac } from '../mac.js';
+import { packageRoot } from '../package-root.js';
 import { Counters } from './counters.js';
-import { DropReason } from './drop.js';
+import { PcapMessage, SNAPLEN } from './pcap-protocol.js';
 import { DEFAULT_BUDGET, HEADROOM, maxFrameForMtu, type Port, type PortListener, type RxBatch } from './port.js';
 import { type PortSpec, takeString } from './spec.js';
 
-interface CapHandle {
-  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
-  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): void;
-  send(buffer: Buffer, size: number): void;
-  close(): void;
-}
-
-const SNAPLEN = 65535;
-const KERNEL_BUFFER = 8 * 1024 * 1024;
-const WATCH_MS = 200;
+const IFF_UP = 0x1;
 
 export function openPcap(spec: PortSpec, budget = DEFAULT_BUDGET): PcapPort {
   const bpf = takeString(spec, 'bpf');
   const dir = takeString(spec, 'dir') ?? 'in';
-  if (dir !== 'in' && dir !== 'both') throw new TapyardError('EUSAGE', `port ${spec.name}: dir=${dir} must be in or both`);
+  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${spec.name}: ${sentence}`);
+  if (dir !== 'in' && dir !== 'both') throw fail('EUSAGE', `dir=${dir} must be in or both`);
   const sys = `/sys/class/net/${spec.ifname}`;
-  if (!existsSync(sys)) throw new TapyardError('ENODEV', `port ${spec.name}: there is no interface ${spec.ifname} in this network namespace`);
+  if (!existsSync(sys)) throw fail('ENODEV', `there is no interface ${spec.ifname} in this network namespace`);
+  if ((Number(readFileSync(`${sys}/flags`, 'utf8')) & IFF_UP) === 0) throw fail('EDOWN', `${spec.ifname} is down (libpcap captures only on an interface that is up)`);
   // Without "inbound" libpcap also captures what the host sends on the device, and a forwarder
   // would echo the host's own frames back at it.
   const filter = [dir === 'in' ? 'inbound' : '', bpf ?? ''].filter((f) => f !== '').map((f) => `(${f})`).join(' and ');
-  const { Cap } = createRequire(import.meta.url)('cap') as { Cap: new () => CapHandle };
-  const cap = new Cap();
-  const capture = Buffer.alloc(SNAPLEN);
-  try {
-    cap.open(spec.ifname, filter, KERNEL_BUFFER, capture);
-  } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    if (/permission|not permitted/i.test(why)) throw new TapyardError('EPERM', `port ${spec.name}: capturing on ${spec.ifname} needs root (CAP_NET_RAW)`);
-    throw new TapyardError('EPCAP', `port ${spec.name}: libpcap cannot open ${spec.ifname}: ${why}`);
-  }
   const mtu = Number(readFileSync(`${sys}/mtu`, 'utf8'));
   const mac = parseMac(readFileSync(`${sys}/address`, 'utf8'));
-  return new PcapPort(spec.name, spec.ifname, cap, capture, mac, maxFrameForMtu(mtu), budget);
+  return new PcapPort(spec.name, spec.ifname, filter, mac, maxFrameForMtu(mtu), budget);
+}
+
+/** The compiled worker next to this file, or under dist/ when this runs as TypeScript source. */
+function workerPath(): string {
+  const sibling = join(dirname(fileURLToPath(import.meta.url)), 'pcap-worker.js');
+  return existsSync(sibling) ? sibling : join(packageRoot(), 'dist', 'src', 'port', 'pcap-worker.js');
 }
 
 export class PcapPort implements Port {
@@ -57,57 +49,57 @@ export class PcapPort implements Port {
   readonly offload = false;
 
   private readonly batch: RxBatch;
-  private readonly scratch = Buffer.alloc(SNAPLEN + 1);
+  private child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;
   private listener: PortListener | null = null;
+  private pending: Buffer = Buffer.alloc(0);
   private pos = 0;
-  private scheduled = false;
-  private reading = true;
+  private isReady = false;
+  private markReady: () => void = () => {};
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
   private closed = false;
-  private watch: NodeJS.Timeout | null = null;
+  private errors = '';
 
   constructor(
     readonly name: string,
     private readonly ifname: string,
-    private readonly cap: CapHandle,
-    private readonly capture: Buffer,
+    private readonly filter: string,
     readonly mac: number | null,
     readonly maxFrame: number,
     readonly budget: number,
   ) {
     this.device = `pcap ${ifname}`;
-    this.batch = { buf: new Uint8Array(budget * (HEADROOM + SNAPLEN + 64)), offsets: new Uint32Array(budget), lengths: new Int32Array(budget), count: 0 };
+    this.batch = { buf: new Uint8Array(HEADROOM + SNAPLEN + 64 + budget * 2048), offsets: new Uint32Array(budget), lengths: new Int32Array(budget), count: 0 };
   }
 
   start(listener: PortListener): void {
     this.listener = listener;
-    this.cap.on('packet', (nbytes, truncated) => this.onPacket(nbytes, truncated));
-    this.watch = setInterval(() => {
-      if (!existsSync(`/sys/class/net/${this.ifname}`)) this.fail(`the interface ${this.ifname} was deleted`);
-    }, WATCH_MS);
-    this.watch.unref();
+    const child = spawn(process.execPath, [workerPath(), this.ifname, this.filter], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
+    child.stderr.on('data', (chunk: Buffer) => (this.errors += chunk.toString()));
+    child.stdin.on('error', () => {}); // a dead worker is reported by 'exit'
+    child.on('exit', (code, signal) => this.onExit(code, signal));
   }
 
   setReading(on: boolean): void {
-    this.reading = on;
+    if (on) this.child?.stdout.resume();
+    else this.child?.stdout.pause();
   }
 
-  /** pcap_sendpacket has no readiness to wait for: try again on the next turn of the loop. */
   setWantWritable(on: boolean): void {
-    if (on) setImmediate(() => !this.closed && this.listener?.onWritable(this));
+    if (on) this.child?.stdin.once('drain', () => !this.closed && this.listener?.onWritable(this));
   }
 
+  /** Frames go to the worker's stdin; a full pipe is this port's EAGAIN. */
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number {
+    const stdin = this.child?.stdin;
+    if (stdin === undefined || this.closed) return count;
     for (let i = 0; i < count; i++) {
-      const len = lengths[i]!;
-      this.scratch.set(buf.subarray(offsets[i]!, offsets[i]! + len));
-      try {
-        this.cap.send(this.scratch, len);
-        status[i] = 0;
-      } catch (err) {
-        const why = err instanceof Error ? err.message : '';
-        if (/temporarily unavailable|no buffer space/i.test(why)) return i;
-        status[i] = /too long/i.test(why) ? constants.errno.EMSGSIZE : /network is down/i.test(why) ? constants.errno.ENETDOWN : constants.errno.EIO;
-      }
+      const message = Buffer.allocUnsafe(4 + lengths[i]!);
+      message.writeUInt32LE(lengths[i]!, 0);
+      message.set(buf.subarray(offsets[i]!, offsets[i]! + lengths[i]!), 4);
+      status[i] = 0;
+      if (!stdin.write(message)) return i + 1;
     }
     return count;
   }
@@ -115,47 +107,62 @@ export class PcapPort implements Port {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.watch !== null) clearInterval(this.watch);
-    this.cap.close();
+    this.child?.stdin.end();
+    this.child?.kill();
   }
 
-  private onPacket(nbytes: number, truncated: boolean): void {
-    if (this.closed) return;
-    if (!this.reading) {
-      this.counters.rx(nbytes);
-      this.counters.drop(DropReason.RX_WHILE_PAUSED);
-      return;
+  private onData(chunk: Buffer): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let at = 0;
+    while (this.pending.length - at >= 4) {
+      const word = this.pending.readUInt32LE(at);
+      if (word === PcapMessage.READY) {
+        this.isReady = true;
+        this.markReady();
+        at += 4;
+        continue;
+      }
+      if (word === PcapMessage.TRUNCATED) {
+        this.add(at, -1);
+        at += 4;
+        continue;
+      }
+      if (this.pending.length - at - 4 < word) break;
+      this.add(at + 4, word);
+      at += 4 + word;
     }
+    this.pending = this.pending.subarray(at);
+    this.deliver();
+  }
+
+  /** Copy one frame into the ring; a full ring is handed over at once. */
+  private add(from: number, length: number): void {
     const { buf, offsets, lengths } = this.batch;
-    const n = this.batch.count;
+    if (this.batch.count === offsets.length || this.pos + HEADROOM + Math.max(length, 0) > buf.length) this.deliver();
+    const n = this.batch.count++;
     offsets[n] = this.pos + HEADROOM;
-    if (truncated) {
-      lengths[n] = -1;
-    } else {
-      buf.set(this.capture.subarray(0, nbytes), this.pos + HEADROOM);
-      lengths[n] = nbytes;
-      this.pos += (HEADROOM + nbytes + 63) & ~63;
-    }
-    this.batch.count = n + 1;
-    // libpcap hands frames over one by one; gather those of one poll into a batch.
-    if (this.batch.count === offsets.length || this.pos + HEADROOM + SNAPLEN > buf.length) this.deliver();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.deliver());
+    lengths[n] = length;
+    if (length > 0) {
+      buf.set(this.pending.subarray(from, from + length), this.pos + HEADROOM);
+      this.pos += (HEADROOM + length + 63) & ~63;
     }
   }
 
   private deliver(): void {
-    this.scheduled = false;
-    if (this.batch.count === 0 || this.closed) return;
-    this.listener!.onBatch(this, this.batch);
+    if (this.batch.count > 0 && !this.closed) this.listener!.onBatch(this, this.batch);
     this.batch.count = 0;
     this.pos = 0;
   }
 
-  private fail(sentence: string): void {
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.closed) return;
-    this.close();
+    this.closed = true;
+    const why = this.errors.trim().split('\n').filter((l) => !/^Warning:/.test(l))[0];
+    let sentence: string;
+    if (!existsSync(`/sys/class/net/${this.ifname}`)) sentence = `the interface ${this.ifname} was deleted`;
+    else if ((Number(readFileSync(`/sys/class/net/${this.ifname}/flags`, 'utf8')) & IFF_UP) === 0) sentence = `the interface ${this.ifname} went down`;
+    else if (!this.isReady) sentence = `libpcap cannot capture on ${this.ifname}: ${why ?? `the capture process exited (${code ?? signal})`}`;
+    else sentence = `the capture on ${this.ifname} ended: ${why ?? `the capture process exited (${code ?? signal})`}`;
     this.listener?.onFatal(this, new TapyardError('EDEVGONE', `port ${this.name}: ${sentence}`));
   }
 }

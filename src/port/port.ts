@@ -52,6 +52,8 @@ export interface Port {
 
   /** Begin delivering batches and events to `listener`. */
   start(listener: PortListener): void;
+  /** Resolves once the port really receives (a capture process may take a moment to open). */
+  readonly ready?: Promise<void>;
   /** Stop reading (back-pressure) or resume. Frames wait in the kernel meanwhile. */
   setReading(on: boolean): void;
   /** Ask for one onWritable call when the device can take frames again. */
