@@ -13,7 +13,8 @@
 
 import { TapyardError } from '../error.js';
 import { EthernetView } from '../frame/ethernet.js';
-import { GsoType, VnetView, VNET_HDR_LEN } from '../frame/vnet.js';
+import { completePartialChecksum } from '../frame/checksum.js';
+import { GsoType, VnetFlag, VnetView, VNET_HDR_LEN } from '../frame/vnet.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
 import type { Port, PortListener, RxBatch } from '../port/port.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
@@ -162,6 +163,7 @@ export class Forwarder implements PortListener {
         continue;
       }
       this.clones += outputs.length - 1;
+      if (offloaded) offloaded = this.finishChecksumFor(outputs, buf, off, len);
       for (let o = 0; o < outputs.length; o++) this.enqueue(outputs[o]!, ingress, buf, off, len, hdrLen, offloaded);
     }
     // Every queue is empty again when a batch ends: the ring is reused for the next one.
@@ -195,6 +197,23 @@ export class Forwarder implements PortListener {
 
   // --- one copy at a time -------------------------------------------------------------------
 
+  /**
+   * A frame with offload work pending (GSO, or a partial checksum) can go to a port with a vnet
+   * header as it is: the kernel finishes the work on the way out. A port without one cannot take
+   * it. A partial checksum is cheap to finish here, in place and so for every copy, with the
+   * header flag cleared so that nobody finishes it twice; a GSO frame stays as it is, and plain
+   * ports drop it. Returns whether the frame still carries offload work.
+   */
+  private finishChecksumFor(outputs: readonly number[], buf: Uint8Array, off: number, len: number): boolean {
+    let plain = false;
+    for (let o = 0; o < outputs.length; o++) if (this.ports[outputs[o]!]!.hdrLen === 0) plain = true;
+    if (!plain || this.vnet.isGso) return true;
+    // check() already proved the checksum field lies inside the frame.
+    completePartialChecksum(buf, off, len, this.vnet.csumStart, this.vnet.csumOffset);
+    this.vnet.setFlags(this.vnet.flags & ~VnetFlag.NEEDS_CSUM);
+    return false;
+  }
+
   private enqueue(egress: number, ingress: number, buf: Uint8Array, off: number, len: number, srcHdr: number, offloaded: boolean): void {
     const port = this.ports[egress]!;
     if (!this.alive[egress]) {
@@ -203,8 +222,7 @@ export class Forwarder implements PortListener {
     }
     const hdr = port.hdrLen;
     if (hdr === 0 && offloaded) {
-      // GSO or a partial checksum: only a vnet-header device finishes that work on the way out.
-      port.counters.drop(DropReason.OFFLOAD_TO_PLAIN_PORT);
+      port.counters.drop(DropReason.GSO_TO_PLAIN_PORT);
       return;
     }
     if (len > port.maxFrame && !(offloaded && this.vnet.gsoType !== GsoType.NONE)) {

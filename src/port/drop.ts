@@ -10,8 +10,8 @@ export const DropReason = {
   BAD_VNET_HDR: FrameError.BAD_VNET_HDR,
   /** Larger than the egress device's MTU allows and not a GSO frame: the kernel would drop it silently. */
   OVERSIZE: 'oversize',
-  /** A GSO frame or a partial checksum for a port with no vnet header: nobody would finish it there. */
-  OFFLOAD_TO_PLAIN_PORT: 'offload-to-plain-port',
+  /** A GSO super-frame for a port with no vnet header: nobody would segment it there. */
+  GSO_TO_PLAIN_PORT: 'gso-to-plain-port',
   /** Frames read from a port that cannot be paused (pcap) while the loop held back its input. */
   RX_WHILE_PAUSED: 'rx-while-paused',
   /** Still queued for an egress when tapyard stopped. */

@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { Forwarder } from '../../../src/engine/forwarder.js';
+import { buildFrame } from '../../../src/frame/build.js';
 import { emitEthernet, EtherType } from '../../../src/frame/ethernet.js';
 import { emitVnet, GsoType, NO_OFFLOAD, VnetFlag, type VnetRepr } from '../../../src/frame/vnet.js';
 import { MemoryPort } from '../../../src/port/memory.js';
@@ -169,8 +170,47 @@ describe('Forwarder and the virtio_net_hdr', () => {
     await settle();
     expect(vnet.sent).toEqual([big]);
     expect(plain.sent).toEqual([]);
-    expect(plain.counters.drops).toEqual({ 'offload-to-plain-port': 1 });
+    expect(plain.counters.drops).toEqual({ 'gso-to-plain-port': 1 });
     expect(balanced(fwd)).toBe(true);
+  });
+
+  test('a partial checksum is finished for a plain port, and the header flag cleared for everyone', async () => {
+    const spec = {
+      eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' },
+      ipv4: { src: '10.77.0.1', dst: '10.77.0.2' },
+      udp: { srcPort: 5353, dstPort: 9 },
+      payload: 'partial checksums are finished by whoever has no vnet header',
+    };
+    const partial = buildFrame({ ...spec, checksum: 'partial' });
+    const full = buildFrame(spec);
+    expect(partial).not.toEqual(full);
+    const src = new MemoryPort('src', { hdrLen: 10 });
+    const vnet = new MemoryPort('vnet', { hdrLen: 10 });
+    const plain = new MemoryPort('plain');
+    run([src, vnet, plain]);
+    // csum_start: the UDP header (14 + 20); csum_offset: its checksum field.
+    src.inject(withVnet({ ...NO_OFFLOAD, flags: VnetFlag.NEEDS_CSUM, csumStart: 34, csumOffset: 6 }, partial));
+    await settle();
+    expect(plain.sent).toEqual([full]);
+    // Without NEEDS_CSUM the kernel ignores csum_start and csum_offset; they stay as they came.
+    expect(vnet.sent).toEqual([withVnet({ ...NO_OFFLOAD, csumStart: 34, csumOffset: 6 }, full)]);
+  });
+
+  test('a partial checksum travels untouched between vnet ports', async () => {
+    const partial = buildFrame({
+      eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' },
+      ipv4: { src: '10.77.0.1', dst: '10.77.0.2' },
+      tcp: { srcPort: 40000, dstPort: 5201, flags: 'P.' },
+      payload: 'the kernel on the far side finishes it',
+      checksum: 'partial',
+    });
+    const needsCsum = withVnet({ ...NO_OFFLOAD, flags: VnetFlag.NEEDS_CSUM, csumStart: 34, csumOffset: 16 }, partial);
+    const src = new MemoryPort('src', { hdrLen: 10 });
+    const dst = new MemoryPort('dst', { hdrLen: 10 });
+    run([src, dst]);
+    src.inject(needsCsum);
+    await settle();
+    expect(dst.sent).toEqual([needsCsum]);
   });
 
   test('a header the kernel would refuse is dropped as bad-vnet-hdr', async () => {
