@@ -2,10 +2,14 @@
 // tapyard: one entry point, one file per command. Errors reach the user as one sentence.
 
 import { TapyardError } from '../error.js';
+import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
+import { traceCommand } from './trace.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; about: string }> = {
   forward: { run: forwardCommand, about: 'join ports (macvtap, tap, pcap) and forward frames between them' },
+  bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
+  trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
 };
 
 function help(): string {

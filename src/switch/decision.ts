@@ -59,9 +59,18 @@ export interface SwitchPort {
   options: Readonly<Record<string, string>>;
 }
 
+/** What a switch did to its ports that an operator should know, e.g. made them promiscuous. */
+export interface SwitchReport {
+  /** Names of ports the real device would have put in promiscuous mode. */
+  promiscuous: string[];
+  notes: string[];
+}
+
 /** Anything that decides where a frame received on port `ingress` goes. */
 export interface Switch {
   /** Called once before forwarding starts, with the ports in index order; throws a TapyardError on a bad topology. */
   bind?(ports: readonly SwitchPort[]): void;
   decide(ingress: number, frame: EthernetView, decision: Decision): void;
+  /** After bind: side effects the kernel's version of this switch has on its ports. */
+  report?(): SwitchReport;
 }

@@ -1,0 +1,173 @@
+// virtio-net's receive filter: which frames a guest NIC accepts, in QEMU's order
+// (hw/net/virtio-net.c: receive_filter, virtio_net_reset, virtio_net_set_features,
+// virtio_net_handle_rx_mode, virtio_net_handle_mac, virtio_net_handle_vlan_table).
+//
+//   1. promisc                                   → accept
+//   2. TPID 0x8100 and the VID's bit clear        → drop   (C-tag only; an S-tag is never looked at)
+//   3. group bit set: broadcast → !nobcast; nomulti → drop; allmulti or multi_overflow → accept;
+//                     else exact match in table[firstMulti, inUse)
+//   4. unicast:       nouni → drop; alluni or uni_overflow → accept; own MAC or exact match in
+//                     table[0, firstMulti) → accept
+//   5. anything else                              → drop
+//
+// A dropped frame is consumed (QEMU's receive returns its size), so the sender never learns.
+// Checking a frame allocates nothing: the verdict is one of the constants below.
+
+import { TapyardError } from '../error.js';
+import { EtherType, type EthernetView } from '../frame/ethernet.js';
+import { BROADCAST, type Mac, isGroup, readMac } from '../mac.js';
+
+/** Why a frame was accepted or dropped. */
+export const RxVerdict = {
+  ACCEPT_PROMISC: 'accept: promiscuous',
+  ACCEPT_BROADCAST: 'accept: broadcast',
+  ACCEPT_ALLMULTI: 'accept: all-multicast',
+  ACCEPT_MULTI_OVERFLOW: 'accept: multicast table overflowed, so all multicast',
+  ACCEPT_MULTI_TABLE: 'accept: multicast address in the MAC table',
+  ACCEPT_ALLUNI: 'accept: all-unicast',
+  ACCEPT_UNI_OVERFLOW: 'accept: unicast table overflowed, so all unicast',
+  ACCEPT_OWN_MAC: "accept: the NIC's own MAC",
+  ACCEPT_UNI_TABLE: 'accept: unicast address in the MAC table',
+  DROP_VLAN: 'drop: VLAN id not in the VLAN filter',
+  DROP_NOBCAST: 'drop: broadcast refused (nobcast)',
+  DROP_NOMULTI: 'drop: multicast refused (nomulti)',
+  DROP_MULTI_UNKNOWN: 'drop: multicast address not in the MAC table',
+  DROP_NOUNI: 'drop: unicast refused (nouni)',
+  DROP_UNI_UNKNOWN: 'drop: unicast address is neither the MAC nor in the table',
+} as const;
+
+export type RxVerdict = (typeof RxVerdict)[keyof typeof RxVerdict];
+
+const ACCEPTED: ReadonlySet<RxVerdict> = new Set([
+  RxVerdict.ACCEPT_PROMISC,
+  RxVerdict.ACCEPT_BROADCAST,
+  RxVerdict.ACCEPT_ALLMULTI,
+  RxVerdict.ACCEPT_MULTI_OVERFLOW,
+  RxVerdict.ACCEPT_MULTI_TABLE,
+  RxVerdict.ACCEPT_ALLUNI,
+  RxVerdict.ACCEPT_UNI_OVERFLOW,
+  RxVerdict.ACCEPT_OWN_MAC,
+  RxVerdict.ACCEPT_UNI_TABLE,
+]);
+
+export function isAccepted(verdict: RxVerdict): boolean {
+  return ACCEPTED.has(verdict);
+}
+
+/** QEMU's MAC_TABLE_ENTRIES: unicast and multicast share one table of 64. */
+export const MAC_TABLE_ENTRIES = 64;
+/** 802.1Q: 12-bit VLAN ids. */
+export const MAX_VLAN = 4096;
+
+/** The VIRTIO_NET_CTRL_RX commands, each an on/off switch. */
+export type RxMode = 'promisc' | 'allmulti' | 'alluni' | 'nomulti' | 'nouni' | 'nobcast';
+
+export class RxFilter {
+  promisc = true;
+  allmulti = false;
+  alluni = false;
+  nomulti = false;
+  nouni = false;
+  nobcast = false;
+  /** One bit per VLAN id. */
+  readonly vlans = new Uint32Array(MAX_VLAN / 32);
+  /** Unicast entries in [0, firstMulti), multicast in [firstMulti, inUse). */
+  readonly table = new Float64Array(MAC_TABLE_ENTRIES);
+  inUse = 0;
+  firstMulti = 0;
+  uniOverflow = false;
+  multiOverflow = false;
+
+  constructor(
+    /** The MAC the NIC was configured with (QEMU's conf->macaddr); reset restores it. */
+    readonly configuredMac: Mac,
+    public mac: Mac = configuredMac,
+  ) {
+    this.reset();
+  }
+
+  /** virtio_net_reset: promiscuous "for compatibility", every other flag off, tables empty. */
+  reset(): void {
+    this.promisc = true;
+    this.allmulti = this.alluni = this.nomulti = this.nouni = this.nobcast = false;
+    this.inUse = this.firstMulti = 0;
+    this.uniOverflow = this.multiOverflow = false;
+    this.table.fill(0);
+    this.mac = this.configuredMac;
+    // Reset clears the VLAN map; feature negotiation (setFeatures) then opens it unless the
+    // guest takes control of it with VIRTIO_NET_F_CTRL_VLAN.
+    this.vlans.fill(0);
+  }
+
+  /** virtio_net_set_features: without CTRL_VLAN the guest cannot filter, so every VLAN passes. */
+  setFeatures(features: { ctrlVlan: boolean }): void {
+    this.vlans.fill(features.ctrlVlan ? 0 : 0xffff_ffff);
+  }
+
+  /** VIRTIO_NET_CTRL_RX_*. */
+  setRxMode(mode: RxMode, on: boolean): void {
+    this[mode] = on;
+  }
+
+  /** VIRTIO_NET_CTRL_MAC_ADDR_SET. */
+  setMac(mac: Mac): void {
+    this.mac = mac;
+  }
+
+  /**
+   * VIRTIO_NET_CTRL_MAC_TABLE_SET. A list that does not fit is not stored at all: its overflow
+   * flag opens the filter for that whole class instead. The multicast list only gets the
+   * entries the unicast list left free.
+   */
+  setMacTable(unicast: readonly Mac[], multicast: readonly Mac[]): void {
+    let inUse = 0;
+    this.table.fill(0);
+    this.uniOverflow = unicast.length > MAC_TABLE_ENTRIES;
+    if (!this.uniOverflow) for (const mac of unicast) this.table[inUse++] = mac;
+    this.firstMulti = inUse;
+    this.multiOverflow = multicast.length > MAC_TABLE_ENTRIES - inUse;
+    if (!this.multiOverflow) for (const mac of multicast) this.table[inUse++] = mac;
+    this.inUse = inUse;
+  }
+
+  /** VIRTIO_NET_CTRL_VLAN_ADD / _DEL. */
+  setVlan(vid: number, on: boolean): void {
+    if (!Number.isInteger(vid) || vid < 0 || vid >= MAX_VLAN) {
+      throw new TapyardError('EINVAL', `VLAN id ${vid} is outside 0..${MAX_VLAN - 1}`);
+    }
+    if (on) this.vlans[vid >>> 5]! |= 1 << (vid & 31);
+    else this.vlans[vid >>> 5]! &= ~(1 << (vid & 31));
+  }
+
+  hasVlan(vid: number): boolean {
+    return (this.vlans[vid >>> 5]! & (1 << (vid & 31))) !== 0;
+  }
+
+  /** receive_filter for one frame. */
+  check(frame: EthernetView): RxVerdict {
+    if (this.promisc) return RxVerdict.ACCEPT_PROMISC;
+    const bytes = frame.bytes;
+    const at = frame.offset;
+    // QEMU compares the two bytes at offset 12 with 0x8100 and nothing else: an 802.1ad
+    // outer tag passes whatever VLAN it carries.
+    if (frame.length >= 16 && ((bytes[at + 12]! << 8) | bytes[at + 13]!) === EtherType.VLAN) {
+      const vid = ((bytes[at + 14]! << 8) | bytes[at + 15]!) & 0xfff;
+      if (!this.hasVlan(vid)) return RxVerdict.DROP_VLAN;
+    }
+    const dst = readMac(bytes, at);
+    if (isGroup(dst)) {
+      if (dst === BROADCAST) return this.nobcast ? RxVerdict.DROP_NOBCAST : RxVerdict.ACCEPT_BROADCAST;
+      if (this.nomulti) return RxVerdict.DROP_NOMULTI;
+      if (this.allmulti) return RxVerdict.ACCEPT_ALLMULTI;
+      if (this.multiOverflow) return RxVerdict.ACCEPT_MULTI_OVERFLOW;
+      for (let i = this.firstMulti; i < this.inUse; i++) if (this.table[i] === dst) return RxVerdict.ACCEPT_MULTI_TABLE;
+      return RxVerdict.DROP_MULTI_UNKNOWN;
+    }
+    if (this.nouni) return RxVerdict.DROP_NOUNI;
+    if (this.alluni) return RxVerdict.ACCEPT_ALLUNI;
+    if (this.uniOverflow) return RxVerdict.ACCEPT_UNI_OVERFLOW;
+    if (dst === this.mac) return RxVerdict.ACCEPT_OWN_MAC;
+    for (let i = 0; i < this.firstMulti; i++) if (this.table[i] === dst) return RxVerdict.ACCEPT_UNI_TABLE;
+    return RxVerdict.DROP_UNI_UNKNOWN;
+  }
+}

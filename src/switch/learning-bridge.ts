@@ -1,0 +1,311 @@
+// A model of the Linux bridge's forwarding (net/bridge/): learn the source, then send a frame
+// to the one port its destination was learned on, or flood it.
+//
+//   br_handle_frame          a frame whose source MAC is not a valid unicast address is dropped
+//   br_handle_frame_finish   learn (br_fdb_update), then: destination is a local address → the
+//                            bridge's own stack; known → that port (br_forward); unknown
+//                            unicast, broadcast, multicast → br_flood; broadcast and (without
+//                            snooping) multicast also go up to the bridge's own stack
+//   should_deliver           never back out of the ingress port unless that port has hairpin on
+//   br_flood                 only to ports with flood / bcast_flood / mcast_flood for the class
+//   br_fdb_cleanup           a learned entry expires ageing_time after it was last refreshed
+//   br_manage_promisc        with VLAN filtering off, every port is promiscuous
+//
+// Ports map to forwarder ports through bind(): role=host is the bridge device itself (its own
+// stack), every other port a bridge port. Port options: hairpin, flood, bcast-flood,
+// mcast-flood, learning (on/off) and mac= (the port device's own MAC, a local FDB entry).
+// Multicast snooping is not modelled: every group frame is flooded, as a bridge with
+// mcast_snooping 0 (or with no querier) does.
+
+import { TapyardError } from '../error.js';
+import type { EthernetView } from '../frame/ethernet.js';
+import { BROADCAST, type Mac, formatMac, isGroup, parseMac } from '../mac.js';
+import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
+
+export const BridgeReason = {
+  INVALID_SOURCE: 'bridge: the source MAC is not a valid unicast address: dropped',
+  LEARNING_OFF: 'bridge: learning is off on the ingress port',
+  LEARNED: 'bridge: learned the source MAC on the ingress port',
+  LOCAL: "bridge: the destination is one of the bridge's own addresses: up to its stack",
+  KNOWN: 'bridge: known destination: forwarded to the one port it was learned on',
+  SAME_PORT: 'bridge: the destination was learned on the ingress port and hairpin is off: dropped',
+  HAIRPIN: 'bridge: the destination was learned on the ingress port and hairpin is on: sent back',
+  EXPIRED: 'bridge: the FDB entry aged out',
+  FLOOD_UNKNOWN: 'bridge: unknown unicast flooded to ports with flood on',
+  FLOOD_BROADCAST: 'bridge: broadcast flooded to ports with bcast_flood on',
+  FLOOD_MULTICAST: 'bridge: multicast flooded to ports with mcast_flood on',
+  FLOOD_HAIRPIN: 'bridge: flooded back out the ingress port (hairpin on)',
+  GROUP_LOCAL: "bridge: broadcast and multicast also go up to the bridge's own stack",
+  FLOOD_NOBODY: 'bridge: flooded, but no other port takes this class of frame',
+  HOST_SEND: "bridge: sent by the bridge's own stack (br_dev_xmit)",
+} as const;
+
+/** The kernel's default ageing_time: 300 s (BR_DEFAULT_AGEING_TIME). */
+export const DEFAULT_AGEING_MS = 300_000;
+
+export interface BridgePortConfig {
+  name: string;
+  hairpin?: boolean;
+  flood?: boolean;
+  bcastFlood?: boolean;
+  mcastFlood?: boolean;
+  learning?: boolean;
+  /** The port device's own MAC: a permanent local FDB entry. */
+  mac?: Mac | null;
+}
+
+export interface BridgeConfig {
+  ports: readonly BridgePortConfig[];
+  /** The bridge device's MAC (a local entry). */
+  mac?: Mac | null;
+  ageingMs?: number;
+  /** Milliseconds, monotonic; injectable so that tests can age entries. */
+  now?: () => number;
+}
+
+interface BridgePort {
+  name: string;
+  /** Forwarder port index. */
+  port: number;
+  hairpin: boolean;
+  flood: boolean;
+  bcastFlood: boolean;
+  mcastFlood: boolean;
+  learning: boolean;
+}
+
+/** One learned or static FDB entry; mutated in place so that refreshing allocates nothing. */
+interface FdbEntry {
+  port: BridgePort;
+  updated: number;
+  isStatic: boolean;
+}
+
+export class LearningBridge implements Switch {
+  private ports: BridgePort[] = [];
+  private readonly fdb = new Map<Mac, FdbEntry>();
+  /** The bridge's own addresses: its MAC and its ports' MACs (br_fdb_insert_local). */
+  private readonly local = new Set<Mac>();
+  private hostPort = -1;
+  private byPort: (BridgePort | null)[] = [];
+  ageingMs: number;
+  private readonly now: () => number;
+
+  constructor(config: Partial<BridgeConfig> = {}) {
+    this.ageingMs = config.ageingMs ?? DEFAULT_AGEING_MS;
+    this.now = config.now ?? (() => performance.now());
+    if (config.ports !== undefined) this.configure(config as BridgeConfig);
+  }
+
+  configure(config: BridgeConfig): void {
+    if (config.ageingMs !== undefined) this.ageingMs = config.ageingMs;
+    if (!(this.ageingMs > 0)) throw new TapyardError('EUSAGE', `ageing time must be positive, not ${this.ageingMs} ms`);
+    this.ports = config.ports.map((c, i) => ({
+      name: c.name,
+      port: i,
+      hairpin: c.hairpin ?? false,
+      flood: c.flood ?? true,
+      bcastFlood: c.bcastFlood ?? true,
+      mcastFlood: c.mcastFlood ?? true,
+      learning: c.learning ?? true,
+    }));
+    this.byPort = [...this.ports];
+    this.fdb.clear();
+    this.local.clear();
+    if (config.mac !== undefined && config.mac !== null) this.local.add(config.mac);
+    for (const c of config.ports) if (c.mac !== undefined && c.mac !== null) this.local.add(c.mac);
+    this.hostPort = -1;
+  }
+
+  bind(ports: readonly SwitchPort[]): void {
+    const configs: BridgePortConfig[] = [];
+    const indexes: number[] = [];
+    let bridgeMac: Mac | null = null;
+    this.hostPort = -1;
+    ports.forEach((p, index) => {
+      const o = p.options;
+      const known = new Set(['role', 'mac']);
+      const flag = (key: string, fallback: boolean): boolean => {
+        known.add(key);
+        const v = o[key];
+        if (v === undefined) return fallback;
+        if (v === 'on' || v === 'yes' || v === 'true' || v === '1') return true;
+        if (v === 'off' || v === 'no' || v === 'false' || v === '0') return false;
+        throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${v} must be on or off`);
+      };
+      let mac = p.mac;
+      if (o['mac'] !== undefined) {
+        mac = parseMac(o['mac']);
+        if (mac === null) throw new TapyardError('EUSAGE', `port ${p.name}: mac=${o['mac']} is not a MAC address`);
+      }
+      const role = o['role'] ?? 'port';
+      if (role === 'host') {
+        if (this.hostPort >= 0) throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
+        this.hostPort = index;
+        bridgeMac = mac;
+      } else if (role === 'port') {
+        configs.push({
+          name: p.name,
+          hairpin: flag('hairpin', false),
+          flood: flag('flood', true),
+          bcastFlood: flag('bcast-flood', true),
+          mcastFlood: flag('mcast-flood', true),
+          learning: flag('learning', true),
+          mac,
+        });
+        indexes.push(index);
+      } else {
+        throw new TapyardError('EUSAGE', `port ${p.name}: role=${role} must be port or host`);
+      }
+      for (const key of Object.keys(o)) {
+        if (!known.has(key)) throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the bridge`);
+      }
+    });
+    const host = this.hostPort;
+    this.configure({ ports: configs, mac: bridgeMac });
+    this.hostPort = host;
+    this.byPort = ports.map(() => null);
+    this.ports.forEach((bp, i) => {
+      bp.port = indexes[i]!;
+      this.byPort[bp.port] = bp;
+    });
+  }
+
+  /** Bind with synthetic port numbers: bridge ports 0..n-1, then the bridge's own stack. */
+  bindNodes(): { host: number } {
+    this.hostPort = this.ports.length;
+    return { host: this.hostPort };
+  }
+
+  report(): SwitchReport {
+    return {
+      promiscuous: this.ports.map((p) => p.name),
+      notes: ['every bridge port is promiscuous: VLAN filtering is off (br_manage_promisc)'],
+    };
+  }
+
+  /** `bridge fdb add MAC dev PORT master static`. */
+  addStatic(mac: Mac, portName: string): void {
+    const port = this.ports.find((p) => p.name === portName);
+    if (port === undefined) throw new TapyardError('EUSAGE', `no bridge port named ${portName}`);
+    this.fdb.set(mac, { port, updated: this.now(), isStatic: true });
+  }
+
+  /** Learn as if a frame from `mac` had arrived on `portName` now. */
+  learn(mac: Mac, portName: string): void {
+    const port = this.ports.find((p) => p.name === portName);
+    if (port === undefined) throw new TapyardError('EUSAGE', `no bridge port named ${portName}`);
+    this.update(mac, port);
+  }
+
+  /** `ip link set BR type bridge fdb_flush`: forget every learned entry. */
+  flush(): void {
+    for (const [mac, entry] of this.fdb) if (!entry.isStatic) this.fdb.delete(mac);
+  }
+
+  /** The port a MAC is learned on now (expired entries count as absent), or null. */
+  lookup(mac: Mac): string | null {
+    const e = this.live(mac);
+    return e === null ? null : e.port.name;
+  }
+
+  portNames(): string[] {
+    return this.ports.map((p) => p.name);
+  }
+
+  // --- deciding ---------------------------------------------------------------------------------
+
+  decide(ingress: number, frame: EthernetView, d: Decision): void {
+    const src = frame.src;
+    const dst = frame.dst;
+    if (ingress === this.hostPort) {
+      d.step('bridge', BridgeReason.HOST_SEND);
+      this.forwardFrom(null, dst, d);
+      return;
+    }
+    const port = this.byPort[ingress] ?? null;
+    if (port === null) throw new TapyardError('EUSAGE', `port ${ingress} is not bound to the bridge`);
+    if (isGroup(src) || src === 0) {
+      d.discard(BridgeReason.INVALID_SOURCE);
+      return;
+    }
+    if (!port.learning) d.step(port.name, BridgeReason.LEARNING_OFF);
+    else if (!this.local.has(src)) {
+      this.update(src, port);
+      if (d.steps !== null) d.step(port.name, BridgeReason.LEARNED, formatMac(src));
+    }
+    this.forwardFrom(port, dst, d);
+  }
+
+  private forwardFrom(ingress: BridgePort | null, dst: Mac, d: Decision): void {
+    if (isGroup(dst)) {
+      const broadcast = dst === BROADCAST;
+      this.flood(ingress, broadcast ? BridgeReason.FLOOD_BROADCAST : BridgeReason.FLOOD_MULTICAST, d);
+      if (ingress !== null) this.toHost(BridgeReason.GROUP_LOCAL, d);
+      return;
+    }
+    if (this.local.has(dst)) {
+      if (ingress !== null) this.toHost(BridgeReason.LOCAL, d);
+      else d.discard(BridgeReason.LOCAL);
+      return;
+    }
+    if (d.steps !== null && this.fdb.has(dst) && this.live(dst) === null) d.step('bridge', BridgeReason.EXPIRED, formatMac(dst));
+    const entry = this.live(dst);
+    if (entry === null) {
+      this.flood(ingress, BridgeReason.FLOOD_UNKNOWN, d);
+      return;
+    }
+    if (entry.port !== ingress) d.forward(entry.port.port, BridgeReason.KNOWN);
+    else if (entry.port.hairpin) d.forward(entry.port.port, BridgeReason.HAIRPIN);
+    else d.discard(BridgeReason.SAME_PORT);
+  }
+
+  /** br_flood with should_deliver: the class flag of each port, and hairpin for the ingress port. */
+  private flood(ingress: BridgePort | null, reason: string, d: Decision): void {
+    const before = d.outputs.length;
+    for (const p of this.ports) {
+      const allowed =
+        reason === BridgeReason.FLOOD_UNKNOWN ? p.flood : reason === BridgeReason.FLOOD_BROADCAST ? p.bcastFlood : p.mcastFlood;
+      if (!allowed) continue;
+      if (p === ingress) {
+        if (p.hairpin) d.forward(p.port, BridgeReason.FLOOD_HAIRPIN);
+        continue;
+      }
+      d.forward(p.port, reason);
+    }
+    if (d.outputs.length === before) d.step('bridge', BridgeReason.FLOOD_NOBODY);
+  }
+
+  private toHost(reason: string, d: Decision): void {
+    if (this.hostPort >= 0) d.forward(this.hostPort, reason);
+    else if (d.outputs.length === 0) d.discard(reason);
+    else d.step('bridge', reason);
+  }
+
+  private update(mac: Mac, port: BridgePort): void {
+    const entry = this.fdb.get(mac);
+    if (entry === undefined) this.fdb.set(mac, { port, updated: this.now(), isStatic: false });
+    else if (!entry.isStatic) {
+      entry.port = port;
+      entry.updated = this.now();
+    }
+  }
+
+  /** br_fdb_cleanup removes an entry once ageing_time has passed since its last update. */
+  private live(mac: Mac): FdbEntry | null {
+    const entry = this.fdb.get(mac);
+    if (entry === undefined) return null;
+    if (!entry.isStatic && this.now() - entry.updated >= this.ageingMs) {
+      this.fdb.delete(mac);
+      return null;
+    }
+    return entry;
+  }
+
+  /** Expire every aged entry now (what the gc work does); returns how many went. */
+  age(): number {
+    let gone = 0;
+    for (const mac of [...this.fdb.keys()]) if (this.fdb.has(mac) && this.live(mac) === null) gone++;
+    return gone;
+  }
+}

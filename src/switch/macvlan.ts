@@ -1,0 +1,546 @@
+// A model of the kernel's macvlan/macvtap switching (drivers/net/macvlan.c): one lower device,
+// the endpoints stacked on it, and the host stack that owns the lower. Three things can happen
+// to a frame, each a section below:
+//
+//   transmit   an endpoint sends it             macvlan_queue_xmit
+//   receive    it arrives on the lower device   macvlan_handle_frame (the lower's rx_handler),
+//                                               macvlan_forward_source, macvlan_multicast_rx
+//   host       the host stack sends it on the   dev_queue_xmit on the lower: macvlan never
+//              lower                            sees it, so it only reaches the wire
+//
+// What each mode does is the table MACVLAN_MODES; the code below only reads it.
+//
+// Nodes map to forwarder ports through bind(): role=lower (the wire side of the lower device),
+// role=host (the lower's own stack; optional) and role=endpoint (mode=..., mac=..., ...).
+
+import { TapyardError } from '../error.js';
+import type { EthernetView } from '../frame/ethernet.js';
+import { type Mac, formatMac, isGroup, parseMac } from '../mac.js';
+import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
+import { McFilter, mcHash } from './macvlan-filter.js';
+
+export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
+
+export const MACVLAN_MODE_NAMES: readonly MacvlanMode[] = ['private', 'vepa', 'bridge', 'passthru', 'source'];
+
+/** enum macvlan_mode (include/uapi/linux/if_link.h): bits, so that a set of modes is a mask. */
+export const ModeBit: Readonly<Record<MacvlanMode, number>> = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 };
+
+/** What a mode does, as macvlan.c encodes it. */
+export interface ModeRules {
+  /** macvlan_queue_xmit: siblings (by mode) that get a sent group frame directly, before the wire. */
+  txGroupTo: number;
+  /** macvlan_queue_xmit: a sent unicast frame whose destination is a sibling in these modes never
+   *  reaches the wire: dev_forward_skb hands it to the lower's receive path. */
+  txUnicastTo: number;
+  /** macvlan_handle_frame: a group frame arriving with this mode's endpoint as source either goes
+   *  back to that endpoint alone ('sender') or floods the endpoints in this mask except the sender. */
+  rxGroupFromSelf: 'sender' | number;
+  /** macvlan_handle_frame: the endpoint owning a unicast destination gets the frame. False for
+   *  source mode, which is only ever reached through its source list. */
+  rxUnicastByDestination: boolean;
+  /** Passthru: the only endpoint on its lower, it takes every unicast frame whatever its MAC. */
+  rxAllUnicast: boolean;
+  /** macvlan_forward_source: gets a clone of every received frame whose source MAC is in its list. */
+  sourceClones: boolean;
+}
+
+/** Group frames from outside (source MAC not an endpoint's) flood these modes (macvlan_multicast_rx). */
+export const EXTERNAL_GROUP_FLOOD = ModeBit.private | ModeBit.vepa | ModeBit.passthru | ModeBit.bridge;
+
+/** THE TABLE. Every delivery decision below reads it. */
+export const MACVLAN_MODES: Readonly<Record<MacvlanMode, ModeRules>> = {
+  private: {
+    txGroupTo: 0,
+    txUnicastTo: 0,
+    rxGroupFromSelf: 'sender',
+    rxUnicastByDestination: true,
+    rxAllUnicast: false,
+    sourceClones: false,
+  },
+  vepa: {
+    txGroupTo: 0,
+    txUnicastTo: 0,
+    rxGroupFromSelf: ModeBit.vepa | ModeBit.bridge,
+    rxUnicastByDestination: true,
+    rxAllUnicast: false,
+    sourceClones: false,
+  },
+  bridge: {
+    txGroupTo: ModeBit.bridge,
+    txUnicastTo: ModeBit.bridge,
+    // Bridge siblings already had their copy on the way out.
+    rxGroupFromSelf: ModeBit.vepa,
+    rxUnicastByDestination: true,
+    rxAllUnicast: false,
+    sourceClones: false,
+  },
+  passthru: {
+    txGroupTo: 0,
+    txUnicastTo: 0,
+    rxGroupFromSelf: 'sender',
+    rxUnicastByDestination: true,
+    rxAllUnicast: true,
+    sourceClones: false,
+  },
+  source: {
+    txGroupTo: 0,
+    txUnicastTo: 0,
+    rxGroupFromSelf: 'sender',
+    rxUnicastByDestination: false,
+    rxAllUnicast: false,
+    sourceClones: true,
+  },
+};
+
+export const MacvlanReason = {
+  TX_WIRE: 'macvlan: sent on the lower device (dev_queue_xmit)',
+  TX_GROUP_LOCAL: 'macvlan: bridge mode copies a group frame to bridge-mode siblings before the wire',
+  TX_UNICAST_LOCAL: "macvlan: bridge mode hands unicast for a bridge-mode sibling to the lower's receive path",
+  HOST_TX: 'macvlan: the host stack sends on the lower directly; macvlan never sees the frame',
+  SOURCE_CLONE: 'macvlan: source mode gets a clone (the sender MAC is in its list)',
+  SOURCE_NODST: 'macvlan: consumed by a source-mode endpoint with nodst',
+  GROUP_TO_SENDER: 'macvlan: group frame back from the wire goes to its private/passthru/source sender only',
+  GROUP_FROM_OUTSIDE: 'macvlan: group frame from outside floods private, vepa, bridge and passthru endpoints',
+  GROUP_FROM_VEPA: 'macvlan: group frame from a vepa endpoint floods vepa and bridge endpoints except the sender',
+  GROUP_FROM_BRIDGE: 'macvlan: group frame from a bridge endpoint floods vepa endpoints only (bridge ones had it)',
+  GROUP_TO_HOST: 'macvlan: group frame also passed up to the host stack',
+  GROUP_QUEUED: 'macvlan: group in the broadcast filter: endpoint copies are queued for the bc workqueue',
+  GROUP_DIRECT: 'macvlan: group joined by at most bc_cutoff endpoints: copies delivered at once',
+  GROUP_NOT_JOINED: "macvlan: no endpoint joined this group (port mc_filter): endpoints get nothing",
+  FILTERED: "macvlan: endpoint's hashed mc_filter has no bit for this group",
+  PAUSE: 'macvlan: PAUSE frames are never flooded to endpoints',
+  UNICAST: 'macvlan: unicast to the endpoint owning the destination MAC',
+  PASSTHRU: 'macvlan: passthru endpoint takes all unicast',
+  UNICAST_TO_HOST: 'macvlan: no endpoint owns the destination MAC: passed up to the host stack',
+  SOURCE_NOT_BY_DST: 'macvlan: source-mode endpoints are never matched by destination: passed up to the host stack',
+  ENDPOINT_DOWN: 'macvlan: the passthru endpoint is down: frame dropped',
+  HOST_NOT_BOUND: 'macvlan: delivered to the host stack, which no port stands for',
+} as const;
+
+/** Where receive-side steps happen: the lower device's rx_handler. */
+const LOWER = 'lower';
+
+/** The kernel's ETH_P_PAUSE: macvlan_broadcast skips it. */
+const ETH_P_PAUSE = 0x8808;
+
+export interface EndpointConfig {
+  name: string;
+  mode?: MacvlanMode;
+  /** Required except for passthru, which inherits the lower's MAC. */
+  mac?: Mac;
+  /** Multicast groups the endpoint joined (its dev->mc list). */
+  groups?: readonly Mac[];
+  /** Source mode: remote MACs whose frames it gets a clone of. */
+  sources?: readonly Mac[];
+  /** MACVLAN_FLAG_NODST (source mode): its clones consume the frame. */
+  nodst?: boolean;
+  /** MACVLAN_FLAG_NOPROMISC (passthru): leave the lower's promiscuity alone. */
+  nopromisc?: boolean;
+  promisc?: boolean;
+  allmulti?: boolean;
+  up?: boolean;
+  /** The endpoint's mc_hash mix (a kernel address in reality; see macvlan-filter.ts). */
+  hashMix?: number;
+}
+
+export interface LowerConfig {
+  /** The lower device's MAC, which the host stack uses. */
+  mac?: Mac | null;
+  /** True for NICs with unicast filter slots (IFF_UNICAST_FLT); veth has none. */
+  unicastFilter?: boolean;
+  /** IFLA_MACVLAN_BC_CUTOFF (6.5+, default 1); negative: broadcasts skip the queue too. */
+  bcCutoff?: number;
+}
+
+export interface MacvlanConfig {
+  lower?: LowerConfig;
+  endpoints: readonly EndpointConfig[];
+}
+
+class Endpoint {
+  readonly filter: McFilter;
+  /** Forwarder port this endpoint maps to. */
+  port = -1;
+
+  constructor(
+    readonly name: string,
+    readonly mode: MacvlanMode,
+    readonly rules: ModeRules,
+    readonly mac: Mac,
+    readonly groups: readonly Mac[],
+    readonly sources: readonly Mac[],
+    readonly nodst: boolean,
+    readonly nopromisc: boolean,
+    readonly promisc: boolean,
+    readonly allmulti: boolean,
+    readonly up: boolean,
+    hashMix: number,
+  ) {
+    this.filter = new McFilter(hashMix);
+    if (promisc || allmulti) this.filter.fill();
+    else this.filter.compute(groups);
+  }
+}
+
+/** One lower device with its endpoints: the kernel's struct macvlan_port. */
+export class Macvlan implements Switch {
+  private endpoints: Endpoint[] = [];
+  /** macvlan_hash_lookup: MAC → endpoint, for endpoints that are up (macvlan_open hashes them). */
+  private byMac = new Map<Mac, Endpoint>();
+  /** vlan_source_hash: remote MAC → source-mode endpoints listing it. */
+  private bySource = new Map<Mac, Endpoint[]>();
+  private passthru: Endpoint | null = null;
+  /** port->mc_filter and port->bc_filter, hashed with mix 0. */
+  private readonly portMc = new McFilter(0);
+  private readonly portBc = new McFilter(0);
+  private lowerMac: Mac | null = null;
+  private lowerPromisc = false;
+  private lowerAllmulti = false;
+  private bcCutoff = 1;
+  private wirePort = -1;
+  private hostPort = -1;
+  private names: string[] = [];
+  /** Why the host stack got the current frame when no port stands for it. */
+  private hostReason: string | null = null;
+
+  constructor(config?: MacvlanConfig) {
+    if (config !== undefined) this.configure(config);
+  }
+
+  /** Build the lower and its endpoints, refusing what the kernel refuses. */
+  configure(config: MacvlanConfig): void {
+    const lower = config.lower ?? {};
+    this.lowerMac = lower.mac ?? null;
+    this.bcCutoff = lower.bcCutoff ?? 1;
+    this.endpoints = [];
+    this.byMac.clear();
+    this.bySource.clear();
+    this.passthru = null;
+    for (const c of config.endpoints) this.add(c);
+    const up = this.endpoints.filter((e) => e.up);
+    // A lower without unicast filter slots goes promiscuous as soon as a (non-passthru)
+    // endpoint adds its MAC (dev_uc_add → __dev_set_rx_mode); passthru sets it unless nopromisc;
+    // an endpoint's own promisc/allmulti propagates down (macvlan_open, macvlan_change_rx_flags).
+    this.lowerPromisc = up.some(
+      (e) =>
+        e.promisc ||
+        (e.mode === 'passthru' ? !e.nopromisc : !(lower.unicastFilter ?? false)),
+    );
+    this.lowerAllmulti = up.some((e) => e.allmulti);
+    this.computePortFilters(up);
+  }
+
+  private add(c: EndpointConfig): void {
+    const mode = c.mode ?? 'vepa'; // macvlan_common_newlink's default
+    if (!MACVLAN_MODE_NAMES.includes(mode)) throw new TapyardError('EINVAL', `unknown macvlan mode '${mode}'`);
+    if (this.passthru !== null) {
+      throw new TapyardError('EINVAL', `cannot add ${c.name}: ${this.passthru.name} is in passthru mode and must be alone on its lower (EINVAL)`);
+    }
+    if (mode === 'passthru' && this.endpoints.length > 0) {
+      throw new TapyardError('EINVAL', `cannot add ${c.name} in passthru mode: the lower already has endpoints (EINVAL)`);
+    }
+    if (c.nodst && mode !== 'source') throw new TapyardError('EINVAL', `${c.name}: nodst only applies to source mode`);
+    if (c.sources !== undefined && c.sources.length > 0 && mode !== 'source') {
+      throw new TapyardError('EINVAL', `${c.name}: a source list needs source mode (EINVAL)`);
+    }
+    // eth_hw_addr_inherit: passthru takes the lower's MAC.
+    const mac = mode === 'passthru' ? (this.lowerMac ?? c.mac) : c.mac;
+    if (mac === undefined || mac === null) throw new TapyardError('EUSAGE', `endpoint ${c.name} needs a MAC`);
+    if (isGroup(mac)) throw new TapyardError('EADDRNOTAVAIL', `endpoint ${c.name}: ${formatMac(mac)} is a group address`);
+    const up = c.up ?? true;
+    if (up && mode !== 'passthru' && (this.byMac.has(mac) || mac === this.lowerMac)) {
+      // macvlan_addr_busy at open time.
+      throw new TapyardError('EADDRINUSE', `endpoint ${c.name}: ${formatMac(mac)} is already used on this lower (EADDRINUSE)`);
+    }
+    const e = new Endpoint(
+      c.name,
+      mode,
+      MACVLAN_MODES[mode],
+      mac,
+      c.groups ?? [],
+      c.sources ?? [],
+      c.nodst ?? false,
+      c.nopromisc ?? false,
+      c.promisc ?? false,
+      c.allmulti ?? false,
+      up,
+      c.hashMix ?? 0,
+    );
+    e.port = this.endpoints.length;
+    this.endpoints.push(e);
+    if (mode === 'passthru') this.passthru = e;
+    if (up) this.byMac.set(mac, e);
+    if (e.rules.sourceClones) {
+      for (const src of e.sources) {
+        const list = this.bySource.get(src);
+        if (list === undefined) this.bySource.set(src, [e]);
+        else if (!list.includes(e)) list.push(e);
+      }
+    }
+  }
+
+  /**
+   * macvlan_set_mac_lists → macvlan_compute_filter(port->mc_filter, lowerdev, NULL, 0) and
+   * macvlan_recompute_bc_filter: groups the endpoints synced to the lower (ha->synced counts
+   * the endpoints that joined), all ones when the lower is promiscuous or all-multicast.
+   */
+  private computePortFilters(up: readonly Endpoint[]): void {
+    const synced = new Map<Mac, number>();
+    for (const e of up) for (const g of new Set(e.groups)) synced.set(g, (synced.get(g) ?? 0) + 1);
+    const open = this.lowerPromisc || this.lowerAllmulti;
+    if (open) this.portMc.fill();
+    else this.portMc.compute(synced.keys());
+    if (this.bcCutoff < 0) this.portBc.clear();
+    else if (open) this.portBc.fill();
+    else this.portBc.compute([...synced].filter(([, n]) => n > this.bcCutoff).map(([g]) => g));
+  }
+
+  // --- binding to forwarder ports -------------------------------------------------------------
+
+  bind(ports: readonly SwitchPort[]): void {
+    const endpoints: EndpointConfig[] = [];
+    const endpointPorts: number[] = [];
+    let lower: LowerConfig = {};
+    this.wirePort = this.hostPort = -1;
+    ports.forEach((p, index) => {
+      const o = p.options;
+      const role = o['role'];
+      const known = new Set(['role']);
+      const mac = (key: string): Mac | undefined => {
+        known.add(key);
+        const text = o[key];
+        if (text === undefined) return undefined;
+        const m = parseMac(text);
+        if (m === null) throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${text} is not a MAC address`);
+        return m;
+      };
+      const macs = (key: string): Mac[] => {
+        known.add(key);
+        const text = o[key];
+        if (text === undefined || text === '') return [];
+        return text.split('+').map((t) => {
+          const m = parseMac(t);
+          if (m === null) throw new TapyardError('EUSAGE', `port ${p.name}: '${t}' in ${key}= is not a MAC address`);
+          return m;
+        });
+      };
+      const flag = (key: string): boolean => {
+        known.add(key);
+        const v = o[key];
+        if (v === undefined || v === 'off' || v === 'no' || v === 'false' || v === '0') return false;
+        if (v === 'on' || v === 'yes' || v === 'true' || v === '1') return true;
+        throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${v} must be on or off`);
+      };
+      if (role === 'lower') {
+        if (this.wirePort >= 0) throw new TapyardError('EUSAGE', `two ports have role=lower (${ports[this.wirePort]!.name} and ${p.name})`);
+        this.wirePort = index;
+        lower = { ...lower, unicastFilter: flag('unicast-filter') };
+        const m = mac('mac');
+        if (m !== undefined) lower.mac = m;
+        known.add('bc-cutoff');
+        if (o['bc-cutoff'] !== undefined) {
+          const n = Number(o['bc-cutoff']);
+          if (!Number.isInteger(n)) throw new TapyardError('EUSAGE', `port ${p.name}: bc-cutoff=${o['bc-cutoff']} is not an integer`);
+          lower.bcCutoff = n;
+        }
+      } else if (role === 'host') {
+        if (this.hostPort >= 0) throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
+        this.hostPort = index;
+        const m = mac('mac') ?? p.mac;
+        if (m !== null && lower.mac === undefined) lower = { ...lower, mac: m };
+      } else if (role === 'endpoint' || role === undefined) {
+        known.add('mode');
+        const mode = o['mode'] ?? 'vepa';
+        if (!(MACVLAN_MODE_NAMES as readonly string[]).includes(mode)) {
+          throw new TapyardError('EUSAGE', `port ${p.name}: mode=${mode} is not one of ${MACVLAN_MODE_NAMES.join(', ')}`);
+        }
+        const m = mac('mac') ?? p.mac ?? undefined;
+        known.add('hash-mix');
+        const mix = o['hash-mix'] === undefined ? 0 : Number(o['hash-mix']);
+        if (!Number.isInteger(mix)) throw new TapyardError('EUSAGE', `port ${p.name}: hash-mix=${o['hash-mix']} is not an integer`);
+        endpoints.push({
+          name: p.name,
+          mode: mode as MacvlanMode,
+          ...(m === undefined ? {} : { mac: m }),
+          groups: macs('groups'),
+          sources: macs('sources'),
+          nodst: flag('nodst'),
+          nopromisc: flag('nopromisc'),
+          promisc: flag('promisc'),
+          allmulti: flag('allmulti'),
+          up: !flag('down'),
+          hashMix: mix >>> 0,
+        });
+        endpointPorts.push(index);
+      } else {
+        throw new TapyardError('EUSAGE', `port ${p.name}: role=${role} must be lower, host or endpoint`);
+      }
+      for (const key of Object.keys(o)) {
+        if (!known.has(key)) throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the macvlan switch`);
+      }
+    });
+    if (this.wirePort < 0) throw new TapyardError('EUSAGE', 'the macvlan switch needs one port with role=lower (the wire side)');
+    this.configure({ lower, endpoints });
+    this.endpoints.forEach((e, i) => (e.port = endpointPorts[i]!));
+    this.names = ports.map((p) => p.name);
+  }
+
+  /** Bind with synthetic port numbers: endpoints 0..n-1, then the wire, then the host. */
+  bindNodes(): { wire: number; host: number } {
+    this.wirePort = this.endpoints.length;
+    this.hostPort = this.endpoints.length + 1;
+    this.names = [...this.endpoints.map((e) => e.name), 'wire', 'host'];
+    return { wire: this.wirePort, host: this.hostPort };
+  }
+
+  report(): SwitchReport {
+    const notes: string[] = [];
+    if (this.lowerPromisc) notes.push('the lower device is promiscuous (no unicast filter slots, passthru, or a promiscuous endpoint)');
+    if (this.passthru !== null) notes.push(`${this.passthru.name} is in passthru mode: it takes every unicast frame`);
+    const wire = this.names[this.wirePort];
+    return { promiscuous: this.lowerPromisc && wire !== undefined ? [wire] : [], notes };
+  }
+
+  get lowerIsPromiscuous(): boolean {
+    return this.lowerPromisc;
+  }
+
+  endpointMac(name: string): Mac | undefined {
+    return this.endpoints.find((e) => e.name === name)?.mac;
+  }
+
+  // --- deciding ---------------------------------------------------------------------------------
+
+  decide(ingress: number, frame: EthernetView, d: Decision): void {
+    this.hostReason = null;
+    if (ingress === this.wirePort) this.receive(frame, d);
+    else if (ingress === this.hostPort) this.hostSend(d);
+    else {
+      const e = this.endpointAtPort(ingress);
+      if (e === null) throw new TapyardError('EUSAGE', `port ${ingress} is not bound to the macvlan switch`);
+      this.transmit(e, frame, d);
+    }
+    // The host stack took it but no port stands for the host: nothing to send, and the
+    // forwarder counts it under the reason the host got it.
+    if (d.outputs.length === 0 && d.drop === null) d.discard(this.hostReason ?? MacvlanReason.HOST_NOT_BOUND);
+  }
+
+  /** Pass the frame up to the lower's own stack (RX_HANDLER_PASS). */
+  private toHost(reason: string, d: Decision): void {
+    if (this.hostPort >= 0) d.forward(this.hostPort, reason);
+    else {
+      d.step('host', reason);
+      this.hostReason = reason;
+    }
+  }
+
+  private endpointAtPort(port: number): Endpoint | null {
+    for (const e of this.endpoints) if (e.port === port) return e;
+    return null;
+  }
+
+  // --- transmit: macvlan_queue_xmit -------------------------------------------------------------
+
+  private transmit(e: Endpoint, frame: EthernetView, d: Decision): void {
+    const dst = frame.dst;
+    if (isGroup(dst)) {
+      if (e.rules.txGroupTo !== 0 && frame.etherType !== ETH_P_PAUSE) this.flood(frame, e, e.rules.txGroupTo, MacvlanReason.TX_GROUP_LOCAL, d);
+      d.forward(this.wirePort, MacvlanReason.TX_WIRE);
+      return;
+    }
+    const dest = this.byMac.get(dst);
+    if (dest !== undefined && (ModeBit[dest.mode] & e.rules.txUnicastTo) !== 0) {
+      // dev_forward_skb(lowerdev): the frame runs macvlan_handle_frame on the lower, source
+      // clones included, and never reaches the wire.
+      d.step(e.name, MacvlanReason.TX_UNICAST_LOCAL, d.steps === null ? undefined : `to ${dest.name}`);
+      this.receive(frame, d);
+      return;
+    }
+    d.forward(this.wirePort, MacvlanReason.TX_WIRE);
+  }
+
+  private hostSend(d: Decision): void {
+    d.forward(this.wirePort, MacvlanReason.HOST_TX);
+  }
+
+  // --- receive: macvlan_handle_frame ------------------------------------------------------------
+
+  private receive(frame: EthernetView, d: Decision): void {
+    const dst = frame.dst;
+    const src = frame.src;
+    if (this.cloneToSources(src, dst, d)) {
+      if (d.outputs.length === 0) d.discard(MacvlanReason.SOURCE_NODST);
+      else d.step(LOWER, MacvlanReason.SOURCE_NODST);
+      return;
+    }
+    if (isGroup(dst)) this.receiveGroup(frame, src, dst, d);
+    else this.receiveUnicast(dst, d);
+  }
+
+  /** macvlan_forward_source: clones for source-mode endpoints; true when a nodst one consumed it. */
+  private cloneToSources(src: Mac, _dst: Mac, d: Decision): boolean {
+    const list = this.bySource.get(src);
+    if (list === undefined) return false;
+    let consume = false;
+    for (const e of list) {
+      if (e.nodst) consume = true;
+      if (e.up) d.forward(e.port, MacvlanReason.SOURCE_CLONE);
+    }
+    return consume;
+  }
+
+  private receiveGroup(frame: EthernetView, src: Mac, dst: Mac, d: Decision): void {
+    const sender = this.byMac.get(src) ?? null;
+    if (sender !== null && sender.rules.rxGroupFromSelf === 'sender') {
+      // "forward to original port": no filter, no host copy.
+      d.forward(sender.port, MacvlanReason.GROUP_TO_SENDER);
+      return;
+    }
+    const mask = sender === null ? EXTERNAL_GROUP_FLOOD : (sender.rules.rxGroupFromSelf as number);
+    const reason =
+      sender === null ? MacvlanReason.GROUP_FROM_OUTSIDE : sender.mode === 'vepa' ? MacvlanReason.GROUP_FROM_VEPA : MacvlanReason.GROUP_FROM_BRIDGE;
+    if (this.portBc.has(dst)) d.step(LOWER, MacvlanReason.GROUP_QUEUED);
+    else if (this.portMc.has(dst)) d.step(LOWER, MacvlanReason.GROUP_DIRECT);
+    else {
+      d.step(LOWER, MacvlanReason.GROUP_NOT_JOINED);
+      this.toHost(MacvlanReason.GROUP_TO_HOST, d);
+      return;
+    }
+    d.step(LOWER, reason);
+    if (frame.etherType === ETH_P_PAUSE) d.step(LOWER, MacvlanReason.PAUSE);
+    else this.flood(frame, sender, mask, reason, d);
+    this.toHost(MacvlanReason.GROUP_TO_HOST, d);
+  }
+
+  /** macvlan_broadcast: every endpoint in `mask` except the sender, through its own mc_filter. */
+  private flood(frame: EthernetView, sender: Endpoint | null, mask: number, reason: string, d: Decision): void {
+    const dst = frame.dst;
+    for (const e of this.endpoints) {
+      if (e === sender || !e.up || (ModeBit[e.mode] & mask) === 0) continue;
+      if (!e.filter.has(dst)) {
+        if (d.steps !== null) d.step(e.name, MacvlanReason.FILTERED, `bit ${mcHash(dst, e.filter.mix)}`);
+        continue;
+      }
+      d.forward(e.port, reason);
+    }
+  }
+
+  private receiveUnicast(dst: Mac, d: Decision): void {
+    const e = this.passthru ?? this.byMac.get(dst) ?? null;
+    if (e === null) {
+      this.toHost(MacvlanReason.UNICAST_TO_HOST, d);
+      return;
+    }
+    if (!e.rules.rxUnicastByDestination) {
+      this.toHost(MacvlanReason.SOURCE_NOT_BY_DST, d);
+      return;
+    }
+    if (!e.up) {
+      if (d.outputs.length === 0) d.discard(MacvlanReason.ENDPOINT_DOWN);
+      else d.step(e.name, MacvlanReason.ENDPOINT_DOWN);
+      return;
+    }
+    d.forward(e.port, e.rules.rxAllUnicast ? MacvlanReason.PASSTHRU : MacvlanReason.UNICAST);
+  }
+}

@@ -1,0 +1,139 @@
+// The two standard labs, as networks of models: what `tapyard trace` describes and what the
+// conformance tests build in namespaces.
+//
+//   macvlan   endpoints ── macvlan(lower) ──wire── [external switch, hairpin on/off] ── ext
+//                              └── host (the lower's own stack)
+//   bridge    station per port ── learning bridge ── host (the bridge's own stack)
+
+import { TapyardError } from '../error.js';
+import type { Mac } from '../mac.js';
+import { HairpinSwitch, TOWARD_LOWER } from './hairpin-switch.js';
+import { type BridgePortConfig, LearningBridge } from './learning-bridge.js';
+import { type EndpointConfig, Macvlan } from './macvlan.js';
+import { type Journey, Network } from './network.js';
+
+/** How the lower's wire reaches the external host. */
+export type Wire = 'direct' | 'switch' | 'hairpin';
+export const WIRES: readonly Wire[] = ['direct', 'switch', 'hairpin'];
+
+export const HOST = 'host';
+export const EXT = 'ext';
+
+/** Locally administered defaults, readable in a trace. */
+export const DEFAULT_HOST_MAC: Mac = 0x02_00_00_00_00_01;
+export const DEFAULT_EXT_MAC: Mac = 0x02_00_00_00_00_02;
+export function defaultEndpointMac(index: number): Mac {
+  return 0x02_00_00_00_01_00 + index + 1;
+}
+export function defaultStationMac(index: number): Mac {
+  return 0x02_00_00_00_02_00 + index + 1;
+}
+
+export interface MacvlanLabOptions {
+  endpoints: readonly EndpointConfig[];
+  wire: Wire;
+  lowerMac?: Mac;
+  extMac?: Mac;
+  lowerUnicastFilter?: boolean;
+  bcCutoff?: number;
+  /** The external switch's ageing time and clock. */
+  ageingMs?: number;
+  now?: () => number;
+}
+
+export class MacvlanLab {
+  readonly network = new Network();
+  readonly macvlan: Macvlan;
+  readonly external: HairpinSwitch | null;
+  /** Every station's MAC: endpoints, host (the lower's MAC) and ext. */
+  readonly macs = new Map<string, Mac>();
+
+  constructor(options: MacvlanLabOptions) {
+    const lowerMac = options.lowerMac ?? DEFAULT_HOST_MAC;
+    const extMac = options.extMac ?? DEFAULT_EXT_MAC;
+    const names = new Set<string>();
+    for (const e of options.endpoints) {
+      if (e.name === HOST || e.name === EXT || e.name === TOWARD_LOWER) throw new TapyardError('EUSAGE', `'${e.name}' is reserved; name the endpoint something else`);
+      if (names.has(e.name)) throw new TapyardError('EUSAGE', `two endpoints named ${e.name}`);
+      names.add(e.name);
+    }
+    this.macvlan = new Macvlan({
+      lower: {
+        mac: lowerMac,
+        ...(options.lowerUnicastFilter === undefined ? {} : { unicastFilter: options.lowerUnicastFilter }),
+        ...(options.bcCutoff === undefined ? {} : { bcCutoff: options.bcCutoff }),
+      },
+      endpoints: options.endpoints.map((e, i) => ({ ...e, mac: e.mac ?? defaultEndpointMac(i) })),
+    });
+    this.macvlan.bindNodes();
+    const wireName = options.wire === 'direct' ? EXT : TOWARD_LOWER;
+    this.network.add('macvlan', this.macvlan, [...options.endpoints.map((e) => e.name), wireName, HOST]);
+    if (options.wire === 'direct') this.external = null;
+    else {
+      this.external = new HairpinSwitch({
+        hairpin: options.wire === 'hairpin',
+        stations: [EXT],
+        ...(options.ageingMs === undefined ? {} : { ageingMs: options.ageingMs }),
+        ...(options.now === undefined ? {} : { now: options.now }),
+      });
+      // The switch's own stack is not a station here: nothing in these labs talks to it.
+      this.network.add('switch', this.external, [TOWARD_LOWER, EXT]);
+      this.network.cable(`macvlan/${TOWARD_LOWER}`, `switch/${TOWARD_LOWER}`);
+    }
+    for (const e of options.endpoints) this.macs.set(e.name, this.macvlan.endpointMac(e.name)!);
+    this.macs.set(HOST, lowerMac);
+    this.macs.set(EXT, extMac);
+  }
+
+  stations(): string[] {
+    return [...this.macs.keys()];
+  }
+
+  send(from: string, bytes: Uint8Array, trace = true): Journey {
+    if (!this.macs.has(from)) throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
+    return this.network.send(from, bytes, trace);
+  }
+}
+
+export interface BridgeLabOptions {
+  ports: readonly BridgePortConfig[];
+  bridgeMac?: Mac;
+  /** The MAC of the station behind each port, by port name (default 02:00:00:00:02:NN). */
+  stationMacs?: ReadonlyMap<string, Mac>;
+  ageingMs?: number;
+  now?: () => number;
+}
+
+export class BridgeLab {
+  readonly network = new Network();
+  readonly bridge: LearningBridge;
+  readonly macs = new Map<string, Mac>();
+
+  constructor(options: BridgeLabOptions) {
+    const names = new Set<string>();
+    for (const p of options.ports) {
+      if (p.name === HOST) throw new TapyardError('EUSAGE', `'${HOST}' is reserved for the bridge's own stack`);
+      if (names.has(p.name)) throw new TapyardError('EUSAGE', `two bridge ports named ${p.name}`);
+      names.add(p.name);
+    }
+    const bridgeMac = options.bridgeMac ?? DEFAULT_HOST_MAC;
+    this.bridge = new LearningBridge({
+      ...(options.ageingMs === undefined ? {} : { ageingMs: options.ageingMs }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    this.bridge.configure({ ports: options.ports, mac: bridgeMac });
+    this.bridge.bindNodes();
+    this.network.add('bridge', this.bridge, [...options.ports.map((p) => p.name), HOST]);
+    options.ports.forEach((p, i) => this.macs.set(p.name, options.stationMacs?.get(p.name) ?? defaultStationMac(i)));
+    this.macs.set(HOST, bridgeMac);
+  }
+
+  stations(): string[] {
+    return [...this.macs.keys()];
+  }
+
+  send(from: string, bytes: Uint8Array, trace = true): Journey {
+    if (!this.macs.has(from)) throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
+    return this.network.send(from, bytes, trace);
+  }
+}
