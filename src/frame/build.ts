@@ -57,7 +57,7 @@ export function frameRepr(frame: Frame): FrameRepr {
   let packetEnd = frameEnd;
   if (frame.network === EtherType.ARP) {
     repr.arp = arpRepr(frame.arp);
-    payloadStart = frame.arp.offset + ARP_LEN;
+    payloadStart = packetEnd = frame.arp.offset + ARP_LEN;
   } else if (frame.network === EtherType.IPV4) {
     repr.ipv4 = ipv4Repr(frame.ipv4);
     payloadStart = frame.ipv4.payloadOffset;
@@ -236,24 +236,24 @@ function specError(message: string): TapyardError {
 function mac(value: Mac | string, what: string): Mac {
   if (typeof value === 'number') return value;
   const parsed = parseMac(value);
-  if (parsed === null) throw specError(`${what} '${value}' is not a MAC address.`);
+  if (parsed === null) throw specError(`The ${what} value '${value}' is not a MAC address.`);
   return parsed;
 }
 
 function ipv4Address(value: Ipv4Address | string, what: string): Ipv4Address {
   if (typeof value === 'number') return value;
   const parsed = parseIpv4(value);
-  if (parsed === null) throw specError(`${what} '${value}' is not an IPv4 address.`);
+  if (parsed === null) throw specError(`The ${what} value '${value}' is not an IPv4 address.`);
   return parsed;
 }
 
 function ipv6Address(value: Ipv6Address | string, what: string): Ipv6Address {
   if (typeof value !== 'string') {
-    if (value.length !== IPV6_ADDRESS_LEN) throw specError(`${what} has ${value.length} bytes, not 16.`);
+    if (value.length !== IPV6_ADDRESS_LEN) throw specError(`The ${what} value has ${value.length} bytes, not 16.`);
     return value;
   }
   const parsed = parseIpv6(value);
-  if (parsed === null) throw specError(`${what} '${value}' is not an IPv6 address.`);
+  if (parsed === null) throw specError(`The ${what} value '${value}' is not an IPv6 address.`);
   return parsed;
 }
 
@@ -279,7 +279,7 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
   const layers4 = [spec.icmp, spec.udp, spec.tcp].filter((l) => l !== undefined).length;
   if (layers3 > 1) throw specError('A frame carries one of arp, ipv4 and ipv6, not several.');
   if (layers4 > 1) throw specError('A frame carries one of icmp, udp and tcp, not several.');
-  if (layers4 === 1 && !spec.ipv4 && !spec.ipv6) throw specError('icmp, udp and tcp need ipv4 or ipv6 under them.');
+  if (layers4 === 1 && !spec.ipv4 && !spec.ipv6) throw specError('An icmp, udp or tcp header needs ipv4 or ipv6 under it.');
   const src = mac(spec.eth.src, 'eth.src');
   const dst = mac(spec.eth.dst, 'eth.dst');
   const payload = typeof spec.payload === 'string' ? new TextEncoder().encode(spec.payload) : (spec.payload ?? EMPTY);
