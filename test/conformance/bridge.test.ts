@@ -1,0 +1,193 @@
+// The learning-bridge model against a Linux bridge. Three stations sit behind three bridge
+// ports (veth pairs from a station namespace into the bridge's); a protocol-bound packet socket
+// on each station and one on the bridge device (its own stack) count marked frames. Every row
+// starts from an empty FDB with the port flags it names, sends a short sequence of frames, and
+// compares every frame's copies with what the model, run through the forwarder's decide(),
+// predicts. Ageing rows really wait; the model's clock advances by the same amount.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatMac, parseMac } from '../../src/mac.js';
+import type { BridgePortConfig } from '../../src/switch/learning-bridge.js';
+import { BridgeLab, HOST, defaultStationMac } from '../../src/switch/topology.js';
+import {
+  addBridge, addNamespace, addVeth, deleteNamespace, flushFdb, ip, macOf, newRunId, promiscuity, waitForwarding,
+} from '../helpers/kernel-lab.js';
+import { Observer, markedFrame, settle } from '../helpers/kernel-observer.js';
+
+type PortName = 'p1' | 'p2' | 'p3';
+const PORTS: PortName[] = ['p1', 'p2', 'p3'];
+
+interface Send {
+  from: PortName | typeof HOST;
+  /** A station, host (the bridge's MAC), a port device ('dev:p2'), or a MAC. */
+  to: string;
+  /** Source MAC override (a station name or a MAC); default the sender's MAC. */
+  src?: string;
+  /** Wait this long before sending (ms): the kernel really waits, the model's clock advances. */
+  after?: number;
+}
+
+interface Row {
+  covers: string;
+  flags?: Partial<Record<PortName, Omit<BridgePortConfig, 'name' | 'mac'>>>;
+  ageingSeconds?: number;
+  sends: Send[];
+}
+
+const ROVING = '02:00:00:00:0a:0a';
+const UNKNOWN = '02:00:00:00:ee:ee';
+const GROUP = '01:00:5e:00:00:fb';
+
+const ROWS: Row[] = [
+  { covers: 'br_flood: unknown unicast to every other port, not up to the bridge', sends: [{ from: 'p1', to: UNKNOWN }] },
+  { covers: 'br_flood: broadcast to every other port and up to the bridge (local_rcv)', sends: [{ from: 'p1', to: 'broadcast' }] },
+  { covers: 'br_flood: multicast without snooping like broadcast', sends: [{ from: 'p1', to: GROUP }] },
+  {
+    covers: 'br_fdb_update learns the source; br_forward sends the reply to that one port',
+    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2' }, { from: 'p2', to: 'p1' }],
+  },
+  { covers: "a frame for the bridge's own MAC goes up to its stack only (local FDB entry)", sends: [{ from: 'p1', to: HOST }] },
+  { covers: "a port device's own MAC is a local FDB entry too: up to the bridge's stack", sends: [{ from: 'p1', to: 'dev:p2' }] },
+  {
+    covers: 'should_deliver: a destination learned on the ingress port is not sent back without hairpin',
+    sends: [{ from: 'p1', to: UNKNOWN, src: ROVING }, { from: 'p1', to: ROVING }],
+  },
+  {
+    covers: 'hairpin on: a destination learned on the ingress port is sent back out of it',
+    flags: { p1: { hairpin: true } },
+    sends: [{ from: 'p1', to: UNKNOWN, src: ROVING }, { from: 'p1', to: ROVING }],
+  },
+  {
+    covers: 'hairpin on: floods include the ingress port (broadcast and unknown unicast)',
+    flags: { p1: { hairpin: true } },
+    sends: [{ from: 'p1', to: 'broadcast' }, { from: 'p1', to: UNKNOWN }],
+  },
+  { covers: 'flood off: no unknown unicast to that port', flags: { p3: { flood: false } }, sends: [{ from: 'p1', to: UNKNOWN }] },
+  {
+    covers: 'flood off does not stop known unicast',
+    flags: { p3: { flood: false } },
+    sends: [{ from: 'p3', to: 'p1' }, { from: 'p1', to: 'p3' }],
+  },
+  { covers: 'bcast_flood off: no broadcast to that port', flags: { p3: { bcastFlood: false } }, sends: [{ from: 'p1', to: 'broadcast' }] },
+  { covers: 'mcast_flood off: no multicast to that port', flags: { p3: { mcastFlood: false } }, sends: [{ from: 'p1', to: GROUP }] },
+  {
+    covers: 'learning off: the port sends but its stations stay unknown, so frames to them flood',
+    flags: { p2: { learning: false } },
+    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2' }],
+  },
+  { covers: 'br_handle_frame drops a frame whose source is a group address', sends: [{ from: 'p1', to: 'p2', src: '03:00:00:00:00:01' }] },
+  {
+    covers: 'a station that moves is relearned on its new port',
+    sends: [
+      { from: 'p1', to: UNKNOWN, src: ROVING },
+      { from: 'p2', to: UNKNOWN, src: ROVING },
+      { from: 'p3', to: ROVING },
+    ],
+  },
+  {
+    covers: 'br_dev_xmit: the bridge stack floods broadcast to every port and never to itself',
+    sends: [{ from: HOST, to: 'broadcast' }],
+  },
+  {
+    covers: 'br_dev_xmit: the bridge stack sends known unicast to one port',
+    sends: [{ from: 'p2', to: 'broadcast' }, { from: HOST, to: 'p2' }],
+  },
+  {
+    covers: 'br_fdb_cleanup: after ageing_time the entry is gone and frames to the station flood again',
+    ageingSeconds: 1,
+    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2', after: 2500 }],
+  },
+  {
+    covers: 'before ageing_time the entry holds: known unicast to one port',
+    ageingSeconds: 5,
+    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2', after: 1000 }],
+  },
+];
+
+const RUN = newRunId();
+const RUN_TAG = parseInt(RUN, 16) + 0x1000_0000;
+const BRIDGE_MAC = '02:00:00:00:00:01';
+let nextCase = 1;
+
+describe('learning bridge vs the Linux bridge', () => {
+  const id = `${RUN}b`;
+  const sw = `ty-${id}-sw`;
+  const st = `ty-${id}-st`;
+  const br = `ty-${id}-br`;
+  const port = (p: string) => `ty-${id}-s${p}`;
+  const stationDev = (p: string) => `ty-${id}-h${p}`;
+  const stationMacs = new Map<string, string>(PORTS.map((p, i) => [p, formatMac(defaultStationMac(i))]));
+  const portMacs = new Map<string, string>();
+  const observers = new Map<string, Observer>();
+
+  beforeAll(async () => {
+    addNamespace(sw);
+    addNamespace(st);
+    addBridge(sw, br);
+    ip('-n', sw, 'link', 'set', br, 'address', BRIDGE_MAC);
+    for (const p of PORTS) {
+      addVeth(sw, port(p), st, stationDev(p));
+      ip('-n', st, 'link', 'set', stationDev(p), 'address', stationMacs.get(p)!);
+      ip('-n', sw, 'link', 'set', port(p), 'master', br);
+      portMacs.set(p, macOf(sw, port(p)));
+    }
+    await waitForwarding(sw, PORTS.map(port));
+    for (const p of PORTS) observers.set(p, new Observer(p, st, stationDev(p), RUN_TAG));
+    observers.set(HOST, new Observer(HOST, sw, br, RUN_TAG));
+  });
+
+  afterAll(() => {
+    for (const o of observers.values()) o.close();
+    deleteNamespace(sw);
+    deleteNamespace(st);
+  });
+
+  it('puts every port in promiscuous mode, as the model reports (br_manage_promisc, VLAN filtering off)', () => {
+    const model = new BridgeLab({ ports: PORTS.map((name) => ({ name })) });
+    const promiscuous = PORTS.filter((p) => promiscuity(sw, port(p)) > 0);
+    expect(promiscuous).toEqual(model.bridge.report().promiscuous);
+  });
+
+  it.each(ROWS.map((r) => [r.covers, r] as const))('%s', async (_title, row) => {
+    const ageing = row.ageingSeconds ?? 300;
+    ip('-n', sw, 'link', 'set', br, 'type', 'bridge', 'ageing_time', String(ageing * 100));
+    for (const p of PORTS) {
+      const f = row.flags?.[p] ?? {};
+      const onOff = (v: boolean | undefined, dflt: boolean) => ((v ?? dflt) ? 'on' : 'off');
+      ip(
+        '-n', sw, 'link', 'set', port(p), 'type', 'bridge_slave',
+        'hairpin', onOff(f.hairpin, false), 'flood', onOff(f.flood, true), 'bcast_flood', onOff(f.bcastFlood, true),
+        'mcast_flood', onOff(f.mcastFlood, true), 'learning', onOff(f.learning, true),
+      );
+    }
+    flushFdb(sw, br);
+    let clock = 0;
+    const model = new BridgeLab({
+      ports: PORTS.map((name) => ({ name, mac: parseMac(portMacs.get(name)!)!, ...(row.flags?.[name] ?? {}) })),
+      bridgeMac: parseMac(BRIDGE_MAC)!,
+      stationMacs: new Map(PORTS.map((p) => [p, parseMac(stationMacs.get(p)!)!])),
+      ageingMs: ageing * 1000,
+      now: () => clock,
+    });
+    const mac = (who: string) =>
+      who === HOST ? BRIDGE_MAC : who === 'broadcast' ? 'ff:ff:ff:ff:ff:ff' : who.startsWith('dev:') ? portMacs.get(who.slice(4))! : (stationMacs.get(who) ?? who);
+
+    const seen: Record<string, number>[] = [];
+    const predicted: Record<string, number>[] = [];
+    for (const send of row.sends) {
+      if (send.after !== undefined) {
+        await new Promise((r) => setTimeout(r, send.after));
+        clock += send.after;
+      }
+      const caseId = nextCase++;
+      const frame = markedFrame(mac(send.to), mac(send.src ?? send.from), RUN_TAG, caseId);
+      observers.get(send.from)!.send(frame);
+      await settle([...observers.values()], caseId);
+      seen.push(Object.fromEntries([...observers].map(([name, o]) => [name, o.count(caseId)])));
+      const counts: Record<string, number> = Object.fromEntries([...observers.keys()].map((n) => [n, 0]));
+      for (const d of model.send(send.from, frame, false).deliveries) counts[d.station] = counts[d.station]! + 1;
+      predicted.push(counts);
+    }
+    expect(seen).toEqual(predicted);
+  });
+});
