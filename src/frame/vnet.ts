@@ -26,7 +26,8 @@ export const VnetFlag = { NEEDS_CSUM: 1, DATA_VALID: 2, RSC_INFO: 4 } as const;
 
 export const GsoType = { NONE: 0, TCPV4: 1, UDP: 3, TCPV6: 4, UDP_L4: 5, ECN: 0x80 } as const;
 
-const KNOWN_GSO = new Set<number>([GsoType.NONE, GsoType.TCPV4, GsoType.UDP, GsoType.TCPV6, GsoType.UDP_L4]);
+/** Bit n set: gso_type n is one the kernel accepts (NONE, TCPV4, UDP, TCPV6, UDP_L4). */
+const KNOWN_GSO = (1 << GsoType.NONE) | (1 << GsoType.TCPV4) | (1 << GsoType.UDP) | (1 << GsoType.TCPV6) | (1 << GsoType.UDP_L4);
 
 export class VnetView {
   bytes: Uint8Array = new Uint8Array(VNET_HDR_LEN);
@@ -69,7 +70,7 @@ export class VnetView {
   /** The checks tap_get_user/virtio_net_hdr_to_skb make before accepting a write. */
   check(frameLength: number): FrameError | null {
     const gso = this.gsoType & ~GsoType.ECN;
-    if (!KNOWN_GSO.has(gso)) return FrameError.BAD_VNET_HDR;
+    if (gso > 31 || ((KNOWN_GSO >>> gso) & 1) === 0) return FrameError.BAD_VNET_HDR;
     if (gso !== GsoType.NONE && this.gsoSize === 0) return FrameError.BAD_VNET_HDR;
     if (this.hdrLen > frameLength) return FrameError.BAD_VNET_HDR;
     if ((this.flags & VnetFlag.NEEDS_CSUM) !== 0 && this.csumStart + this.csumOffset + 2 > frameLength) {
