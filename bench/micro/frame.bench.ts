@@ -115,7 +115,13 @@ const results = bench.tasks.map((task) => {
 // --- allocations -------------------------------------------------------------------------------
 // With nothing allocated per frame, millions of parses trigger no scavenge and leave the heap
 // where it was. Run after the benchmark so that the parse code is already optimised.
-async function allocation(batch: Batch, rounds: number): Promise<{ parses: number; heapBytesPerParse: number; gcs: number }> {
+interface Allocation {
+  parses: number;
+  heapBytesPerParse: number;
+  gcs: number;
+}
+
+async function allocation(batch: Batch, rounds: number): Promise<Allocation> {
   let gcs = 0;
   const observer = new PerformanceObserver((list) => {
     gcs += list.getEntries().length;
@@ -143,15 +149,15 @@ if (json) {
   console.log(`frame layer micro benchmark (node ${process.version}, ${BATCH} frames per operation)`);
   for (const r of results) {
     const fps = (r.framesPerSecond / 1e6).toFixed(1).padStart(7);
-    console.log(`  ${r.name.padEnd(34)} ${fps} M frames/s  ${r.nsPerFrame.toFixed(1).padStart(7)} ns/frame  ±${r.rme.toFixed(1)}%`);
+    const ns = r.nsPerFrame.toFixed(1).padStart(7);
+    console.log(`  ${r.name.padEnd(34)} ${fps} M frames/s  ${ns} ns/frame  ±${r.rme.toFixed(1)}%`);
   }
   for (const [name, a] of [
     ['udp64', allocUdp],
     ['tcp1518', allocTcp],
   ] as const) {
-    console.log(
-      `  allocation, ${name}: ${(a.parses / 1e6).toFixed(1)} M parses, heap ${a.heapBytesPerParse >= 0 ? '+' : ''}${a.heapBytesPerParse.toFixed(4)} B/parse, ${a.gcs} GC events`,
-    );
+    const heap = `${a.heapBytesPerParse >= 0 ? '+' : ''}${a.heapBytesPerParse.toFixed(4)}`;
+    console.log(`  allocation, ${name}: ${(a.parses / 1e6).toFixed(1)} M parses, heap ${heap} B/parse, ${a.gcs} GC events`);
   }
   if (sink === 0.5) console.log(sink); // keeps `sink` observable
 }

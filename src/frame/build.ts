@@ -11,13 +11,28 @@ import { type Mac, parseMac } from '../mac.js';
 import { ARP_LEN, ArpOperation, type ArpRepr, arpRepr, emitArp } from './arp.js';
 import { put16 } from './bytes.js';
 import { checksumWithField, fold, ipv4PseudoHeaderSum, ipv6PseudoHeaderSum } from './checksum.js';
-import { EtherType, type EthernetRepr, ethernetHeaderLength, ethernetRepr, emitEthernet, type VlanTag } from './ethernet.js';
+import {
+  EtherType,
+  type EthernetRepr,
+  ethernetHeaderLength,
+  ethernetRepr,
+  emitEthernet,
+  type VlanTag,
+} from './ethernet.js';
 import { type Frame, NONE } from './frame.js';
 import { IcmpField, type IcmpRepr, Icmpv4Type, Icmpv6Type, emitIcmp, icmpRepr, ICMP_HEADER_LEN } from './icmp.js';
 import { type Ipv4Address, type Ipv6Address, IPV6_ADDRESS_LEN, parseIpv4, parseIpv6 } from './ip-address.js';
 import { IpProtocol } from './ip-protocol.js';
 import { IPV4_MAX_HEADER_LEN, type Ipv4Repr, emitIpv4, ipv4HeaderLength, ipv4Repr } from './ipv4.js';
-import { type Ipv6ExtensionRepr, type Ipv6Repr, Ipv6View, emitIpv6, ipv6HeaderLength, ipv6Repr } from './ipv6.js';
+import {
+  IPV6_HEADER_LEN,
+  type Ipv6ExtensionRepr,
+  type Ipv6Repr,
+  Ipv6View,
+  emitIpv6,
+  ipv6HeaderLength,
+  ipv6Repr,
+} from './ipv6.js';
 import { TCP_MAX_HEADER_LEN, TcpField, type TcpRepr, emitTcp, parseTcpFlags, tcpHeaderLength, tcpRepr } from './tcp.js';
 import { UDP_HEADER_LEN, UdpField, type UdpRepr, emitUdp, udpRepr } from './udp.js';
 
@@ -45,7 +60,9 @@ export interface FrameRepr {
 
 const EMPTY = new Uint8Array(0);
 
-/** A parsed frame as plain data, layer by layer as far as it parsed; the rest is payload. */
+/** A parsed frame as plain data, layer by layer as far as it parsed; the rest is payload. One
+ *  case does not come back byte for byte: a UDP datagram shorter than its IP payload keeps the
+ *  surplus in `payload`, so emitting the repr writes a longer UDP length. */
 export function frameRepr(frame: Frame): FrameRepr {
   const bytes = frame.bytes;
   const frameEnd = frame.offset + frame.length;
@@ -85,8 +102,16 @@ export function frameRepr(frame: Frame): FrameRepr {
 /** Write a whole frame: lengths, EtherType, protocol numbers and checksums are computed. */
 export function emitFrame(repr: FrameRepr): Uint8Array {
   const l4Length = transportHeaderLength(repr) + repr.payload.length;
-  const ipv4 = repr.ipv4 && { ...repr.ipv4, protocol: transportProtocol(repr, 4) ?? repr.ipv4.protocol, payloadLength: l4Length };
-  const ipv6 = repr.ipv6 && { ...repr.ipv6, protocol: transportProtocol(repr, 6) ?? repr.ipv6.protocol, payloadLength: l4Length };
+  const ipv4 = repr.ipv4 && {
+    ...repr.ipv4,
+    protocol: transportProtocol(repr, 4) ?? repr.ipv4.protocol,
+    payloadLength: l4Length,
+  };
+  const ipv6 = repr.ipv6 && {
+    ...repr.ipv6,
+    protocol: transportProtocol(repr, 6) ?? repr.ipv6.protocol,
+    payloadLength: l4Length,
+  };
   const etherType = repr.arp ? EtherType.ARP : ipv4 ? EtherType.IPV4 : ipv6 ? EtherType.IPV6 : repr.ethernet.etherType;
   const ethernet = { ...repr.ethernet, etherType };
   const l3Length = networkHeaderLength(repr);
@@ -279,7 +304,9 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
   const layers4 = [spec.icmp, spec.udp, spec.tcp].filter((l) => l !== undefined).length;
   if (layers3 > 1) throw specError('A frame carries one of arp, ipv4 and ipv6, not several.');
   if (layers4 > 1) throw specError('A frame carries one of icmp, udp and tcp, not several.');
-  if (layers4 === 1 && !spec.ipv4 && !spec.ipv6) throw specError('An icmp, udp or tcp header needs ipv4 or ipv6 under it.');
+  if (layers4 === 1 && !spec.ipv4 && !spec.ipv6) {
+    throw specError('An icmp, udp or tcp header needs ipv4 or ipv6 under it.');
+  }
   const src = mac(spec.eth.src, 'eth.src');
   const dst = mac(spec.eth.dst, 'eth.dst');
   const payload = typeof spec.payload === 'string' ? new TextEncoder().encode(spec.payload) : (spec.payload ?? EMPTY);
@@ -309,7 +336,9 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
     const s = spec.ipv4;
     const options = s.options ?? EMPTY;
     const fragmentOffset = s.fragmentOffset ?? 0;
-    if (fragmentOffset % 8 !== 0 || fragmentOffset > 0xfff8) throw specError(`Fragment offset ${fragmentOffset} is not a multiple of 8 below 65536.`);
+    if (fragmentOffset % 8 !== 0 || fragmentOffset > 0xfff8) {
+      throw specError(`Fragment offset ${fragmentOffset} is not a multiple of 8 below 65536.`);
+    }
     repr.ipv4 = {
       dscp: s.dscp ?? 0,
       ecn: s.ecn ?? 0,
@@ -324,7 +353,9 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
       options,
       payloadLength: 0,
     };
-    if (ipv4HeaderLength(repr.ipv4) > IPV4_MAX_HEADER_LEN) throw specError(`${options.length} bytes of IPv4 options do not fit (40 at most).`);
+    if (ipv4HeaderLength(repr.ipv4) > IPV4_MAX_HEADER_LEN) {
+      throw specError(`${options.length} bytes of IPv4 options do not fit (40 at most).`);
+    }
   }
   if (spec.ipv6) {
     const s = spec.ipv6;
@@ -342,7 +373,12 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
   }
   if (spec.icmp) {
     const s = spec.icmp;
-    repr.icmp = { type: icmpType(s.type, spec.ipv6 !== undefined), code: s.code ?? 0, identifier: s.identifier ?? 0, sequence: s.sequence ?? 0 };
+    repr.icmp = {
+      type: icmpType(s.type, spec.ipv6 !== undefined),
+      code: s.code ?? 0,
+      identifier: s.identifier ?? 0,
+      sequence: s.sequence ?? 0,
+    };
   }
   if (spec.udp) repr.udp = { srcPort: spec.udp.srcPort, dstPort: spec.udp.dstPort, payloadLength: 0 };
   if (spec.tcp) {
@@ -360,11 +396,17 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
       options: s.options ?? EMPTY,
       payloadLength: 0,
     };
-    if (tcpHeaderLength(repr.tcp) > TCP_MAX_HEADER_LEN) throw specError(`${repr.tcp.options.length} bytes of TCP options do not fit (40 at most).`);
+    if (tcpHeaderLength(repr.tcp) > TCP_MAX_HEADER_LEN) {
+      throw specError(`${repr.tcp.options.length} bytes of TCP options do not fit (40 at most).`);
+    }
   }
   const l4Length = transportHeaderLength(repr) + payload.length;
   // IPv4 counts its header in the total length, IPv6 only the extension headers.
-  const ipLength = repr.ipv4 ? ipv4HeaderLength(repr.ipv4) + l4Length : repr.ipv6 ? ipv6HeaderLength(repr.ipv6) - 40 + l4Length : 0;
+  const ipLength = repr.ipv4
+    ? ipv4HeaderLength(repr.ipv4) + l4Length
+    : repr.ipv6
+      ? ipv6HeaderLength(repr.ipv6) - IPV6_HEADER_LEN + l4Length
+      : 0;
   if (ipLength > 0xffff) throw specError(`A ${l4Length}-byte IP payload does not fit in the 16-bit length field.`);
   const unpadded = ethernetHeaderLength(repr.ethernet) + networkHeaderLength(repr) + l4Length;
   if (spec.padTo !== undefined && spec.padTo > unpadded) repr.trailer = new Uint8Array(spec.padTo - unpadded);

@@ -132,7 +132,12 @@ export function pseudoHeaderSum(
 }
 
 /** The pseudo-header sum for the IPv4 header at `ipOffset` (addresses at 12 and 16). */
-export function ipv4PseudoHeaderSum(bytes: Uint8Array, ipOffset: number, protocol: number, transportLength: number): number {
+export function ipv4PseudoHeaderSum(
+  bytes: Uint8Array,
+  ipOffset: number,
+  protocol: number,
+  transportLength: number,
+): number {
   return pseudoHeaderSum(bytes, ipOffset + 12, ipOffset + 16, 4, protocol, transportLength);
 }
 

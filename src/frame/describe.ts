@@ -75,7 +75,8 @@ function ipv4Text(available: number): string {
   const dst = formatIpv4(ip.dst);
   if (ip.isFragment) {
     const more = ip.moreFragments ? '+' : '';
-    return `IPv4 ${src} > ${dst} ${protocolName(ip.protocol)} frag ${ip.identification}:${ip.payloadLength}@${ip.fragmentOffset}${more}`;
+    const fragment = `${ip.identification}:${ip.payloadLength}@${ip.fragmentOffset}${more}`;
+    return `IPv4 ${src} > ${dst} ${protocolName(ip.protocol)} frag ${fragment}`;
   }
   return `IPv4 ${transportText(src, dst, 'IPv4')}`;
 }
@@ -106,7 +107,8 @@ function ipv6Text(available: number): string {
   }
   if (ip.isFragment) {
     const more = ip.moreFragments ? '+' : '';
-    return `IPv6 ${src} > ${dst}${chain} ${protocolName(ip.upperProtocol)} frag ${ip.fragmentIdentification}:${ip.upperLength}@${ip.fragmentOffset}${more}`;
+    const fragment = `${ip.fragmentIdentification}:${ip.upperLength}@${ip.fragmentOffset}${more}`;
+    return `IPv6 ${src} > ${dst}${chain} ${protocolName(ip.upperProtocol)} frag ${fragment}`;
   }
   return `IPv6 ${transportText(src, dst, 'IPv6', chain)}`;
 }
@@ -136,8 +138,11 @@ function transportText(src: string, dst: string, ipName: string, chain = ''): st
   const name = protocolName(protocol);
   if (frame.transport === NONE) {
     const known = protocol === IpProtocol.UDP || protocol === IpProtocol.TCP;
-    const icmp = (protocol === IpProtocol.ICMP && ipName === 'IPv4') || (protocol === IpProtocol.ICMPV6 && ipName === 'IPv6');
-    if (frame.error !== null && (known || icmp)) return `${src} > ${dst}${chain} ${malformed(name, frame.transportLength)}`;
+    const icmp =
+      (protocol === IpProtocol.ICMP && ipName === 'IPv4') || (protocol === IpProtocol.ICMPV6 && ipName === 'IPv6');
+    if (frame.error !== null && (known || icmp)) {
+      return `${src} > ${dst}${chain} ${malformed(name, frame.transportLength)}`;
+    }
     return `${src} > ${dst}${chain} ${name} len ${frame.transportLength}`;
   }
   switch (frame.transport) {

@@ -56,7 +56,8 @@ export class Ipv4View {
     if (totalLength < headerLength || totalLength > length) return FrameError.BAD_LENGTH;
     this.headerLength = headerLength;
     this.totalLength = totalLength;
-    if (headerLength > IPV4_HEADER_LEN && !kindLengthOptionsValid(bytes, offset + IPV4_HEADER_LEN, offset + headerLength)) {
+    const options = offset + IPV4_HEADER_LEN;
+    if (headerLength > IPV4_HEADER_LEN && !kindLengthOptionsValid(bytes, options, offset + headerLength)) {
       return FrameError.BAD_OPTIONS;
     }
     return null;

@@ -53,7 +53,8 @@ export class TcpView {
     if (headerLength < TCP_HEADER_LEN) return FrameError.BAD_HEADER;
     if (headerLength > length) return FrameError.BAD_LENGTH;
     this.headerLength = headerLength;
-    if (headerLength > TCP_HEADER_LEN && !kindLengthOptionsValid(bytes, offset + TCP_HEADER_LEN, offset + headerLength)) {
+    const options = offset + TCP_HEADER_LEN;
+    if (headerLength > TCP_HEADER_LEN && !kindLengthOptionsValid(bytes, options, offset + headerLength)) {
       return FrameError.BAD_OPTIONS;
     }
     return null;
