@@ -9,7 +9,7 @@ import { BROADCAST, type Mac, formatMac, ipv4MulticastMac, ipv6MulticastMac, par
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import { type EndpointConfig, MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
 import { type Journey, countDeliveries } from '../switch/network.js';
-import { BridgeLab, MacvlanLab, WIRES, type Wire } from '../switch/topology.js';
+import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab, WIRES, type Wire } from '../switch/topology.js';
 import { parse } from './args.js';
 
 export const TRACE_HELP = `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--json]
@@ -22,7 +22,9 @@ macvlan topology (endpoints on one lower device; the host stack owns the lower):
   --mode MODE          mode of the default endpoints a and b: ${MACVLAN_MODE_NAMES.join(', ')} (default vepa)
   --endpoint SPEC      NAME=MODE[,mac=MAC][,groups=MAC+MAC][,sources=MAC|STATION+...][,nodst]
                        [,nopromisc][,allmulti][,promisc][,down][,hash-mix=N]; repeat it;
-                       replaces the default endpoints
+                       replaces the default endpoints. groups= is the endpoint's multicast
+                       list (default: 01:00:5e:00:00:01+33:33:00:00:00:01, which Linux joins
+                       by itself; groups= alone for none)
   --wire KIND          what the lower is cabled to: direct (the external host), switch (a
                        learning switch, the default) or hairpin (a switch reflecting frames
                        back to the lower: 802.1Qbg reflective relay)
@@ -137,11 +139,10 @@ function run(argv: string[]): number {
     // The source list may name stations, whose MACs are only known once the lab exists; a
     // first lab without sources resolves them.
     const specs = (values.endpoint ?? []).map(parseEndpoint);
-    const defaults: EndpointSpec[] =
-      mode === 'passthru' ? [{ config: { name: 'a', mode }, sourceNames: [] }] : [
-        { config: { name: 'a', mode }, sourceNames: [] },
-        { config: { name: 'b', mode }, sourceNames: [] },
-      ];
+    const defaults: EndpointSpec[] = (mode === 'passthru' ? ['a'] : ['a', 'b']).map((name) => ({
+      config: { name, mode, groups: LINUX_DEFAULT_GROUPS },
+      sourceNames: [],
+    }));
     const endpoints = specs.length > 0 ? specs : defaults;
     const options = {
       wire,
@@ -268,7 +269,11 @@ function parseEndpoint(text: string): EndpointSpec {
   const eq = head.indexOf('=');
   const name = eq < 0 ? head : head.slice(0, eq);
   if (!/^[A-Za-z][A-Za-z0-9_-]{0,14}$/.test(name)) throw usage(`--endpoint ${text}: '${name}' is not an endpoint name`);
-  const config: EndpointConfig = { name, mode: parseMode(eq < 0 ? 'vepa' : head.slice(eq + 1), `--endpoint ${name}:`) };
+  const config: EndpointConfig = {
+    name,
+    mode: parseMode(eq < 0 ? 'vepa' : head.slice(eq + 1), `--endpoint ${name}:`),
+    groups: LINUX_DEFAULT_GROUPS,
+  };
   const sourceNames: string[] = [];
   for (const opt of opts) {
     const at = opt.indexOf('=');
@@ -280,7 +285,7 @@ function parseEndpoint(text: string): EndpointSpec {
         config.mac = mac(value, where);
         break;
       case 'groups':
-        config.groups = value.split('+').map((g) => mac(g, where));
+        config.groups = value === '' ? [] : value.split('+').map((g) => mac(g, where));
         break;
       case 'sources': {
         const macs: Mac[] = [];

@@ -29,6 +29,12 @@ export function defaultStationMac(index: number): Mac {
   return 0x02_00_00_00_02_00 + index + 1;
 }
 
+/**
+ * The groups every Linux interface joins by itself: 224.0.0.1 once IPv4 is up (ip_mc_up) and
+ * ff02::1 at creation, even with disable_ipv6 set. A macvlan endpoint's mc_filter has their bits.
+ */
+export const LINUX_DEFAULT_GROUPS: readonly Mac[] = [0x01_00_5e_00_00_01, 0x33_33_00_00_00_01];
+
 export interface MacvlanLabOptions {
   endpoints: readonly EndpointConfig[];
   wire: Wire;
