@@ -7,7 +7,6 @@ import { put32, u32 } from './bytes.js';
 export type Ipv4Address = number;
 export type Ipv6Address = Uint8Array;
 
-export const IPV4_ADDRESS_LEN = 4;
 export const IPV6_ADDRESS_LEN = 16;
 
 export function readIpv4(bytes: Uint8Array, offset: number): Ipv4Address {

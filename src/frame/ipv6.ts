@@ -35,21 +35,11 @@ const MIN_AH_LEN = 12;
 /** Routing types whose data is a plain list of 16-byte addresses after an 8-byte header. */
 const RoutingType = { SOURCE_ROUTE: 0, MOBILE_IPV6: 2, SEGMENT_ROUTING: 4 } as const;
 
-export function isIpv6Extension(protocol: number): boolean {
-  return (
-    protocol === IpProtocol.HOP_BY_HOP ||
-    protocol === IpProtocol.ROUTING ||
-    protocol === IpProtocol.FRAGMENT ||
-    protocol === IpProtocol.DESTINATION_OPTIONS ||
-    protocol === IpProtocol.AH
-  );
-}
-
 /** Length of the extension header of type `protocol` at `at`, from its own length field. */
 export function ipv6ExtensionLength(bytes: Uint8Array, at: number, protocol: number): number {
   if (protocol === IpProtocol.FRAGMENT) return IPV6_FRAGMENT_HEADER_LEN;
-  if (protocol === IpProtocol.AH) return (bytes[at + 1]! + 2) * 4;
-  return (bytes[at + 1]! + 1) * 8;
+  const length = bytes[at + Ipv6ExtensionField.LENGTH]!;
+  return protocol === IpProtocol.AH ? (length + 2) * 4 : (length + 1) * 8;
 }
 
 /**
@@ -96,13 +86,13 @@ export class Ipv6View {
           // Hop-by-hop options may only come first (RFC 8200 §4.1).
           if (next === IpProtocol.HOP_BY_HOP && at !== first) return FrameError.BAD_HEADER;
           if (at + MIN_EXTENSION_LEN > end) return FrameError.TRUNCATED;
-          headerLength = (bytes[at + 1]! + 1) * 8;
+          headerLength = (bytes[at + Ipv6ExtensionField.LENGTH]! + 1) * 8;
           if (at + headerLength > end) return FrameError.BAD_LENGTH;
           if (!ipv6OptionsValid(bytes, at + 2, at + headerLength)) return FrameError.BAD_OPTIONS;
           break;
         case IpProtocol.ROUTING:
           if (at + MIN_EXTENSION_LEN > end) return FrameError.TRUNCATED;
-          headerLength = (bytes[at + 1]! + 1) * 8;
+          headerLength = (bytes[at + Ipv6ExtensionField.LENGTH]! + 1) * 8;
           if (at + headerLength > end) return FrameError.BAD_LENGTH;
           this.noteFinalDestination(at, headerLength);
           break;
@@ -118,7 +108,7 @@ export class Ipv6View {
           break;
         case IpProtocol.AH:
           if (at + MIN_AH_LEN > end) return FrameError.TRUNCATED;
-          headerLength = (bytes[at + 1]! + 2) * 4;
+          headerLength = (bytes[at + Ipv6ExtensionField.LENGTH]! + 2) * 4;
           if (headerLength < MIN_AH_LEN || at + headerLength > end) return FrameError.BAD_LENGTH;
           break;
         default:
@@ -126,7 +116,7 @@ export class Ipv6View {
           this.upperOffset = at;
           return null;
       }
-      next = bytes[at]!;
+      next = bytes[at + Ipv6ExtensionField.NEXT_HEADER]!;
       at += headerLength;
     }
   }
@@ -258,9 +248,10 @@ export function emitIpv6(repr: Ipv6Repr, bytes: Uint8Array, offset: number): num
   repr.extensions.forEach((ext, i) => {
     const length = 2 + ext.body.length;
     bytes[at] = repr.extensions[i + 1]?.protocol ?? repr.protocol;
-    if (ext.protocol === IpProtocol.FRAGMENT) bytes[at + 1] = 0;
-    else if (ext.protocol === IpProtocol.AH) bytes[at + 1] = length / 4 - 2;
-    else bytes[at + 1] = length / 8 - 1;
+    const lengthAt = at + Ipv6ExtensionField.LENGTH;
+    if (ext.protocol === IpProtocol.FRAGMENT) bytes[lengthAt] = 0;
+    else if (ext.protocol === IpProtocol.AH) bytes[lengthAt] = length / 4 - 2;
+    else bytes[lengthAt] = length / 8 - 1;
     bytes.set(ext.body, at + 2);
     at += length;
   });
