@@ -12,8 +12,9 @@
 //   br_manage_promisc        with VLAN filtering off, every port is promiscuous
 //
 // Ports map to forwarder ports through bind(): role=host is the bridge device itself (its own
-// stack), every other port a bridge port. Port options: hairpin, flood, bcast-flood,
-// mcast-flood, learning (on/off) and mac= (the port device's own MAC, a local FDB entry).
+// stack, mac= its MAC), every other port a bridge port. Port options: hairpin, flood,
+// bcast-flood, mcast-flood, learning (on/off) and local-mac= (an address the bridge itself owns
+// on that port, like a Linux bridge port device's MAC: a local FDB entry).
 // Multicast snooping is not modelled: every group frame is flooded, as a bridge with
 // mcast_snooping 0 (or with no querier) does.
 
@@ -124,7 +125,7 @@ export class LearningBridge implements Switch {
     this.hostPort = -1;
     ports.forEach((p, index) => {
       const o = p.options;
-      const known = new Set(['role', 'mac']);
+      const known = new Set(['role', 'mac', 'local-mac']);
       const flag = (key: string, fallback: boolean): boolean => {
         known.add(key);
         const v = o[key];
@@ -133,17 +134,23 @@ export class LearningBridge implements Switch {
         if (v === 'off' || v === 'no' || v === 'false' || v === '0') return false;
         throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${v} must be on or off`);
       };
-      let mac = p.mac;
-      if (o['mac'] !== undefined) {
-        mac = parseMac(o['mac']);
-        if (mac === null) throw new TapyardError('EUSAGE', `port ${p.name}: mac=${o['mac']} is not a MAC address`);
-      }
+      const mac = (key: string): Mac | null => {
+        const text = o[key];
+        if (text === undefined) return null;
+        const m = parseMac(text);
+        if (m === null) throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${text} is not a MAC address`);
+        return m;
+      };
       const role = o['role'] ?? 'port';
       if (role === 'host') {
         if (this.hostPort >= 0) throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
         this.hostPort = index;
-        bridgeMac = mac;
+        // The bridge's own stack answers to the MAC of the port that stands for it.
+        bridgeMac = mac('mac') ?? p.mac;
       } else if (role === 'port') {
+        // A port's own MAC is the station's behind it (a tap's peer, a macvtap's guest), so it is
+        // learned like any other; only local-mac= names an address the bridge itself owns there.
+        if (o['mac'] !== undefined) throw new TapyardError('EUSAGE', `port ${p.name}: mac= is for role=host; use local-mac= for an address the bridge owns`);
         configs.push({
           name: p.name,
           hairpin: flag('hairpin', false),
@@ -151,7 +158,7 @@ export class LearningBridge implements Switch {
           bcastFlood: flag('bcast-flood', true),
           mcastFlood: flag('mcast-flood', true),
           learning: flag('learning', true),
-          mac,
+          mac: mac('local-mac'),
         });
         indexes.push(index);
       } else {

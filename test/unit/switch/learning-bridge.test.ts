@@ -160,6 +160,14 @@ describe('LearningBridge', () => {
   describe('bind', () => {
     const port = (name: string, options: Record<string, string>, mac: Mac | null = null): SwitchPort => ({ name, mac, options });
 
+    it("learns a port's own MAC like any station's (it is the station behind the port)", () => {
+      const b = new LearningBridge();
+      b.bind([port('x', {}, A), port('y', {}, B)]);
+      const d = new Decision();
+      b.decide(0, view(B, A), d.reset());
+      expect(d.outputs).toEqual([1]);
+    });
+
     it('reads port flags and the host role', () => {
       const b = new LearningBridge();
       b.bind([port('up', { role: 'host', mac: '02:00:00:00:00:01' }), port('x', { hairpin: 'on' }), port('y', { flood: 'off' }), port('z', {})]);
@@ -172,7 +180,7 @@ describe('LearningBridge', () => {
 
     it('without a host port, local frames are dropped under their reason', () => {
       const b = new LearningBridge();
-      b.bind([port('x', { mac: '02:00:00:00:0f:01' }), port('y', {})]);
+      b.bind([port('x', { 'local-mac': '02:00:00:00:0f:01' }), port('y', {})]);
       const d = new Decision();
       b.decide(1, view(0x02_00_00_00_0f_01, B), d.reset());
       expect(d.drop).toBe(BridgeReason.LOCAL);
@@ -182,7 +190,8 @@ describe('LearningBridge', () => {
       [[port('x', { hairpin: 'maybe' })], /hairpin=maybe/],
       [[port('x', { colour: 'red' })], /'colour'/],
       [[port('x', { role: 'spine' })], /role=spine/],
-      [[port('x', { mac: 'zz' })], /not a MAC/],
+      [[port('x', { 'local-mac': 'zz' })], /not a MAC/],
+      [[port('x', { mac: '02:00:00:00:0f:01' })], /use local-mac=/],
       [[port('x', { role: 'host' }), port('y', { role: 'host' })], /two ports have role=host/],
     ] as [SwitchPort[], RegExp][])('refuses bad options (%#)', (ports, message) => {
       expect(() => new LearningBridge().bind(ports)).toThrow(message);
