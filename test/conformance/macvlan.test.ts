@@ -79,7 +79,9 @@ for (const hairpin of [false, true]) {
     name: `passthru/${h}`,
     hairpin,
     endpoints: [{ name: 'p', mode: 'passthru', join: ['33:33:00:00:01:23'] }],
-    groups: { 'joined-by-p': '33:33:00:00:01:23', unjoined: '33:33:00:00:00:fb' },
+    // No unjoined group here: with the lower promiscuous only p's own filter would stop it, and
+    // whether it does depends on p's hash mix (a kernel address; see macvlan-filter.ts).
+    groups: { 'joined-by-p': '33:33:00:00:01:23' },
   });
   LABS.push({
     name: `passthru-nopromisc/${h}`,
