@@ -1,6 +1,8 @@
 // tapyard forward: join two or more ports through a switch and move frames until told to stop.
 
 import { TapyardError } from '../error.js';
+import { rxFilterFromOptions } from '../filter/from-options.js';
+import type { RxFilter } from '../filter/rx-filter.js';
 import { Forwarder, type Ledger } from '../engine/forwarder.js';
 import { formatMac } from '../mac.js';
 import type { CountersSnapshot } from '../port/counters.js';
@@ -25,6 +27,8 @@ Port options:
   vnet=off        (tap) no virtio_net_hdr on the fd
   bpf=EXPR        (pcap) a capture filter, e.g. bpf=udp port 4789
   dir=both        (pcap) also capture frames the interface sends (default: inbound only)
+  rx-filter=on    play the guest NIC's virtio-net receive filter on frames to this port
+                  (promisc off; rx-mode=allmulti+..., rx-mac=MAC+MAC, rx-vlan=VID+VID)
   other KEY=VALUE options go to the switch (e.g. role=lower, mode=vepa)
 
 Options:
@@ -79,6 +83,13 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   const sw = makeSwitch(values.switch ?? (specs.length === 2 ? 'cross' : 'hub'));
 
   const ports = openAll(specs, budget);
+  let rxFilters: (RxFilter | null)[];
+  try {
+    rxFilters = specs.map((spec, i) => rxFilterFromOptions(spec.name, spec.options, ports[i]!.mac));
+  } catch (err) {
+    for (const port of ports) port.close();
+    throw err;
+  }
   const out = values.json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
   let fatal: TapyardError | null = null;
   let finish: () => void = () => {};
@@ -86,6 +97,7 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     finish = resolve;
   });
   const forwarder = new Forwarder(ports, sw, {
+    rxFilters,
     switchOptions: specs.map((s) => s.options),
     onFatal: (error) => {
       fatal = error;
@@ -101,7 +113,11 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   }
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
-  if (fatal === null) out(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
+  if (fatal === null) {
+    out(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
+    // What the kernel's version of this switch would do to its ports: worth knowing, not an error.
+    for (const note of sw.report?.().notes ?? []) out(`tapyard: the model says: ${note}`);
+  }
 
   const onSignal = () => finish();
   process.on('SIGINT', onSignal);

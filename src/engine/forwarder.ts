@@ -15,6 +15,7 @@ import { TapyardError } from '../error.js';
 import { EthernetView } from '../frame/ethernet.js';
 import { completePartialChecksum } from '../frame/checksum.js';
 import { GsoType, VnetFlag, VnetView, VNET_HDR_LEN } from '../frame/vnet.js';
+import { isAccepted, type RxFilter } from '../filter/rx-filter.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
 import type { Port, PortListener, RxBatch } from '../port/port.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
@@ -28,6 +29,8 @@ export interface Ledger {
 }
 
 export interface ForwarderOptions {
+  /** A guest NIC's receive filter per port (by index): frames it refuses are not written there. */
+  rxFilters?: readonly (RxFilter | null)[];
   /** Options each port's spec left over for the switch, by port index. */
   switchOptions?: readonly Readonly<Record<string, string>>[];
   /** A port failed for good (device deleted): the forwarder has stopped itself. */
@@ -219,6 +222,14 @@ export class Forwarder implements PortListener {
     if (!this.alive[egress]) {
       port.counters.drop(DropReason.EGRESS_CLOSED);
       return;
+    }
+    const filter = this.options.rxFilters?.[egress];
+    if (filter != null) {
+      const verdict = filter.check(this.eth);
+      if (!isAccepted(verdict)) {
+        port.counters.drop(verdict);
+        return;
+      }
     }
     const hdr = port.hdrLen;
     if (hdr === 0 && offloaded) {

@@ -121,4 +121,32 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
       expect(delivered).toBeGreaterThan(0);
     }
   });
+
+});
+
+describe('the bridge path with the guest NIC\'s receive filter on (rx-filter=on)', () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = labUp('bridge');
+  });
+  afterAll(() => lab?.down());
+
+  test('tapyard drops the flood before the guest and says why', async () => {
+    const e = lab.env;
+    const t = startTapyard(lab, forwardArgs(lab, '--json').map((a) => (a.startsWith('guest=') ? `${a},rx-filter=on` : a)));
+    await t.waitFor(/forwarding/);
+    const before = lab.stat('gst', e.GUEST_IF!, 'rx_packets');
+    const count = 300; // below the tap's queue: every frame reaches tapyard
+    await sendFrames(lab.ns('ext'), e.EXT_IF!, markedFrames(FOREIGN_MAC, parseMac(e.EXT_MAC!)!, count), count, 60);
+    // Known traffic still passes the filter: the guest's own MAC, and ARP broadcasts.
+    expect(lab.run('ext', 'ping', '-c', '2', '-i', '0.2', '-W', '2', e.GUEST_IP!)).toMatch(/2 received/);
+    await t.stop();
+    const r = finalReport(t);
+    const guest = port(r, 'guest');
+    expect(port(r, 'wire').rxFrames).toBeGreaterThanOrEqual(count);
+    expect(guest.drops).toEqual({ 'drop: unicast address is neither the MAC nor in the table': count });
+    // What the guest's kernel received is exactly what the filter let through.
+    expect(lab.stat('gst', e.GUEST_IF!, 'rx_packets') - before).toBe(guest.txFrames);
+    expect(r.balanced).toBe(true);
+  });
 });

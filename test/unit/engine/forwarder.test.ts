@@ -4,6 +4,8 @@ import { Forwarder } from '../../../src/engine/forwarder.js';
 import { buildFrame } from '../../../src/frame/build.js';
 import { emitEthernet, EtherType } from '../../../src/frame/ethernet.js';
 import { emitVnet, GsoType, NO_OFFLOAD, VnetFlag, type VnetRepr } from '../../../src/frame/vnet.js';
+import { rxFilterFromOptions } from '../../../src/filter/from-options.js';
+import { writeMac } from '../../../src/mac.js';
 import { MemoryPort } from '../../../src/port/memory.js';
 import type { Port } from '../../../src/port/port.js';
 import { CrossConnect } from '../../../src/switch/cross-connect.js';
@@ -141,6 +143,49 @@ describe('Forwarder', () => {
     await settle();
     expect(ports.map((p) => p.sent.length)).toEqual([1, 3, 2, 3]);
     expect(fwd.ledger()).toEqual({ rx: 3, clones: 6, tx: 9, drops: 0, queued: 0 });
+  });
+});
+
+describe('Forwarder with a guest NIC receive filter', () => {
+  test('frames the guest NIC would refuse are dropped before the write, under the filter\'s reason', async () => {
+    const guestMac = 0x02_00_00_00_00_02;
+    const wire = new MemoryPort('wire');
+    const guest = new MemoryPort('guest', { mac: guestMac });
+    const options: Record<string, string> = { 'rx-filter': 'on', 'rx-mac': '01:00:5e:00:00:fb' };
+    const filter = rxFilterFromOptions('guest', options, guest.mac);
+    expect(options).toEqual({});
+    const fwd = new Forwarder([wire, guest], new CrossConnect(), { rxFilters: [null, filter] });
+    fwd.start();
+    const to = (dst: number, seq: number) => {
+      const f = frame(seq);
+      writeMac(f, 0, dst);
+      return f;
+    };
+    wire.inject(to(guestMac, 1), to(0x02_de_ad_be_ef_01, 2), to(0xffff_ffff_ffff, 3), to(0x01_00_5e_00_00_fb, 4), to(0x01_00_5e_00_00_01, 5));
+    guest.inject(to(0x02_de_ad_be_ef_01, 6)); // the filter is the guest's: what it sends is not filtered
+    await settle();
+    expect(guest.sent.map((f) => seqOf(f))).toEqual([1, 3, 4]);
+    expect(wire.sent.map((f) => seqOf(f))).toEqual([6]);
+    expect(guest.counters.drops).toEqual({
+      'drop: unicast address is neither the MAC nor in the table': 1,
+      'drop: multicast address not in the MAC table': 1,
+    });
+    expect(balanced(fwd)).toBe(true);
+  });
+
+  test.each([
+    [{ 'rx-mode': 'allmulti' }, /rx-mode needs rx-filter=on/],
+    [{ 'rx-filter': 'yes' }, /rx-filter=yes must be on or off/],
+    [{ 'rx-filter': 'on', 'rx-mode': 'loud' }, /rx-mode loud is not one of/],
+    [{ 'rx-filter': 'on', 'rx-mac': 'nope' }, /rx-mac nope is not a MAC/],
+    [{ 'rx-filter': 'on', 'rx-vlan': '5000' }, /rx-vlan 5000 is not a VLAN id/],
+  ])('bad filter options are refused: %j', (options, why) => {
+    expect(() => rxFilterFromOptions('guest', { ...options }, 0x020000000002)).toThrow(why);
+  });
+
+  test('a port without a MAC needs mac= for its filter', () => {
+    expect(() => rxFilterFromOptions('p', { 'rx-filter': 'on' }, null)).toThrow(/needs the NIC's MAC/);
+    expect(rxFilterFromOptions('p', { 'rx-filter': 'on', mac: '02:00:00:00:00:09' }, null)?.mac).toBe(0x020000000009);
   });
 });
 
