@@ -1,0 +1,120 @@
+// Micro benchmark of the datapath model, per frame: parse the whole frame, run the guest NIC's
+// receive filter, and decide with the macvlan model and with the learning bridge — the work
+// `tapyard forward --switch ...` adds per frame, and what `tapyard trace` explains.
+//
+//   npx tsc -p . && node dist/bench/micro/model.bench.js [--quick] [--json]
+//
+// Frames are 64-byte UDP frames to a mix of destinations (a sibling, the outside, broadcast,
+// an IPv4 group), BATCH per tinybench operation. After the benchmark, an allocation check runs
+// millions of frames with the heap and the garbage collector watched: the goal is none per frame.
+
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Bench } from 'tinybench';
+import { RxFilter } from '../../src/filter/rx-filter.js';
+import { buildFrame } from '../../src/frame/build.js';
+import { Frame } from '../../src/frame/frame.js';
+import { parseMac } from '../../src/mac.js';
+import { Decision, type Switch, type SwitchPort } from '../../src/switch/decision.js';
+import { makeSwitch } from '../../src/switch/index.js';
+
+const BATCH = 256;
+const quick = process.argv.includes('--quick');
+const json = process.argv.includes('--json');
+
+const A = '02:00:00:00:01:01';
+const B = '02:00:00:00:01:02';
+const EXT = '02:00:00:00:00:99';
+const DESTINATIONS = [B, EXT, 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01'];
+
+const SLOT = 128;
+const bytes = new Uint8Array(BATCH * SLOT);
+for (let i = 0; i < BATCH; i++) {
+  const frame = buildFrame({
+    eth: { src: A, dst: DESTINATIONS[i % DESTINATIONS.length]! },
+    ipv4: { src: '10.77.0.1', dst: '10.77.0.2', identification: i },
+    udp: { srcPort: 40000 + i, dstPort: 7777 },
+    payload: new Uint8Array(22),
+  });
+  bytes.set(frame, i * SLOT);
+}
+const LENGTH = 64;
+
+const port = (name: string, options: Record<string, string>, mac: string | null = null): SwitchPort => ({
+  name,
+  mac: mac === null ? null : parseMac(mac),
+  options,
+});
+
+// A lower with two bridge-mode endpoints; frames enter from endpoint a (port 1).
+const macvlan = makeSwitch('macvlan');
+macvlan.bind?.([port('wire', { role: 'lower' }), port('a', { mode: 'bridge' }, A), port('b', { mode: 'bridge' }, B)]);
+// A bridge with three ports that has learned every station; frames enter from p1.
+const bridge = makeSwitch('bridge');
+bridge.bind?.([port('p1', {}, A), port('p2', {}, B), port('p3', {}, EXT)]);
+
+const filter = new RxFilter(parseMac(A)!);
+filter.setRxMode('promisc', false);
+filter.setMacTable([], [parseMac('01:00:5e:00:00:01')!]);
+
+const frame = new Frame();
+const decision = new Decision();
+let sink = 0; // a small integer, so that adding to it allocates nothing either
+
+function run(sw: Switch | null, ingress: number, withFilter: boolean): void {
+  for (let i = 0; i < BATCH; i++) {
+    if (frame.parse(bytes, i * SLOT, LENGTH) !== null) continue;
+    if (withFilter && filter.check(frame.ethernet).length > 40) sink = (sink + 1) | 0;
+    if (sw === null) continue;
+    sw.decide(ingress, frame.ethernet, decision.reset());
+    sink = (sink + decision.outputs.length) | 0;
+  }
+}
+
+const tasks: [string, () => void][] = [
+  ['parse + rx filter, 64 B', () => run(null, 0, true)],
+  ['parse + decide macvlan (bridge mode), 64 B', () => run(macvlan, 1, false)],
+  ['parse + decide learning bridge, 64 B', () => run(bridge, 0, false)],
+  ['parse + rx filter + decide macvlan, 64 B', () => run(macvlan, 1, true)],
+];
+
+// Teach the bridge where every station is before measuring (known unicast, not a flood).
+for (const [ingress, mac] of [
+  [1, B],
+  [2, EXT],
+] as const) {
+  const learn = buildFrame({ eth: { src: mac, dst: A }, ipv4: { src: '10.77.0.3', dst: '10.77.0.1' }, udp: { srcPort: 1, dstPort: 2 } });
+  frame.parse(learn, 0, learn.length);
+  bridge.decide(ingress, frame.ethernet, decision.reset());
+}
+
+const bench = new Bench({ time: quick ? 300 : 1500, warmupTime: quick ? 100 : 500 });
+for (const [name, fn] of tasks) bench.add(name, fn);
+await bench.run();
+const results = bench.tasks.map((task) => {
+  const r = task.result as { throughput?: { mean?: number } } | undefined;
+  const framesPerSecond = (r?.throughput?.mean ?? 0) * BATCH;
+  return { name: task.name, framesPerSecond, nsPerFrame: 1e9 / framesPerSecond };
+});
+
+/** Heap bytes and collections over many frames, after the code above is optimised. */
+async function allocation(rounds: number): Promise<{ frames: number; heapBytesPerFrame: number; gcs: number }> {
+  let gcs = 0;
+  const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+  observer.observe({ entryTypes: ['gc'] });
+  await new Promise((r) => setTimeout(r, 50));
+  gcs = 0;
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < rounds; i++) run(macvlan, 1, true);
+  const after = process.memoryUsage().heapUsed;
+  await new Promise((r) => setTimeout(r, 50));
+  observer.disconnect();
+  return { frames: rounds * BATCH, heapBytesPerFrame: (after - before) / (rounds * BATCH), gcs };
+}
+const alloc = await allocation(quick ? 4_000 : 20_000);
+
+if (json) {
+  console.log(JSON.stringify({ results, allocation: alloc }));
+} else {
+  for (const r of results) console.log(`${r.name.padEnd(44)} ${(r.framesPerSecond / 1e6).toFixed(1).padStart(5)} M frames/s  (${r.nsPerFrame.toFixed(0)} ns/frame)`);
+  console.log(`allocation: ${alloc.frames} frames, ${alloc.heapBytesPerFrame.toFixed(3)} heap bytes per frame, ${alloc.gcs} collections (sink ${sink})`);
+}
