@@ -5,7 +5,7 @@ import type { Report } from './report-schema.js';
 import { percentile } from './stats.js';
 import { barChart, lineChart, stripChart, type BarRow } from './svg.js';
 
-const gbit = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
+const gbit = (v: number) => v.toFixed(1);
 const mfps = (v: number) => (v >= 1 ? v.toFixed(2) : v.toFixed(3).replace(/0$/, ''));
 const dir = (d: string) => (d === 'ext-to-guest' ? 'ext → guest' : 'guest → ext');
 
@@ -124,16 +124,20 @@ export function foreignChart(r: Report): string {
     name,
     dashed: name.endsWith('(flood off)'),
     points: r.foreign
-      .filter((f) => `${f.path}${f.floodOff ? ' (flood off)' : ''}` === name && f.hostExtraCores)
-      .map((f) => ({ x: f.rate / 1000, y: f.hostExtraCores!.median, min: f.hostExtraCores!.min, max: f.hostExtraCores!.max }))
-      // Extra CPU is measured against an idle window, so no foreign traffic is zero extra.
+      .filter((f) => `${f.path}${f.floodOff ? ' (flood off)' : ''}` === name && f.labCores)
+      .map((f) => ({ x: f.rate / 1000, y: f.labCores!.median, min: f.labCores!.min, max: f.labCores!.max }))
+      // No foreign traffic: no generator, and an idle forwarder sleeping in poll().
       .concat([{ x: 0, y: 0, min: 0, max: 0 }]),
   }));
   return lineChart({
-    title: "Other machines' traffic: extra host CPU while the guest is idle",
-    subtitle: [runLine(r), 'frames to a MAC nobody owns, sent from the external side; points: median, whiskers: min–max; 0 at no traffic by definition'],
+    title: "Other machines' traffic: CPU it costs while the guest is idle",
+    subtitle: [
+      runLine(r),
+      'frames to a MAC nobody owns; CPU of generator (its core runs the receive path) + forwarder, from schedstat',
+      'the sending part is the same on every path: the gaps between lines are the receiving cost; points: median, whiskers: min–max',
+    ],
     xAxis: 'foreign frames per second (thousands)',
-    yAxis: 'extra host CPU (cores)',
+    yAxis: 'CPU (cores)',
     lines,
     formatX: (v) => `${v}k`,
     formatY: (v) => v.toFixed(2),

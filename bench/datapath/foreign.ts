@@ -73,13 +73,16 @@ export async function measureForeign(path: PathDef, lab: Lab, setup: ForeignSetu
       const g = lastJson(gen.stdout, 'tygen');
       const seconds = Number(g.seconds);
       const idle = busyCores(i0, i1);
+      const generatorCores = Number(g.cpu_ns) / 1e9 / seconds;
+      const forwarderCores = fwd ? (f1 - f0) / 1e9 / (h1.at - i1.at) : null;
       return {
         seconds,
         offered: Number(g.sent),
+        labCores: generatorCores + (forwarderCores ?? 0),
         hostIdleCores: idle,
         hostExtraCores: busyCores(i1, h1) - idle,
-        generatorCores: Number(g.cpu_ns) / 1e9 / seconds,
-        forwarderCores: fwd ? (f1 - f0) / 1e9 / (h1.at - i1.at) : null,
+        generatorCores,
+        forwarderCores,
         guestIfRx: g1.rxPackets - g0.rxPackets,
       };
     });

@@ -19,7 +19,7 @@ export class Progress {
     const width = String(this.total).length;
     const line = `[${String(this.done).padStart(width)}/${this.total}] ${clock}  ${label}`;
     const cols = process.stderr.columns ?? 100;
-    process.stderr.write(`\r\x1b[K${line.slice(0, cols - 1)}`);
+    process.stderr.write(`\r\x1b[K${cols >= 40 ? line.slice(0, cols - 1) : line}`);
   }
 
   note(text: string): void {

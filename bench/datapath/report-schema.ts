@@ -107,7 +107,13 @@ export interface ForeignSample {
   seconds: number;
   /** Foreign frames the generator sent (to a MAC nobody owns). */
   offered: number;
-  /** Host busy cores during the flood minus during the idle window before it. */
+  /**
+   * CPU of the lab's own tasks during the flood (schedstat, exact, blind to other tenants):
+   * the generator, whose core also runs the receiving kernel path (veth delivers in the
+   * sender's context), plus the forwarder. The sending part is the same on every path.
+   */
+  labCores: number;
+  /** Host busy cores during the flood minus during the idle window before it (noisy on a shared host). */
   hostExtraCores: number;
   hostIdleCores: number;
   generatorCores: number;
@@ -124,6 +130,7 @@ export interface ForeignResult {
   floodOff: boolean;
   rate: number;
   samples: ForeignSample[];
+  labCores: Summary | null;
   hostExtraCores: Summary | null;
 }
 
@@ -386,6 +393,7 @@ const reportShape = shape({
           rep: nonNeg,
           seconds: nonNeg,
           offered: nonNeg,
+          labCores: nonNeg,
           hostExtraCores: num,
           hostIdleCores: num,
           generatorCores: nonNeg,
@@ -395,6 +403,7 @@ const reportShape = shape({
           forwarder: counters,
         }),
       ),
+      labCores: summary,
       hostExtraCores: summary,
     }),
   ),

@@ -81,7 +81,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     if (wants('latency')) latency.push({ path: p.id, samples: [], p50: null, p90: null, p99: null });
     if (wants('foreign') && p.id !== 'ref-veth')
       for (const floodOff of p.lab === 'bridge' || p.lab === 'ref-bridge' ? [false, true] : [false])
-        for (const r of opts.foreignRates) foreign.push({ path: p.id, floodOff, rate: r, samples: [], hostExtraCores: null });
+        for (const r of opts.foreignRates) foreign.push({ path: p.id, floodOff, rate: r, samples: [], labCores: null, hostExtraCores: null });
   }
 
   const pathDef = (id: string): PathDef => active.find((p) => p.id === id)!;
@@ -144,7 +144,10 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     l.p90 = summarize(l.samples.map((s) => s.p90));
     l.p99 = summarize(l.samples.map((s) => s.p99));
   }
-  for (const f of foreign) f.hostExtraCores = summarize(f.samples.map((s) => s.hostExtraCores));
+  for (const f of foreign) {
+    f.labCores = summarize(f.samples.map((s) => s.labCores));
+    f.hostExtraCores = summarize(f.samples.map((s) => s.hostExtraCores));
+  }
 
   const micro = await runMicro(opts.quick);
   const finishedAt = new Date();

@@ -6,9 +6,17 @@ import { WIDE_SPREAD } from './stats.js';
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
+/** "macvtap/c 64 B 90% (0.16–1.0)" when the repetitions of a figure spread wide, else null. */
 function spread(what: string, s: Summary | null, fmt: (x: number) => string): string | null {
   if (!s || s.n < 2 || s.spread <= WIDE_SPREAD) return null;
-  return `${what}: the repetitions spread ${pct(s.spread)} (${fmt(s.min)} to ${fmt(s.max)}); the machine is shared and noisy, compare within this run only`;
+  return `${what} ${pct(s.spread)} (${fmt(s.min)}–${fmt(s.max)})`;
+}
+
+/** One warning per measurement, listing its figures whose repetitions spread wide. */
+function spreadWarning(measurement: string, figures: (string | null)[]): string | null {
+  const wide = figures.filter((f): f is string => f !== null);
+  if (wide.length === 0) return null;
+  return `${measurement}: repetitions spread more than ${pct(WIDE_SPREAD)} for ${wide.length} of ${figures.length} figures — ${wide.join('; ')}. The machine is shared and noisy: compare paths within this run only`;
 }
 
 /** rx = tx + drops for a forwarder's final counters. */
@@ -25,20 +33,22 @@ export function collectWarnings(r: Report): string[] {
   if (r.options.reps < 2) w.push('one repetition: there is no spread to judge the noise by (run without --quick for 3)');
   for (const p of r.paths) if (p.status === 'skipped') w.push(`${p.id} was not measured: ${p.note}`);
 
-  const gbit = (x: number) => `${(x / 1e9).toFixed(2)} Gbit/s`;
-  const mfps = (x: number) => `${(x / 1e6).toFixed(3)} M frames/s`;
-  const us = (x: number) => `${(x / 1e3).toFixed(1)} µs`;
-  const cores = (x: number) => `${x.toFixed(2)} cores`;
+  const gbit = (x: number) => `${(x / 1e9).toFixed(2)}`;
+  const mfps = (x: number) => `${(x / 1e6).toFixed(3)}`;
+  const us = (x: number) => `${(x / 1e3).toFixed(0)}`;
   const found = [
-    ...r.tcp.map((t) => spread(`tcp ${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction}`, t.summary, gbit)),
-    ...r.rate.map((x) => spread(`packet rate ${x.path} ${x.frameSize + 4} B`, x.summary, mfps)),
-    ...r.latency.map((l) => spread(`latency p50 ${l.path}`, l.p50, us)),
-    ...r.latency.map((l) => spread(`latency p99 ${l.path}`, l.p99, us)),
-    ...r.foreign.map((f) => (f.hostExtraCores && f.hostExtraCores.max - f.hostExtraCores.min > 0.2
-      ? `foreign ${f.path}${f.floodOff ? ' flood off' : ''} at ${f.rate / 1000}k/s: extra host CPU ranged ${cores(f.hostExtraCores.min)} to ${cores(f.hostExtraCores.max)}`
-      : null)),
+    spreadWarning('TCP (Gbit/s)', r.tcp.map((t) => spread(`${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction}`, t.summary, gbit))),
+    spreadWarning('packet rate (M frames/s)', r.rate.map((x) => spread(`${x.path} ${x.frameSize + 4} B`, x.summary, mfps))),
+    spreadWarning('latency (µs)', [...r.latency.map((l) => spread(`${l.path} p50`, l.p50, us)), ...r.latency.map((l) => spread(`${l.path} p99`, l.p99, us))]),
   ];
   for (const f of found) if (f) w.push(f);
+  const idleWindows = r.foreign.flatMap((f) => f.samples.map((s) => s.hostIdleCores));
+  const busyIdle = idleWindows.filter((c) => c > 0.3).length;
+  if (busyIdle > 0)
+    w.push(
+      `other work kept the host more than 0.3 cores busy in ${busyIdle} of ${idleWindows.length} idle windows of the foreign-traffic runs: ` +
+        'the host-wide extra CPU there is unreliable; the generator + forwarder CPU (schedstat) is not affected',
+    );
 
   for (const x of r.rate)
     for (const s of x.samples)

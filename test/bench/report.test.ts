@@ -197,6 +197,7 @@ describe('tapyard bench', () => {
       for (const p of report.paths.filter((x) => x.status === 'ok' && x.forwarder)) {
         const s = at(p.id, false)!;
         expect(s.offered).toBeGreaterThan(0);
+        expect(s.labCores).toBeCloseTo(s.generatorCores + s.forwarderCores!, 9);
         if (p.lab === 'bridge') {
           expect(s.forwarderWireRx!).toBeGreaterThan(s.offered * 0.9);
           expect(at(p.id, true)!.forwarderWireRx!).toBeLessThan(at(p.id, true)!.offered * 0.01);
