@@ -107,7 +107,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   }
 
   const kinds = [...new Set(active.map((p) => p.lab))];
-  const progress = new Progress(kinds.length + steps.length, io.progress);
+  const progress = new Progress(kinds.length + steps.length + 1, io.progress);
   const checkAbort = () => {
     if (io.signal.aborted) throw new TapyardError('EINTR', 'bench: interrupted; the labs were taken down');
   };
@@ -131,10 +131,16 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
         if (!info.note.includes(message)) info.note = `failed: ${message}`;
       }
     }
-  } finally {
+  } catch (err) {
     progress.finish();
+    throw err;
+  } finally {
     await labDownAll();
   }
+  checkAbort();
+  progress.step('micro benchmarks');
+  const micro = await runMicro(opts.quick);
+  progress.finish();
   checkAbort();
 
   for (const t of tcp) t.summary = summarize(t.samples.map((s) => s.bitsPerSecond));
@@ -149,7 +155,6 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     f.hostExtraCores = summarize(f.samples.map((s) => s.hostExtraCores));
   }
 
-  const micro = await runMicro(opts.quick);
   const finishedAt = new Date();
   const report: Report = {
     schema: REPORT_SCHEMA,

@@ -210,6 +210,17 @@ describe('tapyard bench', () => {
       expect(at('ref-macvlan', false)!.guestIfRx).toBeLessThan(at('ref-macvlan', false)!.offered * 0.01);
     });
 
+    it('quotes the micro benchmarks when they exist', () => {
+      const files = readdirSync(join(ROOT, 'bench/micro')).filter((f) => f.endsWith('.bench.ts'));
+      if (files.length === 0) {
+        expect(report.micro.status).toBe('absent');
+        return;
+      }
+      expect(report.micro.status).toBe('ok');
+      expect(new Set(report.micro.results.map((m) => m.source))).toEqual(new Set(files.map((f) => `bench/micro/${f}`)));
+      for (const m of report.micro.results) expect(m.framesPerSecond).toBeGreaterThan(0);
+    });
+
     it('writes report.md with every path, and well-formed SVG charts', () => {
       const md = readFileSync(join(out, 'report.md'), 'utf8');
       for (const p of PATHS) expect(md).toContain(`| ${p.id}`);
