@@ -12,7 +12,9 @@
 // back (no tombstones), so lookups stay short however many entries come and go — the FDB
 // learns and ages entries for as long as the forwarder runs.
 //
-// get, has and delete allocate nothing; set allocates only when the table grows.
+// get, has and delete allocate nothing; set allocates only when the table grows. The per-frame
+// path uses getAt / hasAt, which read the address from the frame themselves, so that the MAC
+// never crosses a call as a double (see frame-address.ts).
 
 import { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
@@ -30,8 +32,13 @@ const HIGH_MIX = 0x85eb_ca6b;
 
 /** The home slot of `mac` in a table of 2^bits slots: Fibonacci hashing over all six bytes. */
 export function macSlot(mac: Mac, bits: number): number {
-  const high = (mac / TWO_32) | 0; // bytes 0..1
-  const low = mac | 0; // bytes 2..5: ToInt32 keeps the low 32 bits, without a division
+  // ToInt32 (`| 0`) keeps the low 32 bits of the double: bytes 2..5, without a division.
+  return slotOf((mac / TWO_32) | 0, mac | 0, bits);
+}
+
+/** The slot for a MAC given as bytes 0..1 and bytes 2..5 (an int32): both small integers, so
+ *  calling this never boxes. */
+function slotOf(high: number, low: number, bits: number): number {
   return Math.imul(low ^ Math.imul(high, HIGH_MIX), FIBONACCI) >>> (32 - bits);
 }
 
@@ -66,6 +73,25 @@ export class MacTable {
 
   has(mac: Mac): boolean {
     return this.get(mac) !== ABSENT;
+  }
+
+  /** get for the MAC at bytes[at..at+6]. The probe loop is get's, repeated rather than called:
+   *  calling get would pass the MAC as a double again. */
+  getAt(bytes: Uint8Array, at: number): number {
+    const high = (bytes[at]! << 8) | bytes[at + 1]!;
+    const low = (bytes[at + 2]! << 24) | (bytes[at + 3]! << 16) | (bytes[at + 4]! << 8) | bytes[at + 5]!;
+    const mac = high * TWO_32 + (low >>> 0);
+    const keys = this.keys;
+    const mask = this.mask;
+    for (let i = slotOf(high, low, this.bits); ; i = (i + 1) & mask) {
+      const key = keys[i]!;
+      if (key === mac) return this.values[i]!;
+      if (key === EMPTY) return ABSENT;
+    }
+  }
+
+  hasAt(bytes: Uint8Array, at: number): boolean {
+    return this.getAt(bytes, at) !== ABSENT;
   }
 
   /** Store `value` (a non-negative int32) for `mac`, replacing what was there. */

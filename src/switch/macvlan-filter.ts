@@ -29,7 +29,12 @@ function hashedBytes(mac: Mac): number {
 
 /** The filter bit the kernel uses for `mac` under `mix`. */
 export function mcHash(mac: Mac, mix: number): number {
-  return Math.imul((hashedBytes(mac) ^ mix) >>> 0, GOLDEN_RATIO_32) >>> (32 - MC_FILTER_BITS);
+  return hash32(hashedBytes(mac) ^ mix);
+}
+
+/** hash_32(x, MC_FILTER_BITS): the top bits of x times the golden ratio. */
+function hash32(x: number): number {
+  return Math.imul(x, GOLDEN_RATIO_32) >>> (32 - MC_FILTER_BITS);
 }
 
 export class McFilter {
@@ -52,7 +57,17 @@ export class McFilter {
   }
 
   has(mac: Mac): boolean {
-    const bit = mcHash(mac, this.mix);
+    return this.hasBit(mcHash(mac, this.mix));
+  }
+
+  /** has() for the MAC at bytes[at..at+6], as the kernel reads it: the u32 at addr + 2, loaded
+   *  little-endian. Per frame; the MAC never becomes a number (see frame-address.ts). */
+  hasAt(bytes: Uint8Array, at: number): boolean {
+    const word = bytes[at + 2]! | (bytes[at + 3]! << 8) | (bytes[at + 4]! << 16) | (bytes[at + 5]! << 24);
+    return this.hasBit(hash32(word ^ this.mix));
+  }
+
+  private hasBit(bit: number): boolean {
     return (this.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0;
   }
 

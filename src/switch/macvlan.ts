@@ -17,6 +17,8 @@ import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
 import { type Mac, formatMac, isGroup, parseMac } from '../mac.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
+import { ABSENT, MacTable } from './mac-table.js';
+import { DST, SRC, isGroupAt } from './frame-address.js';
 import { McFilter, mcHash } from './macvlan-filter.js';
 
 export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
@@ -160,6 +162,8 @@ export interface MacvlanConfig {
 
 class Endpoint {
   readonly filter: McFilter;
+  /** ModeBit[mode], looked up once: the flood masks test it for every sibling of every frame. */
+  readonly modeBit: number;
   /** Forwarder port this endpoint maps to. */
   port = -1;
 
@@ -177,6 +181,7 @@ class Endpoint {
     readonly up: boolean,
     hashMix: number,
   ) {
+    this.modeBit = ModeBit[mode];
     this.filter = new McFilter(hashMix);
     if (promisc || allmulti) this.filter.fill();
     else this.filter.compute(groups);
@@ -186,10 +191,15 @@ class Endpoint {
 /** One lower device with its endpoints: the kernel's struct macvlan_port. */
 export class Macvlan implements Switch {
   private endpoints: Endpoint[] = [];
-  /** macvlan_hash_lookup: MAC → endpoint, for endpoints that are up (macvlan_open hashes them). */
-  private byMac = new Map<Mac, Endpoint>();
-  /** vlan_source_hash: remote MAC → source-mode endpoints listing it. */
-  private bySource = new Map<Mac, Endpoint[]>();
+  // The per-frame lookups go through MacTables (see mac-table.ts: a Map boxes every MAC).
+  /** macvlan_hash_lookup: MAC → index in `endpoints`, for endpoints that are up (macvlan_open
+   *  hashes them). */
+  private readonly byMac = new MacTable();
+  /** vlan_source_hash: remote MAC → index in `sourceLists`, the source-mode endpoints listing it. */
+  private readonly bySource = new MacTable();
+  private sourceLists: Endpoint[][] = [];
+  /** Forwarder port → the endpoint bound to it. */
+  private byPort: (Endpoint | null)[] = [];
   private passthru: Endpoint | null = null;
   /** port->mc_filter and port->bc_filter, hashed with mix 0. */
   private readonly portMc = new McFilter(0);
@@ -216,8 +226,10 @@ export class Macvlan implements Switch {
     this.endpoints = [];
     this.byMac.clear();
     this.bySource.clear();
+    this.sourceLists = [];
     this.passthru = null;
     for (const c of config.endpoints) this.add(c);
+    this.indexPorts();
     const up = this.endpoints.filter((e) => e.up);
     // A lower without unicast filter slots goes promiscuous as soon as a (non-passthru)
     // endpoint adds its MAC (dev_uc_add → __dev_set_rx_mode); passthru sets it unless nopromisc;
@@ -267,17 +279,28 @@ export class Macvlan implements Switch {
       up,
       c.hashMix ?? 0,
     );
-    e.port = this.endpoints.length;
+    const index = this.endpoints.length;
+    e.port = index; // until bind() maps endpoints to forwarder ports
     this.endpoints.push(e);
     if (mode === 'passthru') this.passthru = e;
-    if (up) this.byMac.set(mac, e);
+    if (up) this.byMac.set(mac, index);
     if (e.rules.sourceClones) {
       for (const src of e.sources) {
-        const list = this.bySource.get(src);
-        if (list === undefined) this.bySource.set(src, [e]);
-        else if (!list.includes(e)) list.push(e);
+        let list = this.bySource.get(src);
+        if (list === ABSENT) {
+          list = this.sourceLists.push([]) - 1;
+          this.bySource.set(src, list);
+        }
+        const members = this.sourceLists[list]!;
+        if (!members.includes(e)) members.push(e);
       }
     }
+  }
+
+  private indexPorts(): void {
+    this.byPort = [];
+    for (const e of this.endpoints) this.byPort[e.port] = e;
+    for (let p = 0; p < this.byPort.length; p++) this.byPort[p] ??= null;
   }
 
   /**
@@ -383,6 +406,7 @@ export class Macvlan implements Switch {
     if (this.wirePort < 0) throw new TapyardError('EUSAGE', 'the macvlan switch needs one port with role=lower (the wire side)');
     this.configure({ lower, endpoints });
     this.endpoints.forEach((e, i) => (e.port = endpointPorts[i]!));
+    this.indexPorts();
     this.names = ports.map((p) => p.name);
   }
 
@@ -411,13 +435,15 @@ export class Macvlan implements Switch {
   }
 
   // --- deciding ---------------------------------------------------------------------------------
+  // Per frame, so nothing here allocates: addresses are tested where they lie in the frame
+  // (frame-address.ts says why a MAC must not travel as a number), reasons are constants.
 
   decide(ingress: number, frame: EthernetView, d: Decision): void {
     this.hostReason = null;
     if (ingress === this.wirePort) this.receive(frame, d);
     else if (ingress === this.hostPort) this.hostSend(d);
     else {
-      const e = this.endpointAtPort(ingress);
+      const e = this.byPort[ingress] ?? null;
       if (e === null) throw new TapyardError('EUSAGE', `port ${ingress} is not bound to the macvlan switch`);
       this.transmit(e, frame, d);
     }
@@ -435,22 +461,22 @@ export class Macvlan implements Switch {
     }
   }
 
-  private endpointAtPort(port: number): Endpoint | null {
-    for (const e of this.endpoints) if (e.port === port) return e;
-    return null;
+  /** macvlan_hash_lookup for the frame's address at `field` (DST or SRC). */
+  private endpointAt(frame: EthernetView, field: number): Endpoint | null {
+    const index = this.byMac.getAt(frame.bytes, frame.offset + field);
+    return index === ABSENT ? null : this.endpoints[index]!;
   }
 
   // --- transmit: macvlan_queue_xmit -------------------------------------------------------------
 
   private transmit(e: Endpoint, frame: EthernetView, d: Decision): void {
-    const dst = frame.dst;
-    if (isGroup(dst)) {
+    if (isGroupAt(frame.bytes, frame.offset + DST)) {
       if (e.rules.txGroupTo !== 0 && frame.etherType !== ETH_P_PAUSE) this.flood(frame, e, e.rules.txGroupTo, MacvlanReason.TX_GROUP_LOCAL, d);
       d.forward(this.wirePort, MacvlanReason.TX_WIRE);
       return;
     }
-    const dest = this.byMac.get(dst);
-    if (dest !== undefined && (ModeBit[dest.mode] & e.rules.txUnicastTo) !== 0) {
+    const dest = this.endpointAt(frame, DST);
+    if (dest !== null && (dest.modeBit & e.rules.txUnicastTo) !== 0) {
       // dev_forward_skb(lowerdev): the frame runs macvlan_handle_frame on the lower, source
       // clones included, and never reaches the wire.
       d.step(e.name, MacvlanReason.TX_UNICAST_LOCAL, d.steps === null ? undefined : `to ${dest.name}`);
@@ -467,31 +493,29 @@ export class Macvlan implements Switch {
   // --- receive: macvlan_handle_frame ------------------------------------------------------------
 
   private receive(frame: EthernetView, d: Decision): void {
-    const dst = frame.dst;
-    const src = frame.src;
-    if (this.cloneToSources(src, dst, d)) {
+    if (this.cloneToSources(frame, d)) {
       if (d.outputs.length === 0) d.discard(MacvlanReason.SOURCE_NODST);
       else d.step(LOWER, MacvlanReason.SOURCE_NODST);
       return;
     }
-    if (isGroup(dst)) this.receiveGroup(frame, src, dst, d);
-    else this.receiveUnicast(dst, d);
+    if (isGroupAt(frame.bytes, frame.offset + DST)) this.receiveGroup(frame, d);
+    else this.receiveUnicast(frame, d);
   }
 
   /** macvlan_forward_source: clones for source-mode endpoints; true when a nodst one consumed it. */
-  private cloneToSources(src: Mac, _dst: Mac, d: Decision): boolean {
-    const list = this.bySource.get(src);
-    if (list === undefined) return false;
+  private cloneToSources(frame: EthernetView, d: Decision): boolean {
+    const list = this.bySource.getAt(frame.bytes, frame.offset + SRC);
+    if (list === ABSENT) return false;
     let consume = false;
-    for (const e of list) {
+    for (const e of this.sourceLists[list]!) {
       if (e.nodst) consume = true;
       if (e.up) d.forward(e.port, MacvlanReason.SOURCE_CLONE);
     }
     return consume;
   }
 
-  private receiveGroup(frame: EthernetView, src: Mac, dst: Mac, d: Decision): void {
-    const sender = this.byMac.get(src) ?? null;
+  private receiveGroup(frame: EthernetView, d: Decision): void {
+    const sender = this.endpointAt(frame, SRC);
     if (sender !== null && sender.rules.rxGroupFromSelf === 'sender') {
       // "forward to original port": no filter, no host copy.
       d.forward(sender.port, MacvlanReason.GROUP_TO_SENDER);
@@ -500,8 +524,9 @@ export class Macvlan implements Switch {
     const mask = sender === null ? EXTERNAL_GROUP_FLOOD : (sender.rules.rxGroupFromSelf as number);
     const reason =
       sender === null ? MacvlanReason.GROUP_FROM_OUTSIDE : sender.mode === 'vepa' ? MacvlanReason.GROUP_FROM_VEPA : MacvlanReason.GROUP_FROM_BRIDGE;
-    if (this.portBc.has(dst)) d.step(LOWER, MacvlanReason.GROUP_QUEUED);
-    else if (this.portMc.has(dst)) d.step(LOWER, MacvlanReason.GROUP_DIRECT);
+    const dst = frame.offset + DST;
+    if (this.portBc.hasAt(frame.bytes, dst)) d.step(LOWER, MacvlanReason.GROUP_QUEUED);
+    else if (this.portMc.hasAt(frame.bytes, dst)) d.step(LOWER, MacvlanReason.GROUP_DIRECT);
     else {
       d.step(LOWER, MacvlanReason.GROUP_NOT_JOINED);
       this.toHost(MacvlanReason.GROUP_TO_HOST, d);
@@ -515,19 +540,19 @@ export class Macvlan implements Switch {
 
   /** macvlan_broadcast: every endpoint in `mask` except the sender, through its own mc_filter. */
   private flood(frame: EthernetView, sender: Endpoint | null, mask: number, reason: string, d: Decision): void {
-    const dst = frame.dst;
+    const dst = frame.offset + DST;
     for (const e of this.endpoints) {
-      if (e === sender || !e.up || (ModeBit[e.mode] & mask) === 0) continue;
-      if (!e.filter.has(dst)) {
-        if (d.steps !== null) d.step(e.name, MacvlanReason.FILTERED, `bit ${mcHash(dst, e.filter.mix)}`);
+      if (e === sender || !e.up || (e.modeBit & mask) === 0) continue;
+      if (!e.filter.hasAt(frame.bytes, dst)) {
+        if (d.steps !== null) d.step(e.name, MacvlanReason.FILTERED, `bit ${mcHash(frame.dst, e.filter.mix)}`);
         continue;
       }
       d.forward(e.port, reason);
     }
   }
 
-  private receiveUnicast(dst: Mac, d: Decision): void {
-    const e = this.passthru ?? this.byMac.get(dst) ?? null;
+  private receiveUnicast(frame: EthernetView, d: Decision): void {
+    const e = this.passthru ?? this.endpointAt(frame, DST);
     if (e === null) {
       this.toHost(MacvlanReason.UNICAST_TO_HOST, d);
       return;

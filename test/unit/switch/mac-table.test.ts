@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BROADCAST, type Mac } from '../../../src/mac.js';
+import { BROADCAST, type Mac, writeMac } from '../../../src/mac.js';
 import { ABSENT, MacTable, macSlot } from '../../../src/switch/mac-table.js';
 
 /** A fresh table starts with 2^3 slots (it holds up to 4 MACs before it grows). */
@@ -28,6 +28,15 @@ describe('MacTable', () => {
     expect(t.get(0)).toBe(3);
     expect(t.has(0x02_00_00_00_00_02)).toBe(false);
     expect(t.size).toBe(3);
+  });
+
+  it('looks up the address at an offset in a frame as get looks up the number', () => {
+    const t = new MacTable();
+    t.set(0x02_00_00_00_00_01, 5);
+    t.set(0x33_33_ff_00_00_01, 6);
+    const bytes = Uint8Array.from([0xaa, 0x02, 0, 0, 0, 0, 0x01, 0x33, 0x33, 0xff, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02]);
+    expect([t.getAt(bytes, 1), t.getAt(bytes, 7), t.getAt(bytes, 13)]).toEqual([5, 6, ABSENT]);
+    expect([t.hasAt(bytes, 1), t.hasAt(bytes, 13)]).toEqual([true, false]);
   });
 
   it('replaces the value of a MAC it already holds without counting it twice', () => {
@@ -131,7 +140,13 @@ describe('MacTable', () => {
         }
         expect(t.size).toBe(model.size);
         for (const [m, v] of model) expect(t.get(m)).toBe(v);
-        for (const m of probes) expect(t.get(m)).toBe(model.get(m) ?? ABSENT);
+        const frame = new Uint8Array(20);
+        for (const m of probes) {
+          expect(t.get(m)).toBe(model.get(m) ?? ABSENT);
+          // The per-frame lookup reads the address where it lies, at any offset.
+          writeMac(frame, 7, m);
+          expect(t.getAt(frame, 7)).toBe(model.get(m) ?? ABSENT);
+        }
         expect(t.macs().sort((a, b) => a - b)).toEqual([...model.keys()].sort((a, b) => a - b));
       }),
       { numRuns: 300 },

@@ -67,6 +67,21 @@ describe('McFilter', () => {
     expect(f.has(other)).toBe(false);
   });
 
+  it('answers for the address where it lies in a frame (hasAt) as it does for the number', () => {
+    fc.assert(
+      fc.property(fc.array(macText, { maxLength: 8 }), macText, mix, fc.integer({ min: 0, max: 10 }), (groups, probe, x, at) => {
+        const f = new McFilter(x);
+        f.compute(groups.map((g) => parseMac(g)!));
+        const frame = new Uint8Array(16);
+        frame.set(probe.split(':').map((b) => parseInt(b, 16)), at);
+        // Against the kernel's formula directly, not through mcHash.
+        const bit = kernelHash(probe, x >>> 0);
+        expect(f.hasAt(frame, at)).toBe((f.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0);
+        expect(f.hasAt(frame, at)).toBe(f.has(parseMac(probe)!));
+      }),
+    );
+  });
+
   it('is all ones when filled (IFF_PROMISC or IFF_ALLMULTI)', () => {
     const f = new McFilter(1234);
     f.fill();
