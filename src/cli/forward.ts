@@ -23,6 +23,7 @@ Ports (KIND:IFNAME):
 Port options:
   netns=NAME      (tap) the tap lives in network namespace NAME (/run/netns/NAME)
   create          (tap) create the tap if it does not exist (removed on exit)
+  mq=on           (tap) attach as one queue of a multi-queue tap (IFF_MULTI_QUEUE)
   offload=on      (macvtap, tap) read GSO super-frames and partial checksums (default off, as QEMU)
   vnet=off        (tap) no virtio_net_hdr on the fd
   bpf=EXPR        (pcap) a capture filter, e.g. bpf=udp port 4789

@@ -16,6 +16,7 @@ export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
   const offload = takeFlag(spec, 'offload', false);
   const vnet = takeFlag(spec, 'vnet', true);
   const create = takeFlag(spec, 'create', false);
+  const multiQueue = takeFlag(spec, 'mq', false);
   const nsName = takeString(spec, 'netns');
   const ns = netnsPath(nsName);
   const ifname = spec.ifname;
@@ -35,11 +36,17 @@ export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
   }
   let fd: number;
   try {
-    fd = tapio().attachTap(ifname, TunFlag.TAP | TunFlag.NO_PI | (vnet ? TunFlag.VNET_HDR : 0), ns).fd;
+    const flags = TunFlag.TAP | TunFlag.NO_PI | (vnet ? TunFlag.VNET_HDR : 0) | (multiQueue ? TunFlag.MULTI_QUEUE : 0);
+    fd = tapio().attachTap(ifname, flags, ns).fd;
   } catch (err) {
     if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) throw fail('EPERM', `attaching the tap ${ifname} needs root (CAP_NET_ADMIN)`);
     if (isErrno(err, 'EBUSY')) throw fail('EBUSY', `the tap ${ifname} is already attached to another program`);
-    if (isErrno(err, 'EINVAL')) throw fail('ENOTTAP', `${ifname} is not a tap (it is ${describeDevice(ifname, nsName)})`);
+    if (isErrno(err, 'EINVAL')) {
+      // tun_set_iff refuses another kind of device, and a tap whose multi-queue flag differs.
+      const what = describeDevice(ifname, nsName);
+      if (what === 'a tap') throw fail('EMQ', `the tap ${ifname} is ${multiQueue ? 'not ' : ''}multi-queue: ${multiQueue ? 'drop' : 'add'} mq=on`);
+      throw fail('ENOTTAP', `${ifname} is not a tap (it is ${what})`);
+    }
     if (isErrno(err, 'ENOENT')) throw fail('ENOTUN', '/dev/net/tun is missing (load the tun module)');
     throw err;
   }

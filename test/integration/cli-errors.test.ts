@@ -42,6 +42,11 @@ describe('tapyard forward refuses bad input in one sentence', () => {
     expectOneSentence(tapyard(['forward', '--port', `wire=tap:${lab.env.LOWER_IF}`, '--port', guest()]), 1, /^tapyard: port wire: ty-\w+-eth is not a tap \(it is a veth\)$/);
   });
 
+  test('a multi-queue mismatch says which way', () => {
+    const wire = `wire=macvtap:${lab.env.WIRE_IF}`;
+    expectOneSentence(tapyard(['forward', '--port', wire, '--port', `${guest()},mq=on`]), 1, /^tapyard: port guest: the tap ty-\w+-gtp is not multi-queue: drop mq=on$/);
+  });
+
   test('a namespace that does not exist', () => {
     expectOneSentence(tapyard(['forward', '--port', `wire=macvtap:${lab.env.WIRE_IF}`, '--port', 'guest=tap:x0,netns=ty-nope-gst']), 1, /^tapyard: port guest: there is no network namespace ty-nope-gst$/);
   });

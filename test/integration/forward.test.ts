@@ -2,7 +2,7 @@
 // The kernel is the oracle: ping and TCP must work through tapyard, and the kernel's own device
 // counters must agree with tapyard's.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseMac } from '../../src/mac.js';
@@ -148,5 +148,30 @@ describe('the bridge path with the guest NIC\'s receive filter on (rx-filter=on)
     // What the guest's kernel received is exactly what the filter let through.
     expect(lab.stat('gst', e.GUEST_IF!, 'rx_packets') - before).toBe(guest.txFrames);
     expect(r.balanced).toBe(true);
+  });
+});
+
+describe('a multi-queue guest tap (mq=on)', () => {
+  let lab: Lab;
+  beforeAll(() => {
+    lab = labUp('macvtap');
+    // Replace the guest's tap with a multi-queue one: same name, MAC and address.
+    const gst = lab.ns('gst');
+    const e = lab.env;
+    execFileSync('ip', ['-n', gst, 'link', 'del', e.GUEST_IF!]);
+    execFileSync('ip', ['-n', gst, 'tuntap', 'add', 'dev', e.GUEST_IF!, 'mode', 'tap', 'multi_queue']);
+    execFileSync('ip', ['-n', gst, 'link', 'set', e.GUEST_IF!, 'address', e.GUEST_MAC!, 'up']);
+    execFileSync('ip', ['-n', gst, 'addr', 'add', `${e.GUEST_IP}/24`, 'dev', e.GUEST_IF!]);
+  });
+  afterAll(() => lab?.down());
+
+  test('tapyard attaches one queue and ping crosses it', async () => {
+    const t = startTapyard(lab, forwardArgs(lab, '--json').map((a) => (a.startsWith('guest=') ? `${a},mq=on` : a)));
+    await t.waitFor(/forwarding/);
+    expect(lab.run('ext', 'ping', '-c', '3', '-i', '0.2', '-W', '2', lab.env.GUEST_IP!)).toMatch(/3 received/);
+    expect((await t.stop()).code).toBe(0);
+    const r = finalReport(t);
+    expect(r.balanced).toBe(true);
+    expect(port(r, 'guest').txFrames).toBeGreaterThanOrEqual(3);
   });
 });
