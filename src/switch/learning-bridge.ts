@@ -20,8 +20,12 @@
 
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
-import { BROADCAST, type Mac, formatMac, isGroup, parseMac } from '../mac.js';
+import { type Mac, formatMac, parseMac } from '../mac.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
+import { ABSENT, Fdb } from './fdb.js';
+import { DST, SRC, isBroadcastAt, isGroupAt, isZeroAt } from './frame-address.js';
+import { loopNow } from './loop-clock.js';
+import { MacTable } from './mac-table.js';
 
 export const BridgeReason = {
   INVALID_SOURCE: 'bridge: the source MAC is not a valid unicast address: dropped',
@@ -60,12 +64,15 @@ export interface BridgeConfig {
   /** The bridge device's MAC (a local entry). */
   mac?: Mac | null;
   ageingMs?: number;
-  /** Milliseconds, monotonic; injectable so that tests can age entries. */
+  /** Milliseconds, monotonic; injectable so that tests can age entries. By default
+   *  performance.now(), read once per turn of the event loop (loop-clock.ts says why). */
   now?: () => number;
 }
 
 interface BridgePort {
   name: string;
+  /** Position in the bridge's port list: what the FDB records. */
+  index: number;
   /** Forwarder port index. */
   port: number;
   hairpin: boolean;
@@ -75,34 +82,31 @@ interface BridgePort {
   learning: boolean;
 }
 
-/** One learned or static FDB entry; mutated in place so that refreshing allocates nothing. */
-interface FdbEntry {
-  port: BridgePort;
-  updated: number;
-  isStatic: boolean;
-}
-
 export class LearningBridge implements Switch {
   private ports: BridgePort[] = [];
-  private readonly fdb = new Map<Mac, FdbEntry>();
-  /** The bridge's own addresses: its MAC and its ports' MACs (br_fdb_insert_local). */
-  private readonly local = new Set<Mac>();
+  private readonly fdb: Fdb;
+  /** The bridge's own addresses: its MAC and its ports' MACs (br_fdb_insert_local); a set, the
+   *  values unused. */
+  private readonly local = new MacTable();
   private hostPort = -1;
   private byPort: (BridgePort | null)[] = [];
-  ageingMs: number;
-  private readonly now: () => number;
 
   constructor(config: Partial<BridgeConfig> = {}) {
-    this.ageingMs = config.ageingMs ?? DEFAULT_AGEING_MS;
-    this.now = config.now ?? (() => performance.now());
+    this.fdb = new Fdb(config.now ?? loopNow, config.ageingMs ?? DEFAULT_AGEING_MS);
     if (config.ports !== undefined) this.configure(config as BridgeConfig);
   }
 
+  get ageingMs(): number {
+    return this.fdb.ageingMs;
+  }
+
   configure(config: BridgeConfig): void {
-    if (config.ageingMs !== undefined) this.ageingMs = config.ageingMs;
-    if (!(this.ageingMs > 0)) throw new TapyardError('EUSAGE', `ageing time must be positive, not ${this.ageingMs} ms`);
+    const ageingMs = config.ageingMs ?? this.fdb.ageingMs;
+    if (!(ageingMs > 0)) throw new TapyardError('EUSAGE', `ageing time must be positive, not ${ageingMs} ms`);
+    this.fdb.ageingMs = ageingMs;
     this.ports = config.ports.map((c, i) => ({
       name: c.name,
+      index: i,
       port: i,
       hairpin: c.hairpin ?? false,
       flood: c.flood ?? true,
@@ -113,8 +117,8 @@ export class LearningBridge implements Switch {
     this.byPort = [...this.ports];
     this.fdb.clear();
     this.local.clear();
-    if (config.mac !== undefined && config.mac !== null) this.local.add(config.mac);
-    for (const c of config.ports) if (c.mac !== undefined && c.mac !== null) this.local.add(c.mac);
+    if (config.mac !== undefined && config.mac !== null) this.local.set(config.mac, 0);
+    for (const c of config.ports) if (c.mac !== undefined && c.mac !== null) this.local.set(c.mac, 0);
     this.hostPort = -1;
   }
 
@@ -193,27 +197,29 @@ export class LearningBridge implements Switch {
 
   /** `bridge fdb add MAC dev PORT master static`. */
   addStatic(mac: Mac, portName: string): void {
-    const port = this.ports.find((p) => p.name === portName);
-    if (port === undefined) throw new TapyardError('EUSAGE', `no bridge port named ${portName}`);
-    this.fdb.set(mac, { port, updated: this.now(), isStatic: true });
+    this.fdb.addStatic(mac, this.portNamed(portName).index);
   }
 
   /** Learn as if a frame from `mac` had arrived on `portName` now. */
   learn(mac: Mac, portName: string): void {
-    const port = this.ports.find((p) => p.name === portName);
-    if (port === undefined) throw new TapyardError('EUSAGE', `no bridge port named ${portName}`);
-    this.update(mac, port);
+    this.fdb.learn(mac, this.portNamed(portName).index);
   }
 
   /** `ip link set BR type bridge fdb_flush`: forget every learned entry. */
   flush(): void {
-    for (const [mac, entry] of this.fdb) if (!entry.isStatic) this.fdb.delete(mac);
+    this.fdb.flush();
   }
 
   /** The port a MAC is learned on now (expired entries count as absent), or null. */
   lookup(mac: Mac): string | null {
-    const e = this.live(mac);
-    return e === null ? null : e.port.name;
+    const index = this.fdb.port(mac);
+    return index === ABSENT ? null : this.ports[index]!.name;
+  }
+
+  private portNamed(name: string): BridgePort {
+    const port = this.ports.find((p) => p.name === name);
+    if (port === undefined) throw new TapyardError('EUSAGE', `no bridge port named ${name}`);
+    return port;
   }
 
   portNames(): string[] {
@@ -221,49 +227,53 @@ export class LearningBridge implements Switch {
   }
 
   // --- deciding ---------------------------------------------------------------------------------
+  // Per frame, so nothing here allocates: addresses are tested where they lie in the frame
+  // (frame-address.ts says why a MAC must not travel as a number), reasons are constants.
 
   decide(ingress: number, frame: EthernetView, d: Decision): void {
-    const src = frame.src;
-    const dst = frame.dst;
     if (ingress === this.hostPort) {
       d.step('bridge', BridgeReason.HOST_SEND);
-      this.forwardFrom(null, dst, d);
+      this.forwardFrom(null, frame, d);
       return;
     }
     const port = this.byPort[ingress] ?? null;
     if (port === null) throw new TapyardError('EUSAGE', `port ${ingress} is not bound to the bridge`);
-    if (isGroup(src) || src === 0) {
+    const bytes = frame.bytes;
+    const src = frame.offset + SRC;
+    if (isGroupAt(bytes, src) || isZeroAt(bytes, src)) {
       d.discard(BridgeReason.INVALID_SOURCE);
       return;
     }
     if (!port.learning) d.step(port.name, BridgeReason.LEARNING_OFF);
-    else if (!this.local.has(src)) {
-      this.update(src, port);
-      if (d.steps !== null) d.step(port.name, BridgeReason.LEARNED, formatMac(src));
+    else if (!this.local.hasAt(bytes, src)) {
+      this.fdb.learnAt(bytes, src, port.index);
+      if (d.steps !== null) d.step(port.name, BridgeReason.LEARNED, formatMac(frame.src));
     }
-    this.forwardFrom(port, dst, d);
+    this.forwardFrom(port, frame, d);
   }
 
-  private forwardFrom(ingress: BridgePort | null, dst: Mac, d: Decision): void {
-    if (isGroup(dst)) {
-      const broadcast = dst === BROADCAST;
-      this.flood(ingress, broadcast ? BridgeReason.FLOOD_BROADCAST : BridgeReason.FLOOD_MULTICAST, d);
+  private forwardFrom(ingress: BridgePort | null, frame: EthernetView, d: Decision): void {
+    const bytes = frame.bytes;
+    const dst = frame.offset + DST;
+    if (isGroupAt(bytes, dst)) {
+      this.flood(ingress, isBroadcastAt(bytes, dst) ? BridgeReason.FLOOD_BROADCAST : BridgeReason.FLOOD_MULTICAST, d);
       if (ingress !== null) this.toHost(BridgeReason.GROUP_LOCAL, d);
       return;
     }
-    if (this.local.has(dst)) {
+    if (this.local.hasAt(bytes, dst)) {
       if (ingress !== null) this.toHost(BridgeReason.LOCAL, d);
       else d.discard(BridgeReason.LOCAL);
       return;
     }
-    if (d.steps !== null && this.fdb.has(dst) && this.live(dst) === null) d.step('bridge', BridgeReason.EXPIRED, formatMac(dst));
-    const entry = this.live(dst);
-    if (entry === null) {
+    if (d.steps !== null && this.fdb.has(frame.dst) && this.fdb.port(frame.dst) === ABSENT) d.step('bridge', BridgeReason.EXPIRED, formatMac(frame.dst));
+    const learned = this.fdb.portAt(bytes, dst);
+    if (learned === ABSENT) {
       this.flood(ingress, BridgeReason.FLOOD_UNKNOWN, d);
       return;
     }
-    if (entry.port !== ingress) d.forward(entry.port.port, BridgeReason.KNOWN);
-    else if (entry.port.hairpin) d.forward(entry.port.port, BridgeReason.HAIRPIN);
+    const out = this.ports[learned]!;
+    if (out !== ingress) d.forward(out.port, BridgeReason.KNOWN);
+    else if (out.hairpin) d.forward(out.port, BridgeReason.HAIRPIN);
     else d.discard(BridgeReason.SAME_PORT);
   }
 
@@ -289,30 +299,8 @@ export class LearningBridge implements Switch {
     else d.step('bridge', reason);
   }
 
-  private update(mac: Mac, port: BridgePort): void {
-    const entry = this.fdb.get(mac);
-    if (entry === undefined) this.fdb.set(mac, { port, updated: this.now(), isStatic: false });
-    else if (!entry.isStatic) {
-      entry.port = port;
-      entry.updated = this.now();
-    }
-  }
-
-  /** br_fdb_cleanup removes an entry once ageing_time has passed since its last update. */
-  private live(mac: Mac): FdbEntry | null {
-    const entry = this.fdb.get(mac);
-    if (entry === undefined) return null;
-    if (!entry.isStatic && this.now() - entry.updated >= this.ageingMs) {
-      this.fdb.delete(mac);
-      return null;
-    }
-    return entry;
-  }
-
   /** Expire every aged entry now (what the gc work does); returns how many went. */
   age(): number {
-    let gone = 0;
-    for (const mac of [...this.fdb.keys()]) if (this.fdb.has(mac) && this.live(mac) === null) gone++;
-    return gone;
+    return this.fdb.age();
   }
 }
