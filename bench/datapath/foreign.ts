@@ -9,6 +9,7 @@
 // to the lower's stack, which drops it as OTHERHOST. `flood off` on the tap's bridge port
 // stops the bridge copying unknown unicast to it: the mitigation.
 
+import { TapyardError } from '../../src/error.js';
 import { busyCores, hostSnapshot } from './cpu.js';
 import { baselineBin } from './forwarders.js';
 import { bridgePorts, inNs, linkStats, need, type Lab } from './lab.js';
@@ -36,7 +37,7 @@ async function guestSidePort(lab: Lab): Promise<string> {
   if (lab.kind === 'bridge') return need(lab, 'WIRE_IF');
   const ports = await bridgePorts(need(lab, 'NS_HV'), need(lab, 'BRIDGE'));
   const port = ports.find((p) => p !== need(lab, 'LOWER_IF'));
-  if (!port) throw new Error(`no guest-side port on ${need(lab, 'BRIDGE')}`);
+  if (!port) throw new TapyardError('BENCH_SETUP', `no guest-side port on ${need(lab, 'BRIDGE')}`);
   return port;
 }
 

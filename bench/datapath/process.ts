@@ -75,13 +75,16 @@ export function start(argv: readonly string[], label = argv.join(' ')): Proc {
   return proc;
 }
 
-/** Runs to completion; a non-zero exit or a timeout is a TapyardError naming the tool. */
-export async function run(argv: readonly string[], timeoutMs = 60_000, label = argv.join(' ')): Promise<Finished> {
+/**
+ * Runs to completion; a non-zero exit or a timeout is a TapyardError naming the tool, unless
+ * `check` is false (for tools that explain their failures on stdout, like iperf3 -J).
+ */
+export async function run(argv: readonly string[], timeoutMs = 60_000, label = argv.join(' '), check = true): Promise<Finished> {
   const proc = start(argv, label);
   const timer = setTimeout(() => proc.running && proc.child.kill('SIGKILL'), timeoutMs);
   const result = await proc.exited;
   clearTimeout(timer);
-  if (result.code !== 0) {
+  if (check && result.code !== 0) {
     const why = result.signal ? `was killed (${result.signal})` : `exited with ${result.code}`;
     throw new TapyardError('BENCH_TOOL', `${label} ${why}: ${tail(result.stderr || result.stdout)}`);
   }

@@ -6,7 +6,7 @@ import { TapyardError } from '../../src/error.js';
 import { busyCores, hostSnapshot } from './cpu.js';
 import { inNs, type Lab } from './lab.js';
 import type { PathDef } from './paths.js';
-import { run, start } from './process.js';
+import { run, start, tail } from './process.js';
 import type { TcpSample } from './report-schema.js';
 import { endpoints, session, warmUp } from './session.js';
 
@@ -26,18 +26,23 @@ export async function measureTcp(path: PathDef, lab: Lab, offload: boolean, dire
       await server.waitFor(/Server listening/, 10_000);
       const h0 = hostSnapshot();
       const f0 = fwd?.cpuNs() ?? 0;
+      // iperf3 -J explains its failures inside the JSON on stdout, so its exit code is read after.
       const client = await run(
         inNs(ep.nsExt, ['iperf3', '-c', ep.guestIp, '-t', String(seconds), '-J', ...(direction === 'guest-to-ext' ? ['-R'] : [])]),
         (seconds + 30) * 1000,
         'iperf3 client',
-      ).catch((err: unknown) => {
-        // iperf3 -J reports its own errors inside the JSON on stdout
-        throw err instanceof TapyardError ? err : new TapyardError('BENCH_TOOL', String(err));
-      });
+        false,
+      );
       const h1 = hostSnapshot();
       const f1 = fwd?.cpuNs() ?? 0;
-      const j = JSON.parse(client.stdout) as IperfResult;
-      if (j.error || !j.end?.sum_received) throw new TapyardError('BENCH_TOOL', `iperf3: ${j.error ?? 'no result'}`);
+      let j: IperfResult;
+      try {
+        j = JSON.parse(client.stdout) as IperfResult;
+      } catch {
+        throw new TapyardError('BENCH_TOOL', `iperf3 client exited with ${client.code ?? client.signal}: ${tail(client.stderr || client.stdout)}`);
+      }
+      if (j.error || !j.end?.sum_received || client.code !== 0)
+        throw new TapyardError('BENCH_TOOL', `iperf3: ${j.error ?? `no result (exit ${client.code ?? client.signal})`}`);
       return {
         seconds: j.end.sum_received.seconds,
         bitsPerSecond: j.end.sum_received.bits_per_second,
