@@ -36,6 +36,7 @@ Options:
   --switch KIND   ${SWITCH_KINDS.join(', ')} (default: cross for two ports, hub for more)
   --budget N      frames read per port per turn (default ${DEFAULT_BUDGET})
   --offload       offload=on for every macvtap and tap port
+  --busy-poll     never sleep: lower latency, one core always busy (macvtap and tap ports)
   --stats         print a line of rates every second
   --json          print counters as JSON (final object; with --stats, one object per second)
   --duration S    stop after S seconds
@@ -62,6 +63,7 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     switch: { type: 'string' },
     budget: { type: 'string' },
     offload: { type: 'boolean' },
+    'busy-poll': { type: 'boolean' },
     stats: { type: 'boolean' },
     json: { type: 'boolean' },
     duration: { type: 'string' },
@@ -99,6 +101,7 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   });
   const forwarder = new Forwarder(ports, sw, {
     rxFilters,
+    busyPoll: values['busy-poll'] === true,
     switchOptions: specs.map((s) => s.options),
     onFatal: (error) => {
       fatal = error;

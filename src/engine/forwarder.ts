@@ -35,6 +35,11 @@ export interface ForwarderOptions {
   switchOptions?: readonly Readonly<Record<string, string>>[];
   /** A port failed for good (device deleted): the forwarder has stopped itself. */
   onFatal?: (error: TapyardError) => void;
+  /**
+   * Never sleep: read every port on every turn of the event loop instead of waiting for
+   * readiness. Lower latency, one core always busy. Every port must support it.
+   */
+  busyPoll?: boolean;
 }
 
 /** Copies waiting for one egress, in order. */
@@ -93,8 +98,23 @@ export class Forwarder implements PortListener {
       options: this.options.switchOptions?.[i] ?? {},
     }));
     this.sw.bind?.(described);
+    if (this.options.busyPoll) {
+      const slow = this.ports.find((p) => p.enterBusyPoll === undefined || p.pollOnce === undefined);
+      if (slow !== undefined) throw new TapyardError('EUSAGE', `busy polling needs macvtap and tap ports; ${slow.name} is a ${slow.kind} port`);
+    }
     this.running = true;
     for (const port of this.ports) port.start(this);
+    if (this.options.busyPoll) {
+      for (const port of this.ports) port.enterBusyPoll!();
+      this.spin();
+    }
+  }
+
+  /** One turn of busy polling; setImmediate lets timers and signals in between turns. */
+  private spin(): void {
+    if (!this.running) return;
+    for (const port of this.ports) port.pollOnce!();
+    setImmediate(() => this.spin());
   }
 
   /** Stop reading, count what is still queued as dropped, and close every port. */

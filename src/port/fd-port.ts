@@ -43,6 +43,7 @@ export class FdPort implements Port {
   private listener: PortListener | null = null;
   private watch: NodeJS.Timeout | null = null;
   private reading = true;
+  private busy = false;
   private wantWritable = false;
   private closed = false;
 
@@ -80,6 +81,24 @@ export class FdPort implements Port {
     this.arm();
   }
 
+  enterBusyPoll(): void {
+    this.busy = true;
+    this.arm();
+  }
+
+  pollOnce(): void {
+    if (!this.reading || this.closed) return;
+    const { buf, offsets, lengths } = this.batch;
+    let count: number;
+    try {
+      count = tapio().readBatch(this.fd, buf, offsets, lengths, this.hdrLen, HEADROOM, offsets.length);
+    } catch (err) {
+      this.fail(this.explain(isErrno(err) ? err.errno : 0));
+      return;
+    }
+    if (count > 0) this.onPoll(0, 0, count);
+  }
+
   setWantWritable(on: boolean): void {
     if (this.wantWritable === on) return;
     this.wantWritable = on;
@@ -98,8 +117,9 @@ export class FdPort implements Port {
     tapio().close(this.fd);
   }
 
+  /** Readiness to read is only waited for when nobody busy-polls this port. */
   private arm(): void {
-    if (this.poller !== null && !this.closed) this.poller.start(this.reading, this.wantWritable);
+    if (this.poller !== null && !this.closed) this.poller.start(this.reading && !this.busy, this.wantWritable);
   }
 
   private onPoll(events: number, errno: number, count: number): void {

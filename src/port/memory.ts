@@ -40,6 +40,7 @@ export class MemoryPort implements Port {
   private reading = true;
   private wantWritable = false;
   private scheduled = false;
+  private busy = false;
   private closed = false;
 
   constructor(
@@ -97,6 +98,14 @@ export class MemoryPort implements Port {
     if (on) this.schedule();
   }
 
+  enterBusyPoll(): void {
+    this.busy = true;
+  }
+
+  pollOnce(): void {
+    this.deliver();
+  }
+
   setWantWritable(on: boolean): void {
     this.wantWritable = on;
     if (on && this.capacity > 0) this.drain(0);
@@ -123,7 +132,7 @@ export class MemoryPort implements Port {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.listener === null) return;
+    if (this.scheduled || this.busy || this.listener === null) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;

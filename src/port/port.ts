@@ -56,6 +56,13 @@ export interface Port {
   readonly ready?: Promise<void>;
   /** Stop reading (back-pressure) or resume. Frames wait in the kernel meanwhile. */
   setReading(on: boolean): void;
+  /**
+   * Busy polling, for ports that can: stop waiting for readiness (each wake-up of a sleeping
+   * loop costs tens of microseconds of latency here) and read only when pollOnce() is called.
+   */
+  enterBusyPoll?(): void;
+  /** Read one batch now, if there is one and reading is on. */
+  pollOnce?(): void;
   /** Ask for one onWritable call when the device can take frames again. */
   setWantWritable(on: boolean): void;
   /**

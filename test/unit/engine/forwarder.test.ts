@@ -99,6 +99,28 @@ describe('Forwarder', () => {
     expect(fwd.ledger()).toEqual({ rx: 100, clones: 0, tx: 100, drops: 0, queued: 0 });
   });
 
+  test('busy polling reads every port on every turn, and stops when the forwarder stops', async () => {
+    const a = new MemoryPort('a', { budget: 4 });
+    const b = new MemoryPort('b');
+    const fwd = new Forwarder([a, b], new CrossConnect(), { busyPoll: true });
+    fwd.start();
+    a.inject(...Array.from({ length: 10 }, (_, i) => frame(i)));
+    await settle();
+    expect(b.sent.map((f) => seqOf(f))).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    fwd.stop();
+    a.inject(frame(99));
+    await settle();
+    expect(b.sent).toHaveLength(10);
+    expect(a.backlog).toBe(1);
+  });
+
+  test('busy polling refuses a port that cannot do it', () => {
+    const cannot = Object.assign(new MemoryPort('p'), { enterBusyPoll: undefined });
+    expect(() => new Forwarder([new MemoryPort('a'), cannot], new CrossConnect(), { busyPoll: true }).start()).toThrow(
+      /busy polling needs macvtap and tap ports; p is a memory port/,
+    );
+  });
+
   test('frames still queued at stop are counted, not forgotten', async () => {
     const a = new MemoryPort('a');
     const b = new MemoryPort('b', { capacity: 3 });
