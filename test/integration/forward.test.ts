@@ -69,6 +69,17 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
     expect(lab.stat(wireRole, e.WIRE_IF!, 'rx_packets') - before.wireRx).toBe(kind === 'macvtap' ? wire.rxFrames : wire.txFrames);
   });
 
+  test('with --busy-poll, ping crosses and the ledger balances', async () => {
+    const t = startTapyard(lab, forwardArgs(lab, '--json', '--busy-poll'));
+    await t.waitFor(/forwarding/);
+    expect(lab.run('ext', 'ping', '-c', '3', '-i', '0.2', '-W', '2', lab.env.GUEST_IP!)).toMatch(/3 received/);
+    const stop = await t.stop();
+    expect(stop.code).toBe(0);
+    const r = finalReport(t);
+    expect(r.balanced).toBe(true);
+    expect(port(r, 'guest').txFrames).toBeGreaterThanOrEqual(3);
+  });
+
   test('a 100 MB TCP transfer arrives intact', async () => {
     const e = lab.env;
     const t = startTapyard(lab, forwardArgs(lab, '--json'));
