@@ -205,7 +205,7 @@ export class Forwarder implements PortListener {
         return;
       }
       q.backlog.shift();
-      this.account(port, q.status[0]!, frame.length);
+      this.account(port, q.status[0]!, frame.length - port.hdrLen);
     }
     for (const ingress of q.holding) this.release(ingress);
     q.holding.clear();

@@ -121,6 +121,21 @@ describe('Forwarder', () => {
     );
   });
 
+  test('bytes are counted without the vnet header, also for frames that waited for a full egress', async () => {
+    const a = new MemoryPort('a', { hdrLen: 10, budget: 8 });
+    const b = new MemoryPort('b', { hdrLen: 10, capacity: 5 });
+    const fwd = run([a, b]);
+    const frames = Array.from({ length: 30 }, (_, i) => frame(i, 60 + i));
+    a.inject(...frames.map((f) => withVnet(NO_OFFLOAD, f)));
+    await settle();
+    b.drain(100);
+    await settle();
+    const ethernetBytes = frames.reduce((n, f) => n + f.length, 0);
+    expect(a.counters.rxBytes).toBe(ethernetBytes);
+    expect(b.counters.txBytes).toBe(ethernetBytes);
+    expect(fwd.ledger()).toEqual({ rx: 30, clones: 0, tx: 30, drops: 0, queued: 0 });
+  });
+
   test('frames still queued at stop are counted, not forgotten', async () => {
     const a = new MemoryPort('a');
     const b = new MemoryPort('b', { capacity: 3 });
