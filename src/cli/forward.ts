@@ -1,8 +1,8 @@
 // tapyard forward: join two or more ports through a switch and move frames until told to stop.
 
+import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { TapyardError } from '../error.js';
 import { rxFilterFromOptions } from '../filter/from-options.js';
-import type { RxFilter } from '../filter/rx-filter.js';
 import { Forwarder, type Ledger } from '../engine/forwarder.js';
 import { formatMac } from '../mac.js';
 import type { CountersSnapshot } from '../port/counters.js';
@@ -37,6 +37,7 @@ Options:
   --budget N      frames read per port per turn (default ${DEFAULT_BUDGET})
   --offload       offload=on for every macvtap and tap port
   --busy-poll     never sleep: lower latency, one core always busy (macvtap and tap ports)
+  --capture FILE  write every frame read to a pcapng file, one interface per port
   --stats         print a line of rates every second
   --json          print counters as JSON (final object; with --stats, one object per second)
   --duration S    stop after S seconds
@@ -64,6 +65,7 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     budget: { type: 'string' },
     offload: { type: 'boolean' },
     'busy-poll': { type: 'boolean' },
+    capture: { type: 'string' },
     stats: { type: 'boolean' },
     json: { type: 'boolean' },
     duration: { type: 'string' },
@@ -85,36 +87,40 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   const duration = seconds('forward', 'duration', values.duration);
   const sw = makeSwitch(values.switch ?? (specs.length === 2 ? 'cross' : 'hub'));
 
-  const ports = openAll(specs, budget);
-  let rxFilters: (RxFilter | null)[];
-  try {
-    rxFilters = specs.map((spec, i) => rxFilterFromOptions(spec.name, spec.options, ports[i]!.mac));
-  } catch (err) {
-    for (const port of ports) port.close();
-    throw err;
-  }
   const out = values.json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
   let fatal: TapyardError | null = null;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const forwarder = new Forwarder(ports, sw, {
-    rxFilters,
-    busyPoll: values['busy-poll'] === true,
-    switchOptions: specs.map((s) => s.options),
-    onFatal: (error) => {
-      fatal = error;
-      finish();
-    },
-  });
-  const started = process.hrtime.bigint();
+  // From here on a signal ends the run with counters, even while ports are still getting ready.
+  const onSignal = () => finish();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const ports = openAll(specs, budget);
+  let capture: PcapngWriter | undefined;
+  let forwarder: Forwarder;
   try {
+    const rxFilters = specs.map((spec, i) => rxFilterFromOptions(spec.name, spec.options, ports[i]!.mac));
+    if (values.capture !== undefined) capture = new PcapngWriter(values.capture, ports.map((p) => p.name));
+    forwarder = new Forwarder(ports, sw, {
+      observer: capture,
+      rxFilters,
+      busyPoll: values['busy-poll'] === true,
+      switchOptions: specs.map((s) => s.options),
+      onFatal: (error) => {
+        fatal = error;
+        finish();
+      },
+    });
     forwarder.start();
   } catch (err) {
+    capture?.close();
     for (const port of ports) port.close();
     throw err;
   }
+  const started = process.hrtime.bigint();
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
   if (fatal === null) {
@@ -122,10 +128,6 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     // What the kernel's version of this switch would do to its ports: worth knowing, not an error.
     for (const note of sw.report?.().notes ?? []) out(`tapyard: the model says: ${note}`);
   }
-
-  const onSignal = () => finish();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const timers: NodeJS.Timeout[] = [];
   if (duration !== undefined) timers.push(setTimeout(finish, duration * 1000));
   if (values.stats) timers.push(statsTicker(ports, values.json === true));
@@ -135,6 +137,7 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   forwarder.stop();
+  capture?.close();
 
   const report = makeReport(forwarder, ports, Number(process.hrtime.bigint() - started) / 1e9, fatal);
   if (values.json) console.log(JSON.stringify(report));

@@ -40,6 +40,13 @@ export interface ForwarderOptions {
    * readiness. Lower latency, one core always busy. Every port must support it.
    */
   busyPoll?: boolean;
+  /** Sees every frame read (a capture file), before the switch decides. */
+  observer?: FrameObserver;
+}
+
+export interface FrameObserver {
+  /** A frame arrived on port `port` at `micros` (microseconds since 1970). */
+  frame(port: number, micros: number, bytes: Uint8Array, offset: number, length: number): void;
 }
 
 /** Copies waiting for one egress, in order. */
@@ -150,6 +157,9 @@ export class Forwarder implements PortListener {
     const { buf, offsets, lengths, count } = batch;
     const hdrLen = port.hdrLen;
     const counters = port.counters;
+    const observer = this.options.observer;
+    // One clock read per batch: its frames arrived together.
+    const micros = observer === undefined ? 0 : Math.round((performance.timeOrigin + performance.now()) * 1000);
     for (let i = 0; i < count; i++) {
       const off = offsets[i]!;
       const len = lengths[i]!;
@@ -159,6 +169,7 @@ export class Forwarder implements PortListener {
         continue;
       }
       counters.rx(len);
+      observer?.frame(ingress, micros, buf, off, len);
       if (!this.running) {
         counters.drop(DropReason.SHUTDOWN);
         continue;

@@ -3,6 +3,8 @@
 // counters must agree with tapyard's.
 
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseMac } from '../../src/mac.js';
@@ -78,6 +80,31 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
     const r = finalReport(t);
     expect(r.balanced).toBe(true);
     expect(port(r, 'guest').txFrames).toBeGreaterThanOrEqual(3);
+  });
+
+  test('--capture writes every frame read to a pcapng file that tcpdump reads, one interface per port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapyard-capture-'));
+    try {
+      const file = join(dir, 'run.pcapng');
+      const t = startTapyard(lab, forwardArgs(lab, '--json', '--capture', file));
+      await t.waitFor(/forwarding/);
+      lab.run('ext', 'ping', '-c', '3', '-i', '0.2', '-W', '2', lab.env.GUEST_IP!);
+      await t.stop();
+      const r = finalReport(t);
+      const decoded = execFileSync('tcpdump', ['-r', file, '-n', '-e'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+      expect(decoded).toHaveLength(r.ledger.rx);
+      expect(decoded.filter((l) => /ICMP echo request/.test(l))).toHaveLength(3);
+      expect(decoded.filter((l) => /ICMP echo reply/.test(l))).toHaveLength(3);
+      // Each Enhanced Packet Block names the port it arrived on: requests on wire, replies on guest.
+      const perInterface = [0, 0];
+      const bytes = readFileSync(file);
+      for (let at = 0; at < bytes.length; at += bytes.readUInt32LE(at + 4)) {
+        if (bytes.readUInt32LE(at) === 6) perInterface[bytes.readUInt32LE(at + 8)]!++;
+      }
+      expect(perInterface).toEqual([port(r, 'wire').rxFrames, port(r, 'guest').rxFrames]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a 100 MB TCP transfer arrives intact', async () => {

@@ -1,0 +1,128 @@
+// Every frame tapyard reads, written to a pcapng file: one interface per port (named after it),
+// so Wireshark or tcpdump shows on which port each frame arrived. Frames are copied into a
+// buffer as they come and the buffer goes to the file when it fills, on a timer and at close,
+// so capturing allocates nothing per frame and never waits for the disk per frame.
+//
+// Blocks (pcapng, draft-ietf-opsawg-pcapng): a Section Header, an Interface Description per
+// port (link type Ethernet, if_name), then an Enhanced Packet per frame (interface id,
+// microsecond timestamp, captured and original length). Little-endian throughout.
+
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { TapyardError } from '../error.js';
+
+const BlockType = { SECTION_HEADER: 0x0a0d0d0a, INTERFACE: 0x00000001, ENHANCED_PACKET: 0x00000006 } as const;
+const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
+const LINKTYPE_ETHERNET = 1;
+const OPT_END = 0;
+const OPT_IF_NAME = 2;
+/** Enhanced Packet Block without its data: 7 words of header and fields, 1 trailing length. */
+const EPB_OVERHEAD = 32;
+const BUFFER_BYTES = 4 * 1024 * 1024;
+const FLUSH_MS = 250;
+
+export class PcapngWriter {
+  private readonly fd: number;
+  private readonly buf = Buffer.alloc(BUFFER_BYTES);
+  private used = 0;
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  frames = 0;
+
+  constructor(
+    readonly path: string,
+    interfaces: readonly string[],
+    /** Bytes kept of each frame (the rest is counted in the original length). */
+    readonly snaplen = 262144,
+  ) {
+    try {
+      this.fd = openSync(path, 'w');
+    } catch (err) {
+      throw new TapyardError('ECAPTURE', `cannot write the capture ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    this.sectionHeader();
+    for (const name of interfaces) this.interfaceDescription(name);
+    this.flush();
+    this.timer = setInterval(() => this.flush(), FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** One frame that arrived on interface `port`; `micros` is the capture time in microseconds. */
+  frame(port: number, micros: number, bytes: Uint8Array, offset: number, length: number): void {
+    if (this.closed) return;
+    const kept = Math.min(length, this.snaplen);
+    const padded = (kept + 3) & ~3;
+    const total = EPB_OVERHEAD + padded;
+    if (this.used + total > this.buf.length) this.flush();
+    if (total > this.buf.length) return; // larger than the whole buffer: cannot happen with the default snaplen
+    const b = this.buf;
+    let at = this.used;
+    b.writeUInt32LE(BlockType.ENHANCED_PACKET, at);
+    b.writeUInt32LE(total, at + 4);
+    b.writeUInt32LE(port, at + 8);
+    // A 64-bit timestamp in two halves: microseconds since 1970 exceed 2^32.
+    const high = Math.floor(micros / 0x1_0000_0000);
+    b.writeUInt32LE(high, at + 12);
+    b.writeUInt32LE(micros - high * 0x1_0000_0000, at + 16);
+    b.writeUInt32LE(kept, at + 20);
+    b.writeUInt32LE(length, at + 24);
+    at += 28;
+    b.set(bytes.subarray(offset, offset + kept), at);
+    b.fill(0, at + kept, at + padded);
+    b.writeUInt32LE(total, at + padded);
+    this.used += total;
+    this.frames++;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    clearInterval(this.timer);
+    closeSync(this.fd);
+  }
+
+  private flush(): void {
+    if (this.used === 0 || this.closed) return;
+    let done = 0;
+    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    this.used = 0;
+  }
+
+  private sectionHeader(): void {
+    const b = this.buf;
+    const at = this.used;
+    b.writeUInt32LE(BlockType.SECTION_HEADER, at);
+    b.writeUInt32LE(28, at + 4);
+    b.writeUInt32LE(BYTE_ORDER_MAGIC, at + 8);
+    b.writeUInt16LE(1, at + 12); // version 1.0
+    b.writeUInt16LE(0, at + 14);
+    b.writeInt32LE(-1, at + 16); // section length unknown
+    b.writeInt32LE(-1, at + 20);
+    b.writeUInt32LE(28, at + 24);
+    this.used += 28;
+  }
+
+  private interfaceDescription(name: string): void {
+    const text = Buffer.from(name, 'utf8');
+    const optLen = 4 + ((text.length + 3) & ~3) + 4; // if_name, then opt_endofopt
+    const total = 20 + optLen;
+    const b = this.buf;
+    let at = this.used;
+    b.writeUInt32LE(BlockType.INTERFACE, at);
+    b.writeUInt32LE(total, at + 4);
+    b.writeUInt16LE(LINKTYPE_ETHERNET, at + 8);
+    b.writeUInt16LE(0, at + 10);
+    b.writeUInt32LE(this.snaplen, at + 12);
+    at += 16;
+    b.writeUInt16LE(OPT_IF_NAME, at);
+    b.writeUInt16LE(text.length, at + 2);
+    text.copy(b, at + 4);
+    b.fill(0, at + 4 + text.length, at + 4 + ((text.length + 3) & ~3));
+    at += 4 + ((text.length + 3) & ~3);
+    b.writeUInt16LE(OPT_END, at);
+    b.writeUInt16LE(0, at + 2);
+    at += 4;
+    b.writeUInt32LE(total, at);
+    this.used += total;
+  }
+}
