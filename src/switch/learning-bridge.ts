@@ -69,6 +69,9 @@ export interface BridgeConfig {
   now?: () => number;
 }
 
+/** The classes of frame br_flood tells apart, as bits: a port's flood flags are one mask. */
+const FloodClass = { UNKNOWN: 1, BROADCAST: 2, MULTICAST: 4 } as const;
+
 interface BridgePort {
   name: string;
   /** Position in the bridge's port list: what the FDB records. */
@@ -76,9 +79,8 @@ interface BridgePort {
   /** Forwarder port index. */
   port: number;
   hairpin: boolean;
-  flood: boolean;
-  bcastFlood: boolean;
-  mcastFlood: boolean;
+  /** FloodClass bits for flood, bcast_flood and mcast_flood, where on. */
+  floods: number;
   learning: boolean;
 }
 
@@ -109,9 +111,10 @@ export class LearningBridge implements Switch {
       index: i,
       port: i,
       hairpin: c.hairpin ?? false,
-      flood: c.flood ?? true,
-      bcastFlood: c.bcastFlood ?? true,
-      mcastFlood: c.mcastFlood ?? true,
+      floods:
+        ((c.flood ?? true) ? FloodClass.UNKNOWN : 0) |
+        ((c.bcastFlood ?? true) ? FloodClass.BROADCAST : 0) |
+        ((c.mcastFlood ?? true) ? FloodClass.MULTICAST : 0),
       learning: c.learning ?? true,
     }));
     this.byPort = [...this.ports];
@@ -256,7 +259,8 @@ export class LearningBridge implements Switch {
     const bytes = frame.bytes;
     const dst = frame.offset + DST;
     if (isGroupAt(bytes, dst)) {
-      this.flood(ingress, isBroadcastAt(bytes, dst) ? BridgeReason.FLOOD_BROADCAST : BridgeReason.FLOOD_MULTICAST, d);
+      if (isBroadcastAt(bytes, dst)) this.flood(ingress, FloodClass.BROADCAST, BridgeReason.FLOOD_BROADCAST, d);
+      else this.flood(ingress, FloodClass.MULTICAST, BridgeReason.FLOOD_MULTICAST, d);
       if (ingress !== null) this.toHost(BridgeReason.GROUP_LOCAL, d);
       return;
     }
@@ -268,7 +272,7 @@ export class LearningBridge implements Switch {
     if (d.steps !== null && this.fdb.has(frame.dst) && this.fdb.port(frame.dst) === ABSENT) d.step('bridge', BridgeReason.EXPIRED, formatMac(frame.dst));
     const learned = this.fdb.portAt(bytes, dst);
     if (learned === ABSENT) {
-      this.flood(ingress, BridgeReason.FLOOD_UNKNOWN, d);
+      this.flood(ingress, FloodClass.UNKNOWN, BridgeReason.FLOOD_UNKNOWN, d);
       return;
     }
     const out = this.ports[learned]!;
@@ -277,13 +281,11 @@ export class LearningBridge implements Switch {
     else d.discard(BridgeReason.SAME_PORT);
   }
 
-  /** br_flood with should_deliver: the class flag of each port, and hairpin for the ingress port. */
-  private flood(ingress: BridgePort | null, reason: string, d: Decision): void {
+  /** br_flood with should_deliver: the port's flag for the class, and hairpin for the ingress port. */
+  private flood(ingress: BridgePort | null, floodClass: number, reason: string, d: Decision): void {
     const before = d.outputs.length;
     for (const p of this.ports) {
-      const allowed =
-        reason === BridgeReason.FLOOD_UNKNOWN ? p.flood : reason === BridgeReason.FLOOD_BROADCAST ? p.bcastFlood : p.mcastFlood;
-      if (!allowed) continue;
+      if ((p.floods & floodClass) === 0) continue;
       if (p === ingress) {
         if (p.hairpin) d.forward(p.port, BridgeReason.FLOOD_HAIRPIN);
         continue;
