@@ -28,16 +28,22 @@ const EXT = '02:00:00:00:00:99';
 const DESTINATIONS = [B, EXT, 'ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01'];
 
 const SLOT = 128;
-const bytes = new Uint8Array(BATCH * SLOT);
-for (let i = 0; i < BATCH; i++) {
-  const frame = buildFrame({
-    eth: { src: A, dst: DESTINATIONS[i % DESTINATIONS.length]! },
-    ipv4: { src: '10.77.0.1', dst: '10.77.0.2', identification: i },
-    udp: { srcPort: 40000 + i, dstPort: 7777 },
-    payload: new Uint8Array(22),
-  });
-  bytes.set(frame, i * SLOT);
+/** BATCH frames from `src` to the DESTINATIONS in turn, one per SLOT bytes. */
+function frames(src: string): Uint8Array {
+  const out = new Uint8Array(BATCH * SLOT);
+  for (let i = 0; i < BATCH; i++) {
+    const frame = buildFrame({
+      eth: { src, dst: DESTINATIONS[i % DESTINATIONS.length]! },
+      ipv4: { src: '10.77.0.1', dst: '10.77.0.2', identification: i },
+      udp: { srcPort: 40000 + i, dstPort: 7777 },
+      payload: new Uint8Array(22),
+    });
+    out.set(frame, i * SLOT);
+  }
+  return out;
 }
+const bytes = frames(A);
+const fromOutside = frames(EXT);
 const LENGTH = 64;
 
 const port = (name: string, options: Record<string, string>, mac: string | null = null): SwitchPort => ({
@@ -49,6 +55,14 @@ const port = (name: string, options: Record<string, string>, mac: string | null 
 // A lower with two bridge-mode endpoints; frames enter from endpoint a (port 1).
 const macvlan = makeSwitch('macvlan');
 macvlan.bind?.([port('wire', { role: 'lower' }), port('a', { mode: 'bridge' }, A), port('b', { mode: 'bridge' }, B)]);
+// The receive side of a lower (a vepa and a bridge endpoint that joined 224.0.0.1): frames from
+// the outside arrive on the wire (port 0).
+const lower = makeSwitch('macvlan');
+lower.bind?.([
+  port('wire', { role: 'lower' }),
+  port('a', { mode: 'vepa', groups: '01:00:5e:00:00:01' }, A),
+  port('b', { mode: 'bridge', groups: '01:00:5e:00:00:01' }, B),
+]);
 // A bridge with three ports that has learned every station; frames enter from p1.
 const bridge = makeSwitch('bridge');
 bridge.bind?.([port('p1', {}, A), port('p2', {}, B), port('p3', {}, EXT)]);
@@ -85,6 +99,14 @@ function parseDecideMacvlan(): void {
   }
 }
 
+function parseDecideFromWire(): void {
+  for (let i = 0; i < BATCH; i++) {
+    if (frame.parse(fromOutside, i * SLOT, LENGTH) !== null) continue;
+    lower.decide(0, frame.ethernet, decision.reset());
+    sink = (sink + decision.outputs.length) | 0;
+  }
+}
+
 function parseDecideBridge(): void {
   for (let i = 0; i < BATCH; i++) {
     if (frame.parse(bytes, i * SLOT, LENGTH) !== null) continue;
@@ -106,6 +128,7 @@ const tasks: [string, () => void][] = [
   ['parse only, 64 B', parseOnly],
   ['parse + rx filter, 64 B', parseFilter],
   ['parse + decide macvlan (bridge mode), 64 B', parseDecideMacvlan],
+  ['parse + decide macvlan, from the wire, 64 B', parseDecideFromWire],
   ['parse + decide learning bridge, 64 B', parseDecideBridge],
   ['parse + rx filter + decide macvlan, 64 B', parseFilterDecideMacvlan],
 ];
