@@ -17,8 +17,8 @@ import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
 import { type Mac, formatMac, isGroup, parseMac } from '../mac.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
-import { ABSENT, MacTable } from './mac-table.js';
 import { DST, SRC, isGroupAt } from './frame-address.js';
+import { ABSENT, MacTable } from './mac-table.js';
 import { McFilter, mcHash } from './macvlan-filter.js';
 
 export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
@@ -297,6 +297,7 @@ export class Macvlan implements Switch {
     }
   }
 
+  /** Rebuild port → endpoint after the endpoints' ports changed (configure, bind). */
   private indexPorts(): void {
     this.byPort = [];
     for (const e of this.endpoints) this.byPort[e.port] = e;
