@@ -1,5 +1,7 @@
-// A MAC address is a 48-bit number. A double holds it exactly, compares with ===, and
-// keys a Map without allocating a string, which is what the forwarding path needs.
+// A MAC address is a 48-bit number: a double holds it exactly and compares with ===. It is not
+// a small integer, though, so handing one to a Map or to a function V8 does not inline boxes it
+// (an allocation): the per-frame paths look MACs up from the frame's bytes instead
+// (switch/mac-table.ts, switch/frame-address.ts).
 
 export type Mac = number;
 
