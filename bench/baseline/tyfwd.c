@@ -32,6 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL "tyfwd"
+#include "tool.h"
+
 // Largest frame with offloads on: 64 KiB GSO frame + Ethernet + VLAN tag, behind a 10-byte
 // header (datapath-semantics §3.4). A short buffer would silently truncate (§1).
 #define VNET_HDR_LEN 10
@@ -58,24 +61,7 @@ struct drops {
   uint64_t short_write;       // write() accepted fewer bytes than the frame
 };
 
-static volatile sig_atomic_t stop_requested;
-static void on_stop(int sig) { (void)sig; stop_requested = 1; }
 
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("tyfwd: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(2);
-}
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 // NAME=macvtap:IF or NAME=tap:IF[,netns=NS]
 static void parse_port(const char *spec, struct port *p) {
@@ -263,7 +249,7 @@ int main(int argc, char **argv) {
 
   static unsigned char buf[FRAME_BUF];
   struct pollfd pfd[2] = {{.fd = ports[0].fd, .events = POLLIN}, {.fd = ports[1].fd, .events = POLLIN}};
-  double start = now_s(), next_stats = start + 1;
+  double start = now_ns() / 1e9, next_stats = start + 1;
   fprintf(stderr, "tyfwd: ready, %s %s <-> %s %s, offload %s\n", ports[0].name, ports[0].ifname, ports[1].name,
           ports[1].ifname, offload ? "on" : "off");
 
@@ -278,11 +264,11 @@ int main(int argc, char **argv) {
       if (pfd[i].revents & (POLLERR | POLLNVAL)) die("port %s (%s) failed", ports[i].name, ports[i].ifname);
       if (pfd[i].revents & POLLIN) forward_burst(&ports[i], &ports[1 - i], buf);
     }
-    if (stats && now_s() >= next_stats) {
-      print_counters(stderr, 0, offload, now_s() - start);
+    if (stats && now_ns() / 1e9 >= next_stats) {
+      print_counters(stderr, 0, offload, now_ns() / 1e9 - start);
       next_stats += 1;
     }
   }
-  print_counters(stdout, json, offload, now_s() - start);
+  print_counters(stdout, json, offload, now_ns() / 1e9 - start);
   return 0;
 }

@@ -28,27 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#define TOOL "tygen"
+#include "tool.h"
+
 #define MAX_BATCH 64
 #define MAX_FRAME 9000
 
-static volatile sig_atomic_t stop_requested;
-static void on_stop(int sig) { (void)sig; stop_requested = 1; }
 
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("tygen: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(2);
-}
 
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void parse_mac(const char *s, unsigned char mac[6]) {
   unsigned v[6];

@@ -20,8 +20,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t stop_requested;
-static void on_stop(int sig) { (void)sig; stop_requested = 1; }
+#define TOOL "tysink"
+#include "tool.h"
+
 
 int main(int argc, char **argv) {
   const char *ifname = NULL;
