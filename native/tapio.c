@@ -225,15 +225,21 @@ static napi_value OpenMacvtap(napi_env env, napi_callback_info info) {
   return make_int(env, fd);
 }
 
-// attachTap(name, flags, netnsPath|null) -> { fd, name }
-static napi_value AttachTap(napi_env env, napi_callback_info info) {
+// The (ifname, int, netnsPath|null) arguments that attachTap and packetSocket share.
+static int args_name_int_ns(napi_env env, napi_callback_info info, char *name, size_t name_size, int32_t *value,
+                            char *ns, size_t ns_size) {
   size_t argc = 3;
   napi_value argv[3];
+  return napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 3 &&
+         arg_string(env, argv[0], name, name_size, NULL) && arg_int(env, argv[1], value) &&
+         arg_string(env, argv[2], ns, ns_size, NULL);
+}
+
+// attachTap(name, flags, netnsPath|null) -> { fd, name }
+static napi_value AttachTap(napi_env env, napi_callback_info info) {
   char name[IFNAMSIZ + 1], ns[PATH_MAX];
   int32_t flags;
-  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3 || !arg_string(env, argv[0], name, sizeof name, NULL) || !arg_int(env, argv[1], &flags) ||
-      !arg_string(env, argv[2], ns, sizeof ns, NULL))
+  if (!args_name_int_ns(env, info, name, sizeof name, &flags, ns, sizeof ns))
     return throw_usage(env, "attachTap(name, flags, netnsPath)");
 
   netns_guard g;
@@ -265,13 +271,9 @@ static napi_value AttachTap(napi_env env, napi_callback_info info) {
 // packetSocket(ifname, protocol, netnsPath|null) -> fd. Bound to one device and one ethertype,
 // never promiscuous: observing must not change what the device accepts.
 static napi_value PacketSocket(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
   char name[IFNAMSIZ + 1], ns[PATH_MAX];
   int32_t proto;
-  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3 || !arg_string(env, argv[0], name, sizeof name, NULL) || !arg_int(env, argv[1], &proto) ||
-      !arg_string(env, argv[2], ns, sizeof ns, NULL))
+  if (!args_name_int_ns(env, info, name, sizeof name, &proto, ns, sizeof ns))
     return throw_usage(env, "packetSocket(ifname, protocol, netnsPath)");
 
   netns_guard g;
