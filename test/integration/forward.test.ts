@@ -14,6 +14,17 @@ import { finalReport, forwardArgs, type Lab, labUp, port, ROOT, startTapyard } f
 const STREAM = join(ROOT, 'dist', 'test', 'helpers', 'stream.js');
 const FOREIGN_MAC = 0x02_de_ad_be_ef_01;
 
+/** The frames in a pcapng file tapyard wrote: the port each arrived on, and its ethertype. */
+function capturedFrames(file: string): { port: number; etherType: number }[] {
+  const bytes = readFileSync(file);
+  const frames: { port: number; etherType: number }[] = [];
+  for (let at = 0; at < bytes.length; at += bytes.readUInt32LE(at + 4)) {
+    // Enhanced Packet Block: type 6; interface id at +8; packet data from +28.
+    if (bytes.readUInt32LE(at) === 6) frames.push({ port: bytes.readUInt32LE(at + 8), etherType: bytes.readUInt16BE(at + 28 + 12) });
+  }
+  return frames;
+}
+
 /** Run a process inside a namespace and collect its stdout. */
 function inNs(ns: string, cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -96,12 +107,8 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
       expect(decoded.filter((l) => /ICMP echo request/.test(l))).toHaveLength(3);
       expect(decoded.filter((l) => /ICMP echo reply/.test(l))).toHaveLength(3);
       // Each Enhanced Packet Block names the port it arrived on: requests on wire, replies on guest.
-      const perInterface = [0, 0];
-      const bytes = readFileSync(file);
-      for (let at = 0; at < bytes.length; at += bytes.readUInt32LE(at + 4)) {
-        if (bytes.readUInt32LE(at) === 6) perInterface[bytes.readUInt32LE(at + 8)]!++;
-      }
-      expect(perInterface).toEqual([port(r, 'wire').rxFrames, port(r, 'guest').rxFrames]);
+      const frames = capturedFrames(file);
+      expect([0, 1].map((p) => frames.filter((f) => f.port === p).length)).toEqual([port(r, 'wire').rxFrames, port(r, 'guest').rxFrames]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -128,10 +135,11 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
     const e = lab.env;
     const stat = () => ({
       lowerRx: lab.stat('hv', e.LOWER_IF!, 'rx_packets'),
-      wireTx: lab.stat('hv', e.WIRE_IF!, 'tx_packets'),
       wireTxDropped: lab.stat('hv', e.WIRE_IF!, 'tx_dropped'),
     });
-    const t = startTapyard(lab, forwardArgs(lab, '--json'));
+    const dir = mkdtempSync(join(tmpdir(), 'tapyard-flood-'));
+    const file = join(dir, 'flood.pcapng');
+    const t = startTapyard(lab, forwardArgs(lab, '--json', '--capture', file));
     await t.waitFor(/forwarding/);
     const before = stat();
     const count = 2000;
@@ -141,6 +149,10 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
     const after = stat();
     const r = finalReport(t);
     const wire = port(r, 'wire');
+    // The marked frames tapyard read on its wire port, from its own capture: a bridge also sends
+    // a frame of its own now and then (an IGMPv3 report for 224.0.0.106 after it comes up).
+    const flood = capturedFrames(file).filter((f) => f.port === 0 && f.etherType === 0x88b5).length;
+    rmSync(dir, { recursive: true, force: true });
     expect(r.balanced).toBe(true);
     // Every frame reached the hypervisor's "eth0".
     expect(after.lowerRx - before.lowerRx).toBe(count);
@@ -150,13 +162,11 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
     } else {
       // The bridge has not learned the MAC, so it floods every frame to the tap. A burst is
       // faster than any reader: the tap's queue (500 frames) drops what does not fit, and the
-      // kernel counts that as tx_dropped. Everything the tap did pass, tapyard read and counted
+      // kernel counts that as tx_dropped. Everything the tap did pass, tapyard read, counted
       // and handed to the guest, whose kernel drops it as not its own.
-      const delivered = after.wireTx - before.wireTx;
-      expect(delivered + (after.wireTxDropped - before.wireTxDropped)).toBe(count);
-      expect(wire.rxFrames).toBe(delivered);
-      expect(port(r, 'guest').txFrames).toBe(delivered);
-      expect(delivered).toBeGreaterThan(0);
+      expect(flood + (after.wireTxDropped - before.wireTxDropped)).toBe(count);
+      expect(flood).toBeGreaterThan(0);
+      expect(port(r, 'guest').txFrames).toBe(wire.rxFrames);
     }
   });
 
