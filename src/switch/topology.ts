@@ -47,14 +47,28 @@ export interface MacvlanLabOptions {
   now?: () => number;
 }
 
-export class MacvlanLab {
+/** What both labs are: named stations with MACs on a network of models, and a way to send. */
+abstract class ModelLab {
   readonly network = new Network();
-  readonly macvlan: Macvlan;
-  readonly external: HairpinSwitch | null;
-  /** Every station's MAC: endpoints, host (the lower's MAC) and ext. */
+  /** Station name → its MAC (for macvlan: every endpoint, host = the lower's MAC, ext). */
   readonly macs = new Map<string, Mac>();
 
+  stations(): string[] {
+    return [...this.macs.keys()];
+  }
+
+  send(from: string, bytes: Uint8Array, trace = true): Journey {
+    if (!this.macs.has(from)) throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
+    return this.network.send(from, bytes, trace);
+  }
+}
+
+export class MacvlanLab extends ModelLab {
+  readonly macvlan: Macvlan;
+  readonly external: HairpinSwitch | null;
+
   constructor(options: MacvlanLabOptions) {
+    super();
     const lowerMac = options.lowerMac ?? DEFAULT_HOST_MAC;
     const extMac = options.extMac ?? DEFAULT_EXT_MAC;
     const names = new Set<string>();
@@ -90,15 +104,6 @@ export class MacvlanLab {
     this.macs.set(HOST, lowerMac);
     this.macs.set(EXT, extMac);
   }
-
-  stations(): string[] {
-    return [...this.macs.keys()];
-  }
-
-  send(from: string, bytes: Uint8Array, trace = true): Journey {
-    if (!this.macs.has(from)) throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
-    return this.network.send(from, bytes, trace);
-  }
 }
 
 export interface BridgeLabOptions {
@@ -110,12 +115,11 @@ export interface BridgeLabOptions {
   now?: () => number;
 }
 
-export class BridgeLab {
-  readonly network = new Network();
+export class BridgeLab extends ModelLab {
   readonly bridge: LearningBridge;
-  readonly macs = new Map<string, Mac>();
 
   constructor(options: BridgeLabOptions) {
+    super();
     const names = new Set<string>();
     for (const p of options.ports) {
       if (p.name === HOST) throw new TapyardError('EUSAGE', `'${HOST}' is reserved for the bridge's own stack`);
@@ -132,14 +136,5 @@ export class BridgeLab {
     this.network.add('bridge', this.bridge, [...options.ports.map((p) => p.name), HOST]);
     options.ports.forEach((p, i) => this.macs.set(p.name, options.stationMacs?.get(p.name) ?? defaultStationMac(i)));
     this.macs.set(HOST, bridgeMac);
-  }
-
-  stations(): string[] {
-    return [...this.macs.keys()];
-  }
-
-  send(from: string, bytes: Uint8Array, trace = true): Journey {
-    if (!this.macs.has(from)) throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
-    return this.network.send(from, bytes, trace);
   }
 }
