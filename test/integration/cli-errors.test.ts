@@ -1,19 +1,33 @@
 // Bad input gets one clear sentence and a non-zero exit, never a stack trace or a hang.
 
 import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI, type Lab, labUp } from '../helpers/lab.js';
+import { CLI, type Lab, labUp, ROOT } from '../helpers/lab.js';
 
 let lab: Lab;
+let nobodyCopy: string;
 beforeAll(() => {
   lab = labUp('macvtap');
+  // An unprivileged user may not be able to enter the checkout (a clone under /root, or in a
+  // 0700 directory): it runs a copy of the built CLI that everyone can read. The CLI imports
+  // no package, so dist, the addon and package.json are all it needs.
+  nobodyCopy = mkdtempSync(join(tmpdir(), 'tapyard-nobody-'));
+  chmodSync(nobodyCopy, 0o755);
+  for (const part of ['package.json', 'dist', 'build/Release/tapio.node']) cpSync(join(ROOT, part), join(nobodyCopy, part), { recursive: true });
 });
-afterAll(() => lab?.down());
+afterAll(() => {
+  lab?.down();
+  if (nobodyCopy !== undefined) rmSync(nobodyCopy, { recursive: true, force: true });
+});
 
 /** Run tapyard in the lab's hypervisor namespace, optionally as an unprivileged user. */
 function tapyard(args: string[], asNobody = false) {
   const prefix = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  const r = spawnSync('ip', ['netns', 'exec', lab.ns('hv'), ...prefix, 'node', CLI, ...args], { encoding: 'utf8', timeout: 10_000 });
+  const cli = asNobody ? join(nobodyCopy, 'dist', 'src', 'cli', 'main.js') : CLI;
+  const r = spawnSync('ip', ['netns', 'exec', lab.ns('hv'), ...prefix, 'node', cli, ...args], { encoding: 'utf8', timeout: 10_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, timedOut: r.error !== undefined };
 }
 
