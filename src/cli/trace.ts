@@ -8,8 +8,8 @@ import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { BROADCAST, type Mac, formatMac, ipv4MulticastMac, ipv6MulticastMac, parseMac } from '../mac.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import { type EndpointConfig, MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
-import { type Journey, countDeliveries } from '../switch/network.js';
-import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab, WIRES, type Wire } from '../switch/topology.js';
+import { type Journey, countDeliveries } from '../sim/network.js';
+import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab, WIRES, type Wire } from '../sim/topology.js';
 import { parse } from './args.js';
 
 export const TRACE_HELP = `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--json]

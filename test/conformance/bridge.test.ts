@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMac, parseMac } from '../../src/mac.js';
 import type { BridgePortConfig } from '../../src/switch/learning-bridge.js';
-import { BridgeLab, HOST, defaultStationMac } from '../../src/switch/topology.js';
+import { BridgeLab, HOST, defaultStationMac } from '../../src/sim/topology.js';
 import {
   addBridge, addNamespace, addVeth, deleteNamespace, flushFdb, ip, macOf, newRunId, promiscuity, waitForwarding,
 } from '../helpers/kernel-lab.js';

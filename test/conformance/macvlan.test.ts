@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Mac, formatMac, parseMac } from '../../src/mac.js';
 import { type MacvlanMode, MacvlanReason } from '../../src/switch/macvlan.js';
-import { EXT, HOST, MacvlanLab } from '../../src/switch/topology.js';
+import { EXT, HOST, MacvlanLab } from '../../src/sim/topology.js';
 import {
   addBridge, addNamespace, addVeth, deleteNamespace, flushFdb, ip, multicastList, newRunId, promiscuity, waitForwarding,
 } from '../helpers/kernel-lab.js';

@@ -8,8 +8,8 @@ import { BROADCAST, type Mac, parseMac } from '../../../src/mac.js';
 import { Decision, type SwitchPort } from '../../../src/switch/decision.js';
 import { mcHash } from '../../../src/switch/macvlan-filter.js';
 import { Macvlan, MacvlanReason, type MacvlanMode } from '../../../src/switch/macvlan.js';
-import { countDeliveries } from '../../../src/switch/network.js';
-import { EXT, HOST, MacvlanLab, type Wire } from '../../../src/switch/topology.js';
+import { countDeliveries } from '../../../src/sim/network.js';
+import { EXT, HOST, MacvlanLab, type Wire } from '../../../src/sim/topology.js';
 
 const ALLHOSTS = parseMac('01:00:5e:00:00:01')!;
 const UNKNOWN = parseMac('02:00:00:00:ee:ee')!;

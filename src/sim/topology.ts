@@ -8,8 +8,8 @@
 import { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
 import { HairpinSwitch, TOWARD_LOWER } from './hairpin-switch.js';
-import { type BridgePortConfig, LearningBridge } from './learning-bridge.js';
-import { type EndpointConfig, Macvlan } from './macvlan.js';
+import { type BridgePortConfig, LearningBridge } from '../switch/learning-bridge.js';
+import { type EndpointConfig, Macvlan } from '../switch/macvlan.js';
 import { type Journey, Network } from './network.js';
 
 /** How the lower's wire reaches the external host. */

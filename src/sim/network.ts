@@ -5,7 +5,7 @@
 
 import { TapyardError } from '../error.js';
 import { EthernetView } from '../frame/ethernet.js';
-import { Decision, type Switch, type TraceStep } from './decision.js';
+import { Decision, type Switch, type TraceStep } from '../switch/decision.js';
 
 export interface Hop {
   /** The switch the copy entered, and by which port. */

@@ -3,7 +3,7 @@
 // hairpin on` on Linux) a frame may leave by the port it came in on, which is the only way
 // VEPA and private endpoints reach each other or the host stack on their own lower.
 
-import { LearningBridge } from './learning-bridge.js';
+import { LearningBridge } from '../switch/learning-bridge.js';
 
 /** The name of the switch port cabled to the macvlan lower. */
 export const TOWARD_LOWER = 'lower';

@@ -5,7 +5,7 @@ import { emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST } from '../../../src/mac.js';
 import { Hub } from '../../../src/switch/hub.js';
 import { LearningBridge, Macvlan, SWITCH_KINDS, makeSwitch } from '../../../src/switch/index.js';
-import { countDeliveries, Network } from '../../../src/switch/network.js';
+import { countDeliveries, Network } from '../../../src/sim/network.js';
 
 function broadcast(): Uint8Array {
   const bytes = new Uint8Array(60);
