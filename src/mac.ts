@@ -48,7 +48,8 @@ export function isLocal(mac: Mac): boolean {
   return (Math.floor(mac / 0x100_0000_0000) & 2) === 2;
 }
 
-const MAC_TEXT = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i;
+const MAC_TEXT =
+  /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i;
 
 /** Parse `aa:bb:cc:dd:ee:ff` (or with dashes); null when the text is not a MAC. */
 export function parseMac(text: string): Mac | null {

@@ -3,7 +3,7 @@
 
 import type { Report } from './report-schema.js';
 import { percentile } from './stats.js';
-import { barChart, lineChart, stripChart, type BarRow } from './svg.js';
+import { type BarRow, barChart, lineChart, stripChart } from './svg.js';
 
 const gbit = (v: number) => v.toFixed(1);
 const mfps = (v: number) => (v >= 1 ? v.toFixed(2) : v.toFixed(3).replace(/0$/, ''));
@@ -54,7 +54,10 @@ export function packetRateChart(r: Report): string {
         const res = results.find((x) => x.frameSize === size);
         if (!res?.summary) return [];
         const s = res.summary;
-        const loss = percentile(res.samples.map((x) => x.loss), 50);
+        const loss = percentile(
+          res.samples.map((x) => x.loss),
+          50,
+        );
         const note = `${mfps(s.median / 1e6)}${loss > 0.01 ? `  (loss ${(loss * 100).toFixed(0)}%)` : ''}`;
         return [{ series, value: s.median / 1e6, min: s.min / 1e6, max: s.max / 1e6, note }];
       }),
@@ -104,7 +107,8 @@ export function cpuPerFrameChart(r: Report): string {
       const fwd = x.samples.map((s) => s.forwarderNsPerFrame).filter((v): v is number => v !== null);
       const host = x.samples.map((s) => s.hostNsPerFrame);
       const bars = [];
-      if (fwd.length) bars.push({ series: 0, value: percentile(fwd, 50), min: Math.min(...fwd), max: Math.max(...fwd) });
+      if (fwd.length)
+        bars.push({ series: 0, value: percentile(fwd, 50), min: Math.min(...fwd), max: Math.max(...fwd) });
       bars.push({ series: 1, value: percentile(host, 50), min: Math.min(...host), max: Math.max(...host) });
       return { label: x.path, bars };
     });

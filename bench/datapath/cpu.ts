@@ -2,7 +2,7 @@
 // user/sys/softirq columns of /proc/stat are tick-sampled and miss most of a paced sender's
 // work, but idle time and the scheduler's per-task runtime are not.
 
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
 /** Host-wide snapshot: wall-clock and total idle (idle + iowait) seconds over all CPUs. */

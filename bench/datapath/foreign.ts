@@ -12,7 +12,7 @@
 import { TapyardError } from '../../src/error.js';
 import { busyCores, hostSnapshot } from './cpu.js';
 import { baselineBin } from './forwarders.js';
-import { bridgePorts, inNs, linkStats, need, type Lab } from './lab.js';
+import { bridgePorts, inNs, type Lab, linkStats, need } from './lab.js';
 import type { PathDef } from './paths.js';
 import { lastJson, run, sleep } from './process.js';
 import type { ForeignSample } from './report-schema.js';
@@ -45,7 +45,12 @@ async function setFlood(lab: Lab, port: string, on: boolean): Promise<void> {
   await run(inNs(need(lab, 'NS_HV'), ['bridge', 'link', 'set', 'dev', port, 'flood', on ? 'on' : 'off']), 10_000);
 }
 
-export async function measureForeign(path: PathDef, lab: Lab, setup: ForeignSetup, rep: number): Promise<ForeignSample> {
+export async function measureForeign(
+  path: PathDef,
+  lab: Lab,
+  setup: ForeignSetup,
+  rep: number,
+): Promise<ForeignSample> {
   const ep = endpoints(lab);
   const floodPort = setup.floodOff ? await guestSidePort(lab) : null;
   if (floodPort) await setFlood(lab, floodPort, false);
@@ -60,9 +65,21 @@ export async function measureForeign(path: PathDef, lab: Lab, setup: ForeignSetu
       const f0 = fwd?.cpuNs() ?? 0;
       const gen = await run(
         inNs(ep.nsExt, [
-          'taskset', '-c', String(setup.generatorCpu),
-          baselineBin('tygen'), '--if', ep.extIf, '--dst', setup.foreignMac,
-          '--rate', String(setup.rate), '--burst', '32', '--seconds', String(setup.seconds), '--json',
+          'taskset',
+          '-c',
+          String(setup.generatorCpu),
+          baselineBin('tygen'),
+          '--if',
+          ep.extIf,
+          '--dst',
+          setup.foreignMac,
+          '--rate',
+          String(setup.rate),
+          '--burst',
+          '32',
+          '--seconds',
+          String(setup.seconds),
+          '--json',
         ]),
         (setup.seconds + 30) * 1000,
         'tygen',

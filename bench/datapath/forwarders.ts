@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TapyardError } from '../../src/error.js';
 import { processCpuNs } from './cpu.js';
-import { hasCarrier, inNs, need, repoRoot, type Lab } from './lab.js';
-import { lastJson, sleep, start, tail, type Proc } from './process.js';
+import { hasCarrier, inNs, type Lab, need, repoRoot } from './lab.js';
+import { lastJson, type Proc, sleep, start, tail } from './process.js';
 import type { Forwarder, ForwarderCounters } from './report-schema.js';
 
 export const baselineBin = (tool: string): string => join(repoRoot(), 'bench/baseline/bin', tool);
@@ -49,8 +49,7 @@ function command(kind: Forwarder, lab: Lab, opts: ForwarderStart): string[] {
     `guest=tap:${need(lab, 'GUEST_IF')},netns=${need(lab, 'NS_GST')}`,
   ];
   const flags = [...(opts.offload ? ['--offload'] : []), '--json'];
-  const program =
-    kind === 'c' ? [baselineBin('tyfwd')] : [process.execPath, join(repoRoot(), TAPYARD_MAIN), 'forward'];
+  const program = kind === 'c' ? [baselineBin('tyfwd')] : [process.execPath, join(repoRoot(), TAPYARD_MAIN), 'forward'];
   const pin = opts.cpu === undefined ? [] : ['taskset', '-c', String(opts.cpu)];
   // ip netns exec and taskset both exec(): the pid we spawn is the forwarder's own.
   return inNs(need(lab, 'NS_HV'), [...pin, ...program, ...ports, ...flags]);
@@ -66,7 +65,8 @@ export async function startForwarder(kind: Forwarder, lab: Lab, opts: ForwarderS
     cpuNs: () => processCpuNs(proc.pid),
     stop: async () => {
       const end = await proc.stop('SIGINT', 10_000);
-      if (end.code !== 0) throw new TapyardError('BENCH_TOOL', `${label} exited with ${end.code ?? end.signal}: ${tail(end.stderr)}`);
+      if (end.code !== 0)
+        throw new TapyardError('BENCH_TOOL', `${label} exited with ${end.code ?? end.signal}: ${tail(end.stderr)}`);
       return normalize(kind, lastJson(end.stdout, label));
     },
   };
@@ -85,7 +85,8 @@ async function waitAttached(proc: Proc, lab: Lab): Promise<void> {
     const up = await Promise.all(taps.map(([ns, i]) => hasCarrier(ns, i)));
     // Carrier comes with the attach; the loop starts right after. A line on stderr from
     // either forwarder says it is running; give it that, or a moment.
-    if (up.every(Boolean) && (/ready|forwarding/.test(proc.stderr + proc.stdout) || Date.now() > deadline - 10_000)) return;
+    if (up.every(Boolean) && (/ready|forwarding/.test(proc.stderr + proc.stdout) || Date.now() > deadline - 10_000))
+      return;
     if (Date.now() > deadline) throw new TapyardError('BENCH_TOOL', `${proc.label} did not attach within 15 s`);
     await sleep(20);
   }
@@ -110,7 +111,8 @@ export function normalize(kind: Forwarder, raw: Record<string, unknown>): Forwar
   const ledger = (raw.ledger ?? {}) as Record<string, number>;
   const ports = (raw.ports ?? []) as Array<{ name: string; rxFrames: number; drops: Record<string, number> }>;
   const drops: Record<string, number> = {};
-  for (const p of ports) for (const [reason, count] of Object.entries(p.drops ?? {})) drops[`${p.name}:${reason}`] = n(count);
+  for (const p of ports)
+    for (const [reason, count] of Object.entries(p.drops ?? {})) drops[`${p.name}:${reason}`] = n(count);
   // Frames still in a tx queue when the loop stopped were neither sent nor dropped by a rule;
   // they are reported as their own named drop so the ledger still closes.
   if (n(ledger.queued) > 0) drops.queued_at_exit = n(ledger.queued);

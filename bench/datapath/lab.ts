@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TapyardError } from '../../src/error.js';
-import type { LabKind } from './report-schema.js';
 import { run } from './process.js';
+import type { LabKind } from './report-schema.js';
 
 /** The repository root, found from this file whether it runs as TypeScript or from dist/. */
 export function repoRoot(): string {
@@ -15,7 +15,8 @@ export function repoRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'scripts/netns/lab')) && existsSync(join(dir, 'package.json'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new TapyardError('BENCH_SETUP', 'cannot find the tapyard checkout (scripts/netns/lab) above this file');
+    if (up === dir)
+      throw new TapyardError('BENCH_SETUP', 'cannot find the tapyard checkout (scripts/netns/lab) above this file');
     dir = up;
   }
 }
@@ -67,9 +68,14 @@ export function need(lab: Lab, key: string): string {
 }
 
 /** An interface's kernel counters, read in its namespace. */
-export async function linkStats(ns: string, ifname: string): Promise<{ rxPackets: number; txPackets: number; txDropped: number; rxDropped: number }> {
+export async function linkStats(
+  ns: string,
+  ifname: string,
+): Promise<{ rxPackets: number; txPackets: number; txDropped: number; rxDropped: number }> {
   const out = await run(['ip', '-n', ns, '-s', '-j', 'link', 'show', 'dev', ifname], 10_000);
-  const link = (JSON.parse(out.stdout) as Array<{ stats64: { rx: Record<string, number>; tx: Record<string, number> } }>)[0]!;
+  const link = (
+    JSON.parse(out.stdout) as Array<{ stats64: { rx: Record<string, number>; tx: Record<string, number> } }>
+  )[0]!;
   return {
     rxPackets: link.stats64.rx.packets ?? 0,
     rxDropped: link.stats64.rx.dropped ?? 0,

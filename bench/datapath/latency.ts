@@ -9,7 +9,13 @@ import type { LatencySample } from './report-schema.js';
 import { endpoints, session, warmUp } from './session.js';
 import { percentile } from './stats.js';
 
-export async function measureLatency(path: PathDef, lab: Lab, count: number, intervalUs: number, rep: number): Promise<LatencySample> {
+export async function measureLatency(
+  path: PathDef,
+  lab: Lab,
+  count: number,
+  intervalUs: number,
+  rep: number,
+): Promise<LatencySample> {
   const ep = endpoints(lab);
   const { result, counters } = await session(path, lab, { offload: false }, async () => {
     await warmUp(ep);
@@ -17,7 +23,17 @@ export async function measureLatency(path: PathDef, lab: Lab, count: number, int
     try {
       await server.waitFor(/ready/, 5_000);
       const out = await run(
-        inNs(ep.nsExt, [baselineBin('typing'), 'client', '--to', ep.guestIp, '--count', String(count), '--interval-us', String(intervalUs), '--json']),
+        inNs(ep.nsExt, [
+          baselineBin('typing'),
+          'client',
+          '--to',
+          ep.guestIp,
+          '--count',
+          String(count),
+          '--interval-us',
+          String(intervalUs),
+          '--json',
+        ]),
         60_000 + (count * (intervalUs + 1000)) / 1000,
         'typing client',
       );

@@ -19,9 +19,12 @@ const fmt = (s: Summary | null | undefined, scale: number, digits: number, range
 export function summaryTable(r: Report, range = true): string {
   const rows = r.paths.map((p) => {
     if (p.status === 'skipped') return [p.id, ...Array(9).fill('skipped')];
-    const tcp = (offload: boolean | null, d: string) => r.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === d)?.summary;
+    const tcp = (offload: boolean | null, d: string) =>
+      r.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === d)?.summary;
     const tcpCell = (d: string) =>
-      p.forwarder === null ? fmt(tcp(null, d), 1e9, 2, range) : `${fmt(tcp(false, d), 1e9, 2, range)} / ${fmt(tcp(true, d), 1e9, 2, range)}`;
+      p.forwarder === null
+        ? fmt(tcp(null, d), 1e9, 2, range)
+        : `${fmt(tcp(false, d), 1e9, 2, range)} / ${fmt(tcp(true, d), 1e9, 2, range)}`;
     const rate = (size: number) => r.rate.find((x) => x.path === p.id && x.frameSize === size);
     const lat = r.latency.find((l) => l.path === p.id);
     const small = rate(r.options.frameSizes[0] ?? 60);
@@ -43,14 +46,30 @@ export function summaryTable(r: Report, range = true): string {
     ];
   });
   return table(
-    ['path', 'TCP ext→guest Gbit/s', 'TCP guest→ext Gbit/s', '64 B Mfps', '1518 B Mfps', 'RTT p50 µs', 'RTT p99 µs', 'fwd ns/frame', 'host ns/frame', '64 B loss'],
+    [
+      'path',
+      'TCP ext→guest Gbit/s',
+      'TCP guest→ext Gbit/s',
+      '64 B Mfps',
+      '1518 B Mfps',
+      'RTT p50 µs',
+      'RTT p99 µs',
+      'fwd ns/frame',
+      'host ns/frame',
+      '64 B loss',
+    ],
     rows,
   );
 }
 
 function lossCell(x: { samples: { loss: number }[] } | undefined): string {
   if (!x || x.samples.length === 0) return '—';
-  return `${(percentile(x.samples.map((s) => s.loss), 50) * 100).toFixed(1)}%`;
+  return `${(
+    percentile(
+      x.samples.map((s) => s.loss),
+      50,
+    ) * 100
+  ).toFixed(1)}%`;
 }
 
 /** Two decimals, or three when two would round onto the goal and hide which side it is on. */
@@ -61,7 +80,8 @@ function ratioText(ratio: number, goal: string): string {
 }
 
 export function ratioTable(r: Report): string {
-  if (r.ratios.every((x) => x.tapyard === null)) return '_No tapyard-to-C ratios: tapyard was not measured in this run (see Paths)._';
+  if (r.ratios.every((x) => x.tapyard === null))
+    return '_No tapyard-to-C ratios: tapyard was not measured in this run (see Paths)._';
   const v = (metric: string, x: number | null) => {
     if (x === null) return '—';
     if (metric.startsWith('packet')) return `${(x / 1e6).toFixed(3)} Mfps`;
@@ -71,7 +91,15 @@ export function ratioTable(r: Report): string {
   };
   return table(
     ['path', 'metric', 'tapyard', 'C loop', 'tapyard / C', 'goal', 'met'],
-    r.ratios.map((x) => [x.path, x.metric, v(x.metric, x.tapyard), v(x.metric, x.c), x.ratio === null ? '—' : ratioText(x.ratio, x.goal), x.goal, x.met === null ? '—' : x.met ? 'yes' : 'no']),
+    r.ratios.map((x) => [
+      x.path,
+      x.metric,
+      v(x.metric, x.tapyard),
+      v(x.metric, x.c),
+      x.ratio === null ? '—' : ratioText(x.ratio, x.goal),
+      x.goal,
+      x.met === null ? '—' : x.met ? 'yes' : 'no',
+    ]),
     ['l', 'l'],
   );
 }
@@ -85,7 +113,9 @@ export function foreignTable(r: Report): string {
     const cells = rates.map((rate) => {
       const f = r.foreign.find((x) => x.path === path && String(x.floodOff) === off && x.rate === rate);
       if (!f?.labCores) return '—';
-      const reached = f.samples.map((s) => (s.forwarderWireRx === null ? s.guestIfRx : s.forwarderWireRx) / Math.max(1, s.offered));
+      const reached = f.samples.map(
+        (s) => (s.forwarderWireRx === null ? s.guestIfRx : s.forwarderWireRx) / Math.max(1, s.offered),
+      );
       const where = f.samples[0]?.forwarderWireRx === null ? 'guest' : 'fwd';
       return `${f.labCores.median.toFixed(2)} cores, ${(percentile(reached, 50) * 100).toFixed(0)}% to ${where}`;
     });
@@ -103,7 +133,13 @@ function hostExtraTable(r: Report): string {
     const [path, off] = key.split('|');
     return [
       `${path}${off === 'true' ? ' (flood off)' : ''}`,
-      ...rates.map((rate) => fmt(r.foreign.find((x) => x.path === path && String(x.floodOff) === off && x.rate === rate)?.hostExtraCores, 1, 2)),
+      ...rates.map((rate) =>
+        fmt(
+          r.foreign.find((x) => x.path === path && String(x.floodOff) === off && x.rate === rate)?.hostExtraCores,
+          1,
+          2,
+        ),
+      ),
     ];
   });
   return `Host-wide extra busy cores over the idle window (median, min–max):\n\n${table(['path', ...rates.map((x) => `${x / 1000}k/s`)], rows)}`;
@@ -130,11 +166,16 @@ export function consoleSummary(r: Report, outDir: string | null): string {
 
 export function markdownReport(r: Report, charts: string[]): string {
   const m = r.machine;
-  const nf = m.bridgeNfCallIptables === null ? 'br_netfilter not loaded' : `bridge-nf-call-iptables = ${m.bridgeNfCallIptables}`;
+  const nf =
+    m.bridgeNfCallIptables === null ? 'br_netfilter not loaded' : `bridge-nf-call-iptables = ${m.bridgeNfCallIptables}`;
   const img = (name: string, alt: string) => (charts.includes(name) ? `![${alt}](${name})\n` : '');
   const micro =
     r.micro.status === 'ok'
-      ? table(['benchmark', 'frames/s', 'source'], r.micro.results.map((x) => [x.name, Math.round(x.framesPerSecond).toLocaleString('en-US'), x.source]), ['l', 'r', 'l'])
+      ? table(
+          ['benchmark', 'frames/s', 'source'],
+          r.micro.results.map((x) => [x.name, Math.round(x.framesPerSecond).toLocaleString('en-US'), x.source]),
+          ['l', 'r', 'l'],
+        )
       : `_${r.micro.status}: ${r.micro.note}_`;
   return [
     '# tapyard bench — bridge or macvtap?',
@@ -146,7 +187,11 @@ export function markdownReport(r: Report, charts: string[]): string {
     '',
     '## Paths',
     '',
-    table(['path', 'status', 'what a frame goes through'], r.paths.map((p) => [p.id, p.status, p.note]), ['l', 'l', 'l']),
+    table(
+      ['path', 'status', 'what a frame goes through'],
+      r.paths.map((p) => [p.id, p.status, p.note]),
+      ['l', 'l', 'l'],
+    ),
     '',
     '## Results',
     '',
@@ -194,7 +239,7 @@ export function markdownReport(r: Report, charts: string[]): string {
     '',
     '- TCP: `iperf3 -c` from the external namespace to `iperf3 -s` in the guest (`-R` for guest → ext).',
     '- Packet rate: `tygen` (AF_PACKET, sendmmsg batches, PACKET_QDISC_BYPASS) pinned to one core, the forwarder to the other; ' +
-      '`tysink` counts frames at the guest\'s protocol dispatch. Offered = frames the generator sent, delivered = frames the guest received.',
+      "`tysink` counts frames at the guest's protocol dispatch. Offered = frames the generator sent, delivered = frames the guest received.",
     '- Latency: `typing`, a UDP ping-pong, one round trip per millisecond; every sample is in report.json.',
     '- CPU: forwarder from /proc/PID/task/*/schedstat, host as cores − Δidle/Δt from /proc/stat (both exact).',
     '- Each measurement starts a fresh forwarder, so its counters (rx = tx + named drops) cover exactly that measurement.',

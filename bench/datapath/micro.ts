@@ -25,7 +25,9 @@ interface RawResult {
 function toResult(raw: RawResult, source: string): MicroResult | null {
   const name = raw.name ?? raw.task;
   const fps = raw.framesPerSecond ?? raw.hz ?? raw.throughput?.mean;
-  return typeof name === 'string' && typeof fps === 'number' && Number.isFinite(fps) ? { name, framesPerSecond: fps, source } : null;
+  return typeof name === 'string' && typeof fps === 'number' && Number.isFinite(fps)
+    ? { name, framesPerSecond: fps, source }
+    : null;
 }
 
 /** Results found in a bench file's output: the last line that parses as JSON and holds results. */
@@ -48,7 +50,11 @@ export function parseMicroOutput(stdout: string, source: string): MicroResult[] 
 export async function runMicro(quick: boolean): Promise<Micro> {
   const root = repoRoot();
   const dir = join(root, 'bench/micro');
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort() : [];
+  const files = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.bench.ts'))
+        .sort()
+    : [];
   if (files.length === 0) return { status: 'absent', note: 'no bench/micro/*.bench.ts in this checkout', results: [] };
   const results: MicroResult[] = [];
   const problems: string[] = [];
@@ -59,7 +65,11 @@ export async function runMicro(quick: boolean): Promise<Micro> {
       continue;
     }
     try {
-      const out = await run([process.execPath, compiled, '--json', ...(quick ? ['--quick'] : [])], 300_000, `micro ${file}`);
+      const out = await run(
+        [process.execPath, compiled, '--json', ...(quick ? ['--quick'] : [])],
+        300_000,
+        `micro ${file}`,
+      );
       const found = parseMicroOutput(out.stdout, `bench/micro/${file}`);
       if (found.length === 0) problems.push(`${file} printed no JSON results`);
       results.push(...found);

@@ -18,10 +18,16 @@ export interface OptionInput {
 
 function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
   if (text === undefined) return [...allowed];
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = items.find((i) => !allowed.includes(i));
   if (bad !== undefined || items.length === 0)
-    throw new TapyardError('EUSAGE', `bench: --${option} takes a comma-separated list of ${allowed.join(', ')}${bad ? `, not '${bad}'` : ''}`);
+    throw new TapyardError(
+      'EUSAGE',
+      `bench: --${option} takes a comma-separated list of ${allowed.join(', ')}${bad ? `, not '${bad}'` : ''}`,
+    );
   return allowed.filter((a) => items.includes(a));
 }
 
@@ -32,7 +38,11 @@ export function benchOptions(input: OptionInput): BenchOptions {
     quick,
     reps: input.reps ?? (quick ? 1 : 3),
     measurements: list('only', input.only, MEASUREMENTS),
-    paths: list('paths', input.paths, PATHS.map((p) => p.id)),
+    paths: list(
+      'paths',
+      input.paths,
+      PATHS.map((p) => p.id),
+    ),
     tcpSeconds: quick ? 1 : 3,
     rateSeconds: quick ? 1 : 2,
     latencyCount: quick ? 200 : 1000,

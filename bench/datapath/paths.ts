@@ -14,12 +14,32 @@ export interface PathDef {
 
 export const PATHS: readonly PathDef[] = [
   { id: 'ref-veth', lab: 'ref-veth', forwarder: null, describe: 'veth straight into the guest (kernel only)' },
-  { id: 'ref-macvlan', lab: 'ref-macvlan', forwarder: null, describe: 'veth lower, macvlan in the guest (kernel only)' },
-  { id: 'ref-bridge', lab: 'ref-bridge', forwarder: null, describe: 'veth lower, Linux bridge, veth into the guest (kernel only)' },
+  {
+    id: 'ref-macvlan',
+    lab: 'ref-macvlan',
+    forwarder: null,
+    describe: 'veth lower, macvlan in the guest (kernel only)',
+  },
+  {
+    id: 'ref-bridge',
+    lab: 'ref-bridge',
+    forwarder: null,
+    describe: 'veth lower, Linux bridge, veth into the guest (kernel only)',
+  },
   { id: 'macvtap/c', lab: 'macvtap', forwarder: 'c', describe: 'macvtap on the lower, C poll loop, guest tap' },
-  { id: 'macvtap/tapyard', lab: 'macvtap', forwarder: 'tapyard', describe: 'macvtap on the lower, tapyard forward, guest tap' },
+  {
+    id: 'macvtap/tapyard',
+    lab: 'macvtap',
+    forwarder: 'tapyard',
+    describe: 'macvtap on the lower, tapyard forward, guest tap',
+  },
   { id: 'bridge/c', lab: 'bridge', forwarder: 'c', describe: 'Linux bridge, tap port, C poll loop, guest tap' },
-  { id: 'bridge/tapyard', lab: 'bridge', forwarder: 'tapyard', describe: 'Linux bridge, tap port, tapyard forward, guest tap' },
+  {
+    id: 'bridge/tapyard',
+    lab: 'bridge',
+    forwarder: 'tapyard',
+    describe: 'Linux bridge, tap port, tapyard forward, guest tap',
+  },
 ];
 
 export const pathById = (id: string): PathDef | undefined => PATHS.find((p) => p.id === id);

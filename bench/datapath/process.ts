@@ -1,7 +1,7 @@
 // Child processes of a benchmark run: every one is tracked so that Ctrl-C, a failure or the
 // end of the run stops exactly the processes this run started, by pid, and nothing else.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { TapyardError } from '../../src/error.js';
 
 export interface Finished {
@@ -21,8 +21,12 @@ export class Proc {
     readonly child: ChildProcess,
     readonly label: string,
   ) {
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+    });
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+    });
     this.exited = new Promise((resolve) => {
       child.on('error', (err) => {
         this.stderr += String(err);
@@ -48,8 +52,10 @@ export class Proc {
   async waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!pattern.test(this.stdout) && !pattern.test(this.stderr)) {
-      if (!this.running) throw new TapyardError('BENCH_TOOL', `${this.label} exited before it was ready: ${tail(this.stderr)}`);
-      if (Date.now() > deadline) throw new TapyardError('BENCH_TOOL', `${this.label} was not ready within ${timeoutMs} ms`);
+      if (!this.running)
+        throw new TapyardError('BENCH_TOOL', `${this.label} exited before it was ready: ${tail(this.stderr)}`);
+      if (Date.now() > deadline)
+        throw new TapyardError('BENCH_TOOL', `${this.label} was not ready within ${timeoutMs} ms`);
       await sleep(10);
     }
   }
@@ -79,7 +85,12 @@ export function start(argv: readonly string[], label = argv.join(' ')): Proc {
  * Runs to completion; a non-zero exit or a timeout is a TapyardError naming the tool, unless
  * `check` is false (for tools that explain their failures on stdout, like iperf3 -J).
  */
-export async function run(argv: readonly string[], timeoutMs = 60_000, label = argv.join(' '), check = true): Promise<Finished> {
+export async function run(
+  argv: readonly string[],
+  timeoutMs = 60_000,
+  label = argv.join(' '),
+  check = true,
+): Promise<Finished> {
   const proc = start(argv, label);
   const timer = setTimeout(() => proc.running && proc.child.kill('SIGKILL'), timeoutMs);
   const result = await proc.exited;

@@ -30,9 +30,19 @@ export async function measureRate(path: PathDef, lab: Lab, setup: RateSetup, rep
       const f0 = fwd?.cpuNs() ?? 0;
       const gen = await run(
         inNs(ep.nsExt, [
-          'taskset', '-c', String(setup.generatorCpu),
-          baselineBin('tygen'), '--if', ep.extIf, '--dst', ep.guestMac,
-          '--size', String(setup.frameSize), '--seconds', String(setup.seconds), '--json',
+          'taskset',
+          '-c',
+          String(setup.generatorCpu),
+          baselineBin('tygen'),
+          '--if',
+          ep.extIf,
+          '--dst',
+          ep.guestMac,
+          '--size',
+          String(setup.frameSize),
+          '--seconds',
+          String(setup.seconds),
+          '--json',
         ]),
         (setup.seconds + 30) * 1000,
         'tygen',

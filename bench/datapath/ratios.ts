@@ -33,16 +33,28 @@ const GOALS: readonly Goal[] = [
     metric: 'TCP ext→guest, offloads on',
     higherIsBetter: true,
     target: 0.9,
-    pick: (r, p) => r.tcp.find((x) => x.path === p && x.offload === true && x.direction === 'ext-to-guest')?.summary ?? null,
+    pick: (r, p) =>
+      r.tcp.find((x) => x.path === p && x.offload === true && x.direction === 'ext-to-guest')?.summary ?? null,
   },
   {
     metric: 'TCP guest→ext, offloads on',
     higherIsBetter: true,
     target: 0.9,
-    pick: (r, p) => r.tcp.find((x) => x.path === p && x.offload === true && x.direction === 'guest-to-ext')?.summary ?? null,
+    pick: (r, p) =>
+      r.tcp.find((x) => x.path === p && x.offload === true && x.direction === 'guest-to-ext')?.summary ?? null,
   },
-  { metric: 'latency p50', higherIsBetter: false, target: 1.2, pick: (r, p) => r.latency.find((x) => x.path === p)?.p50 ?? null },
-  { metric: 'latency p99', higherIsBetter: false, target: 2.0, pick: (r, p) => r.latency.find((x) => x.path === p)?.p99 ?? null },
+  {
+    metric: 'latency p50',
+    higherIsBetter: false,
+    target: 1.2,
+    pick: (r, p) => r.latency.find((x) => x.path === p)?.p50 ?? null,
+  },
+  {
+    metric: 'latency p99',
+    higherIsBetter: false,
+    target: 2.0,
+    pick: (r, p) => r.latency.find((x) => x.path === p)?.p99 ?? null,
+  },
   { metric: 'forwarder CPU per 64 B frame', higherIsBetter: false, target: null, pick: cpuPerFrame },
 ];
 
@@ -61,7 +73,12 @@ export function computeRatios(report: Report): Ratio[] {
         c,
         ratio,
         goal: goal.target === null ? '—' : `${goal.higherIsBetter ? '>=' : '<='} ${goal.target.toFixed(1)}x`,
-        met: ratio === null || goal.target === null ? null : goal.higherIsBetter ? ratio >= goal.target : ratio <= goal.target,
+        met:
+          ratio === null || goal.target === null
+            ? null
+            : goal.higherIsBetter
+              ? ratio >= goal.target
+              : ratio <= goal.target,
       });
     }
   }

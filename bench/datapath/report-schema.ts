@@ -241,7 +241,10 @@ const array =
   (c: Check): Check =>
   (v, at, e) => {
     if (!Array.isArray(v)) e.push(`${at}: expected an array`);
-    else v.forEach((x, i) => c(x, `${at}[${i}]`, e));
+    else
+      v.forEach((x, i) => {
+        c(x, `${at}[${i}]`, e);
+      });
   };
 const record =
   (c: Check): Check =>

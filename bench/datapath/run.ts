@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../../src/error.js';
 import { measureForeign } from './foreign.js';
 import { tapyardUnavailable } from './forwarders.js';
-import { labDownAll, labUp, type Lab } from './lab.js';
+import { type Lab, labDownAll, labUp } from './lab.js';
 import { measureLatency } from './latency.js';
 import { describeMachine } from './machine.js';
 import { runMicro } from './micro.js';
@@ -16,18 +16,18 @@ import { Progress } from './progress.js';
 import { measureRate } from './rate.js';
 import { computeRatios } from './ratios.js';
 import {
-  REPORT_SCHEMA,
   type BenchOptions,
   type ForeignResult,
   type LabKind,
   type LatencyResult,
   type PathInfo,
   type RateResult,
+  REPORT_SCHEMA,
   type Report,
   type TcpResult,
 } from './report-schema.js';
 import { summarize } from './stats.js';
-import { measureTcp, type Direction } from './tcp.js';
+import { type Direction, measureTcp } from './tcp.js';
 import { collectWarnings } from './warnings.js';
 
 export interface RunIo {
@@ -77,11 +77,13 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     if (wants('tcp'))
       for (const offload of p.forwarder ? [false, true] : [null])
         for (const direction of DIRECTIONS) tcp.push({ path: p.id, offload, direction, samples: [], summary: null });
-    if (wants('rate')) for (const frameSize of opts.frameSizes) rate.push({ path: p.id, frameSize, samples: [], summary: null });
+    if (wants('rate'))
+      for (const frameSize of opts.frameSizes) rate.push({ path: p.id, frameSize, samples: [], summary: null });
     if (wants('latency')) latency.push({ path: p.id, samples: [], p50: null, p90: null, p99: null });
     if (wants('foreign') && p.id !== 'ref-veth')
       for (const floodOff of p.lab === 'bridge' || p.lab === 'ref-bridge' ? [false, true] : [false])
-        for (const r of opts.foreignRates) foreign.push({ path: p.id, floodOff, rate: r, samples: [], labCores: null, hostExtraCores: null });
+        for (const r of opts.foreignRates)
+          foreign.push({ path: p.id, floodOff, rate: r, samples: [], labCores: null, hostExtraCores: null });
   }
 
   const pathDef = (id: string): PathDef => active.find((p) => p.id === id)!;
@@ -91,18 +93,52 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     const of = `rep ${rep}/${opts.reps}`;
     for (const t of tcp) {
       const label = `tcp ${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction} ${of}`;
-      steps.push({ label, path: t.path, run: async () => void t.samples.push(await measureTcp(pathDef(t.path), lab(t.path), t.offload === true, t.direction, opts.tcpSeconds, rep)) });
+      steps.push({
+        label,
+        path: t.path,
+        run: async () =>
+          void t.samples.push(
+            await measureTcp(pathDef(t.path), lab(t.path), t.offload === true, t.direction, opts.tcpSeconds, rep),
+          ),
+      });
     }
     for (const r of rate) {
-      const setup = { frameSize: r.frameSize, seconds: opts.rateSeconds, generatorCpu: opts.generatorCpu, forwarderCpu: opts.forwarderCpu };
-      steps.push({ label: `rate ${r.path} ${r.frameSize + 4} B ${of}`, path: r.path, run: async () => void r.samples.push(await measureRate(pathDef(r.path), lab(r.path), setup, rep)) });
+      const setup = {
+        frameSize: r.frameSize,
+        seconds: opts.rateSeconds,
+        generatorCpu: opts.generatorCpu,
+        forwarderCpu: opts.forwarderCpu,
+      };
+      steps.push({
+        label: `rate ${r.path} ${r.frameSize + 4} B ${of}`,
+        path: r.path,
+        run: async () => void r.samples.push(await measureRate(pathDef(r.path), lab(r.path), setup, rep)),
+      });
     }
     for (const l of latency)
-      steps.push({ label: `latency ${l.path} ${of}`, path: l.path, run: async () => void l.samples.push(await measureLatency(pathDef(l.path), lab(l.path), opts.latencyCount, opts.latencyIntervalUs, rep)) });
+      steps.push({
+        label: `latency ${l.path} ${of}`,
+        path: l.path,
+        run: async () =>
+          void l.samples.push(
+            await measureLatency(pathDef(l.path), lab(l.path), opts.latencyCount, opts.latencyIntervalUs, rep),
+          ),
+      });
     for (const f of foreign) {
-      const setup = { rate: f.rate, seconds: opts.foreignSeconds, floodOff: f.floodOff, foreignMac: mac, generatorCpu: opts.generatorCpu, forwarderCpu: opts.forwarderCpu };
+      const setup = {
+        rate: f.rate,
+        seconds: opts.foreignSeconds,
+        floodOff: f.floodOff,
+        foreignMac: mac,
+        generatorCpu: opts.generatorCpu,
+        forwarderCpu: opts.forwarderCpu,
+      };
       const label = `foreign ${f.path}${f.floodOff ? ' flood off' : ''} ${f.rate / 1000}k/s ${of}`;
-      steps.push({ label, path: f.path, run: async () => void f.samples.push(await measureForeign(pathDef(f.path), lab(f.path), setup, rep)) });
+      steps.push({
+        label,
+        path: f.path,
+        run: async () => void f.samples.push(await measureForeign(pathDef(f.path), lab(f.path), setup, rep)),
+      });
     }
   }
 

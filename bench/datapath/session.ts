@@ -3,8 +3,8 @@
 // whatever happened.
 
 import { TapyardError } from '../../src/error.js';
-import { startForwarder, type RunningForwarder } from './forwarders.js';
-import { inNs, need, type Lab } from './lab.js';
+import { type RunningForwarder, startForwarder } from './forwarders.js';
+import { inNs, type Lab, need } from './lab.js';
 import type { PathDef } from './paths.js';
 import { run, sleep } from './process.js';
 import type { ForwarderCounters } from './report-schema.js';
@@ -63,7 +63,8 @@ export async function warmUp(ep: Endpoints): Promise<void> {
       await run(inNs(ep.nsExt, ['ping', '-c', '1', '-W', '1', '-q', ep.guestIp]), 5_000);
       return;
     } catch {
-      if (Date.now() > deadline) throw new TapyardError('BENCH_PATH', `the guest ${ep.guestIp} did not answer a ping within 10 s`);
+      if (Date.now() > deadline)
+        throw new TapyardError('BENCH_PATH', `the guest ${ep.guestIp} did not answer a ping within 10 s`);
       await sleep(100);
     }
   }

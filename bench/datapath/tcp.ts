@@ -17,7 +17,14 @@ interface IperfResult {
   end?: { sum_received?: { bits_per_second: number; seconds: number }; sum_sent?: { retransmits?: number } };
 }
 
-export async function measureTcp(path: PathDef, lab: Lab, offload: boolean, direction: Direction, seconds: number, rep: number): Promise<TcpSample> {
+export async function measureTcp(
+  path: PathDef,
+  lab: Lab,
+  offload: boolean,
+  direction: Direction,
+  seconds: number,
+  rep: number,
+): Promise<TcpSample> {
   const ep = endpoints(lab);
   const { result, counters } = await session(path, lab, { offload }, async (fwd) => {
     await warmUp(ep);
@@ -28,7 +35,15 @@ export async function measureTcp(path: PathDef, lab: Lab, offload: boolean, dire
       const f0 = fwd?.cpuNs() ?? 0;
       // iperf3 -J explains its failures inside the JSON on stdout, so its exit code is read after.
       const client = await run(
-        inNs(ep.nsExt, ['iperf3', '-c', ep.guestIp, '-t', String(seconds), '-J', ...(direction === 'guest-to-ext' ? ['-R'] : [])]),
+        inNs(ep.nsExt, [
+          'iperf3',
+          '-c',
+          ep.guestIp,
+          '-t',
+          String(seconds),
+          '-J',
+          ...(direction === 'guest-to-ext' ? ['-R'] : []),
+        ]),
         (seconds + 30) * 1000,
         'iperf3 client',
         false,
@@ -39,10 +54,16 @@ export async function measureTcp(path: PathDef, lab: Lab, offload: boolean, dire
       try {
         j = JSON.parse(client.stdout) as IperfResult;
       } catch {
-        throw new TapyardError('BENCH_TOOL', `iperf3 client exited with ${client.code ?? client.signal}: ${tail(client.stderr || client.stdout)}`);
+        throw new TapyardError(
+          'BENCH_TOOL',
+          `iperf3 client exited with ${client.code ?? client.signal}: ${tail(client.stderr || client.stdout)}`,
+        );
       }
       if (j.error || !j.end?.sum_received || client.code !== 0)
-        throw new TapyardError('BENCH_TOOL', `iperf3: ${j.error ?? `no result (exit ${client.code ?? client.signal})`}`);
+        throw new TapyardError(
+          'BENCH_TOOL',
+          `iperf3: ${j.error ?? `no result (exit ${client.code ?? client.signal})`}`,
+        );
       return {
         seconds: j.end.sum_received.seconds,
         bitsPerSecond: j.end.sum_received.bits_per_second,

@@ -26,20 +26,40 @@ export function collectWarnings(r: Report): string[] {
   const w: string[] = [];
   const m = r.machine;
   if (m.hostBusyCoresAtStart > 0.25)
-    w.push(`the host was already ${m.hostBusyCoresAtStart.toFixed(2)} cores busy before the run started (other tenants): CPU figures include their noise`);
+    w.push(
+      `the host was already ${m.hostBusyCoresAtStart.toFixed(2)} cores busy before the run started (other tenants): CPU figures include their noise`,
+    );
   if (m.otherLabNamespacesAtStart > 0)
-    w.push(`${m.otherLabNamespacesAtStart} other ty-* namespaces existed at the start: someone else may be running traffic on this machine`);
+    w.push(
+      `${m.otherLabNamespacesAtStart} other ty-* namespaces existed at the start: someone else may be running traffic on this machine`,
+    );
   if (m.cpus < 2) w.push('fewer than 2 CPUs: generator and forwarder share a core in packet-rate runs');
-  if (r.options.reps < 2) w.push('one repetition: there is no spread to judge the noise by (run without --quick for 3)');
+  if (r.options.reps < 2)
+    w.push('one repetition: there is no spread to judge the noise by (run without --quick for 3)');
   for (const p of r.paths) if (p.status === 'skipped') w.push(`${p.id} was not measured: ${p.note}`);
 
   const gbit = (x: number) => `${(x / 1e9).toFixed(2)}`;
   const mfps = (x: number) => `${(x / 1e6).toFixed(3)}`;
   const us = (x: number) => `${(x / 1e3).toFixed(0)}`;
   const found = [
-    spreadWarning('TCP (Gbit/s)', r.tcp.map((t) => spread(`${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction}`, t.summary, gbit))),
-    spreadWarning('packet rate (M frames/s)', r.rate.map((x) => spread(`${x.path} ${x.frameSize + 4} B`, x.summary, mfps))),
-    spreadWarning('latency (µs)', [...r.latency.map((l) => spread(`${l.path} p50`, l.p50, us)), ...r.latency.map((l) => spread(`${l.path} p99`, l.p99, us))]),
+    spreadWarning(
+      'TCP (Gbit/s)',
+      r.tcp.map((t) =>
+        spread(
+          `${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction}`,
+          t.summary,
+          gbit,
+        ),
+      ),
+    ),
+    spreadWarning(
+      'packet rate (M frames/s)',
+      r.rate.map((x) => spread(`${x.path} ${x.frameSize + 4} B`, x.summary, mfps)),
+    ),
+    spreadWarning('latency (µs)', [
+      ...r.latency.map((l) => spread(`${l.path} p50`, l.p50, us)),
+      ...r.latency.map((l) => spread(`${l.path} p99`, l.p99, us)),
+    ]),
   ];
   for (const f of found) if (f) w.push(f);
   const idleWindows = r.foreign.flatMap((f) => f.samples.map((s) => s.hostIdleCores));
@@ -52,10 +72,17 @@ export function collectWarnings(r: Report): string[] {
 
   for (const x of r.rate)
     for (const s of x.samples)
-      if (s.generatorErrors > 0) w.push(`packet rate ${x.path} ${x.frameSize + 4} B rep ${s.rep}: the generator had ${s.generatorErrors} failed sends`);
-  const all = [...r.tcp, ...r.rate, ...r.latency, ...r.foreign].flatMap((x) => x.samples.map((s) => ({ path: x.path, s })));
+      if (s.generatorErrors > 0)
+        w.push(
+          `packet rate ${x.path} ${x.frameSize + 4} B rep ${s.rep}: the generator had ${s.generatorErrors} failed sends`,
+        );
+  const all = [...r.tcp, ...r.rate, ...r.latency, ...r.foreign].flatMap((x) =>
+    x.samples.map((s) => ({ path: x.path, s })),
+  );
   for (const { path, s } of all)
     if (s.forwarder && !conserved(s.forwarder))
-      w.push(`${path} rep ${s.rep}: forwarder counters do not add up (rx ${s.forwarder.rx} != tx ${s.forwarder.tx} + drops ${s.forwarder.dropped})`);
+      w.push(
+        `${path} rep ${s.rep}: forwarder counters do not add up (rx ${s.forwarder.rx} != tx ${s.forwarder.tx} + drops ${s.forwarder.dropped})`,
+      );
   return w;
 }

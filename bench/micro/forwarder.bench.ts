@@ -47,7 +47,12 @@ function batchOf64(): RxBatch {
     payload: new Uint8Array(22),
   });
   const slot = 128;
-  const batch: RxBatch = { buf: new Uint8Array(BATCH * slot), offsets: new Uint32Array(BATCH), lengths: new Int32Array(BATCH), count: BATCH };
+  const batch: RxBatch = {
+    buf: new Uint8Array(BATCH * slot),
+    offsets: new Uint32Array(BATCH),
+    lengths: new Int32Array(BATCH),
+    count: BATCH,
+  };
   for (let i = 0; i < BATCH; i++) {
     batch.offsets[i] = i * slot + HEADROOM;
     batch.lengths[i] = frame.length;
@@ -77,5 +82,8 @@ const results = bench.tasks.map((task) => {
 if (json) {
   console.log(JSON.stringify({ results }));
 } else {
-  for (const r of results) console.log(`${r.name.padEnd(34)} ${(r.framesPerSecond / 1e6).toFixed(1)} M frames/s  (${(1e9 / r.framesPerSecond).toFixed(0)} ns/frame)`);
+  for (const r of results)
+    console.log(
+      `${r.name.padEnd(34)} ${(r.framesPerSecond / 1e6).toFixed(1)} M frames/s  (${(1e9 / r.framesPerSecond).toFixed(0)} ns/frame)`,
+    );
 }

@@ -157,7 +157,9 @@ if (json) {
     ['tcp1518', allocTcp],
   ] as const) {
     const heap = `${a.heapBytesPerParse >= 0 ? '+' : ''}${a.heapBytesPerParse.toFixed(4)}`;
-    console.log(`  allocation, ${name}: ${(a.parses / 1e6).toFixed(1)} M parses, heap ${heap} B/parse, ${a.gcs} GC events`);
+    console.log(
+      `  allocation, ${name}: ${(a.parses / 1e6).toFixed(1)} M parses, heap ${heap} B/parse, ${a.gcs} GC events`,
+    );
   }
   if (sink === 0.5) console.log(sink); // keeps `sink` observable
 }

@@ -11,7 +11,7 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Bench } from 'tinybench';
-import { RxFilter, isAccepted } from '../../src/filter/rx-filter.js';
+import { isAccepted, RxFilter } from '../../src/filter/rx-filter.js';
 import { buildFrame } from '../../src/frame/build.js';
 import { Frame } from '../../src/frame/frame.js';
 import { parseMac } from '../../src/mac.js';
@@ -138,7 +138,11 @@ for (const [ingress, mac] of [
   [1, B],
   [2, EXT],
 ] as const) {
-  const learn = buildFrame({ eth: { src: mac, dst: A }, ipv4: { src: '10.77.0.3', dst: '10.77.0.1' }, udp: { srcPort: 1, dstPort: 2 } });
+  const learn = buildFrame({
+    eth: { src: mac, dst: A },
+    ipv4: { src: '10.77.0.3', dst: '10.77.0.1' },
+    udp: { srcPort: 1, dstPort: 2 },
+  });
   frame.parse(learn, 0, learn.length);
   bridge.decide(ingress, frame.ethernet, decision.reset());
 }
@@ -181,7 +185,9 @@ interface Allocation {
 
 async function allocation(task: string, fn: () => void, rounds: number): Promise<Allocation> {
   let gcs = 0;
-  const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+  const observer = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
   observer.observe({ entryTypes: ['gc'] });
   await new Promise((r) => setTimeout(r, 50));
   gcs = 0;
@@ -216,7 +222,10 @@ for (const [name, fn] of tasks) allocations.push(await allocation(name, fn, quic
 if (json) {
   console.log(JSON.stringify({ results, allocation: allocations }));
 } else {
-  for (const r of results) console.log(`${r.name.padEnd(44)} ${(r.framesPerSecond / 1e6).toFixed(1).padStart(5)} M frames/s  (${r.nsPerFrame.toFixed(0)} ns/frame)`);
+  for (const r of results)
+    console.log(
+      `${r.name.padEnd(44)} ${(r.framesPerSecond / 1e6).toFixed(1).padStart(5)} M frames/s  (${r.nsPerFrame.toFixed(0)} ns/frame)`,
+    );
   console.log('allocation check:');
   for (const a of allocations) {
     console.log(

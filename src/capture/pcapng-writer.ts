@@ -37,7 +37,10 @@ export class PcapngWriter {
     try {
       this.fd = openSync(path, 'w');
     } catch (err) {
-      throw new TapyardError('ECAPTURE', `cannot write the capture ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      throw new TapyardError(
+        'ECAPTURE',
+        `cannot write the capture ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
     }
     this.sectionHeader();
     for (const name of interfaces) this.interfaceDescription(name);

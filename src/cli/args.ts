@@ -1,7 +1,7 @@
 // Command-line parsing shared by the commands: node's parseArgs, with its errors turned into
 // one clear sentence.
 
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { TapyardError } from '../error.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -26,11 +26,21 @@ function explain(err: unknown): string {
 }
 
 /** A whole number within [min, max], or a one-line error naming the option. */
-export function integer(command: string, option: string, text: string | undefined, fallback: number, min: number, max: number): number {
+export function integer(
+  command: string,
+  option: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new TapyardError('EUSAGE', `${command}: --${option} must be a whole number from ${min} to ${max}, not '${text}'`);
+    throw new TapyardError(
+      'EUSAGE',
+      `${command}: --${option} must be a whole number from ${min} to ${max}, not '${text}'`,
+    );
   }
   return n;
 }
@@ -39,6 +49,7 @@ export function integer(command: string, option: string, text: string | undefine
 export function seconds(command: string, option: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new TapyardError('EUSAGE', `${command}: --${option} must be a positive number of seconds, not '${text}'`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new TapyardError('EUSAGE', `${command}: --${option} must be a positive number of seconds, not '${text}'`);
   return n;
 }

@@ -3,7 +3,6 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TapyardError } from '../error.js';
 import { repoRoot } from '../../bench/datapath/lab.js';
 import { consoleSummary } from '../../bench/datapath/markdown.js';
 import { benchOptions, MEASUREMENTS } from '../../bench/datapath/options.js';
@@ -11,6 +10,7 @@ import { PATHS } from '../../bench/datapath/paths.js';
 import { run, stopAll } from '../../bench/datapath/process.js';
 import { runBench } from '../../bench/datapath/run.js';
 import { writeReport } from '../../bench/datapath/write.js';
+import { TapyardError } from '../error.js';
 import { integer, parse } from './args.js';
 
 export const BENCH_HELP = `usage: tapyard bench [--quick] [--json] [--out DIR] [--reps N] [--only LIST] [--paths LIST]
@@ -19,9 +19,13 @@ Bridge or macvtap? Builds throwaway network-namespace labs, measures every path 
 takes the labs down again, and writes DIR (default report/): report.json with every raw
 sample, report.md with the tables, and SVG charts. Needs root, iperf3 and a C compiler.
 
-Paths: kernel-only references (${PATHS.filter((p) => !p.forwarder).map((p) => p.id).join(', ')}), and the macvtap and
+Paths: kernel-only references (${PATHS.filter((p) => !p.forwarder)
+  .map((p) => p.id)
+  .join(', ')}), and the macvtap and
 tap+bridge paths each through tapyard forward and through a C poll()+read()/write() loop
-(${PATHS.filter((p) => p.forwarder).map((p) => p.id).join(', ')}).
+(${PATHS.filter((p) => p.forwarder)
+  .map((p) => p.id)
+  .join(', ')}).
 
 Measurements: TCP throughput both ways, offloads off and on (iperf3); packet rate for
 64- and 1518-byte frames (raw AF_PACKET generator, counted in the guest); round-trip latency
@@ -50,9 +54,14 @@ async function ensureTools(): Promise<void> {
   const root = repoRoot();
   const bins = ['tyfwd', 'tygen', 'typing', 'tysink'].map((t) => join(root, 'bench/baseline/bin', t));
   if (bins.every(existsSync)) return;
-  await run(['make', '-s', '-C', join(root, 'bench/baseline')], 120_000, 'make -C bench/baseline').catch((err: unknown) => {
-    throw new TapyardError('BENCH_SETUP', `bench: cannot build the C tools in bench/baseline: ${err instanceof Error ? err.message : String(err)}`);
-  });
+  await run(['make', '-s', '-C', join(root, 'bench/baseline')], 120_000, 'make -C bench/baseline').catch(
+    (err: unknown) => {
+      throw new TapyardError(
+        'BENCH_SETUP',
+        `bench: cannot build the C tools in bench/baseline: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    },
+  );
 }
 
 export async function benchCommand(argv: string[]): Promise<number> {
@@ -77,7 +86,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       console.log(BENCH_HELP);
       return 0;
     }
-    if (positionals.length) throw new TapyardError('EUSAGE', `bench: unexpected argument '${positionals[0]}' (see tapyard bench --help)`);
+    if (positionals.length)
+      throw new TapyardError('EUSAGE', `bench: unexpected argument '${positionals[0]}' (see tapyard bench --help)`);
     if (values.out === '') throw new TapyardError('EUSAGE', 'bench: --out needs a directory');
     const opts = benchOptions({
       quick: values.quick,
@@ -86,7 +96,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
       paths: values.paths,
       outDir: values.out,
     });
-    if (process.getuid?.() !== 0) throw new TapyardError('EPERM', 'bench: must run as root (it builds network namespaces)');
+    if (process.getuid?.() !== 0)
+      throw new TapyardError('EPERM', 'bench: must run as root (it builds network namespaces)');
     await ensureTools();
 
     process.on('SIGINT', onSignal);

@@ -1,14 +1,14 @@
 // tapyard forward: join two or more ports through a switch and move frames until told to stop.
 
 import { PcapngWriter } from '../capture/pcapng-writer.js';
+import { Forwarder, type Ledger } from '../engine/forwarder.js';
 import { TapyardError } from '../error.js';
 import { rxFilterFromOptions } from '../filter/from-options.js';
-import { Forwarder, type Ledger } from '../engine/forwarder.js';
 import { formatMac } from '../mac.js';
 import type { CountersSnapshot } from '../port/counters.js';
 import { openPort } from '../port/open.js';
 import { DEFAULT_BUDGET, type Port } from '../port/port.js';
-import { parsePortSpec, type PortSpec } from '../port/spec.js';
+import { type PortSpec, parsePortSpec } from '../port/spec.js';
 import { makeSwitch, SWITCH_KINDS } from '../switch/index.js';
 import { integer, parse, seconds } from './args.js';
 
@@ -76,7 +76,8 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const specs = (values.port ?? []).map(parsePortSpec);
-  if (specs.length < 2) throw new TapyardError('EUSAGE', 'forward: give at least two --port NAME=KIND:IFNAME (see tapyard forward --help)');
+  if (specs.length < 2)
+    throw new TapyardError('EUSAGE', 'forward: give at least two --port NAME=KIND:IFNAME (see tapyard forward --help)');
   const names = new Set<string>();
   for (const spec of specs) {
     if (names.has(spec.name)) throw new TapyardError('EUSAGE', `forward: two ports are named '${spec.name}'`);
@@ -103,7 +104,11 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   let forwarder: Forwarder;
   try {
     const rxFilters = specs.map((spec, i) => rxFilterFromOptions(spec.name, spec.options, ports[i]!.mac));
-    if (values.capture !== undefined) capture = new PcapngWriter(values.capture, ports.map((p) => p.name));
+    if (values.capture !== undefined)
+      capture = new PcapngWriter(
+        values.capture,
+        ports.map((p) => p.name),
+      );
     forwarder = new Forwarder(ports, sw, {
       observer: capture,
       rxFilters,
@@ -161,8 +166,15 @@ function openAll(specs: PortSpec[], budget: number): Port[] {
 }
 
 function describePort(port: Port): string {
-  const extras = [port.mac === null ? null : formatMac(port.mac), port.hdrLen > 0 ? `vnet ${port.hdrLen}` : null, port.offload ? 'offload' : null];
-  return `${port.name} (${port.device}${extras.filter((x) => x !== null).map((x) => `, ${x}`).join('')})`;
+  const extras = [
+    port.mac === null ? null : formatMac(port.mac),
+    port.hdrLen > 0 ? `vnet ${port.hdrLen}` : null,
+    port.offload ? 'offload' : null,
+  ];
+  return `${port.name} (${port.device}${extras
+    .filter((x) => x !== null)
+    .map((x) => `, ${x}`)
+    .join('')})`;
 }
 
 function statsTicker(ports: Port[], json: boolean): NodeJS.Timeout {
@@ -183,7 +195,9 @@ function statsTicker(ports: Port[], json: boolean): NodeJS.Timeout {
     if (json) {
       console.log(JSON.stringify({ t: tick, ports: rows }));
     } else {
-      const cells = rows.map((r) => `${r.port} rx ${r.rxPps}/s ${r.rxMbps.toFixed(1)} Mb/s tx ${r.txPps}/s drop ${r.drops}`);
+      const cells = rows.map(
+        (r) => `${r.port} rx ${r.rxPps}/s ${r.rxMbps.toFixed(1)} Mb/s tx ${r.txPps}/s drop ${r.drops}`,
+      );
       console.log(`t=${tick}s  ${cells.join('  |  ')}`);
     }
   }, 1000);

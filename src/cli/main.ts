@@ -40,7 +40,8 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS[name];
-  if (command === undefined) throw new TapyardError('EUSAGE', `unknown command '${name}' (${Object.keys(COMMANDS).join(', ')})`);
+  if (command === undefined)
+    throw new TapyardError('EUSAGE', `unknown command '${name}' (${Object.keys(COMMANDS).join(', ')})`);
   return command.run(rest);
 }
 

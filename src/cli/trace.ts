@@ -3,13 +3,13 @@
 // calls the forwarder makes, so the explanation and the datapath cannot disagree.
 
 import { TapyardError } from '../error.js';
-import { EtherType, EthernetView, emitEthernet, isVlanTpid } from '../frame/ethernet.js';
+import { EthernetView, EtherType, emitEthernet, isVlanTpid } from '../frame/ethernet.js';
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
-import { BROADCAST, type Mac, formatMac, ipv4MulticastMac, ipv6MulticastMac, parseMac } from '../mac.js';
+import { BROADCAST, formatMac, ipv4MulticastMac, ipv6MulticastMac, type Mac, parseMac } from '../mac.js';
+import { countDeliveries, type Journey } from '../sim/network.js';
+import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab, WIRES, type Wire } from '../sim/topology.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import { type EndpointConfig, MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
-import { type Journey, countDeliveries } from '../sim/network.js';
-import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab, WIRES, type Wire } from '../sim/topology.js';
 import { parse } from './args.js';
 
 export const TRACE_HELP = `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--json]
@@ -116,7 +116,8 @@ function run(argv: string[]): number {
   if (extra.length > 0) throw usage(`unexpected argument '${extra[0]}'`);
   const only = (allowed: string[], what: string) => {
     for (const key of Object.keys(values)) {
-      if (values[key as keyof typeof values] !== undefined && !allowed.includes(key)) throw usage(`--${key} is not a ${what} option`);
+      if (values[key as keyof typeof values] !== undefined && !allowed.includes(key))
+        throw usage(`--${key} is not a ${what} option`);
     }
   };
   const common = ['help', 'json', 'fdb', 'from', 'dst', 'src', 'vlan', 'ethertype', 'hex'];
@@ -128,11 +129,13 @@ function run(argv: string[]): number {
     only([...common, 'mode', 'endpoint', 'wire', 'hairpin', 'lower-unicast-filter', 'bc-cutoff'], 'macvlan');
     let wire: Wire = 'switch';
     if (values.wire !== undefined) {
-      if (!(WIRES as readonly string[]).includes(values.wire)) throw usage(`--wire ${values.wire} must be one of ${WIRES.join(', ')}`);
+      if (!(WIRES as readonly string[]).includes(values.wire))
+        throw usage(`--wire ${values.wire} must be one of ${WIRES.join(', ')}`);
       wire = values.wire as Wire;
     }
     if (values.hairpin) {
-      if (values.wire !== undefined && values.wire !== 'hairpin') throw usage('--hairpin contradicts --wire ' + values.wire);
+      if (values.wire !== undefined && values.wire !== 'hairpin')
+        throw usage(`--hairpin contradicts --wire ${values.wire}`);
       wire = 'hairpin';
     }
     const mode = parseMode(values.mode ?? 'vepa', '--mode');
@@ -147,7 +150,9 @@ function run(argv: string[]): number {
     const options = {
       wire,
       ...(values['lower-unicast-filter'] ? { lowerUnicastFilter: true } : {}),
-      ...(values['bc-cutoff'] === undefined ? {} : { bcCutoff: wholeNumber('--bc-cutoff', values['bc-cutoff'], -1, 1 << 30) }),
+      ...(values['bc-cutoff'] === undefined
+        ? {}
+        : { bcCutoff: wholeNumber('--bc-cutoff', values['bc-cutoff'], -1, 1 << 30) }),
     };
     const names = new MacvlanLab({ ...options, endpoints: endpoints.map((e) => ({ ...e.config, sources: [] })) }).macs;
     const resolved = endpoints.map((e) => ({
@@ -158,11 +163,16 @@ function run(argv: string[]): number {
     lab = m;
     learn = (who, port) => {
       if (m.external === null) throw usage('--fdb needs a switch on the wire (--wire switch or hairpin)');
-      if (!m.external.portNames().includes(port)) throw usage(`--fdb: the external switch has ports ${m.external.portNames().join(' and ')}, not ${port}`);
+      if (!m.external.portNames().includes(port))
+        throw usage(`--fdb: the external switch has ports ${m.external.portNames().join(' and ')}, not ${port}`);
       m.external.learn(who, port);
     };
     topology = `macvlan: ${resolved.map((e) => `${e.name} (${e.mode ?? 'vepa'})`).join(', ')} on one lower; wire: ${
-      wire === 'direct' ? 'straight to ext' : wire === 'hairpin' ? 'a switch with hairpin on toward the lower' : 'a switch (hairpin off)'
+      wire === 'direct'
+        ? 'straight to ext'
+        : wire === 'hairpin'
+          ? 'a switch with hairpin on toward the lower'
+          : 'a switch (hairpin off)'
     }${m.macvlan.lowerIsPromiscuous ? '; the lower is promiscuous' : ''}`;
   } else if (kind === 'bridge') {
     only([...common, 'port', 'ageing'], 'bridge');
@@ -170,7 +180,8 @@ function run(argv: string[]): number {
     let ageingMs: number | undefined;
     if (values.ageing !== undefined) {
       const s = Number(values.ageing);
-      if (!(s > 0) || !Number.isFinite(s)) throw usage(`--ageing ${values.ageing} must be a positive number of seconds`);
+      if (!(s > 0) || !Number.isFinite(s))
+        throw usage(`--ageing ${values.ageing} must be a positive number of seconds`);
       ageingMs = s * 1000;
     }
     const b = new BridgeLab({ ports, ...(ageingMs === undefined ? {} : { ageingMs }) });
@@ -201,7 +212,10 @@ function run(argv: string[]): number {
           dst: values.dst === undefined ? BROADCAST : destination(lab.macs, values.dst),
           src: values.src === undefined ? lab.macs.get(from)! : station(lab.macs, values.src, '--src'),
           vlan: values.vlan === undefined ? null : wholeNumber('--vlan', values.vlan, 0, 4095),
-          etherType: values.ethertype === undefined ? DEFAULT_ETHERTYPE : wholeNumber('--ethertype', values.ethertype, 0, 0xffff),
+          etherType:
+            values.ethertype === undefined
+              ? DEFAULT_ETHERTYPE
+              : wholeNumber('--ethertype', values.ethertype, 0, 0xffff),
         });
   const journey = lab.send(from, bytes);
   const counts = countDeliveries(journey);
@@ -217,13 +231,15 @@ function usage(message: string): TapyardError {
 }
 
 function parseMode(text: string, where: string): MacvlanMode {
-  if (!(MACVLAN_MODE_NAMES as readonly string[]).includes(text)) throw usage(`${where} ${text} must be one of ${MACVLAN_MODE_NAMES.join(', ')}`);
+  if (!(MACVLAN_MODE_NAMES as readonly string[]).includes(text))
+    throw usage(`${where} ${text} must be one of ${MACVLAN_MODE_NAMES.join(', ')}`);
   return text as MacvlanMode;
 }
 
 function wholeNumber(option: string, text: string, min: number, max: number): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw usage(`${option} ${text} must be a whole number from ${min} to ${max}`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw usage(`${option} ${text} must be a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -355,7 +371,12 @@ function parseHex(text: string): Uint8Array {
 function buildFrame(f: { dst: Mac; src: Mac; vlan: number | null; etherType: number }): Uint8Array {
   const bytes = new Uint8Array(MIN_FRAME + (f.vlan === null ? 0 : 4));
   const at = emitEthernet(
-    { dst: f.dst, src: f.src, tags: f.vlan === null ? [] : [{ tpid: EtherType.VLAN, tci: f.vlan }], etherType: f.etherType },
+    {
+      dst: f.dst,
+      src: f.src,
+      tags: f.vlan === null ? [] : [{ tpid: EtherType.VLAN, tci: f.vlan }],
+      etherType: f.etherType,
+    },
     bytes,
     0,
   );
@@ -414,7 +435,14 @@ function render(
   return lines.join('\n');
 }
 
-function toJson(bytes: Uint8Array, from: string, topology: string, journey: Journey, counts: Map<string, number>, stations: string[]) {
+function toJson(
+  bytes: Uint8Array,
+  from: string,
+  topology: string,
+  journey: Journey,
+  counts: Map<string, number>,
+  stations: string[],
+) {
   return {
     frame: { ...frameSummary(bytes), hex: Buffer.from(bytes).toString('hex') },
     from,

@@ -12,10 +12,10 @@
 // clones) and queued are copies waiting for a full egress. When the loop is idle queued is 0.
 
 import { TapyardError } from '../error.js';
-import { EthernetView } from '../frame/ethernet.js';
-import { completePartialChecksum } from '../frame/checksum.js';
-import { GsoType, VnetFlag, VnetView, VNET_HDR_LEN } from '../frame/vnet.js';
 import { isAccepted, type RxFilter } from '../filter/rx-filter.js';
+import { completePartialChecksum } from '../frame/checksum.js';
+import { EthernetView } from '../frame/ethernet.js';
+import { GsoType, VNET_HDR_LEN, VnetFlag, VnetView } from '../frame/vnet.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
 import type { Port, PortListener, RxBatch } from '../port/port.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
@@ -107,7 +107,11 @@ export class Forwarder implements PortListener {
     this.sw.bind?.(described);
     if (this.options.busyPoll) {
       const slow = this.ports.find((p) => p.enterBusyPoll === undefined || p.pollOnce === undefined);
-      if (slow !== undefined) throw new TapyardError('EUSAGE', `busy polling needs macvtap and tap ports; ${slow.name} is a ${slow.kind} port`);
+      if (slow !== undefined)
+        throw new TapyardError(
+          'EUSAGE',
+          `busy polling needs macvtap and tap ports; ${slow.name} is a ${slow.kind} port`,
+        );
     }
     this.running = true;
     for (const port of this.ports) port.start(this);
@@ -248,7 +252,15 @@ export class Forwarder implements PortListener {
     return false;
   }
 
-  private enqueue(egress: number, ingress: number, buf: Uint8Array, off: number, len: number, srcHdr: number, offloaded: boolean): void {
+  private enqueue(
+    egress: number,
+    ingress: number,
+    buf: Uint8Array,
+    off: number,
+    len: number,
+    srcHdr: number,
+    offloaded: boolean,
+  ): void {
     const port = this.ports[egress]!;
     if (!this.alive[egress]) {
       port.counters.drop(DropReason.EGRESS_CLOSED);

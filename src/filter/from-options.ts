@@ -15,8 +15,14 @@ const MODES: readonly RxMode[] = ['promisc', 'allmulti', 'alluni', 'nomulti', 'n
 const KEYS = ['rx-filter', 'rx-mode', 'rx-mac', 'rx-vlan'] as const;
 
 /** Take the rx-* options out of `options`; null when the port has no filter. */
-export function rxFilterFromOptions(port: string, options: Record<string, string>, portMac: Mac | null): RxFilter | null {
-  const given = Object.fromEntries(KEYS.filter((k) => k in options).map((k) => [k, options[k]!])) as Partial<Record<(typeof KEYS)[number], string>>;
+export function rxFilterFromOptions(
+  port: string,
+  options: Record<string, string>,
+  portMac: Mac | null,
+): RxFilter | null {
+  const given = Object.fromEntries(KEYS.filter((k) => k in options).map((k) => [k, options[k]!])) as Partial<
+    Record<(typeof KEYS)[number], string>
+  >;
   for (const key of KEYS) delete options[key];
   const bad = (why: string) => new TapyardError('EUSAGE', `port ${port}: ${why}`);
   const on = given['rx-filter'];
@@ -27,7 +33,7 @@ export function rxFilterFromOptions(port: string, options: Record<string, string
   }
   if (on !== 'on') throw bad(`rx-filter=${on} must be on or off`);
   const mac = options.mac !== undefined ? parseMac(options.mac) : portMac;
-  if (mac === null) throw bad('rx-filter=on needs the NIC\'s MAC: this port has none, so give mac=...');
+  if (mac === null) throw bad("rx-filter=on needs the NIC's MAC: this port has none, so give mac=...");
 
   const filter = new RxFilter(mac);
   filter.setFeatures({ ctrlVlan: given['rx-vlan'] !== undefined });

@@ -14,8 +14,8 @@
 // Checking a frame allocates nothing: the verdict is one of the constants below.
 
 import { TapyardError } from '../error.js';
-import { EtherType, type EthernetView } from '../frame/ethernet.js';
-import { BROADCAST, type Mac, isGroup, readMac } from '../mac.js';
+import { type EthernetView, EtherType } from '../frame/ethernet.js';
+import { BROADCAST, isGroup, type Mac, readMac } from '../mac.js';
 
 /** Why a frame was accepted or dropped. */
 export const RxVerdict = {

@@ -5,8 +5,8 @@
 
 import { type Mac, readMac, writeMac } from '../mac.js';
 import { EMPTY_BYTES, put16, u16 } from './bytes.js';
-import { EtherType } from './ethernet.js';
 import { FrameError } from './error.js';
+import { EtherType } from './ethernet.js';
 import { type Ipv4Address, readIpv4, writeIpv4 } from './ip-address.js';
 
 export const ArpField = {

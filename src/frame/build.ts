@@ -12,29 +12,29 @@ import { ARP_LEN, ArpOperation, type ArpRepr, arpRepr, emitArp } from './arp.js'
 import { put16 } from './bytes.js';
 import { checksumWithField, fold, ipv4PseudoHeaderSum, ipv6PseudoHeaderSum } from './checksum.js';
 import {
-  EtherType,
   type EthernetRepr,
+  EtherType,
+  emitEthernet,
   ethernetHeaderLength,
   ethernetRepr,
-  emitEthernet,
   type VlanTag,
 } from './ethernet.js';
 import { type Frame, NONE } from './frame.js';
-import { IcmpField, type IcmpRepr, Icmpv4Type, Icmpv6Type, emitIcmp, icmpRepr, ICMP_HEADER_LEN } from './icmp.js';
-import { type Ipv4Address, type Ipv6Address, IPV6_ADDRESS_LEN, parseIpv4, parseIpv6 } from './ip-address.js';
+import { emitIcmp, ICMP_HEADER_LEN, IcmpField, type IcmpRepr, Icmpv4Type, Icmpv6Type, icmpRepr } from './icmp.js';
+import { IPV6_ADDRESS_LEN, type Ipv4Address, type Ipv6Address, parseIpv4, parseIpv6 } from './ip-address.js';
 import { IpProtocol } from './ip-protocol.js';
-import { IPV4_MAX_HEADER_LEN, type Ipv4Repr, emitIpv4, ipv4HeaderLength, ipv4Repr } from './ipv4.js';
+import { emitIpv4, IPV4_MAX_HEADER_LEN, type Ipv4Repr, ipv4HeaderLength, ipv4Repr } from './ipv4.js';
 import {
+  emitIpv6,
   IPV6_HEADER_LEN,
   type Ipv6ExtensionRepr,
   type Ipv6Repr,
   Ipv6View,
-  emitIpv6,
   ipv6HeaderLength,
   ipv6Repr,
 } from './ipv6.js';
-import { TCP_MAX_HEADER_LEN, TcpField, type TcpRepr, emitTcp, parseTcpFlags, tcpHeaderLength, tcpRepr } from './tcp.js';
-import { UDP_HEADER_LEN, UdpField, type UdpRepr, emitUdp, udpRepr } from './udp.js';
+import { emitTcp, parseTcpFlags, TCP_MAX_HEADER_LEN, TcpField, type TcpRepr, tcpHeaderLength, tcpRepr } from './tcp.js';
+import { emitUdp, UDP_HEADER_LEN, UdpField, type UdpRepr, udpRepr } from './udp.js';
 
 /**
  * How the UDP/TCP checksum field is filled. `full`: the checksum. `partial`: the folded
@@ -465,7 +465,9 @@ export const Ipv6Extension = {
     body[1] = segmentsLeft;
     // SRH: last entry; other types keep these four bytes reserved.
     if (type === 4) body[2] = addresses.length - 1;
-    addresses.forEach((a, i) => body.set(ipv6Address(a, 'routing address'), 6 + IPV6_ADDRESS_LEN * i));
+    addresses.forEach((a, i) => {
+      body.set(ipv6Address(a, 'routing address'), 6 + IPV6_ADDRESS_LEN * i);
+    });
     return { protocol: IpProtocol.ROUTING, body };
   },
   /** `offset` in bytes, a multiple of 8. */

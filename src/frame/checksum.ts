@@ -70,9 +70,7 @@ export function sum16(bytes: Uint8Array, offset: number, length: number): number
   // Words that start an odd number of bytes into the range pair their bytes the other way round.
   if ((head & 1) === 1) middle = swap16(middle);
   const tail = offset + head + 4 * count;
-  return (
-    byteSum(bytes, offset, offset + head, true) + middle + byteSum(bytes, tail, offset + length, (head & 1) === 0)
-  );
+  return byteSum(bytes, offset, offset + head, true) + middle + byteSum(bytes, tail, offset + length, (head & 1) === 0);
 }
 
 /** Fold an unfolded sum into 16 bits with end-around carry. A non-zero multiple of 0xffff folds

@@ -11,14 +11,14 @@
 
 import { formatMac } from '../mac.js';
 import { ArpOperation } from './arp.js';
-import { EtherType } from './ethernet.js';
 import { FrameError } from './error.js';
+import { EtherType } from './ethernet.js';
 import { Frame, NONE } from './frame.js';
 import { Icmpv4Type, Icmpv6Type } from './icmp.js';
 import { formatIpv4, formatIpv6 } from './ip-address.js';
 import { IpProtocol } from './ip-protocol.js';
 import { ipv6ExtensionLength } from './ipv6.js';
-import { TcpFlag, formatTcpFlags } from './tcp.js';
+import { formatTcpFlags, TcpFlag } from './tcp.js';
 
 const frame = new Frame();
 

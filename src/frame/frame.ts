@@ -2,11 +2,11 @@
 // that are allocated once with the Frame and re-pointed for every frame. This is what the
 // forwarder, trace and describe read; nothing in `parse` allocates.
 
-import { EMPTY_BYTES } from './bytes.js';
 import { ArpView } from './arp.js';
+import { EMPTY_BYTES } from './bytes.js';
 import { checksumValid, ipv4PseudoHeaderSum, ipv6PseudoHeaderSum } from './checksum.js';
-import { EtherType, EthernetView } from './ethernet.js';
 import type { FrameError } from './error.js';
+import { EthernetView, EtherType } from './ethernet.js';
 import { IcmpView } from './icmp.js';
 import { IpProtocol } from './ip-protocol.js';
 import { Ipv4View } from './ipv4.js';

@@ -27,7 +27,8 @@ export const VnetFlag = { NEEDS_CSUM: 1, DATA_VALID: 2, RSC_INFO: 4 } as const;
 export const GsoType = { NONE: 0, TCPV4: 1, UDP: 3, TCPV6: 4, UDP_L4: 5, ECN: 0x80 } as const;
 
 /** Bit n set: gso_type n is one the kernel accepts (NONE, TCPV4, UDP, TCPV6, UDP_L4). */
-const KNOWN_GSO = (1 << GsoType.NONE) | (1 << GsoType.TCPV4) | (1 << GsoType.UDP) | (1 << GsoType.TCPV6) | (1 << GsoType.UDP_L4);
+const KNOWN_GSO =
+  (1 << GsoType.NONE) | (1 << GsoType.TCPV4) | (1 << GsoType.UDP) | (1 << GsoType.TCPV6) | (1 << GsoType.UDP_L4);
 
 export class VnetView {
   bytes: Uint8Array = new Uint8Array(VNET_HDR_LEN);

@@ -68,7 +68,14 @@ export class FdPort implements Port {
   start(listener: PortListener): void {
     this.listener = listener;
     const poller = new (tapio().Poller)(this.fd, (events, errno, count) => this.onPoll(events, errno, count));
-    poller.setRing(this.batch.buf, this.batch.offsets, this.batch.lengths, this.hdrLen, HEADROOM, this.batch.offsets.length);
+    poller.setRing(
+      this.batch.buf,
+      this.batch.offsets,
+      this.batch.lengths,
+      this.hdrLen,
+      HEADROOM,
+      this.batch.offsets.length,
+    );
     this.poller = poller;
     this.arm();
     this.watch = setInterval(() => this.checkDevice(), WATCH_MS);

@@ -8,7 +8,7 @@ import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
 import { FdPort } from './fd-port.js';
-import { isErrno, tapio, TunOffload } from './native.js';
+import { isErrno, TunOffload, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
 import { type PortSpec, takeFlag } from './spec.js';
 
@@ -21,7 +21,10 @@ export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
   const sys = `/sys/class/net/${ifname}`;
   const fail = (code: string, sentence: string) => new TapyardError(code, `port ${spec.name}: ${sentence}`);
   if (!existsSync(sys)) {
-    throw fail('ENODEV', `there is no interface ${ifname} in this network namespace (run tapyard inside the macvtap's namespace with ip netns exec)`);
+    throw fail(
+      'ENODEV',
+      `there is no interface ${ifname} in this network namespace (run tapyard inside the macvtap's namespace with ip netns exec)`,
+    );
   }
   const queues = existsSync(`${sys}/macvtap`) ? readdirSync(`${sys}/macvtap`) : [];
   if (queues.length === 0) throw fail('ENOTMACVTAP', `${ifname} is not a macvtap (it is ${describeDevice(ifname)})`);
@@ -31,8 +34,10 @@ export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
   try {
     fd = tapio().openMacvtap(major!, minor!);
   } catch (err) {
-    if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) throw fail('EPERM', `opening the macvtap ${ifname} needs root (CAP_MKNOD and CAP_NET_ADMIN)`);
-    if (isErrno(err, 'ENODEV') || isErrno(err, 'ENXIO')) throw fail('ENODEV', `the macvtap ${ifname} disappeared while it was being opened`);
+    if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES'))
+      throw fail('EPERM', `opening the macvtap ${ifname} needs root (CAP_MKNOD and CAP_NET_ADMIN)`);
+    if (isErrno(err, 'ENODEV') || isErrno(err, 'ENXIO'))
+      throw fail('ENODEV', `the macvtap ${ifname} disappeared while it was being opened`);
     throw err;
   }
   try {
@@ -65,7 +70,9 @@ export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
 export function describeDevice(ifname: string, netns?: string): string {
   try {
     const args = [...(netns === undefined ? [] : ['-n', netns]), '-j', '-d', 'link', 'show', 'dev', ifname];
-    const [link] = JSON.parse(execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as LinkInfo[];
+    const [link] = JSON.parse(
+      execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    ) as LinkInfo[];
     const kind = link?.linkinfo?.info_kind;
     if (kind === 'tun') return `a ${link?.linkinfo?.info_data?.type ?? 'tun'}`;
     if (kind !== undefined) return `a ${kind}`;

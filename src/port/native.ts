@@ -11,7 +11,14 @@ export interface PollerHandle {
   /** Arm the poll for exactly these events; (false, false) stops it. */
   start(readable: boolean, writable: boolean): void;
   /** Readable batches are drained into this ring before the callback runs. */
-  setRing(ring: Uint8Array, offsets: Uint32Array, lengths: Int32Array, hdrLen: number, headroom: number, budget: number): void;
+  setRing(
+    ring: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Int32Array,
+    hdrLen: number,
+    headroom: number,
+    budget: number,
+  ): void;
   close(): void;
 }
 
@@ -36,7 +43,14 @@ export interface Tapio {
     headroom: number,
     budget: number,
   ): number;
-  writeBatch(fd: number, buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number;
+  writeBatch(
+    fd: number,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    status: Int32Array,
+  ): number;
   Poller: new (fd: number, callback: (events: number, errno: number, count: number) => void) => PollerHandle;
 }
 
@@ -56,7 +70,15 @@ export const TunFlag = {
 } as const;
 
 /** TUNSETOFFLOAD flags. */
-export const TunOffload = { CSUM: 0x01, TSO4: 0x02, TSO6: 0x04, TSO_ECN: 0x08, UFO: 0x10, USO4: 0x20, USO6: 0x40 } as const;
+export const TunOffload = {
+  CSUM: 0x01,
+  TSO4: 0x02,
+  TSO6: 0x04,
+  TSO_ECN: 0x08,
+  UFO: 0x10,
+  USO4: 0x20,
+  USO6: 0x40,
+} as const;
 
 /** Errors from the addon carry the errno name as `code`. */
 export interface ErrnoError extends Error {
@@ -65,7 +87,11 @@ export interface ErrnoError extends Error {
 }
 
 export function isErrno(err: unknown, code?: string): err is ErrnoError {
-  return err instanceof Error && typeof (err as ErrnoError).errno === 'number' && (code === undefined || (err as ErrnoError).code === code);
+  return (
+    err instanceof Error &&
+    typeof (err as ErrnoError).errno === 'number' &&
+    (code === undefined || (err as ErrnoError).code === code)
+  );
 }
 
 function load(): Tapio {

@@ -26,10 +26,14 @@ export function openPcap(spec: PortSpec, budget = DEFAULT_BUDGET): PcapPort {
   if (dir !== 'in' && dir !== 'both') throw fail('EUSAGE', `dir=${dir} must be in or both`);
   const sys = `/sys/class/net/${spec.ifname}`;
   if (!existsSync(sys)) throw fail('ENODEV', `there is no interface ${spec.ifname} in this network namespace`);
-  if ((Number(readFileSync(`${sys}/flags`, 'utf8')) & IFF_UP) === 0) throw fail('EDOWN', `${spec.ifname} is down (libpcap captures only on an interface that is up)`);
+  if ((Number(readFileSync(`${sys}/flags`, 'utf8')) & IFF_UP) === 0)
+    throw fail('EDOWN', `${spec.ifname} is down (libpcap captures only on an interface that is up)`);
   // Without "inbound" libpcap also captures what the host sends on the device, and a forwarder
   // would echo the host's own frames back at it.
-  const filter = [dir === 'in' ? 'inbound' : '', bpf ?? ''].filter((f) => f !== '').map((f) => `(${f})`).join(' and ');
+  const filter = [dir === 'in' ? 'inbound' : '', bpf ?? '']
+    .filter((f) => f !== '')
+    .map((f) => `(${f})`)
+    .join(' and ');
   const mtu = Number(readFileSync(`${sys}/mtu`, 'utf8'));
   const mac = parseMac(readFileSync(`${sys}/address`, 'utf8'));
   return new PcapPort(spec.name, spec.ifname, filter, mac, maxFrameForMtu(mtu), budget);
@@ -55,7 +59,9 @@ export class PcapPort implements Port {
   private pos = 0;
   private isReady = false;
   private markReady: () => void = () => {};
-  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
+  readonly ready = new Promise<void>((resolve) => {
+    this.markReady = resolve;
+  });
   private closed = false;
   private errors = '';
 
@@ -68,15 +74,24 @@ export class PcapPort implements Port {
     readonly budget: number,
   ) {
     this.device = `pcap ${ifname}`;
-    this.batch = { buf: new Uint8Array(HEADROOM + SNAPLEN + 64 + budget * 2048), offsets: new Uint32Array(budget), lengths: new Int32Array(budget), count: 0 };
+    this.batch = {
+      buf: new Uint8Array(HEADROOM + SNAPLEN + 64 + budget * 2048),
+      offsets: new Uint32Array(budget),
+      lengths: new Int32Array(budget),
+      count: 0,
+    };
   }
 
   start(listener: PortListener): void {
     this.listener = listener;
-    const child = spawn(process.execPath, [workerPath(), this.ifname, this.filter], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [workerPath(), this.ifname, this.filter], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child = child;
     child.stdout.on('data', (chunk: Buffer) => this.onData(chunk));
-    child.stderr.on('data', (chunk: Buffer) => (this.errors += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.errors += chunk.toString();
+    });
     child.stdin.on('error', () => {}); // a dead worker is reported by 'exit'
     child.on('exit', (code, signal) => this.onExit(code, signal));
   }
@@ -157,11 +172,16 @@ export class PcapPort implements Port {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.closed) return;
     this.closed = true;
-    const why = this.errors.trim().split('\n').filter((l) => !/^Warning:/.test(l))[0];
+    const why = this.errors
+      .trim()
+      .split('\n')
+      .filter((l) => !/^Warning:/.test(l))[0];
     let sentence: string;
     if (!existsSync(`/sys/class/net/${this.ifname}`)) sentence = `the interface ${this.ifname} was deleted`;
-    else if ((Number(readFileSync(`/sys/class/net/${this.ifname}/flags`, 'utf8')) & IFF_UP) === 0) sentence = `the interface ${this.ifname} went down`;
-    else if (!this.isReady) sentence = `libpcap cannot capture on ${this.ifname}: ${why ?? `the capture process exited (${code ?? signal})`}`;
+    else if ((Number(readFileSync(`/sys/class/net/${this.ifname}/flags`, 'utf8')) & IFF_UP) === 0)
+      sentence = `the interface ${this.ifname} went down`;
+    else if (!this.isReady)
+      sentence = `libpcap cannot capture on ${this.ifname}: ${why ?? `the capture process exited (${code ?? signal})`}`;
     else sentence = `the capture on ${this.ifname} ended: ${why ?? `the capture process exited (${code ?? signal})`}`;
     this.listener?.onFatal(this, new TapyardError('EDEVGONE', `port ${this.name}: ${sentence}`));
   }

@@ -3,7 +3,7 @@
 
 import type { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
-import { Counters } from './counters.js';
+import type { Counters } from './counters.js';
 
 /**
  * Frames a port has just read. Frame i starts at buf[offsets[i]] and is lengths[i] bytes long

@@ -21,7 +21,8 @@ const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 const IFNAME = /^[^/:\s]{1,15}$/;
 
 export function parsePortSpec(text: string): PortSpec {
-  const bad = (why: string) => new TapyardError('EUSAGE', `bad --port '${text}': ${why} (expected NAME=KIND:IFNAME[,key=value...])`);
+  const bad = (why: string) =>
+    new TapyardError('EUSAGE', `bad --port '${text}': ${why} (expected NAME=KIND:IFNAME[,key=value...])`);
   const eq = text.indexOf('=');
   if (eq < 0) throw bad('no NAME=');
   const name = text.slice(0, eq);
@@ -32,7 +33,8 @@ export function parsePortSpec(text: string): PortSpec {
   const kind = rest.slice(0, colon) as SpecKind;
   if (!KINDS.includes(kind)) throw bad(`unknown kind '${kind}' (macvtap, tap or pcap)`);
   const [ifname = '', ...opts] = rest.slice(colon + 1).split(',');
-  if (ifname === '.' || ifname === '..' || !IFNAME.test(ifname)) throw bad(`'${ifname}' is not an interface name (1-15 characters)`);
+  if (ifname === '.' || ifname === '..' || !IFNAME.test(ifname))
+    throw bad(`'${ifname}' is not an interface name (1-15 characters)`);
   const options: Record<string, string> = {};
   for (const opt of opts) {
     if (opt === '') throw bad('empty option');

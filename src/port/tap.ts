@@ -8,7 +8,7 @@ import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
 import { FdPort } from './fd-port.js';
 import { describeDevice, OFFLOAD_FLAGS } from './macvtap.js';
-import { isErrno, netnsPath, tapio, TunFlag } from './native.js';
+import { isErrno, netnsPath, TunFlag, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
 import { type PortSpec, takeFlag, takeString } from './spec.js';
 
@@ -30,7 +30,8 @@ export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
     try {
       tapio().ifMtu(ifname, ns);
     } catch (err) {
-      if (isErrno(err, 'ENODEV')) throw fail('ENODEV', `there is no interface ${ifname} in ${where} (add create to make a tap)`);
+      if (isErrno(err, 'ENODEV'))
+        throw fail('ENODEV', `there is no interface ${ifname} in ${where} (add create to make a tap)`);
       throw err;
     }
   }
@@ -39,12 +40,17 @@ export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
     const flags = TunFlag.TAP | TunFlag.NO_PI | (vnet ? TunFlag.VNET_HDR : 0) | (multiQueue ? TunFlag.MULTI_QUEUE : 0);
     fd = tapio().attachTap(ifname, flags, ns).fd;
   } catch (err) {
-    if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES')) throw fail('EPERM', `attaching the tap ${ifname} needs root (CAP_NET_ADMIN)`);
+    if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES'))
+      throw fail('EPERM', `attaching the tap ${ifname} needs root (CAP_NET_ADMIN)`);
     if (isErrno(err, 'EBUSY')) throw fail('EBUSY', `the tap ${ifname} is already attached to another program`);
     if (isErrno(err, 'EINVAL')) {
       // tun_set_iff refuses another kind of device, and a tap whose multi-queue flag differs.
       const what = describeDevice(ifname, nsName);
-      if (what === 'a tap') throw fail('EMQ', `the tap ${ifname} is ${multiQueue ? 'not ' : ''}multi-queue: ${multiQueue ? 'drop' : 'add'} mq=on`);
+      if (what === 'a tap')
+        throw fail(
+          'EMQ',
+          `the tap ${ifname} is ${multiQueue ? 'not ' : ''}multi-queue: ${multiQueue ? 'drop' : 'add'} mq=on`,
+        );
       throw fail('ENOTTAP', `${ifname} is not a tap (it is ${what})`);
     }
     if (isErrno(err, 'ENOENT')) throw fail('ENOTUN', '/dev/net/tun is missing (load the tun module)');

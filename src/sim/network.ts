@@ -58,7 +58,8 @@ export class Network {
   /** The station behind an uncabled port, named after the port. */
   stations(): string[] {
     const out: string[] = [];
-    for (const [name, node] of this.nodes) for (const port of node.ports) if (!this.cables.has(`${name}/${port}`)) out.push(port);
+    for (const [name, node] of this.nodes)
+      for (const port of node.ports) if (!this.cables.has(`${name}/${port}`)) out.push(port);
     return out;
   }
 
@@ -81,7 +82,8 @@ export class Network {
     const queue: { node: string; port: number; path: string[] }[] = [{ ...start, path: [] }];
     while (queue.length > 0) {
       const at = queue.shift()!;
-      if (journey.hops.length >= MAX_HOPS) throw new TapyardError('ELOOP', `the frame is still being forwarded after ${MAX_HOPS} hops: a loop`);
+      if (journey.hops.length >= MAX_HOPS)
+        throw new TapyardError('ELOOP', `the frame is still being forwarded after ${MAX_HOPS} hops: a loop`);
       const node = this.nodes.get(at.node)!;
       const decision = new Decision();
       if (trace) decision.steps = [];

@@ -7,9 +7,9 @@
 
 import { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
-import { HairpinSwitch, TOWARD_LOWER } from './hairpin-switch.js';
 import { type BridgePortConfig, LearningBridge } from '../switch/learning-bridge.js';
 import { type EndpointConfig, Macvlan } from '../switch/macvlan.js';
+import { HairpinSwitch, TOWARD_LOWER } from './hairpin-switch.js';
 import { type Journey, Network } from './network.js';
 
 /** How the lower's wire reaches the external host. */
@@ -58,7 +58,8 @@ abstract class ModelLab {
   }
 
   send(from: string, bytes: Uint8Array, trace = true): Journey {
-    if (!this.macs.has(from)) throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
+    if (!this.macs.has(from))
+      throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
     return this.network.send(from, bytes, trace);
   }
 }
@@ -73,7 +74,8 @@ export class MacvlanLab extends ModelLab {
     const extMac = options.extMac ?? DEFAULT_EXT_MAC;
     const names = new Set<string>();
     for (const e of options.endpoints) {
-      if (e.name === HOST || e.name === EXT || e.name === TOWARD_LOWER) throw new TapyardError('EUSAGE', `'${e.name}' is reserved; name the endpoint something else`);
+      if (e.name === HOST || e.name === EXT || e.name === TOWARD_LOWER)
+        throw new TapyardError('EUSAGE', `'${e.name}' is reserved; name the endpoint something else`);
       if (names.has(e.name)) throw new TapyardError('EUSAGE', `two endpoints named ${e.name}`);
       names.add(e.name);
     }
@@ -134,7 +136,9 @@ export class BridgeLab extends ModelLab {
     this.bridge.configure({ ports: options.ports, mac: bridgeMac });
     this.bridge.bindNodes();
     this.network.add('bridge', this.bridge, [...options.ports.map((p) => p.name), HOST]);
-    options.ports.forEach((p, i) => this.macs.set(p.name, options.stationMacs?.get(p.name) ?? defaultStationMac(i)));
+    options.ports.forEach((p, i) => {
+      this.macs.set(p.name, options.stationMacs?.get(p.name) ?? defaultStationMac(i));
+    });
     this.macs.set(HOST, bridgeMac);
   }
 }

@@ -1,14 +1,15 @@
 // The simplest switch: two ports joined by a wire. What QEMU does between a tap and a NIC.
 
-import type { EthernetView } from '../frame/ethernet.js';
 import { TapyardError } from '../error.js';
+import type { EthernetView } from '../frame/ethernet.js';
 import type { Decision, Switch, SwitchPort } from './decision.js';
 
 export const CrossConnectReason = { PEER: 'cross-connect: to the other port' } as const;
 
 export class CrossConnect implements Switch {
   bind(ports: readonly SwitchPort[]): void {
-    if (ports.length !== 2) throw new TapyardError('EUSAGE', `a cross-connect joins exactly two ports, not ${ports.length}`);
+    if (ports.length !== 2)
+      throw new TapyardError('EUSAGE', `a cross-connect joins exactly two ports, not ${ports.length}`);
   }
 
   decide(ingress: number, _frame: EthernetView, decision: Decision): void {

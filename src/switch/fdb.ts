@@ -115,7 +115,8 @@ export class Fdb {
   }
 
   private insert(mac: Mac, port: number, isStatic: boolean): void {
-    if ((port | 0) !== port || port < 0) throw new TapyardError('EINVAL', `an FDB port must be a non-negative integer, not ${port}`);
+    if ((port | 0) !== port || port < 0)
+      throw new TapyardError('EINVAL', `an FDB port must be a non-negative integer, not ${port}`);
     const row = this.freeRows.pop() ?? this.newRow();
     this.macs[row] = mac;
     this.ports[row] = port;

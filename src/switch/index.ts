@@ -27,7 +27,10 @@ export function makeSwitch(kind: string, options: Readonly<SwitchOptions> = {}, 
   const allow = (...keys: string[]) => {
     for (const key of Object.keys(options)) {
       if (options[key] !== undefined && !keys.includes(key)) {
-        throw new TapyardError('EUSAGE', `the ${kind} switch has no option '${key}'${keys.length > 0 ? ` (it takes ${keys.join(', ')})` : ''}`);
+        throw new TapyardError(
+          'EUSAGE',
+          `the ${kind} switch has no option '${key}'${keys.length > 0 ? ` (it takes ${keys.join(', ')})` : ''}`,
+        );
       }
     }
   };
@@ -43,7 +46,8 @@ export function makeSwitch(kind: string, options: Readonly<SwitchOptions> = {}, 
       let ageingMs = DEFAULT_AGEING_MS;
       if (options.ageing !== undefined) {
         const seconds = Number(options.ageing);
-        if (!(seconds > 0) || !Number.isFinite(seconds)) throw new TapyardError('EUSAGE', `ageing=${options.ageing} must be a positive number of seconds`);
+        if (!(seconds > 0) || !Number.isFinite(seconds))
+          throw new TapyardError('EUSAGE', `ageing=${options.ageing} must be a positive number of seconds`);
         ageingMs = seconds * 1000;
       }
       return new LearningBridge({ ageingMs, ...(context.now === undefined ? {} : { now: context.now }) });

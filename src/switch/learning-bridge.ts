@@ -20,10 +20,10 @@
 
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
-import { type Mac, formatMac, parseMac } from '../mac.js';
+import { formatMac, type Mac, parseMac } from '../mac.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
 import { ABSENT, Fdb } from './fdb.js';
-import { DST, SRC, isBroadcastAt, isGroupAt, isZeroAt } from './frame-address.js';
+import { DST, isBroadcastAt, isGroupAt, isZeroAt, SRC } from './frame-address.js';
 import { loopNow } from './loop-clock.js';
 import { MacTable } from './mac-table.js';
 
@@ -148,16 +148,21 @@ export class LearningBridge implements Switch {
         if (m === null) throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${text} is not a MAC address`);
         return m;
       };
-      const role = o['role'] ?? 'port';
+      const role = o.role ?? 'port';
       if (role === 'host') {
-        if (this.hostPort >= 0) throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
+        if (this.hostPort >= 0)
+          throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
         this.hostPort = index;
         // The bridge's own stack answers to the MAC of the port that stands for it.
         bridgeMac = mac('mac') ?? p.mac;
       } else if (role === 'port') {
         // A port's own MAC is the station's behind it (a tap's peer, a macvtap's guest), so it is
         // learned like any other; only local-mac= names an address the bridge itself owns there.
-        if (o['mac'] !== undefined) throw new TapyardError('EUSAGE', `port ${p.name}: mac= is for role=host; use local-mac= for an address the bridge owns`);
+        if (o.mac !== undefined)
+          throw new TapyardError(
+            'EUSAGE',
+            `port ${p.name}: mac= is for role=host; use local-mac= for an address the bridge owns`,
+          );
         configs.push({
           name: p.name,
           hairpin: flag('hairpin', false),
@@ -172,7 +177,8 @@ export class LearningBridge implements Switch {
         throw new TapyardError('EUSAGE', `port ${p.name}: role=${role} must be port or host`);
       }
       for (const key of Object.keys(o)) {
-        if (!known.has(key)) throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the bridge`);
+        if (!known.has(key))
+          throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the bridge`);
       }
     });
     const host = this.hostPort;
@@ -269,7 +275,8 @@ export class LearningBridge implements Switch {
       else d.discard(BridgeReason.LOCAL);
       return;
     }
-    if (d.steps !== null && this.fdb.has(frame.dst) && this.fdb.port(frame.dst) === ABSENT) d.step('bridge', BridgeReason.EXPIRED, formatMac(frame.dst));
+    if (d.steps !== null && this.fdb.has(frame.dst) && this.fdb.port(frame.dst) === ABSENT)
+      d.step('bridge', BridgeReason.EXPIRED, formatMac(frame.dst));
     const learned = this.fdb.portAt(bytes, dst);
     if (learned === ABSENT) {
       this.flood(ingress, FloodClass.UNKNOWN, BridgeReason.FLOOD_UNKNOWN, d);

@@ -96,8 +96,10 @@ export class MacTable {
 
   /** Store `value` (a non-negative int32) for `mac`, replacing what was there. */
   set(mac: Mac, value: number): void {
-    if ((value | 0) !== value || value < 0) throw new TapyardError('EINVAL', `a MAC table value must be a non-negative int32, not ${value}`);
-    if (!(mac >= 0 && mac < 2 ** 48 && Math.floor(mac) === mac)) throw new TapyardError('EINVAL', `${mac} is not a 48-bit MAC`);
+    if ((value | 0) !== value || value < 0)
+      throw new TapyardError('EINVAL', `a MAC table value must be a non-negative int32, not ${value}`);
+    if (!(mac >= 0 && mac < 2 ** 48 && Math.floor(mac) === mac))
+      throw new TapyardError('EINVAL', `${mac} is not a 48-bit MAC`);
     let i = this.slotFor(mac);
     if (this.keys[i] !== mac) {
       if (2 * (this.size + 1) > this.keys.length) {

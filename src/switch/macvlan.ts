@@ -15,9 +15,9 @@
 
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
-import { type Mac, formatMac, isGroup, parseMac } from '../mac.js';
+import { formatMac, isGroup, type Mac, parseMac } from '../mac.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
-import { DST, SRC, isGroupAt } from './frame-address.js';
+import { DST, isGroupAt, SRC } from './frame-address.js';
 import { ABSENT, MacTable } from './mac-table.js';
 import { McFilter, mcHash } from './macvlan-filter.js';
 
@@ -26,7 +26,13 @@ export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
 export const MACVLAN_MODE_NAMES: readonly MacvlanMode[] = ['private', 'vepa', 'bridge', 'passthru', 'source'];
 
 /** enum macvlan_mode (include/uapi/linux/if_link.h): bits, so that a set of modes is a mask. */
-export const ModeBit: Readonly<Record<MacvlanMode, number>> = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 };
+export const ModeBit: Readonly<Record<MacvlanMode, number>> = {
+  private: 1,
+  vepa: 2,
+  bridge: 4,
+  passthru: 8,
+  source: 16,
+};
 
 /** What a mode does, as macvlan.c encodes it. */
 export interface ModeRules {
@@ -109,7 +115,7 @@ export const MacvlanReason = {
   GROUP_TO_HOST: 'macvlan: group frame also passed up to the host stack',
   GROUP_QUEUED: 'macvlan: group in the broadcast filter: endpoint copies are queued for the bc workqueue',
   GROUP_DIRECT: 'macvlan: group joined by at most bc_cutoff endpoints: copies delivered at once',
-  GROUP_NOT_JOINED: "macvlan: no endpoint joined this group (port mc_filter): endpoints get nothing",
+  GROUP_NOT_JOINED: 'macvlan: no endpoint joined this group (port mc_filter): endpoints get nothing',
   FILTERED: "macvlan: endpoint's hashed mc_filter has no bit for this group",
   PAUSE: 'macvlan: PAUSE frames are never flooded to endpoints',
   UNICAST: 'macvlan: unicast to the endpoint owning the destination MAC',
@@ -235,9 +241,7 @@ export class Macvlan implements Switch {
     // endpoint adds its MAC (dev_uc_add → __dev_set_rx_mode); passthru sets it unless nopromisc;
     // an endpoint's own promisc/allmulti propagates down (macvlan_open, macvlan_change_rx_flags).
     this.lowerPromisc = up.some(
-      (e) =>
-        e.promisc ||
-        (e.mode === 'passthru' ? !e.nopromisc : !(lower.unicastFilter ?? false)),
+      (e) => e.promisc || (e.mode === 'passthru' ? !e.nopromisc : !(lower.unicastFilter ?? false)),
     );
     this.lowerAllmulti = up.some((e) => e.allmulti);
     this.computePortFilters(up);
@@ -247,10 +251,16 @@ export class Macvlan implements Switch {
     const mode = c.mode ?? 'vepa'; // macvlan_common_newlink's default
     if (!MACVLAN_MODE_NAMES.includes(mode)) throw new TapyardError('EINVAL', `unknown macvlan mode '${mode}'`);
     if (this.passthru !== null) {
-      throw new TapyardError('EINVAL', `cannot add ${c.name}: ${this.passthru.name} is in passthru mode and must be alone on its lower (EINVAL)`);
+      throw new TapyardError(
+        'EINVAL',
+        `cannot add ${c.name}: ${this.passthru.name} is in passthru mode and must be alone on its lower (EINVAL)`,
+      );
     }
     if (mode === 'passthru' && this.endpoints.length > 0) {
-      throw new TapyardError('EINVAL', `cannot add ${c.name} in passthru mode: the lower already has endpoints (EINVAL)`);
+      throw new TapyardError(
+        'EINVAL',
+        `cannot add ${c.name} in passthru mode: the lower already has endpoints (EINVAL)`,
+      );
     }
     if (c.nodst && mode !== 'source') throw new TapyardError('EINVAL', `${c.name}: nodst only applies to source mode`);
     if (c.sources !== undefined && c.sources.length > 0 && mode !== 'source') {
@@ -259,11 +269,15 @@ export class Macvlan implements Switch {
     // eth_hw_addr_inherit: passthru takes the lower's MAC.
     const mac = mode === 'passthru' ? (this.lowerMac ?? c.mac) : c.mac;
     if (mac === undefined || mac === null) throw new TapyardError('EUSAGE', `endpoint ${c.name} needs a MAC`);
-    if (isGroup(mac)) throw new TapyardError('EADDRNOTAVAIL', `endpoint ${c.name}: ${formatMac(mac)} is a group address`);
+    if (isGroup(mac))
+      throw new TapyardError('EADDRNOTAVAIL', `endpoint ${c.name}: ${formatMac(mac)} is a group address`);
     const up = c.up ?? true;
     if (up && mode !== 'passthru' && (this.byMac.has(mac) || mac === this.lowerMac)) {
       // macvlan_addr_busy at open time.
-      throw new TapyardError('EADDRINUSE', `endpoint ${c.name}: ${formatMac(mac)} is already used on this lower (EADDRINUSE)`);
+      throw new TapyardError(
+        'EADDRINUSE',
+        `endpoint ${c.name}: ${formatMac(mac)} is already used on this lower (EADDRINUSE)`,
+      );
     }
     const e = new Endpoint(
       c.name,
@@ -329,7 +343,7 @@ export class Macvlan implements Switch {
     this.wirePort = this.hostPort = -1;
     ports.forEach((p, index) => {
       const o = p.options;
-      const role = o['role'];
+      const role = o.role;
       const known = new Set(['role']);
       const mac = (key: string): Mac | undefined => {
         known.add(key);
@@ -357,7 +371,8 @@ export class Macvlan implements Switch {
         throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${v} must be on or off`);
       };
       if (role === 'lower') {
-        if (this.wirePort >= 0) throw new TapyardError('EUSAGE', `two ports have role=lower (${ports[this.wirePort]!.name} and ${p.name})`);
+        if (this.wirePort >= 0)
+          throw new TapyardError('EUSAGE', `two ports have role=lower (${ports[this.wirePort]!.name} and ${p.name})`);
         this.wirePort = index;
         lower = { ...lower, unicastFilter: flag('unicast-filter') };
         const m = mac('mac');
@@ -365,24 +380,30 @@ export class Macvlan implements Switch {
         known.add('bc-cutoff');
         if (o['bc-cutoff'] !== undefined) {
           const n = Number(o['bc-cutoff']);
-          if (!Number.isInteger(n)) throw new TapyardError('EUSAGE', `port ${p.name}: bc-cutoff=${o['bc-cutoff']} is not an integer`);
+          if (!Number.isInteger(n))
+            throw new TapyardError('EUSAGE', `port ${p.name}: bc-cutoff=${o['bc-cutoff']} is not an integer`);
           lower.bcCutoff = n;
         }
       } else if (role === 'host') {
-        if (this.hostPort >= 0) throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
+        if (this.hostPort >= 0)
+          throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
         this.hostPort = index;
         const m = mac('mac') ?? p.mac;
         if (m !== null && lower.mac === undefined) lower = { ...lower, mac: m };
       } else if (role === 'endpoint' || role === undefined) {
         known.add('mode');
-        const mode = o['mode'] ?? 'vepa';
+        const mode = o.mode ?? 'vepa';
         if (!(MACVLAN_MODE_NAMES as readonly string[]).includes(mode)) {
-          throw new TapyardError('EUSAGE', `port ${p.name}: mode=${mode} is not one of ${MACVLAN_MODE_NAMES.join(', ')}`);
+          throw new TapyardError(
+            'EUSAGE',
+            `port ${p.name}: mode=${mode} is not one of ${MACVLAN_MODE_NAMES.join(', ')}`,
+          );
         }
         const m = mac('mac') ?? p.mac ?? undefined;
         known.add('hash-mix');
         const mix = o['hash-mix'] === undefined ? 0 : Number(o['hash-mix']);
-        if (!Number.isInteger(mix)) throw new TapyardError('EUSAGE', `port ${p.name}: hash-mix=${o['hash-mix']} is not an integer`);
+        if (!Number.isInteger(mix))
+          throw new TapyardError('EUSAGE', `port ${p.name}: hash-mix=${o['hash-mix']} is not an integer`);
         endpoints.push({
           name: p.name,
           mode: mode as MacvlanMode,
@@ -401,12 +422,16 @@ export class Macvlan implements Switch {
         throw new TapyardError('EUSAGE', `port ${p.name}: role=${role} must be lower, host or endpoint`);
       }
       for (const key of Object.keys(o)) {
-        if (!known.has(key)) throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the macvlan switch`);
+        if (!known.has(key))
+          throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the macvlan switch`);
       }
     });
-    if (this.wirePort < 0) throw new TapyardError('EUSAGE', 'the macvlan switch needs one port with role=lower (the wire side)');
+    if (this.wirePort < 0)
+      throw new TapyardError('EUSAGE', 'the macvlan switch needs one port with role=lower (the wire side)');
     this.configure({ lower, endpoints });
-    this.endpoints.forEach((e, i) => (e.port = endpointPorts[i]!));
+    this.endpoints.forEach((e, i) => {
+      e.port = endpointPorts[i]!;
+    });
     this.indexPorts();
     this.names = ports.map((p) => p.name);
   }
@@ -421,7 +446,8 @@ export class Macvlan implements Switch {
 
   report(): SwitchReport {
     const notes: string[] = [];
-    if (this.lowerPromisc) notes.push('the lower device is promiscuous (no unicast filter slots, passthru, or a promiscuous endpoint)');
+    if (this.lowerPromisc)
+      notes.push('the lower device is promiscuous (no unicast filter slots, passthru, or a promiscuous endpoint)');
     if (this.passthru !== null) notes.push(`${this.passthru.name} is in passthru mode: it takes every unicast frame`);
     const wire = this.names[this.wirePort];
     return { promiscuous: this.lowerPromisc && wire !== undefined ? [wire] : [], notes };
@@ -472,7 +498,8 @@ export class Macvlan implements Switch {
 
   private transmit(e: Endpoint, frame: EthernetView, d: Decision): void {
     if (isGroupAt(frame.bytes, frame.offset + DST)) {
-      if (e.rules.txGroupTo !== 0 && frame.etherType !== ETH_P_PAUSE) this.flood(frame, e, e.rules.txGroupTo, MacvlanReason.TX_GROUP_LOCAL, d);
+      if (e.rules.txGroupTo !== 0 && frame.etherType !== ETH_P_PAUSE)
+        this.flood(frame, e, e.rules.txGroupTo, MacvlanReason.TX_GROUP_LOCAL, d);
       d.forward(this.wirePort, MacvlanReason.TX_WIRE);
       return;
     }
@@ -524,7 +551,11 @@ export class Macvlan implements Switch {
     }
     const mask = sender === null ? EXTERNAL_GROUP_FLOOD : (sender.rules.rxGroupFromSelf as number);
     const reason =
-      sender === null ? MacvlanReason.GROUP_FROM_OUTSIDE : sender.mode === 'vepa' ? MacvlanReason.GROUP_FROM_VEPA : MacvlanReason.GROUP_FROM_BRIDGE;
+      sender === null
+        ? MacvlanReason.GROUP_FROM_OUTSIDE
+        : sender.mode === 'vepa'
+          ? MacvlanReason.GROUP_FROM_VEPA
+          : MacvlanReason.GROUP_FROM_BRIDGE;
     const dst = frame.offset + DST;
     if (this.portBc.hasAt(frame.bytes, dst)) d.step(LOWER, MacvlanReason.GROUP_QUEUED);
     else if (this.portMc.hasAt(frame.bytes, dst)) d.step(LOWER, MacvlanReason.GROUP_DIRECT);

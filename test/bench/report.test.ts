@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../bench/datapath/paths.js';
-import { validateReport, type Report } from '../../bench/datapath/report-schema.js';
+import { type Report, validateReport } from '../../bench/datapath/report-schema.js';
 import { percentile } from '../../bench/datapath/stats.js';
 import { xmlProblems } from './xml-check.js';
 
@@ -23,11 +23,18 @@ interface Ran {
 
 function cli(args: string[], env: Record<string, string> = {}, onStart?: (pid: number) => void): Promise<Ran> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
     child.on('close', (code) => done({ code, stdout, stderr }));
     if (onStart && child.pid) onStart(child.pid);
   });
@@ -37,10 +44,15 @@ const namespaces = async (): Promise<string[]> => {
   const ran = await new Promise<string>((done) => {
     const c = spawn('ip', ['netns', 'list']);
     let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d));
+    c.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
     c.on('close', () => done(out));
   });
-  return ran.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  return ran
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 };
 
 describe('the hand-written XML check', () => {
@@ -78,7 +90,9 @@ describe('tapyard bench', () => {
     const runDir = join(dir, 'interrupt-run');
     const seen = new Set<string>();
     let pid = 0;
-    const finished = cli(['bench', '--quick', '--out', join(dir, 'interrupted')], { TAPYARD_RUN_DIR: runDir }, (p) => (pid = p));
+    const finished = cli(['bench', '--quick', '--out', join(dir, 'interrupted')], { TAPYARD_RUN_DIR: runDir }, (p) => {
+      pid = p;
+    });
     // Interrupt once a lab is fully up: the run is then mid-way, with namespaces to remove.
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
@@ -120,7 +134,9 @@ describe('tapyard bench', () => {
       const broken = structuredClone(report) as unknown as Record<string, unknown>;
       delete broken.machine;
       (broken as { extra?: number }).extra = 1;
-      expect(validateReport(broken)).toEqual(expect.arrayContaining(['report.machine: missing', 'report.extra: not in the schema']));
+      expect(validateReport(broken)).toEqual(
+        expect.arrayContaining(['report.machine: missing', 'report.extra: not in the schema']),
+      );
     });
 
     it('records the machine and the host setting it must never change', () => {
@@ -150,10 +166,15 @@ describe('tapyard bench', () => {
         const offloads = p.forwarder ? [false, true] : [null];
         for (const offload of offloads)
           for (const direction of ['ext-to-guest', 'guest-to-ext'])
-            expect(report.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === direction)?.samples, `${p.id} tcp`).toHaveLength(1);
-        for (const size of [60, 1514]) expect(report.rate.find((r) => r.path === p.id && r.frameSize === size)?.samples).toHaveLength(1);
+            expect(
+              report.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === direction)?.samples,
+              `${p.id} tcp`,
+            ).toHaveLength(1);
+        for (const size of [60, 1514])
+          expect(report.rate.find((r) => r.path === p.id && r.frameSize === size)?.samples).toHaveLength(1);
         expect(report.latency.find((l) => l.path === p.id)?.samples).toHaveLength(1);
-        if (p.id !== 'ref-veth') expect(report.foreign.some((f) => f.path === p.id && f.samples.length === 1)).toBe(true);
+        if (p.id !== 'ref-veth')
+          expect(report.foreign.some((f) => f.path === p.id && f.samples.length === 1)).toBe(true);
       }
     });
 
@@ -172,7 +193,10 @@ describe('tapyard bench', () => {
         expect(forwarder === null, path).toBe(!hasForwarder);
         if (!forwarder) continue;
         expect(forwarder.rx, path).toBe(forwarder.tx + forwarder.dropped);
-        expect(Object.values(forwarder.drops).reduce((a, b) => a + b, 0), path).toBe(forwarder.dropped);
+        expect(
+          Object.values(forwarder.drops).reduce((a, b) => a + b, 0),
+          path,
+        ).toBe(forwarder.dropped);
         expect(forwarder.wireRx + forwarder.guestRx, path).toBeLessThanOrEqual(forwarder.rx);
       }
       // A forwarder forwards what reached the guest in a rate run: it cannot have sent fewer.
@@ -193,7 +217,8 @@ describe('tapyard bench', () => {
     });
 
     it('shows the seed experiment: the bridge floods foreign frames to the forwarder, macvtap and flood off do not', () => {
-      const at = (path: string, floodOff: boolean) => report.foreign.find((f) => f.path === path && f.floodOff === floodOff)?.samples[0];
+      const at = (path: string, floodOff: boolean) =>
+        report.foreign.find((f) => f.path === path && f.floodOff === floodOff)?.samples[0];
       for (const p of report.paths.filter((x) => x.status === 'ok' && x.forwarder)) {
         const s = at(p.id, false)!;
         expect(s.offered).toBeGreaterThan(0);
@@ -224,8 +249,16 @@ describe('tapyard bench', () => {
     it('writes report.md with every path, and well-formed SVG charts', () => {
       const md = readFileSync(join(out, 'report.md'), 'utf8');
       for (const p of PATHS) expect(md).toContain(`| ${p.id}`);
-      const charts = readdirSync(out).filter((f) => f.endsWith('.svg')).sort();
-      expect(charts).toEqual(['cpu-per-frame.svg', 'foreign-traffic.svg', 'latency.svg', 'packet-rate.svg', 'throughput.svg']);
+      const charts = readdirSync(out)
+        .filter((f) => f.endsWith('.svg'))
+        .sort();
+      expect(charts).toEqual([
+        'cpu-per-frame.svg',
+        'foreign-traffic.svg',
+        'latency.svg',
+        'packet-rate.svg',
+        'throughput.svg',
+      ]);
       for (const chart of charts) {
         expect(md).toContain(`](${chart})`);
         const { problems, root } = xmlProblems(readFileSync(join(out, chart), 'utf8'));
@@ -235,7 +268,13 @@ describe('tapyard bench', () => {
     });
 
     it('took its labs down', async () => {
-      expect(report.labs.map((l) => l.kind).sort()).toEqual(['bridge', 'macvtap', 'ref-bridge', 'ref-macvlan', 'ref-veth']);
+      expect(report.labs.map((l) => l.kind).sort()).toEqual([
+        'bridge',
+        'macvtap',
+        'ref-bridge',
+        'ref-macvlan',
+        'ref-veth',
+      ]);
       const left = (await namespaces()).filter((ns) => report.labs.some((l) => ns.startsWith(`ty-${l.id}-`)));
       expect(left).toEqual([]);
       expect(readdirSync(join(dir, 'run')).filter((f) => f.startsWith('lab-'))).toEqual([]);

@@ -7,12 +7,21 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMac, parseMac } from '../../src/mac.js';
+import { BridgeLab, defaultStationMac, HOST } from '../../src/sim/topology.js';
 import type { BridgePortConfig } from '../../src/switch/learning-bridge.js';
-import { BridgeLab, HOST, defaultStationMac } from '../../src/sim/topology.js';
 import {
-  addBridge, addNamespace, addVeth, deleteNamespace, flushFdb, ip, macOf, newRunId, promiscuity, waitForwarding,
+  addBridge,
+  addNamespace,
+  addVeth,
+  deleteNamespace,
+  flushFdb,
+  ip,
+  macOf,
+  newRunId,
+  promiscuity,
+  waitForwarding,
 } from '../helpers/kernel-lab.js';
-import { Observer, markedFrame, settle } from '../helpers/kernel-observer.js';
+import { markedFrame, Observer, settle } from '../helpers/kernel-observer.js';
 
 type PortName = 'p1' | 'p2' | 'p3';
 const PORTS: PortName[] = ['p1', 'p2', 'p3'];
@@ -39,43 +48,89 @@ const UNKNOWN = '02:00:00:00:ee:ee';
 const GROUP = '01:00:5e:00:00:fb';
 
 const ROWS: Row[] = [
-  { covers: 'br_flood: unknown unicast to every other port, not up to the bridge', sends: [{ from: 'p1', to: UNKNOWN }] },
-  { covers: 'br_flood: broadcast to every other port and up to the bridge (local_rcv)', sends: [{ from: 'p1', to: 'broadcast' }] },
+  {
+    covers: 'br_flood: unknown unicast to every other port, not up to the bridge',
+    sends: [{ from: 'p1', to: UNKNOWN }],
+  },
+  {
+    covers: 'br_flood: broadcast to every other port and up to the bridge (local_rcv)',
+    sends: [{ from: 'p1', to: 'broadcast' }],
+  },
   { covers: 'br_flood: multicast without snooping like broadcast', sends: [{ from: 'p1', to: GROUP }] },
   {
     covers: 'br_fdb_update learns the source; br_forward sends the reply to that one port',
-    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2' }, { from: 'p2', to: 'p1' }],
+    sends: [
+      { from: 'p2', to: 'p1' },
+      { from: 'p1', to: 'p2' },
+      { from: 'p2', to: 'p1' },
+    ],
   },
-  { covers: "a frame for the bridge's own MAC goes up to its stack only (local FDB entry)", sends: [{ from: 'p1', to: HOST }] },
-  { covers: "a port device's own MAC is a local FDB entry too: up to the bridge's stack", sends: [{ from: 'p1', to: 'dev:p2' }] },
+  {
+    covers: "a frame for the bridge's own MAC goes up to its stack only (local FDB entry)",
+    sends: [{ from: 'p1', to: HOST }],
+  },
+  {
+    covers: "a port device's own MAC is a local FDB entry too: up to the bridge's stack",
+    sends: [{ from: 'p1', to: 'dev:p2' }],
+  },
   {
     covers: 'should_deliver: a destination learned on the ingress port is not sent back without hairpin',
-    sends: [{ from: 'p1', to: UNKNOWN, src: ROVING }, { from: 'p1', to: ROVING }],
+    sends: [
+      { from: 'p1', to: UNKNOWN, src: ROVING },
+      { from: 'p1', to: ROVING },
+    ],
   },
   {
     covers: 'hairpin on: a destination learned on the ingress port is sent back out of it',
     flags: { p1: { hairpin: true } },
-    sends: [{ from: 'p1', to: UNKNOWN, src: ROVING }, { from: 'p1', to: ROVING }],
+    sends: [
+      { from: 'p1', to: UNKNOWN, src: ROVING },
+      { from: 'p1', to: ROVING },
+    ],
   },
   {
     covers: 'hairpin on: floods include the ingress port (broadcast and unknown unicast)',
     flags: { p1: { hairpin: true } },
-    sends: [{ from: 'p1', to: 'broadcast' }, { from: 'p1', to: UNKNOWN }],
+    sends: [
+      { from: 'p1', to: 'broadcast' },
+      { from: 'p1', to: UNKNOWN },
+    ],
   },
-  { covers: 'flood off: no unknown unicast to that port', flags: { p3: { flood: false } }, sends: [{ from: 'p1', to: UNKNOWN }] },
+  {
+    covers: 'flood off: no unknown unicast to that port',
+    flags: { p3: { flood: false } },
+    sends: [{ from: 'p1', to: UNKNOWN }],
+  },
   {
     covers: 'flood off does not stop known unicast',
     flags: { p3: { flood: false } },
-    sends: [{ from: 'p3', to: 'p1' }, { from: 'p1', to: 'p3' }],
+    sends: [
+      { from: 'p3', to: 'p1' },
+      { from: 'p1', to: 'p3' },
+    ],
   },
-  { covers: 'bcast_flood off: no broadcast to that port', flags: { p3: { bcastFlood: false } }, sends: [{ from: 'p1', to: 'broadcast' }] },
-  { covers: 'mcast_flood off: no multicast to that port', flags: { p3: { mcastFlood: false } }, sends: [{ from: 'p1', to: GROUP }] },
+  {
+    covers: 'bcast_flood off: no broadcast to that port',
+    flags: { p3: { bcastFlood: false } },
+    sends: [{ from: 'p1', to: 'broadcast' }],
+  },
+  {
+    covers: 'mcast_flood off: no multicast to that port',
+    flags: { p3: { mcastFlood: false } },
+    sends: [{ from: 'p1', to: GROUP }],
+  },
   {
     covers: 'learning off: the port sends but its stations stay unknown, so frames to them flood',
     flags: { p2: { learning: false } },
-    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2' }],
+    sends: [
+      { from: 'p2', to: 'p1' },
+      { from: 'p1', to: 'p2' },
+    ],
   },
-  { covers: 'br_handle_frame drops a frame whose source is a group address', sends: [{ from: 'p1', to: 'p2', src: '03:00:00:00:00:01' }] },
+  {
+    covers: 'br_handle_frame drops a frame whose source is a group address',
+    sends: [{ from: 'p1', to: 'p2', src: '03:00:00:00:00:01' }],
+  },
   {
     covers: 'a station that moves is relearned on its new port',
     sends: [
@@ -90,17 +145,26 @@ const ROWS: Row[] = [
   },
   {
     covers: 'br_dev_xmit: the bridge stack sends known unicast to one port',
-    sends: [{ from: 'p2', to: 'broadcast' }, { from: HOST, to: 'p2' }],
+    sends: [
+      { from: 'p2', to: 'broadcast' },
+      { from: HOST, to: 'p2' },
+    ],
   },
   {
     covers: 'br_fdb_cleanup: after ageing_time the entry is gone and frames to the station flood again',
     ageingSeconds: 1,
-    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2', after: 2500 }],
+    sends: [
+      { from: 'p2', to: 'p1' },
+      { from: 'p1', to: 'p2', after: 2500 },
+    ],
   },
   {
     covers: 'before ageing_time the entry holds: known unicast to one port',
     ageingSeconds: 5,
-    sends: [{ from: 'p2', to: 'p1' }, { from: 'p1', to: 'p2', after: 1000 }],
+    sends: [
+      { from: 'p2', to: 'p1' },
+      { from: 'p1', to: 'p2', after: 1000 },
+    ],
   },
 ];
 
@@ -155,9 +219,23 @@ describe('learning bridge vs the Linux bridge', () => {
       const f = row.flags?.[p] ?? {};
       const onOff = (v: boolean | undefined, dflt: boolean) => ((v ?? dflt) ? 'on' : 'off');
       ip(
-        '-n', sw, 'link', 'set', port(p), 'type', 'bridge_slave',
-        'hairpin', onOff(f.hairpin, false), 'flood', onOff(f.flood, true), 'bcast_flood', onOff(f.bcastFlood, true),
-        'mcast_flood', onOff(f.mcastFlood, true), 'learning', onOff(f.learning, true),
+        '-n',
+        sw,
+        'link',
+        'set',
+        port(p),
+        'type',
+        'bridge_slave',
+        'hairpin',
+        onOff(f.hairpin, false),
+        'flood',
+        onOff(f.flood, true),
+        'bcast_flood',
+        onOff(f.bcastFlood, true),
+        'mcast_flood',
+        onOff(f.mcastFlood, true),
+        'learning',
+        onOff(f.learning, true),
       );
     }
     flushFdb(sw, br);
@@ -170,7 +248,13 @@ describe('learning bridge vs the Linux bridge', () => {
       now: () => clock,
     });
     const mac = (who: string) =>
-      who === HOST ? BRIDGE_MAC : who === 'broadcast' ? 'ff:ff:ff:ff:ff:ff' : who.startsWith('dev:') ? portMacs.get(who.slice(4))! : (stationMacs.get(who) ?? who);
+      who === HOST
+        ? BRIDGE_MAC
+        : who === 'broadcast'
+          ? 'ff:ff:ff:ff:ff:ff'
+          : who.startsWith('dev:')
+            ? portMacs.get(who.slice(4))!
+            : (stationMacs.get(who) ?? who);
 
     const seen: Record<string, number>[] = [];
     const predicted: Record<string, number>[] = [];

@@ -6,13 +6,22 @@
 // the same decide() the forwarder uses, must predict every count, duplicates included.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Mac, formatMac, parseMac } from '../../src/mac.js';
-import { type MacvlanMode, MacvlanReason } from '../../src/switch/macvlan.js';
+import { formatMac, type Mac, parseMac } from '../../src/mac.js';
 import { EXT, HOST, MacvlanLab } from '../../src/sim/topology.js';
+import { type MacvlanMode, MacvlanReason } from '../../src/switch/macvlan.js';
 import {
-  addBridge, addNamespace, addVeth, deleteNamespace, flushFdb, ip, multicastList, newRunId, promiscuity, waitForwarding,
+  addBridge,
+  addNamespace,
+  addVeth,
+  deleteNamespace,
+  flushFdb,
+  ip,
+  multicastList,
+  newRunId,
+  promiscuity,
+  waitForwarding,
 } from '../helpers/kernel-lab.js';
-import { Observer, markedFrame, settle } from '../helpers/kernel-observer.js';
+import { markedFrame, Observer, settle } from '../helpers/kernel-observer.js';
 
 interface EndpointSpec {
   name: string;
@@ -47,20 +56,26 @@ const UNKNOWN = '02:00:00:00:ee:ee';
 /** What each (sender, destination) class exercises in macvlan.c. */
 function covers(fromKind: 'endpoint' | 'ext' | 'host', toKind: string): string {
   const table: Record<string, string> = {
-    'endpoint>endpoint': 'macvlan_queue_xmit: only bridge→bridge stays local; otherwise a sibling is reached only through a hairpin, and unicast RX has no source check (private too)',
+    'endpoint>endpoint':
+      'macvlan_queue_xmit: only bridge→bridge stays local; otherwise a sibling is reached only through a hairpin, and unicast RX has no source check (private too)',
     'endpoint>ext': 'macvlan_queue_xmit: out of the lower, through the switch',
     'endpoint>host': 'the lower never loops a transmit into macvlan RX: the host is reached only through a hairpin',
-    'endpoint>group': 'group transmit: bridge mode copies to bridge siblings first; a reflected copy is sorted by source MAC (private/passthru/source: sender only, no host; vepa: vepa+bridge; bridge: vepa)',
-    'endpoint>unknown': 'unknown unicast leaves by the wire; reflected, it misses the hash and passes to the host stack',
-    'ext>endpoint': 'macvlan_handle_frame unicast: the endpoint owning the MAC (passthru: whatever the MAC; source: never by destination), RX_HANDLER_ANOTHER',
+    'endpoint>group':
+      'group transmit: bridge mode copies to bridge siblings first; a reflected copy is sorted by source MAC (private/passthru/source: sender only, no host; vepa: vepa+bridge; bridge: vepa)',
+    'endpoint>unknown':
+      'unknown unicast leaves by the wire; reflected, it misses the hash and passes to the host stack',
+    'ext>endpoint':
+      'macvlan_handle_frame unicast: the endpoint owning the MAC (passthru: whatever the MAC; source: never by destination), RX_HANDLER_ANOTHER',
     'ext>ext': 'a frame for the sender itself never leaves the switch',
     'ext>host': 'unicast for the lower MAC: no endpoint owns it, RX_HANDLER_PASS to the host stack',
-    'ext>group': 'group from outside: private, vepa, bridge and passthru endpoints through their mc_filter (bc workqueue), plus the host stack',
+    'ext>group':
+      'group from outside: private, vepa, bridge and passthru endpoints through their mc_filter (bc workqueue), plus the host stack',
     'ext>unknown': 'unknown unicast: no endpoint owns it, passed to the host stack as OTHERHOST',
     'host>endpoint': 'the host transmits on the lower directly; only a hairpin brings it back to the endpoint',
     'host>ext': 'host transmit goes to the wire only',
     'host>host': 'host transmit to its own MAC goes to the wire; the switch keeps or reflects it',
-    'host>group': 'host group transmit: reflected copies come back with the lower MAC as source (passthru shares it: sender only)',
+    'host>group':
+      'host group transmit: reflected copies come back with the lower MAC as source (passthru shares it: sender only)',
     'host>unknown': 'host unknown unicast: reflected copies pass to the host stack again',
   };
   const key = `${fromKind}>${toKind}`;
@@ -73,7 +88,14 @@ const LABS: LabSpec[] = [];
 for (const hairpin of [false, true]) {
   const h = hairpin ? 'hairpin' : 'no-hairpin';
   for (const mode of ['private', 'vepa', 'bridge'] as const) {
-    LABS.push({ name: `${mode}/${h}`, hairpin, endpoints: [{ name: 'a', mode }, { name: 'b', mode }] });
+    LABS.push({
+      name: `${mode}/${h}`,
+      hairpin,
+      endpoints: [
+        { name: 'a', mode },
+        { name: 'b', mode },
+      ],
+    });
   }
   LABS.push({
     name: `passthru/${h}`,
@@ -101,22 +123,37 @@ for (const hairpin of [false, true]) {
   LABS.push({
     name: `mixed-vepa-bridge-private/${h}`,
     hairpin,
-    endpoints: [{ name: 'v', mode: 'vepa' }, { name: 'b', mode: 'bridge' }, { name: 'c', mode: 'private' }],
+    endpoints: [
+      { name: 'v', mode: 'vepa' },
+      { name: 'b', mode: 'bridge' },
+      { name: 'c', mode: 'private' },
+    ],
   });
   LABS.push({
     name: `mixed-bridge-bridge-vepa/${h}`,
     hairpin,
-    endpoints: [{ name: 'a', mode: 'bridge' }, { name: 'b', mode: 'bridge' }, { name: 'v', mode: 'vepa' }],
+    endpoints: [
+      { name: 'a', mode: 'bridge' },
+      { name: 'b', mode: 'bridge' },
+      { name: 'v', mode: 'vepa' },
+    ],
   });
   LABS.push({
     name: `mixed-source-nodst/${h}`,
     hairpin,
-    endpoints: [{ name: 's', mode: 'source', flag: 'nodst', sources: [EXT, HOST] }, { name: 'v', mode: 'vepa' }],
+    endpoints: [
+      { name: 's', mode: 'source', flag: 'nodst', sources: [EXT, HOST] },
+      { name: 'v', mode: 'vepa' },
+    ],
   });
   LABS.push({
     name: `mixed-source-clones/${h}`,
     hairpin,
-    endpoints: [{ name: 's', mode: 'source', sources: [EXT, 'a'] }, { name: 'a', mode: 'vepa' }, { name: 'b', mode: 'bridge' }],
+    endpoints: [
+      { name: 's', mode: 'source', sources: [EXT, 'a'] },
+      { name: 'a', mode: 'vepa' },
+      { name: 'b', mode: 'bridge' },
+    ],
   });
 }
 
@@ -203,10 +240,12 @@ describe.each(LABS.map((l) => [l.name, l] as const))('macvlan %s', (_name, spec)
   ];
   const rows: { from: string; to: string; dst: string | null; covers: string }[] = [];
   for (const s of senders) {
-    for (const n of names) if (n !== s.from) rows.push({ from: s.from, to: n, dst: null, covers: covers(s.kind, 'endpoint') });
+    for (const n of names)
+      if (n !== s.from) rows.push({ from: s.from, to: n, dst: null, covers: covers(s.kind, 'endpoint') });
     rows.push({ from: s.from, to: EXT, dst: null, covers: covers(s.kind, 'ext') });
     rows.push({ from: s.from, to: HOST, dst: null, covers: covers(s.kind, 'host') });
-    for (const [label, mac] of Object.entries({ ...GROUPS, ...spec.groups })) rows.push({ from: s.from, to: label, dst: mac, covers: covers(s.kind, 'group') });
+    for (const [label, mac] of Object.entries({ ...GROUPS, ...spec.groups }))
+      rows.push({ from: s.from, to: label, dst: mac, covers: covers(s.kind, 'group') });
     rows.push({ from: s.from, to: 'unknown unicast', dst: UNKNOWN, covers: covers(s.kind, 'unknown') });
   }
 
@@ -226,7 +265,9 @@ describe.each(LABS.map((l) => [l.name, l] as const))('macvlan %s', (_name, spec)
     for (const d of journey.deliveries) predicted[d.station] = (predicted[d.station] ?? 0) + 1;
     // The socket on the lower also sees unicast macvlan redirected to an endpoint (see
     // kernel-observer.ts); the model says which copies took that path.
-    const redirected = journey.deliveries.filter((d) => d.reason === MacvlanReason.UNICAST || d.reason === MacvlanReason.PASSTHRU).length;
+    const redirected = journey.deliveries.filter(
+      (d) => d.reason === MacvlanReason.UNICAST || d.reason === MacvlanReason.PASSTHRU,
+    ).length;
     predicted[HOST] = predicted[HOST]! + redirected;
 
     const seen: Record<string, number> = {};
@@ -245,26 +286,77 @@ describe('macvlan topology rules', () => {
     addNamespace(hv);
     ip('-n', hv, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', `ty-${id}-lp`);
     ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-p`, 'type', 'macvlan', 'mode', 'passthru');
-    expect(() => ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-q`, 'type', 'macvlan', 'mode', 'vepa')).toThrow(/Invalid argument/);
-    expect(() => new MacvlanLab({ wire: 'direct', endpoints: [{ name: 'p', mode: 'passthru' }, { name: 'q', mode: 'vepa' }] })).toThrow(/EINVAL/);
+    expect(() =>
+      ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-q`, 'type', 'macvlan', 'mode', 'vepa'),
+    ).toThrow(/Invalid argument/);
+    expect(
+      () =>
+        new MacvlanLab({
+          wire: 'direct',
+          endpoints: [
+            { name: 'p', mode: 'passthru' },
+            { name: 'q', mode: 'vepa' },
+          ],
+        }),
+    ).toThrow(/EINVAL/);
 
     ip('-n', hv, 'link', 'del', `ty-${id}-p`);
     ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-v`, 'type', 'macvlan', 'mode', 'vepa');
     ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-s`, 'type', 'macvlan', 'mode', 'source');
     ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-b`, 'type', 'macvlan', 'mode', 'bridge');
-    expect(() => ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-p`, 'type', 'macvlan', 'mode', 'passthru')).toThrow(/Invalid argument/);
-    expect(() => new MacvlanLab({ wire: 'direct', endpoints: [{ name: 'v', mode: 'vepa' }, { name: 'p', mode: 'passthru' }] })).toThrow(/EINVAL/);
+    expect(() =>
+      ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-p`, 'type', 'macvlan', 'mode', 'passthru'),
+    ).toThrow(/Invalid argument/);
+    expect(
+      () =>
+        new MacvlanLab({
+          wire: 'direct',
+          endpoints: [
+            { name: 'v', mode: 'vepa' },
+            { name: 'p', mode: 'passthru' },
+          ],
+        }),
+    ).toThrow(/EINVAL/);
     // Other modes mix freely (kernel and model both accept the three above).
-    expect(() => new MacvlanLab({ wire: 'direct', endpoints: [{ name: 'v', mode: 'vepa' }, { name: 's', mode: 'source' }, { name: 'b', mode: 'bridge' }] })).not.toThrow();
+    expect(
+      () =>
+        new MacvlanLab({
+          wire: 'direct',
+          endpoints: [
+            { name: 'v', mode: 'vepa' },
+            { name: 's', mode: 'source' },
+            { name: 'b', mode: 'bridge' },
+          ],
+        }),
+    ).not.toThrow();
   });
 
   it('gives a passthru endpoint the lower MAC (eth_hw_addr_inherit), as the model does', () => {
     const mac = ip('-n', hv, 'link', 'show', lower).match(/link\/ether ([0-9a-f:]{17})/)![1]!;
     for (const dev of [`ty-${id}-v`, `ty-${id}-s`, `ty-${id}-b`]) ip('-n', hv, 'link', 'del', dev);
-    ip('-n', hv, 'link', 'add', 'link', lower, 'name', `ty-${id}-p`, 'address', '02:00:00:00:77:77', 'type', 'macvlan', 'mode', 'passthru');
+    ip(
+      '-n',
+      hv,
+      'link',
+      'add',
+      'link',
+      lower,
+      'name',
+      `ty-${id}-p`,
+      'address',
+      '02:00:00:00:77:77',
+      'type',
+      'macvlan',
+      'mode',
+      'passthru',
+    );
     const got = ip('-n', hv, 'link', 'show', `ty-${id}-p`).match(/link\/ether ([0-9a-f:]{17})/)![1]!;
     expect(got).toBe(mac);
-    const lab = new MacvlanLab({ wire: 'direct', lowerMac: parseMac(mac)!, endpoints: [{ name: 'p', mode: 'passthru', mac: 0x02_00_00_00_77_77 as Mac }] });
+    const lab = new MacvlanLab({
+      wire: 'direct',
+      lowerMac: parseMac(mac)!,
+      endpoints: [{ name: 'p', mode: 'passthru', mac: 0x02_00_00_00_77_77 as Mac }],
+    });
     expect(formatMac(lab.macs.get('p')!)).toBe(mac);
   });
 });

@@ -1,6 +1,6 @@
 // Raw frames into a lab: a packet socket made inside the lab's namespace, written in batches.
 
-import { emitEthernet, EtherType } from '../../src/frame/ethernet.js';
+import { EtherType, emitEthernet } from '../../src/frame/ethernet.js';
 import type { Mac } from '../../src/mac.js';
 import { isErrno, tapio } from '../../src/port/native.js';
 
@@ -16,7 +16,13 @@ export function markedFrames(dst: Mac, src: Mac, count: number, length = 60): Ui
 }
 
 /** Send `count` frames of `length` bytes packed in `frames` out of `ifname` in namespace `ns`. */
-export async function sendFrames(ns: string, ifname: string, frames: Uint8Array, count: number, length: number): Promise<void> {
+export async function sendFrames(
+  ns: string,
+  ifname: string,
+  frames: Uint8Array,
+  count: number,
+  length: number,
+): Promise<void> {
   const t = tapio();
   const fd = t.packetSocket(ifname, 0, `/run/netns/${ns}`); // protocol 0: send only, receives nothing
   try {

@@ -106,8 +106,21 @@ export function promiscuity(ns: string, dev: string): number {
  */
 export function addBridge(ns: string, name: string, ageingSeconds = 300): void {
   ip(
-    '-n', ns, 'link', 'add', name, 'type', 'bridge',
-    'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0', 'ageing_time', String(Math.round(ageingSeconds * 100)),
+    '-n',
+    ns,
+    'link',
+    'add',
+    name,
+    'type',
+    'bridge',
+    'stp_state',
+    '0',
+    'forward_delay',
+    '0',
+    'mcast_snooping',
+    '0',
+    'ageing_time',
+    String(Math.round(ageingSeconds * 100)),
   );
   ip('-n', ns, 'link', 'set', name, 'up');
 }

@@ -24,7 +24,10 @@ const BUDGET = 64;
 /** A 60-byte marked frame: dst, src, 0x88b5, magic, run tag (4 bytes), case number (u32). */
 export function markedFrame(dst: string, src: string, runTag: number, caseId: number): Uint8Array {
   const bytes = new Uint8Array(FRAME_LEN);
-  const put = (text: string, at: number) => text.split(':').forEach((b, i) => (bytes[at + i] = parseInt(b, 16)));
+  const put = (text: string, at: number) =>
+    text.split(':').forEach((b, i) => {
+      bytes[at + i] = parseInt(b, 16);
+    });
   put(dst, 0);
   put(src, 6);
   bytes[12] = MARK_ETHERTYPE >>> 8;
@@ -62,7 +65,8 @@ export class Observer {
         const len = this.lengths[i]!;
         if (len < 26) continue;
         const b = this.ring;
-        if (b[at + 14] !== MAGIC[0] || b[at + 15] !== MAGIC[1] || b[at + 16] !== MAGIC[2] || b[at + 17] !== MAGIC[3]) continue;
+        if (b[at + 14] !== MAGIC[0] || b[at + 15] !== MAGIC[1] || b[at + 16] !== MAGIC[2] || b[at + 17] !== MAGIC[3])
+          continue;
         const view = new DataView(b.buffer, b.byteOffset + at, len);
         if (view.getUint32(18) !== this.runTag >>> 0) continue;
         const id = view.getUint32(22);
@@ -92,7 +96,12 @@ export class Observer {
  * Wait until no observer's count for `caseId` has changed for `quietMs` (macvlan delivers
  * broadcasts from a workqueue, so copies keep arriving after the send returns).
  */
-export async function settle(observers: readonly Observer[], caseId: number, quietMs = 120, maxMs = 3000): Promise<void> {
+export async function settle(
+  observers: readonly Observer[],
+  caseId: number,
+  quietMs = 120,
+  maxMs = 3000,
+): Promise<void> {
   const start = Date.now();
   let last = '';
   let since = Date.now();

@@ -60,9 +60,17 @@ export function labUp(kind: string, ...options: string[]): Lab {
     id,
     env,
     ns,
-    run: (role, cmd, ...args) => execFileSync('ip', ['netns', 'exec', ns(role), cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    run: (role, cmd, ...args) =>
+      execFileSync('ip', ['netns', 'exec', ns(role), cmd, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
     stat: (role, ifname, counter) =>
-      Number(execFileSync('ip', ['netns', 'exec', ns(role), 'cat', `/sys/class/net/${ifname}/statistics/${counter}`], { encoding: 'utf8' })),
+      Number(
+        execFileSync('ip', ['netns', 'exec', ns(role), 'cat', `/sys/class/net/${ifname}/statistics/${counter}`], {
+          encoding: 'utf8',
+        }),
+      ),
     down: () => downById(id),
   };
 }
@@ -75,24 +83,32 @@ export interface Tapyard {
   /** Resolves when a line matching `pattern` appears on stdout or stderr. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number; stopMs: number }>;
+  stop(
+    signal?: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number; stopMs: number }>;
 }
 
 /** Start `tapyard ARGS` inside a lab namespace (tapyard runs where the macvtap is). */
 export function startTapyard(lab: Lab | null, args: string[], role: Role = 'hv', uid?: number): Tapyard {
   const argv = [CLI, ...args];
   const child =
-    lab === null ? spawn('node', argv, { uid, gid: uid }) : spawn('ip', ['netns', 'exec', lab.ns(role), 'node', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    lab === null
+      ? spawn('node', argv, { uid, gid: uid })
+      : spawn('ip', ['netns', 'exec', lab.ns(role), 'node', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
   child.stdout!.on('data', (d: Buffer) => {
     out += d.toString();
-    waiters.forEach((w) => w());
+    waiters.forEach((w) => {
+      w();
+    });
   });
   child.stderr!.on('data', (d: Buffer) => {
     err += d.toString();
-    waiters.forEach((w) => w());
+    waiters.forEach((w) => {
+      w();
+    });
   });
   const started = Date.now();
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>((resolve) =>
@@ -112,7 +128,10 @@ export function startTapyard(lab: Lab | null, args: string[], role: Role = 'hv',
             resolve();
           }
         };
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} from tapyard within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no ${pattern} from tapyard within ${timeoutMs} ms; stderr: ${err}`)),
+          timeoutMs,
+        );
         waiters.push(check);
         check();
         void exit.then(() => setTimeout(check, 50));
@@ -139,7 +158,14 @@ export function finalReport(t: Tapyard): ForwardJson {
 }
 
 export interface ForwardJson {
-  ports: { name: string; rxFrames: number; rxBytes: number; txFrames: number; txBytes: number; drops: Record<string, number> }[];
+  ports: {
+    name: string;
+    rxFrames: number;
+    rxBytes: number;
+    txFrames: number;
+    txBytes: number;
+    drops: Record<string, number>;
+  }[];
   ledger: { rx: number; clones: number; tx: number; drops: number; queued: number };
   balanced: boolean;
   error?: string;
@@ -154,7 +180,14 @@ export function port(report: ForwardJson, name: string) {
 /** The lab's standard two-port forward: wire (macvtap or bridged tap) and the guest's tap. */
 export function forwardArgs(lab: Lab, ...extra: string[]): string[] {
   const e = lab.env;
-  return ['forward', '--port', `wire=${e.WIRE_KIND}:${e.WIRE_IF}`, '--port', `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`, ...extra];
+  return [
+    'forward',
+    '--port',
+    `wire=${e.WIRE_KIND}:${e.WIRE_IF}`,
+    '--port',
+    `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`,
+    ...extra,
+  ];
 }
 
 export function readJson<T>(path: string): T {

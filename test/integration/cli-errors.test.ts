@@ -16,7 +16,8 @@ beforeAll(() => {
   // no package, so dist, the addon and package.json are all it needs.
   nobodyCopy = mkdtempSync(join(tmpdir(), 'tapyard-nobody-'));
   chmodSync(nobodyCopy, 0o755);
-  for (const part of ['package.json', 'dist', 'build/Release/tapio.node']) cpSync(join(ROOT, part), join(nobodyCopy, part), { recursive: true });
+  for (const part of ['package.json', 'dist', 'build/Release/tapio.node'])
+    cpSync(join(ROOT, part), join(nobodyCopy, part), { recursive: true });
 });
 afterAll(() => {
   lab?.down();
@@ -27,7 +28,10 @@ afterAll(() => {
 function tapyard(args: string[], asNobody = false) {
   const prefix = asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
   const cli = asNobody ? join(nobodyCopy, 'dist', 'src', 'cli', 'main.js') : CLI;
-  const r = spawnSync('ip', ['netns', 'exec', lab.ns('hv'), ...prefix, 'node', cli, ...args], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('ip', ['netns', 'exec', lab.ns('hv'), ...prefix, 'node', cli, ...args], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, timedOut: r.error !== undefined };
 }
 
@@ -44,39 +48,79 @@ describe('tapyard forward refuses bad input in one sentence', () => {
   const guest = () => `guest=tap:${lab.env.GUEST_IF},netns=${lab.env.NS_GST}`;
 
   test('a missing interface', () => {
-    expectOneSentence(tapyard(['forward', '--port', 'wire=macvtap:ty-nope0', '--port', guest()]), 1, /^tapyard: port wire: there is no interface ty-nope0 in this network namespace/);
-    expectOneSentence(tapyard(['forward', '--port', `wire=macvtap:${lab.env.WIRE_IF}`, '--port', `guest=tap:ty-nope1,netns=${lab.env.NS_GST}`]), 1, /^tapyard: port guest: there is no interface ty-nope1 in network namespace ty-\w+-gst/);
+    expectOneSentence(
+      tapyard(['forward', '--port', 'wire=macvtap:ty-nope0', '--port', guest()]),
+      1,
+      /^tapyard: port wire: there is no interface ty-nope0 in this network namespace/,
+    );
+    expectOneSentence(
+      tapyard([
+        'forward',
+        '--port',
+        `wire=macvtap:${lab.env.WIRE_IF}`,
+        '--port',
+        `guest=tap:ty-nope1,netns=${lab.env.NS_GST}`,
+      ]),
+      1,
+      /^tapyard: port guest: there is no interface ty-nope1 in network namespace ty-\w+-gst/,
+    );
   });
 
   test('a name that is not a macvtap', () => {
-    expectOneSentence(tapyard(['forward', '--port', `wire=macvtap:${lab.env.LOWER_IF}`, '--port', guest()]), 1, /^tapyard: port wire: ty-\w+-eth is not a macvtap \(it is a veth\)$/);
+    expectOneSentence(
+      tapyard(['forward', '--port', `wire=macvtap:${lab.env.LOWER_IF}`, '--port', guest()]),
+      1,
+      /^tapyard: port wire: ty-\w+-eth is not a macvtap \(it is a veth\)$/,
+    );
   });
 
   test('a name that is not a tap', () => {
-    expectOneSentence(tapyard(['forward', '--port', `wire=tap:${lab.env.LOWER_IF}`, '--port', guest()]), 1, /^tapyard: port wire: ty-\w+-eth is not a tap \(it is a veth\)$/);
+    expectOneSentence(
+      tapyard(['forward', '--port', `wire=tap:${lab.env.LOWER_IF}`, '--port', guest()]),
+      1,
+      /^tapyard: port wire: ty-\w+-eth is not a tap \(it is a veth\)$/,
+    );
   });
 
   test('a multi-queue mismatch says which way', () => {
     const wire = `wire=macvtap:${lab.env.WIRE_IF}`;
-    expectOneSentence(tapyard(['forward', '--port', wire, '--port', `${guest()},mq=on`]), 1, /^tapyard: port guest: the tap ty-\w+-gtp is not multi-queue: drop mq=on$/);
+    expectOneSentence(
+      tapyard(['forward', '--port', wire, '--port', `${guest()},mq=on`]),
+      1,
+      /^tapyard: port guest: the tap ty-\w+-gtp is not multi-queue: drop mq=on$/,
+    );
   });
 
   test('a namespace that does not exist', () => {
-    expectOneSentence(tapyard(['forward', '--port', `wire=macvtap:${lab.env.WIRE_IF}`, '--port', 'guest=tap:x0,netns=ty-nope-gst']), 1, /^tapyard: port guest: there is no network namespace ty-nope-gst$/);
+    expectOneSentence(
+      tapyard(['forward', '--port', `wire=macvtap:${lab.env.WIRE_IF}`, '--port', 'guest=tap:x0,netns=ty-nope-gst']),
+      1,
+      /^tapyard: port guest: there is no network namespace ty-nope-gst$/,
+    );
   });
 
   test('not root', () => {
-    expectOneSentence(tapyard(['forward', '--port', `wire=macvtap:${lab.env.WIRE_IF}`, '--port', guest()], true), 1, /^tapyard: port wire: opening the macvtap ty-\w+-mvt needs root/);
+    expectOneSentence(
+      tapyard(['forward', '--port', `wire=macvtap:${lab.env.WIRE_IF}`, '--port', guest()], true),
+      1,
+      /^tapyard: port wire: opening the macvtap ty-\w+-mvt needs root/,
+    );
   });
 
   test.each([
-    [['forward', '--budget', 'lots', '--port', 'a=tap:x', '--port', 'b=tap:y'], /--budget must be a whole number from 1 to 1024, not 'lots'/],
+    [
+      ['forward', '--budget', 'lots', '--port', 'a=tap:x', '--port', 'b=tap:y'],
+      /--budget must be a whole number from 1 to 1024, not 'lots'/,
+    ],
     [['forward', '--budget', '0', '--port', 'a=tap:x', '--port', 'b=tap:y'], /--budget must be a whole number/],
     [['forward', '--port', 'wire'], /bad --port 'wire': no NAME=/],
     [['forward', '--port', 'a=tap:x'], /give at least two --port/],
     [['forward', '--port', 'a=tap:x', '--port', 'a=tap:y'], /two ports are named 'a'/],
     [['forward', '--frobnicate'], /forward: unknown option '--frobnicate'/],
-    [['forward', '--duration=-1', '--port', 'a=tap:x', '--port', 'b=tap:y'], /--duration must be a positive number of seconds, not '-1'/],
+    [
+      ['forward', '--duration=-1', '--port', 'a=tap:x', '--port', 'b=tap:y'],
+      /--duration must be a positive number of seconds, not '-1'/,
+    ],
     [['forward', '--duration', '--port', 'a=tap:x', '--port', 'b=tap:y'], /--duration needs a value/],
     [['forward', '--switch', 'router', '--port', 'a=tap:x', '--port', 'b=tap:y'], /unknown switch 'router'/],
     [['forward', '--port', 'a=tap:x,offload=maybe', '--port', 'b=tap:y'], /offload=maybe must be on or off/],

@@ -20,7 +20,8 @@ function capturedFrames(file: string): { port: number; etherType: number }[] {
   const frames: { port: number; etherType: number }[] = [];
   for (let at = 0; at < bytes.length; at += bytes.readUInt32LE(at + 4)) {
     // Enhanced Packet Block: type 6; interface id at +8; packet data from +28.
-    if (bytes.readUInt32LE(at) === 6) frames.push({ port: bytes.readUInt32LE(at + 8), etherType: bytes.readUInt16BE(at + 28 + 12) });
+    if (bytes.readUInt32LE(at) === 6)
+      frames.push({ port: bytes.readUInt32LE(at + 8), etherType: bytes.readUInt16BE(at + 28 + 12) });
   }
   return frames;
 }
@@ -31,9 +32,15 @@ function inNs(ns: string, cmd: string, args: string[]): Promise<string> {
     const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -78,8 +85,12 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
     // tapyard wrote is what the tap received; the same for the wire device.
     expect(lab.stat('gst', e.GUEST_IF!, 'tx_packets') - before.guestTx).toBe(guest.rxFrames);
     expect(lab.stat('gst', e.GUEST_IF!, 'rx_packets') - before.guestRx).toBe(guest.txFrames);
-    expect(lab.stat(wireRole, e.WIRE_IF!, 'tx_packets') - before.wireTx).toBe(kind === 'macvtap' ? wire.txFrames : wire.rxFrames);
-    expect(lab.stat(wireRole, e.WIRE_IF!, 'rx_packets') - before.wireRx).toBe(kind === 'macvtap' ? wire.rxFrames : wire.txFrames);
+    expect(lab.stat(wireRole, e.WIRE_IF!, 'tx_packets') - before.wireTx).toBe(
+      kind === 'macvtap' ? wire.txFrames : wire.rxFrames,
+    );
+    expect(lab.stat(wireRole, e.WIRE_IF!, 'rx_packets') - before.wireRx).toBe(
+      kind === 'macvtap' ? wire.rxFrames : wire.txFrames,
+    );
   });
 
   test('with --busy-poll, ping crosses and the ledger balances', async () => {
@@ -102,13 +113,21 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
       lab.run('ext', 'ping', '-c', '3', '-i', '0.2', '-W', '2', lab.env.GUEST_IP!);
       await t.stop();
       const r = finalReport(t);
-      const decoded = execFileSync('tcpdump', ['-r', file, '-n', '-e'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
+      const decoded = execFileSync('tcpdump', ['-r', file, '-n', '-e'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      })
+        .trim()
+        .split('\n');
       expect(decoded).toHaveLength(r.ledger.rx);
       expect(decoded.filter((l) => /ICMP echo request/.test(l))).toHaveLength(3);
       expect(decoded.filter((l) => /ICMP echo reply/.test(l))).toHaveLength(3);
       // Each Enhanced Packet Block names the port it arrived on: requests on wire, replies on guest.
       const frames = capturedFrames(file);
-      expect([0, 1].map((p) => frames.filter((f) => f.port === p).length)).toEqual([port(r, 'wire').rxFrames, port(r, 'guest').rxFrames]);
+      expect([0, 1].map((p) => frames.filter((f) => f.port === p).length)).toEqual([
+        port(r, 'wire').rxFrames,
+        port(r, 'guest').rxFrames,
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -169,10 +188,9 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
       expect(port(r, 'guest').txFrames).toBe(wire.rxFrames);
     }
   });
-
 });
 
-describe('the bridge path with the guest NIC\'s receive filter on (rx-filter=on)', () => {
+describe("the bridge path with the guest NIC's receive filter on (rx-filter=on)", () => {
   let lab: Lab;
   beforeAll(() => {
     lab = labUp('bridge');
@@ -181,7 +199,10 @@ describe('the bridge path with the guest NIC\'s receive filter on (rx-filter=on)
 
   test('tapyard drops the flood before the guest and says why', async () => {
     const e = lab.env;
-    const t = startTapyard(lab, forwardArgs(lab, '--json').map((a) => (a.startsWith('guest=') ? `${a},rx-filter=on` : a)));
+    const t = startTapyard(
+      lab,
+      forwardArgs(lab, '--json').map((a) => (a.startsWith('guest=') ? `${a},rx-filter=on` : a)),
+    );
     await t.waitFor(/forwarding/);
     const before = lab.stat('gst', e.GUEST_IF!, 'rx_packets');
     const count = 300; // below the tap's queue: every frame reaches tapyard
@@ -196,7 +217,10 @@ describe('the bridge path with the guest NIC\'s receive filter on (rx-filter=on)
     // A new lab's bridge sends an IGMPv3 report (from 0.0.0.0 to 224.0.0.22) at a moment of its
     // choosing; the filter refuses that too. Nothing else.
     for (const reason of Object.keys(guest.drops)) {
-      expect(['drop: unicast address is neither the MAC nor in the table', 'drop: multicast address not in the MAC table']).toContain(reason);
+      expect([
+        'drop: unicast address is neither the MAC nor in the table',
+        'drop: multicast address not in the MAC table',
+      ]).toContain(reason);
     }
     // What the guest's kernel received is exactly what the filter let through.
     expect(lab.stat('gst', e.GUEST_IF!, 'rx_packets') - before).toBe(guest.txFrames);
@@ -219,7 +243,10 @@ describe('a multi-queue guest tap (mq=on)', () => {
   afterAll(() => lab?.down());
 
   test('tapyard attaches one queue and ping crosses it', async () => {
-    const t = startTapyard(lab, forwardArgs(lab, '--json').map((a) => (a.startsWith('guest=') ? `${a},mq=on` : a)));
+    const t = startTapyard(
+      lab,
+      forwardArgs(lab, '--json').map((a) => (a.startsWith('guest=') ? `${a},mq=on` : a)),
+    );
     await t.waitFor(/forwarding/);
     expect(lab.run('ext', 'ping', '-c', '3', '-i', '0.2', '-W', '2', lab.env.GUEST_IP!)).toMatch(/3 received/);
     expect((await t.stop()).code).toBe(0);

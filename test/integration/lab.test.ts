@@ -50,9 +50,15 @@ test('an up that fails half-way removes what it had made', () => {
   const bin = mkdtempSync(join(tmpdir(), 'ty-fake-ip-'));
   try {
     const realIp = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
-    writeFileSync(join(bin, 'ip'), `#!/bin/sh\ncase "$*" in *tuntap*) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`);
+    writeFileSync(
+      join(bin, 'ip'),
+      `#!/bin/sh\ncase "$*" in *tuntap*) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`,
+    );
     chmodSync(join(bin, 'ip'), 0o755);
-    const r = spawnSync(LAB, ['up', 'macvtap', '--id', id], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const r = spawnSync(LAB, ['up', 'macvtap', '--id', id], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/up failed, removing lab/);
   } finally {
@@ -75,7 +81,14 @@ test('an up interrupted by Ctrl-C removes what it had made', async () => {
 });
 
 test('bad usage is one line and a non-zero exit', () => {
-  for (const args of [['up'], ['up', 'router'], ['up', 'macvtap', '--mode', 'loud'], ['down'], ['down', 'nosuch'], ['frob']]) {
+  for (const args of [
+    ['up'],
+    ['up', 'router'],
+    ['up', 'macvtap', '--mode', 'loud'],
+    ['down'],
+    ['down', 'nosuch'],
+    ['frob'],
+  ]) {
     const r = spawnSync(LAB, args, { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -23,14 +23,22 @@ describe('a device deleted while tapyard runs', () => {
   // POLLERR and its reads fail with EBADFD.
   test.each([
     ['the macvtap', 'macvtap', 'hv', 'WIRE_IF', /^tapyard: port wire: the macvtap ty-\w+-mvt was deleted$/],
-    ["the guest's tap", 'macvtap', 'gst', 'GUEST_IF', /^tapyard: port guest: the tap ty-\w+-gtp \(netns ty-\w+-gst\) was deleted$/],
+    [
+      "the guest's tap",
+      'macvtap',
+      'gst',
+      'GUEST_IF',
+      /^tapyard: port guest: the tap ty-\w+-gtp \(netns ty-\w+-gst\) was deleted$/,
+    ],
     ['the bridged tap', 'bridge', 'hv', 'WIRE_IF', /^tapyard: port wire: the tap ty-\w+-wtp was deleted$/],
   ] as const)('deleting %s is noticed within a second', async (_what, kind, role, key, sentence) => {
     lab = labUp(kind);
     const t = startTapyard(lab, forwardArgs(lab));
     await t.waitFor(/forwarding/);
     // Keep traffic flowing so that the deletion happens mid-run, not on an idle fd.
-    const ping = spawn('ip', ['netns', 'exec', lab.ns('ext'), 'ping', '-i', '0.05', '-W', '1', lab.env.GUEST_IP!], { stdio: 'ignore' });
+    const ping = spawn('ip', ['netns', 'exec', lab.ns('ext'), 'ping', '-i', '0.05', '-W', '1', lab.env.GUEST_IP!], {
+      stdio: 'ignore',
+    });
     try {
       await new Promise((r) => setTimeout(r, 300));
       const deleted = Date.now();
@@ -52,7 +60,9 @@ test('Ctrl-C while traffic flows: counters printed, exit within a second, lab in
   lab = labUp('macvtap');
   const t = startTapyard(lab, forwardArgs(lab));
   await t.waitFor(/forwarding/);
-  const flood = spawn('ip', ['netns', 'exec', lab.ns('ext'), 'ping', '-f', '-W', '1', lab.env.GUEST_IP!], { stdio: 'ignore' });
+  const flood = spawn('ip', ['netns', 'exec', lab.ns('ext'), 'ping', '-f', '-W', '1', lab.env.GUEST_IP!], {
+    stdio: 'ignore',
+  });
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const stop = await t.stop('SIGINT');

@@ -60,5 +60,7 @@ test('an interface that is down is refused at once', async () => {
   const t = startTapyard(lab, setup.args, 'gst');
   const exit = await t.exited();
   expect(exit.code).toBe(1);
-  expect(t.stderr().trim()).toMatch(/^tapyard: port wire: ty-\w+-gve is down \(libpcap captures only on an interface that is up\)$/);
+  expect(t.stderr().trim()).toMatch(
+    /^tapyard: port wire: ty-\w+-gve is down \(libpcap captures only on an interface that is up\)$/,
+  );
 });

@@ -12,7 +12,14 @@ const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
 describe('virtio_net_hdr', () => {
   test('reads the fields of a real GSO header (little-endian)', () => {
     const view = new VnetView().wrap(hex(GSO_TCPV4), 0);
-    expect(vnetRepr(view)).toEqual({ flags: VnetFlag.NEEDS_CSUM, gsoType: GsoType.TCPV4, hdrLen: 66, gsoSize: 1388, csumStart: 34, csumOffset: 16 });
+    expect(vnetRepr(view)).toEqual({
+      flags: VnetFlag.NEEDS_CSUM,
+      gsoType: GsoType.TCPV4,
+      hdrLen: 66,
+      gsoSize: 1388,
+      csumStart: 34,
+      csumOffset: 16,
+    });
     expect(view.isGso).toBe(true);
     expect(view.needsOffload).toBe(true);
     expect(view.check(7006)).toBeNull();
@@ -34,7 +41,11 @@ describe('virtio_net_hdr', () => {
   });
 
   test('check refuses what tap_get_user refuses', () => {
-    const cases: [string, Partial<Record<'flags' | 'gsoType' | 'hdrLen' | 'gsoSize' | 'csumStart' | 'csumOffset', number>>, number][] = [
+    const cases: [
+      string,
+      Partial<Record<'flags' | 'gsoType' | 'hdrLen' | 'gsoSize' | 'csumStart' | 'csumOffset', number>>,
+      number,
+    ][] = [
       ['unknown GSO type', { gsoType: 2 }, 100],
       ['GSO without a segment size', { gsoType: GsoType.TCPV6, gsoSize: 0 }, 100],
       ['header length past the frame', { hdrLen: 101 }, 100],
@@ -46,7 +57,11 @@ describe('virtio_net_hdr', () => {
       expect(new VnetView().wrap(bytes, 0).check(length)).toBe('bad-vnet-hdr');
     }
     const ecn = new Uint8Array(10);
-    emitVnet({ flags: 0, gsoType: GsoType.TCPV4 | GsoType.ECN, hdrLen: 54, gsoSize: 1448, csumStart: 0, csumOffset: 0 }, ecn, 0);
+    emitVnet(
+      { flags: 0, gsoType: GsoType.TCPV4 | GsoType.ECN, hdrLen: 54, gsoSize: 1448, csumStart: 0, csumOffset: 0 },
+      ecn,
+      0,
+    );
     expect(new VnetView().wrap(ecn, 0).check(20054)).toBeNull();
   });
 });

@@ -46,22 +46,63 @@ describe('tapyard trace', () => {
     expect(j.hops.map((h) => h.at)).toEqual(['macvlan', 'switch', 'macvlan']);
     // Endpoints join 224.0.0.1 as Linux does; the reflected copy skips the sender.
     expect(j.copies).toEqual({ a: 0, b: 1, host: 1, ext: 1 });
-    const none = await trace('macvlan', '--endpoint', 'a=vepa,groups=', '--endpoint', 'b=vepa,groups=', '--hairpin', '--from', 'a', '--dst', 'ipv4-mcast', '--json');
+    const none = await trace(
+      'macvlan',
+      '--endpoint',
+      'a=vepa,groups=',
+      '--endpoint',
+      'b=vepa,groups=',
+      '--hairpin',
+      '--from',
+      'a',
+      '--dst',
+      'ipv4-mcast',
+      '--json',
+    );
     expect(JSON.parse(none.out).copies).toEqual({ a: 0, b: 0, host: 1, ext: 1 });
   });
 
   it('takes endpoint specs with groups and stations in source lists', async () => {
     const r = await trace(
-      'macvlan', '--endpoint', 'v=vepa,groups=01:00:5e:00:00:01', '--endpoint', 's=source,sources=ext,nodst',
-      '--wire', 'direct', '--from', 'ext', '--dst', 'v', '--json',
+      'macvlan',
+      '--endpoint',
+      'v=vepa,groups=01:00:5e:00:00:01',
+      '--endpoint',
+      's=source,sources=ext,nodst',
+      '--wire',
+      'direct',
+      '--from',
+      'ext',
+      '--dst',
+      'v',
+      '--json',
     );
     expect(JSON.parse(r.out).copies).toEqual({ v: 0, s: 1, host: 0, ext: 0 });
   });
 
   it('traces a bridge with a learned entry and a VLAN-tagged hex frame', async () => {
-    const r = await trace('bridge', '--port', 'p1,hairpin', '--port', 'p2', '--fdb', 'p2=p1', '--from', 'p1', '--dst', 'p2');
+    const r = await trace(
+      'bridge',
+      '--port',
+      'p1,hairpin',
+      '--port',
+      'p2',
+      '--fdb',
+      'p2=p1',
+      '--from',
+      'p1',
+      '--dst',
+      'p2',
+    );
     expect(r.out).toMatch(/→ p1 +bridge: the destination was learned on the ingress port and hairpin is on/);
-    const hex = await trace('bridge', '--from', 'p1', '--hex', 'ffffffffffff 020000000201 8100 000a 88b5 0000000000000000000000000000', '--json');
+    const hex = await trace(
+      'bridge',
+      '--from',
+      'p1',
+      '--hex',
+      'ffffffffffff 020000000201 8100 000a 88b5 0000000000000000000000000000',
+      '--json',
+    );
     const j = JSON.parse(hex.out) as { frame: { vlan: number }; copies: Record<string, number> };
     expect(j.frame.vlan).toBe(10);
     expect(j.copies).toEqual({ p1: 0, p2: 1, p3: 1, host: 1 });

@@ -1,10 +1,10 @@
 import { constants } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { Forwarder } from '../../../src/engine/forwarder.js';
-import { buildFrame } from '../../../src/frame/build.js';
-import { emitEthernet, EtherType } from '../../../src/frame/ethernet.js';
-import { emitVnet, GsoType, NO_OFFLOAD, VnetFlag, type VnetRepr } from '../../../src/frame/vnet.js';
 import { rxFilterFromOptions } from '../../../src/filter/from-options.js';
+import { buildFrame } from '../../../src/frame/build.js';
+import { EtherType, emitEthernet } from '../../../src/frame/ethernet.js';
+import { emitVnet, GsoType, NO_OFFLOAD, VnetFlag, type VnetRepr } from '../../../src/frame/vnet.js';
 import { writeMac } from '../../../src/mac.js';
 import { MemoryPort } from '../../../src/port/memory.js';
 import type { Port } from '../../../src/port/port.js';
@@ -14,7 +14,11 @@ import { Hub } from '../../../src/switch/hub.js';
 /** An Ethernet frame of `length` bytes whose payload starts with `seq` (to check order). */
 function frame(seq: number, length = 64): Uint8Array {
   const bytes = new Uint8Array(length);
-  const at = emitEthernet({ dst: 0x02_00_00_00_00_02, src: 0x02_00_00_00_00_01, tags: [], etherType: EtherType.EXPERIMENTAL }, bytes, 0);
+  const at = emitEthernet(
+    { dst: 0x02_00_00_00_00_02, src: 0x02_00_00_00_00_01, tags: [], etherType: EtherType.EXPERIMENTAL },
+    bytes,
+    0,
+  );
   new DataView(bytes.buffer).setUint32(at, seq);
   return bytes;
 }
@@ -184,7 +188,7 @@ describe('Forwarder', () => {
 });
 
 describe('Forwarder with a guest NIC receive filter', () => {
-  test('frames the guest NIC would refuse are dropped before the write, under the filter\'s reason', async () => {
+  test("frames the guest NIC would refuse are dropped before the write, under the filter's reason", async () => {
     const guestMac = 0x02_00_00_00_00_02;
     const wire = new MemoryPort('wire');
     const guest = new MemoryPort('guest', { mac: guestMac });
@@ -198,7 +202,13 @@ describe('Forwarder with a guest NIC receive filter', () => {
       writeMac(f, 0, dst);
       return f;
     };
-    wire.inject(to(guestMac, 1), to(0x02_de_ad_be_ef_01, 2), to(0xffff_ffff_ffff, 3), to(0x01_00_5e_00_00_fb, 4), to(0x01_00_5e_00_00_01, 5));
+    wire.inject(
+      to(guestMac, 1),
+      to(0x02_de_ad_be_ef_01, 2),
+      to(0xffff_ffff_ffff, 3),
+      to(0x01_00_5e_00_00_fb, 4),
+      to(0x01_00_5e_00_00_01, 5),
+    );
     guest.inject(to(0x02_de_ad_be_ef_01, 6)); // the filter is the guest's: what it sends is not filtered
     await settle();
     expect(guest.sent.map((f) => seqOf(f))).toEqual([1, 3, 4]);
@@ -242,7 +252,14 @@ describe('Forwarder and the virtio_net_hdr', () => {
   });
 
   test('a GSO super-frame goes to vnet ports whatever its size, never to a plain port', async () => {
-    const gso: VnetRepr = { flags: VnetFlag.NEEDS_CSUM, gsoType: GsoType.TCPV4, hdrLen: 54, gsoSize: 1448, csumStart: 34, csumOffset: 16 };
+    const gso: VnetRepr = {
+      flags: VnetFlag.NEEDS_CSUM,
+      gsoType: GsoType.TCPV4,
+      hdrLen: 54,
+      gsoSize: 1448,
+      csumStart: 34,
+      csumOffset: 16,
+    };
     const src = new MemoryPort('src', { hdrLen: 10 });
     const vnet = new MemoryPort('vnet', { hdrLen: 10, maxFrame: 1518 });
     const plain = new MemoryPort('plain', { maxFrame: 65535 });

@@ -2,8 +2,8 @@
 // Frames are hex fixtures; every expectation is read off QEMU's code, not off the filter's.
 
 import { describe, expect, it } from 'vitest';
+import { isAccepted, MAC_TABLE_ENTRIES, RxFilter, RxVerdict } from '../../../src/filter/rx-filter.js';
 import { EthernetView } from '../../../src/frame/ethernet.js';
-import { MAC_TABLE_ENTRIES, RxFilter, RxVerdict, isAccepted } from '../../../src/filter/rx-filter.js';
 import { parseMac } from '../../../src/mac.js';
 
 const NIC = parseMac('52:54:00:12:34:56')!;
@@ -11,7 +11,12 @@ const OTHER = parseMac('52:54:00:aa:bb:cc')!;
 const GROUP = parseMac('01:00:5e:00:00:fb')!;
 
 function frame(hex: string): EthernetView {
-  const bytes = Uint8Array.from(hex.replace(/\s+/g, '').match(/../g)!.map((b) => parseInt(b, 16)));
+  const bytes = Uint8Array.from(
+    hex
+      .replace(/\s+/g, '')
+      .match(/../g)!
+      .map((b) => parseInt(b, 16)),
+  );
   const view = new EthernetView();
   expect(view.parse(bytes, 0, bytes.length)).toBeNull();
   return view;
@@ -40,7 +45,14 @@ function guest(ctrlVlan = false): RxFilter {
 describe('RxFilter', () => {
   it('resets promiscuous, with every other flag off and empty tables (virtio_net_reset)', () => {
     const f = new RxFilter(NIC);
-    expect([f.promisc, f.allmulti, f.alluni, f.nomulti, f.nouni, f.nobcast]).toEqual([true, false, false, false, false, false]);
+    expect([f.promisc, f.allmulti, f.alluni, f.nomulti, f.nouni, f.nobcast]).toEqual([
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect([f.inUse, f.firstMulti, f.uniOverflow, f.multiOverflow]).toEqual([0, 0, false, false]);
     expect(f.check(TO_OTHER)).toBe(RxVerdict.ACCEPT_PROMISC);
     f.setRxMode('promisc', false);

@@ -39,7 +39,9 @@ export const arpRepr: fc.Arbitrary<ArpRepr> = fc.record({
 export function kindLengthOptions(max: number): fc.Arbitrary<Uint8Array> {
   const option = fc.oneof(
     fc.constant([1]),
-    fc.tuple(fc.integer({ min: 2, max: 255 }), fc.array(u8, { maxLength: 10 })).map(([kind, data]) => [kind, data.length + 2, ...data]),
+    fc
+      .tuple(fc.integer({ min: 2, max: 255 }), fc.array(u8, { maxLength: 10 }))
+      .map(([kind, data]) => [kind, data.length + 2, ...data]),
   );
   return fc.array(option, { maxLength: 8 }).map((options) => {
     let bytes: number[] = [];
@@ -54,7 +56,9 @@ const ipv6OptionsBody = fc
   .array(
     fc.oneof(
       fc.constant([0]),
-      fc.tuple(fc.integer({ min: 1, max: 255 }), fc.array(u8, { maxLength: 12 })).map(([type, data]) => [type, data.length, ...data]),
+      fc
+        .tuple(fc.integer({ min: 1, max: 255 }), fc.array(u8, { maxLength: 12 }))
+        .map(([type, data]) => [type, data.length, ...data]),
     ),
     { maxLength: 5 },
   )
@@ -71,7 +75,9 @@ const routingBody = fc
     body[0] = type;
     body[1] = segmentsLeft;
     body[2] = lastEntry;
-    addresses.forEach((a, i) => body.set(a, 6 + 16 * i));
+    addresses.forEach((a, i) => {
+      body.set(a, 6 + 16 * i);
+    });
     return body;
   });
 
@@ -79,12 +85,25 @@ const routingBody = fc
 function fragmentBody(first: boolean): fc.Arbitrary<Uint8Array> {
   return fc
     .tuple(first ? fc.constant(0) : fc.integer({ min: 1, max: 8191 }), fc.boolean(), u32)
-    .map(([units, more, id]) => Uint8Array.from([units >>> 5, ((units & 0x1f) << 3) | (more ? 1 : 0), id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff]));
+    .map(([units, more, id]) =>
+      Uint8Array.from([
+        units >>> 5,
+        ((units & 0x1f) << 3) | (more ? 1 : 0),
+        id >>> 24,
+        (id >>> 16) & 0xff,
+        (id >>> 8) & 0xff,
+        id & 0xff,
+      ]),
+    );
 }
 
 /** AH (RFC 4302): reserved, SPI, sequence, an ICV that keeps the header a multiple of 8 bytes. */
 const ahBody = fc
-  .tuple(u32, u32, fc.integer({ min: 0, max: 3 }).chain((n) => fc.uint8Array({ minLength: 4 + 8 * n, maxLength: 4 + 8 * n })))
+  .tuple(
+    u32,
+    u32,
+    fc.integer({ min: 0, max: 3 }).chain((n) => fc.uint8Array({ minLength: 4 + 8 * n, maxLength: 4 + 8 * n })),
+  )
   .map(([spi, seq, icv]) => {
     const body = new Uint8Array(10 + icv.length);
     const view = new DataView(body.buffer);

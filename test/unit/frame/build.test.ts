@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { TapyardError } from '../../../src/error.js';
-import { type FrameRepr, type FrameSpec, buildFrame, emitFrame, frameRepr } from '../../../src/frame/build.js';
+import { buildFrame, emitFrame, type FrameRepr, type FrameSpec, frameRepr } from '../../../src/frame/build.js';
 import { EtherType } from '../../../src/frame/ethernet.js';
 import { Frame } from '../../../src/frame/frame.js';
 import { IpProtocol } from '../../../src/frame/ip-protocol.js';
@@ -20,7 +20,11 @@ describe('VLAN and QinQ frames built from what tcpdump saw equal the captured by
     const fixture = loadFixture('vlan-arp-request');
     const [, src, dst] = /^(\S+) > (\S+), /.exec(fixture.tcpdump)!;
     const built = buildFrame({
-      eth: { src: src!, dst: dst!, tags: [{ vid: Number(grab(fixture.tcpdump, /vlan (\d+)/)), pcp: Number(grab(fixture.tcpdump, /, p (\d+)/)) }] },
+      eth: {
+        src: src!,
+        dst: dst!,
+        tags: [{ vid: Number(grab(fixture.tcpdump, /vlan (\d+)/)), pcp: Number(grab(fixture.tcpdump, /, p (\d+)/)) }],
+      },
       arp: {
         operation: 'request',
         senderIp: grab(fixture.tcpdump, /tell (\S+),/),
@@ -47,7 +51,11 @@ describe('VLAN and QinQ frames built from what tcpdump saw equal the captured by
           identification: Number(grab(v, /id (\d+),/)),
           dontFragment: v.includes('[DF]'),
         },
-        icmp: { type: 'echo-request', identifier: Number(grab(v, /request, id (\d+)/)), sequence: Number(grab(v, /seq (\d+)/)) },
+        icmp: {
+          type: 'echo-request',
+          identifier: Number(grab(v, /request, id (\d+)/)),
+          sequence: Number(grab(v, /seq (\d+)/)),
+        },
         payload: fixture.bytes.slice(fixture.bytes.length - (icmpLength - 8)),
       },
     };
@@ -95,7 +103,10 @@ const frameArb: fc.Arbitrary<FrameRepr> = fc.oneof(
   fc.record({ ethernet: arb.ethernetRepr, ipv4: arb.ipv4Repr, t: transport, payload, trailer }).map(({ t, ...r }) => ({
     ...r,
     ...t,
-    ipv4: Object.keys(t).length > 0 ? { ...r.ipv4, moreFragments: false, fragmentOffset: 0 } : { ...r.ipv4, protocol: RAW_PROTOCOLS[r.ipv4.protocol % 4]! },
+    ipv4:
+      Object.keys(t).length > 0
+        ? { ...r.ipv4, moreFragments: false, fragmentOffset: 0 }
+        : { ...r.ipv4, protocol: RAW_PROTOCOLS[r.ipv4.protocol % 4]! },
   })),
   fc.record({ ethernet: arb.ethernetRepr, ipv6: arb.ipv6Repr, t: transport, payload, trailer }).map(({ t, ...r }) => ({
     ...r,
@@ -107,7 +118,10 @@ const frameArb: fc.Arbitrary<FrameRepr> = fc.oneof(
   })),
   fc.record({ ethernet: arb.ethernetRepr, payload, trailer: fc.constant(new Uint8Array(0)) }).map((r) => ({
     ...r,
-    ethernet: { ...r.ethernet, etherType: [0x0800, 0x0806, 0x86dd].includes(r.ethernet.etherType) ? 0x88b5 : r.ethernet.etherType },
+    ethernet: {
+      ...r.ethernet,
+      etherType: [0x0800, 0x0806, 0x86dd].includes(r.ethernet.etherType) ? 0x88b5 : r.ethernet.etherType,
+    },
   })),
 );
 
@@ -146,7 +160,13 @@ test('frameRepr(parse(emitFrame(repr))) equals repr with its lengths, types and 
 });
 
 test('a partial checksum is the folded pseudo-header sum, and only UDP/TCP get one', () => {
-  const spec: FrameSpec = { eth: { src: 1, dst: 2 }, ipv6: { src: 'fd77::1', dst: 'fd77::2' }, icmp: {}, payload: 'x', checksum: 'partial' };
+  const spec: FrameSpec = {
+    eth: { src: 1, dst: 2 },
+    ipv6: { src: 'fd77::1', dst: 'fd77::2' },
+    icmp: {},
+    payload: 'x',
+    checksum: 'partial',
+  };
   const frame = new Frame();
   const bytes = buildFrame(spec);
   frame.parse(bytes, 0, bytes.length);
@@ -155,7 +175,11 @@ test('a partial checksum is the folded pseudo-header sum, and only UDP/TCP get o
 
 describe('spec conveniences', () => {
   test('padTo pads with zeros to the Ethernet minimum, and the padding is not part of the packet', () => {
-    const bytes = buildFrame({ eth: { src: 1, dst: 0xffffffffffff }, arp: { senderIp: '10.77.0.1', targetIp: '10.77.0.2' }, padTo: 60 });
+    const bytes = buildFrame({
+      eth: { src: 1, dst: 0xffffffffffff },
+      arp: { senderIp: '10.77.0.1', targetIp: '10.77.0.2' },
+      padTo: 60,
+    });
     expect(bytes.length).toBe(60);
     expect(bytes.subarray(42).every((b) => b === 0)).toBe(true);
     const frame = new Frame();
@@ -168,20 +192,32 @@ describe('spec conveniences', () => {
     const v4 = buildFrame({ eth: { src: 1, dst: 2 }, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, icmp: {} });
     frame.parse(v4, 0, v4.length);
     expect([frame.transport, frame.icmp.type]).toEqual([IpProtocol.ICMP, 8]);
-    const v6 = buildFrame({ eth: { src: 1, dst: 2 }, ipv6: { src: 'fd77::1', dst: 'fd77::2' }, icmp: { type: 'echo-reply' } });
+    const v6 = buildFrame({
+      eth: { src: 1, dst: 2 },
+      ipv6: { src: 'fd77::1', dst: 'fd77::2' },
+      icmp: { type: 'echo-reply' },
+    });
     frame.parse(v6, 0, v6.length);
     expect([frame.transport, frame.icmp.type]).toEqual([IpProtocol.ICMPV6, 129]);
   });
 
   test('TCP flags in tcpdump letters', () => {
     const frame = new Frame();
-    const bytes = buildFrame({ eth: { src: 1, dst: 2 }, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { srcPort: 1, dstPort: 2, flags: 'S.' } });
+    const bytes = buildFrame({
+      eth: { src: 1, dst: 2 },
+      ipv4: { src: '10.0.0.1', dst: '10.0.0.2' },
+      tcp: { srcPort: 1, dstPort: 2, flags: 'S.' },
+    });
     frame.parse(bytes, 0, bytes.length);
     expect(frame.tcp.flags).toBe(0x12);
   });
 
   test('a UDP checksum that computes to 0 is sent as 0xffff (RFC 768: 0 means none)', () => {
-    const base: FrameSpec = { eth: { src: 1, dst: 2 }, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { srcPort: 1, dstPort: 2 } };
+    const base: FrameSpec = {
+      eth: { src: 1, dst: 2 },
+      ipv4: { src: '10.0.0.1', dst: '10.0.0.2' },
+      udp: { srcPort: 1, dstPort: 2 },
+    };
     // With a zero word as payload the checksum is c; a payload word of c makes the sum 0xffff.
     const first = buildFrame({ ...base, payload: new Uint8Array(2) });
     const c = (first[40]! << 8) | first[41]!;
@@ -193,7 +229,11 @@ describe('spec conveniences', () => {
   });
 
   test('the MAC and address text is parsed', () => {
-    const bytes = buildFrame({ eth: { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' }, ipv6: { src: '::ffff:10.0.0.1', dst: 'fd77::2' }, udp: { srcPort: 5, dstPort: 6 } });
+    const bytes = buildFrame({
+      eth: { src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' },
+      ipv6: { src: '::ffff:10.0.0.1', dst: 'fd77::2' },
+      udp: { srcPort: 5, dstPort: 6 },
+    });
     const frame = new Frame();
     frame.parse(bytes, 0, bytes.length);
     expect(frame.ethernet.src).toBe(parseMac('02:00:00:00:00:01'));
@@ -206,16 +246,33 @@ describe('specs that describe no frame', () => {
   const cases: Array<[string, FrameSpec]> = [
     ['UDP without IP', { eth, udp: { srcPort: 1, dstPort: 2 } }],
     ['IPv4 and IPv6 at once', { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, ipv6: { src: '::1', dst: '::2' } }],
-    ['UDP and TCP at once', { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { srcPort: 1, dstPort: 2 }, tcp: { srcPort: 1, dstPort: 2 } }],
+    [
+      'UDP and TCP at once',
+      {
+        eth,
+        ipv4: { src: '10.0.0.1', dst: '10.0.0.2' },
+        udp: { srcPort: 1, dstPort: 2 },
+        tcp: { srcPort: 1, dstPort: 2 },
+      },
+    ],
     ['a bad MAC', { eth: { src: '02:00:00:00:00', dst: 2 } }],
     ['a bad IPv4 address', { eth, ipv4: { src: '10.0.0.256', dst: '10.0.0.2' } }],
     ['a bad IPv6 address', { eth, ipv6: { src: 'fd77:::1', dst: '::2' } }],
     ['a VLAN id above 4095', { eth: { ...eth, vlan: 4096 } }],
     ['44 bytes of IPv4 options', { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2', options: new Uint8Array(44) } }],
     ['a fragment offset not a multiple of 8', { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2', fragmentOffset: 12 } }],
-    ['an IPv6 extension header of a bad size', { eth, ipv6: { src: '::1', dst: '::2', extensions: [{ protocol: 60, body: new Uint8Array(5) }] } }],
-    ['a payload beyond 65535 bytes', { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, payload: new Uint8Array(65536) }],
-    ['unknown TCP flag letters', { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { srcPort: 1, dstPort: 2, flags: 'SX' } }],
+    [
+      'an IPv6 extension header of a bad size',
+      { eth, ipv6: { src: '::1', dst: '::2', extensions: [{ protocol: 60, body: new Uint8Array(5) }] } },
+    ],
+    [
+      'a payload beyond 65535 bytes',
+      { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, payload: new Uint8Array(65536) },
+    ],
+    [
+      'unknown TCP flag letters',
+      { eth, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, tcp: { srcPort: 1, dstPort: 2, flags: 'SX' } },
+    ],
   ];
   test.each(cases)('%s', (_, spec) => {
     let thrown: unknown;

@@ -3,17 +3,17 @@
 // fixture: tcpdump is the independent parser here, the kernel the independent emitter.
 
 import { describe, expect, test } from 'vitest';
-import { formatMac } from '../../../src/mac.js';
-import { frameRepr, emitFrame } from '../../../src/frame/build.js';
+import { emitFrame, frameRepr } from '../../../src/frame/build.js';
 import { completePartialChecksum, fold } from '../../../src/frame/checksum.js';
 import { EtherType } from '../../../src/frame/ethernet.js';
 import { Frame, NONE } from '../../../src/frame/frame.js';
+import { IcmpField } from '../../../src/frame/icmp.js';
 import { formatIpv4, formatIpv6 } from '../../../src/frame/ip-address.js';
 import { IpProtocol } from '../../../src/frame/ip-protocol.js';
 import { ipv6Repr } from '../../../src/frame/ipv6.js';
-import { IcmpField } from '../../../src/frame/icmp.js';
-import { TcpField, formatTcpFlags } from '../../../src/frame/tcp.js';
+import { formatTcpFlags, TcpField } from '../../../src/frame/tcp.js';
 import { UdpField } from '../../../src/frame/udp.js';
+import { formatMac } from '../../../src/mac.js';
 import { type Fixture, fixtureNames, grab, loadFixture } from './fixtures.js';
 
 const names = fixtureNames();
@@ -157,7 +157,15 @@ describe.each(names)('%s', (name) => {
       expect(frame.transport).toBe(frame.network === EtherType.IPV4 ? IpProtocol.ICMP : IpProtocol.ICMPV6);
       expect(frame.icmp.identifier).toBe(Number(grab(v, /echo (?:request|reply), id (\d+)/)));
       expect(frame.icmp.sequence).toBe(Number(grab(v, /, seq (\d+)/)));
-      expect(frame.icmp.type).toBe(v.includes('echo request') ? (frame.network === EtherType.IPV4 ? 8 : 128) : frame.network === EtherType.IPV4 ? 0 : 129);
+      expect(frame.icmp.type).toBe(
+        v.includes('echo request')
+          ? frame.network === EtherType.IPV4
+            ? 8
+            : 128
+          : frame.network === EtherType.IPV4
+            ? 0
+            : 129,
+      );
     });
   }
 
@@ -193,7 +201,7 @@ describe.each(names)('%s', (name) => {
   }
 
   const verdict = checksumVerdict(v);
-  if (verdict !== null && verdict.ok) {
+  if (verdict?.ok) {
     test('the transport checksum verifies, as tcpdump says', () => {
       expect(parsed(fixture).transportChecksumValid()).toBe(true);
     });

@@ -58,11 +58,17 @@ describe('Internet checksum', () => {
 
   test('sum16 over views at every alignment of one shared buffer (as frames sit in a batch buffer)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 4096, maxLength: 4096 }), fc.nat(2000), fc.nat(7), fc.nat(1500), (data, at, skew, length) => {
-        const view = data.subarray(skew, skew + 2048 + 1000);
-        const offset = at % 1024;
-        expect(fold(sum16(view, offset, length)) % 0xffff).toBe(naiveSum(view, offset, length) % 0xffff);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 4096, maxLength: 4096 }),
+        fc.nat(2000),
+        fc.nat(7),
+        fc.nat(1500),
+        (data, at, skew, length) => {
+          const view = data.subarray(skew, skew + 2048 + 1000);
+          const offset = at % 1024;
+          expect(fold(sum16(view, offset, length)) % 0xffff).toBe(naiveSum(view, offset, length) % 0xffff);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -91,7 +97,11 @@ describe('Internet checksum', () => {
   test('the IPv4 header checksum of RFC 1071-style header bytes is the complement of the naive sum', () => {
     fc.assert(
       fc.property(arb.ipv4Repr, (repr) => {
-        const bytes = buildFrame({ eth: { dst: 1, src: 2 }, ipv4: { ...repr, protocol: 253 }, payload: new Uint8Array(4) });
+        const bytes = buildFrame({
+          eth: { dst: 1, src: 2 },
+          ipv4: { ...repr, protocol: 253 },
+          payload: new Uint8Array(4),
+        });
         const headerLength = (bytes[14]! & 0xf) * 4;
         const header = bytes.slice(14, 14 + headerLength);
         const stored = (header[10]! << 8) | header[11]!;
@@ -191,7 +201,9 @@ const l4Spec: fc.Arbitrary<FrameSpec> = fc
           },
         }
       : { ipv4: { src: r.src4, dst: r.dst4 } }),
-    ...(r.tcp ? { tcp: { srcPort: r.srcPort, dstPort: r.dstPort, seq: r.seq, flags: 'P.' } } : { udp: { srcPort: r.srcPort, dstPort: r.dstPort } }),
+    ...(r.tcp
+      ? { tcp: { srcPort: r.srcPort, dstPort: r.dstPort, seq: r.seq, flags: 'P.' } }
+      : { udp: { srcPort: r.srcPort, dstPort: r.dstPort } }),
     payload: r.payload,
   }));
 
@@ -219,7 +231,11 @@ describe('completePartialChecksum', () => {
   });
 
   test('a checksum field beyond the frame is a bad vnet header, and nothing is written', () => {
-    const frame = buildFrame({ eth: { dst: 1, src: 2 }, ipv4: { src: '10.0.0.1', dst: '10.0.0.2' }, udp: { srcPort: 1, dstPort: 2 } });
+    const frame = buildFrame({
+      eth: { dst: 1, src: 2 },
+      ipv4: { src: '10.0.0.1', dst: '10.0.0.2' },
+      udp: { srcPort: 1, dstPort: 2 },
+    });
     const copy = frame.slice();
     expect(completePartialChecksum(copy, 0, frame.length, 34, frame.length - 34 - 1)).toBe(FrameError.BAD_VNET_HDR);
     expect(copy).toEqual(frame);

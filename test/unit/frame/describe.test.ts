@@ -23,7 +23,9 @@ describe('the format', () => {
       ipv4: { src: '10.77.0.1', dst: '10.77.0.2' },
       icmp: { identifier: 7, sequence: 1 },
     });
-    expect(line(bytes)).toBe('02:00:00:00:00:01 > 02:00:00:00:00:02 IPv4 10.77.0.1 > 10.77.0.2 ICMP echo request id 7 seq 1');
+    expect(line(bytes)).toBe(
+      '02:00:00:00:00:01 > 02:00:00:00:00:02 IPv4 10.77.0.1 > 10.77.0.2 ICMP echo request id 7 seq 1',
+    );
   });
 
   test('UDP over IPv6 to a multicast group', () => {
@@ -65,7 +67,9 @@ describe('malformed frames', () => {
 
   test('a VLAN tag cut short', () => {
     const bytes = buildFrame({ eth: { src: 1, dst: 2, vlan: 5 }, payload: new Uint8Array(0) });
-    expect(describeFrame(bytes, 0, 16)).toBe('00:00:00:00:00:01 > 00:00:00:00:00:02 malformed: truncated-vlan-tag (16 bytes)');
+    expect(describeFrame(bytes, 0, 16)).toBe(
+      '00:00:00:00:00:01 > 00:00:00:00:00:02 malformed: truncated-vlan-tag (16 bytes)',
+    );
   });
 
   test('an IPv4 total length beyond the frame', () => {
@@ -77,7 +81,9 @@ describe('malformed frames', () => {
   test('a UDP length beyond the IP payload', () => {
     const bytes = good.slice();
     bytes[14 + 20 + 5] = 100;
-    expect(line(bytes)).toBe('00:00:00:00:00:01 > 00:00:00:00:00:02 IPv4 10.0.0.1 > 10.0.0.2 UDP malformed: bad-length (12 bytes)');
+    expect(line(bytes)).toBe(
+      '00:00:00:00:00:01 > 00:00:00:00:00:02 IPv4 10.0.0.1 > 10.0.0.2 UDP malformed: bad-length (12 bytes)',
+    );
   });
 });
 
@@ -103,7 +109,10 @@ describe.each(fixtureNames())('%s as tcpdump saw it', (name) => {
     });
   }
 
-  const ip = /(?:\) |^)(\d+\.\d+\.\d+\.\d+|[0-9a-f]*:[0-9a-f:]+?)(?:\.(\d+))? > (\d+\.\d+\.\d+\.\d+|[0-9a-f]*:[0-9a-f:]+?)(?:\.(\d+))?: /.exec(v);
+  const ip =
+    /(?:\) |^)(\d+\.\d+\.\d+\.\d+|[0-9a-f]*:[0-9a-f:]+?)(?:\.(\d+))? > (\d+\.\d+\.\d+\.\d+|[0-9a-f]*:[0-9a-f:]+?)(?:\.(\d+))?: /.exec(
+      v,
+    );
   if (ip !== null) {
     test('the same IP addresses and ports', () => {
       const [, src, srcPort, dst, dstPort] = ip;
@@ -119,7 +128,9 @@ describe.each(fixtureNames())('%s as tcpdump saw it', (name) => {
 
   if (/echo (request|reply), id/.test(v) && !/flags \[\+\]|frag \(/.test(v)) {
     test('the same echo identifier and sequence', () => {
-      expect(text).toContain(`echo ${grab(v, /echo (request|reply)/)} id ${grab(v, /, id (\d+), seq/)} seq ${grab(v, /seq (\d+)/)}`);
+      expect(text).toContain(
+        `echo ${grab(v, /echo (request|reply)/)} id ${grab(v, /, id (\d+), seq/)} seq ${grab(v, /seq (\d+)/)}`,
+      );
     });
   }
 });

@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { describe as describeFrame } from '../../../src/frame/describe.js';
-import { EtherType } from '../../../src/frame/ethernet.js';
 import { FrameError } from '../../../src/frame/error.js';
+import { EtherType } from '../../../src/frame/ethernet.js';
 import { Frame, NONE } from '../../../src/frame/frame.js';
 import { IpProtocol } from '../../../src/frame/ip-protocol.js';
 import { fixtureNames, loadFixture } from './fixtures.js';
@@ -35,9 +35,12 @@ function check(bytes: Uint8Array, offset: number, length: number): void {
   if (frame.network === EtherType.IPV4 || frame.network === EtherType.IPV6) {
     inside(frame.transportOffset, frame.transportOffset + frame.transportLength);
   }
-  if (frame.transport === IpProtocol.UDP) inside(frame.udp.payloadOffset, frame.udp.payloadOffset + frame.udp.payloadLength);
-  if (frame.transport === IpProtocol.TCP) inside(frame.tcp.payloadOffset, frame.tcp.payloadOffset + frame.tcp.payloadLength);
-  if (frame.transport === IpProtocol.ICMP || frame.transport === IpProtocol.ICMPV6) inside(frame.icmp.offset, frame.icmp.offset + 8);
+  if (frame.transport === IpProtocol.UDP)
+    inside(frame.udp.payloadOffset, frame.udp.payloadOffset + frame.udp.payloadLength);
+  if (frame.transport === IpProtocol.TCP)
+    inside(frame.tcp.payloadOffset, frame.tcp.payloadOffset + frame.tcp.payloadLength);
+  if (frame.transport === IpProtocol.ICMP || frame.transport === IpProtocol.ICMPV6)
+    inside(frame.icmp.offset, frame.icmp.offset + 8);
   if (frame.transport !== NONE) frame.transportChecksumValid();
   const text = describeFrame(bytes, offset, length);
   expect(typeof text).toBe('string');
@@ -99,13 +102,33 @@ describe.each(fixtureNames())('mutations of %s', (name) => {
     // The fields a liar would touch: IPv4 IHL and total length, IPv6 payload length and the
     // first extension header's length, UDP length, TCP data offset, ARP sizes.
     const at = original[12] === 0x81 || original[12] === 0x88 ? (original[16] === 0x81 ? 22 : 18) : 14;
-    const fields = [at, at + 1, at + 2, at + 3, at + 4, at + 5, at + 20, at + 24, at + 25, at + 32, at + 40, at + 41, at + 44, at + 45, at + 52];
+    const fields = [
+      at,
+      at + 1,
+      at + 2,
+      at + 3,
+      at + 4,
+      at + 5,
+      at + 20,
+      at + 24,
+      at + 25,
+      at + 32,
+      at + 40,
+      at + 41,
+      at + 44,
+      at + 45,
+      at + 52,
+    ];
     fc.assert(
-      fc.property(fc.constantFrom(...fields.filter((f) => f < original.length)), fc.integer({ min: 0, max: 255 }), (field, value) => {
-        const bytes = original.slice();
-        bytes[field] = value;
-        check(embedded(bytes, 7, 7), 7, bytes.length);
-      }),
+      fc.property(
+        fc.constantFrom(...fields.filter((f) => f < original.length)),
+        fc.integer({ min: 0, max: 255 }),
+        (field, value) => {
+          const bytes = original.slice();
+          bytes[field] = value;
+          check(embedded(bytes, 7, 7), 7, bytes.length);
+        },
+      ),
       { numRuns: 400 },
     );
   });

@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST } from '../../../src/mac.js';
-import { Hub } from '../../../src/switch/hub.js';
-import { LearningBridge, Macvlan, SWITCH_KINDS, makeSwitch } from '../../../src/switch/index.js';
 import { countDeliveries, Network } from '../../../src/sim/network.js';
+import { Hub } from '../../../src/switch/hub.js';
+import { LearningBridge, Macvlan, makeSwitch, SWITCH_KINDS } from '../../../src/switch/index.js';
 
 function broadcast(): Uint8Array {
   const bytes = new Uint8Array(60);

@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { EthernetView, emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST, type Mac } from '../../../src/mac.js';
 import { Decision, type SwitchPort } from '../../../src/switch/decision.js';
-import { BridgeReason, DEFAULT_AGEING_MS, LearningBridge, type BridgePortConfig } from '../../../src/switch/learning-bridge.js';
+import {
+  type BridgePortConfig,
+  BridgeReason,
+  DEFAULT_AGEING_MS,
+  LearningBridge,
+} from '../../../src/switch/learning-bridge.js';
 
 const A: Mac = 0x02_00_00_00_02_01;
 const B: Mac = 0x02_00_00_00_02_02;
@@ -158,7 +163,11 @@ describe('LearningBridge', () => {
   });
 
   describe('bind', () => {
-    const port = (name: string, options: Record<string, string>, mac: Mac | null = null): SwitchPort => ({ name, mac, options });
+    const port = (name: string, options: Record<string, string>, mac: Mac | null = null): SwitchPort => ({
+      name,
+      mac,
+      options,
+    });
 
     it("learns a port's own MAC like any station's (it is the station behind the port)", () => {
       const b = new LearningBridge();
@@ -170,7 +179,12 @@ describe('LearningBridge', () => {
 
     it('reads port flags and the host role', () => {
       const b = new LearningBridge();
-      b.bind([port('up', { role: 'host', mac: '02:00:00:00:00:01' }), port('x', { hairpin: 'on' }), port('y', { flood: 'off' }), port('z', {})]);
+      b.bind([
+        port('up', { role: 'host', mac: '02:00:00:00:00:01' }),
+        port('x', { hairpin: 'on' }),
+        port('y', { flood: 'off' }),
+        port('z', {}),
+      ]);
       const d = new Decision();
       b.decide(1, view(UNKNOWN, A), d.reset());
       expect(d.outputs).toEqual([1, 3]);

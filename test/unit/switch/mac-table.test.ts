@@ -57,8 +57,12 @@ describe('MacTable', () => {
   it('finds every MAC of a collision chain, and keeps finding the rest as they are deleted', () => {
     const chain = collidingMacs(2, 4);
     const t = new MacTable();
-    chain.forEach((mac, i) => t.set(mac, i));
-    chain.forEach((mac, i) => expect(t.get(mac)).toBe(i));
+    chain.forEach((mac, i) => {
+      t.set(mac, i);
+    });
+    chain.forEach((mac, i) => {
+      expect(t.get(mac)).toBe(i);
+    });
     expect(t.delete(chain[0]!)).toBe(true);
     expect(t.get(chain[0]!)).toBe(ABSENT);
     expect(chain.slice(1).map((mac) => t.get(mac))).toEqual([1, 2, 3]);
@@ -73,7 +77,9 @@ describe('MacTable', () => {
     const first = collidingMacs(0, 1)[0]!;
     const t = new MacTable();
     // last[0] sits in slot 7, last[1] and last[2] wrap to 0 and 1, and `first` lands behind them.
-    [...last, first].forEach((mac, i) => t.set(mac, i));
+    [...last, first].forEach((mac, i) => {
+      t.set(mac, i);
+    });
     expect([...last, first].map((mac) => t.get(mac))).toEqual([0, 1, 2, 3]);
     t.delete(last[0]!);
     expect([last[1], last[2], first].map((mac) => t.get(mac!))).toEqual([1, 2, 3]);
@@ -84,7 +90,9 @@ describe('MacTable', () => {
   it('grows past half full and keeps every entry', () => {
     const t = new MacTable();
     const macs = Array.from({ length: 5000 }, (_, i) => 0x02_00_00_00_00_00 + i * 0x1_0001);
-    macs.forEach((mac, i) => t.set(mac, i));
+    macs.forEach((mac, i) => {
+      t.set(mac, i);
+    });
     expect(t.size).toBe(5000);
     expect(macs.every((mac, i) => t.get(mac) === i)).toBe(true);
     expect(t.get(0x02_00_00_00_00_00 + 5000 * 0x1_0001)).toBe(ABSENT);

@@ -13,7 +13,9 @@ function kernelHash(mac: string, mix: number): number {
   return Number(((val * 0x61c88647n) & 0xffffffffn) >> 24n);
 }
 
-const macText = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 6, maxLength: 6 }).map((b) => b.map((x) => x.toString(16).padStart(2, '0')).join(':'));
+const macText = fc
+  .array(fc.integer({ min: 0, max: 255 }), { minLength: 6, maxLength: 6 })
+  .map((b) => b.map((x) => x.toString(16).padStart(2, '0')).join(':'));
 const mix = fc.integer({ min: 0, max: 0xffff_ffff });
 
 describe('mcHash', () => {
@@ -22,14 +24,18 @@ describe('mcHash', () => {
   });
 
   it('stays within the 256-bit filter', () => {
-    fc.assert(fc.property(macText, mix, (m, x) => {
-      const h = mcHash(parseMac(m)!, x);
-      return h >= 0 && h < MC_FILTER_SIZE;
-    }));
+    fc.assert(
+      fc.property(macText, mix, (m, x) => {
+        const h = mcHash(parseMac(m)!, x);
+        return h >= 0 && h < MC_FILTER_SIZE;
+      }),
+    );
   });
 
   it('never reads bytes 0 and 1: 33:33:5e:00:00:01 shares the bit of 224.0.0.1 under every mix', () => {
-    fc.assert(fc.property(mix, (x) => mcHash(parseMac('33:33:5e:00:00:01')!, x) === mcHash(parseMac('01:00:5e:00:00:01')!, x)));
+    fc.assert(
+      fc.property(mix, (x) => mcHash(parseMac('33:33:5e:00:00:01')!, x) === mcHash(parseMac('01:00:5e:00:00:01')!, x)),
+    );
   });
 
   it('never maps two addresses that differ only in byte 5 to one bit, whatever the mix', () => {
@@ -69,16 +75,25 @@ describe('McFilter', () => {
 
   it('answers for the address where it lies in a frame (hasAt) as it does for the number', () => {
     fc.assert(
-      fc.property(fc.array(macText, { maxLength: 8 }), macText, mix, fc.integer({ min: 0, max: 10 }), (groups, probe, x, at) => {
-        const f = new McFilter(x);
-        f.compute(groups.map((g) => parseMac(g)!));
-        const frame = new Uint8Array(16);
-        frame.set(probe.split(':').map((b) => parseInt(b, 16)), at);
-        // Against the kernel's formula directly, not through mcHash.
-        const bit = kernelHash(probe, x >>> 0);
-        expect(f.hasAt(frame, at)).toBe((f.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0);
-        expect(f.hasAt(frame, at)).toBe(f.has(parseMac(probe)!));
-      }),
+      fc.property(
+        fc.array(macText, { maxLength: 8 }),
+        macText,
+        mix,
+        fc.integer({ min: 0, max: 10 }),
+        (groups, probe, x, at) => {
+          const f = new McFilter(x);
+          f.compute(groups.map((g) => parseMac(g)!));
+          const frame = new Uint8Array(16);
+          frame.set(
+            probe.split(':').map((b) => parseInt(b, 16)),
+            at,
+          );
+          // Against the kernel's formula directly, not through mcHash.
+          const bit = kernelHash(probe, x >>> 0);
+          expect(f.hasAt(frame, at)).toBe((f.bits[bit >>> 5]! & (1 << (bit & 31))) !== 0);
+          expect(f.hasAt(frame, at)).toBe(f.has(parseMac(probe)!));
+        },
+      ),
     );
   });
 

@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { EthernetView, emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST, type Mac, parseMac } from '../../../src/mac.js';
-import { Decision, type SwitchPort } from '../../../src/switch/decision.js';
-import { mcHash } from '../../../src/switch/macvlan-filter.js';
-import { Macvlan, MacvlanReason, type MacvlanMode } from '../../../src/switch/macvlan.js';
 import { countDeliveries } from '../../../src/sim/network.js';
 import { EXT, HOST, MacvlanLab, type Wire } from '../../../src/sim/topology.js';
+import { Decision, type SwitchPort } from '../../../src/switch/decision.js';
+import { Macvlan, type MacvlanMode, MacvlanReason } from '../../../src/switch/macvlan.js';
+import { mcHash } from '../../../src/switch/macvlan-filter.js';
 
 const ALLHOSTS = parseMac('01:00:5e:00:00:01')!;
 const UNKNOWN = parseMac('02:00:00:00:ee:ee')!;
@@ -28,7 +28,13 @@ function copies(lab: MacvlanLab, from: string, to: string | Mac, etherType?: num
 }
 
 function pair(mode: MacvlanMode, wire: Wire): MacvlanLab {
-  return new MacvlanLab({ wire, endpoints: [{ name: 'a', mode, groups: [ALLHOSTS] }, { name: 'b', mode, groups: [ALLHOSTS] }] });
+  return new MacvlanLab({
+    wire,
+    endpoints: [
+      { name: 'a', mode, groups: [ALLHOSTS] },
+      { name: 'b', mode, groups: [ALLHOSTS] },
+    ],
+  });
 }
 
 describe('macvlan: the mode matrix (datapath-semantics §4)', () => {
@@ -37,27 +43,76 @@ describe('macvlan: the mode matrix (datapath-semantics §4)', () => {
     ['a. unicast to a sibling, plain switch: only bridge stays local', 'private', 'switch', 'a', 'b', { ext: 1 }],
     ['a. ...vepa goes to the wire too', 'vepa', 'switch', 'a', 'b', { ext: 1 }],
     ['a. ...bridge delivers it locally and nothing reaches the wire', 'bridge', 'switch', 'a', 'b', { b: 1 }],
-    ['a. hairpin brings private unicast back to the sibling: private only isolates group frames', 'private', 'hairpin', 'a', 'b', { b: 1, ext: 1 }],
+    [
+      'a. hairpin brings private unicast back to the sibling: private only isolates group frames',
+      'private',
+      'hairpin',
+      'a',
+      'b',
+      { b: 1, ext: 1 },
+    ],
     ['a. hairpin: vepa reaches the sibling', 'vepa', 'hairpin', 'a', 'b', { b: 1, ext: 1 }],
     ['a. hairpin: bridge still local only', 'bridge', 'hairpin', 'a', 'b', { b: 1 }],
     ['b. to the external host, private', 'private', 'switch', 'a', EXT, { ext: 1 }],
     ['b. to the external host, plain switch', 'bridge', 'switch', 'a', EXT, { ext: 1 }],
-    ['b. a cold hairpin switch floods the unknown destination back too: the host sees it', 'bridge', 'hairpin', 'a', EXT, { ext: 1, host: 1 }],
+    [
+      'b. a cold hairpin switch floods the unknown destination back too: the host sees it',
+      'bridge',
+      'hairpin',
+      'a',
+      EXT,
+      { ext: 1, host: 1 },
+    ],
     ['c. broadcast, plain switch, private: wire only', 'private', 'switch', 'a', BROADCAST, { ext: 1 }],
     ['c. broadcast, plain switch, vepa: wire only', 'vepa', 'switch', 'a', BROADCAST, { ext: 1 }],
     ['c. broadcast, plain switch, bridge: sibling + wire', 'bridge', 'switch', 'a', BROADCAST, { b: 1, ext: 1 }],
-    ['c. broadcast, hairpin, private: back to the sender only, not the host', 'private', 'hairpin', 'a', BROADCAST, { a: 1, ext: 1 }],
-    ['c. broadcast, hairpin, vepa: sibling (not the sender) and the host', 'vepa', 'hairpin', 'a', BROADCAST, { b: 1, host: 1, ext: 1 }],
+    [
+      'c. broadcast, hairpin, private: back to the sender only, not the host',
+      'private',
+      'hairpin',
+      'a',
+      BROADCAST,
+      { a: 1, ext: 1 },
+    ],
+    [
+      'c. broadcast, hairpin, vepa: sibling (not the sender) and the host',
+      'vepa',
+      'hairpin',
+      'a',
+      BROADCAST,
+      { b: 1, host: 1, ext: 1 },
+    ],
     ['c. broadcast, hairpin, bridge: the sibling once', 'bridge', 'hairpin', 'a', BROADCAST, { b: 1, host: 1, ext: 1 }],
-    ['c. joined multicast behaves like broadcast (vepa, hairpin)', 'vepa', 'hairpin', 'a', ALLHOSTS, { b: 1, host: 1, ext: 1 }],
+    [
+      'c. joined multicast behaves like broadcast (vepa, hairpin)',
+      'vepa',
+      'hairpin',
+      'a',
+      ALLHOSTS,
+      { b: 1, host: 1, ext: 1 },
+    ],
     ["d. from the wire to a's MAC", 'private', 'switch', EXT, 'a', { a: 1 }],
     ['d. from the wire to an unknown MAC: the host stack', 'vepa', 'switch', EXT, UNKNOWN, { host: 1 }],
-    ['d. broadcast from the wire: every endpoint and the host', 'bridge', 'switch', EXT, BROADCAST, { a: 1, b: 1, host: 1 }],
+    [
+      'd. broadcast from the wire: every endpoint and the host',
+      'bridge',
+      'switch',
+      EXT,
+      BROADCAST,
+      { a: 1, b: 1, host: 1 },
+    ],
     ['f. the host never reaches its endpoints without a hairpin', 'bridge', 'switch', HOST, 'a', { ext: 1 }],
     ['f. an endpoint never reaches the host without a hairpin', 'bridge', 'switch', 'a', HOST, { ext: 1 }],
     ['f. a hairpin switch lets the host reach an endpoint', 'vepa', 'hairpin', HOST, 'a', { a: 1, ext: 1 }],
     ['f. ...and an endpoint reach the host', 'private', 'hairpin', 'a', HOST, { host: 1, ext: 1 }],
-    ['f. host broadcast reflected: every endpoint and the host itself', 'private', 'hairpin', HOST, BROADCAST, { a: 1, b: 1, host: 1, ext: 1 }],
+    [
+      'f. host broadcast reflected: every endpoint and the host itself',
+      'private',
+      'hairpin',
+      HOST,
+      BROADCAST,
+      { a: 1, b: 1, host: 1, ext: 1 },
+    ],
   ];
 
   it.each(rows)('%s', (_name, mode, wire, from, to, expected) => {
@@ -66,7 +121,8 @@ describe('macvlan: the mode matrix (datapath-semantics §4)', () => {
 });
 
 describe('macvlan: passthru', () => {
-  const lab = (nopromisc = false) => new MacvlanLab({ wire: 'hairpin', endpoints: [{ name: 'p', mode: 'passthru', nopromisc, groups: [ALLHOSTS] }] });
+  const lab = (nopromisc = false) =>
+    new MacvlanLab({ wire: 'hairpin', endpoints: [{ name: 'p', mode: 'passthru', nopromisc, groups: [ALLHOSTS] }] });
 
   it('takes every unicast frame, whatever its destination', () => {
     expect(copies(lab(), EXT, UNKNOWN)).toEqual({ p: 1 });
@@ -90,11 +146,27 @@ describe('macvlan: passthru', () => {
   });
 
   it('must be alone on its lower (EINVAL either way)', () => {
-    expect(() => new Macvlan({ endpoints: [{ name: 'p', mode: 'passthru', mac: 1 }, { name: 'v', mode: 'vepa', mac: 2 }] })).toThrow(/EINVAL/);
-    expect(() => new Macvlan({ endpoints: [{ name: 'v', mode: 'vepa', mac: 2 }, { name: 'p', mode: 'passthru', mac: 1 }] })).toThrow(/EINVAL/);
+    expect(
+      () =>
+        new Macvlan({
+          endpoints: [
+            { name: 'p', mode: 'passthru', mac: 1 },
+            { name: 'v', mode: 'vepa', mac: 2 },
+          ],
+        }),
+    ).toThrow(/EINVAL/);
+    expect(
+      () =>
+        new Macvlan({
+          endpoints: [
+            { name: 'v', mode: 'vepa', mac: 2 },
+            { name: 'p', mode: 'passthru', mac: 1 },
+          ],
+        }),
+    ).toThrow(/EINVAL/);
   });
 
-  it('drops unicast while its endpoint is down, since it is still the port\'s first vlan', () => {
+  it("drops unicast while its endpoint is down, since it is still the port's first vlan", () => {
     const l = new MacvlanLab({ wire: 'direct', endpoints: [{ name: 'p', mode: 'passthru', up: false }] });
     const j = l.send(EXT, frame(UNKNOWN, l.macs.get(EXT)!), false);
     expect(j.deliveries).toEqual([]);
@@ -106,7 +178,13 @@ describe('macvlan: source mode', () => {
   const ext = 0x02_00_00_00_00_02;
 
   it('clones frames from listed sources, unicast and broadcast, on top of normal delivery', () => {
-    const l = new MacvlanLab({ wire: 'direct', endpoints: [{ name: 's', mode: 'source', sources: [ext] }, { name: 'a', mode: 'vepa' }] });
+    const l = new MacvlanLab({
+      wire: 'direct',
+      endpoints: [
+        { name: 's', mode: 'source', sources: [ext] },
+        { name: 'a', mode: 'vepa' },
+      ],
+    });
     expect(copies(l, EXT, 'a')).toEqual({ s: 1, a: 1 });
     expect(copies(l, EXT, BROADCAST)).toEqual({ s: 1, a: 1, host: 1 });
   });
@@ -117,28 +195,46 @@ describe('macvlan: source mode', () => {
   });
 
   it('with nodst its clone consumes the frame: nobody else gets it', () => {
-    const l = new MacvlanLab({ wire: 'direct', endpoints: [{ name: 's', mode: 'source', sources: [ext], nodst: true }, { name: 'a', mode: 'vepa' }] });
+    const l = new MacvlanLab({
+      wire: 'direct',
+      endpoints: [
+        { name: 's', mode: 'source', sources: [ext], nodst: true },
+        { name: 'a', mode: 'vepa' },
+      ],
+    });
     expect(copies(l, EXT, 'a')).toEqual({ s: 1 });
     expect(copies(l, EXT, BROADCAST)).toEqual({ s: 1 });
   });
 
-  it('gets clones of a bridge sibling\'s local unicast too: it runs through the lower\'s receive path', () => {
+  it("gets clones of a bridge sibling's local unicast too: it runs through the lower's receive path", () => {
     const l = new MacvlanLab({
       wire: 'direct',
-      endpoints: [{ name: 's', mode: 'source', sources: [0x02_00_00_00_01_02] }, { name: 'a', mode: 'bridge' }, { name: 'b', mode: 'bridge' }],
+      endpoints: [
+        { name: 's', mode: 'source', sources: [0x02_00_00_00_01_02] },
+        { name: 'a', mode: 'bridge' },
+        { name: 'b', mode: 'bridge' },
+      ],
     });
     expect(copies(l, 'a', 'b')).toEqual({ s: 1, b: 1 });
   });
 
   it('refuses a source list outside source mode and nodst outside source mode', () => {
-    expect(() => new Macvlan({ endpoints: [{ name: 'v', mode: 'vepa', mac: 2, sources: [1] }] })).toThrow(/source mode/);
+    expect(() => new Macvlan({ endpoints: [{ name: 'v', mode: 'vepa', mac: 2, sources: [1] }] })).toThrow(
+      /source mode/,
+    );
     expect(() => new Macvlan({ endpoints: [{ name: 'v', mode: 'vepa', mac: 2, nodst: true }] })).toThrow(/nodst/);
   });
 });
 
 describe('macvlan: multicast filters', () => {
   it('an endpoint gets only groups in its hashed filter; the bytes-2-5 twin of a joined group leaks in', () => {
-    const l = new MacvlanLab({ wire: 'direct', endpoints: [{ name: 'a', mode: 'vepa', groups: [ALLHOSTS] }, { name: 'b', mode: 'vepa', groups: [] }] });
+    const l = new MacvlanLab({
+      wire: 'direct',
+      endpoints: [
+        { name: 'a', mode: 'vepa', groups: [ALLHOSTS] },
+        { name: 'b', mode: 'vepa', groups: [] },
+      ],
+    });
     expect(copies(l, EXT, ALLHOSTS)).toEqual({ a: 1, host: 1 });
     expect(copies(l, EXT, parseMac('33:33:5e:00:00:01')!)).toEqual({ a: 1, host: 1 });
   });
@@ -151,13 +247,22 @@ describe('macvlan: multicast filters', () => {
     const mix = 134_218_217;
     expect(mcHash(group, mix)).toBe(mcHash(ALLHOSTS, mix));
     expect(mcHash(group, 0)).not.toBe(mcHash(ALLHOSTS, 0));
-    const l = new MacvlanLab({ wire: 'direct', endpoints: [{ name: 'a', mode: 'vepa', groups: [ALLHOSTS], hashMix: mix }] });
+    const l = new MacvlanLab({
+      wire: 'direct',
+      endpoints: [{ name: 'a', mode: 'vepa', groups: [ALLHOSTS], hashMix: mix }],
+    });
     expect(copies(l, EXT, group)).toEqual({ a: 1, host: 1 });
   });
 
   it('allmulti and promisc open the filter completely', () => {
     const group = parseMac('01:00:5e:01:02:03')!;
-    const l = new MacvlanLab({ wire: 'direct', endpoints: [{ name: 'a', mode: 'vepa', allmulti: true }, { name: 'b', mode: 'vepa', promisc: true }] });
+    const l = new MacvlanLab({
+      wire: 'direct',
+      endpoints: [
+        { name: 'a', mode: 'vepa', allmulti: true },
+        { name: 'b', mode: 'vepa', promisc: true },
+      ],
+    });
     expect(copies(l, EXT, group)).toEqual({ a: 1, b: 1, host: 1 });
   });
 
@@ -173,9 +278,13 @@ describe('macvlan: multicast filters', () => {
         wire: 'direct',
         lowerUnicastFilter: true,
         ...(bcCutoff === undefined ? {} : { bcCutoff }),
-        endpoints: [{ name: 'a', mode: 'vepa', groups: [ALLHOSTS, g1] }, { name: 'b', mode: 'vepa', groups: [ALLHOSTS] }],
+        endpoints: [
+          { name: 'a', mode: 'vepa', groups: [ALLHOSTS, g1] },
+          { name: 'b', mode: 'vepa', groups: [ALLHOSTS] },
+        ],
       });
-    const steps = (l: MacvlanLab, dst: Mac) => l.send(EXT, frame(dst, l.macs.get(EXT)!)).hops[0]!.steps.map((s) => s.reason);
+    const steps = (l: MacvlanLab, dst: Mac) =>
+      l.send(EXT, frame(dst, l.macs.get(EXT)!)).hops[0]!.steps.map((s) => s.reason);
     expect(steps(lab(), ALLHOSTS)).toContain(MacvlanReason.GROUP_QUEUED);
     expect(steps(lab(), g1)).toContain(MacvlanReason.GROUP_DIRECT);
     expect(steps(lab(), BROADCAST)).toContain(MacvlanReason.GROUP_QUEUED);
@@ -185,7 +294,11 @@ describe('macvlan: multicast filters', () => {
 });
 
 describe('macvlan: binding to forwarder ports', () => {
-  const port = (name: string, options: Record<string, string>, mac: Mac | null = null): SwitchPort => ({ name, mac, options });
+  const port = (name: string, options: Record<string, string>, mac: Mac | null = null): SwitchPort => ({
+    name,
+    mac,
+    options,
+  });
   const view = (bytes: Uint8Array) => {
     const v = new EthernetView();
     v.parse(bytes, 0, bytes.length);
@@ -227,7 +340,12 @@ describe('macvlan: binding to forwarder ports', () => {
     const m = new Macvlan();
     m.bind([
       port('wire', { role: 'lower', 'unicast-filter': 'on', 'bc-cutoff': '0' }),
-      port('s', { mode: 'source', mac: '02:00:00:00:01:01', sources: '02:00:00:00:00:02+02:00:00:00:00:03', nodst: 'on' }),
+      port('s', {
+        mode: 'source',
+        mac: '02:00:00:00:01:01',
+        sources: '02:00:00:00:00:02+02:00:00:00:00:03',
+        nodst: 'on',
+      }),
       port('a', { mode: 'vepa', mac: '02:00:00:00:01:02', groups: '01:00:5e:00:00:01' }),
     ]);
     expect(m.lowerIsPromiscuous).toBe(false);
@@ -245,7 +363,10 @@ describe('macvlan: binding to forwarder ports', () => {
     [[port('w', { role: 'lower' }), port('a', { mac: '02:00:00:00:01:01', colour: 'red' })], /'colour'/],
     [[port('w', { role: 'lower' }), port('a', { role: 'spine' })], /role=spine/],
     [[port('w', { role: 'lower' }), port('a', {})], /needs a MAC/],
-    [[port('w', { role: 'lower' }), port('a', { mac: '02:00:00:00:01:01' }), port('b', { mac: '02:00:00:00:01:01' })], /EADDRINUSE/],
+    [
+      [port('w', { role: 'lower' }), port('a', { mac: '02:00:00:00:01:01' }), port('b', { mac: '02:00:00:00:01:01' })],
+      /EADDRINUSE/,
+    ],
     [[port('w', { role: 'lower', mac: '02:00:00:00:01:01' }), port('a', { mac: '02:00:00:00:01:01' })], /EADDRINUSE/],
   ] as [SwitchPort[], RegExp][])('refuses a bad topology (%#)', (ports, message) => {
     expect(() => new Macvlan().bind(ports)).toThrow(message);
