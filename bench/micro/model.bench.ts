@@ -11,12 +11,12 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { Bench } from 'tinybench';
+import { boundSwitch, type NamedPort } from '../../src/config/bound-switch.js';
 import { isAccepted, RxFilter } from '../../src/filter/rx-filter.js';
 import { buildFrame } from '../../src/frame/build.js';
 import { Frame } from '../../src/frame/frame.js';
 import { parseMac } from '../../src/mac.js';
-import { Decision, type SwitchPort } from '../../src/switch/decision.js';
-import { makeSwitch } from '../../src/switch/index.js';
+import { Decision } from '../../src/switch/decision.js';
 
 const BATCH = 256;
 const quick = process.argv.includes('--quick');
@@ -46,26 +46,29 @@ const bytes = frames(A);
 const fromOutside = frames(EXT);
 const LENGTH = 64;
 
-const port = (name: string, options: Record<string, string>, mac: string | null = null): SwitchPort => ({
+const port = (name: string, keys: Record<string, string>, mac: string | null = null): NamedPort => ({
   name,
   mac: mac === null ? null : parseMac(mac),
-  options,
+  keys: Object.entries(keys)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(','),
 });
 
 // A lower with two bridge-mode endpoints; frames enter from endpoint a (port 1).
-const macvlan = makeSwitch('macvlan');
-macvlan.bind?.([port('wire', { role: 'lower' }), port('a', { mode: 'bridge' }, A), port('b', { mode: 'bridge' }, B)]);
+const macvlan = boundSwitch('macvlan', [
+  port('wire', { role: 'lower' }),
+  port('a', { mode: 'bridge' }, A),
+  port('b', { mode: 'bridge' }, B),
+]);
 // The receive side of a lower (a vepa and a bridge endpoint that joined 224.0.0.1): frames from
 // the outside arrive on the wire (port 0).
-const lower = makeSwitch('macvlan');
-lower.bind?.([
+const lower = boundSwitch('macvlan', [
   port('wire', { role: 'lower' }),
   port('a', { mode: 'vepa', groups: '01:00:5e:00:00:01' }, A),
   port('b', { mode: 'bridge', groups: '01:00:5e:00:00:01' }, B),
 ]);
 // A bridge with three ports that has learned every station; frames enter from p1.
-const bridge = makeSwitch('bridge');
-bridge.bind?.([port('p1', {}, A), port('p2', {}, B), port('p3', {}, EXT)]);
+const bridge = boundSwitch('bridge', [port('p1', {}, A), port('p2', {}, B), port('p3', {}, EXT)]);
 
 const filter = new RxFilter(parseMac(A)!);
 filter.setRxMode('promisc', false);

@@ -1,94 +1,32 @@
 // tapyard forward: join two or more ports through a switch and move frames until told to stop.
+// Everything it needs arrives as one typed ForwardConfig (src/config/forward.ts).
 
 import { PcapngWriter } from '../capture/pcapng-writer.js';
-import { Forwarder, type Ledger } from '../engine/forwarder.js';
-import { TapyardError } from '../error.js';
-import { rxFilterFromOptions } from '../filter/from-options.js';
+import { type ForwardConfig, forwardHelp, readForwardConfig } from '../config/forward.js';
+import { Forwarder } from '../engine/forwarder.js';
+import type { TapyardError } from '../error.js';
+import { buildRxFilter } from '../filter/guest-filter.js';
 import { formatMac } from '../mac.js';
-import type { CountersSnapshot } from '../port/counters.js';
 import { openPort } from '../port/open.js';
-import { DEFAULT_BUDGET, type Port } from '../port/port.js';
-import { type PortSpec, parsePortSpec } from '../port/spec.js';
-import { makeSwitch, SWITCH_KINDS } from '../switch/index.js';
-import { integer, parse, seconds } from './args.js';
-
-export const FORWARD_HELP = `usage: tapyard forward --port NAME=KIND:IFNAME[,OPTION...] --port ... [options]
-
-Join two or more ports and forward frames between them until Ctrl-C (or --duration).
-
-Ports (KIND:IFNAME):
-  macvtap:IF      a macvtap in this network namespace, opened through sysfs major:minor
-  tap:IF          a tap attached through /dev/net/tun
-  pcap:IF         any interface through libpcap (captures inbound frames, injects)
-Port options:
-  netns=NAME      (tap) the tap lives in network namespace NAME (/run/netns/NAME)
-  create          (tap) create the tap if it does not exist (removed on exit)
-  mq=on           (tap) attach as one queue of a multi-queue tap (IFF_MULTI_QUEUE)
-  offload=on      (macvtap, tap) read GSO super-frames and partial checksums (default off, as QEMU)
-  vnet=off        (tap) no virtio_net_hdr on the fd
-  bpf=EXPR        (pcap) a capture filter, e.g. bpf=udp port 4789
-  dir=both        (pcap) also capture frames the interface sends (default: inbound only)
-  rx-filter=on    play the guest NIC's virtio-net receive filter on frames to this port
-                  (promisc off; rx-mode=allmulti+..., rx-mac=MAC+MAC, rx-vlan=VID+VID)
-  other KEY=VALUE options go to the switch (e.g. role=lower, mode=vepa)
-
-Options:
-  --switch KIND   ${SWITCH_KINDS.join(', ')} (default: cross for two ports, hub for more)
-  --budget N      frames read per port per turn (default ${DEFAULT_BUDGET})
-  --offload       offload=on for every macvtap and tap port
-  --busy-poll     never sleep: lower latency, one core always busy (macvtap and tap ports)
-  --capture FILE  write every frame read to a pcapng file, one interface per port
-  --stats         print a line of rates every second
-  --json          print counters as JSON (final object; with --stats, one object per second)
-  --duration S    stop after S seconds
-  -h, --help      this text
-
-Example (in the lab's hypervisor namespace):
-  ip netns exec ty-1a2b3-hv tapyard forward \\
-      --port wire=macvtap:ty-1a2b3-mvt --port guest=tap:ty-1a2b3-gtp,netns=ty-1a2b3-gst --stats
-
-On exit it prints every port's counters; rx + clones = tx + drops, each drop under a named reason.
-Exit status: 0 when stopped by a signal or --duration, 1 when a device failed or vanished, 2 on bad usage.`;
-
-export interface ForwardReport {
-  ports: (CountersSnapshot & { name: string; device: string })[];
-  ledger: Ledger;
-  balanced: boolean;
-  seconds: number;
-  error?: string;
-}
+import type { Port } from '../port/port.js';
+import { makeSwitch } from '../switch/index.js';
+import { type CountersReport, countersReport, printReport } from './counters-report.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
-  const { values } = parse('forward', argv, {
-    port: { type: 'string', multiple: true },
-    switch: { type: 'string' },
-    budget: { type: 'string' },
-    offload: { type: 'boolean' },
-    'busy-poll': { type: 'boolean' },
-    capture: { type: 'string' },
-    stats: { type: 'boolean' },
-    json: { type: 'boolean' },
-    duration: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    console.log(FORWARD_HELP);
+  const config = readForwardConfig(argv);
+  if (config === null) {
+    console.log(forwardHelp());
     return 0;
   }
-  const specs = (values.port ?? []).map(parsePortSpec);
-  if (specs.length < 2)
-    throw new TapyardError('EUSAGE', 'forward: give at least two --port NAME=KIND:IFNAME (see tapyard forward --help)');
-  const names = new Set<string>();
-  for (const spec of specs) {
-    if (names.has(spec.name)) throw new TapyardError('EUSAGE', `forward: two ports are named '${spec.name}'`);
-    names.add(spec.name);
-    if (values.offload && spec.kind !== 'pcap' && spec.options.offload === undefined) spec.options.offload = 'on';
-  }
-  const budget = integer('forward', 'budget', values.budget, DEFAULT_BUDGET, 1, 1024);
-  const duration = seconds('forward', 'duration', values.duration);
-  const sw = makeSwitch(values.switch ?? (specs.length === 2 ? 'cross' : 'hub'));
+  return forward(config);
+}
 
-  const out = values.json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => console.log(line);
+async function forward(config: ForwardConfig): Promise<number> {
+  // Standard output carries the capture when it is `-`; everything else then goes to stderr.
+  const toStdout = config.capture !== '-';
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const print = toStdout ? (line: string) => process.stdout.write(`${line}\n`) : say;
+
   let fatal: TapyardError | null = null;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -99,21 +37,24 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const ports = openAll(specs, budget);
+  const sw = makeSwitch(config.switch);
+  const ports = openAll(config);
   let capture: PcapngWriter | undefined;
   let forwarder: Forwarder;
   try {
-    const rxFilters = specs.map((spec, i) => rxFilterFromOptions(spec.name, spec.options, ports[i]!.mac));
-    if (values.capture !== undefined)
+    const rxFilters = config.ports.map((p, i) =>
+      p.rxFilter === null ? null : buildRxFilter(p.name, p.rxFilter, ports[i]!.mac),
+    );
+    if (config.capture !== null) {
       capture = new PcapngWriter(
-        values.capture,
+        config.capture,
         ports.map((p) => p.name),
       );
+    }
     forwarder = new Forwarder(ports, sw, {
       observer: capture,
       rxFilters,
-      busyPoll: values['busy-poll'] === true,
-      switchOptions: specs.map((s) => s.options),
+      busyPoll: config.busyPoll,
       onFatal: (error) => {
         fatal = error;
         finish();
@@ -126,16 +67,26 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const started = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
   if (fatal === null) {
-    out(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
+    say(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
     // What the kernel's version of this switch would do to its ports: worth knowing, not an error.
-    for (const note of sw.report?.().notes ?? []) out(`tapyard: the model says: ${note}`);
+    for (const note of sw.report?.().notes ?? []) say(`tapyard: the model says: ${note}`);
   }
   const timers: NodeJS.Timeout[] = [];
-  if (duration !== undefined) timers.push(setTimeout(finish, duration * 1000));
-  if (values.stats) timers.push(statsTicker(ports, values.json === true));
+  if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
+  if (config.stats) {
+    let last: CountersReport | null = null;
+    timers.push(
+      setInterval(() => {
+        const now = countersReport('interval', forwarder, ports, elapsed(), last, null);
+        print(config.json ? JSON.stringify(now) : statsLine(now));
+        last = now;
+      }, 1000),
+    );
+  }
 
   await done;
   for (const t of timers) clearInterval(t);
@@ -144,20 +95,20 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   forwarder.stop();
   capture?.close();
 
-  const report = makeReport(forwarder, ports, Number(process.hrtime.bigint() - started) / 1e9, fatal);
-  if (values.json) console.log(JSON.stringify(report));
-  else printReport(report);
+  const report = countersReport('final', forwarder, ports, elapsed(), null, fatal);
+  if (config.json) print(JSON.stringify(report));
+  else printReport(report, print);
   if (fatal !== null) {
-    process.stderr.write(`tapyard: ${(fatal as TapyardError).message}\n`);
+    say(`tapyard: ${(fatal as TapyardError).message}`);
     return 1;
   }
   return 0;
 }
 
-function openAll(specs: PortSpec[], budget: number): Port[] {
+function openAll(config: ForwardConfig): Port[] {
   const ports: Port[] = [];
   try {
-    for (const spec of specs) ports.push(openPort(spec, budget));
+    for (const p of config.ports) ports.push(openPort(p.device, config.budget));
   } catch (err) {
     for (const port of ports) port.close();
     throw err;
@@ -177,59 +128,10 @@ function describePort(port: Port): string {
     .join('')})`;
 }
 
-function statsTicker(ports: Port[], json: boolean): NodeJS.Timeout {
-  let last = ports.map((p) => p.counters.snapshot());
-  let tick = 0;
-  return setInterval(() => {
-    tick++;
-    const now = ports.map((p) => p.counters.snapshot());
-    const rows = ports.map((p, i) => ({
-      port: p.name,
-      rxPps: now[i]!.rxFrames - last[i]!.rxFrames,
-      txPps: now[i]!.txFrames - last[i]!.txFrames,
-      rxMbps: ((now[i]!.rxBytes - last[i]!.rxBytes) * 8) / 1e6,
-      txMbps: ((now[i]!.txBytes - last[i]!.txBytes) * 8) / 1e6,
-      drops: sumDrops(now[i]!) - sumDrops(last[i]!),
-    }));
-    last = now;
-    if (json) {
-      console.log(JSON.stringify({ t: tick, ports: rows }));
-    } else {
-      const cells = rows.map(
-        (r) => `${r.port} rx ${r.rxPps}/s ${r.rxMbps.toFixed(1)} Mb/s tx ${r.txPps}/s drop ${r.drops}`,
-      );
-      console.log(`t=${tick}s  ${cells.join('  |  ')}`);
-    }
-  }, 1000);
-}
-
-function sumDrops(s: CountersSnapshot): number {
-  return Object.values(s.drops).reduce((a, b) => a + b, 0);
-}
-
-function makeReport(forwarder: Forwarder, ports: Port[], secs: number, fatal: TapyardError | null): ForwardReport {
-  const ledger = forwarder.ledger();
-  const report: ForwardReport = {
-    ports: ports.map((p) => ({ name: p.name, device: p.device, ...p.counters.snapshot() })),
-    ledger,
-    balanced: ledger.rx + ledger.clones === ledger.tx + ledger.drops + ledger.queued,
-    seconds: Math.round(secs * 1000) / 1000,
-  };
-  if (fatal !== null) report.error = fatal.message;
-  return report;
-}
-
-function printReport(report: ForwardReport): void {
-  console.log(`\ncounters after ${report.seconds.toFixed(1)} s:`);
-  const pad = Math.max(...report.ports.map((p) => p.name.length));
-  for (const p of report.ports) {
-    const drops = Object.entries(p.drops).map(([reason, n]) => `${reason} ${n}`);
-    console.log(
-      `  ${p.name.padEnd(pad)}  rx ${p.rxFrames} frames ${p.rxBytes} B  tx ${p.txFrames} frames ${p.txBytes} B  drops ${drops.length === 0 ? '0' : drops.join(', ')}`,
-    );
-  }
-  const l = report.ledger;
-  console.log(
-    `  ledger: rx ${l.rx} + clones ${l.clones} = tx ${l.tx} + drops ${l.drops}${l.queued > 0 ? ` + queued ${l.queued}` : ''}  ${report.balanced ? '(balanced)' : '(UNBALANCED)'}`,
+function statsLine(r: CountersReport): string {
+  const cells = r.ports.map(
+    (p) =>
+      `${p.name} rx ${p.rate.rxPps}/s ${p.rate.rxMbps.toFixed(1)} Mb/s tx ${p.rate.txPps}/s drop ${p.rate.dropPps}`,
   );
+  return `t=${Math.round(r.seconds)}s  ${cells.join('  |  ')}`;
 }

@@ -1,25 +1,43 @@
 #!/usr/bin/env node
-// tapyard: one entry point, one file per command. Errors reach the user as one sentence.
+// tapyard: one entry point, one file per command. Errors reach the user as one sentence:
+// exit status 2 for bad usage, 1 for a device or run failure.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { quote } from '../config/quote.js';
 import { TapyardError } from '../error.js';
+import { packageRoot } from '../package-root.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
 import { traceCommand } from './trace.js';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; about: string }> = {
+interface Command {
+  run: (argv: string[]) => Promise<number>;
+  about: string;
+}
+
+const COMMANDS: Record<string, Command> = {
   forward: { run: forwardCommand, about: 'join ports (macvtap, tap, pcap) and forward frames between them' },
-  bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
   trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
+  bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
 };
 
 function help(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.about}`);
-  return `usage: tapyard COMMAND [options]   (tapyard COMMAND --help for more)
+  return `usage: tapyard COMMAND [options]      tapyard help COMMAND, or tapyard COMMAND --help
 
 commands:
 ${rows.join('\n')}
 
-The lab that the examples use: scripts/netns/lab up macvtap|bridge (see scripts/netns/lab help).`;
+  --version  print the version
+
+The lab that the examples use: scripts/netns/lab up macvtap|bridge (see scripts/netns/lab help).
+Exit status: 0 done, 1 a device or run failed, 2 bad usage.`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+  return `tapyard ${pkg.version}`;
 }
 
 function fail(err: unknown): number {
@@ -27,22 +45,44 @@ function fail(err: unknown): number {
     process.stderr.write(`tapyard: ${err.message}\n`);
     return err.code === 'EUSAGE' ? 2 : 1;
   }
+  // Not a failure tapyard foresaw: still one sentence; TAPYARD_DEBUG=1 shows where it came from.
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`tapyard: internal error: ${message.split('\n')[0]}\n`);
+  process.stderr.write(`tapyard: unexpected failure: ${message.split('\n')[0]} (TAPYARD_DEBUG=1 shows more)\n`);
   if (process.env.TAPYARD_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return 70;
+  return 1;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+  if (name === undefined) {
+    process.stderr.write(`${help()}\n`);
+    return 2;
+  }
+  if (name === '-h' || name === '--help') {
     console.log(help());
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    console.log(version());
+    return 0;
+  }
+  if (name === 'help') {
+    const [topic] = rest;
+    if (topic === undefined) {
+      console.log(help());
+      return 0;
+    }
+    const command = COMMANDS[topic];
+    if (command === undefined) throw unknown(topic);
+    return command.run(['--help']);
   }
   const command = COMMANDS[name];
-  if (command === undefined)
-    throw new TapyardError('EUSAGE', `unknown command '${name}' (${Object.keys(COMMANDS).join(', ')})`);
+  if (command === undefined) throw unknown(name);
   return command.run(rest);
+}
+
+function unknown(name: string): TapyardError {
+  return new TapyardError('EUSAGE', `unknown command ${quote(name)} (${Object.keys(COMMANDS).join(', ')})`);
 }
 
 process.on('uncaughtException', (err) => process.exit(fail(err)));

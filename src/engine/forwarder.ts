@@ -31,8 +31,6 @@ export interface Ledger {
 export interface ForwarderOptions {
   /** A guest NIC's receive filter per port (by index): frames it refuses are not written there. */
   rxFilters?: readonly (RxFilter | null)[];
-  /** Options each port's spec left over for the switch, by port index. */
-  switchOptions?: readonly Readonly<Record<string, string>>[];
   /** A port failed for good (device deleted): the forwarder has stopped itself. */
   onFatal?: (error: TapyardError) => void;
   /**
@@ -99,11 +97,7 @@ export class Forwarder implements PortListener {
   }
 
   start(): void {
-    const described: SwitchPort[] = this.ports.map((port, i) => ({
-      name: port.name,
-      mac: port.mac,
-      options: this.options.switchOptions?.[i] ?? {},
-    }));
+    const described: SwitchPort[] = this.ports.map((port) => ({ name: port.name, mac: port.mac }));
     this.sw.bind?.(described);
     if (this.options.busyPoll) {
       const slow = this.ports.find((p) => p.enterBusyPoll === undefined || p.pollOnce === undefined);

@@ -16,25 +16,32 @@
 import { TapyardError } from '../error.js';
 import { type EthernetView, EtherType } from '../frame/ethernet.js';
 import { BROADCAST, isGroup, type Mac, readMac } from '../mac.js';
+import { reasons } from '../reason.js';
 
-/** Why a frame was accepted or dropped. */
-export const RxVerdict = {
-  ACCEPT_PROMISC: 'accept: promiscuous',
-  ACCEPT_BROADCAST: 'accept: broadcast',
-  ACCEPT_ALLMULTI: 'accept: all-multicast',
-  ACCEPT_MULTI_OVERFLOW: 'accept: multicast table overflowed, so all multicast',
-  ACCEPT_MULTI_TABLE: 'accept: multicast address in the MAC table',
-  ACCEPT_ALLUNI: 'accept: all-unicast',
-  ACCEPT_UNI_OVERFLOW: 'accept: unicast table overflowed, so all unicast',
-  ACCEPT_OWN_MAC: "accept: the NIC's own MAC",
-  ACCEPT_UNI_TABLE: 'accept: unicast address in the MAC table',
-  DROP_VLAN: 'drop: VLAN id not in the VLAN filter',
-  DROP_NOBCAST: 'drop: broadcast refused (nobcast)',
-  DROP_NOMULTI: 'drop: multicast refused (nomulti)',
-  DROP_MULTI_UNKNOWN: 'drop: multicast address not in the MAC table',
-  DROP_NOUNI: 'drop: unicast refused (nouni)',
-  DROP_UNI_UNKNOWN: 'drop: unicast address is neither the MAC nor in the table',
-} as const;
+/** Why a frame was accepted or dropped: a drop's key is what the port's counters show. */
+export const RxVerdict = reasons({
+  ACCEPT_PROMISC: ['rx-filter-accept-promisc', 'accept: promiscuous'],
+  ACCEPT_BROADCAST: ['rx-filter-accept-broadcast', 'accept: broadcast'],
+  ACCEPT_ALLMULTI: ['rx-filter-accept-allmulti', 'accept: all-multicast'],
+  ACCEPT_MULTI_OVERFLOW: ['rx-filter-accept-multi-overflow', 'accept: multicast table overflowed, so all multicast'],
+  ACCEPT_MULTI_TABLE: ['rx-filter-accept-multi-table', 'accept: multicast address in the MAC table'],
+  ACCEPT_ALLUNI: ['rx-filter-accept-alluni', 'accept: all-unicast'],
+  ACCEPT_UNI_OVERFLOW: ['rx-filter-accept-uni-overflow', 'accept: unicast table overflowed, so all unicast'],
+  ACCEPT_OWN_MAC: ['rx-filter-accept-own-mac', "accept: the NIC's own MAC"],
+  ACCEPT_UNI_TABLE: ['rx-filter-accept-uni-table', 'accept: unicast address in the MAC table'],
+  DROP_VLAN: ['rx-filter-vlan', "the guest NIC's receive filter dropped it: VLAN id not in the VLAN filter"],
+  DROP_NOBCAST: ['rx-filter-nobcast', "the guest NIC's receive filter dropped it: broadcast refused (nobcast)"],
+  DROP_NOMULTI: ['rx-filter-nomulti', "the guest NIC's receive filter dropped it: multicast refused (nomulti)"],
+  DROP_MULTI_UNKNOWN: [
+    'rx-filter-multicast',
+    "the guest NIC's receive filter dropped it: multicast address not in the MAC table",
+  ],
+  DROP_NOUNI: ['rx-filter-nouni', "the guest NIC's receive filter dropped it: unicast refused (nouni)"],
+  DROP_UNI_UNKNOWN: [
+    'rx-filter-unicast',
+    "the guest NIC's receive filter dropped it: unicast address is neither the MAC nor in the table",
+  ],
+});
 
 export type RxVerdict = (typeof RxVerdict)[keyof typeof RxVerdict];
 

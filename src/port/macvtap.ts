@@ -10,16 +10,22 @@ import { readMac } from '../mac.js';
 import { FdPort } from './fd-port.js';
 import { isErrno, TunOffload, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
-import { type PortSpec, takeFlag } from './spec.js';
 
 /** The offloads tapyard asks for when a port is opened with offload=on. */
 export const OFFLOAD_FLAGS = TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6 | TunOffload.TSO_ECN;
 
-export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
-  const offload = takeFlag(spec, 'offload', false);
-  const ifname = spec.ifname;
+export interface MacvtapConfig {
+  readonly kind: 'macvtap';
+  readonly name: string;
+  readonly ifname: string;
+  /** Read GSO super-frames and partial checksums (offload=on). */
+  readonly offload: boolean;
+}
+
+export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdPort {
+  const { offload, ifname } = config;
   const sys = `/sys/class/net/${ifname}`;
-  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${spec.name}: ${sentence}`);
+  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${config.name}: ${sentence}`);
   if (!existsSync(sys)) {
     throw fail(
       'ENODEV',
@@ -50,7 +56,7 @@ export function openMacvtap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
     tapio().tunSetOffload(fd, offload ? OFFLOAD_FLAGS : 0);
     const mtu = Number(readFileSync(`${sys}/mtu`, 'utf8'));
     return new FdPort({
-      name: spec.name,
+      name: config.name,
       kind: 'macvtap',
       device: `macvtap ${ifname}`,
       fd,

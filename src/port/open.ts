@@ -1,18 +1,18 @@
-// One place that turns a port spec into an open Port.
+// One place that turns a port's typed configuration into an open Port.
 
+import type { DeviceConfig } from '../config/port-kinds.js';
 import { openMacvtap } from './macvtap.js';
 import { openPcap } from './pcap.js';
 import type { Port } from './port.js';
-import type { PortSpec } from './spec.js';
 import { openTap } from './tap.js';
 
-export function openPort(spec: PortSpec, budget: number): Port {
-  switch (spec.kind) {
+export function openPort(config: DeviceConfig, budget: number): Port {
+  switch (config.kind) {
     case 'macvtap':
-      return openMacvtap(spec, budget);
+      return openMacvtap(config, budget);
     case 'tap':
-      return openTap(spec, budget);
+      return openTap(config, budget);
     case 'pcap':
-      return openPcap(spec, budget);
+      return openPcap(config, budget);
   }
 }

@@ -15,19 +15,26 @@ import { packageRoot } from '../package-root.js';
 import { Counters } from './counters.js';
 import { PcapMessage, SNAPLEN } from './pcap-protocol.js';
 import { DEFAULT_BUDGET, HEADROOM, maxFrameForMtu, type Port, type PortListener, type RxBatch } from './port.js';
-import { type PortSpec, takeString } from './spec.js';
 
 const IFF_UP = 0x1;
 
-export function openPcap(spec: PortSpec, budget = DEFAULT_BUDGET): PcapPort {
-  const bpf = takeString(spec, 'bpf');
-  const dir = takeString(spec, 'dir') ?? 'in';
-  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${spec.name}: ${sentence}`);
-  if (dir !== 'in' && dir !== 'both') throw fail('EUSAGE', `dir=${dir} must be in or both`);
-  const sys = `/sys/class/net/${spec.ifname}`;
-  if (!existsSync(sys)) throw fail('ENODEV', `there is no interface ${spec.ifname} in this network namespace`);
+export interface PcapConfig {
+  readonly kind: 'pcap';
+  readonly name: string;
+  readonly ifname: string;
+  /** A capture filter (BPF expression), and-ed with the direction. */
+  readonly bpf: string | undefined;
+  /** in: only what arrives on the interface; both: also what it sends. */
+  readonly dir: 'in' | 'both';
+}
+
+export function openPcap(config: PcapConfig, budget = DEFAULT_BUDGET): PcapPort {
+  const { bpf, dir } = config;
+  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${config.name}: ${sentence}`);
+  const sys = `/sys/class/net/${config.ifname}`;
+  if (!existsSync(sys)) throw fail('ENODEV', `there is no interface ${config.ifname} in this network namespace`);
   if ((Number(readFileSync(`${sys}/flags`, 'utf8')) & IFF_UP) === 0)
-    throw fail('EDOWN', `${spec.ifname} is down (libpcap captures only on an interface that is up)`);
+    throw fail('EDOWN', `${config.ifname} is down (libpcap captures only on an interface that is up)`);
   // Without "inbound" libpcap also captures what the host sends on the device, and a forwarder
   // would echo the host's own frames back at it.
   const filter = [dir === 'in' ? 'inbound' : '', bpf ?? '']
@@ -36,7 +43,7 @@ export function openPcap(spec: PortSpec, budget = DEFAULT_BUDGET): PcapPort {
     .join(' and ');
   const mtu = Number(readFileSync(`${sys}/mtu`, 'utf8'));
   const mac = parseMac(readFileSync(`${sys}/address`, 'utf8'));
-  return new PcapPort(spec.name, spec.ifname, filter, mac, maxFrameForMtu(mtu), budget);
+  return new PcapPort(config.name, config.ifname, filter, mac, maxFrameForMtu(mtu), budget);
 }
 
 /** The compiled worker next to this file, or under dist/ when this runs as TypeScript source. */

@@ -10,22 +10,30 @@ import { FdPort } from './fd-port.js';
 import { describeDevice, OFFLOAD_FLAGS } from './macvtap.js';
 import { isErrno, netnsPath, TunFlag, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
-import { type PortSpec, takeFlag, takeString } from './spec.js';
 
-export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
-  const offload = takeFlag(spec, 'offload', false);
-  const vnet = takeFlag(spec, 'vnet', true);
-  const create = takeFlag(spec, 'create', false);
-  const multiQueue = takeFlag(spec, 'mq', false);
-  const nsName = takeString(spec, 'netns');
+export interface TapConfig {
+  readonly kind: 'tap';
+  readonly name: string;
+  readonly ifname: string;
+  /** The network namespace the tap lives in (/run/netns/NAME); undefined: this one. */
+  readonly netns: string | undefined;
+  /** TUNSETIFF makes a missing tap; only when asked, so that a typo is an error, not a new device. */
+  readonly create: boolean;
+  /** Attach as one queue of a multi-queue tap (IFF_MULTI_QUEUE). */
+  readonly mq: boolean;
+  readonly offload: boolean;
+  /** A virtio_net_hdr before every frame (IFF_VNET_HDR). */
+  readonly vnet: boolean;
+}
+
+export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
+  const { offload, vnet, create, mq: multiQueue, netns: nsName } = config;
   const ns = netnsPath(nsName);
-  const ifname = spec.ifname;
+  const ifname = config.ifname;
   const where = nsName === undefined ? 'this network namespace' : `network namespace ${nsName}`;
-  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${spec.name}: ${sentence}`);
-  if (offload && !vnet) throw fail('EUSAGE', 'offload=on needs the vnet header (vnet=on)');
+  const fail = (code: string, sentence: string) => new TapyardError(code, `port ${config.name}: ${sentence}`);
   if (ns !== null && !existsSync(ns)) throw fail('ENONETNS', `there is no network namespace ${nsName}`);
 
-  // TUNSETIFF creates a missing tap; only do that when asked, so a typo is an error, not a new device.
   if (!create) {
     try {
       tapio().ifMtu(ifname, ns);
@@ -63,7 +71,7 @@ export function openTap(spec: PortSpec, budget = DEFAULT_BUDGET): FdPort {
       tapio().tunSetOffload(fd, offload ? OFFLOAD_FLAGS : 0);
     }
     return new FdPort({
-      name: spec.name,
+      name: config.name,
       kind: 'tap',
       device: `tap ${ifname}${nsName === undefined ? '' : ` (netns ${nsName})`}`,
       fd,

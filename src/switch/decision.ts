@@ -57,8 +57,6 @@ export interface SwitchPort {
   name: string;
   /** The port's own MAC when it has one (macvtap, tap), else null. */
   mac: Mac | null;
-  /** Options from the port spec that the port itself did not use (e.g. role=lower, mode=vepa). */
-  options: Readonly<Record<string, string>>;
 }
 
 /** What a switch did to its ports that an operator should know, e.g. made them promiscuous. */

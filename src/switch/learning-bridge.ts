@@ -1,31 +1,40 @@
 // A model of the Linux bridge's forwarding (net/bridge/): learn the source, then send a frame
 // to the one port its destination was learned on, or flood it.
 //
-//   br_handle_frame          a frame whose source MAC is not a valid unicast address is dropped
+//   br_handle_frame          a frame whose source MAC is not a valid unicast address is dropped;
+//                            a reserved link-local group 01:80:c2:00:00:0X is not bridged: PAUSE
+//                            (:01) is dropped, the others are learned from and passed up the
+//                            ingress port's own stack unless group_fwd_mask (the bridge's or the
+//                            port's) has bit X; :00, the STP group, is bridged because STP is off
 //   br_handle_frame_finish   learn (br_fdb_update), then: destination is a local address → the
 //                            bridge's own stack; known → that port (br_forward); unknown
 //                            unicast, broadcast, multicast → br_flood; broadcast and (without
 //                            snooping) multicast also go up to the bridge's own stack
 //   should_deliver           never back out of the ingress port unless that port has hairpin on
-//   br_flood                 only to ports with flood / bcast_flood / mcast_flood for the class
+//   br_flood                 only to ports with flood / bcast_flood / mcast_flood for the class;
+//                            broadcast and multicast the bridge's own stack sends skip the
+//                            bcast_flood / mcast_flood test (skb->dev is the bridge), unknown
+//                            unicast does not
+//   br_dev_xmit              the bridge's own stack: a frame for a port's own MAC leaves by that
+//                            port (its local FDB entry points at it); one for the bridge's MAC is
+//                            dropped (br_forward to no port)
 //   br_fdb_cleanup           a learned entry expires ageing_time after it was last refreshed
 //   br_manage_promisc        with VLAN filtering off, every port is promiscuous
 //
-// Ports map to forwarder ports through bind(): role=host is the bridge device itself (its own
-// stack, mac= its MAC), every other port a bridge port. Port options: hairpin, flood,
-// bcast-flood, mcast-flood, learning (on/off) and local-mac= (an address the bridge itself owns
-// on that port, like a Linux bridge port device's MAC: a local FDB entry).
+// Ports map to forwarder ports through bind(), by the typed roles the bridge was made with
+// (src/switch/roles.ts; the CLI reads them from the port specs in src/config/switch.ts).
 // Multicast snooping is not modelled: every group frame is flooded, as a bridge with
 // mcast_snooping 0 (or with no querier) does.
 
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
-import { formatMac, type Mac, parseMac } from '../mac.js';
+import { formatMac, type Mac } from '../mac.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
 import { ABSENT, Fdb } from './fdb.js';
 import { DST, isBroadcastAt, isGroupAt, isZeroAt, SRC } from './frame-address.js';
 import { loopNow } from './loop-clock.js';
 import { MacTable } from './mac-table.js';
+import type { BridgeRole } from './roles.js';
 
 export const BridgeReason = {
   INVALID_SOURCE: 'bridge: the source MAC is not a valid unicast address: dropped',
@@ -43,7 +52,19 @@ export const BridgeReason = {
   GROUP_LOCAL: "bridge: broadcast and multicast also go up to the bridge's own stack",
   FLOOD_NOBODY: 'bridge: flooded, but no other port takes this class of frame',
   HOST_SEND: "bridge: sent by the bridge's own stack (br_dev_xmit)",
+  HOST_TO_PORT_MAC: "bridge: the destination is a port's own MAC: its local FDB entry points at that port",
+  FLOOD_LOCAL_ORIG: "bridge: sent by the bridge's own stack, so this port's bcast_flood/mcast_flood off does not apply",
+  PAUSE: 'bridge: 01:80:c2:00:00:01 is MAC Control (PAUSE): never bridged, dropped',
+  LINK_LOCAL_PORT_STACK:
+    "bridge: a reserved link-local group that group_fwd_mask does not forward: up the ingress port's own stack",
+  LINK_LOCAL_FORWARDED:
+    'bridge: a reserved link-local group bridged (in group_fwd_mask, or the STP group with STP off)',
 } as const;
+
+/** group_fwd_mask bits the kernel refuses: on the bridge STP, PAUSE and LACP (BR_GROUPFWD_RESTRICTED),
+ *  on a port PAUSE only (br_setport's IFLA_BRPORT_GROUP_FWD_MASK check). */
+export const BRIDGE_GROUP_FWD_RESTRICTED = 0x0007;
+export const PORT_GROUP_FWD_RESTRICTED = 0x0002;
 
 /** The kernel's default ageing_time: 300 s (BR_DEFAULT_AGEING_TIME). */
 export const DEFAULT_AGEING_MS = 300_000;
@@ -57,6 +78,8 @@ export interface BridgePortConfig {
   learning?: boolean;
   /** The port device's own MAC: a permanent local FDB entry. */
   mac?: Mac | null;
+  /** group_fwd_mask on the port: bit X bridges 01:80:c2:00:00:0X from this port (16 bits). */
+  groupFwdMask?: number;
 }
 
 export interface BridgeConfig {
@@ -64,6 +87,8 @@ export interface BridgeConfig {
   /** The bridge device's MAC (a local entry). */
   mac?: Mac | null;
   ageingMs?: number;
+  /** The bridge's group_fwd_mask: bit X bridges 01:80:c2:00:00:0X from every port (16 bits, default 0). */
+  groupFwdMask?: number;
   /** Milliseconds, monotonic; injectable so that tests can age entries. By default
    *  performance.now(), read once per turn of the event loop (loop-clock.ts says why). */
   now?: () => number;
@@ -82,6 +107,36 @@ interface BridgePort {
   /** FloodClass bits for flood, bcast_flood and mcast_flood, where on. */
   floods: number;
   learning: boolean;
+  groupFwdMask: number;
+}
+
+/** Options of a static entry (`bridge fdb add MAC dev PORT master static [sticky]`). */
+export interface FdbEntryOptions {
+  static?: boolean;
+  sticky?: boolean;
+}
+
+/** What `local` maps the bridge device's own MAC to: no port (a local entry with dst NULL). */
+const BRIDGE_ITSELF = 0x7fff_ffff;
+
+/** The low nibble X of a reserved link-local group 01:80:c2:00:00:0X (is_link_local_ether_addr), else -1. */
+function reservedGroupAt(bytes: Uint8Array, at: number): number {
+  if (bytes[at] !== 0x01 || bytes[at + 1] !== 0x80 || bytes[at + 2] !== 0xc2) return -1;
+  if (bytes[at + 3] !== 0 || bytes[at + 4] !== 0 || (bytes[at + 5]! & 0xf0) !== 0) return -1;
+  return bytes[at + 5]!;
+}
+
+const PAUSE_GROUP = 0x01;
+
+function checkMask(mask: number, restricted: number, what: string): number {
+  if ((mask | 0) !== mask || mask < 0 || mask > 0xffff)
+    throw new TapyardError('EUSAGE', `${what} group_fwd_mask must be a 16-bit number, not ${mask}`);
+  if ((mask & restricted) !== 0)
+    throw new TapyardError(
+      'EUSAGE',
+      `${what} group_fwd_mask 0x${mask.toString(16)} may not include 0x${restricted.toString(16)}: the kernel refuses it`,
+    );
+  return mask;
 }
 
 export class LearningBridge implements Switch {
@@ -92,8 +147,16 @@ export class LearningBridge implements Switch {
   private readonly local = new MacTable();
   private hostPort = -1;
   private byPort: (BridgePort | null)[] = [];
+  private groupFwdMask = 0;
 
-  constructor(config: Partial<BridgeConfig> = {}) {
+  /**
+   * `roles` says what each forwarder port is (by index) when the bridge is bound to a
+   * forwarder; a model run by the simulator is configured directly instead.
+   */
+  constructor(
+    config: Partial<BridgeConfig> = {},
+    private readonly roles: readonly BridgeRole[] = [],
+  ) {
     this.fdb = new Fdb(config.now ?? loopNow, config.ageingMs ?? DEFAULT_AGEING_MS);
     if (config.ports !== undefined) this.configure(config as BridgeConfig);
   }
@@ -116,72 +179,46 @@ export class LearningBridge implements Switch {
         ((c.bcastFlood ?? true) ? FloodClass.BROADCAST : 0) |
         ((c.mcastFlood ?? true) ? FloodClass.MULTICAST : 0),
       learning: c.learning ?? true,
+      groupFwdMask: checkMask(c.groupFwdMask ?? 0, PORT_GROUP_FWD_RESTRICTED, `port ${c.name}:`),
     }));
+    this.groupFwdMask = checkMask(config.groupFwdMask ?? 0, BRIDGE_GROUP_FWD_RESTRICTED, 'the bridge');
     this.byPort = [...this.ports];
     this.fdb.clear();
     this.local.clear();
-    if (config.mac !== undefined && config.mac !== null) this.local.set(config.mac, 0);
-    for (const c of config.ports) if (c.mac !== undefined && c.mac !== null) this.local.set(c.mac, 0);
+    // A port's entry is set after the bridge's, so a port MAC equal to the bridge's points at the
+    // port: fdb_add_local keeps the first local entry, and the port's exists before the bridge
+    // device takes that MAC from its lowest-numbered port.
+    if (config.mac !== undefined && config.mac !== null) this.local.set(config.mac, BRIDGE_ITSELF);
+    config.ports.forEach((c, i) => {
+      if (c.mac !== undefined && c.mac !== null) this.local.set(c.mac, i);
+    });
     this.hostPort = -1;
   }
 
+  /**
+   * Map forwarder ports to the bridge, each by its role (by index; a port without one is a
+   * bridge port). The port that stands for the bridge's own stack answers to its own MAC unless
+   * the role names one; a bridge port's own MAC is the station's behind it (a tap's peer, a
+   * macvtap's guest), so it is learned like any other; only local-mac= names an address the
+   * bridge itself owns there.
+   */
   bind(ports: readonly SwitchPort[]): void {
     const configs: BridgePortConfig[] = [];
     const indexes: number[] = [];
     let bridgeMac: Mac | null = null;
-    this.hostPort = -1;
+    let host = -1;
     ports.forEach((p, index) => {
-      const o = p.options;
-      const known = new Set(['role', 'mac', 'local-mac']);
-      const flag = (key: string, fallback: boolean): boolean => {
-        known.add(key);
-        const v = o[key];
-        if (v === undefined) return fallback;
-        if (v === 'on' || v === 'yes' || v === 'true' || v === '1') return true;
-        if (v === 'off' || v === 'no' || v === 'false' || v === '0') return false;
-        throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${v} must be on or off`);
-      };
-      const mac = (key: string): Mac | null => {
-        const text = o[key];
-        if (text === undefined) return null;
-        const m = parseMac(text);
-        if (m === null) throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${text} is not a MAC address`);
-        return m;
-      };
-      const role = o.role ?? 'port';
-      if (role === 'host') {
-        if (this.hostPort >= 0)
-          throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
-        this.hostPort = index;
-        // The bridge's own stack answers to the MAC of the port that stands for it.
-        bridgeMac = mac('mac') ?? p.mac;
-      } else if (role === 'port') {
-        // A port's own MAC is the station's behind it (a tap's peer, a macvtap's guest), so it is
-        // learned like any other; only local-mac= names an address the bridge itself owns there.
-        if (o.mac !== undefined)
-          throw new TapyardError(
-            'EUSAGE',
-            `port ${p.name}: mac= is for role=host; use local-mac= for an address the bridge owns`,
-          );
-        configs.push({
-          name: p.name,
-          hairpin: flag('hairpin', false),
-          flood: flag('flood', true),
-          bcastFlood: flag('bcast-flood', true),
-          mcastFlood: flag('mcast-flood', true),
-          learning: flag('learning', true),
-          mac: mac('local-mac'),
-        });
-        indexes.push(index);
+      const role: BridgeRole = this.roles[index] ?? { role: 'port', port: {} };
+      if (role.role === 'host') {
+        if (host >= 0)
+          throw new TapyardError('EUSAGE', `two ports have role=host (${ports[host]!.name} and ${p.name})`);
+        host = index;
+        bridgeMac = role.mac ?? p.mac;
       } else {
-        throw new TapyardError('EUSAGE', `port ${p.name}: role=${role} must be port or host`);
-      }
-      for (const key of Object.keys(o)) {
-        if (!known.has(key))
-          throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the bridge`);
+        configs.push({ ...role.port, name: p.name });
+        indexes.push(index);
       }
     });
-    const host = this.hostPort;
     this.configure({ ports: configs, mac: bridgeMac });
     this.hostPort = host;
     this.byPort = ports.map(() => null);
@@ -204,14 +241,18 @@ export class LearningBridge implements Switch {
     };
   }
 
-  /** `bridge fdb add MAC dev PORT master static`. */
-  addStatic(mac: Mac, portName: string): void {
-    this.fdb.addStatic(mac, this.portNamed(portName).index);
+  /** `bridge fdb add MAC dev PORT master static [sticky]`. */
+  addStatic(mac: Mac, portName: string, sticky = false): void {
+    this.fdb.addStatic(mac, this.portNamed(portName).index, sticky);
   }
 
-  /** Learn as if a frame from `mac` had arrived on `portName` now. */
-  learn(mac: Mac, portName: string): void {
-    this.fdb.learn(mac, this.portNamed(portName).index);
+  /** Learn as if a frame from `mac` had arrived on `portName` now; with `static`, add a static
+   *  entry instead (what `trace --fdb WHO=PORT,static` means). */
+  learn(mac: Mac, portName: string, options: FdbEntryOptions = {}): void {
+    const port = this.portNamed(portName);
+    if (options.static === true || options.sticky === true)
+      this.fdb.addStatic(mac, port.index, options.sticky === true);
+    else if (!this.local.has(mac)) this.fdb.learn(mac, port.index);
   }
 
   /** `ip link set BR type bridge fdb_flush`: forget every learned entry. */
@@ -253,11 +294,25 @@ export class LearningBridge implements Switch {
       d.discard(BridgeReason.INVALID_SOURCE);
       return;
     }
+    // br_handle_frame: the reserved groups are sorted out before br_handle_frame_finish.
+    const reserved = reservedGroupAt(bytes, frame.offset + DST);
+    if (reserved === PAUSE_GROUP) {
+      d.discard(BridgeReason.PAUSE);
+      return;
+    }
     if (!port.learning) d.step(port.name, BridgeReason.LEARNING_OFF);
     else if (!this.local.hasAt(bytes, src)) {
       this.fdb.learnAt(bytes, src, port.index);
       if (d.steps !== null) d.step(port.name, BridgeReason.LEARNED, formatMac(frame.src));
     }
+    if (reserved > 0) {
+      // __br_handle_local_finish learned the source above; the frame itself is RX_HANDLER_PASS.
+      if (((port.groupFwdMask | this.groupFwdMask) & (1 << reserved)) === 0) {
+        d.discard(BridgeReason.LINK_LOCAL_PORT_STACK);
+        return;
+      }
+    }
+    if (reserved >= 0) d.step('bridge', BridgeReason.LINK_LOCAL_FORWARDED);
     this.forwardFrom(port, frame, d);
   }
 
@@ -270,9 +325,11 @@ export class LearningBridge implements Switch {
       if (ingress !== null) this.toHost(BridgeReason.GROUP_LOCAL, d);
       return;
     }
-    if (this.local.hasAt(bytes, dst)) {
+    const local = this.local.getAt(bytes, dst);
+    if (local !== ABSENT) {
       if (ingress !== null) this.toHost(BridgeReason.LOCAL, d);
-      else d.discard(BridgeReason.LOCAL);
+      else if (local === BRIDGE_ITSELF) d.discard(BridgeReason.LOCAL);
+      else d.forward(this.ports[local]!.port, BridgeReason.HOST_TO_PORT_MAC);
       return;
     }
     if (d.steps !== null && this.fdb.has(frame.dst) && this.fdb.port(frame.dst) === ABSENT)
@@ -288,11 +345,15 @@ export class LearningBridge implements Switch {
     else d.discard(BridgeReason.SAME_PORT);
   }
 
-  /** br_flood with should_deliver: the port's flag for the class, and hairpin for the ingress port. */
+  /** br_flood with should_deliver: the port's flag for the class (not for broadcast and multicast
+   *  the bridge's own stack sends), and hairpin for the ingress port. */
   private flood(ingress: BridgePort | null, floodClass: number, reason: string, d: Decision): void {
     const before = d.outputs.length;
     for (const p of this.ports) {
-      if ((p.floods & floodClass) === 0) continue;
+      if ((p.floods & floodClass) === 0) {
+        if (ingress === null && floodClass !== FloodClass.UNKNOWN) d.forward(p.port, BridgeReason.FLOOD_LOCAL_ORIG);
+        continue;
+      }
       if (p === ingress) {
         if (p.hairpin) d.forward(p.port, BridgeReason.FLOOD_HAIRPIN);
         continue;

@@ -10,16 +10,17 @@
 //
 // What each mode does is the table MACVLAN_MODES; the code below only reads it.
 //
-// Nodes map to forwarder ports through bind(): role=lower (the wire side of the lower device),
-// role=host (the lower's own stack; optional) and role=endpoint (mode=..., mac=..., ...).
+// Nodes map to forwarder ports through bind(), by typed roles (src/switch/roles.ts): the lower
+// (the wire side of the lower device), the host (the lower's own stack; optional) and endpoints.
 
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
-import { formatMac, isGroup, type Mac, parseMac } from '../mac.js';
+import { formatMac, isGroup, type Mac } from '../mac.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
 import { DST, isGroupAt, SRC } from './frame-address.js';
 import { ABSENT, MacTable } from './mac-table.js';
 import { McFilter, mcHash } from './macvlan-filter.js';
+import type { MacvlanRole } from './roles.js';
 
 export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
 
@@ -220,7 +221,14 @@ export class Macvlan implements Switch {
   /** Why the host stack got the current frame when no port stands for it. */
   private hostReason: string | null = null;
 
-  constructor(config?: MacvlanConfig) {
+  /**
+   * `roles` says what each forwarder port is (by index) when the switch is bound to a
+   * forwarder; a model run by the simulator is configured directly instead.
+   */
+  constructor(
+    config?: MacvlanConfig,
+    private readonly roles: readonly MacvlanRole[] = [],
+  ) {
     if (config !== undefined) this.configure(config);
   }
 
@@ -336,98 +344,40 @@ export class Macvlan implements Switch {
 
   // --- binding to forwarder ports -------------------------------------------------------------
 
+  /**
+   * Map forwarder ports to the lower and its endpoints by the typed roles the switch was made
+   * with (by index; a port without one is a vepa endpoint). An endpoint, and the port standing
+   * for the host stack, answer to the port's own MAC unless the role names one.
+   */
   bind(ports: readonly SwitchPort[]): void {
     const endpoints: EndpointConfig[] = [];
     const endpointPorts: number[] = [];
     let lower: LowerConfig = {};
+    let hostMac: Mac | null = null;
     this.wirePort = this.hostPort = -1;
     ports.forEach((p, index) => {
-      const o = p.options;
-      const role = o.role;
-      const known = new Set(['role']);
-      const mac = (key: string): Mac | undefined => {
-        known.add(key);
-        const text = o[key];
-        if (text === undefined) return undefined;
-        const m = parseMac(text);
-        if (m === null) throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${text} is not a MAC address`);
-        return m;
-      };
-      const macs = (key: string): Mac[] => {
-        known.add(key);
-        const text = o[key];
-        if (text === undefined || text === '') return [];
-        return text.split('+').map((t) => {
-          const m = parseMac(t);
-          if (m === null) throw new TapyardError('EUSAGE', `port ${p.name}: '${t}' in ${key}= is not a MAC address`);
-          return m;
-        });
-      };
-      const flag = (key: string): boolean => {
-        known.add(key);
-        const v = o[key];
-        if (v === undefined || v === 'off' || v === 'no' || v === 'false' || v === '0') return false;
-        if (v === 'on' || v === 'yes' || v === 'true' || v === '1') return true;
-        throw new TapyardError('EUSAGE', `port ${p.name}: ${key}=${v} must be on or off`);
-      };
-      if (role === 'lower') {
-        if (this.wirePort >= 0)
+      const role: MacvlanRole = this.roles[index] ?? { role: 'endpoint', endpoint: {} };
+      if (role.role === 'lower') {
+        if (this.wirePort >= 0) {
           throw new TapyardError('EUSAGE', `two ports have role=lower (${ports[this.wirePort]!.name} and ${p.name})`);
+        }
         this.wirePort = index;
-        lower = { ...lower, unicastFilter: flag('unicast-filter') };
-        const m = mac('mac');
-        if (m !== undefined) lower.mac = m;
-        known.add('bc-cutoff');
-        if (o['bc-cutoff'] !== undefined) {
-          const n = Number(o['bc-cutoff']);
-          if (!Number.isInteger(n))
-            throw new TapyardError('EUSAGE', `port ${p.name}: bc-cutoff=${o['bc-cutoff']} is not an integer`);
-          lower.bcCutoff = n;
-        }
-      } else if (role === 'host') {
-        if (this.hostPort >= 0)
+        lower = role.lower;
+      } else if (role.role === 'host') {
+        if (this.hostPort >= 0) {
           throw new TapyardError('EUSAGE', `two ports have role=host (${ports[this.hostPort]!.name} and ${p.name})`);
-        this.hostPort = index;
-        const m = mac('mac') ?? p.mac;
-        if (m !== null && lower.mac === undefined) lower = { ...lower, mac: m };
-      } else if (role === 'endpoint' || role === undefined) {
-        known.add('mode');
-        const mode = o.mode ?? 'vepa';
-        if (!(MACVLAN_MODE_NAMES as readonly string[]).includes(mode)) {
-          throw new TapyardError(
-            'EUSAGE',
-            `port ${p.name}: mode=${mode} is not one of ${MACVLAN_MODE_NAMES.join(', ')}`,
-          );
         }
-        const m = mac('mac') ?? p.mac ?? undefined;
-        known.add('hash-mix');
-        const mix = o['hash-mix'] === undefined ? 0 : Number(o['hash-mix']);
-        if (!Number.isInteger(mix))
-          throw new TapyardError('EUSAGE', `port ${p.name}: hash-mix=${o['hash-mix']} is not an integer`);
-        endpoints.push({
-          name: p.name,
-          mode: mode as MacvlanMode,
-          ...(m === undefined ? {} : { mac: m }),
-          groups: macs('groups'),
-          sources: macs('sources'),
-          nodst: flag('nodst'),
-          nopromisc: flag('nopromisc'),
-          promisc: flag('promisc'),
-          allmulti: flag('allmulti'),
-          up: !flag('down'),
-          hashMix: mix >>> 0,
-        });
-        endpointPorts.push(index);
+        this.hostPort = index;
+        hostMac = role.mac ?? p.mac;
       } else {
-        throw new TapyardError('EUSAGE', `port ${p.name}: role=${role} must be lower, host or endpoint`);
-      }
-      for (const key of Object.keys(o)) {
-        if (!known.has(key))
-          throw new TapyardError('EUSAGE', `port ${p.name}: option '${key}' means nothing to the macvlan switch`);
+        const mac = role.endpoint.mac ?? p.mac ?? undefined;
+        endpoints.push({ ...role.endpoint, name: p.name, ...(mac === undefined ? {} : { mac }) });
+        endpointPorts.push(index);
       }
     });
     if (this.wirePort < 0)
       throw new TapyardError('EUSAGE', 'the macvlan switch needs one port with role=lower (the wire side)');
+    if (lower.mac === undefined && hostMac !== null) lower = { ...lower, mac: hostMac };
     this.configure({ lower, endpoints });
     this.endpoints.forEach((e, i) => {
       e.port = endpointPorts[i]!;

@@ -80,6 +80,8 @@ export interface Tapyard {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
+  /** stderr without the status lines (the "forwarding ..." banner and the model's notes). */
+  errors(): string;
   /** Resolves when a line matching `pattern` appears on stdout or stderr. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
   exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
@@ -120,6 +122,11 @@ export function startTapyard(lab: Lab | null, args: string[], role: Role = 'hv',
     child,
     stdout: () => out,
     stderr: () => err,
+    errors: () =>
+      err
+        .split('\n')
+        .filter((line) => !/^tapyard: (forwarding |the model says: )/.test(line))
+        .join('\n'),
     waitFor: (pattern, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         const check = () => {

@@ -114,19 +114,49 @@ describe('tapyard forward refuses bad input in one sentence', () => {
     ],
     [['forward', '--budget', '0', '--port', 'a=tap:x', '--port', 'b=tap:y'], /--budget must be a whole number/],
     [['forward', '--port', 'wire'], /bad --port 'wire': no NAME=/],
-    [['forward', '--port', 'a=tap:x'], /give at least two --port/],
+    [['forward', '--port', 'a=tap:x'], /needs at least two --port/],
     [['forward', '--port', 'a=tap:x', '--port', 'a=tap:y'], /two ports are named 'a'/],
-    [['forward', '--frobnicate'], /forward: unknown option '--frobnicate'/],
+    [['forward', '--frobnicate'], /unknown option '--frobnicate'/],
     [
       ['forward', '--duration=-1', '--port', 'a=tap:x', '--port', 'b=tap:y'],
-      /--duration must be a positive number of seconds, not '-1'/,
+      /--duration must be a number of seconds above 0 and at most \d+, not '-1'/,
     ],
-    [['forward', '--duration', '--port', 'a=tap:x', '--port', 'b=tap:y'], /--duration needs a value/],
+    [
+      ['forward', '--duration', '--port', 'a=tap:x', '--port', 'b=tap:y'],
+      /--duration must be a number of seconds above 0 and at most \d+, not '--port'/,
+    ],
     [['forward', '--switch', 'router', '--port', 'a=tap:x', '--port', 'b=tap:y'], /unknown switch 'router'/],
-    [['forward', '--port', 'a=tap:x,offload=maybe', '--port', 'b=tap:y'], /offload=maybe must be on or off/],
+    [
+      ['forward', '--port', 'a=tap:x,offload=maybe', '--port', 'b=tap:y'],
+      /port a: offload must be on or off, not 'maybe'/,
+    ],
     [['teleport'], /unknown command 'teleport'/],
+    // Nothing unknown is ignored, and nothing is opened before the whole command line is read.
+    [['forward', '--port', 'a=tap:x,bogus=1', '--port', 'b=tap:y'], /port a: unknown option 'bogus'/],
+    [
+      ['forward', '--port', 'a=tap:x,ofload=on', '--port', 'b=tap:y'],
+      /unknown option 'ofload' \(did you mean offload\?\)/,
+    ],
+    [
+      ['forward', '--budget', '-3', '--port', 'a=tap:x', '--port', 'b=tap:y'],
+      /--budget must be a whole number from 1 to 1024, not '-3'/,
+    ],
+    [
+      ['forward', '--switch', 'hub', '--port', 'a=tap:x,mode=vepa', '--port', 'b=tap:y'],
+      /mode means nothing to the hub switch/,
+    ],
+    [['forward', '--port', 'a=tap:x,bpf=udp', '--port', 'b=tap:y'], /bpf is a pcap option; tap ports do not take it/],
+    [['forward', '--switch', 'bridge,ageng=3', '--port', 'a=tap:x', '--port', 'b=tap:y'], /did you mean ageing\?/],
+    [['help', 'teleport'], /unknown command 'teleport'/],
   ])('a malformed command line: %j', (args, pattern) => {
     expectOneSentence(tapyard(args), 2, pattern);
+  });
+
+  test('--version and help COMMAND', () => {
+    expect(tapyard(['--version']).stdout).toMatch(/^tapyard \d+\.\d+\.\d+\n$/);
+    const r = tapyard(['help', 'forward']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/usage: tapyard forward/);
   });
 
   test('--help explains and gives an example', () => {

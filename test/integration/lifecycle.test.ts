@@ -47,7 +47,7 @@ describe('a device deleted while tapyard runs', () => {
       const noticedMs = Date.now() - deleted;
       expect(exit.code).toBe(1);
       expect(noticedMs).toBeLessThan(1000);
-      expectOneSentence(t.stderr(), sentence);
+      expectOneSentence(t.errors(), sentence);
       // The counters up to that moment are still printed.
       expect(t.stdout()).toMatch(/ledger: .*\(balanced\)/);
     } finally {
@@ -72,7 +72,7 @@ test('Ctrl-C while traffic flows: counters printed, exit within a second, lab in
     expect(out).toMatch(/^\s+wire\s+rx [1-9]\d* frames/m);
     expect(out).toMatch(/^\s+guest\s+rx [1-9]\d* frames/m);
     expect(out).toMatch(/ledger: rx \d+ \+ clones 0 = tx \d+ \+ drops \d+\s+\(balanced\)/);
-    expect(t.stderr()).toBe('');
+    expect(t.errors().trim()).toBe('');
   } finally {
     flood.kill();
   }

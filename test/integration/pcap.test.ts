@@ -49,7 +49,7 @@ test('deleting the captured interface ends tapyard with one sentence', async () 
   const exit = await t.exited();
   expect(exit.code).toBe(1);
   expect(exit.atMs).toBeLessThan(10_000);
-  const lines = t.stderr().trim().split('\n');
+  const lines = t.errors().trim().split('\n');
   expect(lines).toEqual([expect.stringMatching(/^tapyard: port wire: the interface ty-\w+-gve was deleted$/)]);
 });
 
@@ -60,7 +60,7 @@ test('an interface that is down is refused at once', async () => {
   const t = startTapyard(lab, setup.args, 'gst');
   const exit = await t.exited();
   expect(exit.code).toBe(1);
-  expect(t.stderr().trim()).toMatch(
+  expect(t.errors().trim()).toMatch(
     /^tapyard: port wire: ty-\w+-gve is down \(libpcap captures only on an interface that is up\)$/,
   );
 });

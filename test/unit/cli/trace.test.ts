@@ -110,17 +110,20 @@ describe('tapyard trace', () => {
 
   it.each([
     [[], /say which topology/],
-    [['ovs'], /unknown topology 'ovs'/],
-    [['macvlan', '--mode', 'hub'], /--mode hub must be one of/],
+    [['ovs'], /unknown topology 'ovs': say macvlan or bridge/],
+    [['macvlan', '--mode', 'hub'], /--mode must be one of private, vepa, bridge, passthru, source, not 'hub'/],
     [['macvlan', '--endpoint', 'p=passthru', '--endpoint', 'q=vepa'], /passthru mode and must be alone/],
     [['macvlan', '--from', 'zz'], /--from zz is not a station/],
     [['macvlan', '--dst', 'nowhere'], /--dst nowhere is neither a station/],
     [['macvlan', '--port', 'p1'], /--port is not a macvlan option/],
     [['bridge', '--hex', 'abc'], /--hex must be pairs of hex digits/],
     [['bridge', '--hex', '0102'], /not a valid Ethernet frame/],
-    [['bridge', '--vlan', '5000'], /--vlan 5000 must be a whole number/],
+    [['bridge', '--vlan', '5000'], /--vlan must be a whole number from 0 to 4095, not '5000'/],
     [['bridge', '--fdb', 'p9=p1'], /--fdb p9 is neither a station/],
     [['bridge', '--bogus'], /unknown option '--bogus'/],
+    [['bridge', '--port', 'p1,hairpn'], /--port p1: unknown option 'hairpn' \(did you mean hairpin\?\)/],
+    [['bridge', '--port', 'p1,mac=02:00:00:00:00:09'], /--port p1: unknown option 'mac' \(did you mean local-mac\?\)/],
+    [['macvlan', '--endpoint', 'a=vepa,nodst=maybe'], /--endpoint a: nodst must be on or off, not 'maybe'/],
     [['macvlan', '--wire', 'direct', '--fdb', 'a=lower'], /--fdb needs a switch/],
   ])('refuses bad input with one line and exit 2: %j', async (argv, message) => {
     const r = await trace(...(argv as string[]));

@@ -1,10 +1,12 @@
 import { constants } from 'node:os';
 import { describe, expect, test } from 'vitest';
+import { parsePortSpec } from '../../../src/config/port.js';
 import { Forwarder } from '../../../src/engine/forwarder.js';
-import { rxFilterFromOptions } from '../../../src/filter/from-options.js';
+import { buildRxFilter } from '../../../src/filter/guest-filter.js';
 import { buildFrame } from '../../../src/frame/build.js';
 import { EtherType, emitEthernet } from '../../../src/frame/ethernet.js';
 import { emitVnet, GsoType, NO_OFFLOAD, VnetFlag, type VnetRepr } from '../../../src/frame/vnet.js';
+import type { Mac } from '../../../src/mac.js';
 import { writeMac } from '../../../src/mac.js';
 import { MemoryPort } from '../../../src/port/memory.js';
 import type { Port } from '../../../src/port/port.js';
@@ -187,14 +189,18 @@ describe('Forwarder', () => {
   });
 });
 
+/** A port's receive filter from its spec's keys, as `forward` builds it. */
+function rxFilterOf(keys: string, portMac: Mac | null) {
+  const config = parsePortSpec(`guest=tap:t0,${keys}`, 'cross').rxFilter;
+  return config === null ? null : buildRxFilter('guest', config, portMac);
+}
+
 describe('Forwarder with a guest NIC receive filter', () => {
   test("frames the guest NIC would refuse are dropped before the write, under the filter's reason", async () => {
     const guestMac = 0x02_00_00_00_00_02;
     const wire = new MemoryPort('wire');
     const guest = new MemoryPort('guest', { mac: guestMac });
-    const options: Record<string, string> = { 'rx-filter': 'on', 'rx-mac': '01:00:5e:00:00:fb' };
-    const filter = rxFilterFromOptions('guest', options, guest.mac);
-    expect(options).toEqual({});
+    const filter = rxFilterOf('rx-filter=on,rx-mac=01:00:5e:00:00:fb', guest.mac);
     const fwd = new Forwarder([wire, guest], new CrossConnect(), { rxFilters: [null, filter] });
     fwd.start();
     const to = (dst: number, seq: number) => {
@@ -214,25 +220,26 @@ describe('Forwarder with a guest NIC receive filter', () => {
     expect(guest.sent.map((f) => seqOf(f))).toEqual([1, 3, 4]);
     expect(wire.sent.map((f) => seqOf(f))).toEqual([6]);
     expect(guest.counters.drops).toEqual({
-      'drop: unicast address is neither the MAC nor in the table': 1,
-      'drop: multicast address not in the MAC table': 1,
+      'rx-filter-unicast': 1,
+      'rx-filter-multicast': 1,
     });
     expect(balanced(fwd)).toBe(true);
   });
 
   test.each([
-    [{ 'rx-mode': 'allmulti' }, /rx-mode needs rx-filter=on/],
-    [{ 'rx-filter': 'yes' }, /rx-filter=yes must be on or off/],
-    [{ 'rx-filter': 'on', 'rx-mode': 'loud' }, /rx-mode loud is not one of/],
-    [{ 'rx-filter': 'on', 'rx-mac': 'nope' }, /rx-mac nope is not a MAC/],
-    [{ 'rx-filter': 'on', 'rx-vlan': '5000' }, /rx-vlan 5000 is not a VLAN id/],
-  ])('bad filter options are refused: %j', (options, why) => {
-    expect(() => rxFilterFromOptions('guest', { ...options }, 0x020000000002)).toThrow(why);
+    ['rx-mode=allmulti', /rx-mode needs rx-filter=on/],
+    ['rx-filter=yes', /rx-filter must be on or off, not 'yes'/],
+    ['rx-filter=on,rx-mode=loud', /rx-mode must be one of promisc, allmulti/],
+    ['rx-filter=on,rx-mac=nope', /rx-mac must be a MAC address/],
+    ['rx-filter=on,rx-vlan=5000', /rx-vlan must be a whole number from 0 to 4095/],
+    ['mac=02:00:00:00:00:09', /mac= is the guest NIC's MAC of rx-filter=on, which is off/],
+  ])('bad filter options are refused: %s', (keys, why) => {
+    expect(() => rxFilterOf(keys, 0x020000000002)).toThrow(why);
   });
 
   test('a port without a MAC needs mac= for its filter', () => {
-    expect(() => rxFilterFromOptions('p', { 'rx-filter': 'on' }, null)).toThrow(/needs the NIC's MAC/);
-    expect(rxFilterFromOptions('p', { 'rx-filter': 'on', mac: '02:00:00:00:00:09' }, null)?.mac).toBe(0x020000000009);
+    expect(() => rxFilterOf('rx-filter=on', null)).toThrow(/needs the NIC's MAC/);
+    expect(rxFilterOf('rx-filter=on,mac=02:00:00:00:00:09', null)?.mac).toBe(0x020000000009);
   });
 });
 

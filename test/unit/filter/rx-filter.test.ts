@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isAccepted, MAC_TABLE_ENTRIES, RxFilter, RxVerdict } from '../../../src/filter/rx-filter.js';
 import { EthernetView } from '../../../src/frame/ethernet.js';
 import { parseMac } from '../../../src/mac.js';
+import { describeReason } from '../../../src/reason.js';
 
 const NIC = parseMac('52:54:00:12:34:56')!;
 const OTHER = parseMac('52:54:00:aa:bb:cc')!;
@@ -197,6 +198,9 @@ describe('RxFilter', () => {
   });
 
   it('classifies every verdict as accept or drop', () => {
-    for (const v of Object.values(RxVerdict)) expect(isAccepted(v)).toBe(v.startsWith('accept'));
+    for (const [name, v] of Object.entries(RxVerdict)) {
+      expect(isAccepted(v)).toBe(name.startsWith('ACCEPT'));
+      expect(describeReason(v).startsWith(name.startsWith('ACCEPT') ? 'accept: ' : "the guest NIC's")).toBe(true);
+    }
   });
 });

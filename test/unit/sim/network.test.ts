@@ -1,6 +1,7 @@
 // Networks of switches and the factory the CLI uses.
 
 import { describe, expect, it } from 'vitest';
+import { boundSwitch } from '../../../src/config/bound-switch.js';
 import { emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST } from '../../../src/mac.js';
 import { countDeliveries, Network } from '../../../src/sim/network.js';
@@ -44,7 +45,7 @@ describe('Network', () => {
   it('refuses unknown stations and ports', () => {
     const net = new Network();
     const hub = new Hub();
-    hub.bind([{ name: 'a', mac: null, options: {} }]);
+    hub.bind([{ name: 'a', mac: null }]);
     net.add('hub', hub, ['a']);
     expect(() => net.send('b', broadcast())).toThrow(/no station named b/);
     expect(() => net.cable('hub/a', 'hub/zz')).toThrow(/no switch port hub\/zz/);
@@ -54,15 +55,15 @@ describe('Network', () => {
 describe('makeSwitch', () => {
   it('builds every kind the CLI offers', () => {
     expect(SWITCH_KINDS).toEqual(['cross', 'hub', 'bridge', 'macvlan']);
-    expect(makeSwitch('bridge')).toBeInstanceOf(LearningBridge);
-    expect(makeSwitch('macvlan')).toBeInstanceOf(Macvlan);
-    for (const kind of SWITCH_KINDS) expect(typeof makeSwitch(kind).decide).toBe('function');
+    expect(makeSwitch({ kind: 'bridge', ageingMs: 300_000, roles: [] })).toBeInstanceOf(LearningBridge);
+    expect(makeSwitch({ kind: 'macvlan', roles: [] })).toBeInstanceOf(Macvlan);
+    expect(makeSwitch({ kind: 'hub' })).toBeInstanceOf(Hub);
   });
 
   it('takes the bridge ageing time in seconds and an injected clock', () => {
     let now = 0;
-    const b = makeSwitch('bridge', { ageing: '2' }, { now: () => now }) as LearningBridge;
-    b.bind(['p1', 'p2'].map((name) => ({ name, mac: null, options: {} })));
+    const ports = ['p1', 'p2'].map((name) => ({ name, mac: null }));
+    const b = boundSwitch('bridge', ports, 'ageing=2', { now: () => now }) as LearningBridge;
     b.learn(0x02_00_00_00_00_05, 'p2');
     now = 1999;
     expect(b.lookup(0x02_00_00_00_00_05)).toBe('p2');
@@ -71,11 +72,10 @@ describe('makeSwitch', () => {
   });
 
   it.each([
-    ['ovs', {}, /unknown switch 'ovs'/],
-    ['hub', { ageing: '3' }, /no option 'ageing'/],
-    ['bridge', { ageing: '-1' }, /positive number of seconds/],
-    ['bridge', { colour: 'red' }, /takes ageing/],
-  ])('refuses %s %j', (kind, options, message) => {
-    expect(() => makeSwitch(kind, options as Record<string, string>)).toThrow(message);
+    ['hub', 'ageing=3', /--switch hub: unknown option 'ageing': this takes no options/],
+    ['bridge', 'ageing=-1', /ageing must be a number of seconds above 0/],
+    ['bridge', 'ageng=3', /unknown option 'ageng' \(did you mean ageing\?\)/],
+  ] as const)('refuses %s %s', (kind, own, message) => {
+    expect(() => boundSwitch(kind, [{ name: 'a', mac: null }], own)).toThrow(message);
   });
 });

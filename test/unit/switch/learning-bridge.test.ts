@@ -2,9 +2,10 @@
 // addresses and binding. Expectations follow net/bridge (br_input.c, br_forward.c, br_fdb.c).
 
 import { describe, expect, it } from 'vitest';
+import { boundSwitch, type NamedPort } from '../../../src/config/bound-switch.js';
 import { EthernetView, emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST, type Mac } from '../../../src/mac.js';
-import { Decision, type SwitchPort } from '../../../src/switch/decision.js';
+import { Decision } from '../../../src/switch/decision.js';
 import {
   type BridgePortConfig,
   BridgeReason,
@@ -158,33 +159,101 @@ describe('LearningBridge', () => {
     expect(send(b, 3, B, BRIDGE).outputs).toEqual([1]);
   });
 
+  it('drops PAUSE before learning from it (br_handle_frame)', () => {
+    const b = bridge();
+    const d = send(b, 0, 0x01_80_c2_00_00_01, A);
+    expect([d.outputs, d.drop, b.lookup(A)]).toEqual([[], BridgeReason.PAUSE, null]);
+  });
+
+  it('passes other reserved groups up the ingress port, learning the source, unless group_fwd_mask says', () => {
+    for (const group of [0x01_80_c2_00_00_03, 0x01_80_c2_00_00_0e, 0x01_80_c2_00_00_02]) {
+      const b = bridge();
+      const d = send(b, 0, group, A);
+      expect([d.outputs, d.drop, b.lookup(A)]).toEqual([[], BridgeReason.LINK_LOCAL_PORT_STACK, 'p1']);
+    }
+    const byBridge = new LearningBridge();
+    byBridge.configure({ ports: [{ name: 'p1' }, { name: 'p2' }, { name: 'p3' }], groupFwdMask: 1 << 0xe });
+    byBridge.bindNodes();
+    expect(send(byBridge, 0, 0x01_80_c2_00_00_0e, A).outputs).toEqual([1, 2, 3]);
+    expect(send(byBridge, 0, 0x01_80_c2_00_00_03, A).drop).toBe(BridgeReason.LINK_LOCAL_PORT_STACK);
+    // The port's mask counts only for frames that enter by that port.
+    const byPort = bridge([{}, { groupFwdMask: 1 << 3 }, {}]);
+    expect(send(byPort, 1, 0x01_80_c2_00_00_03, B).outputs).toEqual([0, 2, 3]);
+    expect(send(byPort, 0, 0x01_80_c2_00_00_03, A).outputs).toEqual([]);
+  });
+
+  it('bridges the STP group 01:80:c2:00:00:00 like any multicast: STP is off', () => {
+    expect(send(bridge([{}, {}, { mcastFlood: false }]), 0, 0x01_80_c2_00_00_00, A).outputs).toEqual([1, 3]);
+  });
+
+  it('refuses the group_fwd_mask bits the kernel refuses', () => {
+    const b = new LearningBridge();
+    expect(() => b.configure({ ports: [{ name: 'p1' }], groupFwdMask: 1 })).toThrow(/may not include 0x7/);
+    expect(() => b.configure({ ports: [{ name: 'p1', groupFwdMask: 2 }] })).toThrow(/port p1: .* may not include 0x2/);
+    expect(() => b.configure({ ports: [{ name: 'p1', groupFwdMask: 0x10000 }] })).toThrow(/16-bit/);
+    b.configure({ ports: [{ name: 'p1', groupFwdMask: 1 | 4 }] });
+  });
+
+  it("sends what its own stack addresses to a port's own MAC out of that port (br_dev_xmit)", () => {
+    const b = new LearningBridge();
+    const P2: Mac = 0x02_00_00_00_0f_02;
+    b.configure({ ports: [{ name: 'p1' }, { name: 'p2', mac: P2 }, { name: 'p3' }], mac: BRIDGE });
+    b.bindNodes();
+    const d = send(b, 3, P2, BRIDGE);
+    expect([d.outputs, d.reasons]).toEqual([[1], [BridgeReason.HOST_TO_PORT_MAC]]);
+    expect(send(b, 3, BRIDGE, BRIDGE).drop).toBe(BridgeReason.LOCAL);
+    expect(send(b, 0, P2, A).outputs).toEqual([3]);
+  });
+
+  it('floods broadcast and multicast from its own stack even to ports with bcast/mcast_flood off', () => {
+    const b = bridge([{ bcastFlood: false, mcastFlood: false, flood: false }, {}, {}]);
+    const bc = send(b, 3, BROADCAST, BRIDGE);
+    expect([bc.outputs, bc.reasons[0]]).toEqual([[0, 1, 2], BridgeReason.FLOOD_LOCAL_ORIG]);
+    expect(send(b, 3, GROUP, BRIDGE).outputs).toEqual([0, 1, 2]);
+    expect(send(b, 3, UNKNOWN, BRIDGE).outputs).toEqual([1, 2]);
+    expect(send(b, 1, BROADCAST, B).outputs).toEqual([2, 3]);
+  });
+
+  it('moves a static entry unless it is sticky; a local address is never learned', () => {
+    const b = bridge();
+    b.learn(C, 'p3', { static: true });
+    send(b, 1, UNKNOWN, C);
+    expect(b.lookup(C)).toBe('p2');
+    b.learn(C, 'p3', { sticky: true });
+    send(b, 1, UNKNOWN, C);
+    expect(b.lookup(C)).toBe('p3');
+    b.learn(BRIDGE, 'p1');
+    send(b, 0, UNKNOWN, BRIDGE);
+    expect(b.lookup(BRIDGE)).toBeNull();
+  });
+
   it('reports every port promiscuous', () => {
     expect(bridge().report().promiscuous).toEqual(['p1', 'p2', 'p3']);
   });
 
   describe('bind', () => {
-    const port = (name: string, options: Record<string, string>, mac: Mac | null = null): SwitchPort => ({
+    const port = (name: string, options: Record<string, string>, mac: Mac | null = null): NamedPort => ({
       name,
       mac,
-      options,
+      keys: Object.entries(options)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
     });
 
     it("learns a port's own MAC like any station's (it is the station behind the port)", () => {
-      const b = new LearningBridge();
-      b.bind([port('x', {}, A), port('y', {}, B)]);
+      const b = boundSwitch('bridge', [port('x', {}, A), port('y', {}, B)]) as LearningBridge;
       const d = new Decision();
       b.decide(0, view(B, A), d.reset());
       expect(d.outputs).toEqual([1]);
     });
 
     it('reads port flags and the host role', () => {
-      const b = new LearningBridge();
-      b.bind([
+      const b = boundSwitch('bridge', [
         port('up', { role: 'host', mac: '02:00:00:00:00:01' }),
         port('x', { hairpin: 'on' }),
         port('y', { flood: 'off' }),
         port('z', {}),
-      ]);
+      ]) as LearningBridge;
       const d = new Decision();
       b.decide(1, view(UNKNOWN, A), d.reset());
       expect(d.outputs).toEqual([1, 3]);
@@ -193,22 +262,24 @@ describe('LearningBridge', () => {
     });
 
     it('without a host port, local frames are dropped under their reason', () => {
-      const b = new LearningBridge();
-      b.bind([port('x', { 'local-mac': '02:00:00:00:0f:01' }), port('y', {})]);
+      const b = boundSwitch('bridge', [
+        port('x', { 'local-mac': '02:00:00:00:0f:01' }),
+        port('y', {}),
+      ]) as LearningBridge;
       const d = new Decision();
       b.decide(1, view(0x02_00_00_00_0f_01, B), d.reset());
       expect(d.drop).toBe(BridgeReason.LOCAL);
     });
 
     it.each([
-      [[port('x', { hairpin: 'maybe' })], /hairpin=maybe/],
-      [[port('x', { colour: 'red' })], /'colour'/],
-      [[port('x', { role: 'spine' })], /role=spine/],
-      [[port('x', { 'local-mac': 'zz' })], /not a MAC/],
-      [[port('x', { mac: '02:00:00:00:0f:01' })], /use local-mac=/],
+      [[port('x', { hairpin: 'maybe' })], /hairpin must be on or off, not 'maybe'/],
+      [[port('x', { colour: 'red' })], /unknown option 'colour'/],
+      [[port('x', { role: 'spine' })], /role must be one of port, host, not 'spine'/],
+      [[port('x', { 'local-mac': 'zz' })], /local-mac must be a MAC address/],
+      [[port('x', { mac: '02:00:00:00:0f:01' })], /mac is for role=host, not role=port/],
       [[port('x', { role: 'host' }), port('y', { role: 'host' })], /two ports have role=host/],
-    ] as [SwitchPort[], RegExp][])('refuses bad options (%#)', (ports, message) => {
-      expect(() => new LearningBridge().bind(ports)).toThrow(message);
+    ] as [NamedPort[], RegExp][])('refuses bad options (%#)', (ports, message) => {
+      expect(() => boundSwitch('bridge', ports)).toThrow(message);
     });
   });
 });

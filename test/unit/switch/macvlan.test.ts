@@ -3,11 +3,12 @@
 // conformance suite compares the same model with a live kernel.
 
 import { describe, expect, it } from 'vitest';
+import { boundSwitch, type NamedPort } from '../../../src/config/bound-switch.js';
 import { EthernetView, emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST, type Mac, parseMac } from '../../../src/mac.js';
 import { countDeliveries } from '../../../src/sim/network.js';
 import { EXT, HOST, MacvlanLab, type Wire } from '../../../src/sim/topology.js';
-import { Decision, type SwitchPort } from '../../../src/switch/decision.js';
+import { Decision } from '../../../src/switch/decision.js';
 import { Macvlan, type MacvlanMode, MacvlanReason } from '../../../src/switch/macvlan.js';
 import { mcHash } from '../../../src/switch/macvlan-filter.js';
 
@@ -294,10 +295,12 @@ describe('macvlan: multicast filters', () => {
 });
 
 describe('macvlan: binding to forwarder ports', () => {
-  const port = (name: string, options: Record<string, string>, mac: Mac | null = null): SwitchPort => ({
+  const port = (name: string, options: Record<string, string>, mac: Mac | null = null): NamedPort => ({
     name,
     mac,
-    options,
+    keys: Object.entries(options)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
   });
   const view = (bytes: Uint8Array) => {
     const v = new EthernetView();
@@ -306,13 +309,12 @@ describe('macvlan: binding to forwarder ports', () => {
   };
 
   it('reads role, mode and mac, and decides in port numbers', () => {
-    const m = new Macvlan();
-    m.bind([
+    const m = boundSwitch('macvlan', [
       port('a', { role: 'endpoint', mode: 'bridge', mac: '02:00:00:00:01:01' }),
       port('wire', { role: 'lower' }),
       port('b', { mode: 'bridge' }, 0x02_00_00_00_01_02),
       port('host', { role: 'host', mac: '02:00:00:00:00:01' }),
-    ]);
+    ]) as Macvlan;
     const d = new Decision();
     m.decide(0, view(frame(BROADCAST, 0x02_00_00_00_01_01)), d.reset());
     expect(d.outputs).toEqual([2, 1]);
@@ -328,8 +330,10 @@ describe('macvlan: binding to forwarder ports', () => {
   });
 
   it('without a host port, what the host stack takes is counted as a drop under its reason', () => {
-    const m = new Macvlan();
-    m.bind([port('wire', { role: 'lower' }), port('a', { mac: '02:00:00:00:01:01' })]);
+    const m = boundSwitch('macvlan', [
+      port('wire', { role: 'lower' }),
+      port('a', { mac: '02:00:00:00:01:01' }),
+    ]) as Macvlan;
     const d = new Decision();
     m.decide(0, view(frame(UNKNOWN, 0x02_00_00_00_00_02)), d.reset());
     expect(d.outputs).toEqual([]);
@@ -337,8 +341,7 @@ describe('macvlan: binding to forwarder ports', () => {
   });
 
   it('parses groups, sources and flags', () => {
-    const m = new Macvlan();
-    m.bind([
+    const m = boundSwitch('macvlan', [
       port('wire', { role: 'lower', 'unicast-filter': 'on', 'bc-cutoff': '0' }),
       port('s', {
         mode: 'source',
@@ -347,7 +350,7 @@ describe('macvlan: binding to forwarder ports', () => {
         nodst: 'on',
       }),
       port('a', { mode: 'vepa', mac: '02:00:00:00:01:02', groups: '01:00:5e:00:00:01' }),
-    ]);
+    ]) as Macvlan;
     expect(m.lowerIsPromiscuous).toBe(false);
     const d = new Decision();
     m.decide(0, view(frame(0x02_00_00_00_01_02, 0x02_00_00_00_00_03)), d.reset());
@@ -358,17 +361,23 @@ describe('macvlan: binding to forwarder ports', () => {
   it.each([
     [[port('a', { mac: '02:00:00:00:01:01' })], /role=lower/],
     [[port('w', { role: 'lower' }), port('x', { role: 'lower' })], /two ports have role=lower/],
-    [[port('w', { role: 'lower' }), port('a', { mode: 'bogus', mac: '02:00:00:00:01:01' })], /mode=bogus/],
-    [[port('w', { role: 'lower' }), port('a', { mac: 'nope' })], /not a MAC/],
-    [[port('w', { role: 'lower' }), port('a', { mac: '02:00:00:00:01:01', colour: 'red' })], /'colour'/],
-    [[port('w', { role: 'lower' }), port('a', { role: 'spine' })], /role=spine/],
+    [
+      [port('w', { role: 'lower' }), port('a', { mode: 'bogus', mac: '02:00:00:00:01:01' })],
+      /mode must be one of private, vepa, bridge, passthru, source, not 'bogus'/,
+    ],
+    [[port('w', { role: 'lower' }), port('a', { mac: 'nope' })], /mac must be a MAC address/],
+    [[port('w', { role: 'lower' }), port('a', { mac: '02:00:00:00:01:01', colour: 'red' })], /unknown option 'colour'/],
+    [
+      [port('w', { role: 'lower' }), port('a', { role: 'spine' })],
+      /role must be one of lower, host, endpoint, not 'spine'/,
+    ],
     [[port('w', { role: 'lower' }), port('a', {})], /needs a MAC/],
     [
       [port('w', { role: 'lower' }), port('a', { mac: '02:00:00:00:01:01' }), port('b', { mac: '02:00:00:00:01:01' })],
       /EADDRINUSE/,
     ],
     [[port('w', { role: 'lower', mac: '02:00:00:00:01:01' }), port('a', { mac: '02:00:00:00:01:01' })], /EADDRINUSE/],
-  ] as [SwitchPort[], RegExp][])('refuses a bad topology (%#)', (ports, message) => {
-    expect(() => new Macvlan().bind(ports)).toThrow(message);
+  ] as [NamedPort[], RegExp][])('refuses a bad topology (%#)', (ports, message) => {
+    expect(() => boundSwitch('macvlan', ports)).toThrow(message);
   });
 });

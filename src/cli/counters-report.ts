@@ -1,0 +1,89 @@
+// The counters of a run, in one shape for the per-second lines and the final report (text and
+// JSON alike); docs/forward-output.schema.json describes it.
+
+import type { Forwarder, Ledger } from '../engine/forwarder.js';
+import type { TapyardError } from '../error.js';
+import type { Port } from '../port/port.js';
+
+export interface PortReport {
+  name: string;
+  device: string;
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Drops by reason (short stable keys, docs/drop-reasons.md). */
+  drops: Record<string, number>;
+  /** Over the last interval (per-second lines) or the whole run (final). */
+  rate: { rxPps: number; txPps: number; rxMbps: number; txMbps: number; dropPps: number };
+}
+
+export interface CountersReport {
+  type: 'interval' | 'final';
+  /** Wall-clock time of the report, ISO 8601. */
+  time: string;
+  /** Seconds since forwarding started. */
+  seconds: number;
+  ports: PortReport[];
+  ledger: Ledger;
+  balanced: boolean;
+  error?: string;
+}
+
+export function countersReport(
+  type: CountersReport['type'],
+  forwarder: Forwarder,
+  ports: readonly Port[],
+  seconds: number,
+  previous: CountersReport | null,
+  fatal: TapyardError | null,
+): CountersReport {
+  const span = previous === null ? seconds : seconds - previous.seconds;
+  const per = (n: number) => (span > 0 ? Math.round(n / span) : 0);
+  const rows = ports.map((p, i) => {
+    const s = p.counters.snapshot();
+    const before = previous?.ports[i];
+    const dropped = Object.values(s.drops).reduce((a, b) => a + b, 0);
+    const droppedBefore = before === undefined ? 0 : Object.values(before.drops).reduce((a, b) => a + b, 0);
+    const mbps = (bytes: number) => (span > 0 ? Math.round((bytes * 8) / span / 1e3) / 1e3 : 0);
+    return {
+      name: p.name,
+      device: p.device,
+      ...s,
+      rate: {
+        rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
+        txPps: per(s.txFrames - (before?.txFrames ?? 0)),
+        rxMbps: mbps(s.rxBytes - (before?.rxBytes ?? 0)),
+        txMbps: mbps(s.txBytes - (before?.txBytes ?? 0)),
+        dropPps: per(dropped - droppedBefore),
+      },
+    };
+  });
+  const ledger = forwarder.ledger();
+  const report: CountersReport = {
+    type,
+    time: new Date().toISOString(),
+    seconds: Math.round(seconds * 1000) / 1000,
+    ports: rows,
+    ledger,
+    balanced: ledger.rx + ledger.clones === ledger.tx + ledger.drops + ledger.queued,
+  };
+  if (fatal !== null) report.error = fatal.message;
+  return report;
+}
+
+export function printReport(report: CountersReport, print: (line: string) => void): void {
+  print(`\ncounters after ${report.seconds.toFixed(1)} s:`);
+  const pad = Math.max(...report.ports.map((p) => p.name.length));
+  for (const p of report.ports) {
+    const drops = Object.entries(p.drops).map(([reason, n]) => `${reason} ${n}`);
+    print(
+      `  ${p.name.padEnd(pad)}  rx ${p.rxFrames} frames ${p.rxBytes} B  tx ${p.txFrames} frames ${p.txBytes} B  ` +
+        `drops ${drops.length === 0 ? '0' : drops.join(', ')}`,
+    );
+  }
+  const l = report.ledger;
+  const queued = l.queued > 0 ? ` + queued ${l.queued}` : '';
+  const verdict = report.balanced ? '(balanced)' : '(UNBALANCED)';
+  print(`  ledger: rx ${l.rx} + clones ${l.clones} = tx ${l.tx} + drops ${l.drops}${queued}  ${verdict}`);
+}

@@ -1,0 +1,73 @@
+// What `tapyard trace` prints: the frame, every hop with its reasons, and the copies per
+// station, as text or as one JSON object.
+
+import { EthernetView, isVlanTpid } from '../frame/ethernet.js';
+import { formatMac, type Mac } from '../mac.js';
+import type { Journey } from '../sim/network.js';
+
+function frameSummary(bytes: Uint8Array) {
+  const v = new EthernetView();
+  v.parse(bytes, 0, bytes.length);
+  return {
+    src: formatMac(v.src),
+    dst: formatMac(v.dst),
+    vlan: v.tagCount > 0 && isVlanTpid(v.outerTpid) ? v.vid : null,
+    ethertype: `0x${v.etherType.toString(16).padStart(4, '0')}`,
+    length: bytes.length,
+  };
+}
+
+export function render(
+  bytes: Uint8Array,
+  from: string,
+  topology: string,
+  journey: Journey,
+  counts: Map<string, number>,
+  stations: string[],
+  macs: Map<string, Mac>,
+): string {
+  const f = frameSummary(bytes);
+  const name = (m: string) => {
+    for (const [s, mm] of macs) if (formatMac(mm) === m) return `${m} (${s})`;
+    return m;
+  };
+  const lines = [
+    `Frame:    ${name(f.src)} > ${name(f.dst)}, ethertype ${f.ethertype}${f.vlan === null ? '' : `, vlan ${f.vlan}`}, ${f.length} bytes`,
+    `Topology: ${topology}`,
+    `Sent by:  ${from}`,
+    '',
+  ];
+  journey.hops.forEach((hop, i) => {
+    lines.push(`[${i + 1}] ${hop.at}, in from ${hop.ingress}`);
+    for (const s of hop.steps) {
+      // Reasons name their module ("bridge: ..."); a step at the switch itself needs no prefix.
+      const where = s.reason.startsWith(`${s.at}:`) ? '' : `${s.at}: `;
+      lines.push(`      ${where}${s.reason}${s.detail === undefined ? '' : ` (${s.detail})`}`);
+    }
+    const width = Math.max(0, ...hop.outputs.map((o) => o.port.length));
+    for (const o of hop.outputs) lines.push(`    → ${o.port.padEnd(width)}  ${o.reason}`);
+    if (hop.drop !== null) lines.push(`    ✗ ${hop.drop}`);
+  });
+  lines.push('');
+  const got = stations.map((s) => `${s} ×${counts.get(s) ?? 0}`);
+  lines.push(`Copies:   ${got.join(', ')}`);
+  return lines.join('\n');
+}
+
+export function toJson(
+  bytes: Uint8Array,
+  from: string,
+  topology: string,
+  journey: Journey,
+  counts: Map<string, number>,
+  stations: string[],
+) {
+  return {
+    frame: { ...frameSummary(bytes), hex: Buffer.from(bytes).toString('hex') },
+    from,
+    topology,
+    hops: journey.hops,
+    deliveries: journey.deliveries,
+    copies: Object.fromEntries(stations.map((s) => [s, counts.get(s) ?? 0])),
+  };
+}

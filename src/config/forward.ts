@@ -1,0 +1,114 @@
+// `tapyard forward`'s command line, declared: the flags, the port specs and the switch become
+// one frozen ForwardConfig before any device is opened.
+
+import { DEFAULT_BUDGET } from '../port/port.js';
+import { SWITCH_KINDS, type SwitchConfig, type SwitchKind } from '../switch/roles.js';
+import { flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from './argv.js';
+import { Options } from './keys.js';
+import { type PortConfig, parsePortSpec, portHelp } from './port.js';
+import { quote } from './quote.js';
+import { switchConfig, switchHelp } from './switch.js';
+import { integer, seconds, text, usageError } from './value.js';
+
+export const FORWARD_FLAGS = {
+  port: repeated('port', text('SPEC'), 'NAME=KIND:TARGET[,key=value...], at least two'),
+  switch: valued('switch', text('KIND'), `${SWITCH_KINDS.join(', ')}[,key=value] (cross for two ports, hub for more)`),
+  budget: valued('budget', integer(1, 1024), 'frames read per port per turn', String(DEFAULT_BUDGET)),
+  offload: onOff('offload', 'offload=on for every macvtap and tap port'),
+  busyPoll: onOff('busy-poll', 'never sleep: lower latency, one core always busy (macvtap and tap ports)'),
+  capture: valued('capture', text('FILE'), 'write every frame read to pcapng, one interface per port (- for stdout)'),
+  stats: onOff('stats', 'print a line of rates every second'),
+  json: onOff('json', 'counters as JSON: with --stats one object per second, and always the final one'),
+  duration: valued('duration', seconds(), 'stop after S seconds'),
+  help: HELP_FLAG,
+} as const;
+
+export interface ForwardConfig {
+  readonly ports: readonly PortConfig[];
+  readonly switch: SwitchConfig;
+  readonly budget: number;
+  readonly busyPoll: boolean;
+  /** A pcapng file, '-' for standard output, or null. */
+  readonly capture: string | null;
+  readonly stats: boolean;
+  readonly json: boolean;
+  readonly durationS: number | null;
+}
+
+/** The typed configuration, or null when --help was asked for. */
+export function readForwardConfig(argv: readonly string[]): ForwardConfig | null {
+  const { values, positionals } = parseCommandLine(argv, FORWARD_FLAGS);
+  if (values.help) return null;
+  if (positionals.length > 0) throw usageError(`forward takes no argument ${quote(positionals[0]!)}`);
+  const specs = values.port;
+  if (specs.length < 2) {
+    // A malformed spec is the better sentence to give.
+    for (const spec of specs) parsePortSpec(spec, 'cross');
+    throw usageError('forward needs at least two --port NAME=KIND:TARGET');
+  }
+  const defaultKind = specs.length === 2 ? 'cross' : 'hub';
+  const [kindText, ...switchParts] = values.switch === undefined ? [defaultKind] : values.switch.split(',');
+  if (!(SWITCH_KINDS as readonly string[]).includes(kindText!)) {
+    throw usageError(`unknown switch ${quote(kindText!)} (${SWITCH_KINDS.join(', ')})`);
+  }
+  const kind = kindText as SwitchKind;
+  const ports = specs.map((spec) => parsePortSpec(values.offload ? withOffload(spec) : spec, kind));
+  const names = new Set<string>();
+  for (const p of ports) {
+    if (names.has(p.name)) throw usageError(`two ports are named ${quote(p.name)}`);
+    names.add(p.name);
+  }
+  if (values.busyPoll) {
+    const slow = ports.find((p) => p.device.kind !== 'macvtap' && p.device.kind !== 'tap');
+    if (slow !== undefined) {
+      throw usageError(`--busy-poll needs macvtap and tap ports; ${slow.name} is a ${slow.device.kind} port`);
+    }
+  }
+  const sw = switchConfig(
+    kind,
+    new Options(`--switch ${kind}`, switchParts),
+    ports.map((p) => p.role),
+    ports.map((p) => p.name),
+  );
+  return Object.freeze({
+    ports,
+    switch: sw,
+    budget: values.budget ?? DEFAULT_BUDGET,
+    busyPoll: values.busyPoll,
+    capture: values.capture ?? null,
+    stats: values.stats,
+    json: values.json,
+    durationS: values.duration ?? null,
+  });
+}
+
+/** --offload is offload=on on every macvtap and tap port that does not say otherwise. */
+function withOffload(spec: string): string {
+  const kind = /^[^=]*=([a-z]+):/.exec(spec)?.[1];
+  if (kind !== 'macvtap' && kind !== 'tap') return spec;
+  return /,offload(=|,|$)/.test(spec) ? spec : `${spec},offload=on`;
+}
+
+export function forwardHelp(): string {
+  return `usage: tapyard forward --port NAME=KIND:TARGET[,key=value...] --port ... [options]
+
+Join two or more ports and forward frames between them until Ctrl-C (or --duration).
+
+Options:
+${flagHelp(FORWARD_FLAGS).join('\n')}
+
+Ports (KIND:TARGET) and their keys:
+${portHelp().join('\n')}
+
+Keys for the switch (--switch bridge or macvlan), on each port:
+${switchHelp().join('\n')}
+Flags take on|off; a bare flag means on. An unknown key is an error.
+
+Example (in the lab's hypervisor namespace):
+  ip netns exec ty-1a2b3-hv tapyard forward \\
+      --port wire=macvtap:ty-1a2b3-mvt --port guest=tap:ty-1a2b3-gtp,netns=ty-1a2b3-gst --stats
+
+On exit it prints every port's counters; rx + clones = tx + drops + queued, each drop under a
+named reason (docs/drop-reasons.md). --json objects follow docs/forward-output.schema.json.
+Exit status: 0 when stopped by a signal or --duration, 1 when a device failed or vanished, 2 on bad usage.`;
+}

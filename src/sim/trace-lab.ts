@@ -1,0 +1,135 @@
+// A model lab built from a trace topology, with what its switches already learned, and the frame
+// to send through it: the semantic half of `tapyard trace` (names resolve to stations here).
+
+import type { TraceConfig, TraceFrame, TraceTopology } from '../config/trace.js';
+import { TapyardError } from '../error.js';
+import { EthernetView, EtherType, emitEthernet } from '../frame/ethernet.js';
+import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import { BROADCAST, ipv4MulticastMac, ipv6MulticastMac, type Mac, parseMac } from '../mac.js';
+import type { EndpointConfig } from '../switch/macvlan.js';
+import type { Journey } from './network.js';
+import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab } from './topology.js';
+
+/** Ethernet's minimum frame size without the FCS. */
+const MIN_FRAME = 60;
+
+export interface TraceLab {
+  macs: Map<string, Mac>;
+  stations(): string[];
+  send(from: string, bytes: Uint8Array): Journey;
+  /** One line that says what the topology is. */
+  readonly description: string;
+}
+
+function usage(sentence: string): TapyardError {
+  return new TapyardError('EUSAGE', sentence);
+}
+
+export function buildTraceLab(config: TraceConfig): TraceLab {
+  const t = config.topology;
+  const lab = t.kind === 'macvlan' ? macvlanLab(t) : bridgeLab(t);
+  for (const { who, port } of config.fdb) lab.learn(station(lab.macs, who, '--fdb'), port);
+  return lab;
+}
+
+type Learning = TraceLab & { learn(who: Mac, port: string): void };
+
+function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>): Learning {
+  const defaults = (t.mode === 'passthru' ? ['a'] : ['a', 'b']).map((name) => ({
+    name,
+    config: { mode: t.mode, groups: LINUX_DEFAULT_GROUPS, sources: [] },
+  }));
+  const endpoints = t.endpoints ?? defaults;
+  const options = {
+    wire: t.wire,
+    ...(t.lowerUnicastFilter ? { lowerUnicastFilter: true } : {}),
+    ...(t.bcCutoff === undefined ? {} : { bcCutoff: t.bcCutoff }),
+  };
+  const configs = (sources: (e: (typeof endpoints)[number]) => Mac[]): EndpointConfig[] =>
+    endpoints.map((e) => ({ ...e.config, name: e.name, sources: sources(e) }));
+  // Source lists may name stations, whose MACs exist only once a lab does: a first lab without
+  // sources names them.
+  const names = new MacvlanLab({ ...options, endpoints: configs(() => []) }).macs;
+  const m = new MacvlanLab({
+    ...options,
+    endpoints: configs((e) => e.config.sources.map((s) => (typeof s === 'number' ? s : station(names, s, 'sources=')))),
+  });
+  const wire =
+    t.wire === 'direct'
+      ? 'straight to ext'
+      : t.wire === 'hairpin'
+        ? 'a switch with hairpin on toward the lower'
+        : 'a switch (hairpin off)';
+  const described = endpoints.map((e) => `${e.name} (${e.config.mode ?? 'vepa'})`).join(', ');
+  return Object.assign(m, {
+    description: `macvlan: ${described} on one lower; wire: ${wire}${m.macvlan.lowerIsPromiscuous ? '; the lower is promiscuous' : ''}`,
+    learn(who: Mac, port: string) {
+      if (m.external === null) throw usage('--fdb needs a switch on the wire (--wire switch or hairpin)');
+      if (!m.external.portNames().includes(port)) {
+        throw usage(`--fdb: the external switch has ports ${m.external.portNames().join(' and ')}, not ${port}`);
+      }
+      m.external.learn(who, port);
+    },
+  });
+}
+
+function bridgeLab(t: Extract<TraceTopology, { kind: 'bridge' }>): Learning {
+  const b = new BridgeLab({ ports: t.ports, ...(t.ageingMs === undefined ? {} : { ageingMs: t.ageingMs }) });
+  const ports = t.ports.map(
+    (p) => p.name + (p.hairpin ? ' (hairpin)' : '') + (p.flood === false ? ' (flood off)' : ''),
+  );
+  return Object.assign(b, {
+    description: `bridge: ports ${ports.join(', ')}; every port promiscuous`,
+    learn(who: Mac, port: string) {
+      if (!b.bridge.portNames().includes(port)) throw usage(`--fdb: no bridge port named ${port}`);
+      b.bridge.learn(who, port);
+    },
+  });
+}
+
+/** A station's MAC, or a MAC written out. */
+export function station(macs: ReadonlyMap<string, Mac>, text: string, where: string): Mac {
+  const known = macs.get(text);
+  if (known !== undefined) return known;
+  const m = parseMac(text);
+  if (m === null) throw usage(`${where} ${text} is neither a station (${[...macs.keys()].join(', ')}) nor a MAC`);
+  return m;
+}
+
+/** The sender and the frame's bytes, with names resolved against the lab's stations. */
+export function traceFrame(
+  lab: TraceLab,
+  from: string | undefined,
+  frame: TraceFrame,
+): { from: string; bytes: Uint8Array } {
+  const sender = from ?? lab.stations()[0]!;
+  if (!lab.macs.has(sender)) throw usage(`--from ${sender} is not a station (${lab.stations().join(', ')})`);
+  if ('hex' in frame) {
+    const err = new EthernetView().parse(frame.hex, 0, frame.hex.length);
+    if (err !== null) throw usage(`--hex is not a valid Ethernet frame (${err})`);
+    return { from: sender, bytes: frame.hex };
+  }
+  const dst = frame.dst === undefined ? BROADCAST : destination(lab.macs, frame.dst);
+  const src = frame.src === undefined ? lab.macs.get(sender)! : station(lab.macs, frame.src, '--src');
+  const bytes = new Uint8Array(MIN_FRAME + (frame.vlan === null ? 0 : 4));
+  const tags = frame.vlan === null ? [] : [{ tpid: EtherType.VLAN, tci: frame.vlan }];
+  const at = emitEthernet({ dst, src, tags, etherType: frame.etherType }, bytes, 0);
+  bytes.set(new TextEncoder().encode('tapyard trace'), at);
+  return { from: sender, bytes };
+}
+
+function destination(macs: ReadonlyMap<string, Mac>, text: string): Mac {
+  if (text === 'broadcast') return BROADCAST;
+  const [name, group] = text.split('=', 2) as [string, string | undefined];
+  if (name === 'ipv4-mcast') {
+    const ip = parseIpv4(group ?? '224.0.0.1');
+    if (ip === null || ip >>> 28 !== 0xe) throw usage(`--dst ${text}: '${group}' is not an IPv4 multicast group`);
+    return ipv4MulticastMac(ip);
+  }
+  if (name === 'ipv6-mcast') {
+    const ip = parseIpv6(group ?? 'ff02::1');
+    if (ip === null || ip[0] !== 0xff) throw usage(`--dst ${text}: '${group}' is not an IPv6 multicast group`);
+    return ipv6MulticastMac(((ip[12]! << 24) | (ip[13]! << 16) | (ip[14]! << 8) | ip[15]!) >>> 0);
+  }
+  return station(macs, text, '--dst');
+}
