@@ -9,9 +9,11 @@
 
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, test } from 'vitest';
+import { formatMac, type Mac } from '../../src/mac.js';
 import { LINUX_DEFAULT_GROUPS, type Wire } from '../../src/sim/topology.js';
 import { HOST_MACVLAN, type MacvtapSetup, type Question, why } from '../../src/sim/why.js';
 import type { MacvlanMode } from '../../src/switch/macvlan.js';
+import { markedFrame, Observer, settle } from '../helpers/kernel-observer.js';
 import { type Lab, labUp } from '../helpers/lab.js';
 
 const SIBLING_IP = '10.77.0.3';
@@ -111,5 +113,67 @@ describe('why agrees with a ping in the lab', () => {
   test('the fix the model found for the host: an on-host macvlan in bridge mode, the guest’s in bridge mode', () => {
     expect(why(model('bridge', 'switch', [[HOST_MACVLAN, 'bridge']]), ping(HOST_MACVLAN)).reached).toBe(true);
     expect(pingGuest(build('bridge', 'switch', { sibling: 'bridge' }))).toBe(3);
+  });
+});
+
+describe('why agrees with the kernel about a multicast the guest joined', () => {
+  // Three groups that differ only in their last byte: their bits in an endpoint's hashed filter
+  // differ whatever the kernel's hash mix, and none can share 224.0.0.1's bit, so at most one
+  // of them can leak in through the bit of ff02::1, the only other group the endpoint joined.
+  const GROUPS: Mac[] = [0x01_00_5e_00_00_fb, 0x01_00_5e_00_00_fc, 0x01_00_5e_00_00_fd];
+  const RUN_TAG = Math.floor(Math.random() * 2 ** 32);
+  let caseId = 0;
+
+  function guestModel(group: Mac, change: { trusted?: boolean; allmulti?: boolean } = {}): MacvtapSetup {
+    const setup = model('vepa', 'direct', []);
+    return {
+      ...setup,
+      endpoints: setup.endpoints.map((e) => ({ ...e, allmulti: change.allmulti ?? false })),
+      guests: new Map([['a', { groups: [group] }]]),
+      trusted: new Set(change.trusted ? ['a'] : []),
+    };
+  }
+
+  /** How many of the groups, sent once each from ext, the guest's endpoint received. */
+  async function delivered(l: Lab): Promise<number> {
+    const ext = new Observer('ext', l.ns('ext'), l.env.EXT_IF!, RUN_TAG);
+    const guest = new Observer('guest', l.ns('gst'), l.env.GUEST_IF!, RUN_TAG);
+    try {
+      let got = 0;
+      for (const g of GROUPS) {
+        const id = ++caseId;
+        ext.send(markedFrame(formatMac(g), l.env.EXT_MAC!, RUN_TAG, id));
+        await settle([guest], id);
+        got += guest.count(id) > 0 ? 1 : 0;
+      }
+      return got;
+    } finally {
+      ext.close();
+      guest.close();
+    }
+  }
+
+  test('lost in macvlan while the endpoint has not joined; trust-guest-rx-filters or allmulti fix it', async () => {
+    for (const g of GROUPS) {
+      const answer = why(guestModel(g), { from: 'ext', to: 'a', dst: g });
+      expect(answer.reached).toBe(false);
+      expect(answer.frames[0]!.lost).toMatch(/mc_filter has no bit for this group/);
+      expect(answer.fixes.map((f) => f.change)).toEqual([
+        expect.stringMatching(/trustGuestRxFilters/),
+        expect.stringMatching(/all-multicast on the macvtap/),
+      ]);
+      expect(why(guestModel(g, { trusted: true }), { from: 'ext', to: 'a', dst: g }).reached).toBe(true);
+      expect(why(guestModel(g, { allmulti: true }), { from: 'ext', to: 'a', dst: g }).reached).toBe(true);
+    }
+    const l = (lab = labUp('ref-macvlan', '--mode', 'vepa'));
+    const dev = l.env.GUEST_IF!;
+    expect(await delivered(l)).toBeLessThanOrEqual(1);
+    // What trustGuestRxFilters does: libvirt adds the guest's groups to the macvtap.
+    for (const g of GROUPS) ip(l.ns('gst'), 'maddr', 'add', formatMac(g), 'dev', dev);
+    expect(await delivered(l)).toBe(GROUPS.length);
+    for (const g of GROUPS) ip(l.ns('gst'), 'maddr', 'del', formatMac(g), 'dev', dev);
+    expect(await delivered(l)).toBeLessThanOrEqual(1);
+    ip(l.ns('gst'), 'link', 'set', dev, 'allmulticast', 'on');
+    expect(await delivered(l)).toBe(GROUPS.length);
   });
 });
