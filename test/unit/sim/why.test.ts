@@ -1,7 +1,8 @@
 // The four classic "why can't A reach B?" cases, answered by the models: where the frame is
 // lost, and which changes the re-run model finds helpful.
 
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { whyCommand } from '../../../src/cli/why.js';
 import { ipv4MulticastMac } from '../../../src/mac.js';
 import { LINUX_DEFAULT_GROUPS, type Wire } from '../../../src/sim/topology.js';
 import { bridgeTwin, type Guest, type MacvtapSetup, why } from '../../../src/sim/why.js';
@@ -113,5 +114,75 @@ describe('why: a multicast the guest filter drops', () => {
   it('reaches the guest on the bridge path, where the tap filters nothing', () => {
     const a = why(bridgeTwin(macvtap('vepa', 'switch', [guest], ['a'])), { from: 'ext', to: 'a', dst: GROUP });
     expect(a.reached).toBe(true);
+  });
+});
+
+describe('tapyard why (the command)', () => {
+  async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const log = vi.spyOn(console, 'log').mockImplementation((s: string) => {
+      out += `${s}\n`;
+    });
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      err += String(s);
+      return true;
+    });
+    try {
+      return { code: await whyCommand(args), out, err };
+    } finally {
+      log.mockRestore();
+      write.mockRestore();
+    }
+  }
+
+  it('answers in sentences, with the hop and the fixes', async () => {
+    const r = await run(['macvlan', '--mode', 'vepa', '--from', 'a', '--to', 'b']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^No: a cannot reach b\.$/m);
+    expect(r.out).toMatch(/lost at \[2\] switch, in from lower/);
+    expect(r.out).toMatch(/What would change that .*\n {2}• turn on hairpin/);
+  });
+
+  it('compares the two paths side by side', async () => {
+    const r = await run(['macvlan', '--from', 'host', '--to', 'a', '--compare']);
+    expect(r.out).toMatch(/ARP request \(broadcast\) from host +lost +arrives/);
+    expect(r.out).toMatch(/--- bridge path ---\n[\s\S]*Yes: a gets every frame of the ping\./);
+  });
+
+  it('gives JSON for scripts, with groups written as MACs', async () => {
+    const r = await run([
+      'macvlan',
+      '--endpoint',
+      'a=vepa',
+      '--guest',
+      'a,groups=224.1.2.3',
+      '--from',
+      'ext',
+      '--to',
+      'a',
+      '--dst',
+      'ipv4-mcast=224.1.2.3',
+      '--json',
+    ]);
+    const json = JSON.parse(r.out);
+    expect(json.reached).toBe(false);
+    expect(json.question.dst).toBe('01:00:5e:01:02:03');
+    expect(json.fixes.map((f: { change: string }) => f.change)[0]).toMatch(/trustGuestRxFilters/);
+  });
+
+  it('refuses bad input with one sentence and status 2', async () => {
+    for (const args of [
+      ['macvlan', '--from', 'a'],
+      ['macvlan', '--from', 'a', '--to', 'nobody'],
+      ['bridge', '--mode', 'vepa', '--from', 'a', '--to', 'b'],
+      ['macvlan', '--guest', 'a,groups=10.0.0.1', '--from', 'ext', '--to', 'a'],
+      ['macvlan', '--trust-guest-rx-filters', 'a', '--from', 'ext', '--to', 'a'],
+      ['ring', '--from', 'a', '--to', 'b'],
+    ]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(/^tapyard: why: [^\n]+\n$/);
+    }
   });
 });
