@@ -312,6 +312,22 @@ function questionText(a: Answer): string {
   return `does a frame from ${q.from} to ${typeof q.dst === 'number' ? formatMac(q.dst) : q.dst} reach ${q.to}?`;
 }
 
+/** Lines of at most WIDTH columns, continued under the text's own indent plus `hang`. */
+const WIDTH = 110;
+function wrap(line: string, hang: number): string[] {
+  const indent = /^ */.exec(line)![0].length;
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > WIDTH) {
+    const cut = rest.lastIndexOf(' ', WIDTH);
+    if (cut <= indent + hang) break;
+    out.push(rest.slice(0, cut));
+    rest = ' '.repeat(indent + hang) + rest.slice(cut + 1);
+  }
+  out.push(rest);
+  return out;
+}
+
 function render(a: Answer): string {
   const q = a.question;
   const lines = [`Question: ${questionText(a)}`, `Topology: ${a.topology}`, ''];
@@ -349,7 +365,9 @@ function render(a: Answer): string {
         );
     }
   }
-  return lines.join('\n');
+  return lines
+    .flatMap((l) => wrap(l, l.trimStart().startsWith('•') || l.trimStart().startsWith('✗') ? 2 : 3))
+    .join('\n');
 }
 
 function renderCompare(answers: Answer[]): string {

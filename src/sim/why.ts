@@ -218,9 +218,11 @@ function findLoss(journey: Journey, lab: MacvlanLab | BridgeLab, target: string)
   });
   const sentence = ({ hop, index, toward }: (typeof misses)[number]) => {
     // What the hop noticed about the target or, inside macvlan, about the frame on the lower.
-    const notes = hop.steps
-      .filter((s) => s.at === target || (hop.at === 'macvlan' && s.at === 'lower'))
-      .map((s) => `${s.reason}${s.detail === undefined ? '' : ` (${s.detail})`}`);
+    // (those about the frame on the lower only when none is about the target itself).
+    const own = hop.steps.filter((s) => s.at === target);
+    const notes = (own.length > 0 ? own : hop.steps.filter((s) => hop.at === 'macvlan' && s.at === 'lower')).map(
+      (s) => `${s.reason}${s.detail === undefined ? '' : ` (${s.detail})`}`,
+    );
     const saidHairpin = [hop.drop ?? '', ...hop.outputs.map((o) => o.reason)].some((r) => r.includes('hairpin'));
     const back =
       toward === hop.ingress && !saidHairpin
