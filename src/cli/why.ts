@@ -365,9 +365,8 @@ function render(a: Answer): string {
         );
     }
   }
-  return lines
-    .flatMap((l) => wrap(l, l.trimStart().startsWith('•') || l.trimStart().startsWith('✗') ? 2 : 3))
-    .join('\n');
+  const hang = (l: string) => (/^(Question|Topology):/.test(l) ? 10 : /^ *[•✗✓]/.test(l) ? 2 : 3);
+  return lines.flatMap((l) => wrap(l, hang(l))).join('\n');
 }
 
 function renderCompare(answers: Answer[]): string {
