@@ -5,7 +5,7 @@
 import { TOWARD_LOWER } from '../sim/hairpin-switch.js';
 import type { Journey } from '../sim/network.js';
 import { EXT, HOST } from '../sim/topology.js';
-import type { ModeDiagram, Panel, Path, SenderKind } from './scenarios.js';
+import { type ModeDiagram, type Panel, type Path, type SenderKind, sourceNames } from './scenarios.js';
 import { COLOR, document, line, rect, text } from './svg.js';
 
 const LEFT = 150;
@@ -41,19 +41,14 @@ export function drawModeDiagram(d: ModeDiagram): string {
     text(
       16,
       50,
-      `Endpoints: ${d.endpoints.map((e) => `${e.name} (${e.mode}${e.sources?.length ? ', source list' : ''})`).join(', ')}. ` +
-        'Each panel is one frame sent through the model, with the switch tables empty.',
+      `Endpoints: ${d.endpoints.map((e) => `${e.name} (${[e.mode, ...sourceNames(e).map((n) => `clones what ${n} sends`)].join(', ')})`).join(', ')}.`,
       { size: 12 },
     ),
     text(
       16,
       68,
-      'Drawn by src/diagram from the simulator (the forwarder’s own decide()); scripts/diagrams redraws it.',
-      {
-        size: 11,
-        fill: COLOR.faint,
-        italic: true,
-      },
+      'Each panel: one frame through the model (the forwarder’s own decide()), switch tables empty. Drawn by src/diagram; scripts/diagrams redraws it.',
+      { size: 11, fill: '#52606d', italic: true },
     ),
   ];
   PATHS_IN_ORDER(d).forEach((path, col) => {
@@ -67,7 +62,7 @@ export function drawModeDiagram(d: ModeDiagram): string {
     const sample = d.panels.find((p) => p.frame === frame)!;
     const [title, sub] =
       frame === 'unicast'
-        ? [`unicast ${sample.from} → ${sample.dst}`, 'to a station that exists']
+        ? [`unicast ${sample.from} → ${sample.dst}`, `${sample.dst}: not learned yet`]
         : frame === 'broadcast'
           ? ['broadcast', 'ff:ff:ff:ff:ff:ff (e.g. ARP)']
           : ['unknown unicast', `to ${sample.dst}`];
@@ -155,7 +150,12 @@ function drawPanel(p: Panel, x: number, y: number): string {
     if (down > 0) out.push(text(cx - 8, hubY + 44, '↓', { size: 14, anchor: 'end', weight: 'bold', fill: COLOR.path }));
     if (up > 0)
       out.push(
-        text(cx + 8, hubY + 44, `↑${up > 1 ? ` ×${up}` : ''} back`, { size: 12, weight: 'bold', fill: COLOR.path }),
+        // Up without down: the frame came in from the wire; after going down: the switch sent it back.
+        text(cx + 8, hubY + 44, `↑${up > 1 ? ` ×${up}` : ''} ${down > 0 ? 'back' : 'in'}`, {
+          size: 12,
+          weight: 'bold',
+          fill: COLOR.path,
+        }),
       );
     out.push(text(cx - 24, hubY + 44, 'wire', { size: 10, anchor: 'end', fill: COLOR.faint }));
     link(cx, swY + 28, cx, extY, (use.get(`switch/${EXT}`) ?? 0) > 0);
@@ -187,7 +187,7 @@ function legend(x: number, y: number): string[] {
     text(
       x + 12,
       y + 52,
-      '↓ the frame went out on the wire; ↑ back: the switch sent it back to the lower. host: the stack that owns the lower (or the bridge device).',
+      '↓ out on the wire; ↑ in: from the wire; ↑ back: the switch sent it back to the lower. host: the stack that owns the lower (or the bridge device).',
       { size: 12 },
     ),
   );

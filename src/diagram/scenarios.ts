@@ -66,12 +66,15 @@ export function endpointsFor(mode: MacvlanMode): EndpointConfig[] {
   ];
 }
 
+/** A source list's entries by station name where they are the lab's ext or host. */
+export function sourceNames(e: EndpointConfig): string[] {
+  return (e.sources ?? []).map((m) => (m === DEFAULT_EXT_MAC ? EXT : m === DEFAULT_HOST_MAC ? HOST : formatMac(m)));
+}
+
 /** The same endpoints as `tapyard trace --endpoint` specs. */
 function endpointArgs(endpoints: readonly EndpointConfig[]): string[] {
   return endpoints.flatMap((e) => {
-    const sources = (e.sources ?? []).map((m) =>
-      m === DEFAULT_EXT_MAC ? EXT : m === DEFAULT_HOST_MAC ? HOST : formatMac(m),
-    );
+    const sources = sourceNames(e);
     return ['--endpoint', `${e.name}=${e.mode}${sources.length > 0 ? `,sources=${sources.join('+')}` : ''}`];
   });
 }
