@@ -343,28 +343,12 @@ static napi_value TunGetIff(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value TunGetFeatures(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "tunGetFeatures(fd)");
-  unsigned int features = 0;
-  if (ioctl(fd, TUNGETFEATURES, &features) < 0) return throw_errno(env, "TUNGETFEATURES", errno);
-  return make_int(env, features);
-}
-
 // TUNSETOFFLOAD takes its flags by value.
 static napi_value TunSetOffload(napi_env env, napi_callback_info info) {
   int32_t fd, flags;
   if (!fd_arg(env, info, &fd, &flags, 2)) return throw_usage(env, "tunSetOffload(fd, flags)");
   if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(uint32_t)flags) < 0) return throw_errno(env, "TUNSETOFFLOAD", errno);
   return undefined(env);
-}
-
-static napi_value TunGetVnetHdrSz(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "tunGetVnetHdrSz(fd)");
-  int size = 0;
-  if (ioctl(fd, TUNGETVNETHDRSZ, &size) < 0) return throw_errno(env, "TUNGETVNETHDRSZ", errno);
-  return make_int(env, size);
 }
 
 static napi_value TunSetVnetHdrSz(napi_env env, napi_callback_info info) {
@@ -711,9 +695,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"packetSocket", NULL, PacketSocket, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
       {"tunGetIff", NULL, TunGetIff, NULL, NULL, NULL, napi_default, NULL},
-      {"tunGetFeatures", NULL, TunGetFeatures, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetOffload", NULL, TunSetOffload, NULL, NULL, NULL, napi_default, NULL},
-      {"tunGetVnetHdrSz", NULL, TunGetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetVnetHdrSz", NULL, TunSetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},
       {"hwaddr", NULL, Hwaddr, NULL, NULL, NULL, napi_default, NULL},
       {"ifMtu", NULL, IfMtu, NULL, NULL, NULL, napi_default, NULL},

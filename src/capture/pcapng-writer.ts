@@ -19,6 +19,7 @@ const OPT_IF_NAME = 2;
 const EPB_OVERHEAD = 32;
 const BUFFER_BYTES = 4 * 1024 * 1024;
 const FLUSH_MS = 250;
+const STDOUT = 1;
 
 export class PcapngWriter {
   private readonly fd: number;
@@ -35,7 +36,8 @@ export class PcapngWriter {
     readonly snaplen = 262144,
   ) {
     try {
-      this.fd = openSync(path, 'w');
+      // `-` is standard output, as tcpdump's `-w -`: `tapyard forward --capture - | wireshark -k -i -`.
+      this.fd = path === '-' ? STDOUT : openSync(path, 'w');
     } catch (err) {
       throw new TapyardError(
         'ECAPTURE',
@@ -81,7 +83,7 @@ export class PcapngWriter {
     this.flush();
     this.closed = true;
     clearInterval(this.timer);
-    closeSync(this.fd);
+    if (this.fd !== STDOUT) closeSync(this.fd);
   }
 
   private flush(): void {

@@ -49,7 +49,7 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
   const defaultKind = specs.length === 2 ? 'cross' : 'hub';
   const [kindText, ...switchParts] = values.switch === undefined ? [defaultKind] : values.switch.split(',');
   if (!(SWITCH_KINDS as readonly string[]).includes(kindText!)) {
-    throw usageError(`unknown switch ${quote(kindText!)} (${SWITCH_KINDS.join(', ')})`);
+    throw usageError(`--switch ${quote(kindText!)} is not a switch (${SWITCH_KINDS.join(', ')})`);
   }
   const kind = kindText as SwitchKind;
   const ports = specs.map((spec) => parsePortSpec(values.offload ? withOffload(spec) : spec, kind));

@@ -81,12 +81,12 @@ export function readEndpoint(o: Options): Omit<EndpointConfig, 'name' | 'sources
 
 // --- per port, for tapyard forward --------------------------------------------------------------
 
-interface RoleTable {
+export interface RoleTable {
   readonly keys: Readonly<Record<string, Keys>>;
   readonly fallback: string;
 }
 
-const ROLES: Readonly<Record<SwitchKind, RoleTable | null>> = {
+export const SWITCH_ROLES: Readonly<Record<SwitchKind, RoleTable | null>> = {
   cross: null,
   hub: null,
   bridge: { keys: { port: BRIDGE_PORT_KEYS, host: BRIDGE_HOST_KEYS }, fallback: 'port' },
@@ -104,12 +104,12 @@ function roleKey(table: RoleTable): Key<string> {
 export function switchPortKeys(kind: SwitchKind): { known: string[]; elsewhere: Map<string, string> } {
   const known: string[] = [];
   const elsewhere = new Map<string, string>();
-  const table = ROLES[kind];
+  const table = SWITCH_ROLES[kind];
   if (table !== null) {
     known.push('role');
     for (const keys of Object.values(table.keys)) for (const k of Object.values(keys)) known.push(k.name);
   }
-  for (const [other, t] of Object.entries(ROLES)) {
+  for (const [other, t] of Object.entries(SWITCH_ROLES)) {
     if (t === null || other === kind) continue;
     for (const keys of Object.values(t.keys)) {
       for (const k of [roleKey(t), ...Object.values(keys)]) {
@@ -126,7 +126,7 @@ export type SwitchRole = BridgeRole | MacvlanRole | null;
 
 /** Read what this port is to a switch of `kind` (null for switches without roles). */
 export function readSwitchRole(kind: SwitchKind, o: Options): SwitchRole {
-  const table = ROLES[kind];
+  const table = SWITCH_ROLES[kind];
   if (table === null) return null;
   const role = o.takeOne(roleKey(table));
   // A key that belongs to another role of this switch is named as such.
@@ -190,7 +190,7 @@ export function switchConfig(
 /** The switch part of `forward --help`, from the declarations. */
 export function switchHelp(): string[] {
   const lines = ['  --switch bridge[,ageing=S]', ...keyHelp(Object.values(BRIDGE_KEYS), '      ', 24)];
-  for (const [kind, table] of Object.entries(ROLES)) {
+  for (const [kind, table] of Object.entries(SWITCH_ROLES)) {
     if (table === null) continue;
     lines.push(`  ${kind}: role=${Object.keys(table.keys).join('|')} on each port (default ${table.fallback})`);
     for (const [role, keys] of Object.entries(table.keys)) {

@@ -67,7 +67,6 @@ export class Forwarder implements PortListener {
   private readonly queues: TxQueue[];
   /** How many egresses each ingress waits for; it reads again at 0. */
   private readonly waits: number[];
-  private readonly alive: boolean[];
   private readonly eth = new EthernetView();
   private readonly vnet = new VnetView();
   private readonly decision = new Decision();
@@ -93,7 +92,6 @@ export class Forwarder implements PortListener {
       };
     });
     this.waits = ports.map(() => 0);
-    this.alive = ports.map(() => true);
   }
 
   start(): void {
@@ -220,9 +218,8 @@ export class Forwarder implements PortListener {
     q.holding.clear();
   }
 
-  onFatal(port: Port, error: TapyardError): void {
-    const i = this.index.get(port)!;
-    this.alive[i] = false;
+  /** One port failed for good: the whole forwarder stops (nothing is written to a dead port). */
+  onFatal(_port: Port, error: TapyardError): void {
     this.stop();
     this.options.onFatal?.(error);
   }
@@ -256,10 +253,6 @@ export class Forwarder implements PortListener {
     offloaded: boolean,
   ): void {
     const port = this.ports[egress]!;
-    if (!this.alive[egress]) {
-      port.counters.drop(DropReason.EGRESS_CLOSED);
-      return;
-    }
     const filter = this.options.rxFilters?.[egress];
     if (filter != null) {
       const verdict = filter.check(this.eth);

@@ -12,12 +12,8 @@ export const DropReason = {
   OVERSIZE: 'oversize',
   /** A GSO super-frame for a port with no vnet header: nobody would segment it there. */
   GSO_TO_PLAIN_PORT: 'gso-to-plain-port',
-  /** Frames read from a port that cannot be paused (pcap) while the loop held back its input. */
-  RX_WHILE_PAUSED: 'rx-while-paused',
   /** Still queued for an egress when tapyard stopped. */
   SHUTDOWN: 'queued-at-shutdown',
-  /** The egress port had failed or was closed. */
-  EGRESS_CLOSED: 'egress-closed',
   /** The switch sent the frame nowhere and gave no reason. */
   NO_OUTPUT: 'no-output',
 } as const;

@@ -28,9 +28,7 @@ export interface Tapio {
   packetSocket(ifname: string, protocol: number, netnsPath: string | null): number;
   close(fd: number): void;
   tunGetIff(fd: number): { name: string; flags: number };
-  tunGetFeatures(fd: number): number;
   tunSetOffload(fd: number, flags: number): void;
-  tunGetVnetHdrSz(fd: number): number;
   tunSetVnetHdrSz(fd: number, size: number): void;
   hwaddr(fd: number): Buffer;
   ifMtu(ifname: string, netnsPath: string | null): number;

@@ -6,9 +6,8 @@
 
 import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { TapyardError } from '../error.js';
 import { parseMac } from '../mac.js';
 import { packageRoot } from '../package-root.js';
@@ -46,10 +45,9 @@ export function openPcap(config: PcapConfig, budget = DEFAULT_BUDGET): PcapPort 
   return new PcapPort(config.name, config.ifname, filter, mac, maxFrameForMtu(mtu), budget);
 }
 
-/** The compiled worker next to this file, or under dist/ when this runs as TypeScript source. */
+/** The compiled worker (also when this file runs as TypeScript source, under the test runner). */
 function workerPath(): string {
-  const sibling = join(dirname(fileURLToPath(import.meta.url)), 'pcap-worker.js');
-  return existsSync(sibling) ? sibling : join(packageRoot(), 'dist', 'src', 'port', 'pcap-worker.js');
+  return join(packageRoot(), 'dist', 'src', 'port', 'pcap-worker.js');
 }
 
 export class PcapPort implements Port {

@@ -4,10 +4,10 @@
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ROOT = packageRoot();
 const LAB = join(ROOT, 'scripts', 'netns', 'lab');
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 

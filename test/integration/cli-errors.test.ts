@@ -125,7 +125,7 @@ describe('tapyard forward refuses bad input in one sentence', () => {
       ['forward', '--duration', '--port', 'a=tap:x', '--port', 'b=tap:y'],
       /--duration must be a number of seconds above 0 and at most \d+, not '--port'/,
     ],
-    [['forward', '--switch', 'router', '--port', 'a=tap:x', '--port', 'b=tap:y'], /unknown switch 'router'/],
+    [['forward', '--switch', 'router', '--port', 'a=tap:x', '--port', 'b=tap:y'], /--switch 'router' is not a switch/],
     [
       ['forward', '--port', 'a=tap:x,offload=maybe', '--port', 'b=tap:y'],
       /port a: offload must be on or off, not 'maybe'/,

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseMac } from '../../src/mac.js';
 import { markedFrames, sendFrames } from '../helpers/frames.js';
-import { finalReport, forwardArgs, type Lab, labUp, port, ROOT, startTapyard } from '../helpers/lab.js';
+import { CLI, finalReport, forwardArgs, type Lab, labUp, port, ROOT, startTapyard } from '../helpers/lab.js';
+import { ForwardOutputSchema } from '../schema/forward-output.js';
 
 const STREAM = join(ROOT, 'dist', 'test', 'helpers', 'stream.js');
 const FOREIGN_MAC = 0x02_de_ad_be_ef_01;
@@ -128,6 +129,41 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
         port(r, 'wire').rxFrames,
         port(r, 'guest').rxFrames,
       ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--stats --json prints objects that follow the published schema, per second and final', async () => {
+    const t = startTapyard(lab, forwardArgs(lab, '--json', '--stats'));
+    await t.waitFor(/forwarding/);
+    lab.run('ext', 'ping', '-c', '12', '-i', '0.2', '-W', '2', lab.env.GUEST_IP!);
+    await t.stop();
+    const objects = t
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => ForwardOutputSchema.parse(JSON.parse(line)));
+    expect(objects.filter((o) => o.type === 'interval').length).toBeGreaterThanOrEqual(2);
+    expect(objects.at(-1)!.type).toBe('final');
+    expect(objects.some((o) => o.type === 'interval' && o.ports[0]!.rate.rxPps > 0)).toBe(true);
+  });
+
+  test('--capture - writes the pcapng to standard output (a pipe into tcpdump), the counters to stderr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tapyard-capture-'));
+    try {
+      const args = forwardArgs(lab, '--json', '--duration', '3', '--capture', '-').map((a) => `'${a}'`);
+      const pipeline = `node '${CLI}' ${args.join(' ')} 2>'${dir}/err' | tcpdump -r - -n -e >'${dir}/out' 2>/dev/null`;
+      const run = inNs(lab.ns('hv'), 'bash', ['-c', pipeline]);
+      await new Promise((r) => setTimeout(r, 1000));
+      lab.run('ext', 'ping', '-c', '3', '-i', '0.2', '-W', '2', lab.env.GUEST_IP!);
+      await run;
+      const decoded = readFileSync(join(dir, 'out'), 'utf8').trim().split('\n');
+      expect(decoded.filter((l) => /ICMP echo request/.test(l))).toHaveLength(3);
+      expect(decoded.filter((l) => /ICMP echo reply/.test(l))).toHaveLength(3);
+      const report = JSON.parse(readFileSync(join(dir, 'err'), 'utf8').trim().split('\n').at(-1)!);
+      expect(report.type).toBe('final');
+      expect(report.ledger.rx).toBe(decoded.length);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,45 @@
+// The JSON that `tapyard forward --json` prints, per second (--stats) and at the end, as one zod
+// schema: the tests validate real output against it, and docs/forward-output.schema.json is
+// generated from it (a test fails when the committed file differs).
+
+import { z } from 'zod';
+
+const count = z.number().int().nonnegative();
+
+export const PortReportSchema = z.strictObject({
+  name: z.string(),
+  device: z.string(),
+  rxFrames: count,
+  rxBytes: count,
+  txFrames: count,
+  txBytes: count,
+  drops: z.record(z.string().regex(/^[a-z][a-z0-9-]*$|^tx-[A-Z0-9a-z-]+$/), count),
+  rate: z.strictObject({
+    rxPps: count,
+    txPps: count,
+    rxMbps: z.number().nonnegative(),
+    txMbps: z.number().nonnegative(),
+    dropPps: count,
+  }),
+});
+
+export const ForwardOutputSchema = z
+  .strictObject({
+    type: z.enum(['interval', 'final']),
+    time: z.iso.datetime(),
+    seconds: z.number().nonnegative(),
+    ports: z.array(PortReportSchema).min(2),
+    ledger: z.strictObject({ rx: count, clones: count, tx: count, drops: count, queued: count }),
+    balanced: z.boolean(),
+    error: z.string().optional(),
+  })
+  .meta({
+    title: 'tapyard forward --json',
+    description:
+      'One object per line: with --stats one per second (type interval, rates over the last second), and the ' +
+      'final one (type final, rates over the whole run). Counters are cumulative. rx + clones = tx + drops + queued.',
+  });
+
+export function forwardOutputJsonSchema(): string {
+  return `${JSON.stringify(z.toJSONSchema(ForwardOutputSchema), null, 2)}\n`;
+}
