@@ -376,8 +376,8 @@ function renderCompare(answers: Answer[]): string {
   const lines = [
     `Question: ${questionText(answers[0]!)}`,
     '',
-    `${''.padEnd(width)}  ${answers.map((a) => `${a.path} path`.padEnd(14)).join('')}`,
-    ...names.map((n, i) => `${n.padEnd(width)}  ${answers.map((a) => cell(a, i)).join('')}`),
+    `${''.padEnd(width)}  ${answers.map((a) => `${a.path} path`.padEnd(14)).join('')}`.trimEnd(),
+    ...names.map((n, i) => `${n.padEnd(width)}  ${answers.map((a) => cell(a, i)).join('')}`.trimEnd()),
   ];
   for (const a of answers) lines.push('', `--- ${a.path} path ---`, render(a));
   return lines.join('\n');
