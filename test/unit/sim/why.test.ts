@@ -1,6 +1,8 @@
 // The four classic "why can't A reach B?" cases, answered by the models: where the frame is
 // lost, and which changes the re-run model finds helpful.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { whyCommand } from '../../../src/cli/why.js';
 import { ipv4MulticastMac } from '../../../src/mac.js';
@@ -183,6 +185,26 @@ describe('tapyard why (the command)', () => {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err, args.join(' ')).toMatch(/^tapyard: why: [^\n]+\n$/);
+    }
+  });
+});
+
+describe('docs/modes.md', () => {
+  it('shows what tapyard why prints now for each case it pastes', async () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'modes.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```\n\$ tapyard why ([^\n]*)\n([\s\S]*?)\n```/g)];
+    expect(blocks.length).toBe(4);
+    for (const [, command, printed] of blocks) {
+      let out = '';
+      const log = vi.spyOn(console, 'log').mockImplementation((s: string) => {
+        out += s;
+      });
+      try {
+        expect(await whyCommand(command!.split(' '))).toBe(0);
+      } finally {
+        log.mockRestore();
+      }
+      expect(printed, command).toBe(out);
     }
   });
 });
