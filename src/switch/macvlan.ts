@@ -8,7 +8,7 @@
 //   host       the host stack sends it on the   dev_queue_xmit on the lower: macvlan never
 //              lower                            sees it, so it only reaches the wire
 //
-// What each mode does is the table MACVLAN_MODES; the code below only reads it.
+// What each mode does is the table MACVLAN_MODES (macvlan-modes.ts); the code below only reads it.
 //
 // Nodes map to forwarder ports through bind(), by typed roles (src/switch/roles.ts): the lower
 // (the wire side of the lower device), the host (the lower's own stack; optional) and endpoints.
@@ -20,87 +20,19 @@ import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
 import { DST, isGroupAt, SRC } from './frame-address.js';
 import { ABSENT, MacTable } from './mac-table.js';
 import { McFilter, mcHash } from './macvlan-filter.js';
+import {
+  EXTERNAL_GROUP_FLOOD,
+  MACVLAN_MODE_NAMES,
+  MACVLAN_MODES,
+  type MacvlanMode,
+  ModeBit,
+  type ModeRules,
+} from './macvlan-modes.js';
+
+// The table's names are the switch's too: one module to import for macvlan.
+export { EXTERNAL_GROUP_FLOOD, MACVLAN_MODE_NAMES, MACVLAN_MODES, type MacvlanMode, ModeBit, type ModeRules };
+
 import type { MacvlanRole } from './roles.js';
-
-export type MacvlanMode = 'private' | 'vepa' | 'bridge' | 'passthru' | 'source';
-
-export const MACVLAN_MODE_NAMES: readonly MacvlanMode[] = ['private', 'vepa', 'bridge', 'passthru', 'source'];
-
-/** enum macvlan_mode (include/uapi/linux/if_link.h): bits, so that a set of modes is a mask. */
-export const ModeBit: Readonly<Record<MacvlanMode, number>> = {
-  private: 1,
-  vepa: 2,
-  bridge: 4,
-  passthru: 8,
-  source: 16,
-};
-
-/** What a mode does, as macvlan.c encodes it. */
-export interface ModeRules {
-  /** macvlan_queue_xmit: siblings (by mode) that get a sent group frame directly, before the wire. */
-  txGroupTo: number;
-  /** macvlan_queue_xmit: a sent unicast frame whose destination is a sibling in these modes never
-   *  reaches the wire: dev_forward_skb hands it to the lower's receive path. */
-  txUnicastTo: number;
-  /** macvlan_handle_frame: a group frame arriving with this mode's endpoint as source either goes
-   *  back to that endpoint alone ('sender') or floods the endpoints in this mask except the sender. */
-  rxGroupFromSelf: 'sender' | number;
-  /** macvlan_handle_frame: the endpoint owning a unicast destination gets the frame. False for
-   *  source mode, which is only ever reached through its source list. */
-  rxUnicastByDestination: boolean;
-  /** Passthru: the only endpoint on its lower, it takes every unicast frame whatever its MAC. */
-  rxAllUnicast: boolean;
-  /** macvlan_forward_source: gets a clone of every received frame whose source MAC is in its list. */
-  sourceClones: boolean;
-}
-
-/** Group frames from outside (source MAC not an endpoint's) flood these modes (macvlan_multicast_rx). */
-export const EXTERNAL_GROUP_FLOOD = ModeBit.private | ModeBit.vepa | ModeBit.passthru | ModeBit.bridge;
-
-/** THE TABLE. Every delivery decision below reads it. */
-export const MACVLAN_MODES: Readonly<Record<MacvlanMode, ModeRules>> = {
-  private: {
-    txGroupTo: 0,
-    txUnicastTo: 0,
-    rxGroupFromSelf: 'sender',
-    rxUnicastByDestination: true,
-    rxAllUnicast: false,
-    sourceClones: false,
-  },
-  vepa: {
-    txGroupTo: 0,
-    txUnicastTo: 0,
-    rxGroupFromSelf: ModeBit.vepa | ModeBit.bridge,
-    rxUnicastByDestination: true,
-    rxAllUnicast: false,
-    sourceClones: false,
-  },
-  bridge: {
-    txGroupTo: ModeBit.bridge,
-    txUnicastTo: ModeBit.bridge,
-    // Bridge siblings already had their copy on the way out.
-    rxGroupFromSelf: ModeBit.vepa,
-    rxUnicastByDestination: true,
-    rxAllUnicast: false,
-    sourceClones: false,
-  },
-  passthru: {
-    txGroupTo: 0,
-    txUnicastTo: 0,
-    rxGroupFromSelf: 'sender',
-    rxUnicastByDestination: true,
-    rxAllUnicast: true,
-    sourceClones: false,
-  },
-  source: {
-    txGroupTo: 0,
-    txUnicastTo: 0,
-    rxGroupFromSelf: 'sender',
-    rxUnicastByDestination: false,
-    rxAllUnicast: false,
-    sourceClones: true,
-  },
-};
 
 export const MacvlanReason = {
   TX_WIRE: 'macvlan: sent on the lower device (dev_queue_xmit)',
