@@ -6,9 +6,11 @@
 // (benchmarking-notes): one frame per wake-up could not reach 100 k frames/s.
 //
 //   tygen --if IF --dst MAC [--src MAC] [--size BYTES] [--rate FPS] [--seconds S] [--burst N]
-//         [--ethertype 0xHHHH] [--json]
+//         [--ethertype 0xHHHH] [--imix] [--json]
 //
 // --size is the frame as written (no FCS): 60 is a minimum "64-byte" frame, 1514 a full one.
+// --imix replaces it with the simple IMIX, 7:4:1 frames of 64, 594 and 1518 bytes on the wire,
+// interleaved so every batch carries the mix.
 // --rate 0 (the default) sends as fast as the socket accepts. It counts what sendmmsg()
 // accepted; what arrives is counted at the receiver, never here.
 #define _GNU_SOURCE
@@ -34,6 +36,10 @@
 #define MAX_BATCH 64
 #define MAX_FRAME 9000
 
+// Simple IMIX as written (FCS excluded), in the order sent: 7 × 60, 4 × 590, 1 × 1514.
+static const unsigned IMIX[] = {60, 590, 60, 60, 590, 60, 1514, 60, 590, 60, 60, 590};
+#define IMIX_LEN (sizeof IMIX / sizeof IMIX[0])
+
 
 
 
@@ -58,13 +64,14 @@ int main(int argc, char **argv) {
   const char *ifname = NULL, *dst = NULL, *src = NULL;
   unsigned size = 60, burst = 32, ethertype = 0x88b5; // IEEE local experimental: no stack answers it
   double rate = 0, seconds = 1;
-  int json = 0;
+  int json = 0, imix = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--json") == 0) { json = 1; continue; }
+    if (strcmp(a, "--imix") == 0) { imix = 1; continue; }
     if (strcmp(a, "--help") == 0) {
       puts("usage: tygen --if IF --dst MAC [--src MAC] [--size 60] [--rate FPS] [--seconds 1] [--burst 32]"
-           " [--ethertype 0x88b5] [--json]");
+           " [--ethertype 0x88b5] [--imix] [--json]");
       return 0;
     }
     if (!v) die("unknown option or missing value '%s'", a);
@@ -108,14 +115,17 @@ int main(int argc, char **argv) {
   frame[12] = (unsigned char)(ethertype >> 8);
   frame[13] = (unsigned char)ethertype;
 
-  // Every message points at the same frame: the kernel copies it per send anyway.
-  struct iovec iov = {.iov_base = frame, .iov_len = size};
+  // Every message points at the same frame (the kernel copies it per send anyway); only the
+  // length differs under --imix.
+  struct iovec iov[MAX_BATCH];
   struct mmsghdr msgs[MAX_BATCH];
   memset(msgs, 0, sizeof msgs);
   for (int i = 0; i < MAX_BATCH; i++) {
-    msgs[i].msg_hdr.msg_iov = &iov;
+    iov[i] = (struct iovec){.iov_base = frame, .iov_len = size};
+    msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
   }
+  uint64_t bytes = 0;
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -137,12 +147,16 @@ int main(int argc, char **argv) {
     }
     unsigned want = rate > 0 ? burst : MAX_BATCH;
     while (want > 0 && !stop_requested) {
-      int r = sendmmsg(fd, msgs, want > MAX_BATCH ? MAX_BATCH : want, 0);
+      unsigned n = want > MAX_BATCH ? MAX_BATCH : want;
+      if (imix)
+        for (unsigned i = 0; i < n; i++) iov[i].iov_len = IMIX[(sent + i) % IMIX_LEN];
+      int r = sendmmsg(fd, msgs, n, 0);
       if (r < 0) {
         if (errno == EINTR) continue;
         send_errors++; // e.g. ENOBUFS: the frames of this call were not sent
         break;
       }
+      for (int i = 0; i < r; i++) bytes += iov[i].iov_len;
       sent += (uint64_t)r;
       want -= (unsigned)r;
     }
@@ -163,8 +177,9 @@ int main(int argc, char **argv) {
   uint64_t cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
   if (json)
     printf("{\"tool\":\"tygen\",\"ifname\":\"%s\",\"size\":%u,\"rate\":%.0f,\"burst\":%u,\"seconds\":%.6f,"
-           "\"sent\":%llu,\"bursts\":%llu,\"send_errors\":%llu,\"late_bursts\":%llu,\"cpu_ns\":%llu}\n",
-           ifname, size, rate, burst, elapsed, (unsigned long long)sent, (unsigned long long)bursts,
+           "\"sent\":%llu,\"bytes\":%llu,\"bursts\":%llu,\"send_errors\":%llu,\"late_bursts\":%llu,\"cpu_ns\":%llu}\n",
+           ifname, imix ? 0 : size, rate, burst, elapsed, (unsigned long long)sent, (unsigned long long)bytes,
+           (unsigned long long)bursts,
            (unsigned long long)send_errors, (unsigned long long)late_bursts, (unsigned long long)cpu_ns);
   else
     printf("tygen: %llu frames of %u bytes in %.3f s (%.0f frames/s), %llu send errors, %llu late bursts\n",

@@ -1,9 +1,11 @@
-// The report's pictures, one SVG per question: how fast (TCP, packets), how long (latency),
-// at what CPU cost per frame, and what other machines' traffic costs (the seed experiment).
+// The report's pictures, one SVG per question: how fast (TCP, no-drop rate), how long
+// (latency idle and under load), at what CPU cost per frame, and what other machines' traffic
+// costs (the seed experiment). Each chart computes the statistic its table shows.
 
+import { SIZE_NAME } from './ratios.js';
 import type { Report } from './report-schema.js';
 import { percentile } from './stats.js';
-import { type BarRow, barChart, lineChart, stripChart } from './svg.js';
+import { type BarRow, barChart, stripChart } from './svg.js';
 
 const gbit = (v: number) => v.toFixed(1);
 const mfps = (v: number) => (v >= 1 ? v.toFixed(2) : v.toFixed(3).replace(/0$/, ''));
@@ -11,22 +13,24 @@ const dir = (d: string) => (d === 'ext-to-guest' ? 'ext → guest' : 'guest → 
 
 function runLine(r: Report): string {
   const reps = `${r.options.reps} repetition${r.options.reps === 1 ? '' : 's'}`;
-  return `${r.machine.cpus} vCPU, kernel ${r.machine.kernel}, ${reps}, ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`;
+  const at = r.startedAt.slice(0, 16).replace('T', ' ');
+  return `${r.machine.cpus} vCPU (shared), kernel ${r.machine.kernel}, ${reps}, ${at} UTC`;
 }
 
 const BARS = 'bars: median over the repetitions, whiskers: min–max';
+const measured = (r: Report) => r.paths.filter((p) => p.status !== 'skipped');
 
 export function throughputChart(r: Report): string {
   const rows: BarRow[] = [];
-  for (const path of r.paths.filter((p) => p.status !== 'skipped').map((p) => p.id)) {
+  for (const p of measured(r)) {
     for (const offload of [null, false, true]) {
-      const results = r.tcp.filter((t) => t.path === path && t.offload === offload);
+      const results = r.tcp.filter((t) => t.path === p.id && t.offload === offload);
       if (results.length === 0) continue;
       rows.push({
-        label: path,
-        sublabel: offload === null ? 'kernel only' : offload ? 'offloads on' : 'offloads off',
+        label: p.id,
+        sublabel: offload === null ? 'kernel only, offloads on' : offload ? 'offloads on' : 'offloads off',
         bars: ['ext-to-guest', 'guest-to-ext'].flatMap((d, series) => {
-          const s = results.find((t) => t.direction === d)?.summary;
+          const s = results.find((t) => t.direction === d)?.bitsPerSecond;
           return s ? [{ series, value: s.median / 1e9, min: s.min / 1e9, max: s.max / 1e9 }] : [];
         }),
       });
@@ -34,7 +38,7 @@ export function throughputChart(r: Report): string {
   }
   return barChart({
     title: 'TCP throughput per path (iperf3, one stream)',
-    subtitle: [runLine(r), `${BARS}; forwarder paths with offloads off (plain frames) and on (GSO passed through)`],
+    subtitle: [runLine(r), `${BARS}; forwarders with offloads off (plain frames) and on (GSO passed through)`],
     axis: 'Gbit/s',
     series: [dir('ext-to-guest'), dir('guest-to-ext')],
     rows,
@@ -44,65 +48,54 @@ export function throughputChart(r: Report): string {
 
 export function packetRateChart(r: Report): string {
   const sizes = r.options.frameSizes;
-  const rows: BarRow[] = [];
-  for (const path of r.paths.filter((p) => p.status !== 'skipped').map((p) => p.id)) {
-    const results = r.rate.filter((x) => x.path === path);
-    if (results.length === 0) continue;
-    rows.push({
-      label: path,
-      bars: sizes.flatMap((size, series) => {
-        const res = results.find((x) => x.frameSize === size);
-        if (!res?.summary) return [];
-        const s = res.summary;
-        const loss = percentile(
-          res.samples.map((x) => x.loss),
-          50,
-        );
-        const note = `${mfps(s.median / 1e6)}${loss > 0.01 ? `  (loss ${(loss * 100).toFixed(0)}%)` : ''}`;
-        return [{ series, value: s.median / 1e6, min: s.min / 1e6, max: s.max / 1e6, note }];
-      }),
+  const rows: BarRow[] = measured(r).flatMap((p) => {
+    const bars = sizes.flatMap((size, series) => {
+      const s = r.ndr.find((x) => x.path === p.id && x.frameSize === size)?.ndrPerSecond;
+      return s ? [{ series, value: s.median / 1e6, min: s.min / 1e6, max: s.max / 1e6 }] : [];
     });
-  }
+    return bars.length ? [{ label: p.id, ...(p.forwarder ? {} : { sublabel: 'kernel only' }), bars }] : [];
+  });
   return barChart({
-    title: 'Packet rate delivered to the guest, external → guest',
+    title: 'No-drop rate, external → guest (highest offered rate with at most 0.1 % loss)',
     subtitle: [runLine(r), `${BARS}; generator and forwarder pinned to separate cores`],
-    axis: 'million frames per second delivered (counted in the guest)',
-    series: sizes.map((s) => `${s + 4}-byte frames`),
+    axis: 'million frames per second (counted in the guest)',
+    series: sizes.map((s) => (s === 'imix' ? 'IMIX (7:4:1 of 64/594/1518)' : `${SIZE_NAME[s]} frames`)),
     rows,
     format: mfps,
   });
 }
 
 export function latencyChart(r: Report): string {
-  const us = (ns: number) => ns / 1e3;
+  const ids = measured(r).map((p) => p.id);
   const rows = r.latency
-    .filter((l) => l.samples.length > 0)
+    .filter((l) => l.pooled !== null)
     .map((l) => {
-      const all = l.samples.flatMap((s) => s.rttNs);
-      const p = (q: number) => us(percentile(all, q));
+      const p = l.pooled!;
       return {
         label: l.path,
-        p1: p(1),
-        p25: p(25),
-        p50: p(50),
-        p75: p(75),
-        p90: p(90),
-        p99: p(99),
-        note: `p50 ${p(50).toFixed(0)} · p99 ${p(99).toFixed(0)} µs`,
+        sublabel: l.loadFraction === null ? 'idle' : `${l.loadFraction * 100} % NDR`,
+        p50: p.p50Ns / 1e3,
+        p99: p.p99Ns / 1e3,
+        p999: p.p999Ns / 1e3,
+        note: `${(p.p50Ns / 1e3).toFixed(0)} / ${(p.p99Ns / 1e3).toFixed(0)} / ${(p.p999Ns / 1e3).toFixed(0)}`,
       };
     });
   return stripChart({
-    title: 'Round-trip latency distribution (UDP ping-pong, external ↔ guest)',
-    subtitle: [runLine(r), 'all round trips pooled: whiskers p1–p99, box p25–p75, bold line p50, dashed line p90'],
+    title: 'Round-trip latency, idle and under 64-byte load (UDP ping-pong, external ↔ guest)',
+    subtitle: [
+      runLine(r),
+      'round trips of all repetitions pooled (as in the table): dot p50, thick tick p99, thin tick p99.9;',
+      'labels: p50 / p99 / p99.9 µs; load as a share of the path’s own 64-byte no-drop rate',
+    ],
     axis: 'round trip, µs (log scale)',
     rows,
+    colorOf: (row) => Math.max(0, ids.indexOf(row.label)),
   });
 }
 
 export function cpuPerFrameChart(r: Report): string {
-  const size = r.options.frameSizes[0] ?? 60;
   const rows: BarRow[] = r.rate
-    .filter((x) => x.frameSize === size && x.samples.length > 0)
+    .filter((x) => x.frameSize === '64' && x.samples.length > 0)
     .map((x) => {
       const fwd = x.samples.map((s) => s.forwarderNsPerFrame).filter((v): v is number => v !== null);
       const host = x.samples.map((s) => s.hostNsPerFrame);
@@ -110,10 +103,11 @@ export function cpuPerFrameChart(r: Report): string {
       if (fwd.length)
         bars.push({ series: 0, value: percentile(fwd, 50), min: Math.min(...fwd), max: Math.max(...fwd) });
       bars.push({ series: 1, value: percentile(host, 50), min: Math.min(...host), max: Math.max(...host) });
-      return { label: x.path, bars };
+      const kernel = r.paths.find((p) => p.id === x.path)?.forwarder === null;
+      return { label: x.path, ...(kernel ? { sublabel: 'kernel only' } : {}), bars };
     });
   return barChart({
-    title: `CPU per frame at full packet rate (${size + 4}-byte frames)`,
+    title: 'CPU per frame at full offered load (64-byte frames)',
     subtitle: [runLine(r), `${BARS}; forwarder from schedstat, whole host from idle time (generator included)`],
     axis: 'CPU nanoseconds per delivered frame',
     series: ['forwarder process', 'whole host'],
@@ -122,40 +116,45 @@ export function cpuPerFrameChart(r: Report): string {
   });
 }
 
+/** Bars per rate: what each path's lab spends on the flood, with the flood-off mitigation beside it. */
 export function foreignChart(r: Report): string {
-  const keys = [...new Set(r.foreign.map((f) => `${f.path}${f.floodOff ? ' (flood off)' : ''}`))];
-  const lines = keys.map((name) => ({
-    name,
-    dashed: name.endsWith('(flood off)'),
-    points: r.foreign
-      .filter((f) => `${f.path}${f.floodOff ? ' (flood off)' : ''}` === name && f.labCores)
-      .map((f) => ({ x: f.rate / 1000, y: f.labCores!.median, min: f.labCores!.min, max: f.labCores!.max }))
-      // No foreign traffic: no generator, and an idle forwarder sleeping in poll().
-      .concat([{ x: 0, y: 0, min: 0, max: 0 }]),
-  }));
-  return lineChart({
-    title: "Other machines' traffic: CPU it costs while the guest is idle",
+  const rates = [...new Set(r.foreign.map((f) => f.offeredPerSecond))].sort((a, b) => a - b);
+  const keys = [...new Set(r.foreign.map((f) => `${f.path}|${f.floodOff}`))];
+  const rows: BarRow[] = keys.map((key) => {
+    const [path, off] = key.split('|') as [string, string];
+    const kernel = r.paths.find((p) => p.id === path)?.forwarder === null;
+    const sub = [kernel ? 'kernel only' : '', off === 'true' ? 'flood off' : ''].filter(Boolean).join(', ');
+    return {
+      label: path,
+      ...(sub ? { sublabel: sub } : {}),
+      bars: rates.flatMap((rate, series) => {
+        const s = r.foreign.find((f) => `${f.path}|${f.floodOff}` === key && f.offeredPerSecond === rate)?.labCores;
+        return s ? [{ series, value: s.median, min: s.min, max: s.max }] : [];
+      }),
+    };
+  });
+  return barChart({
+    title: "Other machines' traffic: the CPU it costs while the guest is idle",
     subtitle: [
       runLine(r),
-      'frames to a MAC nobody owns; CPU of generator (its core runs the receive path) + forwarder, from schedstat',
-      'the sending part is the same on every path: the gaps between lines are the receiving cost; points: median, whiskers: min–max',
+      'frames to a MAC nobody owns; CPU of generator (its core runs the receive path) + forwarder, from schedstat;',
+      `the sending part is the same on every path, so the differences are the receiving cost; ${BARS}`,
     ],
-    xAxis: 'foreign frames per second (thousands)',
-    yAxis: 'CPU (cores)',
-    lines,
-    formatX: (v) => `${v}k`,
-    formatY: (v) => v.toFixed(2),
+    axis: 'CPU (cores) during the flood',
+    series: rates.map((x) => `${x / 1000}k foreign frames/s`),
+    rows,
+    format: (v) => v.toFixed(2),
   });
 }
 
 export function allCharts(r: Report): Record<string, string> {
   const charts: Record<string, string> = {};
   if (r.tcp.length) charts['throughput.svg'] = throughputChart(r);
-  if (r.rate.length) {
+  if (r.ndr.length) {
     charts['packet-rate.svg'] = packetRateChart(r);
     charts['cpu-per-frame.svg'] = cpuPerFrameChart(r);
   }
-  if (r.latency.length) charts['latency.svg'] = latencyChart(r);
+  if (r.latency.some((l) => l.pooled)) charts['latency.svg'] = latencyChart(r);
   if (r.foreign.length) charts['foreign-traffic.svg'] = foreignChart(r);
   return charts;
 }

@@ -28,9 +28,12 @@ export interface ForeignSetup {
   forwarderCpu: number;
 }
 
-export const FOREIGN_MECHANISM =
-  'A Linux bridge makes its ports promiscuous and floods frames for unknown MACs to every port, so each foreign frame is copied to the tap and read by the forwarder (and then by the guest). ' +
-  'A macvlan/macvtap looks the destination MAC up in its own table, finds no owner, and leaves the frame to the lower device, whose stack drops it as addressed to another host — the forwarder never sees it.';
+export const FOREIGN_MECHANISM = [
+  'A Linux bridge makes its ports promiscuous and floods frames for unknown MACs to every port, so each foreign',
+  'frame is copied to the tap and read by the forwarder (and then by the guest). A macvlan/macvtap looks the',
+  'destination MAC up in its own table, finds no owner, and leaves the frame to the lower device, whose stack',
+  'drops it as addressed to another host — the forwarder never sees it.',
+].join(' ');
 
 /** The bridge port that leads toward the guest: the wire tap, or the veth into the guest. */
 async function guestSidePort(lab: Lab): Promise<string> {
@@ -94,17 +97,17 @@ export async function measureForeign(
       const generatorCores = Number(g.cpu_ns) / 1e9 / seconds;
       const forwarderCores = fwd ? (f1 - f0) / 1e9 / (h1.at - i1.at) : null;
       return {
-        seconds,
-        offered: Number(g.sent),
+        durationS: seconds,
+        offeredFrames: Number(g.sent),
         labCores: generatorCores + (forwarderCores ?? 0),
         hostIdleCores: idle,
         hostExtraCores: busyCores(i1, h1) - idle,
         generatorCores,
         forwarderCores,
-        guestIfRx: g1.rxPackets - g0.rxPackets,
+        guestIfRxFrames: g1.rxPackets - g0.rxPackets,
       };
     });
-    return { rep, ...result, forwarderWireRx: counters ? counters.wireRx : null, forwarder: counters };
+    return { rep, ...result, forwarderWireRxFrames: counters ? counters.wireRxFrames : null, forwarder: counters };
   } finally {
     if (floodPort) await setFlood(lab, floodPort, true);
   }

@@ -98,13 +98,14 @@ const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ?
 export function normalize(kind: Forwarder, raw: Record<string, unknown>): ForwarderCounters {
   if (kind === 'c') {
     const ports = raw.ports as Record<string, { rx: number }>;
+    const drops = Object.entries((raw.drops ?? {}) as Record<string, number>).map(([k, v]) => [k, n(v)]);
     return {
-      rx: n(raw.rx),
-      tx: n(raw.tx),
-      dropped: n(raw.dropped),
-      drops: Object.fromEntries(Object.entries((raw.drops ?? {}) as Record<string, number>).map(([k, v]) => [k, n(v)])),
-      wireRx: n(ports.wire?.rx),
-      guestRx: n(ports.guest?.rx),
+      rxFrames: n(raw.rx),
+      txFrames: n(raw.tx),
+      droppedFrames: n(raw.dropped),
+      dropsFrames: Object.fromEntries(drops),
+      wireRxFrames: n(ports.wire?.rx),
+      guestRxFrames: n(ports.guest?.rx),
       raw,
     };
   }
@@ -117,12 +118,12 @@ export function normalize(kind: Forwarder, raw: Record<string, unknown>): Forwar
   // they are reported as their own named drop so the ledger still closes.
   if (n(ledger.queued) > 0) drops.queued_at_exit = n(ledger.queued);
   return {
-    rx: n(ledger.rx) + n(ledger.clones),
-    tx: n(ledger.tx),
-    dropped: n(ledger.drops) + n(ledger.queued),
-    drops,
-    wireRx: n(ports.find((p) => p.name === 'wire')?.rxFrames),
-    guestRx: n(ports.find((p) => p.name === 'guest')?.rxFrames),
+    rxFrames: n(ledger.rx) + n(ledger.clones),
+    txFrames: n(ledger.tx),
+    droppedFrames: n(ledger.drops) + n(ledger.queued),
+    dropsFrames: drops,
+    wireRxFrames: n(ports.find((p) => p.name === 'wire')?.rxFrames),
+    guestRxFrames: n(ports.find((p) => p.name === 'guest')?.rxFrames),
     raw,
   };
 }

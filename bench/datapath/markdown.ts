@@ -1,13 +1,13 @@
-// report.md and the console summary: the same tables, medians with their min-max range.
+// report.md and the console summary: the verdict first, then the same tables (Markdown pipes
+// in the file, aligned columns on a terminal), medians with their min-max range or interval.
 
 import { FOREIGN_MECHANISM } from './foreign.js';
-import type { Report, Summary } from './report-schema.js';
+import { SIZE_NAME } from './ratios.js';
+import type { Ratio, Report, Summary } from './report-schema.js';
 import { percentile } from './stats.js';
+import { markdownTable, type Table, textTable } from './table.js';
 
-function table(head: string[], rows: string[][], align: ('l' | 'r')[] = []): string {
-  const sep = head.map((_, i) => (align[i] === 'l' || (align[i] === undefined && i === 0) ? ':---' : '---:'));
-  return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-}
+type Render = (t: Table) => string;
 
 const fmt = (s: Summary | null | undefined, scale: number, digits: number, range = true): string => {
   if (!s) return '—';
@@ -15,148 +15,194 @@ const fmt = (s: Summary | null | undefined, scale: number, digits: number, range
   return range && s.n > 1 ? `${m} (${(s.min / scale).toFixed(digits)}–${(s.max / scale).toFixed(digits)})` : m;
 };
 
-/** The path-by-path table: throughput, packet rate, latency, CPU per frame. */
-export function summaryTable(r: Report, range = true): string {
+const us = (ns: number | undefined) => (ns === undefined || !Number.isFinite(ns) ? '—' : (ns / 1e3).toFixed(1));
+const mfps = (x: number) => (x / 1e6).toFixed(3);
+
+function pathLabel(r: Report, id: string): string {
+  const p = r.paths.find((x) => x.id === id);
+  if (!p) return id;
+  return `${id}${p.forwarder === null ? ' (kernel, offloads on)' : ''}${p.status === 'failed' ? ' ⚠' : ''}`;
+}
+
+/** The path-by-path table: throughput, no-drop rate, idle latency, CPU per frame. */
+export function summaryTable(r: Report, range = true): Table {
+  const sizes = r.options.frameSizes;
   const rows = r.paths.map((p) => {
-    if (p.status === 'skipped') return [p.id, ...Array(9).fill('skipped')];
+    if (p.status === 'skipped') return [p.id, ...Array(5 + sizes.length).fill('skipped')];
     const tcp = (offload: boolean | null, d: string) =>
-      r.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === d)?.summary;
+      r.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === d)?.bitsPerSecond;
     const tcpCell = (d: string) =>
       p.forwarder === null
         ? fmt(tcp(null, d), 1e9, 2, range)
         : `${fmt(tcp(false, d), 1e9, 2, range)} / ${fmt(tcp(true, d), 1e9, 2, range)}`;
-    const rate = (size: number) => r.rate.find((x) => x.path === p.id && x.frameSize === size);
-    const lat = r.latency.find((l) => l.path === p.id);
-    const small = rate(r.options.frameSizes[0] ?? 60);
-    const perFrame = (pick: (s: NonNullable<typeof small>['samples'][number]) => number | null) => {
-      const v = (small?.samples ?? []).map(pick).filter((x): x is number => x !== null);
-      return v.length ? percentile(v, 50).toFixed(0) : '—';
-    };
+    const idle = r.latency.find((l) => l.path === p.id && l.loadFraction === null)?.pooled;
+    const cpu = r.rate.find((x) => x.path === p.id && x.frameSize === '64')?.forwarderNsPerFrame;
     return [
-      p.id + (p.status === 'failed' ? ' ⚠' : ''),
+      pathLabel(r, p.id),
       tcpCell('ext-to-guest'),
       tcpCell('guest-to-ext'),
-      fmt(rate(60)?.summary, 1e6, 3, range),
-      fmt(rate(1514)?.summary, 1e6, 3, range),
-      fmt(lat?.p50, 1e3, 1, range),
-      fmt(lat?.p99, 1e3, 1, range),
-      perFrame((s) => s.forwarderNsPerFrame),
-      perFrame((s) => s.hostNsPerFrame),
-      lossCell(small),
+      ...sizes.map((s) => fmt(r.ndr.find((x) => x.path === p.id && x.frameSize === s)?.ndrPerSecond, 1e6, 3, range)),
+      us(idle?.p50Ns),
+      us(idle?.p99Ns),
+      fmt(cpu, 1, 0, range),
     ];
   });
-  return table(
-    [
+  return {
+    head: [
       'path',
       'TCP ext→guest Gbit/s',
       'TCP guest→ext Gbit/s',
-      '64 B Mfps',
-      '1518 B Mfps',
+      ...sizes.map((s) => `NDR ${SIZE_NAME[s]} Mfps`),
       'RTT p50 µs',
       'RTT p99 µs',
-      'fwd ns/frame',
-      'host ns/frame',
-      '64 B loss',
+      'fwd ns/frame 64 B',
     ],
     rows,
-  );
+  };
 }
 
-function lossCell(x: { samples: { loss: number }[] } | undefined): string {
-  if (!x || x.samples.length === 0) return '—';
-  return `${(
-    percentile(
-      x.samples.map((s) => s.loss),
-      50,
-    ) * 100
-  ).toFixed(1)}%`;
+/** Full offered load next to the no-drop rate: back-pressure (sent falls) versus loss (delivered falls). */
+export function ndrTable(r: Report): Table {
+  const rows = r.ndr.map((n) => {
+    const full = r.rate.find((x) => x.path === n.path && x.frameSize === n.frameSize);
+    const t = full?.samples.map((s) => s.trial) ?? [];
+    const med = (pick: (x: (typeof t)[number]) => number) => (t.length ? percentile(t.map(pick), 50) : Number.NaN);
+    const trials = n.samples.map((s) => s.trials.length);
+    return [
+      pathLabel(r, n.path),
+      SIZE_NAME[n.frameSize],
+      fmt(n.ndrPerSecond, 1e6, 3),
+      t.length ? mfps(med((x) => x.sentPerSecond)) : '—',
+      t.length ? mfps(med((x) => x.deliveredPerSecond)) : '—',
+      t.length ? `${(med((x) => x.lossFraction) * 100).toFixed(1)} %` : '—',
+      trials.length ? String(percentile(trials, 50)) : '—',
+    ];
+  });
+  return {
+    head: ['path', 'frame', 'NDR Mfps', 'full load: sent Mfps', 'delivered Mfps', 'loss', 'trials'],
+    rows,
+    align: ['l', 'l'],
+  };
 }
 
-/** Two decimals, or three when two would round onto the goal and hide which side it is on. */
-function ratioText(ratio: number, goal: string): string {
-  const target = /([0-9.]+)x$/.exec(goal)?.[1];
-  const two = ratio.toFixed(2);
-  return `${target !== undefined && Number(two) === Number(target) && ratio !== Number(target) ? ratio.toFixed(3) : two}x`;
+/** Latency idle and under load, percentiles of all round trips pooled (the chart shows the same). */
+export function latencyTable(r: Report): Table {
+  const rows = r.latency
+    .filter((l) => l.samples.length > 0)
+    .map((l) => {
+      const load = l.samples.map((s) => s.loadPerSecond);
+      const lost = l.samples.reduce((a, s) => a + s.lostProbes, 0);
+      const sent = l.samples.reduce((a, s) => a + s.sentProbes, 0);
+      return [
+        pathLabel(r, l.path),
+        l.loadFraction === null ? 'idle' : `${l.loadFraction * 100} % NDR (${mfps(percentile(load, 50))} Mfps)`,
+        us(l.pooled?.p50Ns),
+        us(l.pooled?.p99Ns),
+        us(l.pooled?.p999Ns),
+        String(sent - lost),
+        lost ? `${lost}` : '0',
+      ];
+    });
+  return {
+    head: ['path', 'load (64 B frames)', 'p50 µs', 'p99 µs', 'p99.9 µs', 'round trips', 'lost'],
+    rows,
+    align: ['l', 'l'],
+  };
 }
 
-export function ratioTable(r: Report): string {
+function ratioValue(x: Ratio, v: number | null): string {
+  if (v === null) return '—';
+  if (x.unit === 'frames/s') return `${mfps(v)} Mfps`;
+  if (x.unit === 'bit/s') return `${(v / 1e9).toFixed(2)} Gbit/s`;
+  if (x.metric.startsWith('forwarder CPU')) return `${v.toFixed(0)} ns`;
+  return `${(v / 1e3).toFixed(1)} µs`;
+}
+
+const VERDICT_TEXT: Record<Ratio['verdict'], string> = {
+  met: 'met',
+  missed: 'missed',
+  'within-noise': 'within noise',
+  'no-goal': '—',
+  'one-repetition': 'one rep: not judged',
+  'not-measured': 'not measured',
+};
+
+export function ratioTable(r: Report): Table | string {
   if (r.ratios.every((x) => x.tapyard === null))
     return '_No tapyard-to-C ratios: tapyard was not measured in this run (see Paths)._';
-  const v = (metric: string, x: number | null) => {
-    if (x === null) return '—';
-    if (metric.startsWith('packet')) return `${(x / 1e6).toFixed(3)} Mfps`;
-    if (metric.startsWith('TCP')) return `${(x / 1e9).toFixed(2)} Gbit/s`;
-    if (metric.startsWith('forwarder CPU')) return `${x.toFixed(0)} ns`;
-    return `${(x / 1e3).toFixed(1)} µs`;
-  };
-  return table(
-    ['path', 'metric', 'tapyard', 'C loop', 'tapyard / C', 'goal', 'met'],
-    r.ratios.map((x) => [
+  return {
+    head: ['path', 'metric', 'tapyard', 'C loop', 'tapyard / C', '95 % CI', 'goal', 'verdict'],
+    rows: r.ratios.map((x) => [
       x.path,
       x.metric,
-      v(x.metric, x.tapyard),
-      v(x.metric, x.c),
-      x.ratio === null ? '—' : ratioText(x.ratio, x.goal),
-      x.goal,
-      x.met === null ? '—' : x.met ? 'yes' : 'no',
+      ratioValue(x, x.tapyard),
+      ratioValue(x, x.c),
+      x.ratio === null ? '—' : `${x.ratio.toFixed(2)}x`,
+      x.ciLow === null || x.ciHigh === null ? '—' : `${x.ciLow.toFixed(2)}–${x.ciHigh.toFixed(2)}`,
+      x.goal === null ? '—' : `${x.higherIsBetter ? '>=' : '<='} ${x.goal.toFixed(2)}x`,
+      VERDICT_TEXT[x.verdict],
     ]),
-    ['l', 'l'],
-  );
+    align: ['l', 'l'],
+  };
 }
 
-export function foreignTable(r: Report): string {
+const foreignKeys = (r: Report) => [...new Set(r.foreign.map((f) => `${f.path}|${f.floodOff}`))];
+const foreignRates = (r: Report) => [...new Set(r.foreign.map((f) => f.offeredPerSecond))].sort((a, b) => a - b);
+const foreignLabel = (r: Report, key: string) => {
+  const [path, off] = key.split('|');
+  return `${pathLabel(r, path!)}${off === 'true' ? ' (flood off)' : ''}`;
+};
+const foreignAt = (r: Report, key: string, rate: number) =>
+  r.foreign.find((x) => `${x.path}|${x.floodOff}` === key && x.offeredPerSecond === rate);
+
+export function foreignTable(r: Report): Table | string {
   if (r.foreign.length === 0) return '_Not measured in this run._';
-  const rates = [...new Set(r.foreign.map((f) => f.rate))].sort((a, b) => a - b);
-  const keys = [...new Set(r.foreign.map((f) => `${f.path}|${f.floodOff}`))];
-  const rows = keys.map((key) => {
-    const [path, off] = key.split('|');
-    const cells = rates.map((rate) => {
-      const f = r.foreign.find((x) => x.path === path && String(x.floodOff) === off && x.rate === rate);
+  const rows = foreignKeys(r).map((key) => [
+    foreignLabel(r, key),
+    ...foreignRates(r).map((rate) => {
+      const f = foreignAt(r, key, rate);
       if (!f?.labCores) return '—';
       const reached = f.samples.map(
-        (s) => (s.forwarderWireRx === null ? s.guestIfRx : s.forwarderWireRx) / Math.max(1, s.offered),
+        (s) => (s.forwarderWireRxFrames ?? s.guestIfRxFrames) / Math.max(1, s.offeredFrames),
       );
-      const where = f.samples[0]?.forwarderWireRx === null ? 'guest' : 'fwd';
-      return `${f.labCores.median.toFixed(2)} cores, ${(percentile(reached, 50) * 100).toFixed(0)}% to ${where}`;
-    });
-    return [`${path}${off === 'true' ? ' (flood off)' : ''}`, ...cells];
-  });
-  return table(['path', ...rates.map((x) => `${x / 1000}k foreign frames/s`)], rows);
+      const where = f.samples[0]?.forwarderWireRxFrames === null ? 'guest' : 'fwd';
+      return `${f.labCores.median.toFixed(2)} cores, ${(percentile(reached, 50) * 100).toFixed(0)} % to ${where}`;
+    }),
+  ]);
+  return { head: ['path', ...foreignRates(r).map((x) => `${x / 1000}k foreign frames/s`)], rows };
 }
 
 /** The host-wide view of the seed experiment: exact, but it sees other tenants too. */
-function hostExtraTable(r: Report): string {
-  if (r.foreign.length === 0) return '';
-  const rates = [...new Set(r.foreign.map((f) => f.rate))].sort((a, b) => a - b);
-  const keys = [...new Set(r.foreign.map((f) => `${f.path}|${f.floodOff}`))];
-  const rows = keys.map((key) => {
-    const [path, off] = key.split('|');
-    return [
-      `${path}${off === 'true' ? ' (flood off)' : ''}`,
-      ...rates.map((rate) =>
-        fmt(
-          r.foreign.find((x) => x.path === path && String(x.floodOff) === off && x.rate === rate)?.hostExtraCores,
-          1,
-          2,
-        ),
-      ),
-    ];
-  });
-  return `Host-wide extra busy cores over the idle window (median, min–max):\n\n${table(['path', ...rates.map((x) => `${x / 1000}k/s`)], rows)}`;
+function hostExtraTable(r: Report): Table {
+  const rows = foreignKeys(r).map((key) => [
+    foreignLabel(r, key),
+    ...foreignRates(r).map((rate) => fmt(foreignAt(r, key, rate)?.hostExtraCores, 1, 2)),
+  ]);
+  return { head: ['path', ...foreignRates(r).map((x) => `${x / 1000}k/s`)], rows };
 }
 
+const show = (render: Render, t: Table | string) => (typeof t === 'string' ? t : render(t));
+
 export function consoleSummary(r: Report, outDir: string | null): string {
+  const t = textTable;
+  const m = r.machine;
   const parts = [
-    `tapyard bench — ${r.machine.cpus} vCPU, kernel ${r.machine.kernel}, ${r.options.reps} rep(s), ${r.seconds.toFixed(0)} s`,
+    `tapyard bench — ${m.cpus} vCPU, kernel ${m.kernel}, ${r.options.reps} rep(s), ${r.durationS.toFixed(0)} s`,
     '',
-    summaryTable(r, false),
+    ...r.verdict.map((s) => `• ${s}`),
     '',
-    'TCP for forwarders: offloads off / on. Medians; min–max and every sample are in the report.',
+    t(summaryTable(r, false)),
     '',
-    ratioTable(r),
+    'TCP for forwarders: offloads off / on. NDR: highest offered rate with at most 0.1 % loss. Medians.',
     '',
-    "Other machines' traffic, guest idle (CPU of generator + forwarder; share of the foreign frames reaching the forwarder or guest):",
-    foreignTable(r),
+    t(ndrTable(r)),
+    '',
+    t(latencyTable(r)),
+    '',
+    show(t, ratioTable(r)),
+    '',
+    "Other machines' traffic, guest idle (CPU of generator + forwarder; share of foreign frames reaching it):",
+    show(t, foreignTable(r)),
   ];
   if (r.warnings.length) parts.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.failures.length) parts.push('', 'Failures:', ...r.failures.map((f) => `  - ${f}`));
@@ -164,68 +210,102 @@ export function consoleSummary(r: Report, outDir: string | null): string {
   return parts.join('\n');
 }
 
+const FOREIGN_HOW = [
+  'The external namespace sends frames to a MAC that no lab interface owns, at fixed rates, while the guest is',
+  'idle. Each cell: the CPU of the generator and the forwarder during the flood (schedstat: exact, and blind to',
+  "other tenants; veth delivers in the sender's context, so the generator's core also runs the receiving host's",
+  'kernel path: the sending part is the same on every path, the differences are the cost of receiving), and the',
+  'share of the frames that reached the forwarder (its wire-port counter) or, for kernel-only paths, the guest',
+  'interface. "flood off" is `bridge link set dev TAP flood off` on the bridge port toward the guest.',
+].join(' ');
+
+const HOW = [
+  '- TCP: `iperf3 -c` from the external namespace to `iperf3 -s` in the guest (`-R` for guest → ext).',
+  '- Packet rate: `tygen` (AF_PACKET, sendmmsg batches, PACKET_QDISC_BYPASS) pinned to one core, the forwarder',
+  "  to the other; `tysink` counts frames at the guest's protocol dispatch. A full-load trial, then a binary",
+  '  search for the no-drop rate (loss <= 0.1 %, the generator reaching its rate), bounded in trials and time.',
+  '- Latency: `typing`, a UDP ping-pong, idle (one round trip per ms) and with 64-byte load at 10/50/90 % of',
+  '  the no-drop rate; round trips in 1 % histogram buckets, pooled over repetitions for the percentiles.',
+  '- CPU: forwarder from /proc/PID/task/*/schedstat, host as cores − Δidle/Δt from /proc/stat (both exact).',
+  '- Ratios: tapyard / C per repetition (both ran in it), 95 % interval from their spread (Student t).',
+  '- See docs/benchmark.md for what limits these numbers.',
+];
+
 export function markdownReport(r: Report, charts: string[]): string {
+  const md = markdownTable;
   const m = r.machine;
   const nf =
     m.bridgeNfCallIptables === null ? 'br_netfilter not loaded' : `bridge-nf-call-iptables = ${m.bridgeNfCallIptables}`;
   const img = (name: string, alt: string) => (charts.includes(name) ? `![${alt}](${name})\n` : '');
   const micro =
     r.micro.status === 'ok'
-      ? table(
-          ['benchmark', 'frames/s', 'source'],
-          r.micro.results.map((x) => [x.name, Math.round(x.framesPerSecond).toLocaleString('en-US'), x.source]),
-          ['l', 'r', 'l'],
-        )
+      ? md({
+          head: ['benchmark', 'frames/s', 'source'],
+          rows: r.micro.results.map((x) => [x.name, Math.round(x.framesPerSecond).toLocaleString('en-US'), x.source]),
+          align: ['l', 'r', 'l'],
+        })
       : `_${r.micro.status}: ${r.micro.note}_`;
   return [
     '# tapyard bench — bridge or macvtap?',
     '',
-    `Run ${r.startedAt} (${r.seconds.toFixed(0)} s): \`${r.command.join(' ')}\`  `,
-    `${m.hostname}: ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os}, kernel ${m.kernel}  `,
-    `node ${m.node}, ${m.iperf3}, ${m.cc}, tapyard ${m.tapyardVersion} (${m.gitCommit}), TCP ${m.tcpCongestionControl}, ${nf}  `,
-    `Host busy before the run: ${m.hostBusyCoresAtStart.toFixed(2)} cores; load average ${m.loadAverageAtStart.join(' ')}`,
-    '',
-    '## Paths',
-    '',
-    table(
-      ['path', 'status', 'what a frame goes through'],
-      r.paths.map((p) => [p.id, p.status, p.note]),
-      ['l', 'l', 'l'],
-    ),
+    ...r.verdict.flatMap((s) => [s, '']),
+    `Run ${r.startedAt} (${r.durationS.toFixed(0)} s): \`${r.command.join(' ')}\`  `,
+    `${m.hostname}: ${m.cpus} × ${m.cpuModel}, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${m.os}, ` +
+      `kernel ${m.kernel}  `,
+    `node ${m.node}, ${m.iperf3}, ${m.cc}, tapyard ${m.tapyardVersion} (${m.gitCommit}), ` +
+      `TCP ${m.tcpCongestionControl}, ${nf}  `,
+    `Host busy before the run: ${m.hostBusyCoresAtStart.toFixed(2)} cores; ` +
+      `load average ${m.loadAverageAtStart.join(' ')}`,
     '',
     '## Results',
     '',
-    `Medians over ${r.options.reps} repetition(s), min–max in brackets. TCP for the forwarder paths: offloads off / on. ` +
-      'Packet rate is what the guest received, counted in the guest; CPU per frame is at full 64-byte rate.',
+    `Medians over ${r.options.reps} repetition(s), min–max in brackets. TCP for the forwarder paths: offloads ` +
+      'off / on; kernel-only paths run with the kernel’s offloads on. NDR: no-drop rate, counted in the guest.',
     '',
-    summaryTable(r),
+    md(summaryTable(r)),
     '',
     img('throughput.svg', 'TCP throughput per path'),
-    img('packet-rate.svg', 'packet rate per frame size'),
-    img('latency.svg', 'latency distribution'),
+    img('packet-rate.svg', 'no-drop rate per frame size'),
+    img('latency.svg', 'latency idle and under load'),
     img('cpu-per-frame.svg', 'CPU per frame'),
+    '## No-drop rate and full load',
+    '',
+    'At full offered load the macvtap path slows the sender (sent falls, nothing is lost); the tap path drops at the',
+    'tap queue (delivered falls). The no-drop rate is what both sustain.',
+    '',
+    md(ndrTable(r)),
+    '',
+    '## Latency, idle and under load',
+    '',
+    md(latencyTable(r)),
+    '',
     '## tapyard against the C loop',
     '',
-    'Same path, same run. The goals are targets to report against, not pass/fail criteria.',
+    'Same path, same repetition. A goal is met or missed only when the whole 95 % interval is on one side of it.',
     '',
-    ratioTable(r),
+    show(md, ratioTable(r)),
     '',
     "## Other machines' traffic (the seed experiment)",
     '',
-    'The external namespace sends frames to a MAC that no lab interface owns, at fixed rates, while the guest is idle. ' +
-      'Each cell: the CPU of the generator and the forwarder during the flood (schedstat: exact, and blind to other tenants; ' +
-      "veth delivers in the sender's context, so the generator's core also runs the receiving host's kernel path — the sending part is the same on every path, " +
-      'the differences are the cost of receiving), and the share of the frames that reached the forwarder (its wire-port counter) or, for kernel-only paths, ' +
-      'the guest interface. "flood off" is `bridge link set dev TAP flood off` on the bridge port toward the guest. ' +
-      'The host-wide extra busy time over an idle window is in report.json (`hostExtraCores`); other tenants make it noisy.',
+    FOREIGN_HOW,
     '',
-    hostExtraTable(r),
+    show(md, foreignTable(r)),
     '',
-    foreignTable(r),
+    'Host-wide extra busy cores over the idle window (median, min–max; other tenants make it noisy):',
+    '',
+    r.foreign.length ? md(hostExtraTable(r)) : '',
     '',
     FOREIGN_MECHANISM,
     '',
-    img('foreign-traffic.svg', 'extra host CPU from foreign traffic'),
+    img('foreign-traffic.svg', 'CPU that foreign traffic costs, per rate'),
+    '## Paths',
+    '',
+    md({
+      head: ['path', 'status', 'what a frame goes through'],
+      rows: r.paths.map((p) => [p.id, p.status, p.note]),
+      align: ['l', 'l', 'l'],
+    }),
+    '',
     '## Micro benchmarks (per-frame TypeScript work, no syscalls)',
     '',
     micro,
@@ -237,13 +317,7 @@ export function markdownReport(r: Report, charts: string[]): string {
     ...(r.failures.length ? ['## Failures', '', r.failures.map((f) => `- ${f}`).join('\n'), ''] : []),
     '## How this was measured',
     '',
-    '- TCP: `iperf3 -c` from the external namespace to `iperf3 -s` in the guest (`-R` for guest → ext).',
-    '- Packet rate: `tygen` (AF_PACKET, sendmmsg batches, PACKET_QDISC_BYPASS) pinned to one core, the forwarder to the other; ' +
-      "`tysink` counts frames at the guest's protocol dispatch. Offered = frames the generator sent, delivered = frames the guest received.",
-    '- Latency: `typing`, a UDP ping-pong, one round trip per millisecond; every sample is in report.json.',
-    '- CPU: forwarder from /proc/PID/task/*/schedstat, host as cores − Δidle/Δt from /proc/stat (both exact).',
-    '- Each measurement starts a fresh forwarder, so its counters (rx = tx + named drops) cover exactly that measurement.',
-    '- See docs/benchmark.md for what limits these numbers.',
+    ...HOW,
     '',
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 // What a run measures and for how long. The defaults answer the question on this kind of
-// machine in about ten minutes; --quick answers it roughly in under two.
+// machine in about twenty minutes; --quick answers it roughly in a few.
 
 import { TapyardError } from '../../src/error.js';
 import { coreCount } from './cpu.js';
@@ -45,11 +45,20 @@ export function benchOptions(input: OptionInput): BenchOptions {
     ),
     tcpSeconds: quick ? 1 : 3,
     rateSeconds: quick ? 1 : 2,
-    latencyCount: quick ? 200 : 1000,
+    latencyCount: quick ? 500 : 2000,
     latencyIntervalUs: 1000,
+    // p99.9 needs well over a thousand round trips per load level.
+    loadedLatencyCount: quick ? 2000 : 5000,
+    loadedLatencyIntervalUs: 200,
+    loadFractions: [0.1, 0.5, 0.9],
+    ndrTrialSeconds: quick ? 0.4 : 1,
+    ndrMaxTrials: quick ? 6 : 10,
+    ndrResolutionFraction: quick ? 0.05 : 0.02,
+    ndrLossLimitFraction: 0.001,
+    ndrTimeBoundSeconds: quick ? 6 : 30,
     foreignSeconds: quick ? 1 : 2,
-    foreignRates: quick ? [100_000] : [50_000, 100_000, 200_000],
-    frameSizes: [60, 1514],
+    foreignRatesPerSecond: quick ? [100_000] : [50_000, 100_000, 200_000],
+    frameSizes: quick ? ['64', '1518'] : ['64', '512', '1518', 'imix'],
     generatorCpu: 0,
     forwarderCpu: cores > 1 ? 1 : 0,
     outDir: input.outDir ?? 'report',

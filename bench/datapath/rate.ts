@@ -1,79 +1,145 @@
-// Packet rate: tygen floods the guest's MAC from the external namespace as fast as the path
-// takes it, tysink counts what the guest's stack received. Generator and forwarder are
-// pinned to different cores so neither steals the other's. On the macvtap path a slow reader
-// shows up as a slower sender (the queued frames stay charged to its socket); on the tap path
-// as loss at the tap queue: so both offered and delivered are reported.
+// Packet rate, measured as RFC 2544 does: tygen offers frames to the guest's MAC from the
+// external namespace, tysink counts what the guest's stack received. First a trial at full
+// offered load (as fast as the socket takes frames: the delivered rate and the CPU per frame),
+// then a binary search for the no-drop rate (NDR), the highest offered rate whose loss is at
+// most 0.1 %, bounded in trials and time. Generator and forwarder are pinned to different
+// cores. On the macvtap path a slow reader slows the sender (queued frames stay charged to its
+// socket) instead of dropping: a trial the generator could not send at its rate fails too, so
+// the NDR is a rate the path sustained, and the shortfall is reported.
 
 import { busyCores, hostSnapshot } from './cpu.js';
 import { baselineBin } from './forwarders.js';
 import { inNs, type Lab } from './lab.js';
 import type { PathDef } from './paths.js';
 import { lastJson, run, sleep, start } from './process.js';
-import type { RateSample } from './report-schema.js';
-import { endpoints, session, warmUp } from './session.js';
+import type { FrameSize, NdrSample, RateSample, Trial } from './report-schema.js';
+import { type Endpoints, endpoints, session, warmUp } from './session.js';
 
 export interface RateSetup {
-  frameSize: number;
-  seconds: number;
+  frameSize: FrameSize;
+  fullLoadSeconds: number;
+  trialSeconds: number;
+  maxTrials: number;
+  resolutionFraction: number;
+  lossLimitFraction: number;
+  timeBoundSeconds: number;
   generatorCpu: number;
   forwarderCpu: number;
 }
 
-export async function measureRate(path: PathDef, lab: Lab, setup: RateSetup, rep: number): Promise<RateSample> {
+/** tygen's arguments for a frame size on the wire (it writes frames without the 4-byte FCS). */
+export const sizeArgs = (size: FrameSize): string[] =>
+  size === 'imix' ? ['--imix'] : ['--size', String(Number(size) - 4)];
+
+/** A generator may fall this far short of its rate for reasons of its own (timer slack). */
+const SEND_TOLERANCE = 0.01;
+
+/** tygen at `perSecond` (0: flat out) for `seconds`, counted by a fresh tysink in the guest. */
+export async function trial(
+  ep: Endpoints,
+  size: FrameSize,
+  perSecond: number,
+  seconds: number,
+  generatorCpu: number,
+  lossLimit: number,
+): Promise<Trial & { sendErrors: number }> {
+  const sink = start(inNs(ep.nsGst, [baselineBin('tysink'), '--if', ep.guestIf, '--json']), 'tysink');
+  try {
+    await sink.waitFor(/ready/, 5_000);
+    const pace = perSecond > 0 ? ['--rate', String(Math.round(perSecond)), '--burst', '32'] : [];
+    const gen = await run(
+      inNs(ep.nsExt, [
+        'taskset',
+        '-c',
+        String(generatorCpu),
+        baselineBin('tygen'),
+        '--if',
+        ep.extIf,
+        '--dst',
+        ep.guestMac,
+        ...sizeArgs(size),
+        ...pace,
+        '--seconds',
+        String(seconds),
+        '--json',
+      ]),
+      (seconds + 30) * 1000,
+      'tygen',
+    );
+    await sleep(100); // frames still in a queue land before the count is read
+    const g = lastJson(gen.stdout, 'tygen');
+    const sent = Number(g.sent);
+    const delivered = Number(lastJson((await sink.stop('SIGINT')).stdout, 'tysink').received);
+    const durationS = Number(g.seconds);
+    const lossFraction = sent > 0 ? 1 - delivered / sent : 0;
+    const shortfall = perSecond > 0 ? Math.max(0, 1 - sent / (perSecond * durationS)) : 0;
+    return {
+      offeredPerSecond: perSecond,
+      sentPerSecond: sent / durationS,
+      deliveredPerSecond: delivered / durationS,
+      sentFrames: sent,
+      deliveredFrames: delivered,
+      durationS,
+      lossFraction,
+      sendShortfallFraction: shortfall,
+      passed: delivered > 0 && lossFraction <= lossLimit && shortfall <= SEND_TOLERANCE,
+      sendErrors: Number(g.send_errors),
+    };
+  } finally {
+    await sink.stop('SIGINT');
+  }
+}
+
+const strip = ({ sendErrors: _, ...t }: Trial & { sendErrors: number }): Trial => t;
+
+/** Full load, then the NDR search, all through one forwarder so its counters cover both. */
+export async function measureRate(
+  path: PathDef,
+  lab: Lab,
+  setup: RateSetup,
+  rep: number,
+): Promise<{ rate: RateSample; ndr: NdrSample }> {
   const ep = endpoints(lab);
+  const limit = setup.lossLimitFraction;
   const { result, counters } = await session(path, lab, { offload: false, cpu: setup.forwarderCpu }, async (fwd) => {
     await warmUp(ep);
-    const sink = start(inNs(ep.nsGst, [baselineBin('tysink'), '--if', ep.guestIf, '--json']), 'tysink');
-    try {
-      await sink.waitFor(/ready/, 5_000);
-      const h0 = hostSnapshot();
-      const f0 = fwd?.cpuNs() ?? 0;
-      const gen = await run(
-        inNs(ep.nsExt, [
-          'taskset',
-          '-c',
-          String(setup.generatorCpu),
-          baselineBin('tygen'),
-          '--if',
-          ep.extIf,
-          '--dst',
-          ep.guestMac,
-          '--size',
-          String(setup.frameSize),
-          '--seconds',
-          String(setup.seconds),
-          '--json',
-        ]),
-        (setup.seconds + 30) * 1000,
-        'tygen',
-      );
-      const h1 = hostSnapshot();
-      const f1 = fwd?.cpuNs() ?? 0;
-      await sleep(100); // frames still in a queue land before the count is read
-      const sinkEnd = await sink.stop('SIGINT');
-      const g = lastJson(gen.stdout, 'tygen');
-      const offered = Number(g.sent);
-      const delivered = Number(lastJson(sinkEnd.stdout, 'tysink').received);
-      const seconds = Number(g.seconds);
-      const hostBusyNs = busyCores(h0, h1) * (h1.at - h0.at) * 1e9;
-      const forwarderCpuNs = fwd ? f1 - f0 : null;
-      const perFrame = (ns: number) => (delivered > 0 ? ns / delivered : 0);
-      return {
-        seconds,
-        offered,
-        delivered,
-        offeredPerSecond: offered / seconds,
-        deliveredPerSecond: delivered / seconds,
-        loss: offered > 0 ? 1 - delivered / offered : 0,
-        generatorErrors: Number(g.send_errors),
+    const h0 = hostSnapshot();
+    const f0 = fwd?.cpuNs() ?? 0;
+    const full = await trial(ep, setup.frameSize, 0, setup.fullLoadSeconds, setup.generatorCpu, limit);
+    const h1 = hostSnapshot();
+    const f1 = fwd?.cpuNs() ?? 0;
+    const hostBusyNs = busyCores(h0, h1) * (h1.at - h0.at) * 1e9;
+    const forwarderCpuNs = fwd ? f1 - f0 : null;
+    const perFrame = (ns: number) => (full.deliveredFrames > 0 ? ns / full.deliveredFrames : 0);
+
+    // The bracket: what full load sent bounds the rate from above; nothing is known to pass yet.
+    const trials: Trial[] = [strip(full)];
+    let pass = full.passed ? full.sentPerSecond : 0;
+    let fail = full.passed ? null : full.sentPerSecond;
+    const deadline = Date.now() + setup.timeBoundSeconds * 1000;
+    while (fail !== null && trials.length < setup.maxTrials && Date.now() < deadline) {
+      if (fail - pass <= setup.resolutionFraction * fail) break;
+      // The first guess is what full load delivered: often just below the no-drop rate.
+      const next = pass === 0 && trials.length === 1 ? full.deliveredPerSecond * 0.98 : (pass + fail) / 2;
+      const t = await trial(ep, setup.frameSize, next, setup.trialSeconds, setup.generatorCpu, limit);
+      trials.push(strip(t));
+      if (t.passed) pass = next;
+      else fail = next;
+    }
+    return {
+      rate: {
+        trial: strip(full),
+        generatorSendErrors: full.sendErrors,
         forwarderCpuNs,
         hostBusyNs,
         forwarderNsPerFrame: forwarderCpuNs === null ? null : perFrame(forwarderCpuNs),
         hostNsPerFrame: perFrame(hostBusyNs),
-      };
-    } finally {
-      await sink.stop('SIGINT');
-    }
+      },
+      ndr: { ndrPerSecond: pass, resolutionFraction: fail === null ? 0 : (fail - pass) / fail, trials },
+    };
   });
-  return { rep, ...result, forwarder: counters };
+  return {
+    rate: { rep, ...result.rate, forwarder: counters },
+    ndr: { rep, ...result.ndr, forwarder: counters },
+  };
 }

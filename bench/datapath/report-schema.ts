@@ -1,438 +1,350 @@
-// The shape of report.json, and a hand-written validator for it: the report is the
-// benchmark's product, so a test (and anyone reading it later) can check it is complete
-// without trusting the code that wrote it.
+// The shape of report.json, defined once: the TypeScript types, the runtime validation and the
+// published JSON Schema (report.schema.json, written beside every report) all come from these
+// zod definitions. Every numeric field names its unit (Ns, PerSecond, Cores, Frames, ...).
 
-export const REPORT_SCHEMA = 'tapyard-bench/1';
+import { z } from 'zod';
 
-/** A summary over repetitions: the median, and the min-max range as the honest error bar. */
-export interface Summary {
-  n: number;
-  median: number;
-  min: number;
-  max: number;
-  /** (max - min) / median; wide spreads are reported as warnings. */
-  spread: number;
-}
+export const REPORT_SCHEMA = 'tapyard-bench/2';
 
-export type Forwarder = 'c' | 'tapyard';
-export type LabKind = 'macvtap' | 'bridge' | 'ref-veth' | 'ref-macvlan' | 'ref-bridge';
+/** Frame sizes on the wire, FCS included, the way RFC 2544 names them; IMIX is 7:4:1 of 64/594/1518. */
+export const FRAME_SIZES = ['64', '512', '1518', 'imix'] as const;
+export const FrameSize = z.enum(FRAME_SIZES);
+export type FrameSize = z.infer<typeof FrameSize>;
 
-export interface PathInfo {
-  /** "macvtap/c", "bridge/tapyard", "ref-veth", ... */
-  id: string;
-  lab: LabKind;
-  forwarder: Forwarder | null;
-  status: 'ok' | 'skipped' | 'failed';
-  note: string;
-}
+const count = z.number().int().nonnegative();
+const nonNeg = z.number().nonnegative();
+
+export const Summary = z
+  .object({
+    n: count,
+    median: z.number(),
+    min: z.number(),
+    max: z.number(),
+    /** (max - min) / median; wide spreads are reported as warnings. */
+    spread: nonNeg,
+    mean: z.number(),
+    /** 95 % confidence interval of the mean over the repetitions (Student's t); null with one repetition. */
+    ciLow: z.number().nullable(),
+    ciHigh: z.number().nullable(),
+  })
+  .strict()
+  .describe('a figure over repetitions, in the unit its field name says');
+export type Summary = z.infer<typeof Summary>;
+
+export const Forwarder = z.enum(['c', 'tapyard']);
+export type Forwarder = z.infer<typeof Forwarder>;
+export const LabKind = z.enum(['macvtap', 'bridge', 'ref-veth', 'ref-macvlan', 'ref-bridge']);
+export type LabKind = z.infer<typeof LabKind>;
+
+export const PathInfo = z
+  .object({
+    id: z.string().describe('"macvtap/c", "bridge/tapyard", "ref-veth", ...'),
+    lab: LabKind,
+    forwarder: Forwarder.nullable(),
+    /** Kernel-only paths run with the kernel's offloads on (TSO/GSO/checksum), forwarders with them off unless said. */
+    kernelOffloads: z.boolean(),
+    status: z.enum(['ok', 'skipped', 'failed']),
+    note: z.string(),
+  })
+  .strict();
+export type PathInfo = z.infer<typeof PathInfo>;
 
 /** A forwarder's final counters, the same fields whichever forwarder printed them. */
-export interface ForwarderCounters {
-  rx: number;
-  tx: number;
-  dropped: number;
-  drops: Record<string, number>;
-  wireRx: number;
-  guestRx: number;
-  raw: unknown;
-}
+export const ForwarderCounters = z
+  .object({
+    rxFrames: count,
+    txFrames: count,
+    droppedFrames: count,
+    dropsFrames: z.record(z.string(), count),
+    wireRxFrames: count,
+    guestRxFrames: count,
+    raw: z.unknown(),
+  })
+  .strict();
+export type ForwarderCounters = z.infer<typeof ForwarderCounters>;
 
-export interface TcpSample {
-  rep: number;
-  seconds: number;
-  bitsPerSecond: number;
-  retransmits: number;
-  hostBusyCores: number;
-  forwarderCores: number | null;
-  forwarder: ForwarderCounters | null;
-}
+export const TcpSample = z
+  .object({
+    rep: count,
+    durationS: nonNeg,
+    bitsPerSecond: nonNeg,
+    retransmitSegments: count,
+    hostBusyCores: z.number(),
+    forwarderCores: nonNeg.nullable(),
+    forwarder: ForwarderCounters.nullable(),
+  })
+  .strict();
+export type TcpSample = z.infer<typeof TcpSample>;
 
-export interface TcpResult {
-  path: string;
-  offload: boolean | null;
-  direction: 'ext-to-guest' | 'guest-to-ext';
-  samples: TcpSample[];
-  summary: Summary | null;
-}
+export const Direction = z.enum(['ext-to-guest', 'guest-to-ext']);
+export type Direction = z.infer<typeof Direction>;
 
-export interface RateSample {
-  rep: number;
-  seconds: number;
-  offered: number;
-  delivered: number;
-  offeredPerSecond: number;
-  deliveredPerSecond: number;
-  /** 1 - delivered / offered */
-  loss: number;
-  generatorErrors: number;
-  forwarderCpuNs: number | null;
-  hostBusyNs: number;
-  /** CPU nanoseconds per delivered frame: the forwarder's own, and the whole host's. */
-  forwarderNsPerFrame: number | null;
-  hostNsPerFrame: number;
-  forwarder: ForwarderCounters | null;
-}
+export const TcpResult = z
+  .object({
+    path: z.string(),
+    offload: z.boolean().nullable(),
+    direction: Direction,
+    samples: z.array(TcpSample),
+    bitsPerSecond: Summary.nullable(),
+  })
+  .strict();
+export type TcpResult = z.infer<typeof TcpResult>;
 
-export interface RateResult {
-  path: string;
-  /** Bytes as written, without the 4-byte FCS: 60 is a "64-byte" frame, 1514 a "1518-byte" one. */
-  frameSize: number;
-  samples: RateSample[];
-  summary: Summary | null;
-}
+/** One trial at one offered rate: what the generator was asked for, what it sent, what arrived. */
+export const Trial = z
+  .object({
+    offeredPerSecond: nonNeg.describe('target rate; 0: as fast as the socket takes frames'),
+    sentPerSecond: nonNeg,
+    deliveredPerSecond: nonNeg,
+    sentFrames: count,
+    deliveredFrames: count,
+    durationS: nonNeg,
+    /** 1 - delivered / sent */
+    lossFraction: z.number(),
+    /** The generator could not send at the offered rate: on macvtap, the path's back-pressure. */
+    sendShortfallFraction: z.number(),
+    passed: z.boolean(),
+  })
+  .strict();
+export type Trial = z.infer<typeof Trial>;
 
-export interface LatencySample {
-  rep: number;
-  intervalUs: number;
-  sent: number;
-  lost: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  /** Every round trip, nanoseconds, in the order measured. */
-  rttNs: number[];
-  forwarder: ForwarderCounters | null;
-}
+/** Full offered load: how much gets through when the generator sends as fast as it can, and at what CPU. */
+export const RateSample = z
+  .object({
+    rep: count,
+    trial: Trial,
+    generatorSendErrors: count,
+    forwarderCpuNs: nonNeg.nullable(),
+    hostBusyNs: z.number(),
+    forwarderNsPerFrame: nonNeg.nullable(),
+    hostNsPerFrame: z.number(),
+    forwarder: ForwarderCounters.nullable(),
+  })
+  .strict();
+export type RateSample = z.infer<typeof RateSample>;
 
-export interface LatencyResult {
-  path: string;
-  samples: LatencySample[];
-  p50: Summary | null;
-  p90: Summary | null;
-  p99: Summary | null;
-}
+export const RateResult = z
+  .object({
+    path: z.string(),
+    frameSize: FrameSize,
+    samples: z.array(RateSample),
+    deliveredPerSecond: Summary.nullable(),
+    forwarderNsPerFrame: Summary.nullable(),
+  })
+  .strict();
+export type RateResult = z.infer<typeof RateResult>;
 
-export interface ForeignSample {
-  rep: number;
-  seconds: number;
-  /** Foreign frames the generator sent (to a MAC nobody owns). */
-  offered: number;
-  /**
-   * CPU of the lab's own tasks during the flood (schedstat, exact, blind to other tenants):
-   * the generator, whose core also runs the receiving kernel path (veth delivers in the
-   * sender's context), plus the forwarder. The sending part is the same on every path.
-   */
-  labCores: number;
-  /** Host busy cores during the flood minus during the idle window before it (noisy on a shared host). */
-  hostExtraCores: number;
-  hostIdleCores: number;
-  generatorCores: number;
-  forwarderCores: number | null;
-  /** Frames the forwarder read from its wire port (the foreign frames that reached it). */
-  forwarderWireRx: number | null;
-  /** Frames the guest's interface received. */
-  guestIfRx: number;
-  forwarder: ForwarderCounters | null;
-}
+/** RFC 2544-style no-drop rate: the highest offered rate with loss <= lossLimitFraction, by binary search. */
+export const NdrSample = z
+  .object({
+    rep: count,
+    ndrPerSecond: nonNeg,
+    /** The search stopped when the bracket was this narrow (relative), or at its step or time bound. */
+    resolutionFraction: nonNeg,
+    trials: z.array(Trial),
+    forwarder: ForwarderCounters.nullable(),
+  })
+  .strict();
+export type NdrSample = z.infer<typeof NdrSample>;
 
-export interface ForeignResult {
-  path: string;
-  floodOff: boolean;
-  rate: number;
-  samples: ForeignSample[];
-  labCores: Summary | null;
-  hostExtraCores: Summary | null;
-}
+export const NdrResult = z
+  .object({
+    path: z.string(),
+    frameSize: FrameSize,
+    lossLimitFraction: nonNeg,
+    samples: z.array(NdrSample),
+    ndrPerSecond: Summary.nullable(),
+  })
+  .strict();
+export type NdrResult = z.infer<typeof NdrResult>;
 
-export interface Ratio {
-  metric: string;
-  path: string;
-  tapyard: number | null;
-  c: number | null;
-  ratio: number | null;
-  goal: string;
-  met: boolean | null;
-}
+/** Round trips in log-linear buckets: bucket i holds [lowNs[i], lowNs[i] * (1 + HISTOGRAM_STEP)). */
+export const Histogram = z
+  .object({
+    stepFraction: nonNeg,
+    lowNs: z.array(nonNeg),
+    counts: z.array(count),
+  })
+  .strict();
+export type Histogram = z.infer<typeof Histogram>;
 
-export interface MicroResult {
-  name: string;
-  framesPerSecond: number;
-  source: string;
-}
+export const Percentiles = z.object({ p50Ns: nonNeg, p99Ns: nonNeg, p999Ns: nonNeg }).strict();
+export type Percentiles = z.infer<typeof Percentiles>;
 
-export interface Machine {
-  hostname: string;
-  cpus: number;
-  cpuModel: string;
-  memoryBytes: number;
-  kernel: string;
-  os: string;
-  node: string;
-  iperf3: string;
-  cc: string;
-  tapyardVersion: string;
-  gitCommit: string;
-  /** /proc/sys/net/bridge/bridge-nf-call-iptables: 1, 0, or null when br_netfilter is absent. Read, never changed. */
-  bridgeNfCallIptables: number | null;
-  tcpCongestionControl: string;
-  loadAverageAtStart: number[];
-  hostBusyCoresAtStart: number;
-  otherLabNamespacesAtStart: number;
-}
+export const LatencySample = z
+  .object({
+    rep: count,
+    intervalUs: nonNeg,
+    /** Background frames per second offered while probing (0: idle path). */
+    loadPerSecond: nonNeg,
+    sentProbes: count,
+    lostProbes: count,
+    percentiles: Percentiles,
+    histogram: Histogram,
+    forwarder: ForwarderCounters.nullable(),
+  })
+  .strict();
+export type LatencySample = z.infer<typeof LatencySample>;
 
-export interface BenchOptions {
-  quick: boolean;
-  reps: number;
-  measurements: string[];
-  paths: string[];
-  tcpSeconds: number;
-  rateSeconds: number;
-  latencyCount: number;
-  latencyIntervalUs: number;
-  foreignSeconds: number;
-  foreignRates: number[];
-  frameSizes: number[];
-  generatorCpu: number;
-  forwarderCpu: number;
-  outDir: string;
-}
+export const LatencyResult = z
+  .object({
+    path: z.string(),
+    /** null: idle; else the load as a fraction of this path's 64-byte no-drop rate. */
+    loadFraction: z.number().nullable(),
+    samples: z.array(LatencySample),
+    /** From all repetitions' round trips pooled in one histogram: what the table and the chart both show. */
+    pooled: Percentiles.nullable(),
+    /** Per-repetition percentiles, for the spread and the confidence interval. */
+    p50Ns: Summary.nullable(),
+    p99Ns: Summary.nullable(),
+    p999Ns: Summary.nullable(),
+  })
+  .strict();
+export type LatencyResult = z.infer<typeof LatencyResult>;
 
-export interface Report {
-  schema: typeof REPORT_SCHEMA;
-  startedAt: string;
-  finishedAt: string;
-  seconds: number;
-  command: string[];
-  options: BenchOptions;
-  machine: Machine;
-  /** The labs this run built (and took down): their namespaces were ty-ID-*. */
-  labs: { kind: LabKind; id: string }[];
-  paths: PathInfo[];
-  tcp: TcpResult[];
-  rate: RateResult[];
-  latency: LatencyResult[];
-  foreign: ForeignResult[];
-  ratios: Ratio[];
-  micro: { status: 'ok' | 'absent' | 'failed'; note: string; results: MicroResult[] };
-  warnings: string[];
-  failures: string[];
-}
+export const ForeignSample = z
+  .object({
+    rep: count,
+    durationS: nonNeg,
+    offeredFrames: count,
+    /** Generator + forwarder CPU during the flood (schedstat; the generator's core runs the receive path). */
+    labCores: nonNeg,
+    /** Host busy cores during the flood minus during the idle window before it (noisy on a shared host). */
+    hostExtraCores: z.number(),
+    hostIdleCores: z.number(),
+    generatorCores: nonNeg,
+    forwarderCores: nonNeg.nullable(),
+    /** Foreign frames the forwarder read from its wire port. */
+    forwarderWireRxFrames: count.nullable(),
+    guestIfRxFrames: count,
+    forwarder: ForwarderCounters.nullable(),
+  })
+  .strict();
+export type ForeignSample = z.infer<typeof ForeignSample>;
 
-// ---- validation ---------------------------------------------------------------------------
+export const ForeignResult = z
+  .object({
+    path: z.string(),
+    floodOff: z.boolean(),
+    offeredPerSecond: nonNeg,
+    samples: z.array(ForeignSample),
+    labCores: Summary.nullable(),
+    hostExtraCores: Summary.nullable(),
+  })
+  .strict();
+export type ForeignResult = z.infer<typeof ForeignResult>;
 
-type Check = (value: unknown, at: string, errors: string[]) => void;
+/** met / missed only when the whole confidence interval is on one side of the goal. */
+export const Verdict = z.enum(['met', 'missed', 'within-noise', 'no-goal', 'one-repetition', 'not-measured']);
+export type Verdict = z.infer<typeof Verdict>;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const Ratio = z
+  .object({
+    metric: z.string(),
+    unit: z.string(),
+    path: z.string(),
+    tapyard: z.number().nullable(),
+    c: z.number().nullable(),
+    /** Median over repetitions of tapyard / C measured in the same repetition. */
+    ratio: z.number().nullable(),
+    ciLow: z.number().nullable(),
+    ciHigh: z.number().nullable(),
+    higherIsBetter: z.boolean(),
+    goal: z.number().nullable(),
+    verdict: Verdict,
+  })
+  .strict();
+export type Ratio = z.infer<typeof Ratio>;
 
-const num: Check = (v, at, e) => {
-  if (typeof v !== 'number' || !Number.isFinite(v)) e.push(`${at}: expected a finite number, got ${JSON.stringify(v)}`);
-};
-const nonNeg: Check = (v, at, e) => {
-  num(v, at, e);
-  if (typeof v === 'number' && v < 0) e.push(`${at}: expected >= 0, got ${v}`);
-};
-const str: Check = (v, at, e) => {
-  if (typeof v !== 'string') e.push(`${at}: expected a string`);
-};
-const bool: Check = (v, at, e) => {
-  if (typeof v !== 'boolean') e.push(`${at}: expected a boolean`);
-};
-const nullable =
-  (c: Check): Check =>
-  (v, at, e) => {
-    if (v !== null) c(v, at, e);
-  };
-const oneOf =
-  (...allowed: unknown[]): Check =>
-  (v, at, e) => {
-    if (!allowed.includes(v)) e.push(`${at}: expected one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
-  };
-const array =
-  (c: Check): Check =>
-  (v, at, e) => {
-    if (!Array.isArray(v)) e.push(`${at}: expected an array`);
-    else
-      v.forEach((x, i) => {
-        c(x, `${at}[${i}]`, e);
-      });
-  };
-const record =
-  (c: Check): Check =>
-  (v, at, e) => {
-    if (!isObject(v)) e.push(`${at}: expected an object`);
-    else for (const [k, x] of Object.entries(v)) c(x, `${at}.${k}`, e);
-  };
-const any: Check = () => {};
-const shape =
-  (fields: Record<string, Check>): Check =>
-  (v, at, e) => {
-    if (!isObject(v)) {
-      e.push(`${at}: expected an object`);
-      return;
-    }
-    for (const [k, c] of Object.entries(fields)) {
-      if (!(k in v)) e.push(`${at}.${k}: missing`);
-      else c(v[k], `${at}.${k}`, e);
-    }
-    for (const k of Object.keys(v)) if (!(k in fields)) e.push(`${at}.${k}: not in the schema`);
-  };
+export const MicroResult = z.object({ name: z.string(), framesPerSecond: nonNeg, source: z.string() }).strict();
+export type MicroResult = z.infer<typeof MicroResult>;
 
-const summary = nullable(shape({ n: nonNeg, median: num, min: num, max: num, spread: nonNeg }));
-const counters = nullable(
-  shape({ rx: nonNeg, tx: nonNeg, dropped: nonNeg, drops: record(nonNeg), wireRx: nonNeg, guestRx: nonNeg, raw: any }),
-);
+export const Machine = z
+  .object({
+    hostname: z.string(),
+    cpus: count,
+    cpuModel: z.string(),
+    memoryBytes: nonNeg,
+    kernel: z.string(),
+    os: z.string(),
+    node: z.string(),
+    iperf3: z.string(),
+    cc: z.string(),
+    tapyardVersion: z.string(),
+    gitCommit: z.string(),
+    /** /proc/sys/net/bridge/bridge-nf-call-iptables: 1, 0, or null when br_netfilter is absent. Never changed. */
+    bridgeNfCallIptables: z.number().nullable(),
+    tcpCongestionControl: z.string(),
+    loadAverageAtStart: z.array(nonNeg),
+    hostBusyCoresAtStart: z.number(),
+    otherLabNamespacesAtStart: count,
+  })
+  .strict();
+export type Machine = z.infer<typeof Machine>;
 
-const reportShape = shape({
-  schema: oneOf(REPORT_SCHEMA),
-  startedAt: str,
-  finishedAt: str,
-  seconds: nonNeg,
-  command: array(str),
-  options: shape({
-    quick: bool,
-    reps: nonNeg,
-    measurements: array(str),
-    paths: array(str),
+export const BenchOptions = z
+  .object({
+    quick: z.boolean(),
+    reps: count,
+    measurements: z.array(z.string()),
+    paths: z.array(z.string()),
     tcpSeconds: nonNeg,
     rateSeconds: nonNeg,
-    latencyCount: nonNeg,
+    latencyCount: count,
     latencyIntervalUs: nonNeg,
+    loadedLatencyCount: count,
+    loadedLatencyIntervalUs: nonNeg,
+    loadFractions: z.array(nonNeg),
+    ndrTrialSeconds: nonNeg,
+    ndrMaxTrials: count,
+    ndrResolutionFraction: nonNeg,
+    ndrLossLimitFraction: nonNeg,
+    ndrTimeBoundSeconds: nonNeg,
     foreignSeconds: nonNeg,
-    foreignRates: array(nonNeg),
-    frameSizes: array(nonNeg),
-    generatorCpu: nonNeg,
-    forwarderCpu: nonNeg,
-    outDir: str,
-  }),
-  machine: shape({
-    hostname: str,
-    cpus: nonNeg,
-    cpuModel: str,
-    memoryBytes: nonNeg,
-    kernel: str,
-    os: str,
-    node: str,
-    iperf3: str,
-    cc: str,
-    tapyardVersion: str,
-    gitCommit: str,
-    bridgeNfCallIptables: nullable(num),
-    tcpCongestionControl: str,
-    loadAverageAtStart: array(nonNeg),
-    hostBusyCoresAtStart: num,
-    otherLabNamespacesAtStart: nonNeg,
-  }),
-  labs: array(shape({ kind: oneOf('macvtap', 'bridge', 'ref-veth', 'ref-macvlan', 'ref-bridge'), id: str })),
-  paths: array(
-    shape({
-      id: str,
-      lab: oneOf('macvtap', 'bridge', 'ref-veth', 'ref-macvlan', 'ref-bridge'),
-      forwarder: oneOf(null, 'c', 'tapyard'),
-      status: oneOf('ok', 'skipped', 'failed'),
-      note: str,
-    }),
-  ),
-  tcp: array(
-    shape({
-      path: str,
-      offload: nullable(bool),
-      direction: oneOf('ext-to-guest', 'guest-to-ext'),
-      samples: array(
-        shape({
-          rep: nonNeg,
-          seconds: nonNeg,
-          bitsPerSecond: nonNeg,
-          retransmits: nonNeg,
-          hostBusyCores: num,
-          forwarderCores: nullable(nonNeg),
-          forwarder: counters,
-        }),
-      ),
-      summary,
-    }),
-  ),
-  rate: array(
-    shape({
-      path: str,
-      frameSize: nonNeg,
-      samples: array(
-        shape({
-          rep: nonNeg,
-          seconds: nonNeg,
-          offered: nonNeg,
-          delivered: nonNeg,
-          offeredPerSecond: nonNeg,
-          deliveredPerSecond: nonNeg,
-          loss: num,
-          generatorErrors: nonNeg,
-          forwarderCpuNs: nullable(nonNeg),
-          hostBusyNs: num,
-          forwarderNsPerFrame: nullable(nonNeg),
-          hostNsPerFrame: num,
-          forwarder: counters,
-        }),
-      ),
-      summary,
-    }),
-  ),
-  latency: array(
-    shape({
-      path: str,
-      samples: array(
-        shape({
-          rep: nonNeg,
-          intervalUs: nonNeg,
-          sent: nonNeg,
-          lost: nonNeg,
-          p50: nonNeg,
-          p90: nonNeg,
-          p99: nonNeg,
-          rttNs: array(nonNeg),
-          forwarder: counters,
-        }),
-      ),
-      p50: summary,
-      p90: summary,
-      p99: summary,
-    }),
-  ),
-  foreign: array(
-    shape({
-      path: str,
-      floodOff: bool,
-      rate: nonNeg,
-      samples: array(
-        shape({
-          rep: nonNeg,
-          seconds: nonNeg,
-          offered: nonNeg,
-          labCores: nonNeg,
-          hostExtraCores: num,
-          hostIdleCores: num,
-          generatorCores: nonNeg,
-          forwarderCores: nullable(nonNeg),
-          forwarderWireRx: nullable(nonNeg),
-          guestIfRx: nonNeg,
-          forwarder: counters,
-        }),
-      ),
-      labCores: summary,
-      hostExtraCores: summary,
-    }),
-  ),
-  ratios: array(
-    shape({
-      metric: str,
-      path: str,
-      tapyard: nullable(num),
-      c: nullable(num),
-      ratio: nullable(num),
-      goal: str,
-      met: nullable(bool),
-    }),
-  ),
-  micro: shape({
-    status: oneOf('ok', 'absent', 'failed'),
-    note: str,
-    results: array(shape({ name: str, framesPerSecond: nonNeg, source: str })),
-  }),
-  warnings: array(str),
-  failures: array(str),
-});
+    foreignRatesPerSecond: z.array(nonNeg),
+    frameSizes: z.array(FrameSize),
+    generatorCpu: count,
+    forwarderCpu: count,
+    outDir: z.string(),
+  })
+  .strict();
+export type BenchOptions = z.infer<typeof BenchOptions>;
+
+export const Report = z
+  .object({
+    schema: z.literal(REPORT_SCHEMA),
+    startedAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime(),
+    durationS: nonNeg,
+    command: z.array(z.string()),
+    options: BenchOptions,
+    machine: Machine,
+    /** The answer first: sentences computed from the data below. */
+    verdict: z.array(z.string()),
+    labs: z.array(z.object({ kind: LabKind, id: z.string() }).strict()),
+    paths: z.array(PathInfo),
+    tcp: z.array(TcpResult),
+    rate: z.array(RateResult),
+    ndr: z.array(NdrResult),
+    latency: z.array(LatencyResult),
+    foreign: z.array(ForeignResult),
+    ratios: z.array(Ratio),
+    micro: z
+      .object({ status: z.enum(['ok', 'absent', 'failed']), note: z.string(), results: z.array(MicroResult) })
+      .strict(),
+    warnings: z.array(z.string()),
+    failures: z.array(z.string()),
+  })
+  .strict()
+  .describe('tapyard bench report: every raw sample, summaries, tapyard/C ratios, the verdict');
+export type Report = z.infer<typeof Report>;
 
 /** Every way `value` differs from the report schema, as "path: problem" lines; empty when valid. */
 export function validateReport(value: unknown): string[] {
-  const errors: string[] = [];
-  reportShape(value, 'report', errors);
-  return errors;
+  const result = Report.safeParse(value);
+  if (result.success) return [];
+  return result.error.issues.map((i) => `report${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
 }
+
+/** The published JSON Schema, generated from the same definitions. */
+export const reportJsonSchema = (): unknown => z.toJSONSchema(Report, { io: 'input', unrepresentable: 'any' });

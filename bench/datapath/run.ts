@@ -17,17 +17,20 @@ import { measureRate } from './rate.js';
 import { computeRatios } from './ratios.js';
 import {
   type BenchOptions,
+  type Direction,
   type ForeignResult,
   type LabKind,
   type LatencyResult,
+  type NdrResult,
   type PathInfo,
   type RateResult,
   REPORT_SCHEMA,
   type Report,
   type TcpResult,
 } from './report-schema.js';
-import { summarize } from './stats.js';
-import { type Direction, measureTcp } from './tcp.js';
+import { mergeHistograms, percentilesOf, summarize } from './stats.js';
+import { measureTcp } from './tcp.js';
+import { verdict } from './verdict.js';
 import { collectWarnings } from './warnings.js';
 
 export interface RunIo {
@@ -48,6 +51,8 @@ const DIRECTIONS: readonly Direction[] = ['ext-to-guest', 'guest-to-ext'];
 /** A locally administered unicast MAC, fresh per run, that no lab interface has. */
 const foreignMac = (): string => ['02', ...[...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 
+const offloadLabel = (offload: boolean | null) => (offload === null ? '' : offload ? ' offload on' : ' offload off');
+
 export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const startedAt = new Date();
   const machine = await describeMachine();
@@ -58,6 +63,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     id: p.id,
     lab: p.lab,
     forwarder: p.forwarder,
+    kernelOffloads: p.forwarder === null,
     status: p.forwarder === 'tapyard' && tapyardMissing ? 'skipped' : 'ok',
     note: p.forwarder === 'tapyard' && tapyardMissing ? tapyardMissing : p.describe,
   }));
@@ -65,25 +71,44 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
 
   const tcp: TcpResult[] = [];
   const rate: RateResult[] = [];
+  const ndr: NdrResult[] = [];
   const latency: LatencyResult[] = [];
   const foreign: ForeignResult[] = [];
   const failures: string[] = [];
   const labs = new Map<LabKind, Lab>();
   const mac = foreignMac();
   const wants = (m: string) => opts.measurements.includes(m);
+  const empty = () => ({ samples: [], pooled: null, p50Ns: null, p99Ns: null, p999Ns: null });
 
   // Result slots in a fixed order (path order, then variant), filled repetition by repetition.
   for (const p of active) {
     if (wants('tcp'))
       for (const offload of p.forwarder ? [false, true] : [null])
-        for (const direction of DIRECTIONS) tcp.push({ path: p.id, offload, direction, samples: [], summary: null });
+        for (const direction of DIRECTIONS)
+          tcp.push({ path: p.id, offload, direction, samples: [], bitsPerSecond: null });
     if (wants('rate'))
-      for (const frameSize of opts.frameSizes) rate.push({ path: p.id, frameSize, samples: [], summary: null });
-    if (wants('latency')) latency.push({ path: p.id, samples: [], p50: null, p90: null, p99: null });
+      for (const frameSize of opts.frameSizes) {
+        rate.push({ path: p.id, frameSize, samples: [], deliveredPerSecond: null, forwarderNsPerFrame: null });
+        const lossLimitFraction = opts.ndrLossLimitFraction;
+        ndr.push({ path: p.id, frameSize, lossLimitFraction, samples: [], ndrPerSecond: null });
+      }
+    if (wants('latency')) {
+      latency.push({ path: p.id, loadFraction: null, ...empty() });
+      // Loaded latency needs this path's 64-byte no-drop rate from the same repetition.
+      if (wants('rate') && opts.frameSizes.includes('64'))
+        for (const f of opts.loadFractions) latency.push({ path: p.id, loadFraction: f, ...empty() });
+    }
     if (wants('foreign') && p.id !== 'ref-veth')
       for (const floodOff of p.lab === 'bridge' || p.lab === 'ref-bridge' ? [false, true] : [false])
-        for (const r of opts.foreignRates)
-          foreign.push({ path: p.id, floodOff, rate: r, samples: [], labCores: null, hostExtraCores: null });
+        for (const r of opts.foreignRatesPerSecond)
+          foreign.push({
+            path: p.id,
+            floodOff,
+            offeredPerSecond: r,
+            samples: [],
+            labCores: null,
+            hostExtraCores: null,
+          });
   }
 
   const pathDef = (id: string): PathDef => active.find((p) => p.id === id)!;
@@ -91,57 +116,76 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const steps: Step[] = [];
   for (let rep = 1; rep <= opts.reps; rep++) {
     const of = `rep ${rep}/${opts.reps}`;
-    for (const t of tcp) {
-      const label = `tcp ${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction} ${of}`;
+    for (const t of tcp)
       steps.push({
-        label,
+        label: `tcp ${t.path}${offloadLabel(t.offload)} ${t.direction} ${of}`,
         path: t.path,
         run: async () =>
           void t.samples.push(
             await measureTcp(pathDef(t.path), lab(t.path), t.offload === true, t.direction, opts.tcpSeconds, rep),
           ),
       });
-    }
-    for (const r of rate) {
+    rate.forEach((r, i) => {
       const setup = {
         frameSize: r.frameSize,
-        seconds: opts.rateSeconds,
+        fullLoadSeconds: opts.rateSeconds,
+        trialSeconds: opts.ndrTrialSeconds,
+        maxTrials: opts.ndrMaxTrials,
+        resolutionFraction: opts.ndrResolutionFraction,
+        lossLimitFraction: opts.ndrLossLimitFraction,
+        timeBoundSeconds: opts.ndrTimeBoundSeconds,
         generatorCpu: opts.generatorCpu,
         forwarderCpu: opts.forwarderCpu,
       };
       steps.push({
-        label: `rate ${r.path} ${r.frameSize + 4} B ${of}`,
+        label: `rate + no-drop search ${r.path} ${r.frameSize} ${of}`,
         path: r.path,
-        run: async () => void r.samples.push(await measureRate(pathDef(r.path), lab(r.path), setup, rep)),
+        run: async () => {
+          const got = await measureRate(pathDef(r.path), lab(r.path), setup, rep);
+          r.samples.push(got.rate);
+          ndr[i]!.samples.push(got.ndr);
+        },
+      });
+    });
+    for (const l of latency) {
+      const load = l.loadFraction;
+      steps.push({
+        label: `latency ${l.path}${load === null ? ' idle' : ` at ${load * 100}% of NDR`} ${of}`,
+        path: l.path,
+        run: async () => {
+          let loadPerSecond = 0;
+          if (load !== null) {
+            const base = ndr.find((n) => n.path === l.path && n.frameSize === '64')?.samples.find((s) => s.rep === rep);
+            if (!base?.ndrPerSecond) throw new TapyardError('BENCH_PATH', 'no 64-byte no-drop rate to load it with');
+            loadPerSecond = base.ndrPerSecond * load;
+          }
+          const setup = {
+            count: load === null ? opts.latencyCount : opts.loadedLatencyCount,
+            intervalUs: load === null ? opts.latencyIntervalUs : opts.loadedLatencyIntervalUs,
+            loadPerSecond,
+            generatorCpu: opts.generatorCpu,
+            forwarderCpu: opts.forwarderCpu,
+          };
+          l.samples.push(await measureLatency(pathDef(l.path), lab(l.path), setup, rep));
+        },
       });
     }
-    for (const l of latency)
-      steps.push({
-        label: `latency ${l.path} ${of}`,
-        path: l.path,
-        run: async () =>
-          void l.samples.push(
-            await measureLatency(pathDef(l.path), lab(l.path), opts.latencyCount, opts.latencyIntervalUs, rep),
-          ),
-      });
     for (const f of foreign) {
       const setup = {
-        rate: f.rate,
+        rate: f.offeredPerSecond,
         seconds: opts.foreignSeconds,
         floodOff: f.floodOff,
         foreignMac: mac,
         generatorCpu: opts.generatorCpu,
         forwarderCpu: opts.forwarderCpu,
       };
-      const label = `foreign ${f.path}${f.floodOff ? ' flood off' : ''} ${f.rate / 1000}k/s ${of}`;
       steps.push({
-        label,
+        label: `foreign ${f.path}${f.floodOff ? ' flood off' : ''} ${f.offeredPerSecond / 1000}k/s ${of}`,
         path: f.path,
         run: async () => void f.samples.push(await measureForeign(pathDef(f.path), lab(f.path), setup, rep)),
       });
     }
   }
-
   const kinds = [...new Set(active.map((p) => p.lab))];
   const progress = new Progress(kinds.length + steps.length + 1, io.progress);
   const checkAbort = () => {
@@ -179,12 +223,17 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   progress.finish();
   checkAbort();
 
-  for (const t of tcp) t.summary = summarize(t.samples.map((s) => s.bitsPerSecond));
-  for (const r of rate) r.summary = summarize(r.samples.map((s) => s.deliveredPerSecond));
+  for (const t of tcp) t.bitsPerSecond = summarize(t.samples.map((s) => s.bitsPerSecond));
+  for (const r of rate) {
+    r.deliveredPerSecond = summarize(r.samples.map((s) => s.trial.deliveredPerSecond));
+    r.forwarderNsPerFrame = summarize(r.samples.flatMap((s) => s.forwarderNsPerFrame ?? []));
+  }
+  for (const n of ndr) n.ndrPerSecond = summarize(n.samples.map((s) => s.ndrPerSecond));
   for (const l of latency) {
-    l.p50 = summarize(l.samples.map((s) => s.p50));
-    l.p90 = summarize(l.samples.map((s) => s.p90));
-    l.p99 = summarize(l.samples.map((s) => s.p99));
+    if (l.samples.length) l.pooled = percentilesOf(mergeHistograms(l.samples.map((s) => s.histogram)));
+    l.p50Ns = summarize(l.samples.map((s) => s.percentiles.p50Ns));
+    l.p99Ns = summarize(l.samples.map((s) => s.percentiles.p99Ns));
+    l.p999Ns = summarize(l.samples.map((s) => s.percentiles.p999Ns));
   }
   for (const f of foreign) {
     f.labCores = summarize(f.samples.map((s) => s.labCores));
@@ -196,14 +245,16 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     schema: REPORT_SCHEMA,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    durationS: (finishedAt.getTime() - startedAt.getTime()) / 1000,
     command: io.command,
     options: opts,
     machine,
+    verdict: [],
     labs: [...labs.values()].map((l) => ({ kind: l.kind, id: l.id })),
     paths,
     tcp,
     rate,
+    ndr,
     latency,
     foreign,
     ratios: [],
@@ -213,5 +264,6 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   };
   report.ratios = computeRatios(report);
   report.warnings = collectWarnings(report);
+  report.verdict = verdict(report);
   return report;
 }

@@ -7,10 +7,8 @@ import { busyCores, hostSnapshot } from './cpu.js';
 import { inNs, type Lab } from './lab.js';
 import type { PathDef } from './paths.js';
 import { run, start, tail } from './process.js';
-import type { TcpSample } from './report-schema.js';
+import type { Direction, TcpSample } from './report-schema.js';
 import { endpoints, session, warmUp } from './session.js';
-
-export type Direction = 'ext-to-guest' | 'guest-to-ext';
 
 interface IperfResult {
   error?: string;
@@ -65,9 +63,9 @@ export async function measureTcp(
           `iperf3: ${j.error ?? `no result (exit ${client.code ?? client.signal})`}`,
         );
       return {
-        seconds: j.end.sum_received.seconds,
+        durationS: j.end.sum_received.seconds,
         bitsPerSecond: j.end.sum_received.bits_per_second,
-        retransmits: j.end.sum_sent?.retransmits ?? 0,
+        retransmitSegments: j.end.sum_sent?.retransmits ?? 0,
         hostBusyCores: busyCores(h0, h1),
         forwarderCores: fwd ? (f1 - f0) / 1e9 / (h1.at - h0.at) : null,
       };

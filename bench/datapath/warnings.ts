@@ -5,6 +5,7 @@ import type { ForwarderCounters, Report, Summary } from './report-schema.js';
 import { WIDE_SPREAD } from './stats.js';
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+const loadName = (f: number | null) => (f === null ? 'idle' : `at ${f * 100}% NDR`);
 
 /** "macvtap/c 64 B 90% (0.16–1.0)" when the repetitions of a figure spread wide, else null. */
 function spread(what: string, s: Summary | null, fmt: (x: number) => string): string | null {
@@ -16,22 +17,27 @@ function spread(what: string, s: Summary | null, fmt: (x: number) => string): st
 function spreadWarning(measurement: string, figures: (string | null)[]): string | null {
   const wide = figures.filter((f): f is string => f !== null);
   if (wide.length === 0) return null;
-  return `${measurement}: repetitions spread more than ${pct(WIDE_SPREAD)} for ${wide.length} of ${figures.length} figures — ${wide.join('; ')}. The machine is shared and noisy: compare paths within this run only`;
+  return (
+    `${measurement}: repetitions spread more than ${pct(WIDE_SPREAD)} for ${wide.length} of ${figures.length} ` +
+    `figures — ${wide.join('; ')}. The machine is shared and noisy: compare paths within this run only`
+  );
 }
 
 /** rx = tx + drops for a forwarder's final counters. */
-export const conserved = (c: ForwarderCounters): boolean => c.rx === c.tx + c.dropped;
+export const conserved = (c: ForwarderCounters): boolean => c.rxFrames === c.txFrames + c.droppedFrames;
 
 export function collectWarnings(r: Report): string[] {
   const w: string[] = [];
   const m = r.machine;
   if (m.hostBusyCoresAtStart > 0.25)
     w.push(
-      `the host was already ${m.hostBusyCoresAtStart.toFixed(2)} cores busy before the run started (other tenants): CPU figures include their noise`,
+      `the host was already ${m.hostBusyCoresAtStart.toFixed(2)} cores busy before the run started ` +
+        '(other tenants): CPU figures include their noise',
     );
   if (m.otherLabNamespacesAtStart > 0)
     w.push(
-      `${m.otherLabNamespacesAtStart} other ty-* namespaces existed at the start: someone else may be running traffic on this machine`,
+      `${m.otherLabNamespacesAtStart} other ty-* namespaces existed at the start: ` +
+        'someone else may be running traffic on this machine',
     );
   if (m.cpus < 2) w.push('fewer than 2 CPUs: generator and forwarder share a core in packet-rate runs');
   if (r.options.reps < 2)
@@ -47,18 +53,18 @@ export function collectWarnings(r: Report): string[] {
       r.tcp.map((t) =>
         spread(
           `${t.path}${t.offload === null ? '' : t.offload ? ' offload on' : ' offload off'} ${t.direction}`,
-          t.summary,
+          t.bitsPerSecond,
           gbit,
         ),
       ),
     ),
     spreadWarning(
-      'packet rate (M frames/s)',
-      r.rate.map((x) => spread(`${x.path} ${x.frameSize + 4} B`, x.summary, mfps)),
+      'no-drop rate (M frames/s)',
+      r.ndr.map((x) => spread(`${x.path} ${x.frameSize}`, x.ndrPerSecond, mfps)),
     ),
     spreadWarning('latency (µs)', [
-      ...r.latency.map((l) => spread(`${l.path} p50`, l.p50, us)),
-      ...r.latency.map((l) => spread(`${l.path} p99`, l.p99, us)),
+      ...r.latency.map((l) => spread(`${l.path} ${loadName(l.loadFraction)} p50`, l.p50Ns, us)),
+      ...r.latency.map((l) => spread(`${l.path} ${loadName(l.loadFraction)} p99`, l.p99Ns, us)),
     ]),
   ];
   for (const f of found) if (f) w.push(f);
@@ -66,23 +72,27 @@ export function collectWarnings(r: Report): string[] {
   const busyIdle = idleWindows.filter((c) => c > 0.3).length;
   if (busyIdle > 0)
     w.push(
-      `other work kept the host more than 0.3 cores busy in ${busyIdle} of ${idleWindows.length} idle windows of the foreign-traffic runs: ` +
-        'the host-wide extra CPU there is unreliable; the generator + forwarder CPU (schedstat) is not affected',
+      `other work kept the host more than 0.3 cores busy in ${busyIdle} of ${idleWindows.length} idle windows ` +
+        'of the foreign-traffic runs: the host-wide extra CPU there is unreliable; the generator + forwarder CPU ' +
+        '(schedstat) is not affected',
     );
 
   for (const x of r.rate)
     for (const s of x.samples)
-      if (s.generatorErrors > 0)
-        w.push(
-          `packet rate ${x.path} ${x.frameSize + 4} B rep ${s.rep}: the generator had ${s.generatorErrors} failed sends`,
-        );
-  const all = [...r.tcp, ...r.rate, ...r.latency, ...r.foreign].flatMap((x) =>
+      if (s.generatorSendErrors > 0)
+        w.push(`packet rate ${x.path} ${x.frameSize} rep ${s.rep}: ${s.generatorSendErrors} failed sends`);
+  for (const n of r.ndr)
+    for (const s of n.samples)
+      if (s.ndrPerSecond === 0)
+        w.push(`no-drop rate ${n.path} ${n.frameSize} rep ${s.rep}: no trial passed (loss above 0.1 % at every rate)`);
+  const all = [...r.tcp, ...r.rate, ...r.ndr, ...r.latency, ...r.foreign].flatMap((x) =>
     x.samples.map((s) => ({ path: x.path, s })),
   );
   for (const { path, s } of all)
     if (s.forwarder && !conserved(s.forwarder))
       w.push(
-        `${path} rep ${s.rep}: forwarder counters do not add up (rx ${s.forwarder.rx} != tx ${s.forwarder.tx} + drops ${s.forwarder.dropped})`,
+        `${path} rep ${s.rep}: forwarder counters do not add up (rx ${s.forwarder.rxFrames} != ` +
+          `tx ${s.forwarder.txFrames} + drops ${s.forwarder.droppedFrames})`,
       );
   return w;
 }

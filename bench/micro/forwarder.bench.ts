@@ -84,6 +84,7 @@ if (json) {
 } else {
   for (const r of results)
     console.log(
-      `${r.name.padEnd(34)} ${(r.framesPerSecond / 1e6).toFixed(1)} M frames/s  (${(1e9 / r.framesPerSecond).toFixed(0)} ns/frame)`,
+      `${r.name.padEnd(34)} ${(r.framesPerSecond / 1e6).toFixed(1)} M frames/s  ` +
+        `(${(1e9 / r.framesPerSecond).toFixed(0)} ns/frame)`,
     );
 }
