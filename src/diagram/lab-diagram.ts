@@ -117,7 +117,8 @@ export function drawLabDiagram(kind: LabKind): string {
       16,
       50,
       kind === 'macvtap'
-        ? 'The macvtap path: the guest reaches the wire through a macvtap on the hypervisor’s NIC; tapyard plays QEMU.'
+        ? 'The macvtap path: the guest reaches the wire through a macvtap on the hypervisor’s NIC; ' +
+            'tapyard plays QEMU.'
         : 'The bridge path: the NIC and a tap are ports of a Linux bridge; tapyard plays QEMU on the tap.',
       { size: 13 },
     ),

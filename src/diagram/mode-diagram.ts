@@ -38,16 +38,12 @@ export function drawModeDiagram(d: ModeDiagram): string {
   const height = legendTop + 78;
   const body: string[] = [
     text(16, 28, `macvlan mode ${d.mode}: ${SENDER_TITLE[d.sender]}`, { size: 20, weight: 'bold' }),
-    text(
-      16,
-      50,
-      `Endpoints: ${d.endpoints.map((e) => `${e.name} (${[e.mode, ...sourceNames(e).map((n) => `clones what ${n} sends`)].join(', ')})`).join(', ')}.`,
-      { size: 12 },
-    ),
+    text(16, 50, `Endpoints: ${d.endpoints.map((e) => `${e.name} (${endpointNote(e)})`).join(', ')}.`, { size: 12 }),
     text(
       16,
       68,
-      'Each panel: one frame through the model (the forwarder’s own decide()), switch tables empty. Drawn by src/diagram; scripts/diagrams redraws it.',
+      'Each panel: one frame through the model (the forwarder’s own decide()), switch tables empty. ' +
+        'Drawn by src/diagram; scripts/diagrams redraws it.',
       { size: 11, fill: '#52606d', italic: true },
     ),
   ];
@@ -77,6 +73,11 @@ export function drawModeDiagram(d: ModeDiagram): string {
   }
   body.push(...legend(16, legendTop));
   return document(width, height, `macvlan ${d.mode}, ${SENDER_TITLE[d.sender]}`, body);
+}
+
+/** An endpoint's mode, and what its source list makes it clone. */
+function endpointNote(e: ModeDiagram['endpoints'][number]): string {
+  return [e.mode, ...sourceNames(e).map((n) => `clones what ${n} sends`)].join(', ');
 }
 
 function PATHS_IN_ORDER(d: ModeDiagram): Path[] {
@@ -116,7 +117,8 @@ function drawPanel(p: Panel, x: number, y: number): string {
     const fill = name === p.from ? COLOR.sender : copies > 0 ? COLOR.copy : COLOR.none;
     out.push(rect(sx - BOX_W / 2, sy, BOX_W, BOX_H, { fill, width: name === p.from || copies > 0 ? 1.6 : 1 }));
     out.push(text(sx, sy + 16, name, { size: 13, anchor: 'middle', weight: 'bold' }));
-    const badge = name === p.from ? (copies > 0 ? `sends, ×${copies} back` : 'sends') : copies > 0 ? `×${copies}` : '';
+    const sent = copies > 0 ? `sends, ×${copies} back` : 'sends';
+    const badge = name === p.from ? sent : copies > 0 ? `×${copies}` : '';
     if (badge === '') return;
     // Above the box, where no link runs; ext's link comes from above, so its badge goes right.
     if (badgeRight) out.push(text(sx + BOX_W / 2 + 4, sy + 16, badge, { size: 11, weight: 'bold' }));
@@ -147,7 +149,8 @@ function drawPanel(p: Panel, x: number, y: number): string {
     const down = use.get('cable/down') ?? 0;
     const up = use.get('cable/up') ?? 0;
     link(cx, hubY + 28, cx, swY, down + up > 0);
-    if (down > 0) out.push(text(cx - 8, hubY + 44, '↓', { size: 14, anchor: 'end', weight: 'bold', fill: COLOR.path }));
+    const arrow = { size: 14, anchor: 'end', weight: 'bold', fill: COLOR.path } as const;
+    if (down > 0) out.push(text(cx - 8, hubY + 44, '↓', arrow));
     if (up > 0)
       out.push(
         // Up without down: the frame came in from the wire; after going down: the switch sent it back.
@@ -187,7 +190,8 @@ function legend(x: number, y: number): string[] {
     text(
       x + 12,
       y + 52,
-      '↓ out on the wire; ↑ in: from the wire; ↑ back: the switch sent it back to the lower. host: the stack that owns the lower (or the bridge device).',
+      '↓ out on the wire; ↑ in: from the wire; ↑ back: the switch sent it back to the lower. ' +
+        'host: the stack that owns the lower (or the bridge device).',
       { size: 12 },
     ),
   );

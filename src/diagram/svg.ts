@@ -78,7 +78,8 @@ export function line(x1: number, y1: number, x2: number, y2: number, o: LineOpti
 /** A whole document: a white background, then the body. */
 export function document(width: number, height: number, title: string, body: readonly string[]): string {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${n(width)}" height="${n(height)}" viewBox="0 0 ${n(width)} ${n(height)}" font-family="${FONT}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${n(width)}" height="${n(height)}" ` +
+      `viewBox="0 0 ${n(width)} ${n(height)}" font-family="${FONT}">`,
     `<title>${escapeXml(title)}</title>`,
     `<rect x="0" y="0" width="${n(width)}" height="${n(height)}" fill="#ffffff"/>`,
     ...body,

@@ -226,7 +226,8 @@ function findLoss(journey: Journey, lab: MacvlanLab | BridgeLab, target: string)
     const saidHairpin = [hop.drop ?? '', ...hop.outputs.map((o) => o.reason)].some((r) => r.includes('hairpin'));
     const back =
       toward === hop.ingress && !saidHairpin
-        ? `: ${target} lies back through ${toward}, the port the frame came in by, and this switch does not send a frame back out its ingress port (hairpin is off there)`
+        ? `: ${target} lies back through ${toward}, the port the frame came in by, and this switch does not ` +
+          'send a frame back out its ingress port (hairpin is off there)'
         : '';
     return `${hopName(hop, index)}: ${describeOutputs(hop)}${back}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
   };
@@ -318,7 +319,8 @@ function modeChange(mode: 'bridge' | 'vepa'): Candidate {
 const CANDIDATES: readonly Candidate[] = [
   {
     change:
-      'turn on hairpin (802.1Qbg reflective relay) on the switch port toward the lower (bridge link set dev PORT hairpin on)',
+      'turn on hairpin (802.1Qbg reflective relay) on the switch port toward the lower ' +
+      '(bridge link set dev PORT hairpin on)',
     apply(setup, q) {
       if (setup.path !== 'macvtap' || setup.wire === 'hairpin') return null;
       return { setup: { ...setup, wire: 'hairpin' }, question: q };
@@ -327,7 +329,9 @@ const CANDIDATES: readonly Candidate[] = [
   modeChange('bridge'),
   modeChange('vepa'),
   {
-    change: `give the host its address on an on-host macvlan in bridge mode on the same lower, not on the lower itself (ip link add link LOWER name ${HOST_MACVLAN} type macvlan mode bridge)`,
+    change:
+      'give the host its address on an on-host macvlan in bridge mode on the same lower, not on the lower ' +
+      `itself (ip link add link LOWER name ${HOST_MACVLAN} type macvlan mode bridge)`,
     apply(setup, q) {
       if (setup.path !== 'macvtap' || (q.from !== HOST && q.to !== HOST)) return null;
       const swap = (s: string) => (s === HOST ? HOST_MACVLAN : s);
@@ -426,8 +430,10 @@ export function describeSetup(setup: Setup): string {
     return `${s}'s guest${extra.length > 0 ? ` (${extra.join(', ')})` : ''}`;
   });
   const behind = guests.length > 0 ? `; ${guests.join(', ')}` : '';
-  if (setup.path === 'bridge')
-    return `bridge path: ${setup.ports.map((p) => p.name).join(', ')} on a Linux bridge; host is the bridge's own stack${behind}`;
+  if (setup.path === 'bridge') {
+    const ports = setup.ports.map((p) => p.name).join(', ');
+    return `bridge path: ${ports} on a Linux bridge; host is the bridge's own stack${behind}`;
+  }
   const wire =
     setup.wire === 'direct'
       ? 'straight to ext'
@@ -436,7 +442,8 @@ export function describeSetup(setup: Setup): string {
         : 'a switch, hairpin off';
   const eps = setup.endpoints.map(
     (e) =>
-      `${e.name} (${e.mode ?? 'vepa'}${setup.trusted.has(e.name) ? ', trusts its guest' : ''}${e.allmulti ? ', allmulti' : ''})`,
+      `${e.name} (${e.mode ?? 'vepa'}${setup.trusted.has(e.name) ? ', trusts its guest' : ''}` +
+      `${e.allmulti ? ', allmulti' : ''})`,
   );
   return `macvtap path: ${eps.join(', ')} on one lower owned by host; the lower cabled to ${wire}${behind}`;
 }
