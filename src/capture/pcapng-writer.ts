@@ -7,7 +7,7 @@
 // port (link type Ethernet, if_name), then an Enhanced Packet per frame (interface id,
 // microsecond timestamp, captured and original length). Little-endian throughout.
 
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 
 const BlockType = { SECTION_HEADER: 0x0a0d0d0a, INTERFACE: 0x00000001, ENHANCED_PACKET: 0x00000006 } as const;
@@ -25,15 +25,24 @@ export class PcapngWriter {
   private readonly fd: number;
   private readonly buf = Buffer.alloc(BUFFER_BYTES);
   private used = 0;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Bytes in the file, all of them whole blocks: where a failed write is cut back to. */
+  private written = 0;
   frames = 0;
+  /** Why the capture stopped early (a full disk, a closed pipe), or null. */
+  failure: string | null = null;
 
   constructor(
     readonly path: string,
     interfaces: readonly string[],
     /** Bytes kept of each frame (the rest is counted in the original length). */
     readonly snaplen = 262144,
+    /**
+     * The capture could not be written and has stopped: it is a side channel, so the caller
+     * decides whether the run goes on. The file ends at its last whole block.
+     */
+    private readonly onFailure: (sentence: string) => void = () => {},
   ) {
     try {
       // `-` is standard output, as tcpdump's `-w -`: `tapyard forward --capture - | wireshark -k -i -`.
@@ -47,8 +56,10 @@ export class PcapngWriter {
     this.sectionHeader();
     for (const name of interfaces) this.interfaceDescription(name);
     this.flush();
-    this.timer = setInterval(() => this.flush(), FLUSH_MS);
-    this.timer.unref();
+    if (!this.closed) {
+      this.timer = setInterval(() => this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
   }
 
   /** One frame that arrived on interface `port`; `micros` is the capture time in microseconds. */
@@ -82,15 +93,46 @@ export class PcapngWriter {
     if (this.closed) return;
     this.flush();
     this.closed = true;
-    clearInterval(this.timer);
+    if (this.timer !== null) clearInterval(this.timer);
     if (this.fd !== STDOUT) closeSync(this.fd);
   }
 
   private flush(): void {
     if (this.used === 0 || this.closed) return;
     let done = 0;
-    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    try {
+      while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    } catch (err) {
+      this.fail(err as NodeJS.ErrnoException);
+      return;
+    }
+    this.written += this.used;
     this.used = 0;
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    const code = err.code ?? 'EIO';
+    const why: Record<string, string> = {
+      ENOSPC: 'no space left on the device',
+      EDQUOT: 'the disk quota is used up',
+      EPIPE: 'the reading end of the pipe closed',
+      EFBIG: 'the file is too large',
+      EAGAIN: 'the reader is not keeping up',
+    };
+    this.failure = `the capture ${this.path === '-' ? 'on standard output' : this.path} stopped after ${this.frames} frames: ${why[code] ?? code} (${code})`;
+    this.closed = true;
+    this.used = 0;
+    if (this.timer !== null) clearInterval(this.timer);
+    // A half-written block would make the whole file unreadable to some readers.
+    if (this.fd !== STDOUT) {
+      try {
+        ftruncateSync(this.fd, this.written);
+      } catch {
+        // the sentence above is what matters; a file that cannot be cut stays as it is
+      }
+      closeSync(this.fd);
+    }
+    this.onFailure(this.failure);
   }
 
   private sectionHeader(): void {

@@ -11,6 +11,7 @@ import { openPort } from '../port/open.js';
 import type { Port } from '../port/port.js';
 import { makeSwitch } from '../switch/index.js';
 import { type CountersReport, countersReport, printReport } from './counters-report.js';
+import { onInfoSignal } from './process-guard.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
   const config = readForwardConfig(argv);
@@ -23,19 +24,27 @@ export async function forwardCommand(argv: string[]): Promise<number> {
 
 async function forward(config: ForwardConfig): Promise<number> {
   // Standard output carries the capture when it is `-`; everything else then goes to stderr.
-  const toStdout = config.capture !== '-';
+  // A closed standard output (`| head -1`) ends what was printed there, not the run.
+  let stdoutOpen = config.capture !== '-';
   const say = (line: string) => process.stderr.write(`${line}\n`);
-  const print = toStdout ? (line: string) => process.stdout.write(`${line}\n`) : say;
+  const print = (line: string) => (stdoutOpen ? process.stdout.write(`${line}\n`) : say(line));
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (!stdoutOpen) return;
+    stdoutOpen = false;
+    say(`tapyard: warning: standard output closed (${err.code ?? 'error'}); forwarding goes on, counters go to stderr`);
+  };
+  process.stdout.on('error', onStdoutError);
 
   let fatal: TapyardError | null = null;
+  let captureStop: string | null = null;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
     finish = resolve;
   });
   // From here on a signal ends the run with counters, even while ports are still getting ready.
+  // SIGHUP (the terminal went away) and SIGQUIT end it the same way; SIGUSR1 only prints them.
   const onSignal = () => finish();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   const sw = makeSwitch(config.switch);
   const ports = openAll(config);
@@ -49,6 +58,13 @@ async function forward(config: ForwardConfig): Promise<number> {
       capture = new PcapngWriter(
         config.capture,
         ports.map((p) => p.name),
+        undefined,
+        (sentence) => {
+          if (config.captureError === 'stop') {
+            captureStop = sentence;
+            finish();
+          } else say(`tapyard: warning: ${sentence}; forwarding goes on (--capture-error stop ends the run)`);
+        },
       );
     }
     forwarder = new Forwarder(ports, sw, {
@@ -75,6 +91,7 @@ async function forward(config: ForwardConfig): Promise<number> {
     // What the kernel's version of this switch would do to its ports: worth knowing, not an error.
     for (const note of sw.report?.().notes ?? []) say(`tapyard: the model says: ${note}`);
   }
+  onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
   const timers: NodeJS.Timeout[] = [];
   if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
   if (config.stats) {
@@ -90,20 +107,27 @@ async function forward(config: ForwardConfig): Promise<number> {
 
   await done;
   for (const t of timers) clearInterval(t);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  onInfoSignal(() => {});
   forwarder.stop();
   capture?.close();
 
   const report = countersReport('final', forwarder, ports, elapsed(), null, fatal);
   if (config.json) print(JSON.stringify(report));
   else printReport(report, print);
+  process.stdout.off('error', onStdoutError);
   if (fatal !== null) {
     say(`tapyard: ${(fatal as TapyardError).message}`);
     return 1;
   }
+  if (captureStop !== null) {
+    say(`tapyard: ${captureStop}`);
+    return 1;
+  }
   return 0;
 }
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 function openAll(config: ForwardConfig): Port[] {
   const ports: Port[] = [];

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // tapyard: one entry point, one file per command. Errors reach the user as one sentence:
-// exit status 2 for bad usage, 1 for a device or run failure.
+// exit status 2 for bad usage, 1 for a device or run failure; SIGPIPE is ignored (Node does),
+// so a closed pipe is an EPIPE each command handles.
 
+// First: before any other module runs, SIGUSR1 must not be able to open a debugger.
+import './process-guard.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quote } from '../config/quote.js';

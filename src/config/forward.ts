@@ -8,7 +8,7 @@ import { Options } from './keys.js';
 import { type PortConfig, parsePortSpec, portHelp } from './port.js';
 import { quote } from './quote.js';
 import { switchConfig, switchHelp } from './switch.js';
-import { integer, seconds, text, usageError } from './value.js';
+import { integer, oneOf, seconds, text, usageError } from './value.js';
 
 export const FORWARD_FLAGS = {
   port: repeated('port', text('SPEC'), 'NAME=KIND:TARGET[,key=value...], at least two'),
@@ -17,6 +17,12 @@ export const FORWARD_FLAGS = {
   offload: onOff('offload', 'offload=on for every macvtap and tap port'),
   busyPoll: onOff('busy-poll', 'never sleep: lower latency, one core always busy (macvtap and tap ports)'),
   capture: valued('capture', text('FILE'), 'write every frame read to pcapng, one interface per port (- for stdout)'),
+  captureError: valued(
+    'capture-error',
+    oneOf(['warn', 'stop'] as const),
+    'a capture that cannot be written (full disk, closed pipe): warn and forward on, or stop with counters',
+    'warn',
+  ),
   stats: onOff('stats', 'print a line of rates every second'),
   json: onOff('json', 'counters as JSON: with --stats one object per second, and always the final one'),
   duration: valued('duration', seconds(), 'stop after S seconds'),
@@ -30,6 +36,8 @@ export interface ForwardConfig {
   readonly busyPoll: boolean;
   /** A pcapng file, '-' for standard output, or null. */
   readonly capture: string | null;
+  /** What a failed capture does to the run: a side channel never ends it unless asked. */
+  readonly captureError: 'warn' | 'stop';
   readonly stats: boolean;
   readonly json: boolean;
   readonly durationS: number | null;
@@ -76,6 +84,7 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     budget: values.budget ?? DEFAULT_BUDGET,
     busyPoll: values.busyPoll,
     capture: values.capture ?? null,
+    captureError: values.captureError ?? 'warn',
     stats: values.stats,
     json: values.json,
     durationS: values.duration ?? null,
