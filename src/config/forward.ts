@@ -62,9 +62,17 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
   const kind = kindText as SwitchKind;
   const ports = specs.map((spec) => parsePortSpec(values.offload ? withOffload(spec) : spec, kind));
   const names = new Set<string>();
+  const devices = new Map<string, string>();
   for (const p of ports) {
     if (names.has(p.name)) throw usageError(`two ports are named ${quote(p.name)}`);
     names.add(p.name);
+    // One device twice would split its flows between two ports (or fight over one tap).
+    const d = p.device;
+    if (d.kind === 'tap' && d.mq) continue; // the queues of a multi-queue tap are meant to be shared
+    const id = `${d.kind === 'pcap' ? 'pcap' : 'tun'}:${d.kind === 'tap' ? (d.netns ?? '') : ''}:${d.ifname}`;
+    const other = devices.get(id);
+    if (other !== undefined) throw usageError(`ports ${other} and ${p.name} name the same device ${quote(d.ifname)}`);
+    devices.set(id, p.name);
   }
   if (values.busyPoll) {
     const slow = ports.find((p) => p.device.kind !== 'macvtap' && p.device.kind !== 'tap');

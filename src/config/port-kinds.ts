@@ -20,7 +20,10 @@ interface KindDeclaration {
 
 const offload = key('offload', flag, false, 'read GSO super-frames and partial checksums (QEMU turns them off too)');
 
-const MACVTAP_KEYS = { offload } as const;
+const MACVTAP_KEYS = {
+  offload,
+  shared: key('shared', flag, false, 'open it even if another process reads it (the flows are then split)'),
+} as const;
 const TAP_KEYS = {
   netns: optional('netns', netnsName, 'the tap lives in this network namespace (/run/netns/NAME)'),
   create: key('create', flag, false, 'create the tap if it does not exist (removed on exit)'),

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
+import { openersOf } from './device-owners.js';
 import { FdPort } from './fd-port.js';
 import { isErrno, TunOffload, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
@@ -20,6 +21,8 @@ export interface MacvtapConfig {
   readonly ifname: string;
   /** Read GSO super-frames and partial checksums (offload=on). */
   readonly offload: boolean;
+  /** Open it although another process reads it: the kernel splits the flows between the readers. */
+  readonly shared: boolean;
 }
 
 export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdPort {
@@ -36,6 +39,15 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
   if (queues.length === 0) throw fail('ENOTMACVTAP', `${ifname} is not a macvtap (it is ${describeDevice(ifname)})`);
   const [major, minor] = readFileSync(`${sys}/macvtap/${queues[0]}/dev`, 'utf8').trim().split(':').map(Number);
 
+  const others = openersOf(major!, minor!);
+  if (others.length > 0 && !config.shared) {
+    const who = others.map((o) => `${o.command} (pid ${o.pid})`).join(', ');
+    throw fail(
+      'EBUSY',
+      `the macvtap ${ifname} is already open in ${who}: two readers split its flows between them; ` +
+        'stop the other reader, or add shared to do it anyway',
+    );
+  }
   let fd: number;
   try {
     fd = tapio().openMacvtap(major!, minor!);

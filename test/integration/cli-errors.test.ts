@@ -5,7 +5,7 @@ import { chmodSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLI, type Lab, labUp, ROOT } from '../helpers/lab.js';
+import { CLI, type Lab, labUp, ROOT, startTapyard } from '../helpers/lab.js';
 
 let lab: Lab;
 let nobodyCopy: string;
@@ -148,8 +148,33 @@ describe('tapyard forward refuses bad input in one sentence', () => {
     [['forward', '--port', 'a=tap:x,bpf=udp', '--port', 'b=tap:y'], /bpf is a pcap option; tap ports do not take it/],
     [['forward', '--switch', 'bridge,ageng=3', '--port', 'a=tap:x', '--port', 'b=tap:y'], /did you mean ageing\?/],
     [['help', 'teleport'], /unknown command 'teleport'/],
+    [['forward', '--port', 'a=tap:x', '--port', 'b=tap:x'], /ports a and b name the same device 'x'/],
+    [['forward', '--port', 'a=tap:x,netns=../etc', '--port', 'b=tap:y'], /netns must be a network namespace name/],
+    [
+      ['forward', '--duration', '2200000', '--port', 'a=tap:x', '--port', 'b=tap:y'],
+      /--duration must be a number of seconds above 0 and at most/,
+    ],
+    [['forward', '--port', 'a=tap:x\u001b[31m', '--port', 'b=tap:y'], /\\x1b\[31m/],
   ])('a malformed command line: %j', (args, pattern) => {
     expectOneSentence(tapyard(args), 2, pattern);
+  });
+
+  test('one reader per macvtap: a second tapyard is refused unless told shared', async () => {
+    const first = startTapyard(lab, ['forward', '--port', `wire=macvtap:${lab.env.WIRE_IF}`, '--port', guest()]);
+    try {
+      await first.waitFor(/forwarding/);
+      const wire = `wire=macvtap:${lab.env.WIRE_IF}`;
+      const other = `guest=tap:ty-${lab.id}-x2,create`;
+      expectOneSentence(
+        tapyard(['forward', '--port', wire, '--port', other, '--duration', '0.5']),
+        1,
+        /^tapyard: port wire: the macvtap ty-\w+-mvt is already open in node \(pid \d+\): two readers split its flows/,
+      );
+      const shared = tapyard(['forward', '--port', `${wire},shared`, '--port', other, '--duration', '0.5']);
+      expect(shared.code).toBe(0);
+    } finally {
+      await first.stop();
+    }
   });
 
   test('--version and help COMMAND', () => {
