@@ -14,7 +14,7 @@ import { LINUX_DEFAULT_GROUPS, type Wire } from '../../src/sim/topology.js';
 import { HOST_MACVLAN, type MacvtapSetup, type Question, why } from '../../src/sim/why.js';
 import type { MacvlanMode } from '../../src/switch/macvlan.js';
 import { markedFrame, Observer, settle } from '../helpers/kernel-observer.js';
-import { type Lab, labUp } from '../helpers/lab.js';
+import { forwardArgs, type Lab, labUp, startTapyard } from '../helpers/lab.js';
 
 const SIBLING_IP = '10.77.0.3';
 
@@ -117,10 +117,12 @@ describe('why agrees with a ping in the lab', () => {
 });
 
 describe('why agrees with the kernel about a multicast the guest joined', () => {
-  // Three groups that differ only in their last byte: their bits in an endpoint's hashed filter
-  // differ whatever the kernel's hash mix, and none can share 224.0.0.1's bit, so at most one
-  // of them can leak in through the bit of ff02::1, the only other group the endpoint joined.
-  const GROUPS: Mac[] = [0x01_00_5e_00_00_fb, 0x01_00_5e_00_00_fc, 0x01_00_5e_00_00_fd];
+  // Groups that differ only in their last byte: their bits in an endpoint's hashed filter differ
+  // whatever the kernel's hash mix, and none can share 224.0.0.1's bit. The endpoint's filter has
+  // two more bits, for ff02::1 and for broadcast, so at most two of them can leak in unjoined
+  // (which two depends on the kernel's mix, the endpoint's address; the model uses mix 0).
+  const GROUPS: Mac[] = Array.from({ length: 16 }, (_, i) => 0x01_00_5e_00_00_e0 + i);
+  const MAX_LEAKS = 2;
   const RUN_TAG = Math.floor(Math.random() * 2 ** 32);
   let caseId = 0;
 
@@ -167,13 +169,35 @@ describe('why agrees with the kernel about a multicast the guest joined', () => 
     }
     const l = (lab = labUp('ref-macvlan', '--mode', 'vepa'));
     const dev = l.env.GUEST_IF!;
-    expect(await delivered(l)).toBeLessThanOrEqual(1);
-    // What trustGuestRxFilters does: libvirt adds the guest's groups to the macvtap.
-    for (const g of GROUPS) ip(l.ns('gst'), 'maddr', 'add', formatMac(g), 'dev', dev);
-    expect(await delivered(l)).toBe(GROUPS.length);
-    for (const g of GROUPS) ip(l.ns('gst'), 'maddr', 'del', formatMac(g), 'dev', dev);
-    expect(await delivered(l)).toBeLessThanOrEqual(1);
+    expect(await delivered(l)).toBeLessThanOrEqual(MAX_LEAKS);
     ip(l.ns('gst'), 'link', 'set', dev, 'allmulticast', 'on');
     expect(await delivered(l)).toBe(GROUPS.length);
+    ip(l.ns('gst'), 'link', 'set', dev, 'allmulticast', 'off');
+    // What trustGuestRxFilters does: libvirt adds the guest's groups to the macvtap. (Leaving
+    // them again is not checked: the kernel here kept the last group's bit after `maddr del`.)
+    for (const g of GROUPS) ip(l.ns('gst'), 'maddr', 'add', formatMac(g), 'dev', dev);
+    expect(await delivered(l)).toBe(GROUPS.length);
   });
+});
+
+describe('why agrees with a ping through tapyard on the macvtap path', () => {
+  // The lab the issue names: scripts/netns/lab up macvtap --mode vepa --switch [--hairpin], the
+  // guest behind a macvtap that tapyard forwards, and a sibling macvlan on the hypervisor.
+  for (const wire of ['switch', 'hairpin'] as const)
+    test(`VEPA, ${wire === 'hairpin' ? 'with' : 'without'} hairpin`, async () => {
+      const answer = why(model('vepa', wire, [['b', 'vepa']]), ping('b'));
+      const l = (lab = labUp('macvtap', '--mode', 'vepa', `--${wire}`));
+      const dev = `ty-${l.id}-mvb`;
+      ip(l.ns('hv'), 'link', 'add', 'link', l.env.LOWER_IF!, 'name', dev, 'type', 'macvlan', 'mode', 'vepa');
+      ip(l.ns('hv'), 'addr', 'add', `${SIBLING_IP}/24`, 'dev', dev);
+      ip(l.ns('hv'), 'link', 'set', dev, 'up');
+      const t = startTapyard(l, forwardArgs(l));
+      try {
+        await t.waitFor(/forwarding/);
+        expect(pingGuest(l)).toBe(answer.reached ? 3 : 0);
+      } finally {
+        await t.stop();
+      }
+      expect(answer.reached).toBe(wire === 'hairpin');
+    });
 });
