@@ -71,6 +71,7 @@ async function forward(config: ForwardConfig): Promise<number> {
       observer: capture,
       rxFilters,
       busyPoll: config.busyPoll,
+      onNote: (sentence) => say(`tapyard: ${sentence}`),
       onFatal: (error) => {
         fatal = error;
         finish();

@@ -33,6 +33,8 @@ export interface ForwarderOptions {
   rxFilters?: readonly (RxFilter | null)[];
   /** A port failed for good (device deleted): the forwarder has stopped itself. */
   onFatal?: (error: TapyardError) => void;
+  /** A port's device changed in a way worth a sentence (its MTU); forwarding goes on. */
+  onNote?: (sentence: string) => void;
   /**
    * Never sleep: read every port on every turn of the event loop instead of waiting for
    * readiness. Lower latency, one core always busy. Every port must support it.
@@ -216,6 +218,10 @@ export class Forwarder implements PortListener {
     }
     for (const ingress of q.holding) this.release(ingress);
     q.holding.clear();
+  }
+
+  onNote(_port: Port, sentence: string): void {
+    this.options.onNote?.(sentence);
   }
 
   /** One port failed for good: the whole forwarder stops (nothing is written to a dead port). */

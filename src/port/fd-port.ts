@@ -6,7 +6,7 @@ import type { Mac } from '../mac.js';
 import { Counters } from './counters.js';
 import { errnoName } from './drop.js';
 import { isErrno, MAX_FRAME, PollEvent, type PollerHandle, tapio } from './native.js';
-import { HEADROOM, type Port, type PortKind, type PortListener, type RxBatch } from './port.js';
+import { HEADROOM, maxFrameForMtu, type Port, type PortKind, type PortListener, type RxBatch } from './port.js';
 
 /** Room for many small frames per batch and always for one 64 KiB GSO frame. */
 const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
@@ -24,6 +24,11 @@ export interface FdPortConfig {
   maxFrame: number;
   offload: boolean;
   budget: number;
+  /**
+   * Read the device's MTU again (checked with its existence, every WATCH_MS): it may change
+   * while tapyard runs. Throws when the device or its namespace is gone.
+   */
+  readMtu?: () => number;
 }
 
 export class FdPort implements Port {
@@ -33,11 +38,12 @@ export class FdPort implements Port {
   readonly counters = new Counters();
   readonly hdrLen: number;
   readonly mac: Mac | null;
-  readonly maxFrame: number;
+  maxFrame: number;
   readonly offload: boolean;
   readonly budget: number;
 
   private readonly fd: number;
+  private readonly readMtu: (() => number) | undefined;
   private readonly batch: RxBatch;
   private poller: PollerHandle | null = null;
   private listener: PortListener | null = null;
@@ -57,6 +63,7 @@ export class FdPort implements Port {
     this.maxFrame = config.maxFrame;
     this.offload = config.offload;
     this.budget = config.budget;
+    this.readMtu = config.readMtu;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(config.budget),
@@ -147,13 +154,32 @@ export class FdPort implements Port {
     }
   }
 
-  /** A deleted macvtap answers TUNGETIFF with ENOLINK; a deleted tap with EBADFD. */
+  /**
+   * A deleted macvtap answers TUNGETIFF with ENOLINK; a deleted tap with EBADFD. The MTU is read
+   * again so that a raised MTU does not make frames look oversize (the kernel reads it per frame).
+   */
   private checkDevice(): void {
     if (this.closed) return;
     try {
       tapio().tunGetIff(this.fd);
     } catch (err) {
       this.fail(this.explain(isErrno(err) ? err.errno : 0));
+      return;
+    }
+    if (this.readMtu === undefined) return;
+    let maxFrame: number;
+    try {
+      maxFrame = maxFrameForMtu(this.readMtu());
+    } catch (err) {
+      this.fail(err instanceof TapyardError ? err.message : this.explain(isErrno(err) ? err.errno : 0));
+      return;
+    }
+    if (maxFrame !== this.maxFrame) {
+      this.maxFrame = maxFrame;
+      this.listener?.onNote?.(
+        this,
+        `port ${this.name}: the ${this.device} now carries frames up to ${maxFrame} bytes (its MTU changed)`,
+      );
     }
   }
 

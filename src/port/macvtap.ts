@@ -77,6 +77,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       maxFrame: maxFrameForMtu(mtu),
       offload,
       budget,
+      readMtu: () => Number(readFileSync(`${sys}/mtu`, 'utf8')),
     });
   } catch (err) {
     tapio().close(fd);

@@ -23,6 +23,8 @@ export interface PortListener {
   onWritable(port: Port): void;
   /** The port cannot go on (its device was deleted, its fd failed): one clear sentence. */
   onFatal(port: Port, error: TapyardError): void;
+  /** Something about the device changed that the user should hear of (its MTU): one sentence. */
+  onNote?(port: Port, sentence: string): void;
 }
 
 export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory';

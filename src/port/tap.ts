@@ -80,6 +80,13 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       maxFrame: maxFrameForMtu(tapio().ifMtu(ifname, ns)),
       offload,
       budget,
+      // The tap's fd keeps a deleted namespace alive, and the guest with it: say so and stop.
+      readMtu: () => {
+        if (ns !== null && !existsSync(ns)) {
+          throw new TapyardError('ENONETNS', `the network namespace ${nsName} was deleted`);
+        }
+        return tapio().ifMtu(ifname, ns);
+      },
     });
   } catch (err) {
     tapio().close(fd);

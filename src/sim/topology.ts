@@ -7,7 +7,7 @@
 
 import { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
-import { type BridgePortConfig, LearningBridge } from '../switch/learning-bridge.js';
+import { type BridgeConfig, type BridgePortConfig, LearningBridge } from '../switch/learning-bridge.js';
 import { type EndpointConfig, Macvlan } from '../switch/macvlan.js';
 import { HairpinSwitch, TOWARD_LOWER } from './hairpin-switch.js';
 import { type Journey, Network } from './network.js';
@@ -115,6 +115,8 @@ export interface BridgeLabOptions {
   stationMacs?: ReadonlyMap<string, Mac>;
   ageingMs?: number;
   now?: () => number;
+  /** The bridge's other settings (group_fwd_mask, multicast snooping). */
+  bridge?: Omit<BridgeConfig, 'ports' | 'mac' | 'ageingMs' | 'now'>;
 }
 
 export class BridgeLab extends ModelLab {
@@ -133,7 +135,7 @@ export class BridgeLab extends ModelLab {
       ...(options.ageingMs === undefined ? {} : { ageingMs: options.ageingMs }),
       ...(options.now === undefined ? {} : { now: options.now }),
     });
-    this.bridge.configure({ ports: options.ports, mac: bridgeMac });
+    this.bridge.configure({ ...options.bridge, ports: options.ports, mac: bridgeMac });
     this.bridge.bindNodes();
     this.network.add('bridge', this.bridge, [...options.ports.map((p) => p.name), HOST]);
     options.ports.forEach((p, i) => {

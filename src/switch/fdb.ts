@@ -2,8 +2,8 @@
 // on, when it was last refreshed, and whether it is static. Ports are whatever small integers
 // the bridge numbers its ports with.
 //
-//   br_fdb_update      learn a source: a new entry, or move and refresh an existing one (a static
-//                      entry stays as it is)
+//   br_fdb_update      learn a source: a new entry, or move and refresh an existing one; a static
+//                      entry moves too (and stays static) unless it is sticky
 //   has_expired        a learned entry is gone ageing_time after its last refresh
 //   br_fdb_cleanup     deletes expired entries; here a lookup that meets one deletes it, and
 //                      age() sweeps them all
@@ -28,6 +28,7 @@ export class Fdb {
   /** When the entry was last refreshed, on the clock's scale (milliseconds). */
   private updated = new Float64Array(8);
   private isStatic = new Uint8Array(8);
+  private isSticky = new Uint8Array(8);
   /** Rows of deleted entries, to reuse before growing. */
   private readonly freeRows: number[] = [];
   private usedRows = 0;
@@ -71,11 +72,18 @@ export class Fdb {
     return this.rows.has(mac);
   }
 
-  /** `bridge fdb add MAC dev PORT master static`: replaces a learned entry. */
-  addStatic(mac: Mac, port: number): void {
+  /** `bridge fdb add MAC dev PORT master static [sticky]`: replaces a learned entry. */
+  addStatic(mac: Mac, port: number, sticky = false): void {
     const row = this.rows.get(mac);
     if (row !== ABSENT) this.remove(row);
     this.insert(mac, port, true);
+    this.isSticky[this.rows.get(mac)] = sticky ? 1 : 0;
+  }
+
+  /** Whether `mac` has a static entry (which never ages). */
+  isStaticEntry(mac: Mac): boolean {
+    const row = this.rows.get(mac);
+    return row !== ABSENT && this.isStatic[row] === 1;
   }
 
   /** Forget every learned entry (fdb_flush). */
@@ -100,8 +108,7 @@ export class Fdb {
   }
 
   private refresh(row: number, port: number): void {
-    if (this.isStatic[row] !== 0) return;
-    this.ports[row] = port;
+    if (this.isSticky[row] === 0) this.ports[row] = port;
     this.updated[row] = this.now();
   }
 
@@ -122,6 +129,7 @@ export class Fdb {
     this.ports[row] = port;
     this.updated[row] = this.now();
     this.isStatic[row] = isStatic ? 1 : 0;
+    this.isSticky[row] = 0;
     this.rows.set(mac, row);
   }
 
@@ -137,6 +145,7 @@ export class Fdb {
       this.ports = copyInto(new Int32Array(grown), this.ports);
       this.updated = copyInto(new Float64Array(grown), this.updated);
       this.isStatic = copyInto(new Uint8Array(grown), this.isStatic);
+      this.isSticky = copyInto(new Uint8Array(grown), this.isSticky);
     }
     return this.usedRows++;
   }
