@@ -3,6 +3,7 @@
 
 import type { Forwarder, Ledger } from '../engine/forwarder.js';
 import type { TapyardError } from '../error.js';
+import type { KernelDrops } from '../port/kernel-drops.js';
 import type { Port } from '../port/port.js';
 
 export interface PortReport {
@@ -14,6 +15,11 @@ export interface PortReport {
   txBytes: number;
   /** Drops by reason (short stable keys, docs/drop-reasons.md). */
   drops: Record<string, number>;
+  /**
+   * What the kernel dropped on this port's device since tapyard opened it, beside tapyard's own
+   * drops: before tapyard could read (a full queue) and after tapyard's write. null: not known.
+   */
+  kernel: KernelDrops | null;
   /** Over the last interval (per-second lines) or the whole run (final). */
   rate: { rxPps: number; txPps: number; rxMbps: number; txMbps: number; dropPps: number };
 }
@@ -50,6 +56,7 @@ export function countersReport(
       name: p.name,
       device: p.device,
       ...s,
+      kernel: p.kernelDrops?.() ?? null,
       rate: {
         rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
         txPps: per(s.txFrames - (before?.txFrames ?? 0)),
@@ -77,9 +84,12 @@ export function printReport(report: CountersReport, print: (line: string) => voi
   const pad = Math.max(...report.ports.map((p) => p.name.length));
   for (const p of report.ports) {
     const drops = Object.entries(p.drops).map(([reason, n]) => `${reason} ${n}`);
+    const k = p.kernel;
+    const kernel =
+      k === null ? '' : `; the kernel dropped ${k.beforeRead} before our read, ${k.afterWrite} after our write`;
     print(
       `  ${p.name.padEnd(pad)}  rx ${p.rxFrames} frames ${p.rxBytes} B  tx ${p.txFrames} frames ${p.txBytes} B  ` +
-        `drops ${drops.length === 0 ? '0' : drops.join(', ')}`,
+        `drops ${drops.length === 0 ? '0' : drops.join(', ')}${kernel}`,
     );
   }
   const l = report.ledger;

@@ -13,6 +13,7 @@ import { packageRoot } from '../package-root.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
 import { traceCommand } from './trace.js';
+import { whyCommand } from './why.js';
 
 interface Command {
   run: (argv: string[]) => Promise<number>;
@@ -22,6 +23,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   forward: { run: forwardCommand, about: 'join ports (macvtap, tap, pcap) and forward frames between them' },
   trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
+  why: { run: whyCommand, about: "why can't A reach B? the hop where a frame is lost, and what would change it" },
   bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
 };
 

@@ -5,6 +5,7 @@ import { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
 import { Counters } from './counters.js';
 import { errnoName } from './drop.js';
+import type { KernelDrops } from './kernel-drops.js';
 import { isErrno, MAX_FRAME, PollEvent, type PollerHandle, tapio } from './native.js';
 import { HEADROOM, maxFrameForMtu, type Port, type PortKind, type PortListener, type RxBatch } from './port.js';
 
@@ -29,6 +30,8 @@ export interface FdPortConfig {
    * while tapyard runs. Throws when the device or its namespace is gone.
    */
   readMtu?: () => number;
+  /** The kernel's own drops on the device (kernel-drops.ts). */
+  kernelDrops?: () => KernelDrops;
 }
 
 export class FdPort implements Port {
@@ -44,6 +47,7 @@ export class FdPort implements Port {
 
   private readonly fd: number;
   private readonly readMtu: (() => number) | undefined;
+  readonly kernelDrops: (() => KernelDrops) | undefined;
   private readonly batch: RxBatch;
   private poller: PollerHandle | null = null;
   private listener: PortListener | null = null;
@@ -64,6 +68,7 @@ export class FdPort implements Port {
     this.offload = config.offload;
     this.budget = config.budget;
     this.readMtu = config.readMtu;
+    this.kernelDrops = config.kernelDrops;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(config.budget),

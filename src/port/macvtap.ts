@@ -9,6 +9,7 @@ import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
 import { openersOf } from './device-owners.js';
 import { FdPort } from './fd-port.js';
+import { kernelDropsReader } from './kernel-drops.js';
 import { isErrno, TunOffload, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
 
@@ -78,6 +79,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       offload,
       budget,
       readMtu: () => Number(readFileSync(`${sys}/mtu`, 'utf8')),
+      kernelDrops: kernelDropsReader('macvtap', ifname, undefined),
     });
   } catch (err) {
     tapio().close(fd);

@@ -4,6 +4,7 @@
 import type { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
 import type { Counters } from './counters.js';
+import type { KernelDrops } from './kernel-drops.js';
 
 /**
  * Frames a port has just read. Frame i starts at buf[offsets[i]] and is lengths[i] bytes long
@@ -51,6 +52,12 @@ export interface Port {
   readonly offload: boolean;
   /** The most frames one batch (one turn of this port in the loop) holds. */
   readonly budget: number;
+
+  /**
+   * What the kernel dropped on this port's device since it was opened, outside tapyard's own
+   * counters (docs/drop-reasons.md); absent where the device has no such counters.
+   */
+  kernelDrops?(): KernelDrops;
 
   /** Begin delivering batches and events to `listener`. */
   start(listener: PortListener): void;

@@ -7,6 +7,7 @@ import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
 import { FdPort } from './fd-port.js';
+import { kernelDropsReader } from './kernel-drops.js';
 import { describeDevice, OFFLOAD_FLAGS } from './macvtap.js';
 import { isErrno, netnsPath, TunFlag, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
@@ -80,6 +81,7 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       maxFrame: maxFrameForMtu(tapio().ifMtu(ifname, ns)),
       offload,
       budget,
+      kernelDrops: kernelDropsReader('tap', ifname, nsName),
       // The tap's fd keeps a deleted namespace alive, and the guest with it: say so and stop.
       readMtu: () => {
         if (ns !== null && !existsSync(ns)) {

@@ -44,3 +44,24 @@ test("deleting the guest's namespace ends the run with one sentence", async () =
   expect(exit.code).toBe(1);
   expect(t.errors().trim()).toMatch(/^tapyard: port guest: the network namespace ty-\w+-gst was deleted$/);
 });
+
+test('frames the kernel drops after our write (a macvtap that is down) are counted beside the ledger', async () => {
+  const l = labUp('macvtap');
+  lab = l;
+  const t = startTapyard(l, forwardArgs(l, '--json'));
+  await t.waitFor(/forwarding/);
+  execFileSync('ip', ['-n', l.ns('hv'), 'link', 'set', l.env.WIRE_IF!, 'down']);
+  // The guest's ARP requests for ext: tapyard reads them and writes them to the macvtap, whose
+  // link is down, so the kernel takes each write and drops the frame.
+  try {
+    l.run('gst', 'ping', '-c', '4', '-i', '0.2', '-W', '1', l.env.EXT_IP!);
+  } catch {
+    // no reply is expected
+  }
+  await t.stop();
+  const report = JSON.parse(t.stdout().trim().split('\n').at(-1)!);
+  const wire = report.ports.find((p: { name: string }) => p.name === 'wire');
+  expect(wire.txFrames).toBeGreaterThanOrEqual(2);
+  expect(wire.kernel.afterWrite).toBe(wire.txFrames);
+  expect(l.stat('hv', l.env.WIRE_IF!, 'tx_dropped')).toBe(wire.kernel.afterWrite);
+});

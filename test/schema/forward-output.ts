@@ -13,6 +13,7 @@ export const PortReportSchema = z.strictObject({
   rxBytes: count,
   txFrames: count,
   txBytes: count,
+  kernel: z.strictObject({ beforeRead: count, afterWrite: count }).nullable(),
   drops: z.record(z.string().regex(/^[a-z][a-z0-9-]*$|^tx-[A-Z0-9a-z-]+$/), count),
   rate: z.strictObject({
     rxPps: count,
