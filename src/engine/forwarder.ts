@@ -14,6 +14,7 @@
 import { TapyardError } from '../error.js';
 import { isAccepted, type RxFilter } from '../filter/rx-filter.js';
 import { completePartialChecksum } from '../frame/checksum.js';
+import { FrameError } from '../frame/error.js';
 import { EthernetView } from '../frame/ethernet.js';
 import { GsoType, VNET_HDR_LEN, VnetFlag, VnetView } from '../frame/vnet.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
@@ -73,6 +74,7 @@ export class Forwarder implements PortListener {
   private readonly vnet = new VnetView();
   private readonly decision = new Decision();
   private running = false;
+  private readonly anyTagStack: boolean;
 
   constructor(
     readonly ports: readonly Port[],
@@ -94,6 +96,7 @@ export class Forwarder implements PortListener {
       };
     });
     this.waits = ports.map(() => 0);
+    this.anyTagStack = sw.anyTagStack === true;
   }
 
   start(): void {
@@ -183,7 +186,8 @@ export class Forwarder implements PortListener {
         offloaded = this.vnet.needsOffload;
       }
       const bad = this.eth.parse(buf, off, len);
-      if (bad !== null) {
+      // A view that stopped at its tag limit still has both MACs and the outer tags right.
+      if (bad !== null && !(bad === FrameError.TOO_MANY_TAGS && this.anyTagStack)) {
         counters.drop(bad);
         continue;
       }

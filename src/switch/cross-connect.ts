@@ -7,6 +7,8 @@ import type { Decision, Switch, SwitchPort } from './decision.js';
 export const CrossConnectReason = { PEER: 'cross-connect: to the other port' } as const;
 
 export class CrossConnect implements Switch {
+  readonly anyTagStack = true;
+
   bind(ports: readonly SwitchPort[]): void {
     if (ports.length !== 2)
       throw new TapyardError('EUSAGE', `a cross-connect joins exactly two ports, not ${ports.length}`);

@@ -71,6 +71,11 @@ export interface Switch {
   /** Called once before forwarding starts, with the ports in index order; throws a TapyardError on a bad topology. */
   bind?(ports: readonly SwitchPort[]): void;
   decide(ingress: number, frame: EthernetView, decision: Decision): void;
+  /**
+   * True for switches that look at nothing past the MAC addresses (a wire, a hub): they carry any
+   * tag stack, where the others refuse one deeper than the frame view reads (too-many-vlan-tags).
+   */
+  readonly anyTagStack?: boolean;
   /** After bind: side effects the kernel's version of this switch has on its ports. */
   report?(): SwitchReport;
 }

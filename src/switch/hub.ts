@@ -7,6 +7,8 @@ import type { Decision, Switch, SwitchPort } from './decision.js';
 export const HubReason = { REPEAT: 'hub: repeated to every other port' } as const;
 
 export class Hub implements Switch {
+  readonly anyTagStack = true;
+
   private ports = 0;
 
   bind(ports: readonly SwitchPort[]): void {

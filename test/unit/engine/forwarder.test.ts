@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import { describe, expect, test } from 'vitest';
+import { boundSwitch } from '../../../src/config/bound-switch.js';
 import { parsePortSpec } from '../../../src/config/port.js';
 import { Forwarder } from '../../../src/engine/forwarder.js';
 import { buildRxFilter } from '../../../src/filter/guest-filter.js';
@@ -194,6 +195,45 @@ function rxFilterOf(keys: string, portMac: Mac | null) {
   const config = parsePortSpec(`guest=tap:t0,${keys}`, 'cross').rxFilter;
   return config === null ? null : buildRxFilter('guest', config, portMac);
 }
+
+describe('Forwarder and deep tag stacks', () => {
+  const threeTags = () => {
+    const bytes = new Uint8Array(72);
+    const tags = [0x88a8, 0x8100, 0x8100].map((tpid, i) => ({ tpid, tci: 10 + i }));
+    emitEthernet(
+      { dst: 0x02_00_00_00_00_02, src: 0x02_00_00_00_00_01, tags, etherType: EtherType.EXPERIMENTAL },
+      bytes,
+      0,
+    );
+    return bytes;
+  };
+
+  test('a cross-connect and a hub carry three tags untouched; a bridge, which reads them, counts the drop', async () => {
+    for (const sw of [new CrossConnect(), new Hub()]) {
+      const a = new MemoryPort('a');
+      const b = new MemoryPort('b');
+      const fwd = run([a, b], sw);
+      a.inject(threeTags());
+      await settle();
+      expect(b.sent).toEqual([threeTags()]);
+      expect(balanced(fwd)).toBe(true);
+    }
+    const a = new MemoryPort('a');
+    const b = new MemoryPort('b');
+    const fwd = run(
+      [a, b],
+      boundSwitch('bridge', [
+        { name: 'a', mac: null },
+        { name: 'b', mac: null },
+      ]),
+    );
+    a.inject(threeTags());
+    await settle();
+    expect(b.sent).toEqual([]);
+    expect(a.counters.drops).toEqual({ 'too-many-vlan-tags': 1 });
+    expect(balanced(fwd)).toBe(true);
+  });
+});
 
 describe('Forwarder with a guest NIC receive filter', () => {
   test("frames the guest NIC would refuse are dropped before the write, under the filter's reason", async () => {
