@@ -158,7 +158,7 @@ export function updateChecksum(checksum: number, oldWord: number, newWord: numbe
 }
 
 /**
- * Finish a frame that a virtio_net_hdr marks NEEDS_CSUM (datapath-semantics §3): the 16-bit
+ * Finish a frame that a virtio_net_hdr marks NEEDS_CSUM (docs/kernel-notes.md §3): the 16-bit
  * field at csumStart + csumOffset holds the pseudo-header sum; summing [csumStart, end) with it
  * in place, folding and complementing gives the checksum. As the kernel's skb_checksum_help
  * (net/core/dev.c) does, a result of 0 is stored as 0xffff: for UDP, 0 would mean "no checksum".

@@ -1,6 +1,6 @@
 // virtio_net_hdr: the 10-byte header a tap or macvtap fd puts before every frame when
 // IFF_VNET_HDR is on (include/uapi/linux/virtio_net.h). Little-endian on every host
-// tapyard runs on (legacy headers use native order; see datapath-semantics §3).
+// tapyard runs on (legacy headers use native order; see docs/kernel-notes.md §3).
 //
 //  0      1         2        4         6           8            10
 //  |flags |gso_type | hdr_len| gso_size| csum_start| csum_offset| (num_buffers: 12-byte form)

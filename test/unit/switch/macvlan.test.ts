@@ -1,5 +1,5 @@
 // The macvlan model, case by case. Expected copies come from the kernel-checked mode matrix in
-// datapath-semantics §4 and from macvlan.c's code paths, written out here by hand; the
+// docs/kernel-notes.md §4 and from macvlan.c's code paths, written out here by hand; the
 // conformance suite compares the same model with a live kernel.
 
 import { describe, expect, it } from 'vitest';
