@@ -12,6 +12,7 @@ import type { Port } from '../port/port.js';
 import { makeSwitch } from '../switch/index.js';
 import { type CountersReport, countersReport, printReport } from './counters-report.js';
 import { onInfoSignal } from './process-guard.js';
+import { dropPrivileges, lookUpUser } from './run-as.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
   const config = readForwardConfig(argv);
@@ -46,6 +47,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   const onSignal = () => finish();
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
+  const runAs = config.user === null ? null : lookUpUser(config.user);
   const sw = makeSwitch(config.switch);
   const ports = openAll(config);
   let capture: PcapngWriter | undefined;
@@ -87,6 +89,10 @@ async function forward(config: ForwardConfig): Promise<number> {
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
+  if (fatal === null && runAs !== null) {
+    dropPrivileges(runAs);
+    say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
+  }
   if (fatal === null) {
     say(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
     // What the kernel's version of this switch would do to its ports: worth knowing, not an error.

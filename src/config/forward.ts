@@ -23,6 +23,7 @@ export const FORWARD_FLAGS = {
     'a capture that cannot be written (full disk, closed pipe): warn and forward on, or stop with counters',
     'warn',
   ),
+  user: valued('user', text('NAME', 32), 'give up root for this user once every device is open (as QEMU -runas)'),
   stats: onOff('stats', 'print a line of rates every second'),
   json: onOff('json', 'counters as JSON: with --stats one object per second, and always the final one'),
   duration: valued('duration', seconds(), 'stop after S seconds'),
@@ -40,6 +41,8 @@ export interface ForwardConfig {
   readonly captureError: 'warn' | 'stop';
   readonly stats: boolean;
   readonly json: boolean;
+  /** Drop root for this user once the ports are open. */
+  readonly user: string | null;
   readonly durationS: number | null;
 }
 
@@ -95,6 +98,7 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     captureError: values.captureError ?? 'warn',
     stats: values.stats,
     json: values.json,
+    user: values.user ?? null,
     durationS: values.duration ?? null,
   });
 }

@@ -65,7 +65,9 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
     if (isErrno(err, 'ENOENT')) throw fail('ENOTUN', '/dev/net/tun is missing (load the tun module)');
     throw err;
   }
+  let lastMtu = 0;
   try {
+    lastMtu = tapio().ifMtu(ifname, ns);
     if (vnet) {
       tapio().tunSetVnetHdrSz(fd, VNET_HDR_LEN);
       // A tap delivers no offloaded frames until asked; say so explicitly, as QEMU does at init.
@@ -78,7 +80,7 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       fd,
       hdrLen: vnet ? VNET_HDR_LEN : 0,
       mac: readMac(tapio().hwaddr(fd), 0),
-      maxFrame: maxFrameForMtu(tapio().ifMtu(ifname, ns)),
+      maxFrame: maxFrameForMtu(lastMtu),
       offload,
       budget,
       kernelDrops: kernelDropsReader('tap', ifname, nsName),
@@ -87,7 +89,13 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
         if (ns !== null && !existsSync(ns)) {
           throw new TapyardError('ENONETNS', `the network namespace ${nsName} was deleted`);
         }
-        return tapio().ifMtu(ifname, ns);
+        try {
+          return tapio().ifMtu(ifname, ns);
+        } catch (err) {
+          // After --user, entering the tap's namespace is no longer allowed: keep the last MTU.
+          if (isErrno(err, 'EPERM')) return lastMtu;
+          throw err;
+        }
       },
     });
   } catch (err) {

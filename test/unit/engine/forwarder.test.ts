@@ -12,6 +12,7 @@ import { writeMac } from '../../../src/mac.js';
 import { MemoryPort } from '../../../src/port/memory.js';
 import type { Port } from '../../../src/port/port.js';
 import { CrossConnect } from '../../../src/switch/cross-connect.js';
+import type { Switch } from '../../../src/switch/decision.js';
 import { Hub } from '../../../src/switch/hub.js';
 
 /** An Ethernet frame of `length` bytes whose payload starts with `seq` (to check order). */
@@ -45,7 +46,7 @@ function balanced(fwd: Forwarder): boolean {
   return l.rx + l.clones === l.tx + l.drops + l.queued;
 }
 
-function run(ports: Port[], sw = ports.length === 2 ? new CrossConnect() : new Hub()): Forwarder {
+function run(ports: Port[], sw: Switch = ports.length === 2 ? new CrossConnect() : new Hub()): Forwarder {
   const fwd = new Forwarder(ports, sw);
   fwd.start();
   return fwd;

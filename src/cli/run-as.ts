@@ -1,0 +1,36 @@
+// --user NAME, as QEMU's -runas: once every device is open, tapyard gives up root. The open
+// fds keep working (read, write, TUNGETIFF need no privilege); what needs root afterwards
+// (entering another namespace to re-read a tap's MTU) stops quietly and keeps the last value.
+
+import { execFileSync } from 'node:child_process';
+import { TapyardError } from '../error.js';
+
+export interface RunAs {
+  user: string;
+  uid: number;
+  gid: number;
+}
+
+/** Look the user up before anything is opened, so that a typo is a usage error. */
+export function lookUpUser(user: string): RunAs {
+  let line: string;
+  try {
+    line = execFileSync('getent', ['passwd', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    throw new TapyardError('EUSAGE', `--user: there is no user ${JSON.stringify(user.slice(0, 32))} on this machine`);
+  }
+  const [, , uid, gid] = line.split(':');
+  return { user, uid: Number(uid), gid: Number(gid) };
+}
+
+/** Drop to the user: supplementary groups first, then the group, then the user (setuid last). */
+export function dropPrivileges(to: RunAs): void {
+  const { setgroups, setgid, setuid, geteuid } = process;
+  if (setgroups === undefined || setgid === undefined || setuid === undefined || geteuid === undefined) {
+    throw new TapyardError('EPRIV', '--user needs a POSIX system');
+  }
+  setgroups([to.gid]);
+  setgid(to.gid);
+  setuid(to.uid);
+  if (geteuid() !== to.uid) throw new TapyardError('EPRIV', `could not become ${to.user}: still uid ${geteuid()}`);
+}
