@@ -1,5 +1,6 @@
-// tapyard bench --quick, end to end as a user runs it (the built CLI, as root, real labs):
-// the report must be complete and consistent. How fast anything is, is not tested here.
+// tapyard bench --quick, end to end as a user runs it (the built CLI, which runs the benchmark
+// program as a child; as root, real labs): the report must be complete, consistent and match
+// its published schema. How fast anything is, is not tested here.
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -8,8 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../bench/datapath/paths.js';
-import { type Report, validateReport } from '../../bench/datapath/report-schema.js';
-import { percentile } from '../../bench/datapath/stats.js';
+import { type Report, reportJsonSchema, validateReport } from '../../bench/datapath/report-schema.js';
+import { histogramPercentile } from '../../bench/datapath/stats.js';
 import { xmlProblems } from './xml-check.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -80,7 +81,7 @@ describe('tapyard bench', () => {
     const ran = await cli(['bench', '--frobnicate']);
     expect(ran.code).toBe(2);
     expect(ran.stderr.trim().split('\n')).toHaveLength(1);
-    expect(ran.stderr).toMatch(/--frobnicate/);
+    expect(ran.stderr).toMatch(/^tapyard: .*--frobnicate/);
     const reps = await cli(['bench', '--reps', 'many']);
     expect(reps.code).toBe(2);
     expect(reps.stderr.trim().split('\n')).toHaveLength(1);
@@ -128,15 +129,27 @@ describe('tapyard bench', () => {
       expect(JSON.parse(ran.stdout)).toEqual(report);
     });
 
-    it('report.json matches the schema', () => {
+    it('report.json matches the schema, and report.schema.json is that schema', () => {
       expect(validateReport(report)).toEqual([]);
+      expect(JSON.parse(readFileSync(join(out, 'report.schema.json'), 'utf8'))).toEqual(reportJsonSchema());
       // and the validator is not a rubber stamp
       const broken = structuredClone(report) as unknown as Record<string, unknown>;
       delete broken.machine;
       (broken as { extra?: number }).extra = 1;
-      expect(validateReport(broken)).toEqual(
-        expect.arrayContaining(['report.machine: missing', 'report.extra: not in the schema']),
-      );
+      (broken.ndr as { frameSize: string }[])[0]!.frameSize = '60';
+      const problems = validateReport(broken);
+      expect(problems.some((p) => p.startsWith('report.machine:'))).toBe(true);
+      expect(problems.some((p) => /extra/.test(p))).toBe(true);
+      expect(problems.some((p) => p.startsWith('report.ndr.0.frameSize:'))).toBe(true);
+    });
+
+    it('opens with a verdict computed from the data, in the JSON, the Markdown and on the console', () => {
+      expect(report.verdict.length).toBeGreaterThanOrEqual(3);
+      expect(report.verdict[0]).toMatch(/^Bridge or macvtap/);
+      expect(report.verdict.join(' ')).toMatch(/flood off/);
+      const md = readFileSync(join(out, 'report.md'), 'utf8');
+      expect(md.indexOf(report.verdict[0]!)).toBeLessThan(md.indexOf('## Results'));
+      expect(md.indexOf(report.verdict[0]!)).toBeGreaterThan(0);
     });
 
     it('records the machine and the host setting it must never change', () => {
@@ -170,69 +183,97 @@ describe('tapyard bench', () => {
               report.tcp.find((t) => t.path === p.id && t.offload === offload && t.direction === direction)?.samples,
               `${p.id} tcp`,
             ).toHaveLength(1);
-        for (const size of [60, 1514])
+        for (const size of report.options.frameSizes) {
           expect(report.rate.find((r) => r.path === p.id && r.frameSize === size)?.samples).toHaveLength(1);
-        expect(report.latency.find((l) => l.path === p.id)?.samples).toHaveLength(1);
+          expect(report.ndr.find((r) => r.path === p.id && r.frameSize === size)?.samples).toHaveLength(1);
+        }
+        for (const load of [null, ...report.options.loadFractions])
+          expect(report.latency.find((l) => l.path === p.id && l.loadFraction === load)?.samples).toHaveLength(1);
         if (p.id !== 'ref-veth')
           expect(report.foreign.some((f) => f.path === p.id && f.samples.length === 1)).toBe(true);
       }
     });
 
-    it('conserves counts: offered >= delivered, forwarder rx = tx + drops', () => {
-      for (const r of report.rate)
-        for (const s of r.samples) {
-          expect(s.delivered).toBeGreaterThan(0);
-          expect(s.offered).toBeGreaterThanOrEqual(s.delivered);
-          expect(s.loss).toBeCloseTo(1 - s.delivered / s.offered, 9);
-        }
-      const samples = [...report.tcp, ...report.rate, ...report.latency, ...report.foreign].flatMap((x) =>
-        x.samples.map((s) => ({ path: x.path, forwarder: s.forwarder })),
+    it('conserves counts: sent >= delivered, forwarder rx = tx + drops', () => {
+      const trials = [...report.rate.map((r) => r.samples.map((s) => s.trial)), ...report.ndr.map((n) => n.samples)]
+        .flat(2)
+        .flatMap((x) => ('trials' in x ? x.trials : [x]));
+      for (const t of trials) {
+        expect(t.sentFrames).toBeGreaterThanOrEqual(t.deliveredFrames);
+        expect(t.lossFraction).toBeCloseTo(t.sentFrames ? 1 - t.deliveredFrames / t.sentFrames : 0, 9);
+      }
+      const samples = [...report.tcp, ...report.rate, ...report.ndr, ...report.latency, ...report.foreign].flatMap(
+        (x) => x.samples.map((s) => ({ path: x.path, forwarder: s.forwarder })),
       );
       for (const { path, forwarder } of samples) {
         const hasForwarder = report.paths.find((p) => p.id === path)!.forwarder !== null;
         expect(forwarder === null, path).toBe(!hasForwarder);
         if (!forwarder) continue;
-        expect(forwarder.rx, path).toBe(forwarder.tx + forwarder.dropped);
+        expect(forwarder.rxFrames, path).toBe(forwarder.txFrames + forwarder.droppedFrames);
         expect(
-          Object.values(forwarder.drops).reduce((a, b) => a + b, 0),
+          Object.values(forwarder.dropsFrames).reduce((a, b) => a + b, 0),
           path,
-        ).toBe(forwarder.dropped);
-        expect(forwarder.wireRx + forwarder.guestRx, path).toBeLessThanOrEqual(forwarder.rx);
+        ).toBe(forwarder.droppedFrames);
+        expect(forwarder.wireRxFrames + forwarder.guestRxFrames, path).toBeLessThanOrEqual(forwarder.rxFrames);
       }
       // A forwarder forwards what reached the guest in a rate run: it cannot have sent fewer.
       for (const r of report.rate.filter((x) => x.samples[0]?.forwarder))
-        expect(r.samples[0]!.forwarder!.wireRx).toBeGreaterThanOrEqual(r.samples[0]!.delivered);
+        expect(r.samples[0]!.forwarder!.wireRxFrames).toBeGreaterThanOrEqual(r.samples[0]!.trial.deliveredFrames);
     });
 
-    it('keeps every latency sample, and the percentiles come from them', () => {
-      for (const l of report.latency)
-        for (const s of l.samples) {
-          expect(s.rttNs.length).toBe(s.sent - s.lost);
-          expect(s.rttNs.length).toBeGreaterThan(report.options.latencyCount * 0.9);
-          expect(s.p50).toBe(percentile(s.rttNs, 50));
-          expect(s.p99).toBe(percentile(s.rttNs, 99));
-          expect(s.p50).toBeLessThanOrEqual(s.p90);
-          expect(s.p90).toBeLessThanOrEqual(s.p99);
+    it('finds a no-drop rate that a trial sustained, and no passing trial above it', () => {
+      for (const n of report.ndr)
+        for (const s of n.samples) {
+          const passed = s.trials.filter((t) => t.passed);
+          for (const t of s.trials)
+            expect(t.passed).toBe(
+              t.lossFraction <= n.lossLimitFraction && t.sendShortfallFraction <= 0.01 && t.deliveredFrames > 0,
+            );
+          if (s.ndrPerSecond === 0) {
+            expect(passed).toEqual([]);
+            continue;
+          }
+          const rateOf = (t: (typeof s.trials)[number]) =>
+            t.offeredPerSecond === 0 ? t.sentPerSecond : t.offeredPerSecond;
+          expect(passed.map(rateOf)).toContain(s.ndrPerSecond);
+          expect(Math.max(...passed.map(rateOf))).toBe(s.ndrPerSecond);
+          expect(s.trials.length).toBeLessThanOrEqual(report.options.ndrMaxTrials);
         }
     });
 
-    it('shows the seed experiment: the bridge floods foreign frames to the forwarder, macvtap and flood off do not', () => {
+    it('counts every round trip into the histogram, and the percentiles come from it', () => {
+      for (const l of report.latency)
+        for (const s of l.samples) {
+          const total = s.histogram.counts.reduce((a, b) => a + b, 0);
+          expect(total).toBe(s.sentProbes - s.lostProbes);
+          expect(total).toBeGreaterThan(
+            (l.loadFraction === null ? report.options.latencyCount : report.options.loadedLatencyCount) * 0.9,
+          );
+          expect(s.percentiles.p50Ns).toBe(histogramPercentile(s.histogram, 50));
+          expect(s.percentiles.p999Ns).toBe(histogramPercentile(s.histogram, 99.9));
+          expect(s.percentiles.p50Ns).toBeLessThanOrEqual(s.percentiles.p99Ns);
+          expect(s.percentiles.p99Ns).toBeLessThanOrEqual(s.percentiles.p999Ns);
+          if (l.loadFraction !== null) expect(s.loadPerSecond).toBeGreaterThan(0);
+        }
+    });
+
+    it('shows the seed experiment: the bridge floods foreign frames to the forwarder, macvtap does not', () => {
       const at = (path: string, floodOff: boolean) =>
         report.foreign.find((f) => f.path === path && f.floodOff === floodOff)?.samples[0];
       for (const p of report.paths.filter((x) => x.status === 'ok' && x.forwarder)) {
         const s = at(p.id, false)!;
-        expect(s.offered).toBeGreaterThan(0);
+        expect(s.offeredFrames).toBeGreaterThan(0);
         expect(s.labCores).toBeCloseTo(s.generatorCores + s.forwarderCores!, 9);
         if (p.lab === 'bridge') {
-          expect(s.forwarderWireRx!).toBeGreaterThan(s.offered * 0.9);
-          expect(at(p.id, true)!.forwarderWireRx!).toBeLessThan(at(p.id, true)!.offered * 0.01);
+          expect(s.forwarderWireRxFrames!).toBeGreaterThan(s.offeredFrames * 0.9);
+          expect(at(p.id, true)!.forwarderWireRxFrames!).toBeLessThan(at(p.id, true)!.offeredFrames * 0.01);
         } else {
-          expect(s.forwarderWireRx!).toBeLessThan(s.offered * 0.01);
+          expect(s.forwarderWireRxFrames!).toBeLessThan(s.offeredFrames * 0.01);
         }
       }
       // Kernel-only: the bridge hands them to the guest's interface, the macvlan does not.
-      expect(at('ref-bridge', false)!.guestIfRx).toBeGreaterThan(at('ref-bridge', false)!.offered * 0.9);
-      expect(at('ref-macvlan', false)!.guestIfRx).toBeLessThan(at('ref-macvlan', false)!.offered * 0.01);
+      expect(at('ref-bridge', false)!.guestIfRxFrames).toBeGreaterThan(at('ref-bridge', false)!.offeredFrames * 0.9);
+      expect(at('ref-macvlan', false)!.guestIfRxFrames).toBeLessThan(at('ref-macvlan', false)!.offeredFrames * 0.01);
     });
 
     it('quotes the micro benchmarks when they exist', () => {
