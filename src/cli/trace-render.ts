@@ -3,6 +3,7 @@
 
 import { EthernetView, isVlanTpid } from '../frame/ethernet.js';
 import { formatMac, type Mac } from '../mac.js';
+import { describeReason } from '../reason.js';
 import type { Journey } from '../sim/network.js';
 
 function frameSummary(bytes: Uint8Array) {
@@ -41,12 +42,13 @@ export function render(
     lines.push(`[${i + 1}] ${hop.at}, in from ${hop.ingress}`);
     for (const s of hop.steps) {
       // Reasons name their module ("bridge: ..."); a step at the switch itself needs no prefix.
-      const where = s.reason.startsWith(`${s.at}:`) ? '' : `${s.at}: `;
-      lines.push(`      ${where}${s.reason}${s.detail === undefined ? '' : ` (${s.detail})`}`);
+      const text = describeReason(s.reason);
+      const where = text.startsWith(`${s.at}:`) ? '' : `${s.at}: `;
+      lines.push(`      ${where}${text}${s.detail === undefined ? '' : ` (${s.detail})`}`);
     }
     const width = Math.max(0, ...hop.outputs.map((o) => o.port.length));
-    for (const o of hop.outputs) lines.push(`    → ${o.port.padEnd(width)}  ${o.reason}`);
-    if (hop.drop !== null) lines.push(`    ✗ ${hop.drop}`);
+    for (const o of hop.outputs) lines.push(`    → ${o.port.padEnd(width)}  ${describeReason(o.reason)}`);
+    if (hop.drop !== null) lines.push(`    ✗ ${describeReason(hop.drop)}  [${hop.drop}]`);
   });
   lines.push('');
   const got = stations.map((s) => `${s} ×${counts.get(s) ?? 0}`);
@@ -66,7 +68,13 @@ export function toJson(
     frame: { ...frameSummary(bytes), hex: Buffer.from(bytes).toString('hex') },
     from,
     topology,
-    hops: journey.hops,
+    // Reasons as the counters name them (key) and as a sentence (text).
+    hops: journey.hops.map((h) => ({
+      ...h,
+      steps: h.steps.map((st) => ({ ...st, text: describeReason(st.reason) })),
+      outputs: h.outputs.map((o) => ({ ...o, text: describeReason(o.reason) })),
+      dropText: h.drop === null ? null : describeReason(h.drop),
+    })),
     deliveries: journey.deliveries,
     copies: Object.fromEntries(stations.map((s) => [s, counts.get(s) ?? 0])),
   };

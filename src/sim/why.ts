@@ -8,6 +8,7 @@ import { TapyardError } from '../error.js';
 import { isAccepted, RxFilter } from '../filter/rx-filter.js';
 import { EthernetView, EtherType } from '../frame/ethernet.js';
 import { BROADCAST, formatMac, isGroup, type Mac } from '../mac.js';
+import { describeReason } from '../reason.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import type { EndpointConfig } from '../switch/macvlan.js';
 import { TOWARD_LOWER } from './hairpin-switch.js';
@@ -199,9 +200,13 @@ function portToward(lab: MacvlanLab | BridgeLab, node: string, target: string): 
 }
 
 function describeOutputs(hop: Hop): string {
-  if (hop.outputs.length === 0) return hop.drop === null ? 'sent it nowhere' : `dropped it: ${hop.drop}`;
+  if (hop.outputs.length === 0)
+    return hop.drop === null ? 'sent it nowhere' : `dropped it: ${describeReason(hop.drop)}`;
   const seen = new Map<string, string[]>();
-  for (const o of hop.outputs) seen.set(o.reason, [...(seen.get(o.reason) ?? []), o.port]);
+  for (const o of hop.outputs) {
+    const text = describeReason(o.reason);
+    seen.set(text, [...(seen.get(text) ?? []), o.port]);
+  }
   return `sent it only to ${[...seen].map(([reason, ports]) => `${ports.join(' and ')} (${reason})`).join('; ')}`;
 }
 
@@ -221,9 +226,11 @@ function findLoss(journey: Journey, lab: MacvlanLab | BridgeLab, target: string)
     // (those about the frame on the lower only when none is about the target itself).
     const own = hop.steps.filter((s) => s.at === target);
     const notes = (own.length > 0 ? own : hop.steps.filter((s) => hop.at === 'macvlan' && s.at === 'lower')).map(
-      (s) => `${s.reason}${s.detail === undefined ? '' : ` (${s.detail})`}`,
+      (s) => `${describeReason(s.reason)}${s.detail === undefined ? '' : ` (${s.detail})`}`,
     );
-    const saidHairpin = [hop.drop ?? '', ...hop.outputs.map((o) => o.reason)].some((r) => r.includes('hairpin'));
+    const saidHairpin = [hop.drop ?? '', ...hop.outputs.map((o) => o.reason)].some((r) =>
+      describeReason(r).includes('hairpin'),
+    );
     const back =
       toward === hop.ingress && !saidHairpin
         ? `: ${target} lies back through ${toward}, the port the frame came in by, and this switch does not ` +

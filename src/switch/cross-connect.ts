@@ -2,9 +2,12 @@
 
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
+import { reasons } from '../reason.js';
 import type { Decision, Switch, SwitchPort } from './decision.js';
 
-export const CrossConnectReason = { PEER: 'cross-connect: to the other port' } as const;
+export const CrossConnectReason = reasons({
+  PEER: ['cross-peer', 'cross-connect: to the other port'],
+});
 
 export class CrossConnect implements Switch {
   readonly anyTagStack = true;

@@ -2,9 +2,12 @@
 // learning bridge or a macvlan model is chosen; also the worst case a flooding switch reaches.
 
 import type { EthernetView } from '../frame/ethernet.js';
+import { reasons } from '../reason.js';
 import type { Decision, Switch, SwitchPort } from './decision.js';
 
-export const HubReason = { REPEAT: 'hub: repeated to every other port' } as const;
+export const HubReason = reasons({
+  REPEAT: ['hub-repeat', 'hub: repeated to every other port'],
+});
 
 export class Hub implements Switch {
   readonly anyTagStack = true;

@@ -16,6 +16,7 @@
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
 import { formatMac, isGroup, type Mac } from '../mac.js';
+import { reasons } from '../reason.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
 import { DST, isGroupAt, SRC } from './frame-address.js';
 import { ABSENT, MacTable } from './mac-table.js';
@@ -34,30 +35,63 @@ export { EXTERNAL_GROUP_FLOOD, MACVLAN_MODE_NAMES, MACVLAN_MODES, type MacvlanMo
 
 import type { MacvlanRole } from './roles.js';
 
-export const MacvlanReason = {
-  TX_WIRE: 'macvlan: sent on the lower device (dev_queue_xmit)',
-  TX_GROUP_LOCAL: 'macvlan: bridge mode copies a group frame to bridge-mode siblings before the wire',
-  TX_UNICAST_LOCAL: "macvlan: bridge mode hands unicast for a bridge-mode sibling to the lower's receive path",
-  HOST_TX: 'macvlan: the host stack sends on the lower directly; macvlan never sees the frame',
-  SOURCE_CLONE: 'macvlan: source mode gets a clone (the sender MAC is in its list)',
-  SOURCE_NODST: 'macvlan: consumed by a source-mode endpoint with nodst',
-  GROUP_TO_SENDER: 'macvlan: group frame back from the wire goes to its private/passthru/source sender only',
-  GROUP_FROM_OUTSIDE: 'macvlan: group frame from outside floods private, vepa, bridge and passthru endpoints',
-  GROUP_FROM_VEPA: 'macvlan: group frame from a vepa endpoint floods vepa and bridge endpoints except the sender',
-  GROUP_FROM_BRIDGE: 'macvlan: group frame from a bridge endpoint floods vepa endpoints only (bridge ones had it)',
-  GROUP_TO_HOST: 'macvlan: group frame also passed up to the host stack',
-  GROUP_QUEUED: 'macvlan: group in the broadcast filter: endpoint copies are queued for the bc workqueue',
-  GROUP_DIRECT: 'macvlan: group joined by at most bc_cutoff endpoints: copies delivered at once',
-  GROUP_NOT_JOINED: 'macvlan: no endpoint joined this group (port mc_filter): endpoints get nothing',
-  FILTERED: "macvlan: endpoint's hashed mc_filter has no bit for this group",
-  PAUSE: 'macvlan: PAUSE frames are never flooded to endpoints',
-  UNICAST: 'macvlan: unicast to the endpoint owning the destination MAC',
-  PASSTHRU: 'macvlan: passthru endpoint takes all unicast',
-  UNICAST_TO_HOST: 'macvlan: no endpoint owns the destination MAC: passed up to the host stack',
-  SOURCE_NOT_BY_DST: 'macvlan: source-mode endpoints are never matched by destination: passed up to the host stack',
-  ENDPOINT_DOWN: 'macvlan: the passthru endpoint is down: frame dropped',
-  HOST_NOT_BOUND: 'macvlan: delivered to the host stack, which no port stands for',
-} as const;
+export const MacvlanReason = reasons({
+  TX_WIRE: ['macvlan-tx-wire', 'macvlan: sent on the lower device (dev_queue_xmit)'],
+  TX_GROUP_LOCAL: [
+    'macvlan-tx-group-local',
+    'macvlan: bridge mode copies a group frame to bridge-mode siblings before the wire',
+  ],
+  TX_UNICAST_LOCAL: [
+    'macvlan-tx-unicast-local',
+    "macvlan: bridge mode hands unicast for a bridge-mode sibling to the lower's receive path",
+  ],
+  HOST_TX: ['macvlan-host-tx', 'macvlan: the host stack sends on the lower directly; macvlan never sees the frame'],
+  SOURCE_CLONE: ['macvlan-source-clone', 'macvlan: source mode gets a clone (the sender MAC is in its list)'],
+  SOURCE_NODST: ['macvlan-source-nodst', 'macvlan: consumed by a source-mode endpoint with nodst'],
+  GROUP_TO_SENDER: [
+    'macvlan-group-to-sender',
+    'macvlan: group frame back from the wire goes to its private/passthru/source sender only',
+  ],
+  GROUP_FROM_OUTSIDE: [
+    'macvlan-group-from-outside',
+    'macvlan: group frame from outside floods private, vepa, bridge and passthru endpoints',
+  ],
+  GROUP_FROM_VEPA: [
+    'macvlan-group-from-vepa',
+    'macvlan: group frame from a vepa endpoint floods vepa and bridge endpoints except the sender',
+  ],
+  GROUP_FROM_BRIDGE: [
+    'macvlan-group-from-bridge',
+    'macvlan: group frame from a bridge endpoint floods vepa endpoints only (bridge ones had it)',
+  ],
+  GROUP_TO_HOST: ['macvlan-group-to-host', 'macvlan: group frame also passed up to the host stack'],
+  GROUP_QUEUED: [
+    'macvlan-group-queued',
+    'macvlan: group in the broadcast filter: endpoint copies are queued for the bc workqueue',
+  ],
+  GROUP_DIRECT: [
+    'macvlan-group-direct',
+    'macvlan: group joined by at most bc_cutoff endpoints: copies delivered at once',
+  ],
+  GROUP_NOT_JOINED: [
+    'macvlan-group-not-joined',
+    'macvlan: no endpoint joined this group (port mc_filter): endpoints get nothing',
+  ],
+  FILTERED: ['macvlan-filtered', "macvlan: endpoint's hashed mc_filter has no bit for this group"],
+  PAUSE: ['macvlan-pause', 'macvlan: PAUSE frames are never flooded to endpoints'],
+  UNICAST: ['macvlan-unicast', 'macvlan: unicast to the endpoint owning the destination MAC'],
+  PASSTHRU: ['macvlan-passthru', 'macvlan: passthru endpoint takes all unicast'],
+  UNICAST_TO_HOST: [
+    'macvlan-unicast-to-host',
+    'macvlan: no endpoint owns the destination MAC: passed up to the host stack',
+  ],
+  SOURCE_NOT_BY_DST: [
+    'macvlan-source-not-by-dst',
+    'macvlan: source-mode endpoints are never matched by destination: passed up to the host stack',
+  ],
+  ENDPOINT_DOWN: ['macvlan-endpoint-down', 'macvlan: the passthru endpoint is down: frame dropped'],
+  HOST_NOT_BOUND: ['macvlan-host-not-bound', 'macvlan: delivered to the host stack, which no port stands for'],
+});
 
 /** Where receive-side steps happen: the lower device's rx_handler. */
 const LOWER = 'lower';

@@ -2,6 +2,7 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { traceCommand } from '../../../src/cli/trace.js';
+import { describeReason } from '../../../src/reason.js';
 import { MacvlanReason } from '../../../src/switch/macvlan.js';
 
 async function trace(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -35,7 +36,7 @@ describe('tapyard trace', () => {
     expect(r.out).toMatch(/\[1\] macvlan, in from a/);
     expect(r.out).toMatch(/\[2\] switch, in from lower/);
     expect(r.out).toMatch(/\[3\] macvlan, in from lower/);
-    expect(r.out).toContain(MacvlanReason.GROUP_TO_SENDER);
+    expect(r.out).toContain(describeReason(MacvlanReason.GROUP_TO_SENDER));
     expect(r.out).toMatch(/Copies: +a ×1, b ×0, host ×0, ext ×1/);
   });
 

@@ -38,7 +38,7 @@ function pair(mode: MacvlanMode, wire: Wire): MacvlanLab {
   });
 }
 
-describe('macvlan: the mode matrix (datapath-semantics §4)', () => {
+describe('macvlan: the mode matrix (docs/kernel-notes.md §4)', () => {
   // [case, mode, wire, from, to, copies]; a cold external switch floods what it has not learned.
   const rows: [string, MacvlanMode, Wire, string, string | Mac, Record<string, number>][] = [
     ['a. unicast to a sibling, plain switch: only bridge stays local', 'private', 'switch', 'a', 'b', { ext: 1 }],
