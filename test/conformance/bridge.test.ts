@@ -4,11 +4,16 @@
 // starts from an empty FDB with the port flags it names, sends a short sequence of frames, and
 // compares every frame's copies with what the model, run through the forwarder's decide(),
 // predicts. Ageing rows really wait; the model's clock advances by the same amount.
+//
+// One more socket per port sits on the port device itself, in the bridge's namespace: it sees
+// only what the bridge hands back to that port's own stack (RX_HANDLER_PASS: the reserved
+// link-local groups), never what the bridge forwards or sends out of the port.
 
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMac, parseMac } from '../../src/mac.js';
 import { BridgeLab, defaultStationMac, HOST } from '../../src/sim/topology.js';
-import type { BridgePortConfig } from '../../src/switch/learning-bridge.js';
+import { type BridgePortConfig, BridgeReason } from '../../src/switch/learning-bridge.js';
 import {
   addBridge,
   addNamespace,
@@ -40,12 +45,17 @@ interface Row {
   covers: string;
   flags?: Partial<Record<PortName, Omit<BridgePortConfig, 'name' | 'mac'>>>;
   ageingSeconds?: number;
+  /** The bridge's group_fwd_mask. */
+  groupFwdMask?: number;
+  /** `bridge fdb add MAC dev PORT master static [sticky]` before the sends. */
+  statics?: { mac: string; port: PortName; sticky?: boolean }[];
   sends: Send[];
 }
 
 const ROVING = '02:00:00:00:0a:0a';
 const UNKNOWN = '02:00:00:00:ee:ee';
 const GROUP = '01:00:5e:00:00:fb';
+const reserved = (x: number) => `01:80:c2:00:00:${x.toString(16).padStart(2, '0')}`;
 
 const ROWS: Row[] = [
   {
@@ -159,6 +169,88 @@ const ROWS: Row[] = [
     ],
   },
   {
+    covers: 'br_handle_frame drops PAUSE (01:80:c2:00:00:01) and does not learn from it',
+    sends: [
+      { from: 'p1', to: reserved(1) },
+      { from: 'p2', to: 'p1' },
+    ],
+  },
+  {
+    covers: "br_handle_frame: 802.1X, LACP and LLDP groups go up the ingress port's own stack, learned from",
+    sends: [
+      { from: 'p1', to: reserved(3) },
+      { from: 'p2', to: reserved(2) },
+      { from: 'p3', to: reserved(0xe) },
+      { from: 'p2', to: 'p1' },
+    ],
+  },
+  {
+    covers: 'br_handle_frame: with STP off the STP group 01:80:c2:00:00:00 is bridged like multicast',
+    flags: { p3: { mcastFlood: false } },
+    sends: [{ from: 'p1', to: reserved(0) }],
+  },
+  {
+    covers: "the bridge's group_fwd_mask bridges the groups it names, from every port",
+    groupFwdMask: (1 << 3) | (1 << 0xe),
+    sends: [
+      { from: 'p1', to: reserved(3) },
+      { from: 'p2', to: reserved(0xe) },
+      { from: 'p3', to: reserved(0xc) },
+    ],
+  },
+  {
+    covers: "a port's group_fwd_mask bridges the groups it names from that port only",
+    flags: { p2: { groupFwdMask: (1 << 2) | (1 << 3) } },
+    sends: [
+      { from: 'p2', to: reserved(2) },
+      { from: 'p2', to: reserved(3) },
+      { from: 'p1', to: reserved(3) },
+    ],
+  },
+  {
+    covers: "br_dev_xmit: the bridge stack's frame for a port's own MAC leaves by that port",
+    sends: [
+      { from: HOST, to: 'dev:p2' },
+      { from: HOST, to: HOST },
+    ],
+  },
+  {
+    covers: "br_flood: the bridge stack's broadcast and multicast ignore bcast_flood/mcast_flood off",
+    flags: { p2: { bcastFlood: false }, p3: { mcastFlood: false } },
+    sends: [
+      { from: HOST, to: 'broadcast' },
+      { from: HOST, to: GROUP },
+    ],
+  },
+  {
+    covers: "br_flood: the bridge stack's unknown unicast still skips a port with flood off",
+    flags: { p3: { flood: false } },
+    sends: [{ from: HOST, to: UNKNOWN }],
+  },
+  {
+    covers: 'br_fdb_update: a static entry moves when its source appears on another port',
+    statics: [{ mac: ROVING, port: 'p3' }],
+    sends: [
+      { from: 'p1', to: ROVING },
+      { from: 'p2', to: UNKNOWN, src: ROVING },
+      { from: 'p1', to: ROVING },
+    ],
+  },
+  {
+    covers: 'br_fdb_update: a sticky static entry does not move',
+    statics: [{ mac: ROVING, port: 'p3', sticky: true }],
+    sends: [
+      { from: 'p2', to: UNKNOWN, src: ROVING },
+      { from: 'p1', to: ROVING },
+    ],
+  },
+  {
+    covers: 'a static entry does not age',
+    ageingSeconds: 1,
+    statics: [{ mac: ROVING, port: 'p3' }],
+    sends: [{ from: 'p1', to: ROVING, after: 2500 }],
+  },
+  {
     covers: 'before ageing_time the entry holds: known unicast to one port',
     ageingSeconds: 5,
     sends: [
@@ -168,10 +260,21 @@ const ROWS: Row[] = [
   },
 ];
 
+/** The observer on a port device: that port's own stack in the bridge's namespace. */
+const portStack = (p: string) => `stack:${p}`;
+
 const RUN = newRunId();
 const RUN_TAG = parseInt(RUN, 16) + 0x1000_0000;
 const BRIDGE_MAC = '02:00:00:00:00:01';
 let nextCase = 1;
+
+function bridgeOut(ns: string, ...args: string[]): string {
+  return execFileSync('bridge', ['-n', ns, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function bridgeCmd(ns: string, ...args: string[]): void {
+  bridgeOut(ns, ...args);
+}
 
 describe('learning bridge vs the Linux bridge', () => {
   const id = `${RUN}b`;
@@ -198,6 +301,7 @@ describe('learning bridge vs the Linux bridge', () => {
     await waitForwarding(sw, PORTS.map(port));
     for (const p of PORTS) observers.set(p, new Observer(p, st, stationDev(p), RUN_TAG));
     observers.set(HOST, new Observer(HOST, sw, br, RUN_TAG));
+    for (const p of PORTS) observers.set(portStack(p), new Observer(portStack(p), sw, port(p), RUN_TAG));
   });
 
   afterAll(() => {
@@ -214,7 +318,19 @@ describe('learning bridge vs the Linux bridge', () => {
 
   it.each(ROWS.map((r) => [r.covers, r] as const))('%s', async (_title, row) => {
     const ageing = row.ageingSeconds ?? 300;
-    ip('-n', sw, 'link', 'set', br, 'type', 'bridge', 'ageing_time', String(ageing * 100));
+    ip(
+      '-n',
+      sw,
+      'link',
+      'set',
+      br,
+      'type',
+      'bridge',
+      'ageing_time',
+      String(ageing * 100),
+      'group_fwd_mask',
+      String(row.groupFwdMask ?? 0),
+    );
     for (const p of PORTS) {
       const f = row.flags?.[p] ?? {};
       const onOff = (v: boolean | undefined, dflt: boolean) => ((v ?? dflt) ? 'on' : 'off');
@@ -236,9 +352,13 @@ describe('learning bridge vs the Linux bridge', () => {
         onOff(f.mcastFlood, true),
         'learning',
         onOff(f.learning, true),
+        'group_fwd_mask',
+        String(f.groupFwdMask ?? 0),
       );
     }
     flushFdb(sw, br);
+    for (const e of row.statics ?? [])
+      bridgeCmd(sw, 'fdb', 'replace', e.mac, 'dev', port(e.port), 'master', 'static', ...(e.sticky ? ['sticky'] : []));
     let clock = 0;
     const model = new BridgeLab({
       ports: PORTS.map((name) => ({ name, mac: parseMac(portMacs.get(name)!)!, ...(row.flags?.[name] ?? {}) })),
@@ -246,7 +366,10 @@ describe('learning bridge vs the Linux bridge', () => {
       stationMacs: new Map(PORTS.map((p) => [p, parseMac(stationMacs.get(p)!)!])),
       ageingMs: ageing * 1000,
       now: () => clock,
+      bridge: { groupFwdMask: row.groupFwdMask ?? 0 },
     });
+    for (const e of row.statics ?? [])
+      model.bridge.learn(parseMac(e.mac)!, e.port, { static: true, sticky: e.sticky === true });
     const mac = (who: string) =>
       who === HOST
         ? BRIDGE_MAC
@@ -269,9 +392,16 @@ describe('learning bridge vs the Linux bridge', () => {
       await settle([...observers.values()], caseId);
       seen.push(Object.fromEntries([...observers].map(([name, o]) => [name, o.count(caseId)])));
       const counts: Record<string, number> = Object.fromEntries([...observers.keys()].map((n) => [n, 0]));
-      for (const d of model.send(send.from, frame, false).deliveries) counts[d.station] = counts[d.station]! + 1;
+      const journey = model.send(send.from, frame, false);
+      for (const d of journey.deliveries) counts[d.station] = counts[d.station]! + 1;
+      for (const hop of journey.hops)
+        if (hop.drop === BridgeReason.LINK_LOCAL_PORT_STACK) counts[portStack(hop.ingress)]! += 1;
       predicted.push(counts);
     }
+    // A static entry may have moved: delete it wherever the kernel has it now.
+    for (const e of row.statics ?? [])
+      for (const line of bridgeOut(sw, 'fdb', 'show', 'br', br).split('\n'))
+        if (line.startsWith(`${e.mac} dev `)) bridgeCmd(sw, 'fdb', 'del', e.mac, 'dev', line.split(' ')[2]!, 'master');
     expect(seen).toEqual(predicted);
   });
 });

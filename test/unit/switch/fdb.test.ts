@@ -65,17 +65,35 @@ describe('Fdb', () => {
     expect([f.has(A), f.has(B), f.size]).toEqual([false, false, 0]);
   });
 
-  it('never ages, moves or flushes a static entry', () => {
+  it('never ages or flushes a static entry', () => {
     const clock = { now: 0 };
     const f = fdb(clock);
     f.learn(A, 1);
     f.addStatic(A, 4); // replaces the learned one
     f.learn(B, 2);
-    f.learn(A, 1);
     clock.now = 100 * AGEING;
     expect(f.port(A)).toBe(4);
     f.flush();
-    expect([f.port(A), f.has(B)]).toEqual([4, false]);
+    expect([f.port(A), f.has(B), f.isStaticEntry(A)]).toEqual([4, false, true]);
+  });
+
+  it('moves a static entry whose source appears on another port, and it stays static (br_fdb_update)', () => {
+    const clock = { now: 0 };
+    const f = fdb(clock);
+    f.addStatic(A, 4);
+    f.learn(A, 1);
+    clock.now = 100 * AGEING;
+    expect([f.port(A), f.isStaticEntry(A)]).toEqual([1, true]);
+  });
+
+  it('never moves a sticky static entry', () => {
+    const f = fdb();
+    f.addStatic(A, 4, true);
+    f.learn(A, 1);
+    expect(f.port(A)).toBe(4);
+    f.addStatic(A, 2); // re-added without sticky: moves again
+    f.learn(A, 1);
+    expect(f.port(A)).toBe(1);
   });
 
   it('keeps every entry through rounds of learning and ageing, past its first 8 rows', () => {
@@ -99,7 +117,12 @@ describe('Fdb', () => {
     const mac = fc.integer({ min: 0, max: 30 }).map((i) => 0x02_00_00_00_00_00 + i);
     const op = fc.oneof(
       fc.record({ kind: fc.constant('learn' as const), mac, port: fc.integer({ min: 0, max: 5 }) }),
-      fc.record({ kind: fc.constant('static' as const), mac, port: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({
+        kind: fc.constant('static' as const),
+        mac,
+        port: fc.integer({ min: 0, max: 5 }),
+        sticky: fc.boolean(),
+      }),
       fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: AGEING }) }),
       fc.record({ kind: fc.constant('lookup' as const), mac }),
       fc.record({ kind: fc.constant('flush' as const) }),
@@ -108,7 +131,7 @@ describe('Fdb', () => {
       fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
         const clock = { now: 0 };
         const f = fdb(clock);
-        const model = new Map<Mac, { port: number; updated: number; isStatic: boolean }>();
+        const model = new Map<Mac, { port: number; updated: number; isStatic: boolean; sticky: boolean }>();
         const live = (m: Mac) => {
           const e = model.get(m);
           if (e === undefined) return ABSENT;
@@ -122,11 +145,11 @@ describe('Fdb', () => {
           if (o.kind === 'learn') {
             f.learn(o.mac, o.port);
             const e = model.get(o.mac);
-            if (e === undefined) model.set(o.mac, { port: o.port, updated: clock.now, isStatic: false });
-            else if (!e.isStatic) Object.assign(e, { port: o.port, updated: clock.now });
+            if (e === undefined) model.set(o.mac, { port: o.port, updated: clock.now, isStatic: false, sticky: false });
+            else Object.assign(e, { port: e.sticky ? e.port : o.port, updated: clock.now });
           } else if (o.kind === 'static') {
-            f.addStatic(o.mac, o.port);
-            model.set(o.mac, { port: o.port, updated: clock.now, isStatic: true });
+            f.addStatic(o.mac, o.port, o.sticky);
+            model.set(o.mac, { port: o.port, updated: clock.now, isStatic: true, sticky: o.sticky });
           } else if (o.kind === 'wait') {
             clock.now += o.ms;
           } else if (o.kind === 'lookup') {
