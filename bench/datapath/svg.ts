@@ -113,7 +113,8 @@ export function barChart(c: BarChart): string {
   let y = top;
   const rowsSvg: string[] = [];
   for (const [i, row] of c.rows.entries()) {
-    const h = Math.max(1, row.bars.length) * (barH + gap) + 10;
+    // A label with a sublabel needs two lines even beside a single bar.
+    const h = Math.max(Math.max(1, row.bars.length) * (barH + gap) + 10, row.sublabel ? 36 : 0);
     if (i % 2 === 1)
       rowsSvg.push(`<rect x="8" y="${r1(y - 4)}" width="${WIDTH - 16}" height="${r1(h)}" fill="#f7fafc"/>`);
     const mid = y + (h - 10) / 2;
