@@ -18,7 +18,7 @@ import {
 } from './switch.js';
 import { hexOrDecimal, integer, oneOf, seconds, text, usageError } from './value.js';
 
-const COMMON = {
+export const COMMON_TRACE_FLAGS = {
   fdb: repeated('fdb', text('WHO=PORT'), 'the switch already learned WHO (a station or a MAC) on PORT'),
   from: valued('from', text('STATION'), 'who sends the frame (default: the first station)'),
   dst: valued('dst', text('WHERE'), 'a station, a MAC, broadcast, ipv4-mcast[=GROUP], ipv6-mcast[=GROUP]'),
@@ -30,20 +30,20 @@ const COMMON = {
   help: HELP_FLAG,
 } as const;
 
-const MACVLAN_FLAGS = {
+export const MACVLAN_FLAGS = {
   mode: valued('mode', oneOf(MACVLAN_MODE_NAMES), 'mode of the default endpoints a and b', 'vepa'),
   endpoint: repeated('endpoint', text('NAME=MODE[,key...]'), 'an endpoint (replaces the default ones)'),
   wire: valued('wire', oneOf(WIRES), 'what the lower is cabled to (hairpin: 802.1Qbg reflective relay)', 'switch'),
   hairpin: onOff('hairpin', 'short for --wire hairpin'),
   lowerUnicastFilter: onOff('lower-unicast-filter', 'the lower NIC has unicast filter slots (veth has none)'),
   bcCutoff: valued('bc-cutoff', integer(-1, 1 << 30), 'IFLA_MACVLAN_BC_CUTOFF', '1'),
-  ...COMMON,
+  ...COMMON_TRACE_FLAGS,
 } as const;
 
-const BRIDGE_FLAGS = {
+export const BRIDGE_FLAGS = {
   port: repeated('port', text('NAME[,key...]'), 'a bridge port (default: p1, p2, p3)'),
   ageing: valued('ageing', seconds(), 'ageing_time in seconds', String(BRIDGE_KEYS.ageing.fallback)),
-  ...COMMON,
+  ...COMMON_TRACE_FLAGS,
 } as const;
 
 /** A macvlan endpoint for trace: its source list may name stations, resolved once the lab exists. */
@@ -116,9 +116,12 @@ export function readTraceConfig(argv: readonly string[]): TraceConfig | null {
 }
 
 /** A flag of the other topology gets a sentence that says so, not "unknown option". */
-function refuseOtherTopology(kind: 'macvlan' | 'bridge', argv: readonly string[]): void {
-  const mine = kind === 'macvlan' ? MACVLAN_FLAGS : BRIDGE_FLAGS;
-  const other = kind === 'macvlan' ? BRIDGE_FLAGS : MACVLAN_FLAGS;
+export function refuseOtherTopology(
+  kind: 'macvlan' | 'bridge',
+  argv: readonly string[],
+  mine: Flags = kind === 'macvlan' ? MACVLAN_FLAGS : BRIDGE_FLAGS,
+  other: Flags = kind === 'macvlan' ? BRIDGE_FLAGS : MACVLAN_FLAGS,
+): void {
   const names = (f: Flags) => new Set(Object.values(f).map((x) => `--${x.name}`));
   const own = names(mine);
   for (const word of argv) {
@@ -162,7 +165,7 @@ function common(
 }
 
 /** NAME=MODE[,key=value...]: the MODE is mode= of the endpoint keys forward uses. */
-function readTraceEndpoint(text: string): TraceEndpoint {
+export function readTraceEndpoint(text: string): TraceEndpoint {
   const [head = '', ...parts] = text.split(',');
   const eq = head.indexOf('=');
   const name = eq < 0 ? head : head.slice(0, eq);
@@ -174,7 +177,7 @@ function readTraceEndpoint(text: string): TraceEndpoint {
 }
 
 /** NAME[,key=value...]: the keys of a bridge port in `forward --switch bridge`. */
-function readTraceBridgePort(text: string): BridgePortConfig {
+export function readTraceBridgePort(text: string): BridgePortConfig {
   const [name = '', ...parts] = text.split(',');
   if (!NAME.test(name)) throw usageError(`--port ${quote(text)}: ${quote(name)} is not a port name`);
   const o = new Options(`--port ${name}`, parts);
@@ -212,7 +215,7 @@ ${keyHelp(Object.values(BRIDGE_PORT_KEYS), '      ', 26).join('\n')}
   stations: one behind each port (named after it) and host
 
 both (for macvlan, --fdb teaches the external switch, whose ports are lower and ext):
-${flags(COMMON)}
+${flags(COMMON_TRACE_FLAGS)}
 
 Examples:
   tapyard trace macvlan --mode private --hairpin --from a --dst broadcast

@@ -184,7 +184,7 @@ describe('tapyard why (the command)', () => {
     ]) {
       const r = await run(args);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.err, args.join(' ')).toMatch(/^tapyard: why: [^\n]+\n$/);
+      expect(r.err, args.join(' ')).toMatch(/^tapyard: [^\n]+\n$/);
     }
   });
 });
