@@ -194,13 +194,17 @@ static void print_counters(FILE *out, int json, int offload, double seconds) {
             (unsigned long long)drops.short_write);
     fprintf(out, "\"wakeups\":%llu,\"ports\":{", (unsigned long long)wakeups);
     for (int i = 0; i < 2; i++)
-      fprintf(out, "%s\"%s\":{\"kind\":\"%s\",\"ifname\":\"%s\",\"rx\":%llu,\"rx_bytes\":%llu,\"tx\":%llu,\"tx_bytes\":%llu}",
+      fprintf(out,
+              "%s\"%s\":{\"kind\":\"%s\",\"ifname\":\"%s\","
+              "\"rx\":%llu,\"rx_bytes\":%llu,\"tx\":%llu,\"tx_bytes\":%llu}",
               i ? "," : "", ports[i].name, ports[i].kind == PORT_MACVTAP ? "macvtap" : "tap", ports[i].ifname,
               (unsigned long long)ports[i].rx, (unsigned long long)ports[i].rx_bytes,
               (unsigned long long)ports[i].tx, (unsigned long long)ports[i].tx_bytes);
     fputs("}}\n", out);
   } else {
-    fprintf(out, "tyfwd: %.1f s, rx %llu, tx %llu, dropped %llu (would block %llu, error %llu, short %llu), wakeups %llu\n",
+    fprintf(out,
+            "tyfwd: %.1f s, rx %llu, tx %llu, dropped %llu (would block %llu, error %llu, short %llu), "
+            "wakeups %llu\n",
             seconds, (unsigned long long)rx, (unsigned long long)tx, (unsigned long long)total_drops(),
             (unsigned long long)drops.write_would_block, (unsigned long long)drops.write_error,
             (unsigned long long)drops.short_write, (unsigned long long)wakeups);

@@ -100,7 +100,8 @@ static int client(const char *ip, unsigned port, unsigned count, unsigned interv
     if (interval_us) nanosleep(&gap, NULL);
   }
   if (json) {
-    printf("{\"tool\":\"typing\",\"sent\":%u,\"lost\":%u,\"interval_us\":%u,\"rtt_ns\":[", got + lost, lost, interval_us);
+    printf("{\"tool\":\"typing\",\"sent\":%u,\"lost\":%u,\"interval_us\":%u,\"rtt_ns\":[", got + lost, lost,
+           interval_us);
     for (unsigned i = 0; i < got; i++) printf("%s%llu", i ? "," : "", (unsigned long long)rtt[i]);
     puts("]}");
   } else {

@@ -227,13 +227,15 @@ if (json) {
 } else {
   for (const r of results)
     console.log(
-      `${r.name.padEnd(44)} ${(r.framesPerSecond / 1e6).toFixed(1).padStart(5)} M frames/s  (${r.nsPerFrame.toFixed(0)} ns/frame)`,
+      `${r.name.padEnd(44)} ${(r.framesPerSecond / 1e6).toFixed(1).padStart(5)} M frames/s  ` +
+        `(${r.nsPerFrame.toFixed(0)} ns/frame)`,
     );
   console.log('allocation check:');
   for (const a of allocations) {
     console.log(
       `${a.task.padEnd(44)} ${a.heapBytesPerFrame.toFixed(3).padStart(6)} heap bytes per frame, ` +
-        `${a.roundsAllocating}/${a.rounds} rounds allocated, ${a.gcs} collections in ${(a.frames / 1e6).toFixed(1)} M frames`,
+        `${a.roundsAllocating}/${a.rounds} rounds allocated, ` +
+        `${a.gcs} collections in ${(a.frames / 1e6).toFixed(1)} M frames`,
     );
   }
   if (sink === 0.5) console.log(sink); // keeps `sink` observable
