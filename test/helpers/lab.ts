@@ -5,6 +5,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CountersReport } from '../../src/cli/counters-report.js';
 import { packageRoot } from '../../src/package-root.js';
 
 export const ROOT = packageRoot();
@@ -164,19 +165,8 @@ export function finalReport(t: Tapyard): ForwardJson {
   return JSON.parse(lines[lines.length - 1]!) as ForwardJson;
 }
 
-export interface ForwardJson {
-  ports: {
-    name: string;
-    rxFrames: number;
-    rxBytes: number;
-    txFrames: number;
-    txBytes: number;
-    drops: Record<string, number>;
-  }[];
-  ledger: { rx: number; clones: number; tx: number; drops: number; queued: number };
-  balanced: boolean;
-  error?: string;
-}
+/** What `forward --json` prints last: the CLI's own type. */
+export type ForwardJson = CountersReport;
 
 export function port(report: ForwardJson, name: string) {
   const p = report.ports.find((x) => x.name === name);
