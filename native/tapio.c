@@ -399,6 +399,40 @@ static napi_value IfMtu(napi_env env, napi_callback_info info) {
   return make_int(env, mtu);
 }
 
+// nsSocket(netnsPath) -> fd: a datagram socket made in that namespace, for asking it about its
+// devices later without entering it again (setns takes milliseconds: the loop would stall).
+static napi_value NsSocket(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  char ns[PATH_MAX];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_string(env, argv[0], ns, sizeof ns, NULL)) return throw_usage(env, "nsSocket(netnsPath)");
+  netns_guard g;
+  if (netns_enter(ns, &g) < 0) return throw_errno(env, "enter network namespace", errno);
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int e = errno;
+  netns_leave(&g);
+  if (s < 0) return throw_errno(env, "socket", e);
+  return make_int(env, s);
+}
+
+// ifMtuAt(socketFd, ifname) -> the MTU of ifname in the socket's namespace.
+static napi_value IfMtuAt(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd;
+  char name[IFNAMSIZ + 1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
+      !arg_string(env, argv[1], name, sizeof name, NULL))
+    return throw_usage(env, "ifMtuAt(fd, ifname)");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+  if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) return throw_errno(env, "SIOCGIFMTU", errno);
+  return make_int(env, ifr.ifr_mtu);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Batched I/O.
 //
@@ -699,6 +733,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"tunSetVnetHdrSz", NULL, TunSetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},
       {"hwaddr", NULL, Hwaddr, NULL, NULL, NULL, napi_default, NULL},
       {"ifMtu", NULL, IfMtu, NULL, NULL, NULL, napi_default, NULL},
+      {"nsSocket", NULL, NsSocket, NULL, NULL, NULL, napi_default, NULL},
+      {"ifMtuAt", NULL, IfMtuAt, NULL, NULL, NULL, napi_default, NULL},
       {"readBatch", NULL, ReadBatch, NULL, NULL, NULL, napi_default, NULL},
       {"writeBatch", NULL, WriteBatch, NULL, NULL, NULL, napi_default, NULL},
   };

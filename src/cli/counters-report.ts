@@ -56,7 +56,7 @@ export function countersReport(
       name: p.name,
       device: p.device,
       ...s,
-      kernel: p.kernelDrops?.() ?? null,
+      kernel: p.kernelDrops?.(type === 'final') ?? null,
       rate: {
         rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
         txPps: per(s.txFrames - (before?.txFrames ?? 0)),

@@ -1,6 +1,7 @@
 // --user NAME, as QEMU's -runas: once every device is open, tapyard gives up root. The open
-// fds keep working (read, write, TUNGETIFF need no privilege); what needs root afterwards
-// (entering another namespace to re-read a tap's MTU) stops quietly and keeps the last value.
+// fds keep working (read, write, TUNGETIFF, SIOCGIFMTU on a socket made in the tap's namespace
+// need no privilege); the kernel's counters of a tap in another namespace (ip -n needs root)
+// keep their last reading.
 
 import { execFileSync } from 'node:child_process';
 import { TapyardError } from '../error.js';

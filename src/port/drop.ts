@@ -18,7 +18,8 @@ export const DropReason = reasons({
   ],
   OVERSIZE: [
     'oversize',
-    "larger than the egress device's MTU allows and not a GSO frame: the kernel would take the write and drop it silently",
+    "larger than the egress device's MTU allows and not a GSO frame: " +
+      'the kernel would take the write and drop it silently',
   ],
   GSO_TO_PLAIN_PORT: [
     'gso-to-plain-port',
@@ -34,7 +35,10 @@ for (const [name, value] of Object.entries(constants.errno)) if (!ERRNO_NAMES.ha
 
 const txErrorReasons = new Map<number, string>();
 
-/** `tx-EINVAL` and friends: a frame the kernel refused on write (write() returned that errno). Cached so counting allocates nothing. */
+/**
+ * `tx-EINVAL` and friends: a frame the kernel refused on write (write() returned that errno).
+ * Cached so that counting allocates nothing.
+ */
 export function txErrorReason(errno: number): string {
   let reason = txErrorReasons.get(errno);
   if (reason === undefined) {

@@ -31,7 +31,9 @@ export interface FdPortConfig {
    */
   readMtu?: () => number;
   /** The kernel's own drops on the device (kernel-drops.ts). */
-  kernelDrops?: () => KernelDrops;
+  kernelDrops?: (fresh: boolean) => KernelDrops;
+  /** Release what the opener holds beside the fd. */
+  onClose?: () => void;
 }
 
 export class FdPort implements Port {
@@ -47,7 +49,8 @@ export class FdPort implements Port {
 
   private readonly fd: number;
   private readonly readMtu: (() => number) | undefined;
-  readonly kernelDrops: (() => KernelDrops) | undefined;
+  readonly kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
+  private readonly onClose: (() => void) | undefined;
   private readonly batch: RxBatch;
   private poller: PollerHandle | null = null;
   private listener: PortListener | null = null;
@@ -69,6 +72,7 @@ export class FdPort implements Port {
     this.budget = config.budget;
     this.readMtu = config.readMtu;
     this.kernelDrops = config.kernelDrops;
+    this.onClose = config.onClose;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(config.budget),
@@ -134,6 +138,7 @@ export class FdPort implements Port {
     if (this.watch !== null) clearInterval(this.watch);
     this.poller?.close();
     tapio().close(this.fd);
+    this.onClose?.();
   }
 
   /** Readiness to read is only waited for when nobody busy-polls this port. */

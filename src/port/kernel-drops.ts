@@ -5,7 +5,7 @@
 // what userspace reads (its tx); a macvtap is the other way round (tap_get_user transmits on
 // the macvlan, tap_handle_frame queues what the lower receives).
 
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface KernelDrops {
@@ -26,44 +26,75 @@ function sysfsStats(ifname: string): DeviceStats {
 }
 
 /** Another namespace's sysfs is not ours to read: ask iproute2 there. */
-function netnsStats(ifname: string, netns: string): DeviceStats {
-  const out = execFileSync('ip', ['-n', netns, '-j', '-s', 'link', 'show', 'dev', ifname], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-    timeout: 2000,
-  });
+function parseIpStats(out: string): DeviceStats {
   const [link] = JSON.parse(out) as { stats64?: { rx: { dropped: number }; tx: { dropped: number } } }[];
   return { rxDropped: link?.stats64?.rx.dropped ?? 0, txDropped: link?.stats64?.tx.dropped ?? 0 };
 }
 
+const REFRESH_MS = 1000;
+
 /**
- * A reader of the kernel's drops since now (the counters' values at open are the baseline), or
- * null when the device cannot be read. A device that is gone reads as no new drops.
+ * A reader of the kernel's drops since now (the counters' values at open are the baseline). In
+ * this namespace sysfs is read at once; another namespace's counters come from `ip -n`, run in
+ * the background once a second so that the loop never waits for it, and run to completion when
+ * a fresh reading is asked for (the final report). A device that is gone keeps its last counts.
  */
 export function kernelDropsReader(
   kind: 'tap' | 'macvtap',
   ifname: string,
   netns: string | undefined,
-): () => KernelDrops {
-  const stats = () => (netns === undefined ? sysfsStats(ifname) : netnsStats(ifname, netns));
+): { read: (fresh: boolean) => KernelDrops; stop: () => void } {
   const pick = (s: DeviceStats): KernelDrops =>
     kind === 'tap'
       ? { beforeRead: s.txDropped, afterWrite: s.rxDropped }
       : { beforeRead: s.rxDropped, afterWrite: s.txDropped };
-  let base: KernelDrops = { beforeRead: 0, afterWrite: 0 };
-  let last: KernelDrops = base;
+  const args = ['-n', netns ?? '', '-j', '-s', 'link', 'show', 'dev', ifname];
+  const readNow = (): DeviceStats =>
+    netns === undefined
+      ? sysfsStats(ifname)
+      : parseIpStats(
+          execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }),
+        );
+  let last: KernelDrops = { beforeRead: 0, afterWrite: 0 };
   try {
-    base = pick(stats());
-    last = base;
+    last = pick(readNow());
   } catch {
     // counted from zero
   }
-  return () => {
-    try {
-      last = pick(stats());
-    } catch {
-      // the device is gone: its last counters stand
+  const base = last;
+  let timer: NodeJS.Timeout | null = null;
+  if (netns !== undefined) {
+    let running = false;
+    timer = setInterval(() => {
+      if (running) return;
+      running = true;
+      execFile('ip', args, { encoding: 'utf8', timeout: 2000 }, (err, out) => {
+        running = false;
+        if (err === null) {
+          try {
+            last = pick(parseIpStats(out));
+          } catch {
+            // keep the last reading
+          }
+        }
+      });
+    }, REFRESH_MS);
+    timer.unref();
+  }
+  const read = (fresh: boolean): KernelDrops => {
+    if (fresh || netns === undefined) {
+      try {
+        last = pick(readNow());
+      } catch {
+        // the device is gone: its last counters stand
+      }
     }
     return { beforeRead: last.beforeRead - base.beforeRead, afterWrite: last.afterWrite - base.afterWrite };
+  };
+  return {
+    read,
+    stop: () => {
+      if (timer !== null) clearInterval(timer);
+    },
   };
 }

@@ -33,7 +33,8 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
   if (!existsSync(sys)) {
     throw fail(
       'ENODEV',
-      `there is no interface ${ifname} in this network namespace (run tapyard inside the macvtap's namespace with ip netns exec)`,
+      `there is no interface ${ifname} in this network namespace ` +
+        "(run tapyard inside the macvtap's namespace with ip netns exec)",
     );
   }
   const queues = existsSync(`${sys}/macvtap`) ? readdirSync(`${sys}/macvtap`) : [];
@@ -79,7 +80,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       offload,
       budget,
       readMtu: () => Number(readFileSync(`${sys}/mtu`, 'utf8')),
-      kernelDrops: kernelDropsReader('macvtap', ifname, undefined),
+      kernelDrops: kernelDropsReader('macvtap', ifname, undefined).read,
     });
   } catch (err) {
     tapio().close(fd);

@@ -32,6 +32,9 @@ export interface Tapio {
   tunSetVnetHdrSz(fd: number, size: number): void;
   hwaddr(fd: number): Buffer;
   ifMtu(ifname: string, netnsPath: string | null): number;
+  /** A datagram socket made in that namespace: asks about its devices without entering it again. */
+  nsSocket(netnsPath: string): number;
+  ifMtuAt(socketFd: number, ifname: string): number;
   readBatch(
     fd: number,
     ring: Uint8Array,

@@ -76,7 +76,7 @@ export class PcapPort implements Port {
   readonly counters = new Counters();
   readonly hdrLen = 0;
   readonly offload = false;
-  kernelDrops: (() => KernelDrops) | undefined;
+  kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
 
   private readonly batch: RxBatch;
   private child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;

@@ -65,9 +65,14 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
     if (isErrno(err, 'ENOENT')) throw fail('ENOTUN', '/dev/net/tun is missing (load the tun module)');
     throw err;
   }
-  let lastMtu = 0;
+  // A socket made once in the tap's namespace answers for its MTU later: entering the namespace
+  // each time would stall the loop for milliseconds (setns), and after --user it is not allowed.
+  let probe = -1;
   try {
-    lastMtu = tapio().ifMtu(ifname, ns);
+    probe = ns === null ? -1 : tapio().nsSocket(ns);
+    const mtu = () => (probe < 0 ? tapio().ifMtu(ifname, null) : tapio().ifMtuAt(probe, ifname));
+    const firstMtu = mtu();
+    const drops = kernelDropsReader('tap', ifname, nsName);
     if (vnet) {
       tapio().tunSetVnetHdrSz(fd, VNET_HDR_LEN);
       // A tap delivers no offloaded frames until asked; say so explicitly, as QEMU does at init.
@@ -80,25 +85,24 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       fd,
       hdrLen: vnet ? VNET_HDR_LEN : 0,
       mac: readMac(tapio().hwaddr(fd), 0),
-      maxFrame: maxFrameForMtu(lastMtu),
+      maxFrame: maxFrameForMtu(firstMtu),
       offload,
       budget,
-      kernelDrops: kernelDropsReader('tap', ifname, nsName),
+      kernelDrops: drops.read,
       // The tap's fd keeps a deleted namespace alive, and the guest with it: say so and stop.
       readMtu: () => {
         if (ns !== null && !existsSync(ns)) {
           throw new TapyardError('ENONETNS', `the network namespace ${nsName} was deleted`);
         }
-        try {
-          return tapio().ifMtu(ifname, ns);
-        } catch (err) {
-          // After --user, entering the tap's namespace is no longer allowed: keep the last MTU.
-          if (isErrno(err, 'EPERM')) return lastMtu;
-          throw err;
-        }
+        return mtu();
+      },
+      onClose: () => {
+        if (probe >= 0) tapio().close(probe);
+        drops.stop();
       },
     });
   } catch (err) {
+    if (probe >= 0) tapio().close(probe);
     tapio().close(fd);
     throw err;
   }
