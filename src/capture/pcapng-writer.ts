@@ -119,7 +119,8 @@ export class PcapngWriter {
       EFBIG: 'the file is too large',
       EAGAIN: 'the reader is not keeping up',
     };
-    this.failure = `the capture ${this.path === '-' ? 'on standard output' : this.path} stopped after ${this.frames} frames: ${why[code] ?? code} (${code})`;
+    const where = this.path === '-' ? 'on standard output' : this.path;
+    this.failure = `the capture ${where} stopped after ${this.frames} frames: ${why[code] ?? code} (${code})`;
     this.closed = true;
     this.used = 0;
     if (this.timer !== null) clearInterval(this.timer);

@@ -33,7 +33,8 @@ export function render(
     return m;
   };
   const lines = [
-    `Frame:    ${name(f.src)} > ${name(f.dst)}, ethertype ${f.ethertype}${f.vlan === null ? '' : `, vlan ${f.vlan}`}, ${f.length} bytes`,
+    `Frame:    ${name(f.src)} > ${name(f.dst)}, ethertype ${f.ethertype}` +
+      `${f.vlan === null ? '' : `, vlan ${f.vlan}`}, ${f.length} bytes`,
     `Topology: ${topology}`,
     `Sent by:  ${from}`,
     '',

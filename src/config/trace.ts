@@ -196,6 +196,18 @@ export type { SourceRef };
 
 export function traceHelp(): string {
   const flags = (f: Flags) => flagHelp(f, 26).join('\n');
+  const {
+    fdb: _f,
+    from: _fr,
+    dst: _d,
+    src: _s,
+    vlan: _v,
+    ethertype: _e,
+    hex: _h,
+    json: _j,
+    help: _he,
+    ...topologyFlags
+  } = MACVLAN_FLAGS;
   return `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--json]
        tapyard trace bridge  [TOPOLOGY] [FRAME] [--json]
 
@@ -203,7 +215,7 @@ Follow one frame through a model of the kernel's macvlan or bridge and print eve
 copy and the reason for each, using the same decisions as tapyard forward --switch.
 
 macvlan (endpoints on one lower device; the host stack owns the lower):
-${flags({ mode: MACVLAN_FLAGS.mode, endpoint: MACVLAN_FLAGS.endpoint, wire: MACVLAN_FLAGS.wire, hairpin: MACVLAN_FLAGS.hairpin, lowerUnicastFilter: MACVLAN_FLAGS.lowerUnicastFilter, bcCutoff: MACVLAN_FLAGS.bcCutoff })}
+${flags(topologyFlags)}
   endpoint keys (the same as forward --switch macvlan, role=endpoint; sources= may name stations):
 ${keyHelp(Object.values(MACVLAN_ENDPOINT_KEYS), '      ', 26).join('\n')}
   stations: each endpoint, host (the lower's own stack), ext (the external host)

@@ -168,6 +168,8 @@ export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
 export function whyHelp(): string {
   const flags = (f: Flags) => flagHelp(f, 26).join('\n');
   const { guest, trust, ...question } = QUESTION_FLAGS;
+  const { mode, endpoint, wire, hairpin, lowerUnicastFilter } = MACVLAN_WHY;
+  const topologyFlags = { mode, endpoint, wire, hairpin, lowerUnicastFilter };
   return `usage: tapyard why macvlan [TOPOLOGY] --from A --to B [--dst WHERE] [--compare] [--json]
        tapyard why bridge  [TOPOLOGY] --from A --to B [--dst WHERE] [--json]
 
@@ -178,7 +180,7 @@ switch, bridge mode, an on-host macvlan, trust-guest-rx-filters, allmulti) to sa
 make every frame arrive. Uses the same decisions and the same topology keys as tapyard trace.
 
 macvlan topology (endpoints on one lower device; the host stack owns the lower):
-${flags({ mode: MACVLAN_WHY.mode, endpoint: MACVLAN_WHY.endpoint, wire: MACVLAN_WHY.wire, hairpin: MACVLAN_WHY.hairpin, lowerUnicastFilter: MACVLAN_WHY.lowerUnicastFilter })}
+${flags(topologyFlags)}
   (endpoint and port keys: tapyard trace --help)
   stations: each endpoint, host (the lower's own stack), ext (the external host)
 

@@ -62,7 +62,9 @@ function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>): Learning {
         : 'a switch (hairpin off)';
   const described = endpoints.map((e) => `${e.name} (${e.config.mode ?? 'vepa'})`).join(', ');
   return Object.assign(m, {
-    description: `macvlan: ${described} on one lower; wire: ${wire}${m.macvlan.lowerIsPromiscuous ? '; the lower is promiscuous' : ''}`,
+    description:
+      `macvlan: ${described} on one lower; wire: ${wire}` +
+      `${m.macvlan.lowerIsPromiscuous ? '; the lower is promiscuous' : ''}`,
     learn(who: Mac, port: string) {
       if (m.external === null) throw usage('--fdb needs a switch on the wire (--wire switch or hairpin)');
       if (!m.external.portNames().includes(port)) {

@@ -134,7 +134,8 @@ function checkMask(mask: number, restricted: number, what: string): number {
   if ((mask & restricted) !== 0)
     throw new TapyardError(
       'EUSAGE',
-      `${what} group_fwd_mask 0x${mask.toString(16)} may not include 0x${restricted.toString(16)}: the kernel refuses it`,
+      `${what} group_fwd_mask 0x${mask.toString(16)} may not include 0x${restricted.toString(16)}: ` +
+        'the kernel refuses it',
     );
   return mask;
 }

@@ -4,9 +4,10 @@
 // Why: reading a clock costs ~40 ns here and allocates (performance.now() and Date.now() are
 // calls into C++ that return a fresh HeapNumber) — as much as deciding the frame itself, and
 // the bridge needs the time for every frame it learns from or forwards by the FDB. The kernel's
-// bridge reads jiffies, a variable the timer tick keeps up to date, for the same reason. Here the first reader in a turn of the event loop reads
-// the real clock and queues an immediate that marks the reading stale once the turn's callbacks
-// have run; every other reader in that turn gets the same reading. The forwarder decides one
+// bridge reads jiffies, a variable the timer tick keeps up to date, for the same reason. Here the
+// first reader in a turn of the event loop reads the real clock and queues an immediate that
+// marks the reading stale once the turn's callbacks have run; every other reader in that turn
+// gets the same reading. The forwarder decides one
 // batch of frames per turn, so a batch shares one reading, and an idle process has no timer
 // waking it up to keep a clock current.
 //

@@ -57,25 +57,30 @@ const UNKNOWN = '02:00:00:00:ee:ee';
 function covers(fromKind: 'endpoint' | 'ext' | 'host', toKind: string): string {
   const table: Record<string, string> = {
     'endpoint>endpoint':
-      'macvlan_queue_xmit: only bridge→bridge stays local; otherwise a sibling is reached only through a hairpin, and unicast RX has no source check (private too)',
+      'macvlan_queue_xmit: only bridge→bridge stays local; otherwise a sibling is reached only ' +
+      'through a hairpin, and unicast RX has no source check (private too)',
     'endpoint>ext': 'macvlan_queue_xmit: out of the lower, through the switch',
     'endpoint>host': 'the lower never loops a transmit into macvlan RX: the host is reached only through a hairpin',
     'endpoint>group':
-      'group transmit: bridge mode copies to bridge siblings first; a reflected copy is sorted by source MAC (private/passthru/source: sender only, no host; vepa: vepa+bridge; bridge: vepa)',
+      'group transmit: bridge mode copies to bridge siblings first; a reflected copy is sorted by ' +
+      'source MAC (private/passthru/source: sender only, no host; vepa: vepa+bridge; bridge: vepa)',
     'endpoint>unknown':
       'unknown unicast leaves by the wire; reflected, it misses the hash and passes to the host stack',
     'ext>endpoint':
-      'macvlan_handle_frame unicast: the endpoint owning the MAC (passthru: whatever the MAC; source: never by destination), RX_HANDLER_ANOTHER',
+      'macvlan_handle_frame unicast: the endpoint owning the MAC (passthru: whatever the MAC; source: ' +
+      'never by destination), RX_HANDLER_ANOTHER',
     'ext>ext': 'a frame for the sender itself never leaves the switch',
     'ext>host': 'unicast for the lower MAC: no endpoint owns it, RX_HANDLER_PASS to the host stack',
     'ext>group':
-      'group from outside: private, vepa, bridge and passthru endpoints through their mc_filter (bc workqueue), plus the host stack',
+      'group from outside: private, vepa, bridge and passthru endpoints through their mc_filter (bc ' +
+      'workqueue), plus the host stack',
     'ext>unknown': 'unknown unicast: no endpoint owns it, passed to the host stack as OTHERHOST',
     'host>endpoint': 'the host transmits on the lower directly; only a hairpin brings it back to the endpoint',
     'host>ext': 'host transmit goes to the wire only',
     'host>host': 'host transmit to its own MAC goes to the wire; the switch keeps or reflects it',
     'host>group':
-      'host group transmit: reflected copies come back with the lower MAC as source (passthru shares it: sender only)',
+      'host group transmit: reflected copies come back with the lower MAC as source (passthru shares ' +
+      'it: sender only)',
     'host>unknown': 'host unknown unicast: reflected copies pass to the host stack again',
   };
   const key = `${fromKind}>${toKind}`;
@@ -228,7 +233,7 @@ describe.each(LABS.map((l) => [l.name, l] as const))('macvlan %s', (_name, spec)
     for (const ns of [hv, ext, sw]) deleteNamespace(ns);
   });
 
-  it('makes the lower promiscuous exactly when the model says so (dev_uc_add on a veth; passthru without nopromisc)', () => {
+  it('makes the lower promiscuous when the model says so (dev_uc_add on a veth; passthru without nopromisc)', () => {
     expect(promiscuity(hv, lower) > 0).toBe(model.macvlan.lowerIsPromiscuous);
   });
 

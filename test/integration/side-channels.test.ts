@@ -24,7 +24,8 @@ function inHv(script: string, pings = 10): { stdout: string; stderr: string; sta
       lab.ns('hv'),
       'bash',
       '-c',
-      `(sleep 1; ip netns exec ${lab.ns('ext')} ping -c ${pings} -i 0.1 -W 2 ${lab.env.GUEST_IP} >/dev/null) & ${script}; wait`,
+      `(sleep 1; ip netns exec ${lab.ns('ext')} ping -c ${pings} -i 0.1 -W 2 ${lab.env.GUEST_IP} >/dev/null) & ` +
+        `${script}; wait`,
     ],
     {
       encoding: 'utf8',
@@ -35,7 +36,7 @@ function inHv(script: string, pings = 10): { stdout: string; stderr: string; sta
 }
 
 describe('the datapath outlives its side channels', () => {
-  test('a capture onto a full filesystem stops with a warning, the file ends at a whole block, forwarding goes on', () => {
+  test('a capture onto a full filesystem: a warning, the file ends at a whole block, forwarding goes on', () => {
     // A private mount namespace with a 64 KiB tmpfs: 30 pings fill it within a second or two.
     const args = quoted(forwardArgs(lab, '--json', '--duration', '5', '--capture', '/mnt/c.pcapng'));
     const r = inHv(
@@ -54,7 +55,9 @@ describe('the datapath outlives its side channels', () => {
 
   test('--capture-error stop ends the run cleanly, with counters and exit status 1', () => {
     const r = inHv(
-      `node '${CLI}' ${quoted(forwardArgs(lab, '--json', '--duration', '5', '--capture', '/dev/full', '--capture-error', 'stop'))}; echo rc=$?`,
+      `node '${CLI}' ${quoted(
+        forwardArgs(lab, '--json', '--duration', '5', '--capture', '/dev/full', '--capture-error', 'stop'),
+      )}; echo rc=$?`,
       3,
     );
     expect(r.stdout).toMatch(/"balanced":true/);

@@ -167,7 +167,8 @@ describe('why agrees with the kernel about a multicast the guest joined', () => 
       expect(why(guestModel(g, { trusted: true }), { from: 'ext', to: 'a', dst: g }).reached).toBe(true);
       expect(why(guestModel(g, { allmulti: true }), { from: 'ext', to: 'a', dst: g }).reached).toBe(true);
     }
-    const l = (lab = labUp('ref-macvlan', '--mode', 'vepa'));
+    const l = labUp('ref-macvlan', '--mode', 'vepa');
+    lab = l;
     const dev = l.env.GUEST_IF!;
     expect(await delivered(l)).toBeLessThanOrEqual(MAX_LEAKS);
     ip(l.ns('gst'), 'link', 'set', dev, 'allmulticast', 'on');
@@ -186,7 +187,8 @@ describe('why agrees with a ping through tapyard on the macvtap path', () => {
   for (const wire of ['switch', 'hairpin'] as const)
     test(`VEPA, ${wire === 'hairpin' ? 'with' : 'without'} hairpin`, async () => {
       const answer = why(model('vepa', wire, [['b', 'vepa']]), ping('b'));
-      const l = (lab = labUp('macvtap', '--mode', 'vepa', `--${wire}`));
+      const l = labUp('macvtap', '--mode', 'vepa', `--${wire}`);
+      lab = l;
       const dev = `ty-${l.id}-mvb`;
       ip(l.ns('hv'), 'link', 'add', 'link', l.env.LOWER_IF!, 'name', dev, 'type', 'macvlan', 'mode', 'vepa');
       ip(l.ns('hv'), 'addr', 'add', `${SIBLING_IP}/24`, 'dev', dev);

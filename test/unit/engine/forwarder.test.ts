@@ -209,7 +209,7 @@ describe('Forwarder and deep tag stacks', () => {
     return bytes;
   };
 
-  test('a cross-connect and a hub carry three tags untouched; a bridge, which reads them, counts the drop', async () => {
+  test('a cross-connect and a hub carry three tags untouched; a bridge, which reads them, drops it', async () => {
     for (const sw of [new CrossConnect(), new Hub()]) {
       const a = new MemoryPort('a');
       const b = new MemoryPort('b');
@@ -367,7 +367,8 @@ describe('Forwarder and the virtio_net_hdr', () => {
     src.inject(
       withVnet({ ...NO_OFFLOAD, gsoType: 9 }, frame(1)), // unknown GSO type
       withVnet({ ...NO_OFFLOAD, gsoType: GsoType.TCPV4, gsoSize: 0 }, frame(2)), // GSO without a size
-      withVnet({ ...NO_OFFLOAD, flags: VnetFlag.NEEDS_CSUM, csumStart: 60, csumOffset: 6 }, frame(3)), // checksum past the end
+      // a checksum past the end
+      withVnet({ ...NO_OFFLOAD, flags: VnetFlag.NEEDS_CSUM, csumStart: 60, csumOffset: 6 }, frame(3)),
       withVnet(NO_OFFLOAD, frame(4)),
     );
     await settle();

@@ -207,7 +207,7 @@ describe.each(names)('%s', (name) => {
     });
   }
   if (verdict !== null && !verdict.ok) {
-    test('a checksum-offloaded frame holds the pseudo-header sum, and completing it gives what tcpdump computes', () => {
+    test('an offloaded frame holds the pseudo-header sum; completing it gives what tcpdump computes', () => {
       const bytes = fixture.bytes.slice();
       const frame = new Frame();
       expect(frame.parse(bytes, 0, bytes.length)).toBeNull();

@@ -46,7 +46,8 @@ describe('the format', () => {
       payload: 'GET /',
     });
     expect(line(tcp)).toBe(
-      '00:00:00:00:00:01 > 00:00:00:00:00:02 s-vlan 100 vlan 20 p 3 IPv4 10.0.0.1.40000 > 10.0.0.2.80 TCP [P.] seq 5 ack 9 win 512 len 5',
+      '00:00:00:00:00:01 > 00:00:00:00:00:02 s-vlan 100 vlan 20 p 3 ' +
+        'IPv4 10.0.0.1.40000 > 10.0.0.2.80 TCP [P.] seq 5 ack 9 win 512 len 5',
     );
     const other = buildFrame({ eth: { src: 1, dst: 2, etherType: 0x88b5 }, payload: new Uint8Array(46) });
     expect(line(other)).toBe('00:00:00:00:00:01 > 00:00:00:00:00:02 ethertype 0x88b5 len 46');
@@ -109,10 +110,8 @@ describe.each(fixtureNames())('%s as tcpdump saw it', (name) => {
     });
   }
 
-  const ip =
-    /(?:\) |^)(\d+\.\d+\.\d+\.\d+|[0-9a-f]*:[0-9a-f:]+?)(?:\.(\d+))? > (\d+\.\d+\.\d+\.\d+|[0-9a-f]*:[0-9a-f:]+?)(?:\.(\d+))?: /.exec(
-      v,
-    );
+  const host = String.raw`(\d+\.\d+\.\d+\.\d+|[0-9a-f]*:[0-9a-f:]+?)(?:\.(\d+))?`;
+  const ip = new RegExp(String.raw`(?:\) |^)${host} > ${host}: `).exec(v);
   if (ip !== null) {
     test('the same IP addresses and ports', () => {
       const [, src, srcPort, dst, dstPort] = ip;
