@@ -29,6 +29,7 @@
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
 import { formatMac, type Mac } from '../mac.js';
+import { reasons } from '../reason.js';
 import type { Decision, Switch, SwitchPort, SwitchReport } from './decision.js';
 import { ABSENT, Fdb } from './fdb.js';
 import { DST, isBroadcastAt, isGroupAt, isZeroAt, SRC } from './frame-address.js';
@@ -36,30 +37,43 @@ import { loopNow } from './loop-clock.js';
 import { MacTable } from './mac-table.js';
 import type { BridgeRole } from './roles.js';
 
-export const BridgeReason = {
-  INVALID_SOURCE: 'bridge: the source MAC is not a valid unicast address: dropped',
-  LEARNING_OFF: 'bridge: learning is off on the ingress port',
-  LEARNED: 'bridge: learned the source MAC on the ingress port',
-  LOCAL: "bridge: the destination is one of the bridge's own addresses: up to its stack",
-  KNOWN: 'bridge: known destination: forwarded to the one port it was learned on',
-  SAME_PORT: 'bridge: the destination was learned on the ingress port and hairpin is off: dropped',
-  HAIRPIN: 'bridge: the destination was learned on the ingress port and hairpin is on: sent back',
-  EXPIRED: 'bridge: the FDB entry aged out',
-  FLOOD_UNKNOWN: 'bridge: unknown unicast flooded to ports with flood on',
-  FLOOD_BROADCAST: 'bridge: broadcast flooded to ports with bcast_flood on',
-  FLOOD_MULTICAST: 'bridge: multicast flooded to ports with mcast_flood on',
-  FLOOD_HAIRPIN: 'bridge: flooded back out the ingress port (hairpin on)',
-  GROUP_LOCAL: "bridge: broadcast and multicast also go up to the bridge's own stack",
-  FLOOD_NOBODY: 'bridge: flooded, but no other port takes this class of frame',
-  HOST_SEND: "bridge: sent by the bridge's own stack (br_dev_xmit)",
-  HOST_TO_PORT_MAC: "bridge: the destination is a port's own MAC: its local FDB entry points at that port",
-  FLOOD_LOCAL_ORIG: "bridge: sent by the bridge's own stack, so this port's bcast_flood/mcast_flood off does not apply",
-  PAUSE: 'bridge: 01:80:c2:00:00:01 is MAC Control (PAUSE): never bridged, dropped',
-  LINK_LOCAL_PORT_STACK:
+export const BridgeReason = reasons({
+  INVALID_SOURCE: ['bridge-invalid-source', 'bridge: the source MAC is not a valid unicast address: dropped'],
+  LEARNING_OFF: ['bridge-learning-off', 'bridge: learning is off on the ingress port'],
+  LEARNED: ['bridge-learned', 'bridge: learned the source MAC on the ingress port'],
+  LOCAL: ['bridge-local', "bridge: the destination is one of the bridge's own addresses: up to its stack"],
+  KNOWN: ['bridge-known', 'bridge: known destination: forwarded to the one port it was learned on'],
+  SAME_PORT: [
+    'bridge-same-port',
+    'bridge: the destination was learned on the ingress port and hairpin is off: dropped',
+  ],
+  HAIRPIN: ['bridge-hairpin', 'bridge: the destination was learned on the ingress port and hairpin is on: sent back'],
+  EXPIRED: ['bridge-expired', 'bridge: the FDB entry aged out'],
+  FLOOD_UNKNOWN: ['bridge-flood-unknown', 'bridge: unknown unicast flooded to ports with flood on'],
+  FLOOD_BROADCAST: ['bridge-flood-broadcast', 'bridge: broadcast flooded to ports with bcast_flood on'],
+  FLOOD_MULTICAST: ['bridge-flood-multicast', 'bridge: multicast flooded to ports with mcast_flood on'],
+  FLOOD_HAIRPIN: ['bridge-flood-hairpin', 'bridge: flooded back out the ingress port (hairpin on)'],
+  GROUP_LOCAL: ['bridge-group-local', "bridge: broadcast and multicast also go up to the bridge's own stack"],
+  FLOOD_NOBODY: ['bridge-flood-nobody', 'bridge: flooded, but no other port takes this class of frame'],
+  HOST_SEND: ['bridge-host-send', "bridge: sent by the bridge's own stack (br_dev_xmit)"],
+  HOST_TO_PORT_MAC: [
+    'bridge-host-to-port-mac',
+    "bridge: the destination is a port's own MAC: its local FDB entry points at that port",
+  ],
+  FLOOD_LOCAL_ORIG: [
+    'bridge-flood-local-orig',
+    "bridge: sent by the bridge's own stack, so this port's bcast_flood/mcast_flood off does not apply",
+  ],
+  PAUSE: ['bridge-pause', 'bridge: 01:80:c2:00:00:01 is MAC Control (PAUSE): never bridged, dropped'],
+  LINK_LOCAL_PORT_STACK: [
+    'bridge-link-local-port-stack',
     "bridge: a reserved link-local group that group_fwd_mask does not forward: up the ingress port's own stack",
-  LINK_LOCAL_FORWARDED:
+  ],
+  LINK_LOCAL_FORWARDED: [
+    'bridge-link-local-forwarded',
     'bridge: a reserved link-local group bridged (in group_fwd_mask, or the STP group with STP off)',
-} as const;
+  ],
+});
 
 /** group_fwd_mask bits the kernel refuses: on the bridge STP, PAUSE and LACP (BR_GROUPFWD_RESTRICTED),
  *  on a port PAUSE only (br_setport's IFLA_BRPORT_GROUP_FWD_MASK check). */
