@@ -6,7 +6,7 @@ import { WIRES } from '../sim/topology.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import { MACVLAN_MODE_NAMES } from '../switch/macvlan.js';
 import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from './argv.js';
-import { keyHelp, Options } from './keys.js';
+import { key, keyHelp, Options } from './keys.js';
 import { quote } from './quote.js';
 import {
   BRIDGE_KEYS,
@@ -16,10 +16,15 @@ import {
   readEndpoint,
   type SourceRef,
 } from './switch.js';
-import { hexOrDecimal, integer, oneOf, seconds, text, usageError } from './value.js';
+import { flag, hexOrDecimal, integer, oneOf, seconds, text, usageError } from './value.js';
 
 export const COMMON_TRACE_FLAGS = {
-  fdb: repeated('fdb', text('WHO=PORT'), 'the switch already learned WHO (a station or a MAC) on PORT'),
+  fdb: repeated(
+    'fdb',
+    text('WHO=PORT[,static][,sticky]'),
+    'the switch already knows WHO (a station or a MAC) on PORT: learned, or a static entry',
+  ),
+  after: valued('after', seconds(), 'let this much time pass after --fdb before the frame is sent (entries age)'),
   from: valued('from', text('STATION'), 'who sends the frame (default: the first station)'),
   dst: valued('dst', text('WHERE'), 'a station, a MAC, broadcast, ipv4-mcast[=GROUP], ipv6-mcast[=GROUP]'),
   src: valued('src', text('WHO'), "a station or a MAC (default: the sender's own MAC)"),
@@ -68,9 +73,24 @@ export type TraceFrame =
   | { readonly hex: Uint8Array }
   | { readonly dst?: string; readonly src?: string; readonly vlan: number | null; readonly etherType: number };
 
+export interface TraceFdbEntry {
+  readonly who: string;
+  readonly port: string;
+  /** `bridge fdb add ... static`: never ages; it moves when WHO appears elsewhere, unless sticky. */
+  readonly static: boolean;
+  readonly sticky: boolean;
+}
+
+const FDB_KEYS = {
+  static: key('static', flag, false, 'a static entry (never ages)'),
+  sticky: key('sticky', flag, false, 'a sticky static entry (never moves)'),
+} as const;
+
 export interface TraceConfig {
   readonly topology: TraceTopology;
-  readonly fdb: readonly { readonly who: string; readonly port: string }[];
+  readonly fdb: readonly TraceFdbEntry[];
+  /** Seconds that pass between teaching the FDB and sending the frame. */
+  readonly afterS: number;
   readonly from: string | undefined;
   readonly frame: TraceFrame;
   readonly json: boolean;
@@ -137,6 +157,7 @@ function noPositionals(positionals: readonly string[]): void {
 function common(
   values: {
     fdb: readonly string[];
+    after?: number;
     from?: string;
     dst?: string;
     src?: string;
@@ -147,10 +168,14 @@ function common(
   },
   topology: TraceTopology,
 ): TraceConfig {
-  const fdb = values.fdb.map((entry) => {
-    const eq = entry.lastIndexOf('=');
-    if (eq <= 0) throw usageError(`--fdb ${quote(entry)} must be WHO=PORT`);
-    return { who: entry.slice(0, eq), port: entry.slice(eq + 1) };
+  const fdb = values.fdb.map((entry): TraceFdbEntry => {
+    const [head = '', ...parts] = entry.split(',');
+    const eq = head.lastIndexOf('=');
+    if (eq <= 0) throw usageError(`--fdb ${quote(entry)} must be WHO=PORT[,static][,sticky]`);
+    const o = new Options(`--fdb ${head}`, parts);
+    const keys = o.take(FDB_KEYS);
+    o.finish(Object.values(FDB_KEYS).map((k) => k.name));
+    return { who: head.slice(0, eq), port: head.slice(eq + 1), ...keys };
   });
   const frame: TraceFrame =
     values.hex !== undefined
@@ -161,7 +186,7 @@ function common(
           vlan: values.vlan ?? null,
           etherType: values.ethertype ?? 0x88b5,
         };
-  return Object.freeze({ topology, fdb, from: values.from, frame, json: values.json });
+  return Object.freeze({ topology, fdb, afterS: values.after ?? 0, from: values.from, frame, json: values.json });
 }
 
 /** NAME=MODE[,key=value...]: the MODE is mode= of the endpoint keys forward uses. */

@@ -6,6 +6,7 @@ import { TapyardError } from '../error.js';
 import { EthernetView, EtherType, emitEthernet } from '../frame/ethernet.js';
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { BROADCAST, ipv4MulticastMac, ipv6MulticastMac, type Mac, parseMac } from '../mac.js';
+import type { FdbEntryOptions } from '../switch/learning-bridge.js';
 import type { EndpointConfig } from '../switch/macvlan.js';
 import type { Journey } from './network.js';
 import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab } from './topology.js';
@@ -27,20 +28,25 @@ function usage(sentence: string): TapyardError {
 
 export function buildTraceLab(config: TraceConfig): TraceLab {
   const t = config.topology;
-  const lab = t.kind === 'macvlan' ? macvlanLab(t) : bridgeLab(t);
-  for (const { who, port } of config.fdb) lab.learn(station(lab.macs, who, '--fdb'), port);
+  // The models' clock: --fdb teaches at time 0, --after lets time pass before the frame.
+  let nowMs = 0;
+  const now = () => nowMs;
+  const lab = t.kind === 'macvlan' ? macvlanLab(t, now) : bridgeLab(t, now);
+  for (const e of config.fdb) lab.learn(station(lab.macs, e.who, '--fdb'), e.port, e);
+  nowMs += config.afterS * 1000;
   return lab;
 }
 
-type Learning = TraceLab & { learn(who: Mac, port: string): void };
+type Learning = TraceLab & { learn(who: Mac, port: string, kind: FdbEntryOptions): void };
 
-function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>): Learning {
+function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>, now: () => number): Learning {
   const defaults = (t.mode === 'passthru' ? ['a'] : ['a', 'b']).map((name) => ({
     name,
     config: { mode: t.mode, groups: LINUX_DEFAULT_GROUPS, sources: [] },
   }));
   const endpoints = t.endpoints ?? defaults;
   const options = {
+    now,
     wire: t.wire,
     ...(t.lowerUnicastFilter ? { lowerUnicastFilter: true } : {}),
     ...(t.bcCutoff === undefined ? {} : { bcCutoff: t.bcCutoff }),
@@ -65,26 +71,26 @@ function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>): Learning {
     description:
       `macvlan: ${described} on one lower; wire: ${wire}` +
       `${m.macvlan.lowerIsPromiscuous ? '; the lower is promiscuous' : ''}`,
-    learn(who: Mac, port: string) {
+    learn(who: Mac, port: string, kind: FdbEntryOptions) {
       if (m.external === null) throw usage('--fdb needs a switch on the wire (--wire switch or hairpin)');
       if (!m.external.portNames().includes(port)) {
         throw usage(`--fdb: the external switch has ports ${m.external.portNames().join(' and ')}, not ${port}`);
       }
-      m.external.learn(who, port);
+      m.external.learn(who, port, kind);
     },
   });
 }
 
-function bridgeLab(t: Extract<TraceTopology, { kind: 'bridge' }>): Learning {
-  const b = new BridgeLab({ ports: t.ports, ...(t.ageingMs === undefined ? {} : { ageingMs: t.ageingMs }) });
+function bridgeLab(t: Extract<TraceTopology, { kind: 'bridge' }>, now: () => number): Learning {
+  const b = new BridgeLab({ ports: t.ports, now, ...(t.ageingMs === undefined ? {} : { ageingMs: t.ageingMs }) });
   const ports = t.ports.map(
     (p) => p.name + (p.hairpin ? ' (hairpin)' : '') + (p.flood === false ? ' (flood off)' : ''),
   );
   return Object.assign(b, {
     description: `bridge: ports ${ports.join(', ')}; every port promiscuous`,
-    learn(who: Mac, port: string) {
+    learn(who: Mac, port: string, kind: FdbEntryOptions) {
       if (!b.bridge.portNames().includes(port)) throw usage(`--fdb: no bridge port named ${port}`);
-      b.bridge.learn(who, port);
+      b.bridge.learn(who, port, kind);
     },
   });
 }

@@ -109,6 +109,17 @@ describe('tapyard trace', () => {
     expect(j.copies).toEqual({ p1: 0, p2: 1, p3: 1, host: 1 });
   });
 
+  it('lets time pass: a learned entry ages out after ageing_time, a static one never does', async () => {
+    const copies = async (...argv: string[]) =>
+      JSON.parse((await trace('bridge', '--from', 'p1', '--dst', 'p2', '--json', ...argv)).out).copies;
+    expect(await copies('--fdb', 'p2=p2', '--after', '299')).toEqual({ p1: 0, p2: 1, p3: 0, host: 0 });
+    expect(await copies('--fdb', 'p2=p2', '--after', '300')).toEqual({ p1: 0, p2: 1, p3: 1, host: 0 });
+    expect(await copies('--fdb', 'p2=p2', '--ageing', '10', '--after', '10')).toEqual({ p1: 0, p2: 1, p3: 1, host: 0 });
+    expect(await copies('--fdb', 'p2=p2,static', '--after', '100000')).toEqual({ p1: 0, p2: 1, p3: 0, host: 0 });
+    const r = await trace('bridge', '--fdb', 'p2=p2,statik');
+    expect(r.err).toMatch(/--fdb p2=p2: unknown option 'statik' \(did you mean static\?\)/);
+  });
+
   it.each([
     [[], /say which topology/],
     [['ovs'], /unknown topology 'ovs': say macvlan or bridge/],
