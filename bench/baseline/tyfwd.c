@@ -36,7 +36,7 @@
 #include "tool.h"
 
 // Largest frame with offloads on: 64 KiB GSO frame + Ethernet + VLAN tag, behind a 10-byte
-// header (datapath-semantics §3.4). A short buffer would silently truncate (§1).
+// header (docs/kernel-notes.md §3). A short buffer would silently truncate (§1).
 #define VNET_HDR_LEN 10
 #define FRAME_BUF (VNET_HDR_LEN + 65535 + 14 + 4)
 // Frames drained from one fd per wake-up before looking at the other: the same fairness

@@ -3,7 +3,7 @@
 // at a fixed rate while the guest is idle; we measure the host's extra busy time and how many
 // of those frames the forwarder had to read.
 //
-// Mechanism (datapath-semantics §4-§5): a bridge port is promiscuous and the bridge floods
+// Mechanism (docs/kernel-notes.md §4-§5): a bridge port is promiscuous and the bridge floods
 // unknown unicast to every port, the tap included, so the forwarder and the guest handle each
 // foreign frame; a macvlan looks the destination up in its hash, misses, and hands the frame
 // to the lower's stack, which drops it as OTHERHOST. `flood off` on the tap's bridge port

@@ -2,23 +2,16 @@
 // ourselves before `lab up` runs, so a run interrupted half-way still knows what to remove.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { TapyardError } from '../../src/error.js';
+import { packageRoot } from '../../src/package-root.js';
 import { run } from './process.js';
 import type { LabKind } from './report-schema.js';
 
 /** The repository root, found from this file whether it runs as TypeScript or from dist/. */
+/** The checkout: the same root the product finds its own files by. */
 export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'scripts/netns/lab')) && existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir)
-      throw new TapyardError('BENCH_SETUP', 'cannot find the tapyard checkout (scripts/netns/lab) above this file');
-    dir = up;
-  }
+  return packageRoot();
 }
 
 export interface Lab {

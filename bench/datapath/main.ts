@@ -4,7 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../../src/config/argv.js';
+import { integer, text } from '../../src/config/value.js';
 import { TapyardError } from '../../src/error.js';
 import { repoRoot } from './lab.js';
 import { consoleSummary } from './markdown.js';
@@ -18,6 +19,17 @@ const ids = (forwarder: boolean) =>
   PATHS.filter((p) => (p.forwarder !== null) === forwarder)
     .map((p) => p.id)
     .join(', ');
+
+// The same declared command-line grammar as every tapyard command (src/config/argv.ts).
+const BENCH_FLAGS = {
+  quick: onOff('quick', 'one short repetition, 64 and 1518 bytes only (a few minutes)'),
+  json: onOff('json', 'print the report as JSON on stdout instead of the tables'),
+  out: valued('out', text('DIR', 4096), 'where to write the report', 'report'),
+  reps: valued('reps', integer(1, 50), 'repetitions (--quick: 1)', '3'),
+  only: valued('only', text('LIST'), `measurements, comma-separated: ${MEASUREMENTS.join(', ')}`),
+  paths: valued('paths', text('LIST'), 'paths, comma-separated (default: all)'),
+  help: HELP_FLAG,
+} as const;
 
 const BENCH_HELP = `usage: tapyard bench [--quick] [--json] [--out DIR] [--reps N] [--only LIST] [--paths LIST]
 
@@ -37,19 +49,13 @@ IMIX frames; round-trip latency idle and under load at 10, 50 and 90 % of the no
 MAC nobody owns) costs while the guest is idle.
 
 Options:
-  --quick         one short repetition, 64 and 1518 bytes only (a few minutes)
-  --json          print the report as JSON on stdout instead of the tables
-  --out DIR       where to write the report (default report)
-  --reps N        repetitions, 1-50 (default 3, --quick 1)
-  --only LIST     measurements, comma-separated: ${MEASUREMENTS.join(', ')}
-  --paths LIST    paths, comma-separated (default: all)
-  -h, --help      this text
+${flagHelp(BENCH_FLAGS).join('\n')}
 
 Exit status: 0 when every measurement ran, 1 when some failed (the report says which),
 2 on bad usage, 130 when interrupted.`;
 
 const TOOLS = ['ip', 'iperf3', 'ping', 'taskset', 'bridge'];
-const usage = (sentence: string) => new TapyardError('EUSAGE', `${sentence} (see tapyard bench --help)`);
+const usage = (sentence: string) => new TapyardError('EUSAGE', sentence);
 
 async function ensureTools(): Promise<void> {
   for (const tool of TOOLS)
@@ -67,36 +73,6 @@ async function ensureTools(): Promise<void> {
   );
 }
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        quick: { type: 'boolean' },
-        json: { type: 'boolean' },
-        out: { type: 'string' },
-        reps: { type: 'string' },
-        only: { type: 'string' },
-        paths: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    // node's messages are one sentence already ("Unknown option '--x'..."): keep the first.
-    const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.replace(/\.$/, '');
-    throw usage(first.charAt(0).toLowerCase() + first.slice(1));
-  }
-}
-
-function reps(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 50) throw usage(`--reps takes a whole number from 1 to 50, not '${text}'`);
-  return n;
-}
-
 async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSignal = () => {
@@ -106,16 +82,15 @@ async function main(argv: string[]): Promise<number> {
     void stopAll();
   };
   try {
-    const { values, positionals } = parse(argv);
+    const { values, positionals } = parseCommandLine(argv, BENCH_FLAGS);
     if (values.help) {
       console.log(BENCH_HELP);
       return 0;
     }
     if (positionals.length) throw usage(`bench takes no argument '${positionals[0]}'`);
-    if (values.out === '') throw usage('--out needs a directory');
     const opts = benchOptions({
       quick: values.quick,
-      reps: reps(values.reps),
+      reps: values.reps,
       only: values.only,
       paths: values.paths,
       outDir: values.out,

@@ -4,13 +4,12 @@
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { TapyardError } from '../error.js';
+import { packageRoot } from '../package-root.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-/** dist/src/cli/bench.js → dist/bench/datapath/main.js: both are compiled by the same build. */
-const BENCH_MAIN = join(HERE, '../../bench/datapath/main.js');
+/** Compiled by the same build as the CLI. */
+const BENCH_MAIN = join(packageRoot(), 'dist', 'bench', 'datapath', 'main.js');
 
 const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 

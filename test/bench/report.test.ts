@@ -5,15 +5,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from '../../bench/datapath/paths.js';
 import { type Report, reportJsonSchema, validateReport } from '../../bench/datapath/report-schema.js';
 import { histogramPercentile } from '../../bench/datapath/stats.js';
+import { packageRoot } from '../../src/package-root.js';
 import { xmlProblems } from './xml-check.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = packageRoot();
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 interface Ran {

@@ -7,9 +7,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { traceCommand } from '../../../src/cli/trace.js';
 import { renderAll } from '../../../src/diagram/generate.js';
 import { modeDiagram, SENDER_KINDS } from '../../../src/diagram/scenarios.js';
+import { packageRoot } from '../../../src/package-root.js';
 import { MACVLAN_MODE_NAMES } from '../../../src/switch/macvlan.js';
 
-const DIR = join(import.meta.dirname, '..', '..', '..', 'docs', 'diagrams');
+const DIR = join(packageRoot(), 'docs', 'diagrams');
 
 describe('docs/diagrams', () => {
   it('holds exactly what the models draw now (run scripts/diagrams after changing a model)', () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { whyCommand } from '../../../src/cli/why.js';
 import { ipv4MulticastMac } from '../../../src/mac.js';
+import { packageRoot } from '../../../src/package-root.js';
 import { LINUX_DEFAULT_GROUPS, type Wire } from '../../../src/sim/topology.js';
 import { bridgeTwin, type Guest, type MacvtapSetup, why } from '../../../src/sim/why.js';
 import type { MacvlanMode } from '../../../src/switch/macvlan.js';
@@ -191,7 +192,7 @@ describe('tapyard why (the command)', () => {
 
 describe('docs/modes.md', () => {
   it('shows what tapyard why prints now for each case it pastes', async () => {
-    const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'modes.md'), 'utf8');
+    const doc = readFileSync(join(packageRoot(), 'docs', 'modes.md'), 'utf8');
     const blocks = [...doc.matchAll(/```\n\$ tapyard why ([^\n]*)\n([\s\S]*?)\n```/g)];
     expect(blocks.length).toBe(4);
     for (const [, command, printed] of blocks) {
