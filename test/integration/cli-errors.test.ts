@@ -150,6 +150,8 @@ describe('tapyard forward refuses bad input in one sentence', () => {
     [['help', 'teleport'], /unknown command 'teleport'/],
     [['forward', '--port', 'a=tap:x', '--port', 'b=tap:x'], /ports a and b name the same device 'x'/],
     [['forward', '--port', 'a=tap:x,netns=../etc', '--port', 'b=tap:y'], /netns must be a network namespace name/],
+    [['forward', '--port', 'a=tap:x,netns=/etc', '--port', 'b=tap:y'], /netns must be a network namespace name/],
+    [['forward', '--port', `a=tap:${'x'.repeat(10_000)}`, '--port', 'b=tap:y'], /^tapyard: bad --port 'a=tap:x{50,}…'/],
     [
       ['forward', '--duration', '2200000', '--port', 'a=tap:x', '--port', 'b=tap:y'],
       /--duration must be a number of seconds above 0 and at most/,

@@ -3,6 +3,9 @@
 
 import { execFileSync } from 'node:child_process';
 import { afterEach, expect, test } from 'vitest';
+import { EtherType, emitEthernet } from '../../src/frame/ethernet.js';
+import { parseMac } from '../../src/mac.js';
+import { sendFrames } from '../helpers/frames.js';
 import { forwardArgs, type Lab, labUp, startTapyard } from '../helpers/lab.js';
 
 let lab: Lab | null = null;
@@ -64,4 +67,34 @@ test('frames the kernel drops after our write (a macvtap that is down) are count
   expect(wire.txFrames).toBeGreaterThanOrEqual(2);
   expect(wire.kernel.afterWrite).toBe(wire.txFrames);
   expect(l.stat('hv', l.env.WIRE_IF!, 'tx_dropped')).toBe(wire.kernel.afterWrite);
+});
+
+test('three stacked VLAN tags cross the cross-connect untouched, from the wire into the guest tap', async () => {
+  const l = labUp('macvtap');
+  lab = l;
+  const t = startTapyard(l, forwardArgs(l, '--json'));
+  await t.waitFor(/forwarding/);
+  // To the macvtap's own MAC, so that macvlan hands the frames to its queue.
+  const dst = parseMac(
+    execFileSync('ip', ['-n', l.ns('hv'), '-j', 'link', 'show', l.env.WIRE_IF!], { encoding: 'utf8' }).match(
+      /"address":"([0-9a-f:]{17})"/,
+    )![1]!,
+  )!;
+  const frames = new Uint8Array(20 * 72);
+  for (let i = 0; i < 20; i++) {
+    const tags = [0x88a8, 0x8100, 0x8100].map((tpid, j) => ({ tpid, tci: 100 + j }));
+    emitEthernet({ dst, src: 0x02_00_00_00_00_0e, tags, etherType: EtherType.EXPERIMENTAL }, frames, i * 72);
+  }
+  const before = l.stat('gst', l.env.GUEST_IF!, 'rx_packets');
+  await sendFrames(l.ns('ext'), l.env.EXT_IF!, frames, 20, 72);
+  await new Promise((r) => setTimeout(r, 500));
+  await t.stop();
+  const report = JSON.parse(t.stdout().trim().split('\n').at(-1)!);
+  const wire = report.ports.find((p: { name: string }) => p.name === 'wire');
+  const guest = report.ports.find((p: { name: string }) => p.name === 'guest');
+  expect(wire.rxFrames).toBe(20);
+  expect(wire.drops).toEqual({});
+  expect(guest.txFrames).toBe(20);
+  // The tap's own counter: the kernel received all twenty from tapyard's writes.
+  expect(l.stat('gst', l.env.GUEST_IF!, 'rx_packets') - before).toBe(20);
 });
