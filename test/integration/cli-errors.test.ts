@@ -179,9 +179,11 @@ describe('tapyard forward refuses bad input in one sentence', () => {
   });
 
   test('a 10 000-character name is quoted and cut in the sentence', () => {
-    const r = tapyard(['forward', '--port', `a=tap:${'x'.repeat(10_000)}`, '--port', 'b=tap:y']);
+    const r = tapyard(['forward', '--port', `a=tap:${'x'.repeat(1000)}`, '--port', 'b=tap:y']);
     expectOneSentence(r, 2, /^tapyard: port a: the tap name must be an interface name .*, not 'x{64}…'$/);
     expect(r.stderr.length).toBeLessThan(200);
+    const huge = tapyard(['forward', '--port', `a=tap:${'x'.repeat(10_000)}`, '--port', 'b=tap:y']);
+    expectOneSentence(huge, 2, /^tapyard: --port is longer than 4096 characters$/);
   });
 
   test('--version and help COMMAND', () => {
