@@ -72,9 +72,11 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     // One device twice would split its flows between two ports (or fight over one tap).
     const d = p.device;
     if (d.kind === 'tap' && d.mq) continue; // the queues of a multi-queue tap are meant to be shared
-    const id = `${d.kind === 'pcap' ? 'pcap' : 'tun'}:${d.kind === 'tap' ? (d.netns ?? '') : ''}:${d.ifname}`;
+    const target = d.kind === 'qemu' ? d.path : d.ifname;
+    const family = d.kind === 'pcap' || d.kind === 'qemu' ? d.kind : 'tun';
+    const id = `${family}:${d.kind === 'tap' ? (d.netns ?? '') : ''}:${target}`;
     const other = devices.get(id);
-    if (other !== undefined) throw usageError(`ports ${other} and ${p.name} name the same device ${quote(d.ifname)}`);
+    if (other !== undefined) throw usageError(`ports ${other} and ${p.name} name the same device ${quote(target)}`);
     devices.set(id, p.name);
   }
   if (values.busyPoll) {

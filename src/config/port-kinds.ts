@@ -3,11 +3,12 @@
 
 import type { MacvtapConfig } from '../port/macvtap.js';
 import type { PcapConfig } from '../port/pcap.js';
+import type { QemuPortConfig } from '../port/qemu.js';
 import type { TapConfig } from '../port/tap.js';
 import { type Keys, key, type Options, optional } from './keys.js';
 import { flag, ifname, netnsName, oneOf, text, usageError, type ValueType } from './value.js';
 
-export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig;
+export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig;
 export type DeviceKind = DeviceConfig['kind'];
 
 interface KindDeclaration {
@@ -35,6 +36,9 @@ const PCAP_KEYS = {
   bpf: optional('bpf', text('EXPR'), 'a capture filter, e.g. bpf=udp port 4789'),
   dir: key('dir', oneOf(['in', 'both'] as const), 'in', 'both: also capture what the interface sends'),
 } as const;
+const QEMU_KEYS = {
+  protocol: key('proto', oneOf(['stream'] as const), 'stream', 'the netdev QEMU uses: -netdev stream (4-byte lengths)'),
+} as const;
 
 export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
   macvtap: {
@@ -58,6 +62,12 @@ export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
     about: 'any interface through libpcap (captures inbound frames, injects)',
     keys: PCAP_KEYS,
     build: (name, target, o) => ({ kind: 'pcap', name, ifname: target, ...o.take(PCAP_KEYS) }),
+  },
+  qemu: {
+    target: text('PATH'),
+    about: 'a unix socket QEMU connects to (-netdev stream,server=off,addr.type=unix,addr.path=PATH)',
+    keys: QEMU_KEYS,
+    build: (name, target, o) => ({ kind: 'qemu', name, path: target, ...o.take(QEMU_KEYS) }),
   },
 };
 

@@ -4,6 +4,7 @@ import type { DeviceConfig } from '../config/port-kinds.js';
 import { openMacvtap } from './macvtap.js';
 import { openPcap } from './pcap.js';
 import type { Port } from './port.js';
+import { openQemu } from './qemu.js';
 import { openTap } from './tap.js';
 
 export function openPort(config: DeviceConfig, budget: number): Port {
@@ -14,5 +15,7 @@ export function openPort(config: DeviceConfig, budget: number): Port {
       return openTap(config, budget);
     case 'pcap':
       return openPcap(config, budget);
+    case 'qemu':
+      return openQemu(config, budget);
   }
 }
