@@ -3,8 +3,8 @@
 // between them (one decide() per frame, writing into a reused Decision), and run a Forwarder;
 // build and describe frames; bring a lab up and down. README "Write your own experiment".
 
-export { type ForwardConfig, readForwardConfig } from './config/forward.js';
 export { boundSwitch, type NamedPort } from './config/bound-switch.js';
+export { type ForwardConfig, readForwardConfig } from './config/forward.js';
 export { type PortConfig, parsePortSpec } from './config/port.js';
 export { Forwarder, type ForwarderOptions, type FrameObserver, type Ledger } from './engine/forwarder.js';
 export { TapyardError } from './error.js';
@@ -12,7 +12,7 @@ export { buildRxFilter, type RxFilterConfig } from './filter/guest-filter.js';
 export { RxFilter } from './filter/rx-filter.js';
 export { buildFrame, type FrameSpec } from './frame/build.js';
 export { describe } from './frame/describe.js';
-export { EtherType, EthernetView, emitEthernet } from './frame/ethernet.js';
+export { EthernetView, EtherType, emitEthernet } from './frame/ethernet.js';
 export { Frame } from './frame/frame.js';
 export { type Lab, type LabKind, labDown, labUp } from './lab.js';
 export { BROADCAST, formatMac, type Mac, parseMac, readMac, writeMac } from './mac.js';
