@@ -57,6 +57,8 @@ export class QemuPort implements Port {
   /** A chunk the loop paused in the middle of, and where. */
   private held: { chunk: Buffer; at: number } | null = null;
   private fill = 0;
+  /** The port itself ended the connection (bad framing): its end is not a VM going away. */
+  private dropping = false;
   private reading = true;
   private wantWritable = false;
   private closed = false;
@@ -174,8 +176,14 @@ export class QemuPort implements Port {
     this.held = null;
     this.fill = 0;
     if (this.closed) return;
-    this.peer.disconnects++;
-    this.peer.partialBytes += this.deframer.pendingBytes;
+    if (!this.dropping) {
+      this.peer.disconnects++;
+      const cut = this.deframer.pendingBytes;
+      this.peer.partialBytes += cut;
+      const partial = cut > 0 ? ` (${cut} bytes of a frame cut short)` : '';
+      this.warn(`port ${this.name}: the VM went away${partial}; waiting for the next on ${this.path}`);
+    }
+    this.dropping = false;
     this.deframer.reset();
     // Frames the loop held for this egress go out (refused, counted) rather than wait forever.
     this.writable();
@@ -189,6 +197,7 @@ export class QemuPort implements Port {
       this.warn(`port ${this.name}: ${result}; that connection is closed, the port waits for the next`);
       this.fill = 0;
       this.batch.count = 0;
+      this.dropping = true;
       this.socket?.destroy();
       return;
     }
