@@ -1,0 +1,301 @@
+// The soak: tapyard forwards mixed traffic on each path for minutes while its RSS, VmData and
+// open fds are sampled from /proc, so that a leak (memory or descriptors) shows as a slope.
+// Not part of CI: it runs as root, builds its own labs and takes ten minutes by default.
+//
+//   node dist/bench/soak/main.js [--minutes 10] [--paths macvtap,bridge]
+//
+// The paths run at the same time, each in a lab of its own; every child is tracked by pid and
+// every lab is removed at the end, on a failure and on Ctrl-C.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
+
+const ROOT = packageRoot();
+const LAB = join(ROOT, 'scripts', 'netns', 'lab');
+const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const TYGEN = join(ROOT, 'bench', 'baseline', 'bin', 'tygen');
+const SAMPLE_MS = 10_000;
+/** One traffic phase: long enough for iperf3 to reach a steady rate, short enough to mix. */
+const PHASE_S = 20;
+/** "Flat": the last third's mean is within this fraction of the first third's. */
+const FLAT = 0.1;
+
+type Path = 'macvtap' | 'bridge';
+
+interface Sample {
+  seconds: number;
+  rssKiB: number;
+  dataKiB: number;
+  fds: number;
+  forwarded: number;
+}
+
+interface PathResult {
+  path: Path;
+  samples: Sample[];
+  final: { forwarded: number; drops: number; balanced: boolean } | null;
+  rssFlat: boolean;
+  fdsFlat: boolean;
+}
+
+function fail(sentence: string, status: number): never {
+  process.stderr.write(`tapyard soak: ${sentence}\n`);
+  process.exit(status);
+}
+
+function parseArgs(argv: string[]): { minutes: number; paths: Path[] } {
+  let minutes = 10;
+  let paths: Path[] = ['macvtap', 'bridge'];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = argv[i + 1];
+    if (arg === '--help' || arg === '-h') {
+      process.stdout.write('usage: node dist/bench/soak/main.js [--minutes 10] [--paths macvtap,bridge]\n');
+      process.exit(0);
+    } else if (arg === '--minutes' && value !== undefined) {
+      minutes = Number(value);
+      if (!Number.isFinite(minutes) || minutes <= 0 || minutes > 24 * 60) {
+        fail(`--minutes wants a number of minutes between 0 and 1440, not '${value.slice(0, 40)}'`, 2);
+      }
+      i++;
+    } else if (arg === '--paths' && value !== undefined) {
+      const names = value.split(',');
+      for (const n of names) {
+        if (n !== 'macvtap' && n !== 'bridge') fail(`unknown path '${n.slice(0, 40)}' (macvtap or bridge)`, 2);
+      }
+      paths = [...new Set(names as Path[])];
+      i++;
+    } else {
+      fail(`unknown argument '${String(arg).slice(0, 40)}' (--minutes N, --paths macvtap,bridge)`, 2);
+    }
+  }
+  return { minutes, paths };
+}
+
+// --- what this run owns: children by pid, labs by id ------------------------------------------
+
+const children = new Set<ChildProcess>();
+const labs = new Set<string>();
+
+function start(cmd: string, args: string[], stdout: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', stdout, 'ignore'] });
+  children.add(child);
+  child.on('close', () => children.delete(child));
+  child.on('error', () => children.delete(child));
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('close', () => resolve()));
+}
+
+function cleanup(): void {
+  for (const child of children) child.kill('SIGKILL');
+  for (const id of labs) {
+    try {
+      execFileSync(LAB, ['down', id], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  labs.clear();
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`tapyard soak: ${signal}: stopping every process and removing every lab\n`);
+    cleanup();
+    process.exit(130);
+  });
+}
+process.on('exit', cleanup);
+
+function labUp(path: Path): Record<string, string> {
+  const out = execFileSync(LAB, ['up', path], { encoding: 'utf8' });
+  const env: Record<string, string> = {};
+  for (const line of out.trim().split('\n')) {
+    const at = line.indexOf('=');
+    env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  labs.add(env.LAB_ID!);
+  process.stderr.write(`tapyard soak: ${path} lab ${env.LAB_ID} (namespaces ty-${env.LAB_ID}-*)\n`);
+  return env;
+}
+
+function inNs(ns: string, cmd: string, ...args: string[]): string[] {
+  return ['netns', 'exec', ns, cmd, ...args];
+}
+
+// --- /proc -------------------------------------------------------------------------------------
+
+function statusKiB(status: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m === null ? 0 : Number(m[1]);
+}
+
+function sample(pid: number, seconds: number, forwarded: number): Sample | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return {
+      seconds,
+      rssKiB: statusKiB(status, 'VmRSS'),
+      dataKiB: statusKiB(status, 'VmData'),
+      fds: readdirSync(`/proc/${pid}/fd`).length,
+      forwarded,
+    };
+  } catch {
+    return null; // the forwarder is gone; the caller sees its exit
+  }
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+function flat(values: number[]): boolean {
+  const third = Math.max(1, Math.floor(values.length / 3));
+  const first = mean(values.slice(0, third));
+  const last = mean(values.slice(-third));
+  return last <= first * (1 + FLAT);
+}
+
+// --- traffic -----------------------------------------------------------------------------------
+
+// Each phase mixes one iperf3 test (TCP or UDP, either direction) with a ping flood and, when
+// the C generator is built, a burst of broadcasts from the wire side.
+const PHASES: string[][] = [[], ['-R'], ['-u', '-b', '200M'], ['-u', '-b', '200M', '-R']];
+
+async function traffic(env: Record<string, string>, until: number): Promise<void> {
+  const server = start('ip', inNs(env.NS_GST!, 'iperf3', '-s'));
+  await new Promise((r) => setTimeout(r, 500));
+  for (let phase = 0; Date.now() < until - 2000 && !stopping; phase++) {
+    const seconds = Math.max(1, Math.min(PHASE_S, Math.floor((until - Date.now()) / 1000) - 1));
+    const mode = PHASES[phase % PHASES.length]!;
+    const runs = [
+      start('ip', inNs(env.NS_EXT!, 'iperf3', '-c', env.GUEST_IP!, '-t', String(seconds), ...mode)),
+      start('ip', inNs(env.NS_EXT!, 'ping', '-f', '-q', '-w', String(seconds), env.GUEST_IP!)),
+    ];
+    if (existsSync(TYGEN)) {
+      runs.push(
+        start('ip', [
+          ...inNs(env.NS_EXT!, TYGEN, '--if', env.EXT_IF!, '--dst', 'ff:ff:ff:ff:ff:ff'),
+          ...['--rate', '20000', '--seconds', '3'],
+        ]),
+      );
+    }
+    await Promise.all(runs.map(exited));
+    await new Promise((r) => setTimeout(r, 500)); // the iperf3 server takes the next test
+  }
+  server.kill('SIGTERM');
+  await exited(server);
+}
+
+// --- one path ----------------------------------------------------------------------------------
+
+async function soakPath(path: Path, minutes: number): Promise<PathResult> {
+  const env = labUp(path);
+  const wire = `wire=${path === 'macvtap' ? 'macvtap' : 'tap'}:${env.WIRE_IF}`;
+  const guest = `guest=tap:${env.GUEST_IF},netns=${env.NS_GST}`;
+  // `ip netns exec` execs the command: the child's pid is the forwarder's own.
+  const fwd = start(
+    'ip',
+    inNs(env.NS_HV!, process.execPath, CLI, 'forward', '--json', '--stats', '--port', wire, '--port', guest),
+    'pipe',
+  );
+  let forwarded = 0;
+  let final: PathResult['final'] = null;
+  let partial = '';
+  fwd.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) {
+      try {
+        const report = JSON.parse(line) as { type: string; ledger: { tx: number; drops: number }; balanced: boolean };
+        forwarded = report.ledger.tx;
+        if (report.type === 'final') final = { forwarded, drops: report.ledger.drops, balanced: report.balanced };
+      } catch {
+        // not a report line
+      }
+    }
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // the ports open
+  if (fwd.exitCode !== null) throw new Error(`tapyard forward on the ${path} path exited at start`);
+
+  const began = Date.now();
+  const until = began + minutes * 60_000;
+  const samples: Sample[] = [];
+  const take = () => {
+    const s = sample(fwd.pid!, Math.round((Date.now() - began) / 1000), forwarded);
+    if (s !== null) samples.push(s);
+  };
+  take();
+  const timer = setInterval(take, SAMPLE_MS);
+  await traffic(env, until);
+  clearInterval(timer);
+  take();
+
+  fwd.kill('SIGINT');
+  await exited(fwd);
+  execFileSync(LAB, ['down', env.LAB_ID!], { stdio: 'ignore' });
+  labs.delete(env.LAB_ID!);
+  return {
+    path,
+    samples,
+    final,
+    rssFlat: flat(samples.map((s) => s.rssKiB)),
+    fdsFlat: flat(samples.map((s) => s.fds)),
+  };
+}
+
+function table(r: PathResult): string {
+  const head = `${r.path}:\n     time     RSS MiB   VmData MiB   fds     frames forwarded`;
+  const mib = (k: number) => (k / 1024).toFixed(1).padStart(8);
+  const rows = r.samples.map(
+    (s) =>
+      `  ${String(s.seconds).padStart(6)} s ${mib(s.rssKiB)}   ${mib(s.dataKiB)}   ` +
+      `${String(s.fds).padStart(5)}   ${String(s.forwarded).padStart(12)}`,
+  );
+  return [head, ...rows].join('\n');
+}
+
+function verdict(r: PathResult): string {
+  const first = r.samples[0];
+  const last = r.samples.at(-1);
+  const rss = r.rssFlat ? 'RSS stayed flat' : 'RSS grew';
+  const fds = r.fdsFlat ? 'fds stayed flat' : 'fds grew';
+  const ledger =
+    r.final === null
+      ? 'no final counters'
+      : `${r.final.forwarded} frames forwarded, ${r.final.drops} dropped, ledger ${r.final.balanced ? 'balanced' : 'NOT balanced'}`;
+  return (
+    `${r.path}: ${rss} (${((first?.rssKiB ?? 0) / 1024).toFixed(1)} -> ${((last?.rssKiB ?? 0) / 1024).toFixed(1)} MiB) ` +
+    `and ${fds} (${first?.fds} -> ${last?.fds}); ${ledger} ` +
+    `("flat": the last third's mean within ${FLAT * 100} % of the first third's).`
+  );
+}
+
+async function main(): Promise<void> {
+  const { minutes, paths } = parseArgs(process.argv.slice(2));
+  if (process.getuid?.() !== 0) fail('must run as root (it builds network namespaces)', 1);
+  if (!existsSync(CLI)) fail(`${CLI} is missing: build first (npx tsc -p tsconfig.json)`, 1);
+  process.stderr.write(`tapyard soak: ${minutes} min on ${paths.join(' and ')}, sampling every 10 s\n`);
+  const results = await Promise.all(paths.map((p) => soakPath(p, minutes)));
+  for (const r of results) process.stdout.write(`${table(r)}\n\n`);
+  for (const r of results) process.stdout.write(`${verdict(r)}\n`);
+  mkdirSync(join(ROOT, 'report'), { recursive: true });
+  const file = join(ROOT, 'report', 'soak.json');
+  writeFileSync(file, `${JSON.stringify({ minutes, flatWithin: FLAT, results }, null, 2)}\n`);
+  process.stdout.write(`written ${file}\n`);
+  const ok = results.every((r) => r.rssFlat && r.fdsFlat && r.final?.balanced === true);
+  process.exitCode = ok ? 0 : 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tapyard soak: ${err instanceof Error ? err.message : String(err)}\n`);
+  cleanup();
+  process.exit(1);
+});
