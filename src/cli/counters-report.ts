@@ -3,6 +3,8 @@
 
 import type { Forwarder, Ledger } from '../engine/forwarder.js';
 import type { TapyardError } from '../error.js';
+import type { GuestCounts } from '../guest/host.js';
+import { GuestPort } from '../port/guest.js';
 import type { KernelDrops } from '../port/kernel-drops.js';
 import type { Port } from '../port/port.js';
 
@@ -20,6 +22,8 @@ export interface PortReport {
    * drops: before tapyard could read (a full queue) and after tapyard's write. null: not known.
    */
   kernel: KernelDrops | null;
+  /** A built-in guest's own counts: what it received, by kind, and how much it answered. */
+  guest?: GuestCounts;
   /** Over the last interval (per-second lines) or the whole run (final). */
   rate: { rxPps: number; txPps: number; rxMbps: number; txMbps: number; dropPps: number };
 }
@@ -57,6 +61,7 @@ export function countersReport(
       device: p.device,
       ...s,
       kernel: p.kernelDrops?.(type === 'final') ?? null,
+      ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
       rate: {
         rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
         txPps: per(s.txFrames - (before?.txFrames ?? 0)),
@@ -91,6 +96,13 @@ export function printReport(report: CountersReport, print: (line: string) => voi
       `  ${p.name.padEnd(pad)}  rx ${p.rxFrames} frames ${p.rxBytes} B  tx ${p.txFrames} frames ${p.txBytes} B  ` +
         `drops ${drops.length === 0 ? '0' : drops.join(', ')}${kernel}`,
     );
+    const g = p.guest;
+    if (g !== undefined) {
+      const kinds = `arp ${g.arp}, icmp ${g.icmp}, icmpv6 ${g.icmpv6}, udp ${g.udp}, tcp ${g.tcp}, other ${g.other}`;
+      print(
+        `  ${' '.repeat(pad)}  the guest received ${kinds}; answered ${g.answered}, left ${g.unanswered} unanswered`,
+      );
+    }
   }
   const l = report.ledger;
   const queued = l.queued > 0 ? ` + queued ${l.queued}` : '';

@@ -136,15 +136,27 @@ async function forward(config: ForwardConfig): Promise<number> {
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
+/**
+ * Open every port, in order. A built-in guest without a MAC of its own takes the MAC of the
+ * first macvtap, as a VM's NIC takes its macvtap's (macvlan delivers only that MAC's unicast);
+ * behind a tap it keeps a MAC of its own (the tap's MAC is the bridge's, for its own stack).
+ */
 function openAll(config: ForwardConfig): Port[] {
-  const ports: Port[] = [];
+  const ports: (Port | null)[] = config.ports.map(() => null);
   try {
-    for (const p of config.ports) ports.push(openPort(p.device, config.budget));
+    config.ports.forEach((p, i) => {
+      if (p.device.kind !== 'guest') ports[i] = openPort(p.device, config.budget);
+    });
+    const deviceMac = ports.find((p) => p?.kind === 'macvtap')?.mac ?? null;
+    config.ports.forEach((p, i) => {
+      if (p.device.kind === 'guest')
+        ports[i] = openPort({ ...p.device, mac: p.device.mac ?? deviceMac }, config.budget);
+    });
   } catch (err) {
-    for (const port of ports) port.close();
+    for (const port of ports) port?.close();
     throw err;
   }
-  return ports;
+  return ports as Port[];
 }
 
 function describePort(port: Port): string {

@@ -72,6 +72,7 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     // One device twice would split its flows between two ports (or fight over one tap).
     const d = p.device;
     if (d.kind === 'tap' && d.mq) continue; // the queues of a multi-queue tap are meant to be shared
+    if (d.kind === 'guest') continue; // in-process: nothing to share
     const target = d.kind === 'qemu' ? d.path : d.ifname;
     const family = d.kind === 'pcap' || d.kind === 'qemu' ? d.kind : 'tun';
     const id = `${family}:${d.kind === 'tap' ? (d.netns ?? '') : ''}:${target}`;

@@ -1,14 +1,16 @@
 // What each port kind takes: what follows KIND: in a spec, and its own keys. Adding a kind is one
 // entry here, its typed config beside its opener in src/port/, and one case in port/open.ts.
 
+import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import type { GuestConfig } from '../port/guest.js';
 import type { MacvtapConfig } from '../port/macvtap.js';
 import type { PcapConfig } from '../port/pcap.js';
 import type { QemuPortConfig } from '../port/qemu.js';
 import type { TapConfig } from '../port/tap.js';
 import { type Keys, key, type Options, optional } from './keys.js';
-import { flag, ifname, netnsName, oneOf, text, usageError, type ValueType } from './value.js';
+import { flag, ifname, integer, mac, netnsName, oneOf, text, usageError, type ValueType } from './value.js';
 
-export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig;
+export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig | GuestConfig;
 export type DeviceKind = DeviceConfig['kind'];
 
 interface KindDeclaration {
@@ -40,6 +42,25 @@ const QEMU_KEYS = {
   protocol: key('proto', oneOf(['stream'] as const), 'stream', 'the netdev QEMU uses: -netdev stream (4-byte lengths)'),
 } as const;
 
+/** An IPv6 address with a prefix length, `fd00::2/64`: the address is what the guest answers to. */
+const ipv6WithPrefix: ValueType<Uint8Array> = {
+  shape: 'ADDR/64',
+  parse(value, where) {
+    const [address = '', length = '128'] = value.split('/');
+    const ip = parseIpv6(address);
+    if (ip === null || !/^\d+$/.test(length) || Number(length) > 128) {
+      throw usageError(`${where} must be an IPv6 address like fd00::2/64, not '${value.slice(0, 60)}'`);
+    }
+    return ip;
+  },
+};
+
+const GUEST_KEYS = {
+  mac: optional('mac', mac, "the guest's MAC (default: a random locally administered one)"),
+  ip6: optional('ip6', ipv6WithPrefix, 'an IPv6 address it also answers to (ping6, neighbour solicitation)'),
+  udpEcho: optional('udp-echo', integer(1, 65535), 'a UDP port that echoes what it receives'),
+} as const;
+
 export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
   macvtap: {
     target: ifname,
@@ -62,6 +83,21 @@ export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
     about: 'any interface through libpcap (captures inbound frames, injects)',
     keys: PCAP_KEYS,
     build: (name, target, o) => ({ kind: 'pcap', name, ifname: target, ...o.take(PCAP_KEYS) }),
+  },
+  guest: {
+    target: text('ADDR/LEN'),
+    about: 'the built-in guest: answers ARP, ping, ping6, neighbour solicitations, UDP echo; RST to a SYN',
+    keys: GUEST_KEYS,
+    build: (name, target, o) => {
+      const [address = '', length = ''] = target.split('/');
+      const ipv4 = parseIpv4(address);
+      const prefix = Number(length);
+      if (ipv4 === null || !/^\d+$/.test(length) || prefix > 32) {
+        throw usageError(`port ${name}: the guest's address must be like 10.0.0.2/24, not '${target.slice(0, 40)}'`);
+      }
+      const { mac, ip6, udpEcho } = o.take(GUEST_KEYS);
+      return { kind: 'guest', name, ipv4, prefix, mac: mac ?? null, ipv6: ip6 ?? null, udpEcho: udpEcho ?? null };
+    },
   },
   qemu: {
     target: text('PATH'),

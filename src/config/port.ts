@@ -75,8 +75,9 @@ export function parsePortSpec(text: string, switchKind: SwitchKind): PortConfig 
   declaration.target.parse(target, `${where}: the ${kind} name`);
   const o = new Options(where, parts);
   const role = readSwitchRole(switchKind, o);
-  const rxFilter = readRxFilter(o, roleMac(role));
+  // The device's keys before the filter's: a guest's mac= is its own, not the filter's NIC MAC.
   const device = declaration.build(name, target, o);
+  const rxFilter = readRxFilter(o, roleMac(role));
   const { known, elsewhere } = switchPortKeys(switchKind);
   for (const other of DEVICE_KINDS) {
     if (other === kind) continue;

@@ -4,9 +4,11 @@
 
 import type { Mac } from '../mac.js';
 import { Counters } from './counters.js';
-import { DEFAULT_BUDGET, HEADROOM, type Port, type PortListener, type RxBatch } from './port.js';
+import { DEFAULT_BUDGET, HEADROOM, type Port, type PortKind, type PortListener, type RxBatch } from './port.js';
 
 export interface MemoryPortOptions {
+  /** What the port stands for, in messages (default `memory NAME`). */
+  device?: string;
   hdrLen?: number;
   mac?: Mac | null;
   maxFrame?: number;
@@ -19,7 +21,7 @@ export interface MemoryPortOptions {
 }
 
 export class MemoryPort implements Port {
-  readonly kind = 'memory' as const;
+  readonly kind: PortKind = 'memory';
   readonly device: string;
   readonly counters = new Counters();
   readonly hdrLen: number;
@@ -47,7 +49,7 @@ export class MemoryPort implements Port {
     readonly name: string,
     options: MemoryPortOptions = {},
   ) {
-    this.device = `memory ${name}`;
+    this.device = options.device ?? `memory ${name}`;
     this.hdrLen = options.hdrLen ?? 0;
     this.mac = options.mac ?? null;
     this.maxFrame = options.maxFrame ?? 1518;

@@ -1,6 +1,7 @@
 // One place that turns a port's typed configuration into an open Port.
 
 import type { DeviceConfig } from '../config/port-kinds.js';
+import { openGuest } from './guest.js';
 import { openMacvtap } from './macvtap.js';
 import { openPcap } from './pcap.js';
 import type { Port } from './port.js';
@@ -17,5 +18,7 @@ export function openPort(config: DeviceConfig, budget: number): Port {
       return openPcap(config, budget);
     case 'qemu':
       return openQemu(config, budget);
+    case 'guest':
+      return openGuest(config, budget);
   }
 }

@@ -28,7 +28,7 @@ export interface PortListener {
   onNote?(port: Port, sentence: string): void;
 }
 
-export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory' | 'qemu';
+export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory' | 'qemu' | 'guest';
 
 /** Bytes reserved before every frame in a ring: room for the largest vnet header tapyard uses. */
 export const HEADROOM = 12;

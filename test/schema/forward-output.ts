@@ -14,6 +14,18 @@ export const PortReportSchema = z.strictObject({
   txFrames: count,
   txBytes: count,
   kernel: z.strictObject({ beforeRead: count, afterWrite: count }).nullable(),
+  guest: z
+    .strictObject({
+      arp: count,
+      icmp: count,
+      icmpv6: count,
+      udp: count,
+      tcp: count,
+      other: count,
+      answered: count,
+      unanswered: count,
+    })
+    .optional(),
   drops: z.record(z.string().regex(/^[a-z][a-z0-9-]*$|^tx-[A-Z0-9a-z-]+$/), count),
   rate: z.strictObject({
     rxPps: count,

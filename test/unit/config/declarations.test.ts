@@ -49,10 +49,14 @@ interface Case {
   key: Key<unknown>;
 }
 
+/** A valid target for kinds that do not name an interface. */
+const TARGETS: Partial<Record<string, string>> = { guest: '10.0.0.2/24', qemu: '/tmp/ty-test.sock' };
+
 const cases: Case[] = [];
 for (const kind of DEVICE_KINDS) {
   for (const key of Object.values(PORT_KINDS[kind].keys) as Key<unknown>[]) {
-    cases.push({ where: kind, key, spec: (k) => ['--port', `a=${kind}:ty0,${k}`, '--port', 'b=tap:ty1'] });
+    const target = TARGETS[kind] ?? 'ty0';
+    cases.push({ where: kind, key, spec: (k) => ['--port', `a=${kind}:${target},${k}`, '--port', 'b=tap:ty1'] });
   }
 }
 for (const key of Object.values(RX_FILTER_KEYS) as Key<unknown>[]) {
