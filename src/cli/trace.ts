@@ -3,22 +3,13 @@
 // calls the forwarder makes, so the explanation and the datapath cannot disagree.
 
 import { readTraceConfig, traceHelp } from '../config/trace.js';
-import { TapyardError } from '../error.js';
 import { countDeliveries } from '../sim/network.js';
 import { buildTraceLab, traceFrame } from '../sim/trace-lab.js';
+import { modelCommand } from './model-command.js';
 import { render, toJson } from './trace-render.js';
 
-export async function traceCommand(argv: string[]): Promise<number> {
-  try {
-    return run(argv);
-  } catch (err) {
-    // Everything trace refuses is its input: a bad flag, or a topology the kernel would refuse.
-    if (err instanceof TapyardError) {
-      process.stderr.write(`tapyard: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+export function traceCommand(argv: string[]): Promise<number> {
+  return modelCommand(() => run(argv));
 }
 
 function run(argv: string[]): number {

@@ -5,7 +5,6 @@
 // The command line is read by src/config/why.ts, through trace's declarations.
 
 import { GUEST_KEYS, readWhyConfig, whyHelp } from '../config/why.js';
-import { TapyardError } from '../error.js';
 import { BROADCAST, formatMac, type Mac, parseMac } from '../mac.js';
 import { LINUX_DEFAULT_GROUPS } from '../sim/topology.js';
 import {
@@ -17,17 +16,10 @@ import {
   type Setup,
   why,
 } from '../sim/why.js';
+import { modelCommand } from './model-command.js';
 
-export async function whyCommand(argv: string[]): Promise<number> {
-  try {
-    return run(argv);
-  } catch (err) {
-    if (err instanceof TapyardError) {
-      process.stderr.write(`tapyard: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+export function whyCommand(argv: string[]): Promise<number> {
+  return modelCommand(() => run(argv));
 }
 
 function run(argv: string[]): number {
