@@ -14,7 +14,12 @@ export default defineConfig({
       {
         test: {
           name: 'root',
-          include: ['test/integration/**/*.test.ts', 'test/conformance/**/*.test.ts', 'test/bench/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/conformance/**/*.test.ts',
+            'test/bench/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+          ],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 120_000,

@@ -73,6 +73,8 @@ export class Vm {
       this.child.on('exit', (code, signal) => {
         this.exitCode = code ?? (signal ? 128 : 1);
         live.delete(this);
+        // Nothing of a VM outlives it; its last words are in stderr for the sentence.
+        rmSync(this.dir, { recursive: true, force: true });
         resolve();
       });
       this.child.on('error', () => resolve());
