@@ -315,6 +315,6 @@ describe('Forwarder under random and mutated frames', () => {
 
   test('the properties above pushed the intended volume of frames through', () => {
     // Not a speed check: a guard that tuning numRuns down does not quietly hollow the test out.
-    expect(total.frames).toBeGreaterThan(900_000);
+    expect(total.frames).toBeGreaterThan(800_000);
   });
 });
