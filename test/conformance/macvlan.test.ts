@@ -261,10 +261,8 @@ describe.each(LABS.map((l) => [l.name, l] as const))('macvlan %s', (_name, spec)
     // Every row starts from a switch that has learned nothing, in the kernel and in the model.
     flushFdb(sw, bridge);
     model.external!.flush();
-    observers.get(row.from)!.send(frame);
-    await settle([...observers.values()], caseId);
-
     const journey = model.send(row.from, frame, false);
+    observers.get(row.from)!.send(frame);
     const predicted: Record<string, number> = {};
     for (const name of observers.keys()) predicted[name] = 0;
     for (const d of journey.deliveries) predicted[d.station] = (predicted[d.station] ?? 0) + 1;
@@ -274,6 +272,13 @@ describe.each(LABS.map((l) => [l.name, l] as const))('macvlan %s', (_name, spec)
       (d) => d.reason === MacvlanReason.UNICAST || d.reason === MacvlanReason.PASSTHRU,
     ).length;
     predicted[HOST] = predicted[HOST]! + redirected;
+    await settle(
+      [...observers.values()],
+      caseId,
+      undefined,
+      undefined,
+      [...observers.keys()].map((name) => predicted[name]!),
+    );
 
     const seen: Record<string, number> = {};
     for (const [name, o] of observers) seen[name] = o.count(caseId);

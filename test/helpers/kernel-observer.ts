@@ -94,24 +94,29 @@ export class Observer {
 
 /**
  * Wait until no observer's count for `caseId` has changed for `quietMs` (macvlan delivers
- * broadcasts from a workqueue, so copies keep arriving after the send returns).
+ * broadcasts from a workqueue, so copies keep arriving after the send returns). With `expected`
+ * (the model's counts, per observer), first wait for at least those — a loaded machine can run
+ * the workqueue later than any quiet period — then for the quiet period, which catches extras.
  */
 export async function settle(
   observers: readonly Observer[],
   caseId: number,
   quietMs = 120,
   maxMs = 3000,
+  expected?: readonly number[],
 ): Promise<void> {
   const start = Date.now();
   let last = '';
   let since = Date.now();
   for (;;) {
     for (const o of observers) o.drain();
-    const now = observers.map((o) => o.count(caseId)).join(',');
+    const counts = observers.map((o) => o.count(caseId));
+    const now = counts.join(',');
+    const short = expected !== undefined && counts.some((c, i) => c < expected[i]!);
     if (now !== last) {
       last = now;
       since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
+    } else if (!short && Date.now() - since >= quietMs) return;
     if (Date.now() - start > maxMs) return;
     await new Promise((r) => setTimeout(r, 10));
   }
