@@ -104,12 +104,20 @@ async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow
   }
 }
 
+const tapyards = new Set<ChildProcess>();
+// A benchmark stopped by a signal leaves no tapyard behind (vm.ts does the same for QEMU).
+process.on('exit', () => {
+  for (const child of tapyards) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 /** `tapyard forward` in the hypervisor namespace: the wire, and a qemu port listening at `sock`. */
 function startTapyard(lab: Lab, sock: string) {
   const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   const wire = `wire=${need(lab, 'WIRE_KIND')}:${need(lab, 'WIRE_IF')}`;
   const args = ['netns', 'exec', ns(lab, 'hv'), 'node', cli, 'forward', '--json', '--port', wire];
   const child = spawn('ip', [...args, '--port', `vm=qemu:${sock}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  tapyards.add(child);
+  child.once('exit', () => tapyards.delete(child));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => {
