@@ -1,0 +1,23 @@
+// --listen HOST:PORT, read like every other value (src/config/value.ts): an IPv4 address or
+// localhost, and a port (0: any free one, the kernel picks).
+
+import type { ValueType } from '../config/value.js';
+import { usageError } from '../config/value.js';
+import { parseIpv4 } from '../frame/ip-address.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export const listenAddress: ValueType<ListenAddress> = {
+  shape: 'HOST:PORT',
+  parse(text, where) {
+    const m = /^([^:]+):(\d{1,5})$/.exec(text);
+    const port = m === null ? -1 : Number(m[2]);
+    if (m === null || port > 65535 || (m[1] !== 'localhost' && parseIpv4(m[1]!) === null)) {
+      throw usageError(`${where} must be an IPv4 address and a port such as 127.0.0.1:8080, not '${text}'`);
+    }
+    return { host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port };
+  },
+};
