@@ -13,6 +13,7 @@ import { packageRoot } from '../package-root.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
 import { traceCommand } from './trace.js';
+import { uiCommand } from './ui.js';
 import { whyCommand } from './why.js';
 
 interface Command {
@@ -21,9 +22,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  forward: { run: forwardCommand, about: 'join ports (macvtap, tap, pcap) and forward frames between them' },
+  forward: { run: forwardCommand, about: 'join ports (macvtap, tap, pcap, qemu, a built-in guest) and forward frames' },
   trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
   why: { run: whyCommand, about: "why can't A reach B? the hop where a frame is lost, and what would change it" },
+  ui: { run: uiCommand, about: 'watch a running forward in the browser: topology, live counters, frames traced' },
   bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
 };
 
