@@ -21,7 +21,7 @@ input { font: inherit; } button { grid-column: 2; justify-self: start; }
 <h1>tapyard ui</h1>
 <div id="status">connecting...</div>
 <div class="row">
-  <svg id="topo" width="520" height="360" viewBox="0 0 520 360" role="img" aria-label="topology"></svg>
+  <svg id="topo" width="520" height="300" viewBox="0 30 520 300" role="img" aria-label="topology"></svg>
   <div><h2>Counters</h2><table id="counters"><thead><tr><th>port</th><th>device</th><th>rx frames</th>
     <th>tx frames</th><th>rx pps</th><th>tx pps</th><th>drops</th></tr></thead><tbody></tbody></table>
     <h2>Drop reasons</h2><table id="drops"><thead><tr><th>port</th><th>reason</th><th>frames</th></tr></thead>

@@ -1,0 +1,178 @@
+// tapyard ui in a real browser (Debian's chromium through playwright-core): a macvtap lab with
+// the forwarder in the hv namespace, ping through it while the page is open, and the page must
+// show the counters rising, trace a frame as `tapyard trace --json` does, refuse a POST without the
+// token and a foreign Host, and say the run ended once the ui is stopped, leaving nothing listening.
+
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CLI, type Lab, labUp, ROOT } from '../helpers/lab.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const UI = join(ROOT, 'dist', 'src', 'cli', 'ui.js');
+const shots = mkdtempSync(join(tmpdir(), 'ty-ui-'));
+
+/** The ui as `tapyard ui ARGS`, through its command function (main.ts registers it as `ui`). */
+function startUi(args: string[]): { child: ChildProcess; url: Promise<string>; stderr: () => string } {
+  const run = `import(${JSON.stringify(UI)}).then(async (m) => process.exit(await m.uiCommand(process.argv.slice(1))))`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', run, '--', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  const url = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL from the ui: ${err}`)), 15_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /ui at (http:\/\/\S+)/.exec(err);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return { child, url, stderr: () => err };
+}
+
+function post(url: URL, path: string, headers: Record<string, string>, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: 'POST', headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
+  let lab: Lab;
+  let browser: Browser;
+  let ui: ReturnType<typeof startUi>;
+
+  beforeAll(async () => {
+    lab = labUp('macvtap');
+    const e = lab.env;
+    ui = startUi([
+      '--listen',
+      '127.0.0.1:0',
+      '--netns',
+      lab.ns('hv'),
+      '--',
+      '--port',
+      `wire=macvtap:${e.WIRE_IF}`,
+      '--port',
+      `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`,
+    ]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (ui?.child.exitCode === null) ui.child.kill('SIGKILL');
+    lab?.down();
+  });
+
+  test('the page shows the lab live, traces a frame, guards its POST, and ends with the run', async () => {
+    const url = new URL(await ui.url);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 820 } });
+    await page.goto(url.href);
+    await page.locator('svg g[data-port="wire"]').waitFor();
+    await page.locator('#counters tr[data-port="guest"]').waitFor();
+
+    // Ping from ext to the guest through the forwarder while the page is open.
+    const rx = async () => Number(await page.locator('#counters tr[data-port="wire"] td').nth(2).textContent());
+    const before = await rx();
+    const ping = spawn('ip', [
+      'netns',
+      'exec',
+      lab.ns('ext'),
+      'ping',
+      '-c',
+      '15',
+      '-i',
+      '0.2',
+      '-W',
+      '2',
+      lab.env.GUEST_IP!,
+    ]);
+    let pingOut = '';
+    ping.stdout.on('data', (d: Buffer) => {
+      pingOut += d.toString();
+    });
+    const pinged = new Promise<number | null>((resolve) => ping.once('close', resolve));
+    await page.waitForFunction(
+      (b) => Number(document.querySelectorAll('#counters tr[data-port="wire"] td')[2]?.textContent) >= b + 5,
+      before,
+      { timeout: 15_000 },
+    );
+    const during = await rx();
+    expect(await pinged).toBe(0);
+    expect(pingOut).toMatch(/15 received/);
+    // The next objects bring the page up to every echo request the wire port read, and past the
+    // figure it showed while ping ran.
+    await page.waitForFunction(
+      (d) =>
+        Number(document.querySelectorAll('#counters tr[data-port="wire"] td')[2]?.textContent) >= Math.max(d + 1, 15),
+      during,
+      { timeout: 10_000 },
+    );
+    expect(await page.locator('svg g[data-port="wire"] .port-counters').textContent()).toMatch(/^rx [1-9]\d* /);
+    await page.screenshot({ path: join(shots, 'ui-live.png'), fullPage: true });
+
+    // A frame traced in the page has the hops `tapyard trace --json` gives for the same words.
+    await page.fill('#dst', 'b');
+    await page.fill('#vlan', '7');
+    await page.click('button[type="submit"]');
+    await page.locator('#hops li.hop').first().waitFor();
+    const cli = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [CLI, 'trace', 'macvlan', '--mode', 'bridge', '--dst', 'b', '--vlan', '7', '--json'],
+        { encoding: 'utf8' },
+      ),
+    ) as { hops: { outputs: { port: string }[] }[]; copies: Record<string, number> };
+    expect(await page.locator('#hops > li.hop').count()).toBe(cli.hops.length);
+    const outs = cli.hops.flatMap((h) => h.outputs.map((o) => `copy to ${o.port}:`));
+    const shown = await page.locator('#hops li.out').allTextContents();
+    expect(shown.map((t) => t.slice(0, t.indexOf(':') + 1))).toEqual(outs);
+    expect(await page.locator('#trace-topology').textContent()).toMatch(/vlan 7/);
+    await page.screenshot({ path: join(shots, 'ui-trace.png'), fullPage: true });
+
+    // A bad field is trace's own sentence, shown in the page.
+    await page.fill('#dst', 'nobody');
+    await page.click('button[type="submit"]');
+    await expect.poll(() => page.locator('#trace-error').textContent()).toMatch(/nobody/);
+
+    // The POST needs this run's token, and the server answers only to its loopback name.
+    const token = url.searchParams.get('token')!;
+    const json = { 'content-type': 'application/json' };
+    expect(await post(url, '/trace', json, '{"dst":"b"}')).toBe(403);
+    expect(await post(url, '/trace', { ...json, 'x-tapyard-token': 'f'.repeat(32) }, '{}')).toBe(403);
+    expect(await post(url, '/trace', { ...json, 'x-tapyard-token': token }, '{"topology":"macvlan"}')).toBe(200);
+    const foreign = { ...json, 'x-tapyard-token': token, host: 'tapyard.example:80' };
+    expect(await post(url, '/trace', foreign, '{"topology":"macvlan"}')).toBe(403);
+
+    // Ctrl-C: the forwarder's final object reaches the page, then nothing is left listening.
+    const exited = new Promise<number | null>((resolve) => ui.child.once('exit', resolve));
+    ui.child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    await expect.poll(() => page.locator('#status').textContent()).toMatch(/^the run ended after/);
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect(Number(url.port), '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once('error', () => resolve(true));
+    });
+    expect(refused).toBe(true);
+    await page.screenshot({ path: join(shots, 'ui-ended.png'), fullPage: true });
+    mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
+    for (const f of ['ui-live.png', 'ui-trace.png']) copyFileSync(join(shots, f), join(ROOT, 'docs', 'screenshots', f));
+  });
+});
