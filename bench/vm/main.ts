@@ -1,4 +1,4 @@
-// node dist/bench/vm/main.js [--accel tcg|kvm|auto] [--mib N] [--pings N] [--paths LIST] [--json]
+// node dist/bench/vm/main.js [--accel tcg|kvm|auto] [--mib N] [--pings N] [--seconds N] [--paths LIST] [--json]
 // Boots the guest on each path in turn and prints a table (or the rows as JSON).
 
 import { TapyardError } from '../../src/error.js';
@@ -7,7 +7,8 @@ import { guestImage } from '../../src/vm/guest.js';
 import { labDownAll } from './lab.js';
 import { measureVmPaths, pathName, VM_PATHS, type VmRow } from './measure.js';
 
-const USAGE = 'usage: node dist/bench/vm/main.js [--accel tcg|kvm|auto] [--mib N] [--pings N] [--paths LIST] [--json]';
+const USAGE =
+  'usage: node dist/bench/vm/main.js [--accel tcg|kvm|auto] [--mib N] [--pings N] [--seconds N] [--paths LIST] [--json]';
 
 function fail(sentence: string, status: number): never {
   labDownAll();
@@ -16,7 +17,7 @@ function fail(sentence: string, status: number): never {
 }
 
 function parse(argv: string[]) {
-  const o = { accel: 'tcg', mib: 20, pings: 20, paths: VM_PATHS.map(pathName), json: false };
+  const o = { accel: 'tcg', mib: 20, pings: 20, seconds: 3, paths: VM_PATHS.map(pathName), json: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i]!;
     const value = () => argv[++i] ?? fail(`${key} needs a value (${USAGE})`, 2);
@@ -28,6 +29,7 @@ function parse(argv: string[]) {
     if (key === '--accel') o.accel = value();
     else if (key === '--mib') o.mib = count();
     else if (key === '--pings') o.pings = count();
+    else if (key === '--seconds') o.seconds = count();
     else if (key === '--paths') o.paths = value().split(',');
     else if (key === '--json') o.json = true;
     else fail(`unknown option '${key}' (${USAGE})`, 2);
@@ -40,7 +42,18 @@ function parse(argv: string[]) {
 }
 
 function table(rows: VmRow[]): string {
-  const head = ['path', 'accel', 'ping', 'rtt min/avg/max ms', 'TCP MiB', 'arrived', 's', 'Mbit/s', 'ledger'];
+  const head = [
+    'path',
+    'accel',
+    'ping',
+    'rtt min/avg/max ms',
+    'TCP MiB',
+    'arrived',
+    's',
+    'Mbit/s',
+    'iperf3 Mbit/s',
+    'ledger',
+  ];
   const body = rows.map((r) => [
     r.path,
     r.accel,
@@ -50,6 +63,7 @@ function table(rows: VmRow[]): string {
     r.tcpBytesArrived === r.tcpBytes ? 'all' : `${r.tcpBytesArrived} B`,
     r.tcpSeconds.toFixed(1),
     r.tcpMbitPerS.toFixed(0),
+    r.iperf3MbitPerS === null ? '-' : r.iperf3MbitPerS.toFixed(0),
     r.ledgerBalanced === null ? '-' : r.ledgerBalanced ? 'balanced' : 'UNBALANCED',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
@@ -70,7 +84,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => fail(`stopped by ${signal}`, 1));
   const accel = await chooseAccel(o.accel as 'tcg' | 'kvm' | 'auto');
   const paths = VM_PATHS.filter((p) => o.paths.includes(pathName(p)));
-  const rows = await measureVmPaths({ accel, paths, pings: o.pings, tcpMiB: o.mib });
+  const rows = await measureVmPaths({ accel, paths, pings: o.pings, tcpMiB: o.mib, iperfSeconds: o.seconds });
   process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : `${table(rows)}\n`);
 }
 

@@ -4,7 +4,7 @@
 // Every row names its accelerator: under plain emulation the guest's speed is not the host's, so
 // VM rows compare with each other only.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,8 @@ export interface VmRow {
   tcpBytesArrived: number;
   tcpSeconds: number;
   tcpMbitPerS: number;
+  /** iperf3 ext -> guest for `iperfSeconds`: the path's rate without the guest's md5 in the way; null without iperf3. */
+  iperf3MbitPerS: number | null;
   /** tapyard's ledger at the end of the run; null on QEMU's own backend. */
   ledgerBalanced: boolean | null;
 }
@@ -53,6 +55,7 @@ export interface VmBenchOptions {
   paths?: readonly VmPath[];
   pings?: number;
   tcpMiB?: number;
+  iperfSeconds?: number;
 }
 
 export const pathName = (p: VmPath): string => `${p.backend}/${p.wire}`;
@@ -87,6 +90,7 @@ async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow
     }
     const ping = await pingGuest(lab, options.pings ?? 20);
     const tcp = await sendToGuest(lab, vm, (options.tcpMiB ?? 20) * 1024 * 1024);
+    const iperf3MbitPerS = await iperfToGuest(lab, options.iperfSeconds ?? 3);
     await vm.stop();
     vm = null;
     let ledgerBalanced: boolean | null = null;
@@ -95,7 +99,7 @@ async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow
       ledgerBalanced = (JSON.parse(await report) as { balanced: boolean }).balanced;
       tapyard = null;
     }
-    return { path: pathName(path), ...path, accel: options.accel, ...ping, ...tcp, ledgerBalanced };
+    return { path: pathName(path), ...path, accel: options.accel, ...ping, ...tcp, iperf3MbitPerS, ledgerBalanced };
   } finally {
     if (vm !== null) await vm.stop();
     if (tapyard !== null && tapyard.exitCode === null) tapyard.kill('SIGKILL');
@@ -178,4 +182,13 @@ async function sendToGuest(lab: Lab, vm: Vm, bytes: number) {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const arrived = Number(line.trim().split(/\s+/)[3]);
   return { tcpBytes: bytes, tcpBytesArrived: arrived, tcpSeconds: seconds, tcpMbitPerS: (arrived * 8) / seconds / 1e6 };
+}
+
+/** The guest runs `iperf3 -s` when build-guest found iperf3 on the host; the client needs it too. */
+async function iperfToGuest(lab: Lab, seconds: number): Promise<number | null> {
+  if (spawnSync('iperf3', ['--version']).status !== 0) return null;
+  const argv = ['iperf3', '-c', need(lab, 'GUEST_IP'), '-p', String(GuestService.IPERF3), '-t', String(seconds), '-J'];
+  const out = await run(['ip', 'netns', 'exec', ns(lab, 'ext'), ...argv], (seconds + 30) * 1000);
+  const result = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
+  return result.end.sum_received.bits_per_second / 1e6;
 }
