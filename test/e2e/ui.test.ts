@@ -3,7 +3,7 @@
 // show the counters rising, trace a frame as `tapyard trace --json` does, refuse a POST without the
 // token and a foreign Host, and say the run ended once the ui is stopped, leaving nothing listening.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -14,15 +14,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLI, type Lab, labUp, ROOT } from '../helpers/lab.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const UI = join(ROOT, 'dist', 'src', 'cli', 'ui.js');
 const shots = mkdtempSync(join(tmpdir(), 'ty-ui-'));
 
-/** The ui as `tapyard ui ARGS`, through its command function (main.ts registers it as `ui`). */
+/** `tapyard ui ARGS`, and the URL it prints once it listens. */
 function startUi(args: string[]): { child: ChildProcess; url: Promise<string>; stderr: () => string } {
-  const run = `import(${JSON.stringify(UI)}).then(async (m) => process.exit(await m.uiCommand(process.argv.slice(1))))`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', run, '--', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(process.execPath, [CLI, 'ui', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const url = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL from the ui: ${err}`)), 15_000);
@@ -46,6 +42,18 @@ function post(url: URL, path: string, headers: Record<string, string>, body: str
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** Whether anything accepts a connection on this loopback port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
   });
 }
 
@@ -162,17 +170,36 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
     ui.child.kill('SIGINT');
     expect(await exited).toBe(0);
     await expect.poll(() => page.locator('#status').textContent()).toMatch(/^the run ended after/);
-    const refused = await new Promise<boolean>((resolve) => {
-      const s = connect(Number(url.port), '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(false);
-      });
-      s.once('error', () => resolve(true));
-    });
-    expect(refused).toBe(true);
+    expect(await listening(Number(url.port))).toBe(false);
     await page.screenshot({ path: join(shots, 'ui-ended.png'), fullPage: true });
     mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
     for (const f of ['ui-live.png', 'ui-trace.png']) copyFileSync(join(shots, f), join(ROOT, 'docs', 'screenshots', f));
+  });
+
+  test('bad input is one sentence and status 2; a forwarder that fails ends the ui with 1, nothing listening', async () => {
+    const bad = spawnSync(process.execPath, [CLI, 'ui', '--listen', '1.2.3:80', '--', '--port', 'a=tap:x'], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(
+      "tapyard: --listen must be an IPv4 address and a port such as 127.0.0.1:8080, not '1.2.3:80'\n",
+    );
+    // No such interface in the lab's hv namespace: the forwarder says so and the ui goes with it.
+    const gone = startUi([
+      '--listen',
+      '127.0.0.1:0',
+      '--netns',
+      lab.ns('hv'),
+      '--',
+      '--port',
+      `a=macvtap:ty-${lab.id}-no0`,
+      '--port',
+      `b=macvtap:ty-${lab.id}-no1`,
+    ]);
+    const url = new URL(await gone.url);
+    const code = await new Promise<number | null>((resolve) => gone.child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(gone.stderr()).toMatch(/tapyard: port a: there is no interface/);
+    expect(await listening(Number(url.port))).toBe(false);
   });
 });
