@@ -263,6 +263,7 @@ function table(r: PathResult): string {
 }
 
 function verdict(r: PathResult): string {
+  const mib = (kib: number | undefined) => ((kib ?? 0) / 1024).toFixed(1);
   const first = r.samples[0];
   const last = r.samples.at(-1);
   const rss = r.rssFlat ? 'RSS stayed flat' : 'RSS grew';
@@ -270,9 +271,10 @@ function verdict(r: PathResult): string {
   const ledger =
     r.final === null
       ? 'no final counters'
-      : `${r.final.forwarded} frames forwarded, ${r.final.drops} dropped, ledger ${r.final.balanced ? 'balanced' : 'NOT balanced'}`;
+      : `${r.final.forwarded} frames forwarded, ${r.final.drops} dropped, ` +
+        `ledger ${r.final.balanced ? 'balanced' : 'NOT balanced'}`;
   return (
-    `${r.path}: ${rss} (${((first?.rssKiB ?? 0) / 1024).toFixed(1)} -> ${((last?.rssKiB ?? 0) / 1024).toFixed(1)} MiB) ` +
+    `${r.path}: ${rss} (${mib(first?.rssKiB)} -> ${mib(last?.rssKiB)} MiB) ` +
     `and ${fds} (${first?.fds} -> ${last?.fds}); ${ledger} ` +
     `("flat": the last third's mean within ${FLAT * 100} % of the first third's).`
   );

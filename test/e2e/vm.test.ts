@@ -103,7 +103,7 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     await vm.stop();
   }, 240_000);
 
-  it('QEMU killed mid-transfer is counted; tapyard keeps its wire, refuses a bad length, accepts the next VM', async () => {
+  it('QEMU killed mid-transfer: counted; tapyard keeps its wire, refuses a bad length, takes the next VM', async () => {
     const l = lab('macvtap');
     const sock = socketPath(l);
     const t = startTapyard(l, [

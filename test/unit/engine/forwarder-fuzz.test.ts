@@ -293,7 +293,7 @@ const total = { frames: 0 };
 
 describe('Forwarder under random and mutated frames', () => {
   for (const kind of ['cross', 'hub', 'bridge', 'macvlan'] as const) {
-    test(`${kind}: nothing throws, the ledger balances with nothing queued, drops are named, nothing oversize`, async () => {
+    test(`${kind}: nothing throws, the ledger balances, nothing queued, drops named, nothing oversize`, async () => {
       await fc.assert(
         fc.asyncProperty(scenario(kind, STEPS), async (s) => {
           const o = await play(kind, s);
