@@ -4,7 +4,7 @@
 // token and a foreign Host, and say the run ended once the ui is stopped, leaving nothing listening.
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,8 +79,13 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   });
 
+  // The screenshots stay in their temp dir when the page test fails, to be looked at.
+  let passed = false;
+
   afterAll(async () => {
     await browser?.close();
+    if (passed) rmSync(shots, { recursive: true, force: true });
+    else console.log(`ui screenshots: ${shots}`);
     if (ui?.child.exitCode === null) ui.child.kill('SIGKILL');
     lab?.down();
   });
@@ -172,8 +177,13 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
     await expect.poll(() => page.locator('#status').textContent()).toMatch(/^the run ended after/);
     expect(await listening(Number(url.port))).toBe(false);
     await page.screenshot({ path: join(shots, 'ui-ended.png'), fullPage: true });
-    mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
-    for (const f of ['ui-live.png', 'ui-trace.png']) copyFileSync(join(shots, f), join(ROOT, 'docs', 'screenshots', f));
+    // The README's pictures are refreshed only when asked, so a test run leaves the tree clean.
+    if (process.env.TY_UPDATE_SCREENSHOTS === '1') {
+      mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
+      for (const f of ['ui-live.png', 'ui-trace.png'])
+        copyFileSync(join(shots, f), join(ROOT, 'docs', 'screenshots', f));
+    }
+    passed = true;
   });
 
   test('bad input is one sentence and status 2; a forwarder that fails ends the ui with 1, nothing listening', async () => {
