@@ -76,6 +76,7 @@ async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow
     let report: Promise<string> | null = null;
     if (path.backend === 'tapyard') {
       const sock = join(tmpdir(), `ty-${lab.id}-vm.sock`);
+      leftovers.add(sock);
       const started = startTapyard(lab, sock);
       tapyard = started.child;
       report = started.report;
@@ -88,6 +89,7 @@ async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow
       const tap = need(lab, 'WIRE_IF');
       vm = await Vm.boot({ ...guest, netdev: `tap,id=n0,ifname=${tap},script=no,downscript=no`, netns: ns(lab, 'hv') });
     }
+    leftovers.add(vm.dir);
     const ping = await pingGuest(lab, options.pings ?? 20);
     const tcp = await sendToGuest(lab, vm, (options.tcpMiB ?? 20) * 1024 * 1024);
     const iperf3MbitPerS = await iperfToGuest(lab, options.iperfSeconds ?? 3);
@@ -109,9 +111,12 @@ async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow
 }
 
 const tapyards = new Set<ChildProcess>();
-// A benchmark stopped by a signal leaves no tapyard behind (vm.ts does the same for QEMU).
+/** Files a signal could leave: a SIGKILLed tapyard's socket, a VM's directory (vm.ts kills QEMU). */
+const leftovers = new Set<string>();
+// A benchmark stopped by a signal leaves no tapyard and no file behind.
 process.on('exit', () => {
   for (const child of tapyards) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const path of leftovers) rmSync(path, { recursive: true, force: true });
 });
 
 /** `tapyard forward` in the hypervisor namespace: the wire, and a qemu port listening at `sock`. */
