@@ -21,6 +21,9 @@ const UI_FLAGS = {
   help: HELP_FLAG,
 } as const;
 
+/** A terminal's Ctrl-C also reaches the forwarder itself; it takes a second SIGINT as the same request. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 function uiHelp(): string {
   return `usage: tapyard ui [options] -- FORWARD-ARGS...
 
@@ -78,11 +81,9 @@ async function serve(
   // Ctrl-C or a kill stops the forwarder, whose final object still reaches the page; the run's end
   // (asked for or not) closes the server, so nothing is left listening.
   const stop = () => forward.stop();
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
   const code = await forward.exited;
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  for (const signal of STOP_SIGNALS) process.off(signal, stop);
   await ui.close();
   return code;
 }
