@@ -8,7 +8,8 @@ import { labDownAll } from './lab.js';
 import { measureVmPaths, pathName, VM_PATHS, type VmRow } from './measure.js';
 
 const USAGE =
-  'usage: node dist/bench/vm/main.js [--accel tcg|kvm|auto] [--mib N] [--pings N] [--seconds N] [--paths LIST] [--json]';
+  'usage: node dist/bench/vm/main.js [--accel tcg|kvm|auto] [--mib N] [--pings N] [--seconds N] ' +
+  '[--paths LIST] [--json]';
 
 function fail(sentence: string, status: number): never {
   labDownAll();

@@ -44,7 +44,7 @@ export interface VmRow {
   tcpBytesArrived: number;
   tcpSeconds: number;
   tcpMbitPerS: number;
-  /** iperf3 ext -> guest for `iperfSeconds`: the path's rate without the guest's md5 in the way; null without iperf3. */
+  /** iperf3 ext -> guest: the path's rate without the guest's md5 in the way; null without iperf3. */
   iperf3MbitPerS: number | null;
   /** tapyard's ledger at the end of the run; null on QEMU's own backend. */
   ledgerBalanced: boolean | null;
