@@ -65,7 +65,8 @@ function drawTopology(report) {
     svg.append(el('line', { x1: cx, y1: cy, x2: x, y2: y, stroke: '#888', 'stroke-width': 2 }));
     const g = el('g', { 'data-port': p.name });
     g.append(el('rect', { x: x - 85, y: y - 30, width: 170, height: 60, rx: 6, fill: '#eef4ff', stroke: '#36c' }));
-    g.append(el('text', { x, y: y - 12, 'text-anchor': 'middle', 'font-weight': 'bold' }, p.name + ' (' + p.kind + ')'));
+    const title = p.name + ' (' + p.kind + ')';
+    g.append(el('text', { x, y: y - 12, 'text-anchor': 'middle', 'font-weight': 'bold' }, title));
     g.append(el('text', { x, y: y + 3, 'text-anchor': 'middle', 'font-size': 11 }, p.target));
     const c = byName.get(p.name);
     const line = c ? 'rx ' + c.rxFrames + '  tx ' + c.txFrames + '  drop ' + sum(c.drops) : 'no counters yet';

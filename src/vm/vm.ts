@@ -143,10 +143,13 @@ export class Vm {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Last resort, synchronous: for process exit. */
+  /**
+   * Last resort, synchronous: for process exit. The directory goes at once, also while QEMU is
+   * still dying: its open files outlive their names, and nothing of ours is left in /tmp.
+   */
   kill(): void {
     if (this.running) this.child.kill('SIGKILL');
-    if (!this.running) rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Write to the guest's serial console. */

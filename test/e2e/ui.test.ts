@@ -186,7 +186,7 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
     passed = true;
   });
 
-  test('bad input is one sentence and status 2; a forwarder that fails ends the ui with 1, nothing listening', async () => {
+  test('bad input: one sentence, status 2; a forwarder that fails ends the ui with 1, nothing listening', async () => {
     const bad = spawnSync(process.execPath, [CLI, 'ui', '--listen', '1.2.3:80', '--', '--port', 'a=tap:x'], {
       encoding: 'utf8',
     });

@@ -26,8 +26,12 @@ export interface Lab {
 }
 
 const open = new Set<string>();
+/** The tapyards each lab runs: a test that fails before it stops one must not leave it running. */
+const running = new Map<string, Set<ChildProcess>>();
 
 function downById(id: string): void {
+  for (const child of running.get(id) ?? []) if (child.exitCode === null) child.kill('SIGKILL');
+  running.delete(id);
   try {
     execFileSync(LAB, ['down', id], { stdio: 'ignore' });
   } catch {
@@ -98,6 +102,11 @@ export function startTapyard(lab: Lab | null, args: string[], role: Role = 'hv',
     lab === null
       ? spawn('node', argv, { uid, gid: uid })
       : spawn('ip', ['netns', 'exec', lab.ns(role), 'node', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (lab !== null) {
+    const mine = running.get(lab.id) ?? new Set<ChildProcess>();
+    mine.add(child);
+    running.set(lab.id, mine);
+  }
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
