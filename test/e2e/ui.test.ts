@@ -2,6 +2,8 @@
 // the forwarder in the hv namespace, ping through it while the page is open, and the page must
 // show the counters rising, trace a frame as `tapyard trace --json` does, refuse a POST without the
 // token and a foreign Host, and say the run ended once the ui is stopped, leaving nothing listening.
+// A ui served from the guest's namespace is asked from the ext namespace, another machine: 403
+// unless --allow-remote.
 
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -16,9 +18,13 @@ import { CLI, type Lab, labUp, ROOT } from '../helpers/lab.js';
 const CHROMIUM = '/usr/bin/chromium';
 const shots = mkdtempSync(join(tmpdir(), 'ty-ui-'));
 
-/** `tapyard ui ARGS`, and the URL it prints once it listens. */
-function startUi(args: string[]): { child: ChildProcess; url: Promise<string>; stderr: () => string } {
-  const child = spawn(process.execPath, [CLI, 'ui', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `tapyard ui ARGS` (in network namespace NS, if given), and the URL it prints once it listens. */
+function startUi(args: string[], ns?: string): { child: ChildProcess; url: Promise<string>; stderr: () => string } {
+  const command = [process.execPath, CLI, 'ui', ...args];
+  const child =
+    ns === undefined
+      ? spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', ns, ...command], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const url = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no URL from the ui: ${err}`)), 15_000);
@@ -43,6 +49,20 @@ function post(url: URL, path: string, headers: Record<string, string>, body: str
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/**
+ * GET http://ADDRESS:PORT/ from namespace NS; the status and body, or null while nothing answers yet
+ * (the request crosses the forwarder the ui starts).
+ */
+function getFrom(ns: string, address: string, port: number): { status: number; body: string } | null {
+  const script =
+    `require('http').get({ host: ${JSON.stringify(address)}, port: ${port}, path: '/', timeout: 2000 }, (r) => {` +
+    "let b = ''; r.on('data', (d) => { b += d; });" +
+    "r.on('end', () => process.stdout.write(JSON.stringify({ status: r.statusCode, body: b })));" +
+    "}).on('error', () => process.exit(3)).on('timeout', () => process.exit(3));";
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { encoding: 'utf8' });
+  return r.status === 0 ? (JSON.parse(r.stdout) as { status: number; body: string }) : null;
 }
 
 /** Whether anything accepts a connection on this loopback port. */
@@ -211,5 +231,30 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
     expect(code).toBe(1);
     expect(gone.stderr()).toMatch(/tapyard: port a: there is no interface/);
     expect(await listening(Number(url.port))).toBe(false);
+  });
+
+  test('a client on another machine is refused with 403, and served with --allow-remote', async () => {
+    const e = lab.env;
+    const forward = ['--port', `wire=macvtap:${e.WIRE_IF}`, '--port', `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`];
+    for (const allowRemote of [false, true]) {
+      const remote = allowRemote ? ['--allow-remote'] : [];
+      const served = startUi(['--listen', '0.0.0.0:0', ...remote, '--netns', lab.ns('hv'), '--', ...forward], e.NS_GST);
+      const port = Number(new URL(await served.url).port);
+      let answer = getFrom(lab.ns('ext'), e.GUEST_IP!, port);
+      for (let i = 0; answer === null && i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        answer = getFrom(lab.ns('ext'), e.GUEST_IP!, port);
+      }
+      const exited = new Promise<number | null>((resolve) => served.child.once('exit', resolve));
+      served.child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      if (allowRemote) {
+        expect(answer?.status).toBe(200);
+        expect(answer?.body).toMatch(/<html/i);
+      } else {
+        expect(answer?.status).toBe(403);
+        expect(JSON.parse(answer!.body).error).toMatch(/is not on this machine \(start the ui with --allow-remote\)/);
+      }
+    }
   });
 });
