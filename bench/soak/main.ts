@@ -1,5 +1,6 @@
 // The soak: tapyard forwards mixed traffic on each path for minutes while its RSS, VmData and
-// open fds are sampled from /proc, so that a leak (memory or descriptors) shows as a slope.
+// open fds are sampled from /proc and its JavaScript heap is read from its own --stats lines, so
+// that a leak (memory or descriptors) shows as a slope.
 // Not part of CI: it runs as root, builds its own labs and takes ten minutes by default.
 //
 //   node dist/bench/soak/main.js [--minutes 10] [--paths macvtap,bridge]
@@ -28,6 +29,8 @@ interface Sample {
   seconds: number;
   rssKiB: number;
   dataKiB: number;
+  /** V8's heap in use, from the forwarder's latest --stats line (0 before the first). */
+  heapKiB: number;
   fds: number;
   forwarded: number;
 }
@@ -37,6 +40,7 @@ interface PathResult {
   samples: Sample[];
   final: { forwarded: number; drops: number; balanced: boolean } | null;
   rssFlat: boolean;
+  heapFlat: boolean;
   fdsFlat: boolean;
 }
 
@@ -139,13 +143,14 @@ function statusKiB(status: string, key: string): number {
   return m === null ? 0 : Number(m[1]);
 }
 
-function sample(pid: number, seconds: number, forwarded: number): Sample | null {
+function sample(pid: number, seconds: number, forwarded: number, heapKiB: number): Sample | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     return {
       seconds,
       rssKiB: statusKiB(status, 'VmRSS'),
       dataKiB: statusKiB(status, 'VmData'),
+      heapKiB,
       fds: readdirSync(`/proc/${pid}/fd`).length,
       forwarded,
     };
@@ -207,6 +212,7 @@ async function soakPath(path: Path, minutes: number): Promise<PathResult> {
     'pipe',
   );
   let forwarded = 0;
+  let heapKiB = 0;
   let final: PathResult['final'] = null;
   let partial = '';
   fwd.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -214,8 +220,14 @@ async function soakPath(path: Path, minutes: number): Promise<PathResult> {
     partial = lines.pop()!;
     for (const line of lines) {
       try {
-        const report = JSON.parse(line) as { type: string; ledger: { tx: number; drops: number }; balanced: boolean };
+        const report = JSON.parse(line) as {
+          type: string;
+          ledger: { tx: number; drops: number };
+          balanced: boolean;
+          memory: { heapUsedBytes: number };
+        };
         forwarded = report.ledger.tx;
+        heapKiB = Math.round(report.memory.heapUsedBytes / 1024);
         if (report.type === 'final') final = { forwarded, drops: report.ledger.drops, balanced: report.balanced };
       } catch {
         // not a report line
@@ -229,7 +241,7 @@ async function soakPath(path: Path, minutes: number): Promise<PathResult> {
   const until = began + minutes * 60_000;
   const samples: Sample[] = [];
   const take = () => {
-    const s = sample(fwd.pid!, Math.round((Date.now() - began) / 1000), forwarded);
+    const s = sample(fwd.pid!, Math.round((Date.now() - began) / 1000), forwarded, heapKiB);
     if (s !== null) samples.push(s);
   };
   take();
@@ -247,16 +259,17 @@ async function soakPath(path: Path, minutes: number): Promise<PathResult> {
     samples,
     final,
     rssFlat: flat(samples.map((s) => s.rssKiB)),
+    heapFlat: flat(samples.filter((s) => s.heapKiB > 0).map((s) => s.heapKiB)), // 0: no --stats line yet
     fdsFlat: flat(samples.map((s) => s.fds)),
   };
 }
 
 function table(r: PathResult): string {
-  const head = `${r.path}:\n     time     RSS MiB   VmData MiB   fds     frames forwarded`;
+  const head = `${r.path}:\n     time     RSS MiB   VmData MiB   heap MiB   fds     frames forwarded`;
   const mib = (k: number) => (k / 1024).toFixed(1).padStart(8);
   const rows = r.samples.map(
     (s) =>
-      `  ${String(s.seconds).padStart(6)} s ${mib(s.rssKiB)}   ${mib(s.dataKiB)}   ` +
+      `  ${String(s.seconds).padStart(6)} s ${mib(s.rssKiB)}   ${mib(s.dataKiB)}   ${mib(s.heapKiB)}   ` +
       `${String(s.fds).padStart(5)}   ${String(s.forwarded).padStart(12)}`,
   );
   return [head, ...rows].join('\n');
@@ -267,6 +280,7 @@ function verdict(r: PathResult): string {
   const first = r.samples[0];
   const last = r.samples.at(-1);
   const rss = r.rssFlat ? 'RSS stayed flat' : 'RSS grew';
+  const heap = r.heapFlat ? 'the JS heap stayed flat' : 'the JS heap grew';
   const fds = r.fdsFlat ? 'fds stayed flat' : 'fds grew';
   const ledger =
     r.final === null
@@ -274,7 +288,8 @@ function verdict(r: PathResult): string {
       : `${r.final.forwarded} frames forwarded, ${r.final.drops} dropped, ` +
         `ledger ${r.final.balanced ? 'balanced' : 'NOT balanced'}`;
   return (
-    `${r.path}: ${rss} (${mib(first?.rssKiB)} -> ${mib(last?.rssKiB)} MiB) ` +
+    `${r.path}: ${rss} (${mib(first?.rssKiB)} -> ${mib(last?.rssKiB)} MiB), ` +
+    `${heap} (${mib(first?.heapKiB)} -> ${mib(last?.heapKiB)} MiB) ` +
     `and ${fds} (${first?.fds} -> ${last?.fds}); ${ledger} ` +
     `("flat": the last third's mean within ${FLAT * 100} % of the first third's).`
   );
@@ -292,7 +307,7 @@ async function main(): Promise<void> {
   const file = join(ROOT, 'report', 'soak.json');
   writeFileSync(file, `${JSON.stringify({ minutes, flatWithin: FLAT, results }, null, 2)}\n`);
   process.stdout.write(`written ${file}\n`);
-  const ok = results.every((r) => r.rssFlat && r.fdsFlat && r.final?.balanced === true);
+  const ok = results.every((r) => r.rssFlat && r.heapFlat && r.fdsFlat && r.final?.balanced === true);
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -28,6 +28,16 @@ export interface PortReport {
   rate: { rxPps: number; txPps: number; rxMbps: number; txMbps: number; dropPps: number };
 }
 
+/** The forwarder process's own memory: what a soak watches for a leak, beside the frames. */
+export interface MemoryReport {
+  rssBytes: number;
+  /** V8's heap in use and reserved: a JavaScript leak grows heapUsedBytes. */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory outside the heap held by JavaScript objects (Buffers, the addon's batches). */
+  externalBytes: number;
+}
+
 export interface CountersReport {
   type: 'interval' | 'final';
   /** Wall-clock time of the report, ISO 8601. */
@@ -37,6 +47,7 @@ export interface CountersReport {
   ports: PortReport[];
   ledger: Ledger;
   balanced: boolean;
+  memory: MemoryReport;
   error?: string;
 }
 
@@ -79,9 +90,15 @@ export function countersReport(
     ports: rows,
     ledger,
     balanced: ledger.rx + ledger.clones === ledger.tx + ledger.drops + ledger.queued,
+    memory: memoryReport(),
   };
   if (fatal !== null) report.error = fatal.message;
   return report;
+}
+
+function memoryReport(): MemoryReport {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external };
 }
 
 export function printReport(report: CountersReport, print: (line: string) => void): void {

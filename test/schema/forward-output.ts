@@ -44,6 +44,7 @@ export const ForwardOutputSchema = z
     ports: z.array(PortReportSchema).min(2),
     ledger: z.strictObject({ rx: count, clones: count, tx: count, drops: count, queued: count }),
     balanced: z.boolean(),
+    memory: z.strictObject({ rssBytes: count, heapUsedBytes: count, heapTotalBytes: count, externalBytes: count }),
     error: z.string().optional(),
   })
   .meta({
