@@ -399,8 +399,9 @@ static napi_value IfMtu(napi_env env, napi_callback_info info) {
   return make_int(env, mtu);
 }
 
-// nsSocket(netnsPath) -> fd: a datagram socket made in that namespace, for asking it about its
-// devices later without entering it again (setns takes milliseconds: the loop would stall).
+// nsSocket(netnsPath|null) -> fd: a datagram socket made in that namespace (null: this one), for
+// asking it about its devices later without entering it again (setns takes milliseconds: the
+// loop would stall; after --user it is not allowed).
 static napi_value NsSocket(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -416,8 +417,10 @@ static napi_value NsSocket(napi_env env, napi_callback_info info) {
   return make_int(env, s);
 }
 
-// ifMtuAt(socketFd, ifname) -> the MTU of ifname in the socket's namespace.
-static napi_value IfMtuAt(napi_env env, napi_callback_info info) {
+// ifStateAt(socketFd, ifname) -> { mtu, flags, mac }: ifname as its namespace (the socket's) sees
+// it now. flags are SIOCGIFFLAGS's: IFF_UP as set by the administrator, IFF_RUNNING when the
+// device also has its carrier.
+static napi_value IfStateAt(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   int32_t fd;
@@ -425,12 +428,23 @@ static napi_value IfMtuAt(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok ||
       !arg_string(env, argv[1], name, sizeof name, NULL))
-    return throw_usage(env, "ifMtuAt(fd, ifname)");
+    return throw_usage(env, "ifStateAt(fd, ifname)");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, name, strnlen(name, IFNAMSIZ - 1));
   if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) return throw_errno(env, "SIOCGIFMTU", errno);
-  return make_int(env, ifr.ifr_mtu);
+  int mtu = ifr.ifr_mtu;
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return throw_errno(env, "SIOCGIFFLAGS", errno);
+  unsigned short flags = (unsigned short)ifr.ifr_flags;
+  if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) return throw_errno(env, "SIOCGIFHWADDR", errno);
+  napi_value out, mac;
+  void *data;
+  napi_create_object(env, &out);
+  napi_set_named_property(env, out, "mtu", make_int(env, mtu));
+  napi_set_named_property(env, out, "flags", make_int(env, flags));
+  napi_create_buffer_copy(env, 6, ifr.ifr_hwaddr.sa_data, &data, &mac);
+  napi_set_named_property(env, out, "mac", mac);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -734,7 +748,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"hwaddr", NULL, Hwaddr, NULL, NULL, NULL, napi_default, NULL},
       {"ifMtu", NULL, IfMtu, NULL, NULL, NULL, napi_default, NULL},
       {"nsSocket", NULL, NsSocket, NULL, NULL, NULL, napi_default, NULL},
-      {"ifMtuAt", NULL, IfMtuAt, NULL, NULL, NULL, napi_default, NULL},
+      {"ifStateAt", NULL, IfStateAt, NULL, NULL, NULL, napi_default, NULL},
       {"readBatch", NULL, ReadBatch, NULL, NULL, NULL, napi_default, NULL},
       {"writeBatch", NULL, WriteBatch, NULL, NULL, NULL, napi_default, NULL},
   };

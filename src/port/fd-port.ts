@@ -4,6 +4,7 @@
 import { TapyardError } from '../error.js';
 import type { Mac } from '../mac.js';
 import { Counters } from './counters.js';
+import { type DeviceState, stateChanges } from './device-state.js';
 import { errnoName } from './drop.js';
 import type { KernelDrops } from './kernel-drops.js';
 import { isErrno, MAX_FRAME, PollEvent, type PollerHandle, tapio } from './native.js';
@@ -26,10 +27,11 @@ export interface FdPortConfig {
   offload: boolean;
   budget: number;
   /**
-   * Read the device's MTU again (checked with its existence, every WATCH_MS): it may change
-   * while tapyard runs. Throws when the device or its namespace is gone.
+   * The device's state at open, and how to read it again (with its existence, every WATCH_MS):
+   * its MTU, link and address may change while tapyard runs. read throws when the device or its
+   * namespace is gone.
    */
-  readMtu?: () => number;
+  follow?: { state: DeviceState; read: () => DeviceState };
   /** The kernel's own drops on the device (kernel-drops.ts). */
   kernelDrops?: (fresh: boolean) => KernelDrops;
   /** Release what the opener holds beside the fd. */
@@ -48,7 +50,8 @@ export class FdPort implements Port {
   readonly budget: number;
 
   private readonly fd: number;
-  private readonly readMtu: (() => number) | undefined;
+  private readonly readState: (() => DeviceState) | undefined;
+  private state: DeviceState | null = null;
   readonly kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
   private readonly onClose: (() => void) | undefined;
   private readonly batch: RxBatch;
@@ -70,7 +73,8 @@ export class FdPort implements Port {
     this.maxFrame = config.maxFrame;
     this.offload = config.offload;
     this.budget = config.budget;
-    this.readMtu = config.readMtu;
+    this.readState = config.follow?.read;
+    this.state = config.follow?.state ?? null;
     this.kernelDrops = config.kernelDrops;
     this.onClose = config.onClose;
     this.batch = {
@@ -176,21 +180,26 @@ export class FdPort implements Port {
       this.fail(this.explain(isErrno(err) ? err.errno : 0));
       return;
     }
-    if (this.readMtu === undefined) return;
-    let maxFrame: number;
+    if (this.readState === undefined) return;
+    let state: DeviceState;
     try {
-      maxFrame = maxFrameForMtu(this.readMtu());
+      state = this.readState();
     } catch (err) {
       this.fail(err instanceof TapyardError ? err.message : this.explain(isErrno(err) ? err.errno : 0));
       return;
     }
+    const before = this.state;
+    this.state = state;
+    if (before !== null) for (const note of stateChanges(this.device, before, state)) this.note(note);
+    const maxFrame = maxFrameForMtu(state.mtu);
     if (maxFrame !== this.maxFrame) {
       this.maxFrame = maxFrame;
-      this.listener?.onNote?.(
-        this,
-        `port ${this.name}: the ${this.device} now carries frames up to ${maxFrame} bytes (its MTU changed)`,
-      );
+      this.note(`the ${this.device} now carries frames up to ${maxFrame} bytes (its MTU changed)`);
     }
+  }
+
+  private note(sentence: string): void {
+    this.listener?.onNote?.(this, `port ${this.name}: ${sentence}`);
   }
 
   private explain(errno: number): string {

@@ -8,6 +8,7 @@ import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
 import { openersOf } from './device-owners.js';
+import { readDeviceState } from './device-state.js';
 import { FdPort } from './fd-port.js';
 import { kernelDropsReader } from './kernel-drops.js';
 import { isErrno, TunOffload, tapio } from './native.js';
@@ -60,6 +61,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       throw fail('ENODEV', `the macvtap ${ifname} disappeared while it was being opened`);
     throw err;
   }
+  let probe = -1;
   try {
     // The numbers came from sysfs a moment ago; make sure they still name this device.
     const iff = tapio().tunGetIff(fd);
@@ -68,7 +70,8 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
     // TSO and checksum offload). QEMU turns them off at init; so do we, unless asked.
     tapio().tunSetVnetHdrSz(fd, VNET_HDR_LEN);
     tapio().tunSetOffload(fd, offload ? OFFLOAD_FLAGS : 0);
-    const mtu = Number(readFileSync(`${sys}/mtu`, 'utf8'));
+    probe = tapio().nsSocket(null); // tapyard runs in the macvtap's namespace
+    const first = readDeviceState(probe, ifname);
     return new FdPort({
       name: config.name,
       kind: 'macvtap',
@@ -76,13 +79,15 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       fd,
       hdrLen: VNET_HDR_LEN,
       mac: readMac(tapio().hwaddr(fd), 0),
-      maxFrame: maxFrameForMtu(mtu),
+      maxFrame: maxFrameForMtu(first.mtu),
       offload,
       budget,
-      readMtu: () => Number(readFileSync(`${sys}/mtu`, 'utf8')),
+      follow: { state: first, read: () => readDeviceState(probe, ifname) },
       kernelDrops: kernelDropsReader('macvtap', ifname, undefined).read,
+      onClose: () => tapio().close(probe),
     });
   } catch (err) {
+    if (probe >= 0) tapio().close(probe);
     tapio().close(fd);
     throw err;
   }

@@ -33,8 +33,8 @@ export interface Tapio {
   hwaddr(fd: number): Buffer;
   ifMtu(ifname: string, netnsPath: string | null): number;
   /** A datagram socket made in that namespace: asks about its devices without entering it again. */
-  nsSocket(netnsPath: string): number;
-  ifMtuAt(socketFd: number, ifname: string): number;
+  nsSocket(netnsPath: string | null): number;
+  ifStateAt(socketFd: number, ifname: string): { mtu: number; flags: number; mac: Buffer };
   readBatch(
     fd: number,
     ring: Uint8Array,

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
+import { readDeviceState } from './device-state.js';
 import { FdPort } from './fd-port.js';
 import { kernelDropsReader } from './kernel-drops.js';
 import { describeDevice, OFFLOAD_FLAGS } from './macvtap.js';
@@ -65,13 +66,12 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
     if (isErrno(err, 'ENOENT')) throw fail('ENOTUN', '/dev/net/tun is missing (load the tun module)');
     throw err;
   }
-  // A socket made once in the tap's namespace answers for its MTU later: entering the namespace
+  // A socket made once in the tap's namespace answers for its state later: entering the namespace
   // each time would stall the loop for milliseconds (setns), and after --user it is not allowed.
   let probe = -1;
   try {
-    probe = ns === null ? -1 : tapio().nsSocket(ns);
-    const mtu = () => (probe < 0 ? tapio().ifMtu(ifname, null) : tapio().ifMtuAt(probe, ifname));
-    const firstMtu = mtu();
+    probe = tapio().nsSocket(ns);
+    const first = readDeviceState(probe, ifname);
     const drops = kernelDropsReader('tap', ifname, nsName);
     if (vnet) {
       tapio().tunSetVnetHdrSz(fd, VNET_HDR_LEN);
@@ -85,16 +85,19 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       fd,
       hdrLen: vnet ? VNET_HDR_LEN : 0,
       mac: readMac(tapio().hwaddr(fd), 0),
-      maxFrame: maxFrameForMtu(firstMtu),
+      maxFrame: maxFrameForMtu(first.mtu),
       offload,
       budget,
       kernelDrops: drops.read,
       // The tap's fd keeps a deleted namespace alive, and the guest with it: say so and stop.
-      readMtu: () => {
-        if (ns !== null && !existsSync(ns)) {
-          throw new TapyardError('ENONETNS', `the network namespace ${nsName} was deleted`);
-        }
-        return mtu();
+      follow: {
+        state: first,
+        read: () => {
+          if (ns !== null && !existsSync(ns)) {
+            throw new TapyardError('ENONETNS', `the network namespace ${nsName} was deleted`);
+          }
+          return readDeviceState(probe, ifname);
+        },
       },
       onClose: () => {
         if (probe >= 0) tapio().close(probe);

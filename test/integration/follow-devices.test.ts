@@ -1,5 +1,6 @@
 // tapyard follows the devices it uses while it runs: a raised MTU is taken up (no false
-// `oversize` drops), and a deleted guest namespace ends the run with one sentence.
+// `oversize` drops), a link set down or without carrier and a changed address are said while the
+// run goes on, and a deleted guest namespace ends the run with one sentence.
 
 import { execFileSync } from 'node:child_process';
 import { afterEach, expect, test } from 'vitest';
@@ -35,6 +36,40 @@ test('raising the MTU while tapyard runs: big frames cross, none is dropped as o
   const report = JSON.parse(t.stdout().trim().split('\n').at(-1)!);
   for (const p of report.ports) expect(p.drops).toEqual({});
   expect(report.balanced).toBe(true);
+});
+
+test('a link set down, a lost carrier and a new address are each said, and the run goes on', async () => {
+  const l = labUp('macvtap');
+  lab = l;
+  const e = l.env;
+  const t = startTapyard(l, forwardArgs(l, '--json'));
+  await t.waitFor(/forwarding/);
+  const link = (role: 'hv' | 'gst', ifname: string, ...args: string[]) =>
+    execFileSync('ip', ['-n', l.ns(role), 'link', 'set', ifname, ...args]);
+  const again = (n: number) => new RegExp(`(is up and running again[\\s\\S]*){${n}}`);
+  link('hv', e.WIRE_IF!, 'down');
+  await t.waitFor(/port wire: the macvtap ty-\w+-mvt was set down: the kernel drops what tapyard writes to it/);
+  link('hv', e.WIRE_IF!, 'up');
+  await t.waitFor(again(1));
+  // A macvtap's carrier follows its lower device.
+  link('hv', e.LOWER_IF!, 'down');
+  await t.waitFor(/port wire: the macvtap ty-\w+-mvt lost its carrier \(its lower device is down\)/);
+  link('hv', e.LOWER_IF!, 'up');
+  await t.waitFor(again(2));
+  link('gst', e.GUEST_IF!, 'down');
+  await t.waitFor(/port guest: the tap ty-\w+-gtp \(netns ty-\w+-gst\) was set down/);
+  link('gst', e.GUEST_IF!, 'up');
+  await t.waitFor(again(3));
+  link('hv', e.WIRE_IF!, 'address', '02:00:00:aa:bb:cc');
+  await t.waitFor(/port wire: the macvtap ty-\w+-mvt's address changed from [0-9a-f:]{17} to 02:00:00:aa:bb:cc/);
+  // Still forwarding, once the guest takes the macvtap's new address too (the kernel now
+  // delivers only frames for it) and ext learns it by ARP.
+  link('gst', e.GUEST_IF!, 'address', '02:00:00:aa:bb:cc');
+  l.run('ext', 'ip', 'neigh', 'flush', 'all');
+  l.run('ext', 'ping', '-c', '3', '-i', '0.2', '-w', '10', e.GUEST_IP!);
+  const stop = await t.stop();
+  expect(stop.code).toBe(0);
+  expect(JSON.parse(t.stdout().trim().split('\n').at(-1)!).balanced).toBe(true);
 });
 
 test("deleting the guest's namespace ends the run with one sentence", async () => {

@@ -1,0 +1,48 @@
+// What tapyard follows about a device while it uses it: its MTU, whether it is up and has its
+// carrier, and its address. fd-port.ts asks every 0.2 s and says what changed. Asked with ioctls
+// on a socket made once in the device's namespace rather than learnt from rtnetlink: a deleted
+// macvtap never wakes poll either, so the port polls anyway, and three ioctls cost microseconds.
+
+import { formatMac, type Mac, readMac } from '../mac.js';
+import { tapio } from './native.js';
+
+export interface DeviceState {
+  mtu: number;
+  /** IFF_UP: the administrator set it up. */
+  up: boolean;
+  /** IFF_RUNNING: up and with its carrier (a macvtap's follows its lower device). */
+  running: boolean;
+  mac: Mac;
+}
+
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+
+/** The state of IFNAME as seen through SOCKET, a socket from tapio().nsSocket. Throws when it is gone. */
+export function readDeviceState(socket: number, ifname: string): DeviceState {
+  const s = tapio().ifStateAt(socket, ifname);
+  return { mtu: s.mtu, up: (s.flags & IFF_UP) !== 0, running: (s.flags & IFF_RUNNING) !== 0, mac: readMac(s.mac, 0) };
+}
+
+/** One sentence per change that matters to a user between two readings (the MTU aside). */
+export function stateChanges(device: string, before: DeviceState, after: DeviceState): string[] {
+  const notes: string[] = [];
+  const link = (s: DeviceState) => (!s.up ? 'down' : s.running ? 'running' : 'no-carrier');
+  const was = link(before);
+  const now = link(after);
+  if (was !== now) {
+    if (now === 'down') notes.push(`the ${device} was set down: the kernel drops what tapyard writes to it`);
+    else if (now === 'no-carrier')
+      notes.push(
+        `the ${device} lost its carrier (its lower device is down): the kernel drops what tapyard writes to it`,
+      );
+    else notes.push(`the ${device} is up and running again`);
+  }
+  if (after.mac !== before.mac) {
+    notes.push(
+      `the ${device}'s address changed from ${formatMac(before.mac)} to ${formatMac(after.mac)} ` +
+        '(a switch model or receive filter on this port keeps the address it started with)',
+    );
+  }
+  return notes;
+}
