@@ -11,6 +11,7 @@ import { openPort } from '../port/open.js';
 import type { Port } from '../port/port.js';
 import { makeSwitch } from '../switch/index.js';
 import { type CountersReport, countersReport, printReport } from './counters-report.js';
+import { type InjectAnswer, readInjections } from './inject-channel.js';
 import { onInfoSignal } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
 
@@ -99,6 +100,9 @@ async function forward(config: ForwardConfig): Promise<number> {
     for (const note of sw.report?.().notes ?? []) say(`tapyard: the model says: ${note}`);
   }
   onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
+  if (config.inject && fatal === null) {
+    readInjections(process.stdin, forwarder, ports, (a) => print(config.json ? JSON.stringify(a) : injectedLine(a)));
+  }
   const timers: NodeJS.Timeout[] = [];
   if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
   if (config.stats) {
@@ -169,6 +173,16 @@ function describePort(port: Port): string {
     .filter((x) => x !== null)
     .map((x) => `, ${x}`)
     .join('')})`;
+}
+
+function injectedLine(a: InjectAnswer): string {
+  if (a.error !== undefined) return `tapyard: not injected: ${a.error}`;
+  const went = [
+    ...a.tx.map((p) => `written to ${p}`),
+    ...a.drops.map((d) => `dropped on ${d.port} (${d.reason})`),
+    ...(a.queued > 0 ? [`${a.queued} queued`] : []),
+  ];
+  return `tapyard: injected ${a.bytes} bytes on ${a.port}: ${went.join(', ')}`;
 }
 
 function statsLine(r: CountersReport): string {

@@ -25,6 +25,11 @@ export const FORWARD_FLAGS = {
   ),
   user: valued('user', text('NAME', 32), 'give up root for this user once every device is open (as QEMU -runas)'),
   stats: onOff('stats', 'print a line of rates every second'),
+  inject: onOff(
+    'inject',
+    'read frames to inject from stdin, one JSON object per line {"port":NAME,"hex":BYTES}: each is ' +
+      'switched as if read on that port (counted as its rx) and answered with a {"type":"injected"} line',
+  ),
   json: onOff('json', 'counters as JSON: with --stats one object per second, and always the final one'),
   duration: valued('duration', seconds(), 'stop after S seconds'),
   help: HELP_FLAG,
@@ -40,6 +45,8 @@ export interface ForwardConfig {
   /** What a failed capture does to the run: a side channel never ends it unless asked. */
   readonly captureError: 'warn' | 'stop';
   readonly stats: boolean;
+  /** Frames to inject arrive on standard input (src/cli/inject-channel.ts). */
+  readonly inject: boolean;
   readonly json: boolean;
   /** Drop root for this user once the ports are open. */
   readonly user: string | null;
@@ -100,6 +107,7 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     capture: values.capture ?? null,
     captureError: values.captureError ?? 'warn',
     stats: values.stats,
+    inject: values.inject,
     json: values.json,
     user: values.user ?? null,
     durationS: values.duration ?? null,

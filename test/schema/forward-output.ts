@@ -54,6 +54,28 @@ export const ForwardOutputSchema = z
       'final one (type final, rates over the whole run). Counters are cumulative. rx + clones = tx + drops + queued.',
   });
 
+/** With --inject: the answer to one injected frame (src/cli/inject-channel.ts). */
+export const InjectedSchema = z
+  .strictObject({
+    type: z.literal('injected'),
+    id: z.union([z.string(), z.number()]).nullable(),
+    port: z.string().nullable(),
+    bytes: count,
+    tx: z.array(z.string()),
+    drops: z.array(z.strictObject({ port: z.string(), reason: z.string() })),
+    queued: count,
+    error: z.string().optional(),
+  })
+  .meta({ title: 'tapyard forward --inject --json: one injected frame' });
+
+/** Every line `forward --json` prints: counters, or (with --inject) an injection's answer. */
+export const ForwardLineSchema = z.union([ForwardOutputSchema, InjectedSchema]).meta({
+  title: 'tapyard forward --json',
+  description:
+    'One object per line: counters (type interval or final, see the first schema) and, with --inject, one ' +
+    'object of type injected per frame read from standard input.',
+});
+
 export function forwardOutputJsonSchema(): string {
-  return `${JSON.stringify(z.toJSONSchema(ForwardOutputSchema), null, 2)}\n`;
+  return `${JSON.stringify(z.toJSONSchema(ForwardLineSchema), null, 2)}\n`;
 }

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import type { CountersReport } from '../../../src/cli/counters-report.js';
+import type { InjectAnswer } from '../../../src/cli/inject-channel.js';
 import { packageRoot } from '../../../src/package-root.js';
-import { type ForwardOutputSchema, forwardOutputJsonSchema } from '../../schema/forward-output.js';
+import { type ForwardOutputSchema, forwardOutputJsonSchema, type InjectedSchema } from '../../schema/forward-output.js';
 
 describe('docs/forward-output.schema.json', () => {
   it('is what the schema the tests use generates (npm run schemas writes it)', () => {
@@ -16,5 +17,6 @@ describe('docs/forward-output.schema.json', () => {
 
   it('describes the type the CLI prints', () => {
     expectTypeOf<z.infer<typeof ForwardOutputSchema>>().toEqualTypeOf<CountersReport>();
+    expectTypeOf<z.infer<typeof InjectedSchema>>().toEqualTypeOf<InjectAnswer>();
   });
 });
