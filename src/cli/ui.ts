@@ -67,7 +67,13 @@ async function serve(
   netns: string | undefined,
 ): Promise<number> {
   const token = randomBytes(16).toString('hex');
-  const ui = uiServer(topology, token, allowRemote);
+  // The forwarder starts once the page can be served; the send form reaches it through this.
+  let forward: ReturnType<typeof startForward> | null = null;
+  const ui = uiServer(topology, token, allowRemote, (port, frame) =>
+    forward === null
+      ? Promise.reject(new TapyardError('EAGAIN', 'the forwarder is starting'))
+      : forward.inject(port, frame),
+  );
   ui.server.listen(listen.port, listen.host);
   try {
     await Promise.race([once(ui.server, 'listening'), once(ui.server, 'error').then(([e]) => Promise.reject(e))]);
@@ -76,13 +82,14 @@ async function serve(
     throw new TapyardError('ELISTEN', `cannot listen on ${listen.host}:${listen.port} (${e.code ?? e.message})`);
   }
   const port = (ui.server.address() as AddressInfo).port;
-  const forward = startForward(forwardArgs, netns, (line) => ui.publish(line));
+  forward = startForward(forwardArgs, netns, (line) => ui.publish(line));
+  const run = forward;
   process.stderr.write(`tapyard: ui at http://${listen.host}:${port}/?token=${token}\n`);
   // Ctrl-C or a kill stops the forwarder, whose final object still reaches the page; the run's end
   // (asked for or not) closes the server, so nothing is left listening.
-  const stop = () => forward.stop();
+  const stop = () => run.stop();
   for (const signal of STOP_SIGNALS) process.on(signal, stop);
-  const code = await forward.exited;
+  const code = await run.exited;
   for (const signal of STOP_SIGNALS) process.off(signal, stop);
   await ui.close();
   return code;

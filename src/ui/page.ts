@@ -1,6 +1,7 @@
 // The ui's one page, self-contained (no assets from anywhere): the topology as SVG with each port's
 // counters on it, a table of counters and drop reasons, both redrawn from each server-sent event,
-// and the trace form. The token comes from the page's own URL and goes only into POST headers.
+// the trace form (the model) and the send form (the live forwarder). The token comes from the
+// page's own URL and goes only into POST headers.
 
 export const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tapyard ui</title>
@@ -16,7 +17,7 @@ form { display: grid; grid-template-columns: auto 22em; gap: .3em .6em; backgrou
   border: 1px solid #ccc; }
 input { font: inherit; } button { grid-column: 2; justify-self: start; }
 #hops li { margin-bottom: .4em; } .drop { color: #a00; } .out { color: #060; } code { font-size: .95em; }
-#trace-error { color: #a00; }
+#trace-error, #send-error { color: #a00; } select { font: inherit; }
 </style></head><body>
 <h1>tapyard ui</h1>
 <div id="status">connecting...</div>
@@ -39,6 +40,18 @@ input { font: inherit; } button { grid-column: 2; justify-self: start; }
   <button type="submit">trace</button>
 </form>
 <div><div id="trace-topology"></div><ol id="hops"></ol><div id="copies"></div><div id="trace-error"></div></div>
+</div>
+<h2>Send a frame through the live forwarder</h2>
+<div class="row">
+<form id="send">
+  <label for="send-port">as if read on</label><select id="send-port" name="port"></select>
+  <label for="send-dst">dst</label><input id="send-dst" name="dst" placeholder="broadcast, or a MAC">
+  <label for="send-src">src</label><input id="send-src" name="src" placeholder="02:74:79:00:00:01">
+  <label for="send-vlan">vlan</label><input id="send-vlan" name="vlan" placeholder="none">
+  <label for="send-ethertype">ethertype</label><input id="send-ethertype" name="ethertype" placeholder="0x88b5">
+  <button type="submit">send</button>
+</form>
+<div><ul id="sent"></ul><div id="send-error"></div></div>
 </div>
 <script>
 'use strict';
@@ -123,6 +136,21 @@ async function trace(ev) {
   $('copies').textContent = 'copies: ' + Object.entries(body.copies).map(([s, n]) => s + ' x' + n).join(', ');
 }
 
+async function sendOne(ev) {
+  ev.preventDefault();
+  const fields = Object.fromEntries(new FormData($('send')).entries());
+  $('send-error').textContent = '';
+  const res = await fetch('send', { method: 'POST', headers: { 'content-type': 'application/json',
+    'x-tapyard-token': token }, body: JSON.stringify(fields) });
+  const body = await res.json();
+  if (!res.ok || body.error) { $('sent').replaceChildren(); $('send-error').textContent = body.error; return; }
+  const items = [el('li', {}, body.bytes + ' bytes switched as if read on ' + body.port + ' (counted as its rx)')];
+  for (const p of body.tx) items.push(el('li', { class: 'out' }, 'written to ' + p));
+  for (const d of body.drops) items.push(el('li', { class: 'drop' }, 'dropped on ' + d.port + ': ' + d.reason));
+  if (body.queued > 0) items.push(el('li', {}, body.queued + ' copies queued behind a full port'));
+  $('sent').replaceChildren(...items);
+}
+
 fetch('topology').then((r) => r.json()).then((t) => {
   topology = t;
   $('topology').value = t.trace;
@@ -131,6 +159,8 @@ fetch('topology').then((r) => r.json()).then((t) => {
   events.onmessage = (m) => showReport(JSON.parse(m.data));
   events.onerror = () => { if ($('status').className !== 'ended') $('status').textContent = 'disconnected'; };
   $('trace').addEventListener('submit', trace);
+  $('send-port').replaceChildren(...t.ports.map((p) => el('option', { value: p.name }, p.name)));
+  $('send').addEventListener('submit', sendOne);
 });
 </script></body></html>
 `;

@@ -1,15 +1,17 @@
 // The ui's HTTP side: the page, the topology, the forwarder's objects as server-sent events (each
 // pushed once, as the forwarder prints it, the newest one again to a browser that just arrived),
-// and the trace form's POST, which needs the run's token.
+// and the two forms' POSTs (trace a frame in the model, send one through the live forwarder),
+// which need the run's token.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TapyardError } from '../error.js';
 import { notLocal } from './local-only.js';
 import { PAGE } from './page.js';
+import { type Inject, sendFrame } from './send.js';
 import type { UiTopology } from './topology.js';
 import { traceJson } from './trace.js';
 
-/** A trace request is a handful of fields: anything larger is not one. */
+/** A form's request is a handful of fields: anything larger is not one. */
 const MAX_BODY = 16 * 1024;
 
 export interface UiServer {
@@ -19,7 +21,7 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-export function uiServer(topology: UiTopology, token: string, allowRemote: boolean): UiServer {
+export function uiServer(topology: UiTopology, token: string, allowRemote: boolean, inject: Inject): UiServer {
   const browsers = new Set<ServerResponse>();
   let latest: string | null = null;
 
@@ -39,7 +41,13 @@ export function uiServer(topology: UiTopology, token: string, allowRemote: boole
       req.once('close', () => browsers.delete(res));
       return;
     }
-    if (req.method === 'POST' && path === '/trace') return trace(req, res, token);
+    if (req.method === 'POST' && path === '/trace') return withFields(req, res, token, traceJson);
+    if (req.method === 'POST' && path === '/send') {
+      return withFields(req, res, token, (fields) => {
+        const { port, frame } = sendFrame(fields, topology);
+        return inject(port, frame);
+      });
+    }
     return send(res, 404, { error: `no ${req.method} ${path} here` });
   });
 
@@ -65,7 +73,13 @@ const STRICT = {
   'x-frame-options': 'DENY',
 };
 
-function trace(req: IncomingMessage, res: ServerResponse, token: string): void {
+/** A POST with the run's token and a JSON object body, answered with what HANDLE makes of it. */
+function withFields(
+  req: IncomingMessage,
+  res: ServerResponse,
+  token: string,
+  handle: (fields: Record<string, unknown>) => unknown,
+): void {
   // A form on another site cannot set this header, and cannot read the token from our page.
   if (req.headers['x-tapyard-token'] !== token) {
     req.resume();
@@ -80,7 +94,7 @@ function trace(req: IncomingMessage, res: ServerResponse, token: string): void {
     if (body.length > MAX_BODY) tooLarge = true;
   });
   req.on('end', () => {
-    if (tooLarge) return send(res, 413, { error: `a trace request is at most ${MAX_BODY} bytes` });
+    if (tooLarge) return send(res, 413, { error: `a request is at most ${MAX_BODY} bytes` });
     let fields: unknown;
     try {
       fields = JSON.parse(body);
@@ -88,12 +102,15 @@ function trace(req: IncomingMessage, res: ServerResponse, token: string): void {
       return send(res, 400, { error: 'the body is not JSON' });
     }
     if (typeof fields !== 'object' || fields === null) return send(res, 400, { error: 'the body is not an object' });
-    try {
-      send(res, 200, traceJson(fields));
-    } catch (err) {
-      if (!(err instanceof TapyardError)) throw err;
-      send(res, 400, { error: err.message });
-    }
+    Promise.resolve()
+      .then(() => handle(fields as Record<string, unknown>))
+      .then(
+        (answer) => send(res, 200, answer),
+        (err: unknown) => {
+          if (!(err instanceof TapyardError)) throw err;
+          send(res, 400, { error: err.message });
+        },
+      );
   });
 }
 

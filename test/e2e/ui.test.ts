@@ -1,6 +1,7 @@
 // tapyard ui in a real browser (Debian's chromium through playwright-core): a macvtap lab with
 // the forwarder in the hv namespace, ping through it while the page is open, and the page must
-// show the counters rising, trace a frame as `tapyard trace --json` does, refuse a POST without the
+// show the counters rising, trace a frame as `tapyard trace --json` does, send one through the live
+// forwarder and show where its copy went, refuse a POST without the
 // token and a foreign Host, and say the run ended once the ui is stopped, leaving nothing listening.
 // A ui served from the guest's namespace is asked from the ext namespace, another machine: 403
 // unless --allow-remote.
@@ -181,11 +182,35 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
     await page.click('button[type="submit"]');
     await expect.poll(() => page.locator('#trace-error').textContent()).toMatch(/nobody/);
 
-    // The POST needs this run's token, and the server answers only to its loopback name.
+    // A frame sent through the live forwarder "from the guest": its copy goes to the wire, and the
+    // guest port's rx counts it on the page.
+    const guestRx = async () => Number(await page.locator('#counters tr[data-port="guest"] td').nth(2).textContent());
+    const rxBefore = await guestRx();
+    await page.selectOption('#send-port', 'guest');
+    await page.fill('#send-dst', 'broadcast');
+    await page.click('#send button[type="submit"]');
+    await page.locator('#sent li.out').first().waitFor();
+    expect(await page.locator('#sent li.out').allTextContents()).toEqual(['written to wire']);
+    expect(await page.locator('#sent li').first().textContent()).toBe(
+      '60 bytes switched as if read on guest (counted as its rx)',
+    );
+    await page.waitForFunction(
+      (b) => Number(document.querySelectorAll('#counters tr[data-port="guest"] td')[2]?.textContent) >= b + 1,
+      rxBefore,
+      { timeout: 10_000 },
+    );
+    await page.screenshot({ path: join(shots, 'ui-send.png'), fullPage: true });
+    await page.fill('#send-dst', '01:02:03');
+    await page.click('#send button[type="submit"]');
+    await expect.poll(() => page.locator('#send-error').textContent()).toMatch(/^dst must be a MAC address/);
+
+    // The POSTs need this run's token, and the server answers only to its loopback name.
     const token = url.searchParams.get('token')!;
     const json = { 'content-type': 'application/json' };
     expect(await post(url, '/trace', json, '{"dst":"b"}')).toBe(403);
     expect(await post(url, '/trace', { ...json, 'x-tapyard-token': 'f'.repeat(32) }, '{}')).toBe(403);
+    expect(await post(url, '/send', json, '{"port":"guest"}')).toBe(403);
+    expect(await post(url, '/send', { ...json, 'x-tapyard-token': token }, '{"port":"nope"}')).toBe(400);
     expect(await post(url, '/trace', { ...json, 'x-tapyard-token': token }, '{"topology":"macvlan"}')).toBe(200);
     const foreign = { ...json, 'x-tapyard-token': token, host: 'tapyard.example:80' };
     expect(await post(url, '/trace', foreign, '{"topology":"macvlan"}')).toBe(403);
@@ -200,7 +225,7 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
     // The README's pictures are refreshed only when asked, so a test run leaves the tree clean.
     if (process.env.TY_UPDATE_SCREENSHOTS === '1') {
       mkdirSync(join(ROOT, 'docs', 'screenshots'), { recursive: true });
-      for (const f of ['ui-live.png', 'ui-trace.png'])
+      for (const f of ['ui-live.png', 'ui-trace.png', 'ui-send.png'])
         copyFileSync(join(shots, f), join(ROOT, 'docs', 'screenshots', f));
     }
     passed = true;
