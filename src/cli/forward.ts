@@ -10,6 +10,7 @@ import { formatMac } from '../mac.js';
 import { openPort } from '../port/open.js';
 import type { Port } from '../port/port.js';
 import { makeSwitch } from '../switch/index.js';
+import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport } from './counters-report.js';
 import { onInfoSignal } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
@@ -48,6 +49,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   const runAs = config.user === null ? null : lookUpUser(config.user);
+  const trusted = trustLinks(config);
   const sw = makeSwitch(config.switch);
   const ports = openAll(config);
   let capture: PcapngWriter | undefined;
@@ -98,6 +100,8 @@ async function forward(config: ForwardConfig): Promise<number> {
     // What the kernel's version of this switch would do to its ports: worth knowing, not an error.
     for (const note of sw.report?.().notes ?? []) say(`tapyard: the model says: ${note}`);
   }
+  const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
+  if (fatal === null) rxFilterWatcher.start();
   onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
   const timers: NodeJS.Timeout[] = [];
   if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
@@ -113,6 +117,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
 
   await done;
+  rxFilterWatcher.stop();
   for (const t of timers) clearInterval(t);
   for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   onInfoSignal(() => {});

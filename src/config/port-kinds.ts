@@ -26,6 +26,14 @@ const offload = key('offload', flag, false, 'read GSO super-frames and partial c
 const MACVTAP_KEYS = {
   offload,
   shared: key('shared', flag, false, 'open it even if another process reads it (the flows are then split)'),
+  trustGuestRxFilters: key(
+    'trust-guest-rx-filters',
+    flag,
+    false,
+    "mirror the guest's MAC, multicast list, allmulti and promisc onto the macvtap (libvirt's " +
+      'trustGuestRxFilters); the guest is its peer (cross or pairs), a tap or guest port. Security: a trusted ' +
+      'guest can take any MAC on the wire',
+  ),
 } as const;
 const TAP_KEYS = {
   netns: optional('netns', netnsName, 'the tap lives in this network namespace (/run/netns/NAME)'),
