@@ -54,7 +54,8 @@ import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('${GROUP}', 5000))
-s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton('${GROUP}') + socket.inet_aton('${l.env.GUEST_IP}'))
+mreq = socket.inet_aton('${GROUP}') + socket.inet_aton('${l.env.GUEST_IP}')
+s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
 print('joined', flush=True)
 s.settimeout(4)
 try:
