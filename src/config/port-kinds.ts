@@ -26,13 +26,12 @@ const offload = key('offload', flag, false, 'read GSO super-frames and partial c
 const MACVTAP_KEYS = {
   offload,
   shared: key('shared', flag, false, 'open it even if another process reads it (the flows are then split)'),
+  // libvirt's trustGuestRxFilters='yes' (src/trust/): the guest is the port this one is wired to.
   trustGuestRxFilters: key(
     'trust-guest-rx-filters',
     flag,
     false,
-    "mirror the guest's MAC, multicast list, allmulti and promisc onto the macvtap (libvirt's " +
-      'trustGuestRxFilters); the guest is its peer (cross or pairs), a tap or guest port. Security: a trusted ' +
-      'guest can take any MAC on the wire',
+    "mirror its guest's MAC, groups, allmulti, promisc (peer tap or guest); a trusted guest can take any MAC",
   ),
 } as const;
 const TAP_KEYS = {

@@ -77,11 +77,14 @@ export class RxFilterWatcher {
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    for (const f of this.followers) f.stopped = true;
   }
 }
 
 /** One macvtap following one guest. */
 class Follower {
+  /** Set when the run ends: a look still under way then changes nothing and says nothing. */
+  stopped = false;
   private busy = false;
   private filter: RxFilterInfo | null = null;
   private problem = '';
@@ -105,6 +108,7 @@ class Follower {
   }
 
   private follow(filter: RxFilterInfo | string): void {
+    if (this.stopped) return;
     this.complain(typeof filter === 'string' ? filter : this.sync(filter));
   }
 
