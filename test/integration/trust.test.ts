@@ -47,14 +47,14 @@ async function lastFilter(t: Tapyard, name: string, seen: RegExp): Promise<Recor
   return JSON.parse(lines.at(-1)![1]!) as Record<string, unknown>;
 }
 
-/** A socket in the guest that joins GROUP and prints the first datagram, or 'nothing'. */
-function receiver(l: Lab) {
+/** A socket in the guest namespace `ns` (address `ip`) that joins GROUP and prints the first datagram, or 'nothing'. */
+function receiver(ns: string, ip: string) {
   const py = `
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('${GROUP}', 5000))
-mreq = socket.inet_aton('${GROUP}') + socket.inet_aton('${l.env.GUEST_IP}')
+mreq = socket.inet_aton('${GROUP}') + socket.inet_aton('${ip}')
 s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
 print('joined', flush=True)
 s.settimeout(4)
@@ -62,7 +62,7 @@ try:
     print('got ' + s.recv(100).decode(), flush=True)
 except socket.timeout:
     print('nothing', flush=True)`;
-  const child = spawn('ip', ['netns', 'exec', l.env.NS_GST!, 'python3', '-c', py], {
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', py], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -73,15 +73,15 @@ except socket.timeout:
   return { joined: () => out.includes('joined'), done };
 }
 
-/** Five datagrams to GROUP from the external namespace, 0.2 s apart. */
-function sendToGroup(l: Lab): void {
+/** Five datagrams to GROUP from namespace `ns` (address `ip`), 0.2 s apart. */
+function sendToGroup(ns: string, ip: string): void {
   const py = `
 import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('${l.env.EXT_IP}'))
+s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('${ip}'))
 for i in range(5):
     s.sendto(b'hello', ('${GROUP}', 5000)); time.sleep(0.2)`;
-  l.run('ext', 'python3', '-c', py);
+  execFileSync('ip', ['netns', 'exec', ns, 'python3', '-c', py]);
 }
 
 const pings = (l: Lab, ...args: string[]) => {
@@ -128,7 +128,7 @@ describe.each([false, true])('a guest behind a macvtap, trust-guest-rx-filters=%
     if (trust) args[2] += ',trust-guest-rx-filters=on';
     const t = startTapyard(l, args);
     await t.waitFor(/forwarding/);
-    const r = receiver(l);
+    const r = receiver(e.NS_GST!, e.GUEST_IP!);
     expect(await within(5000, r.joined)).not.toBeNull();
     expect(groups(e.NS_GST!, e.GUEST_IF!)).toContain(GROUP_MAC);
     const took = await within(1000, () => groups(e.NS_HV!, e.WIRE_IF!).includes(GROUP_MAC));
@@ -143,7 +143,7 @@ describe.each([false, true])('a guest behind a macvtap, trust-guest-rx-filters=%
         new RegExp(`${GROUP_MAC} users \\d+ static`),
       );
     }
-    sendToGroup(l);
+    sendToGroup(e.NS_EXT!, e.EXT_IP!);
     const got = await r.done;
     if (trust) {
       expect(took, 'the macvtap joins the group within a second').not.toBeNull();
@@ -192,4 +192,33 @@ test('trust needs a guest it can see: a hub port or a pcap peer is bad usage', (
   const pcap = run('--port', 'a=macvtap:ty-none-mvt,trust-guest-rx-filters', '--port', 'b=pcap:lo');
   expect(pcap.status).toBe(2);
   expect(pcap.stderr).toMatch(/b is a pcap port, whose filter tapyard cannot see/);
+});
+
+describe.each([false, true])('guests side by side (bridge mode, --switch pairs), trust %s', (trust) => {
+  test(`g2 joins ${GROUP}, g1 sends to it: g2 ${trust ? 'receives' : 'receives nothing'}`, async () => {
+    const l = labUp('guests', '--mode', 'bridge');
+    lab = l;
+    const e = l.env;
+    const t = startTapyard(l, [
+      'forward',
+      '--switch',
+      'pairs',
+      ...[1, 2].flatMap((i) => [
+        '--port',
+        `w${i}=macvtap:${e[`WIRE_IF_${i}`]}${trust ? ',trust-guest-rx-filters' : ''}`,
+        '--port',
+        `g${i}=tap:${e[`GUEST_IF_${i}`]},netns=${e[`NS_G${i}`]}`,
+      ]),
+    ]);
+    await t.waitFor(/forwarding/);
+    const r = receiver(e.NS_G2!, e.GUEST_IP_2!);
+    expect(await within(5000, r.joined)).not.toBeNull();
+    const took = await within(1000, () => groups(e.NS_HV!, e.WIRE_IF_2!).includes(GROUP_MAC));
+    expect(took === null).toBe(!trust);
+    // Each macvtap follows its own guest only.
+    expect(groups(e.NS_HV!, e.WIRE_IF_1!)).not.toContain(GROUP_MAC);
+    sendToGroup(e.NS_G1!, e.GUEST_IP_1!);
+    expect(await r.done).toBe(trust ? 'joined\ngot hello' : 'joined\nnothing');
+    await t.stop();
+  });
 });
