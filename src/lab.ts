@@ -7,20 +7,26 @@ import { join } from 'node:path';
 import { TapyardError } from './error.js';
 import { packageRoot } from './package-root.js';
 
-export type LabKind = 'macvtap' | 'bridge' | 'ref-veth' | 'ref-macvlan' | 'ref-bridge';
+export type LabKind = 'macvtap' | 'bridge' | 'host-to-guest' | 'guests' | 'ref-veth' | 'ref-macvlan' | 'ref-bridge';
+
+/** A namespace of a lab: the external host, the hypervisor, the guest, the switch, guest i of `guests`. */
+export type LabRole = 'ext' | 'hv' | 'gst' | 'sw' | `g${number}`;
 
 export interface Lab {
   readonly id: string;
   /** What `lab up` printed: NS_EXT, NS_HV, NS_GST, WIRE_IF, WIRE_KIND, GUEST_IF, GUEST_IP, ... */
   readonly env: Readonly<Record<string, string>>;
-  /** Run a command in one of the lab's namespaces (ext, hv, gst); its stdout. */
-  run(role: 'ext' | 'hv' | 'gst', command: string, ...args: string[]): string;
+  /** Run a command in one of the lab's namespaces (ext, hv, gst, sw, g1...); its stdout. */
+  run(role: LabRole, command: string, ...args: string[]): string;
   down(): void;
 }
 
 const script = () => join(packageRoot(), 'scripts', 'netns', 'lab');
 
-/** `lab up KIND [flags]`, e.g. labUp('macvtap', '--mode', 'vepa'). Needs root. */
+/**
+ * `lab up KIND [flags]`, e.g. labUp('macvtap', '--mode', 'vepa'), labUp('guests', '--mode', 'vepa',
+ * '--hairpin'), labUp('host-to-guest', '--host-macvlan'). Needs root.
+ */
 export function labUp(kind: LabKind, ...flags: string[]): Lab {
   let out: string;
   try {

@@ -7,6 +7,7 @@ import './switch/cross-connect.js';
 import './switch/hub.js';
 import './switch/learning-bridge.js';
 import './switch/macvlan.js';
+import './switch/pairs.js';
 import { allReasons } from './reason.js';
 
 export function dropReasonsDoc(): string {

@@ -10,6 +10,7 @@ import { formatMac } from '../mac.js';
 import { openPort } from '../port/open.js';
 import type { Port } from '../port/port.js';
 import { makeSwitch } from '../switch/index.js';
+import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport } from './counters-report.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
 import { onInfoSignal } from './process-guard.js';
@@ -49,6 +50,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   const runAs = config.user === null ? null : lookUpUser(config.user);
+  const trusted = trustLinks(config);
   const sw = makeSwitch(config.switch);
   const ports = openAll(config);
   let capture: PcapngWriter | undefined;
@@ -99,6 +101,8 @@ async function forward(config: ForwardConfig): Promise<number> {
     // What the kernel's version of this switch would do to its ports: worth knowing, not an error.
     for (const note of sw.report?.().notes ?? []) say(`tapyard: the model says: ${note}`);
   }
+  const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
+  if (fatal === null) rxFilterWatcher.start();
   onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
   if (config.inject && fatal === null) {
     readInjections(process.stdin, forwarder, ports, (a) => print(config.json ? JSON.stringify(a) : injectedLine(a)));
@@ -117,6 +121,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
 
   await done;
+  rxFilterWatcher.stop();
   for (const t of timers) clearInterval(t);
   for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   onInfoSignal(() => {});

@@ -26,6 +26,13 @@ const offload = key('offload', flag, false, 'read GSO super-frames and partial c
 const MACVTAP_KEYS = {
   offload,
   shared: key('shared', flag, false, 'open it even if another process reads it (the flows are then split)'),
+  // libvirt's trustGuestRxFilters='yes' (src/trust/): the guest is the port this one is wired to.
+  trustGuestRxFilters: key(
+    'trust-guest-rx-filters',
+    flag,
+    false,
+    "mirror its guest's MAC, groups, allmulti, promisc (peer tap or guest); a trusted guest can take any MAC",
+  ),
 } as const;
 const TAP_KEYS = {
   netns: optional('netns', netnsName, 'the tap lives in this network namespace (/run/netns/NAME)'),

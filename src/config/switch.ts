@@ -88,6 +88,7 @@ export interface RoleTable {
 
 export const SWITCH_ROLES: Readonly<Record<SwitchKind, RoleTable | null>> = {
   cross: null,
+  pairs: null,
   hub: null,
   bridge: { keys: { port: BRIDGE_PORT_KEYS, host: BRIDGE_HOST_KEYS }, fallback: 'port' },
   macvlan: {
@@ -168,6 +169,13 @@ export function switchConfig(
     return which.length;
   };
   switch (kind) {
+    case 'pairs':
+      // Checked here too, so that an odd count is bad usage before any device is opened.
+      if (names.length % 2 !== 0) {
+        throw usageError(`--switch pairs joins ports two by two (1 with 2, 3 with 4, ...): ${names.length} is odd`);
+      }
+      own.finish([]);
+      return { kind };
     case 'cross':
     case 'hub':
       own.finish([]);

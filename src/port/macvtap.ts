@@ -25,6 +25,8 @@ export interface MacvtapConfig {
   readonly offload: boolean;
   /** Open it although another process reads it: the kernel splits the flows between the readers. */
   readonly shared: boolean;
+  /** Mirror the guest's receive filter onto the macvtap (src/trust/): the port itself is unchanged. */
+  readonly trustGuestRxFilters: boolean;
 }
 
 export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdPort {

@@ -5,6 +5,7 @@ import type { Switch } from './decision.js';
 import { Hub } from './hub.js';
 import { LearningBridge } from './learning-bridge.js';
 import { Macvlan } from './macvlan.js';
+import { Pairs } from './pairs.js';
 import type { SwitchConfig } from './roles.js';
 
 export interface SwitchContext {
@@ -17,6 +18,8 @@ export function makeSwitch(config: SwitchConfig, context: SwitchContext = {}): S
   switch (config.kind) {
     case 'cross':
       return new CrossConnect();
+    case 'pairs':
+      return new Pairs();
     case 'hub':
       return new Hub();
     case 'bridge':
@@ -29,5 +32,5 @@ export function makeSwitch(config: SwitchConfig, context: SwitchContext = {}): S
   }
 }
 
-export { CrossConnect, Hub, LearningBridge, Macvlan };
+export { CrossConnect, Hub, LearningBridge, Macvlan, Pairs };
 export { SWITCH_KINDS, type SwitchConfig, type SwitchKind } from './roles.js';

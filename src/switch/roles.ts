@@ -19,9 +19,10 @@ export type MacvlanRole =
 
 export type SwitchConfig =
   | { readonly kind: 'cross' }
+  | { readonly kind: 'pairs' }
   | { readonly kind: 'hub' }
   | { readonly kind: 'bridge'; readonly ageingMs: number; readonly roles: readonly BridgeRole[] }
   | { readonly kind: 'macvlan'; readonly roles: readonly MacvlanRole[] };
 
 export type SwitchKind = SwitchConfig['kind'];
-export const SWITCH_KINDS: readonly SwitchKind[] = ['cross', 'hub', 'bridge', 'macvlan'];
+export const SWITCH_KINDS: readonly SwitchKind[] = ['cross', 'pairs', 'hub', 'bridge', 'macvlan'];

@@ -6,7 +6,7 @@ import { emitEthernet } from '../../../src/frame/ethernet.js';
 import { BROADCAST } from '../../../src/mac.js';
 import { countDeliveries, Network } from '../../../src/sim/network.js';
 import { Hub } from '../../../src/switch/hub.js';
-import { LearningBridge, Macvlan, makeSwitch, SWITCH_KINDS } from '../../../src/switch/index.js';
+import { LearningBridge, Macvlan, makeSwitch, Pairs, SWITCH_KINDS } from '../../../src/switch/index.js';
 
 function broadcast(): Uint8Array {
   const bytes = new Uint8Array(60);
@@ -54,7 +54,8 @@ describe('Network', () => {
 
 describe('makeSwitch', () => {
   it('builds every kind the CLI offers', () => {
-    expect(SWITCH_KINDS).toEqual(['cross', 'hub', 'bridge', 'macvlan']);
+    expect(SWITCH_KINDS).toEqual(['cross', 'pairs', 'hub', 'bridge', 'macvlan']);
+    expect(makeSwitch({ kind: 'pairs' })).toBeInstanceOf(Pairs);
     expect(makeSwitch({ kind: 'bridge', ageingMs: 300_000, roles: [] })).toBeInstanceOf(LearningBridge);
     expect(makeSwitch({ kind: 'macvlan', roles: [] })).toBeInstanceOf(Macvlan);
     expect(makeSwitch({ kind: 'hub' })).toBeInstanceOf(Hub);

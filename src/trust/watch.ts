@@ -1,0 +1,139 @@
+// trust-guest-rx-filters=on: each trusted macvtap port follows its guest's receive filter. The
+// guest is the port the macvtap is wired to (the other port of a cross-connect, or of its pair),
+// a tap (a guest namespace's interface) or the built-in guest. Every change of the guest's filter
+// is said as one note line carrying the filter as QEMU's query-rx-filter shapes it, and every
+// change tapyard made to the macvtap as another:
+//   tapyard: rx-filter guest: {"name":"guest","promiscuous":false,...,"multicast-table":[...]}
+//   tapyard: rx-filter wire (ty-1a2b3-mvt) <- guest: address 02:11:22:33:44:55, maddr add 01:00:5e:01:01:01
+// The guest is looked at every LOOK_MS, so a change reaches the macvtap well within a second.
+
+import type { ForwardConfig } from '../config/forward.js';
+import { usageError } from '../config/value.js';
+import type { Port } from '../port/port.js';
+import { pairedPort } from '../switch/pairs.js';
+import { builtinGuest, type GuestSide, netdevGuest } from './guest-side.js';
+import { applySteps, readHostFilter, syncSteps } from './macvtap-sync.js';
+import { type RxFilterInfo, sameFilter } from './rx-filter-info.js';
+
+const LOOK_MS = 250;
+
+/** A trusted macvtap and its guest, by port index. */
+export interface TrustLink {
+  readonly macvtap: number;
+  readonly guest: number;
+}
+
+/** The trusted macvtaps of a run and their guests; bad usage before any device is opened. */
+export function trustLinks(config: ForwardConfig): TrustLink[] {
+  const links: TrustLink[] = [];
+  config.ports.forEach((p, i) => {
+    if (p.device.kind !== 'macvtap' || !p.device.trustGuestRxFilters) return;
+    const sw = config.switch.kind;
+    if (sw !== 'cross' && sw !== 'pairs') {
+      throw usageError(
+        `port ${p.name}: trust-guest-rx-filters needs to know its guest: the other port of a cross-connect ` +
+          `or of its pair (--switch pairs), not a port of the ${sw} switch`,
+      );
+    }
+    const guest = sw === 'cross' ? 1 - i : pairedPort(i);
+    const kind = config.ports[guest]!.device.kind;
+    if (kind !== 'tap' && kind !== 'guest') {
+      throw usageError(
+        `port ${p.name}: trust-guest-rx-filters reads the guest's filter from a tap or a built-in guest; ` +
+          `${config.ports[guest]!.name} is a ${kind} port, whose filter tapyard cannot see`,
+      );
+    }
+    links.push({ macvtap: i, guest });
+  });
+  return links;
+}
+
+export class RxFilterWatcher {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly followers: Follower[];
+
+  constructor(links: readonly TrustLink[], config: ForwardConfig, ports: readonly Port[], say: (line: string) => void) {
+    this.followers = links.map((link) => {
+      const g = config.ports[link.guest]!;
+      const device = g.device;
+      let side: GuestSide;
+      if (device.kind === 'guest') side = builtinGuest(g.name, ports[link.guest]!.mac!, device.ipv6);
+      else if (device.kind === 'tap') side = netdevGuest(g.name, device.ifname, device.netns ?? null);
+      else throw new Error(`unreachable: ${device.kind} guest`);
+      const m = config.ports[link.macvtap]!;
+      return new Follower(m.name, (m.device as { ifname: string }).ifname, side, say);
+    });
+  }
+
+  start(): void {
+    if (this.followers.length === 0) return;
+    const look = () => {
+      for (const f of this.followers) f.look();
+    };
+    look();
+    this.timer = setInterval(look, LOOK_MS);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    for (const f of this.followers) f.stopped = true;
+  }
+}
+
+/** One macvtap following one guest. */
+class Follower {
+  /** Set when the run ends: a look still under way then changes nothing and says nothing. */
+  stopped = false;
+  private busy = false;
+  private filter: RxFilterInfo | null = null;
+  private problem = '';
+
+  constructor(
+    private readonly port: string,
+    private readonly ifname: string,
+    private readonly guest: GuestSide,
+    private readonly say: (line: string) => void,
+  ) {}
+
+  look(): void {
+    if (this.busy) return;
+    this.busy = true;
+    void this.guest
+      .read()
+      .then((filter) => this.follow(filter))
+      .finally(() => {
+        this.busy = false;
+      });
+  }
+
+  private follow(filter: RxFilterInfo | string): void {
+    if (this.stopped) return;
+    this.complain(typeof filter === 'string' ? filter : this.sync(filter));
+  }
+
+  /** Mirror the filter onto the macvtap; what went wrong, or ''. */
+  private sync(filter: RxFilterInfo): string {
+    if (!sameFilter(this.filter, filter)) this.say(`tapyard: rx-filter ${this.guest.port}: ${JSON.stringify(filter)}`);
+    this.filter = filter;
+    let steps: ReturnType<typeof syncSteps>;
+    try {
+      steps = syncSteps(this.ifname, filter, readHostFilter(this.ifname));
+    } catch {
+      return `cannot read the macvtap ${this.ifname}`;
+    }
+    if (steps.length === 0) return '';
+    const { done, failed } = applySteps(steps);
+    if (done.length > 0)
+      this.say(`tapyard: rx-filter ${this.port} (${this.ifname}) <- ${this.guest.port}: ${done.join(', ')}`);
+    return failed.join('; ');
+  }
+
+  /** A problem is said once, when it starts or changes; forwarding goes on. */
+  private complain(problem: string): void {
+    if (problem !== '' && problem !== this.problem) {
+      this.say(`tapyard: warning: rx-filter ${this.port}: ${problem}; forwarding goes on`);
+    }
+    this.problem = problem;
+  }
+}
