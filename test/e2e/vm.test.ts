@@ -13,6 +13,7 @@ import { finalReport, type Lab, labUp, port, startTapyard, type Tapyard } from '
 import {
   bootGuest,
   closeFd,
+  freeTcpPort,
   openMacvtapFd,
   pingGuest,
   streamNetdev,
@@ -24,6 +25,7 @@ const unavailable = vmUnavailable();
 if (unavailable !== null) console.warn(`VM tests skipped: ${unavailable}`);
 
 const MB100 = 100 * 1024 * 1024;
+const MB10 = 10 * 1024 * 1024;
 const socketPath = (lab: Lab) => join(tmpdir(), `ty-${lab.id}-vm.sock`);
 
 describe.skipIf(unavailable !== null)('a real VM', () => {
@@ -102,6 +104,49 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     expect({ md5: x.guestMd5, bytes: x.guestBytes }).toEqual({ md5: x.sentMd5, bytes: MB100 });
     await vm.stop();
   }, 240_000);
+
+  /** tapyard on a macvtap lab with the VM's qemu port given by `spec`; the VM on `netdev`; ping, 10 MB, ledger. */
+  async function otherNetdev(
+    spec: (l: Lab) => string,
+    netdev: (l: Lab) => string,
+    extra: (l: Lab) => object = () => ({}),
+  ) {
+    const l = lab('macvtap');
+    const t = startTapyard(l, ['forward', '--json', '--port', `wire=macvtap:${l.env.WIRE_IF}`, '--port', spec(l)]);
+    runs.push(t);
+    await t.waitFor(/forwarding/);
+    const vm = await boot(l, netdev(l), extra(l));
+    expect(await pingGuest(l)).toBe(3);
+    const x = await transferToGuest(l, vm, MB10);
+    expect({ md5: x.guestMd5, bytes: x.guestBytes }).toEqual({ md5: x.sentMd5, bytes: MB10 });
+    await vm.stop();
+    await t.stop();
+    const report = finalReport(t);
+    expect(report.balanced).toBe(true);
+    expect(port(report, 'vm').txBytes).toBeGreaterThan(MB10);
+    return report;
+  }
+
+  it('-netdev dgram on unix sockets through tapyard (proto=dgram): ping, 10 MB intact, the ledger balances', async () => {
+    const qemuSide = (l: Lab) => join(tmpdir(), `ty-${l.id}-qemu.sock`);
+    const report = await otherNetdev(
+      (l) => `vm=qemu:${socketPath(l)},proto=dgram,peer=${qemuSide(l)}`,
+      (l) => `dgram,id=n0,local.type=unix,local.path=${qemuSide(l)},remote.type=unix,remote.path=${socketPath(l)}`,
+    );
+    expect(port(report, 'vm').qemu).toMatchObject({ connections: 1, disconnects: 0 });
+  }, 180_000);
+
+  it('-netdev socket,listen=127.0.0.1:PORT, tapyard dialling it (connect): ping, 10 MB intact', async () => {
+    const tcp = await freeTcpPort();
+    const report = await otherNetdev(
+      () => `vm=qemu:127.0.0.1:${tcp},connect`,
+      () => `socket,id=n0,listen=127.0.0.1:${tcp}`,
+      // 127.0.0.1 is per network namespace: QEMU listens in the one tapyard runs in.
+      (l) => ({ netns: l.ns('hv') }),
+    );
+    // QEMU's end when it powers off is the VM going away; the frames were all before it.
+    expect(port(report, 'vm').qemu?.connections).toBe(1);
+  }, 180_000);
 
   it('QEMU killed mid-transfer: counted; tapyard keeps its wire, refuses a bad length, takes the next VM', async () => {
     const l = lab('macvtap');
