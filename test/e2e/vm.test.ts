@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { removeOwnSocket } from '../../src/port/qemu-peer.js';
 import { GuestService } from '../../src/vm/guest.js';
 import type { Vm } from '../../src/vm/vm.js';
 import { finalReport, type Lab, labUp, port, startTapyard, type Tapyard } from '../helpers/lab.js';
@@ -127,10 +128,18 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     return report;
   }
 
-  it('-netdev dgram on unix sockets through tapyard (proto=dgram): ping, 10 MB intact, the ledger balances', async () => {
+  it('-netdev dgram on unix sockets through tapyard (proto=dgram): ping, 10 MB intact, ledger balanced', async () => {
     const qemuSide = (l: Lab) => join(tmpdir(), `ty-${l.id}-qemu.sock`);
+    // QEMU binds its local.path and leaves the file when it exits: the lab's end removes it.
+    const qemuSides: string[] = [];
+    onTestFinished(() => {
+      for (const path of qemuSides) removeOwnSocket(path);
+    });
     const report = await otherNetdev(
-      (l) => `vm=qemu:${socketPath(l)},proto=dgram,peer=${qemuSide(l)}`,
+      (l) => {
+        qemuSides.push(qemuSide(l));
+        return `vm=qemu:${socketPath(l)},proto=dgram,peer=${qemuSide(l)}`;
+      },
       (l) => `dgram,id=n0,local.type=unix,local.path=${qemuSide(l)},remote.type=unix,remote.path=${socketPath(l)}`,
     );
     expect(port(report, 'vm').qemu).toMatchObject({ connections: 1, disconnects: 0 });
