@@ -60,7 +60,9 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const machine = await describeMachine();
 
   const tapyardMissing = tapyardUnavailable();
-  const chosen = PATHS.filter((p) => opts.paths.includes(p.id));
+  // `--only vm` measures none of the namespace paths: the report lists none.
+  const namespacePaths = opts.measurements.some((m) => m !== 'vm');
+  const chosen = namespacePaths ? PATHS.filter((p) => opts.paths.includes(p.id)) : [];
   const paths: PathInfo[] = chosen.map((p) => ({
     id: p.id,
     lab: p.lab,
