@@ -72,11 +72,12 @@ export function vmVerdict(r: Report): string[] {
   const fm = row('qemu-tap', 'macvtap');
   if (fb && fm) {
     const f = fb.foreign;
+    const m = fm.foreign;
     out.push(
       `Other machines' traffic with a real idle VM (${f.offeredPerSecond / 1000} k frames/s to a MAC nobody owns): ` +
         `on the bridge ${pct(f.reachedReaderFrames, f.offeredFrames)} of them reach QEMU's tap and cost QEMU ` +
-        `${f.qemuExtraCores.toFixed(2)} more cores; on macvtap ${pct(fm.foreign.reachedReaderFrames, fm.foreign.offeredFrames)} ` +
-        `reach it and QEMU spends ${fm.foreign.qemuExtraCores.toFixed(2)}.`,
+        `${f.qemuExtraCores.toFixed(2)} more cores; on macvtap ${pct(m.reachedReaderFrames, m.offeredFrames)} ` +
+        `reach it and QEMU spends ${m.qemuExtraCores.toFixed(2)}.`,
     );
   }
   if (r.vm.status === 'failed') out.push(r.vm.note);
