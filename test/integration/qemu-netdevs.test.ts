@@ -4,10 +4,12 @@
 // dialling a QEMU that listens (server=on). The kernel's sockets are the oracle for what a
 // refused, full or vanished peer looks like.
 
+import { spawnSync } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/package-root.js';
 import { tapio } from '../../src/port/native.js';
 import type { Port, RxBatch } from '../../src/port/port.js';
 import { openQemu, type QemuPort, type QemuPortConfig } from '../../src/port/qemu.js';
@@ -282,5 +284,33 @@ describe('qemu port with connect: tapyard dials a QEMU that listens (server=on, 
     ]);
     expect(await until(() => qemu.peers.length === 2)).toBe(true);
     expect(port.peer).toMatchObject({ connections: 2, malformed: 1, disconnects: 0 });
+  });
+});
+
+describe('qemu port specs that cannot work: one sentence, status 2, before any device is opened', () => {
+  const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  const refuse = (spec: string) => {
+    const ran = spawnSync(process.execPath, [CLI, 'forward', '--port', spec, '--port', 'b=tap:ty-none'], {
+      encoding: 'utf8',
+    });
+    return { status: ran.status, stderr: ran.stderr };
+  };
+
+  it.each([
+    [
+      'vm=qemu:/tmp/ty-x.sock,proto=dgram',
+      "port vm: proto=dgram needs peer=PATH, QEMU's local.path (where tapyard sends)",
+    ],
+    ['vm=qemu:/tmp/ty-x.sock,peer=/tmp/ty-y.sock', 'port vm: peer is for proto=dgram'],
+    [
+      'vm=qemu:/tmp/ty-x.sock,proto=dgram,peer=/tmp/ty-y.sock,connect',
+      'port vm: connect is for proto=stream (dgram never connects)',
+    ],
+    ['vm=qemu:10.0.0.1:5555', 'port vm: QEMU over TCP is served on 127.0.0.1 only, not on 10.0.0.1'],
+    ['vm=qemu:127.0.0.1:70000', 'port vm: the TCP port must be 1 to 65535, not 70000'],
+    ['vm=qemu:127.0.0.1:5555,proto=dgram,peer=/tmp/ty-y.sock', 'port vm: proto=dgram is served over unix paths only'],
+    [`vm=qemu:/tmp/${'a'.repeat(110)}`, 'port vm: a unix socket path is at most 106 bytes, this one is 115'],
+  ])('%s', (spec, sentence) => {
+    expect(refuse(spec)).toEqual({ status: 2, stderr: `tapyard: ${sentence}\n` });
   });
 });
