@@ -201,6 +201,15 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     expect(await pingGuest(l)).toBe(3);
     await second.stop();
     await t.stop();
-    expect(finalReport(t).balanced).toBe(true);
+    const report = finalReport(t);
+    expect(report.balanced).toBe(true);
+    // In the report too: three peers (the VM, the bad one, the next VM), the bad one cut off for its length.
+    const peer = port(report, 'vm').qemu!;
+    expect({ connections: peer.connections, malformed: peer.malformed, refused: peer.refused }).toEqual({
+      connections: 3,
+      malformed: 1,
+      refused: 0,
+    });
+    expect(peer.disconnects).toBeGreaterThanOrEqual(1);
   }, 240_000);
 });
