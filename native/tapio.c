@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 #include <uv.h>
@@ -303,6 +304,36 @@ static napi_value PacketSocket(napi_env env, napi_callback_info info) {
   }
   netns_leave(&g);
   if (fd < 0) return throw_errno(env, what, e);
+  return make_int(env, fd);
+}
+
+// unixDgram(bindPath|null, connectPath|null) -> fd: a non-blocking unix datagram socket, bound to
+// one path and/or connected to another, for QEMU's -netdev dgram (net/dgram.c): one frame per
+// datagram, so readBatch and writeBatch serve it as they serve a tap.
+static napi_value UnixDgram(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  struct sockaddr_un bind_to, connect_to;
+  int has_bind, has_connect;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  memset(&bind_to, 0, sizeof bind_to);
+  memset(&connect_to, 0, sizeof connect_to);
+  if (argc < 2 || !arg_string(env, argv[0], bind_to.sun_path, sizeof bind_to.sun_path, &has_bind) ||
+      !arg_string(env, argv[1], connect_to.sun_path, sizeof connect_to.sun_path, &has_connect))
+    return throw_usage(env, "unixDgram(bindPath, connectPath): paths of at most 106 bytes");
+  bind_to.sun_family = connect_to.sun_family = AF_UNIX;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_DGRAM)", errno);
+  if (has_bind && bind(fd, (struct sockaddr *)&bind_to, sizeof bind_to) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "bind", e);
+  }
+  if (has_connect && connect(fd, (struct sockaddr *)&connect_to, sizeof connect_to) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, "connect", e);
+  }
   return make_int(env, fd);
 }
 
@@ -741,6 +772,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"openMacvtap", NULL, OpenMacvtap, NULL, NULL, NULL, napi_default, NULL},
       {"attachTap", NULL, AttachTap, NULL, NULL, NULL, napi_default, NULL},
       {"packetSocket", NULL, PacketSocket, NULL, NULL, NULL, napi_default, NULL},
+      {"unixDgram", NULL, UnixDgram, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
       {"tunGetIff", NULL, TunGetIff, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetOffload", NULL, TunSetOffload, NULL, NULL, NULL, napi_default, NULL},

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../../src/config/argv.js';
-import { integer, text } from '../../src/config/value.js';
+import { integer, oneOf, text } from '../../src/config/value.js';
 import { TapyardError } from '../../src/error.js';
 import { repoRoot } from './lab.js';
 import { consoleSummary } from './markdown.js';
@@ -28,6 +28,12 @@ const BENCH_FLAGS = {
   reps: valued('reps', integer(1, 50), 'repetitions (--quick: 1)', '3'),
   only: valued('only', text('LIST'), `measurements, comma-separated: ${MEASUREMENTS.join(', ')}`),
   paths: valued('paths', text('LIST'), 'paths, comma-separated (default: all)'),
+  vmAccel: valued(
+    'vm-accel',
+    oneOf(['tcg', 'kvm', 'auto'] as const),
+    'the VM rows: plain emulation, KVM, or KVM only if a 15 s boot under it works',
+    'tcg',
+  ),
   help: HELP_FLAG,
 } as const;
 
@@ -47,6 +53,12 @@ Measurements: TCP throughput both ways, offloads off and on (iperf3); the no-dro
 IMIX frames; round-trip latency idle and under load at 10, 50 and 90 % of the no-drop rate
 (p50/p99/p99.9); CPU per frame; and the extra CPU that other machines' traffic (frames to a
 MAC nobody owns) costs while the guest is idle.
+
+VM rows (when this machine can boot the guest of scripts/vm/build-guest; else one sentence): a
+real QEMU VM on QEMU's own tap backend (a macvtap fd as libvirt passes it; the bridge's tap) and
+through tapyard's qemu port onto the same two wires: TCP both ways, 64-byte frames flat out, ICMP
+round trips, and the foreign traffic with the VM idle. Labelled with the accelerator, and
+compared only with each other.
 
 Options:
 ${flagHelp(BENCH_FLAGS).join('\n')}
@@ -94,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
       only: values.only,
       paths: values.paths,
       outDir: values.out,
+      vmAccel: values.vmAccel,
     });
     if (process.getuid?.() !== 0) throw new TapyardError('EPERM', 'bench must run as root (it builds namespaces)');
     await ensureTools();

@@ -1,6 +1,7 @@
 // report.md and the console summary: the verdict first, then the same tables (Markdown pipes
 // in the file, aligned columns on a terminal), medians with their min-max range or interval.
 
+import { vmTable } from '../vm/report.js';
 import { FOREIGN_MECHANISM } from './foreign.js';
 import { SIZE_NAME } from './ratios.js';
 import type { Ratio, Report, Summary } from './report-schema.js';
@@ -203,6 +204,9 @@ export function consoleSummary(r: Report, outDir: string | null): string {
     '',
     "Other machines' traffic, guest idle (CPU of generator + forwarder; share of foreign frames reaching it):",
     show(t, foreignTable(r)),
+    '',
+    `A real VM (${r.vm.accel ?? 'not booted'}; compare VM rows with each other only):`,
+    show(t, vmTable(r)),
   ];
   if (r.warnings.length) parts.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.failures.length) parts.push('', 'Failures:', ...r.failures.map((f) => `  - ${f}`));
@@ -217,6 +221,16 @@ const FOREIGN_HOW = [
   'kernel path: the sending part is the same on every path, the differences are the cost of receiving), and the',
   'share of the frames that reached the forwarder (its wire-port counter) or, for kernel-only paths, the guest',
   'interface. "flood off" is `bridge link set dev TAP flood off` on the bridge port toward the guest.',
+].join(' ');
+
+const VM_HOW = [
+  "A QEMU guest (scripts/vm/build-guest) on QEMU's own tap backend, as libvirt wires it (qemu-tap: a macvtap's",
+  "fd passed as -netdev tap,fd=; the bridge's tap by name), and through tapyard's qemu port (-netdev stream) onto",
+  'the same macvtap or bridged tap. From the external namespace: iperf3 both ways, 64-byte frames flat out',
+  "(delivered: the guest's eth0 rx_packets), ICMP every 20 ms, and the idle VM under 100 k frames/s to a MAC",
+  "nobody owns: the share the wire device handed toward its reader, and QEMU's and tapyard's CPU above their idle",
+  "(schedstat). One boot per path. Under plain emulation the guest's speed is the emulator's: these rows compare",
+  'with each other, never with the namespace-guest rows above.',
 ].join(' ');
 
 const HOW = [
@@ -298,6 +312,14 @@ export function markdownReport(r: Report, charts: string[]): string {
     FOREIGN_MECHANISM,
     '',
     img('foreign-traffic.svg', 'CPU that foreign traffic costs, per rate'),
+    '## A real VM',
+    '',
+    VM_HOW,
+    '',
+    show(md, vmTable(r)),
+    '',
+    r.vm.note,
+    '',
     '## Paths',
     '',
     md({

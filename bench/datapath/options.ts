@@ -6,7 +6,7 @@ import { coreCount } from './cpu.js';
 import { PATHS } from './paths.js';
 import type { BenchOptions } from './report-schema.js';
 
-export const MEASUREMENTS = ['tcp', 'rate', 'latency', 'foreign'] as const;
+export const MEASUREMENTS = ['tcp', 'rate', 'latency', 'foreign', 'vm'] as const;
 
 export interface OptionInput {
   quick?: boolean;
@@ -14,6 +14,7 @@ export interface OptionInput {
   only?: string;
   paths?: string;
   outDir?: string;
+  vmAccel?: 'tcg' | 'kvm' | 'auto';
 }
 
 function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
@@ -61,6 +62,12 @@ export function benchOptions(input: OptionInput): BenchOptions {
     frameSizes: quick ? ['64', '1518'] : ['64', '512', '1518', 'imix'],
     generatorCpu: 0,
     forwarderCpu: cores > 1 ? 1 : 0,
+    // A VM under emulation is slow to measure: short windows, one boot per path and repetition.
+    vmAccel: input.vmAccel ?? 'tcg',
+    vmTcpSeconds: quick ? 2 : 5,
+    vmRateSeconds: quick ? 1 : 3,
+    vmPings: quick ? 50 : 200,
+    vmForeignSeconds: quick ? 1 : 3,
     outDir: input.outDir ?? 'report',
   };
 }

@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 
-export const REPORT_SCHEMA = 'tapyard-bench/2';
+export const REPORT_SCHEMA = 'tapyard-bench/3';
 
 /** Frame sizes on the wire, FCS included, the way RFC 2544 names them; IMIX is 7:4:1 of 64/594/1518. */
 export const FRAME_SIZES = ['64', '512', '1518', 'imix'] as const;
@@ -234,6 +234,58 @@ export const ForeignResult = z
   .strict();
 export type ForeignResult = z.infer<typeof ForeignResult>;
 
+/**
+ * A real QEMU VM on one path: QEMU's own tap backend (as libvirt wires it) or QEMU through
+ * tapyard's qemu port, onto the macvtap or the bridged tap. Under plain emulation (tcg) the
+ * guest's speed is not the host's: VM rows compare with each other only, under one accelerator.
+ */
+export const VmRow = z
+  .object({
+    path: z.string().describe('"qemu-tap/macvtap", "tapyard/bridge", ...'),
+    backend: z.enum(['qemu-tap', 'tapyard']),
+    wire: z.enum(['macvtap', 'bridge']),
+    accel: z.enum(['tcg', 'kvm']),
+    /** iperf3 ext -> guest and guest -> ext (-R), offloads as QEMU leaves them (off toward tapyard). */
+    tcpExtToGuestBitsPerSecond: nonNeg,
+    tcpGuestToExtBitsPerSecond: nonNeg,
+    /** 64-byte frames offered flat out to the guest's MAC; delivered: eth0 rx_packets inside the guest. */
+    rate64: z
+      .object({ durationS: nonNeg, sentFrames: count, deliveredFrames: count, deliveredPerSecond: nonNeg })
+      .strict(),
+    /** ICMP echo ext -> guest, one every 20 ms: the guest kernel answers. */
+    rtt: z.object({ sent: count, received: count, p50Ns: nonNeg, p99Ns: nonNeg, maxNs: nonNeg }).strict(),
+    /** The seed experiment with a real idle VM: frames to a MAC nobody owns, at a fixed rate. */
+    foreign: z
+      .object({
+        offeredPerSecond: nonNeg,
+        durationS: nonNeg,
+        offeredFrames: count,
+        /** Frames the wire device handed toward its reader (tap: tx_packets; macvtap: rx_packets). */
+        reachedReaderFrames: count,
+        /** QEMU's CPU during the flood minus while idle just before it (schedstat), in cores. */
+        qemuExtraCores: z.number(),
+        tapyardExtraCores: z.number().nullable(),
+        /** What the guest's eth0 received meanwhile (QEMU's virtio-net filter drops other MACs). */
+        guestRxFrames: count,
+      })
+      .strict(),
+    /** tapyard's ledger at the end; null on QEMU's own backend. */
+    ledgerBalanced: z.boolean().nullable(),
+  })
+  .strict();
+export type VmRow = z.infer<typeof VmRow>;
+
+export const VmSection = z
+  .object({
+    status: z.enum(['ok', 'skipped', 'failed']),
+    accel: z.enum(['tcg', 'kvm']).nullable(),
+    /** Why it was skipped or what failed; what the rows are, when ok. */
+    note: z.string(),
+    rows: z.array(VmRow),
+  })
+  .strict();
+export type VmSection = z.infer<typeof VmSection>;
+
 /** met / missed only when the whole confidence interval is on one side of the goal. */
 export const Verdict = z.enum(['met', 'missed', 'within-noise', 'no-goal', 'one-repetition', 'not-measured']);
 export type Verdict = z.infer<typeof Verdict>;
@@ -305,6 +357,12 @@ export const BenchOptions = z
     frameSizes: z.array(FrameSize),
     generatorCpu: count,
     forwarderCpu: count,
+    /** The real-VM paths: the accelerator asked for (auto: KVM only when a bounded boot under it works). */
+    vmAccel: z.enum(['tcg', 'kvm', 'auto']),
+    vmTcpSeconds: nonNeg,
+    vmRateSeconds: nonNeg,
+    vmPings: count,
+    vmForeignSeconds: nonNeg,
     outDir: z.string(),
   })
   .strict();
@@ -328,6 +386,7 @@ export const Report = z
     ndr: z.array(NdrResult),
     latency: z.array(LatencyResult),
     foreign: z.array(ForeignResult),
+    vm: VmSection,
     ratios: z.array(Ratio),
     micro: z
       .object({ status: z.enum(['ok', 'absent', 'failed']), note: z.string(), results: z.array(MicroResult) })

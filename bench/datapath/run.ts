@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../../src/error.js';
+import { measureVmSection, VM_STEPS } from '../vm/section.js';
 import { measureForeign } from './foreign.js';
 import { tapyardUnavailable } from './forwarders.js';
 import { type Lab, labDownAll, labUp } from './lab.js';
@@ -27,6 +28,7 @@ import {
   REPORT_SCHEMA,
   type Report,
   type TcpResult,
+  type VmSection,
 } from './report-schema.js';
 import { mergeHistograms, percentilesOf, summarize } from './stats.js';
 import { measureTcp } from './tcp.js';
@@ -58,7 +60,9 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const machine = await describeMachine();
 
   const tapyardMissing = tapyardUnavailable();
-  const chosen = PATHS.filter((p) => opts.paths.includes(p.id));
+  // `--only vm` measures none of the namespace paths: the report lists none.
+  const namespacePaths = opts.measurements.some((m) => m !== 'vm');
+  const chosen = namespacePaths ? PATHS.filter((p) => opts.paths.includes(p.id)) : [];
   const paths: PathInfo[] = chosen.map((p) => ({
     id: p.id,
     lab: p.lab,
@@ -186,8 +190,10 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
       });
     }
   }
-  const kinds = [...new Set(active.map((p) => p.lab))];
-  const progress = new Progress(kinds.length + steps.length + 1, io.progress);
+  // Labs only for the measurements that use them (`--only vm` builds none of these).
+  const kinds = steps.length ? [...new Set(active.map((p) => p.lab))] : [];
+  const vmSteps = wants('vm') ? VM_STEPS.length : 0;
+  const progress = new Progress(kinds.length + steps.length + vmSteps + 1, io.progress);
   const checkAbort = () => {
     if (io.signal.aborted) throw new TapyardError('EINTR', 'bench: interrupted; the labs were taken down');
   };
@@ -217,6 +223,26 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   } finally {
     await labDownAll();
   }
+  checkAbort();
+  const vm: VmSection = wants('vm')
+    ? await measureVmSection({
+        accel: opts.vmAccel,
+        setup: {
+          tcpSeconds: opts.vmTcpSeconds,
+          rateSeconds: opts.vmRateSeconds,
+          pings: opts.vmPings,
+          foreignSeconds: opts.vmForeignSeconds,
+          foreignMac: mac,
+          generatorCpu: opts.generatorCpu,
+        },
+        signal: io.signal,
+        step: (label) => progress.step(label),
+        failures,
+      }).catch((err: unknown) => {
+        progress.finish();
+        throw err;
+      })
+    : { status: 'skipped', accel: null, note: 'Not measured in this run (--only).', rows: [] };
   checkAbort();
   progress.step('micro benchmarks');
   const micro = await runMicro(opts.quick);
@@ -257,6 +283,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     ndr,
     latency,
     foreign,
+    vm,
     ratios: [],
     micro,
     warnings: [],

@@ -1,17 +1,24 @@
-// Ping RTT and TCP throughput from the lab's external namespace to a real QEMU guest, on the four
-// ways a VM reaches the wire: QEMU's own tap backend as libvirt wires it (a macvtap's fd passed
-// to QEMU; the bridge's tap by name) and QEMU through tapyard's qemu port onto the same two wires.
-// Every row names its accelerator: under plain emulation the guest's speed is not the host's, so
-// VM rows compare with each other only.
+// The real-VM rows of `tapyard bench`: a QEMU guest on the four ways a VM reaches the wire, QEMU's
+// own tap backend as libvirt wires it (a macvtap's fd passed to QEMU; the bridge's tap by name) and
+// QEMU through tapyard's qemu port onto the same two wires. On each: TCP both ways (iperf3), 64-byte
+// frames flat out (counted by the guest's eth0), ICMP round trips from the external namespace, and
+// the seed experiment with the VM idle: frames to a MAC nobody owns, and what they cost QEMU and
+// tapyard. Every row names its accelerator: under emulation, VM rows compare with each other only.
 
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TapyardError } from '../../src/error.js';
 import { packageRoot } from '../../src/package-root.js';
-import { GuestLine, GuestService } from '../../src/vm/guest.js';
+import { GuestService } from '../../src/vm/guest.js';
 import { type Accel, Vm } from '../../src/vm/vm.js';
+import { processCpuNs } from '../datapath/cpu.js';
+import { baselineBin } from '../datapath/forwarders.js';
+import { linkStats } from '../datapath/lab.js';
+import { lastJson } from '../datapath/process.js';
+import type { VmRow } from '../datapath/report-schema.js';
+import { percentile } from '../datapath/stats.js';
 import { type Lab, labDown, labUp, need, ns, run, type WireKind } from './lab.js';
 
 /** Who carries the VM's frames to the wire. */
@@ -29,58 +36,35 @@ export const VM_PATHS: readonly VmPath[] = [
   { backend: 'tapyard', wire: 'bridge' },
 ];
 
-export interface VmRow {
-  path: string;
-  backend: Backend;
-  wire: WireKind;
-  accel: Accel;
-  pings: number;
-  pingReplies: number;
-  rttMinMs: number;
-  rttAvgMs: number;
-  rttMaxMs: number;
-  tcpBytes: number;
-  /** The bytes the guest's sink counted: equal to tcpBytes or the row says so. */
-  tcpBytesArrived: number;
-  tcpSeconds: number;
-  tcpMbitPerS: number;
-  /** iperf3 ext -> guest: the path's rate without the guest's md5 in the way; null without iperf3. */
-  iperf3MbitPerS: number | null;
-  /** tapyard's ledger at the end of the run; null on QEMU's own backend. */
-  ledgerBalanced: boolean | null;
-}
-
-export interface VmBenchOptions {
-  accel: Accel;
-  paths?: readonly VmPath[];
-  pings?: number;
-  tcpMiB?: number;
-  iperfSeconds?: number;
-}
-
 export const pathName = (p: VmPath): string => `${p.backend}/${p.wire}`;
 
-export async function measureVmPaths(options: VmBenchOptions): Promise<VmRow[]> {
-  const rows: VmRow[] = [];
-  for (const path of options.paths ?? VM_PATHS) rows.push(await measurePath(path, options));
-  return rows;
+/** The foreign flood's rate: one the namespace rows also use (the quick run's only one). */
+export const VM_FOREIGN_RATE = 100_000;
+
+export interface VmSetup {
+  accel: Accel;
+  tcpSeconds: number;
+  rateSeconds: number;
+  pings: number;
+  foreignSeconds: number;
+  /** A locally administered MAC no interface has. */
+  foreignMac: string;
+  generatorCpu: number;
 }
 
-async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow> {
+/** One boot of the guest on one path, every measurement, and everything taken down again. */
+export async function measureVmPath(path: VmPath, setup: VmSetup): Promise<VmRow> {
   const lab = labUp(path.wire);
   let vm: Vm | null = null;
-  let tapyard: ChildProcess | null = null;
+  let tapyard: Tapyard | null = null;
   let fd: number | null = null;
   try {
-    const guest = { accel: options.accel, mac: need(lab, 'GUEST_MAC'), ip: `${need(lab, 'GUEST_IP')}/24` };
-    let report: Promise<string> | null = null;
+    const guest = { accel: setup.accel, mac: need(lab, 'GUEST_MAC'), ip: `${need(lab, 'GUEST_IP')}/24` };
     if (path.backend === 'tapyard') {
       const sock = join(tmpdir(), `ty-${lab.id}-vm.sock`);
       leftovers.add(sock);
-      const started = startTapyard(lab, sock);
-      tapyard = started.child;
-      report = started.report;
-      await started.forwarding;
+      tapyard = startTapyard(lab, sock);
+      await tapyard.forwarding;
       vm = await Vm.boot({ ...guest, netdev: `stream,id=n0,server=off,addr.type=unix,addr.path=${sock}` });
     } else if (path.wire === 'macvtap') {
       fd = openMacvtap(lab);
@@ -90,24 +74,43 @@ async function measurePath(path: VmPath, options: VmBenchOptions): Promise<VmRow
       vm = await Vm.boot({ ...guest, netdev: `tap,id=n0,ifname=${tap},script=no,downscript=no`, netns: ns(lab, 'hv') });
     }
     leftovers.add(vm.dir);
-    const ping = await pingGuest(lab, options.pings ?? 20);
-    const tcp = await sendToGuest(lab, vm, (options.tcpMiB ?? 20) * 1024 * 1024);
-    const iperf3MbitPerS = await iperfToGuest(lab, options.iperfSeconds ?? 3);
+    const rtt = await pingGuest(lab, setup.pings);
+    const tcpExtToGuestBitsPerSecond = await iperf(lab, setup.tcpSeconds, false);
+    const tcpGuestToExtBitsPerSecond = await iperf(lab, setup.tcpSeconds, true);
+    const rate64 = await flood64(lab, vm, setup);
+    const foreign = await foreignFlood(lab, vm, tapyard, setup);
     await vm.stop();
     vm = null;
     let ledgerBalanced: boolean | null = null;
-    if (tapyard !== null && report !== null) {
-      tapyard.kill('SIGINT');
-      ledgerBalanced = (JSON.parse(await report) as { balanced: boolean }).balanced;
+    if (tapyard !== null) {
+      tapyard.child.kill('SIGINT');
+      ledgerBalanced = (JSON.parse(await tapyard.report) as { balanced: boolean }).balanced;
       tapyard = null;
     }
-    return { path: pathName(path), ...path, accel: options.accel, ...ping, ...tcp, iperf3MbitPerS, ledgerBalanced };
+    return {
+      path: pathName(path),
+      ...path,
+      accel: setup.accel,
+      tcpExtToGuestBitsPerSecond,
+      tcpGuestToExtBitsPerSecond,
+      rate64,
+      rtt,
+      foreign,
+      ledgerBalanced,
+    };
   } finally {
     if (vm !== null) await vm.stop();
-    if (tapyard !== null && tapyard.exitCode === null) tapyard.kill('SIGKILL');
+    if (tapyard !== null && tapyard.child.exitCode === null) tapyard.child.kill('SIGKILL');
     if (fd !== null) closeSync(fd);
     labDown(lab);
   }
+}
+
+interface Tapyard {
+  child: ChildProcess;
+  forwarding: Promise<void>;
+  /** The final JSON line, once it exited. */
+  report: Promise<string>;
 }
 
 const tapyards = new Set<ChildProcess>();
@@ -120,7 +123,7 @@ process.on('exit', () => {
 });
 
 /** `tapyard forward` in the hypervisor namespace: the wire, and a qemu port listening at `sock`. */
-function startTapyard(lab: Lab, sock: string) {
+function startTapyard(lab: Lab, sock: string): Tapyard {
   const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   const wire = `wire=${need(lab, 'WIRE_KIND')}:${need(lab, 'WIRE_IF')}`;
   const args = ['netns', 'exec', ns(lab, 'hv'), 'node', cli, 'forward', '--json', '--port', wire];
@@ -139,6 +142,7 @@ function startTapyard(lab: Lab, sock: string) {
     });
     child.once('exit', () => reject(new TapyardError('BENCH_RUN', `tapyard exited: ${err.trim()}`)));
   });
+  forwarding.catch(() => undefined);
   const report = new Promise<string>((resolve) => child.once('close', () => resolve(out.trim().split('\n').pop()!)));
   return { child, forwarding, report };
 }
@@ -160,40 +164,95 @@ function openMacvtap(lab: Lab): number {
   }
 }
 
-async function pingGuest(lab: Lab, count: number) {
+const inExt = (lab: Lab, argv: string[]) => ['ip', 'netns', 'exec', ns(lab, 'ext'), ...argv];
+
+async function pingGuest(lab: Lab, count: number): Promise<VmRow['rtt']> {
   const ip = need(lab, 'GUEST_IP');
-  const ping = (n: number) =>
-    run(['ip', 'netns', 'exec', ns(lab, 'ext'), 'ping', '-q', '-c', String(n), '-i', '0.2', '-W', '5', ip], 120_000);
-  await ping(1); // ARP and the first frames out of the way
-  const out = await ping(count);
-  const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(out);
-  if (rtt === null) throw new TapyardError('BENCH_RUN', `the guest at ${ip} answered no ping`);
+  await run(inExt(lab, ['ping', '-q', '-c', '1', '-W', '5', ip]), 30_000); // ARP out of the way
+  const out = await run(inExt(lab, ['ping', '-c', String(count), '-i', '0.02', '-W', '2', ip]), 120_000);
+  const ns = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1e6);
+  if (ns.length === 0) throw new TapyardError('BENCH_RUN', `the guest at ${ip} answered no ping`);
   return {
-    pings: count,
-    pingReplies: Number(/(\d+) received/.exec(out)?.[1] ?? 0),
-    rttMinMs: Number(rtt[1]),
-    rttAvgMs: Number(rtt[2]),
-    rttMaxMs: Number(rtt[3]),
+    sent: count,
+    received: ns.length,
+    p50Ns: percentile(ns, 50),
+    p99Ns: percentile(ns, 99),
+    maxNs: Math.max(...ns),
   };
 }
 
-/** `bytes` of zeros ext -> the guest's sink; timed until the guest reports what it counted. */
-async function sendToGuest(lab: Lab, vm: Vm, bytes: number) {
-  const from = vm.console().length;
-  const started = process.hrtime.bigint();
-  const send = `head -c ${bytes} /dev/zero | busybox nc ${need(lab, 'GUEST_IP')} ${GuestService.SINK}`;
-  await run(['ip', 'netns', 'exec', ns(lab, 'ext'), 'sh', '-c', send], 300_000);
-  const line = await vm.waitFor(GuestLine.SINK, 300_000, from);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const arrived = Number(line.trim().split(/\s+/)[3]);
-  return { tcpBytes: bytes, tcpBytesArrived: arrived, tcpSeconds: seconds, tcpMbitPerS: (arrived * 8) / seconds / 1e6 };
+/** iperf3 from the external namespace to the guest's `iperf3 -s` (-R: the guest sends). */
+async function iperf(lab: Lab, seconds: number, reverse: boolean): Promise<number> {
+  const argv = ['iperf3', '-c', need(lab, 'GUEST_IP'), '-p', String(GuestService.IPERF3), '-t', String(seconds), '-J'];
+  let error = '';
+  // The guest's one iperf3 server may still be closing the last test ("busy"): it is asked again.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const out = await run(inExt(lab, [...argv, ...(reverse ? ['-R'] : [])]), (seconds + 30) * 1000).catch(
+      (err: Error) => JSON.stringify({ error: err.message }),
+    );
+    const result = JSON.parse(out) as { error?: string; end?: { sum_received?: { bits_per_second: number } } };
+    const bps = result.end?.sum_received?.bits_per_second;
+    if (bps !== undefined && result.error === undefined) return bps;
+    error = result.error ?? 'no result';
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new TapyardError('BENCH_RUN', `iperf3${reverse ? ' -R' : ''} to the guest failed: ${error}`);
 }
 
-/** The guest runs `iperf3 -s` when build-guest found iperf3 on the host; the client needs it too. */
-async function iperfToGuest(lab: Lab, seconds: number): Promise<number | null> {
-  if (spawnSync('iperf3', ['--version']).status !== 0) return null;
-  const argv = ['iperf3', '-c', need(lab, 'GUEST_IP'), '-p', String(GuestService.IPERF3), '-t', String(seconds), '-J'];
-  const out = await run(['ip', 'netns', 'exec', ns(lab, 'ext'), ...argv], (seconds + 30) * 1000);
-  const result = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-  return result.end.sum_received.bits_per_second / 1e6;
+function tygen(lab: Lab, setup: VmSetup, dst: string, seconds: number, rate: number | null): string[] {
+  const pace = rate === null ? [] : ['--rate', String(rate), '--burst', '32'];
+  const gen = [baselineBin('tygen'), '--if', need(lab, 'EXT_IF'), '--dst', dst, '--size', '60', ...pace];
+  return inExt(lab, ['taskset', '-c', String(setup.generatorCpu), ...gen, '--seconds', String(seconds), '--json']);
+}
+
+/** 64-byte frames (60 without the FCS) flat out to the guest's MAC; the guest's eth0 counts them. */
+async function flood64(lab: Lab, vm: Vm, setup: VmSetup): Promise<VmRow['rate64']> {
+  const before = await vm.guestRx();
+  const g = lastJson(await run(tygen(lab, setup, need(lab, 'GUEST_MAC'), setup.rateSeconds, null), 120_000), 'tygen');
+  await new Promise((r) => setTimeout(r, 500)); // what QEMU still holds reaches the guest first
+  const after = await vm.guestRx();
+  const durationS = Number(g.seconds);
+  const deliveredFrames = after.rxPackets - before.rxPackets;
+  return { durationS, sentFrames: Number(g.sent), deliveredFrames, deliveredPerSecond: deliveredFrames / durationS };
+}
+
+/**
+ * The VM idle, frames to a MAC nobody owns at VM_FOREIGN_RATE: the CPU QEMU and tapyard spend
+ * beyond their idle, and how many frames the wire device handed toward its reader. A bridge
+ * floods them to the tap; a macvlan finds no owner and never queues them on the macvtap.
+ */
+async function foreignFlood(lab: Lab, vm: Vm, tapyard: Tapyard | null, setup: VmSetup): Promise<VmRow['foreign']> {
+  const hv = ns(lab, 'hv');
+  const wire = need(lab, 'WIRE_IF');
+  const reached = async () => {
+    const s = await linkStats(hv, wire);
+    return lab.kind === 'bridge' ? s.txPackets : s.rxPackets;
+  };
+  const cpu = () => ({
+    at: performance.now(),
+    qemu: processCpuNs(vm.pid!),
+    tapyard: tapyard === null ? 0 : processCpuNs(tapyard.child.pid!),
+  });
+  const rx0 = await vm.guestRx();
+  const idle0 = cpu();
+  await new Promise((r) => setTimeout(r, setup.foreignSeconds * 1000));
+  const idle1 = cpu();
+  const reached0 = await reached();
+  const gen = await run(tygen(lab, setup, setup.foreignMac, setup.foreignSeconds, VM_FOREIGN_RATE), 120_000);
+  const flood1 = cpu();
+  const reached1 = await reached();
+  const rx1 = await vm.guestRx();
+  const g = lastJson(gen, 'tygen');
+  const cores = (a: ReturnType<typeof cpu>, b: ReturnType<typeof cpu>, who: 'qemu' | 'tapyard') =>
+    (b[who] - a[who]) / 1e6 / (b.at - a.at);
+  const extra = (who: 'qemu' | 'tapyard') => cores(idle1, flood1, who) - cores(idle0, idle1, who);
+  return {
+    offeredPerSecond: VM_FOREIGN_RATE,
+    durationS: Number(g.seconds),
+    offeredFrames: Number(g.sent),
+    reachedReaderFrames: reached1 - reached0,
+    qemuExtraCores: extra('qemu'),
+    tapyardExtraCores: tapyard === null ? null : extra('tapyard'),
+    guestRxFrames: rx1.rxPackets - rx0.rxPackets,
+  };
 }

@@ -7,6 +7,7 @@ import type { GuestCounts } from '../guest/host.js';
 import { GuestPort } from '../port/guest.js';
 import type { KernelDrops } from '../port/kernel-drops.js';
 import type { Port } from '../port/port.js';
+import { isQemuPort, type QemuPeerCounters } from '../port/qemu.js';
 
 export interface PortReport {
   name: string;
@@ -24,6 +25,8 @@ export interface PortReport {
   kernel: KernelDrops | null;
   /** A built-in guest's own counts: what it received, by kind, and how much it answered. */
   guest?: GuestCounts;
+  /** A qemu port's VM: attached, gone, refused, cut off for a broken length. */
+  qemu?: QemuPeerCounters;
   /** Over the last interval (per-second lines) or the whole run (final). */
   rate: { rxPps: number; txPps: number; rxMbps: number; txMbps: number; dropPps: number };
 }
@@ -73,6 +76,7 @@ export function countersReport(
       ...s,
       kernel: p.kernelDrops?.(type === 'final') ?? null,
       ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
+      ...(isQemuPort(p) ? { qemu: { ...p.peer } } : {}),
       rate: {
         rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
         txPps: per(s.txFrames - (before?.txFrames ?? 0)),
@@ -118,6 +122,13 @@ export function printReport(report: CountersReport, print: (line: string) => voi
       const kinds = `arp ${g.arp}, icmp ${g.icmp}, icmpv6 ${g.icmpv6}, udp ${g.udp}, tcp ${g.tcp}, other ${g.other}`;
       print(
         `  ${' '.repeat(pad)}  the guest received ${kinds}; answered ${g.answered}, left ${g.unanswered} unanswered`,
+      );
+    }
+    const q = p.qemu;
+    if (q !== undefined) {
+      print(
+        `  ${' '.repeat(pad)}  VMs attached ${q.connections}, went away ${q.disconnects}, ` +
+          `refused ${q.refused}, cut off for a bad length ${q.malformed}`,
       );
     }
   }

@@ -46,8 +46,41 @@ const PCAP_KEYS = {
   dir: key('dir', oneOf(['in', 'both'] as const), 'in', 'both: also capture what the interface sends'),
 } as const;
 const QEMU_KEYS = {
-  protocol: key('proto', oneOf(['stream'] as const), 'stream', 'the netdev QEMU uses: -netdev stream (4-byte lengths)'),
+  protocol: key(
+    'proto',
+    oneOf(['stream', 'dgram'] as const),
+    'stream',
+    'stream: 4-byte lengths (-netdev stream and -netdev socket); dgram: a frame per datagram (-netdev dgram)',
+  ),
+  connect: key('connect', flag, false, 'tapyard connects to QEMU, which listens (server=on, socket listen=)'),
+  peer: optional('peer', text('PATH', 106), "dgram: QEMU's own socket (local.path), where tapyard sends"),
 } as const;
+
+/** A unix socket's path fits sockaddr_un.sun_path (108 bytes, read as at most 106 by the addon). */
+const SUN_PATH_MAX = 106;
+
+/** `127.0.0.1:5555`: QEMU over TCP, on loopback only (frames cross unencrypted and unauthenticated). */
+function qemuPort(name: string, target: string, o: Options): QemuPortConfig {
+  const { protocol, connect, peer } = o.take(QEMU_KEYS);
+  const where = `port ${name}`;
+  const inet = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(target);
+  let tcp: QemuPortConfig['tcp'] = null;
+  if (inet !== null) {
+    const port = Number(inet[2]);
+    if (!/^127\./.test(inet[1]!) || parseIpv4(inet[1]!) === null)
+      throw usageError(`${where}: QEMU over TCP is served on 127.0.0.1 only, not on ${inet[1]}`);
+    if (port < 1 || port > 65535) throw usageError(`${where}: the TCP port must be 1 to 65535, not ${inet[2]}`);
+    if (protocol === 'dgram') throw usageError(`${where}: proto=dgram is served over unix paths only`);
+    tcp = { host: inet[1]!, port };
+  } else if (target.length > SUN_PATH_MAX) {
+    throw usageError(`${where}: a unix socket path is at most ${SUN_PATH_MAX} bytes, this one is ${target.length}`);
+  }
+  if (protocol === 'dgram' && peer === undefined)
+    throw usageError(`${where}: proto=dgram needs peer=PATH, QEMU's local.path (where tapyard sends)`);
+  if (protocol === 'dgram' && connect) throw usageError(`${where}: connect is for proto=stream (dgram never connects)`);
+  if (protocol === 'stream' && peer !== undefined) throw usageError(`${where}: peer is for proto=dgram`);
+  return { kind: 'qemu', name, path: target, tcp, protocol, connect, peer: peer ?? null };
+}
 
 /** An IPv6 address with a prefix length, `fd00::2/64`: the address is what the guest answers to. */
 const ipv6WithPrefix: ValueType<Uint8Array> = {
@@ -107,10 +140,10 @@ export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
     },
   },
   qemu: {
-    target: text('PATH'),
-    about: 'a unix socket QEMU connects to (-netdev stream,server=off,addr.type=unix,addr.path=PATH)',
+    target: text('PATH|127.0.0.1:PORT'),
+    about: "a QEMU VM's socket netdev: tapyard listens on PATH or 127.0.0.1:PORT (connect: QEMU listens)",
     keys: QEMU_KEYS,
-    build: (name, target, o) => ({ kind: 'qemu', name, path: target, ...o.take(QEMU_KEYS) }),
+    build: qemuPort,
   },
 };
 

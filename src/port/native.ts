@@ -26,6 +26,8 @@ export interface Tapio {
   openMacvtap(major: number, minor: number): number;
   attachTap(name: string, flags: number, netnsPath: string | null): { fd: number; name: string };
   packetSocket(ifname: string, protocol: number, netnsPath: string | null): number;
+  /** A non-blocking unix datagram socket, bound to one path and/or connected to another. */
+  unixDgram(bindPath: string | null, connectPath: string | null): number;
   close(fd: number): void;
   tunGetIff(fd: number): { name: string; flags: number };
   tunSetOffload(fd: number, flags: number): void;

@@ -11,6 +11,8 @@ export const GuestLine = {
   /** `TAPYARD-GUEST SINK <md5> <bytes>` after each connection to the sink on port 5001 ends. */
   SINK: 'TAPYARD-GUEST SINK',
   FAIL: 'TAPYARD-GUEST FAIL',
+  /** `TAPYARD-GUEST STATS rx_packets=N rx_dropped=N`, the answer to `stats` typed on the console. */
+  STATS: 'TAPYARD-GUEST STATS',
 } as const;
 
 /** Ports of the guest's services. */

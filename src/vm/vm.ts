@@ -152,6 +152,15 @@ export class Vm {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** eth0's receive counters inside the guest, asked for on the serial console. */
+  async guestRx(timeoutMs = 30_000): Promise<{ rxPackets: number; rxDropped: number }> {
+    const from = this.console().length;
+    await this.type('stats\n');
+    const line = await this.waitFor(GuestLine.STATS, timeoutMs, from);
+    const field = (name: string) => Number(new RegExp(`${name}=(\\d+)`).exec(line)?.[1] ?? Number.NaN);
+    return { rxPackets: field('rx_packets'), rxDropped: field('rx_dropped') };
+  }
+
   /** Write to the guest's serial console. */
   private type(text: string): Promise<void> {
     return new Promise((resolve, reject) => {

@@ -310,6 +310,22 @@ describe('tapyard bench', () => {
       }
     });
 
+    it('has the VM rows beside the namespace rows, or one sentence why this machine has none', () => {
+      if (report.vm.status === 'skipped') {
+        expect(report.vm.note).toMatch(/^No VM rows: .+\.$/);
+        expect(report.verdict).toContain(report.vm.note);
+        return;
+      }
+      expect(report.vm.rows.map((v) => v.path).sort()).toEqual([
+        'qemu-tap/bridge',
+        'qemu-tap/macvtap',
+        'tapyard/bridge',
+        'tapyard/macvtap',
+      ]);
+      for (const v of report.vm.rows) expect(v.accel).toBe(report.vm.accel);
+      expect(report.verdict.some((s) => s.startsWith('A real QEMU VM under'))).toBe(true);
+    });
+
     it('took its labs down', async () => {
       expect(report.labs.map((l) => l.kind).sort()).toEqual([
         'bridge',

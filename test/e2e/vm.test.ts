@@ -6,13 +6,15 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { removeOwnSocket } from '../../src/port/qemu-peer.js';
 import { GuestService } from '../../src/vm/guest.js';
 import type { Vm } from '../../src/vm/vm.js';
 import { finalReport, type Lab, labUp, port, startTapyard, type Tapyard } from '../helpers/lab.js';
 import {
   bootGuest,
   closeFd,
+  freeTcpPort,
   openMacvtapFd,
   pingGuest,
   streamNetdev,
@@ -24,6 +26,7 @@ const unavailable = vmUnavailable();
 if (unavailable !== null) console.warn(`VM tests skipped: ${unavailable}`);
 
 const MB100 = 100 * 1024 * 1024;
+const MB10 = 10 * 1024 * 1024;
 const socketPath = (lab: Lab) => join(tmpdir(), `ty-${lab.id}-vm.sock`);
 
 describe.skipIf(unavailable !== null)('a real VM', () => {
@@ -103,6 +106,57 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     await vm.stop();
   }, 240_000);
 
+  /** tapyard on a macvtap lab with the VM's qemu port given by `spec`; the VM on `netdev`; ping, 10 MB, ledger. */
+  async function otherNetdev(
+    spec: (l: Lab) => string,
+    netdev: (l: Lab) => string,
+    extra: (l: Lab) => object = () => ({}),
+  ) {
+    const l = lab('macvtap');
+    const t = startTapyard(l, ['forward', '--json', '--port', `wire=macvtap:${l.env.WIRE_IF}`, '--port', spec(l)]);
+    runs.push(t);
+    await t.waitFor(/forwarding/);
+    const vm = await boot(l, netdev(l), extra(l));
+    expect(await pingGuest(l)).toBe(3);
+    const x = await transferToGuest(l, vm, MB10);
+    expect({ md5: x.guestMd5, bytes: x.guestBytes }).toEqual({ md5: x.sentMd5, bytes: MB10 });
+    await vm.stop();
+    await t.stop();
+    const report = finalReport(t);
+    expect(report.balanced).toBe(true);
+    expect(port(report, 'vm').txBytes).toBeGreaterThan(MB10);
+    return report;
+  }
+
+  it('-netdev dgram on unix sockets through tapyard (proto=dgram): ping, 10 MB intact, ledger balanced', async () => {
+    const qemuSide = (l: Lab) => join(tmpdir(), `ty-${l.id}-qemu.sock`);
+    // QEMU binds its local.path and leaves the file when it exits: the lab's end removes it.
+    const qemuSides: string[] = [];
+    onTestFinished(() => {
+      for (const path of qemuSides) removeOwnSocket(path);
+    });
+    const report = await otherNetdev(
+      (l) => {
+        qemuSides.push(qemuSide(l));
+        return `vm=qemu:${socketPath(l)},proto=dgram,peer=${qemuSide(l)}`;
+      },
+      (l) => `dgram,id=n0,local.type=unix,local.path=${qemuSide(l)},remote.type=unix,remote.path=${socketPath(l)}`,
+    );
+    expect(port(report, 'vm').qemu).toMatchObject({ connections: 1, disconnects: 0 });
+  }, 180_000);
+
+  it('-netdev socket,listen=127.0.0.1:PORT, tapyard dialling it (connect): ping, 10 MB intact', async () => {
+    const tcp = await freeTcpPort();
+    const report = await otherNetdev(
+      () => `vm=qemu:127.0.0.1:${tcp},connect`,
+      () => `socket,id=n0,listen=127.0.0.1:${tcp}`,
+      // 127.0.0.1 is per network namespace: QEMU listens in the one tapyard runs in.
+      (l) => ({ netns: l.ns('hv') }),
+    );
+    // QEMU's end when it powers off is the VM going away; the frames were all before it.
+    expect(port(report, 'vm').qemu?.connections).toBe(1);
+  }, 180_000);
+
   it('QEMU killed mid-transfer: counted; tapyard keeps its wire, refuses a bad length, takes the next VM', async () => {
     const l = lab('macvtap');
     const sock = socketPath(l);
@@ -147,6 +201,15 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     expect(await pingGuest(l)).toBe(3);
     await second.stop();
     await t.stop();
-    expect(finalReport(t).balanced).toBe(true);
+    const report = finalReport(t);
+    expect(report.balanced).toBe(true);
+    // In the report too: three peers (the VM, the bad one, the next VM), the bad one cut off for its length.
+    const peer = port(report, 'vm').qemu!;
+    expect({ connections: peer.connections, malformed: peer.malformed, refused: peer.refused }).toEqual({
+      connections: 3,
+      malformed: 1,
+      refused: 0,
+    });
+    expect(peer.disconnects).toBeGreaterThanOrEqual(1);
   }, 240_000);
 });

@@ -4,6 +4,7 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseAccel } from '../../src/vm/accel.js';
@@ -32,6 +33,15 @@ export function testAccel(): Promise<Accel> {
 
 export async function bootGuest(lab: Lab, netdev: string, extra: Partial<VmOptions> = {}): Promise<Vm> {
   return Vm.boot({ accel: await testAccel(), netdev, mac: lab.env.GUEST_MAC!, ip: `${lab.env.GUEST_IP}/24`, ...extra });
+}
+
+/** A TCP port on 127.0.0.1 that nobody listens on now, from the kernel. */
+export async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
 
 export const streamNetdev = (path: string) => `stream,id=n0,server=off,addr.type=unix,addr.path=${path}`;

@@ -26,6 +26,9 @@ export const PortReportSchema = z.strictObject({
       unanswered: count,
     })
     .optional(),
+  qemu: z
+    .strictObject({ connections: count, disconnects: count, refused: count, malformed: count, partialBytes: count })
+    .optional(),
   drops: z.record(z.string().regex(/^[a-z][a-z0-9-]*$|^tx-[A-Z0-9a-z-]+$/), count),
   rate: z.strictObject({
     rxPps: count,

@@ -53,7 +53,11 @@ describe('qemu port on a real unix socket', () => {
   async function open() {
     const path = join(tmpdir(), `ty-qemu-${process.pid}-${Math.random().toString(36).slice(2, 8)}.sock`);
     const warnings: string[] = [];
-    const port = openQemu({ kind: 'qemu', name: 'vm', path, protocol: 'stream' }, 64, (s) => warnings.push(s));
+    const port = openQemu(
+      { kind: 'qemu', name: 'vm', path, tcp: null, protocol: 'stream', connect: false, peer: null },
+      64,
+      (s) => warnings.push(s),
+    );
     const got: string[] = [];
     port.start({
       onBatch: (_p: Port, b: RxBatch) => {

@@ -1,0 +1,85 @@
+// The VM rows in the report: one table (Markdown or terminal) and the verdict's sentences about
+// them. Compared with each other only, under the accelerator the rows name.
+
+import type { Report, VmRow } from '../datapath/report-schema.js';
+import type { Table } from '../datapath/table.js';
+
+const mbit = (bps: number) => (bps / 1e6).toFixed(0);
+const ms = (ns: number) => (ns / 1e6).toFixed(2);
+const pct = (part: number, whole: number) => `${whole > 0 ? ((part / whole) * 100).toFixed(0) : '0'} %`;
+const cores = (c: number | null) => (c === null ? '—' : c.toFixed(2));
+
+export function vmTable(r: Report): Table | string {
+  if (r.vm.rows.length === 0) return `_${r.vm.note}_`;
+  return {
+    head: [
+      'VM path',
+      'accel',
+      'TCP ext→guest Mbit/s',
+      'TCP guest→ext Mbit/s',
+      '64 B delivered kfps',
+      'RTT p50 / p99 ms',
+      'foreign: to reader',
+      'QEMU +cores',
+      'tapyard +cores',
+      'ledger',
+    ],
+    rows: r.vm.rows.map((v) => [
+      v.path,
+      v.accel,
+      mbit(v.tcpExtToGuestBitsPerSecond),
+      mbit(v.tcpGuestToExtBitsPerSecond),
+      (v.rate64.deliveredPerSecond / 1e3).toFixed(1),
+      `${ms(v.rtt.p50Ns)} / ${ms(v.rtt.p99Ns)}`,
+      pct(v.foreign.reachedReaderFrames, v.foreign.offeredFrames),
+      cores(v.foreign.qemuExtraCores),
+      cores(v.foreign.tapyardExtraCores),
+      v.ledgerBalanced === null ? '—' : v.ledgerBalanced ? 'balanced' : 'UNBALANCED',
+    ]),
+    align: ['l', 'l'],
+  };
+}
+
+const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '—');
+
+/** tapyard against QEMU's own backend on one wire: TCP both ways and the idle RTT. */
+function wireClause(t: VmRow, q: VmRow): string {
+  return (
+    `on ${t.wire} TCP ext→guest ${mbit(t.tcpExtToGuestBitsPerSecond)} vs ${mbit(q.tcpExtToGuestBitsPerSecond)} ` +
+    `Mbit/s (${ratio(t.tcpExtToGuestBitsPerSecond, q.tcpExtToGuestBitsPerSecond)}), guest→ext ` +
+    `${mbit(t.tcpGuestToExtBitsPerSecond)} vs ${mbit(q.tcpGuestToExtBitsPerSecond)}, ` +
+    `RTT p50 ${ms(t.rtt.p50Ns)} vs ${ms(q.rtt.p50Ns)} ms`
+  );
+}
+
+export function vmVerdict(r: Report): string[] {
+  if (r.vm.status === 'skipped') return [r.vm.note];
+  const row = (backend: string, wire: string) => r.vm.rows.find((v) => v.backend === backend && v.wire === wire);
+  const out: string[] = [];
+  const clauses: string[] = [];
+  for (const wire of ['macvtap', 'bridge']) {
+    const t = row('tapyard', wire);
+    const q = row('qemu-tap', wire);
+    if (t && q) clauses.push(wireClause(t, q));
+  }
+  const accel = r.vm.accel === 'tcg' ? 'plain emulation (tcg)' : 'KVM';
+  if (clauses.length)
+    out.push(
+      `A real QEMU VM under ${accel}, through tapyard against QEMU's own tap backend (VM rows compare with each ` +
+        `other only): ${clauses.join('; ')}.`,
+    );
+  const fb = row('qemu-tap', 'bridge');
+  const fm = row('qemu-tap', 'macvtap');
+  if (fb && fm) {
+    const f = fb.foreign;
+    const m = fm.foreign;
+    out.push(
+      `Other machines' traffic with a real idle VM (${f.offeredPerSecond / 1000} k frames/s to a MAC nobody owns): ` +
+        `on the bridge ${pct(f.reachedReaderFrames, f.offeredFrames)} of them reach QEMU's tap and cost QEMU ` +
+        `${f.qemuExtraCores.toFixed(2)} more cores; on macvtap ${pct(m.reachedReaderFrames, m.offeredFrames)} ` +
+        `reach it and QEMU spends ${m.qemuExtraCores.toFixed(2)}.`,
+    );
+  }
+  if (r.vm.status === 'failed') out.push(r.vm.note);
+  return out;
+}
