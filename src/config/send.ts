@@ -61,7 +61,7 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
   const { values, positionals } = parseCommandLine(argv, SEND_FLAGS);
   if (values.help) return null;
   if (values.port === undefined) throw usageError('send needs --port NAME=KIND:TARGET');
-  const port = parsePortSpec(values.port, 'cross');
+  const port = bothWays(parsePortSpec(values.port, 'cross'), values.port);
   const given = [positionals.length > 0, values.hex !== undefined, values.pcap !== undefined].filter(Boolean).length;
   if (given === 0)
     throw usageError('send needs a frame: a spec (ipv4 src=A dst=B / udp dport=7), --hex BYTES or --pcap FILE');
@@ -87,12 +87,24 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
   });
 }
 
+/**
+ * A pcap port reads what comes back in both directions unless dir= says otherwise: libpcap's
+ * `inbound` filter let no reply through on the lab's external veth (kernel 6.18.44, libpcap
+ * 1.10.3), though a packet socket there sees them as PACKET_HOST. Nothing send writes is read
+ * back: the kernel hands a frame to every packet socket but the one that sent it.
+ */
+function bothWays(port: PortConfig, spec: string): PortConfig {
+  if (port.device.kind !== 'pcap' || /,dir=/.test(spec)) return port;
+  return Object.freeze({ ...port, device: { ...port.device, dir: 'both' as const } });
+}
+
 export function sendHelp(): string {
   return `usage: tapyard send --port NAME=KIND:TARGET[,key=value...] [options] SPEC | --hex BYTES | --pcap FILE
 
 Put frames into a port (macvtap, tap, pcap, a built-in guest, ...) and, with --expect, wait for
 a frame that comes back (as scapy's srp1). Each frame sent and matched is printed as describe
-prints it; frames read back that do not match are counted, not printed.
+prints it; frames read back that do not match are counted, not printed. A pcap port reads both
+directions (dir=both) unless told otherwise; what send itself writes is never read back.
 
 Options:
 ${flagHelp(SEND_FLAGS).join('\n')}
