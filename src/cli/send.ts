@@ -139,7 +139,8 @@ function planFor(config: SendConfig, port: Port): SendPlan {
 
 function summary(config: SendConfig, port: Port, o: SendOutcome): string {
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  let text = `sent ${o.sent} of ${plural(o.planned, 'frame')} on ${port.name} (${port.device}) in ${o.seconds.toFixed(3)} s`;
+  let text = `sent ${o.sent} of ${plural(o.planned, 'frame')} on ${port.name} (${port.device})`;
+  text += ` in ${o.seconds.toFixed(3)} s`;
   text += `; read back ${o.received}`;
   if (config.expect !== null) text += `, ${o.matched} matching '${config.expect.text}'`;
   const drops = Object.entries(o.drops).map(([reason, n]) => `${reason} ${n}`);

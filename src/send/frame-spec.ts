@@ -126,13 +126,15 @@ export function readFrameSpec(text: string): FrameTemplate {
   if (tags.length > 0) spec.eth.tags = tags;
   const transport = layers.find((l) => ['icmp', 'icmpv6', 'udp', 'tcp'].includes(l.kind));
   if (transport !== undefined && !spec.ipv4 && !spec.ipv6) {
-    throw usageError(
-      `${WHAT}: ${transport.kind} needs an ${transport.kind === 'icmpv6' ? 'ipv6' : 'ipv4 or ipv6'} layer under it to be sent`,
-    );
+    throw usageError(`${WHAT}: ${transport.kind} needs an ${under(transport.kind)} layer under it to be sent`);
   }
   const template: FrameTemplate = { text, spec, srcFromPort };
   frameBytes(template, 0); // what the builder refuses (a payload too long for IP), refused now
   return template;
+}
+
+function under(kind: Layer['kind']): string {
+  return kind === 'icmpv6' ? 'ipv6' : kind === 'icmp' ? 'ipv4' : 'ipv4 or ipv6';
 }
 
 /** The frame's bytes, with the port's MAC as the source where the spec gave none. */

@@ -80,7 +80,8 @@ describe.each([
     const e = l.env;
     const seen = listen(l, 0x0800);
     try {
-      const spec = `eth dst=${e.EXT_MAC} / ipv4 src=${e.GUEST_IP} dst=${e.EXT_IP} ttl=9 / udp sport=4242 dport=7 / text tapyard send`;
+      const ip = `ipv4 src=${e.GUEST_IP} dst=${e.EXT_IP} ttl=9`;
+      const spec = `eth dst=${e.EXT_MAC} / ${ip} / udp sport=4242 dport=7 / text tapyard send`;
       const r = await send(l, 'hv', ['--port', portSpec(l), '--count', '3', '--interval', '0.05', '--json', spec]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);

@@ -36,15 +36,18 @@ describe('specs of captured frames give the captured bytes', () => {
     ],
     [
       'qinq-icmp-echo-request',
-      `eth ${A} / s-vlan 100 / vlan 20 / ipv4 src=10.77.0.1 dst=10.77.0.2 id=39280 / icmp id=25971 seq=1 / hex ${tail('qinq-icmp-echo-request', 50)}`,
+      `eth ${A} / s-vlan 100 / vlan 20 / ipv4 src=10.77.0.1 dst=10.77.0.2 id=39280 / icmp id=25971 seq=1 / ` +
+        `hex ${tail('qinq-icmp-echo-request', 50)}`,
     ],
     [
       'ipv6-icmp-echo-request',
-      `eth ${A} / ipv6 src=fd77::1 dst=fd77::2 flow=0x7c0fb / icmpv6 type=echo-request id=25974 seq=1 / hex ${tail('ipv6-icmp-echo-request', 62)}`,
+      `eth ${A} / ipv6 src=fd77::1 dst=fd77::2 flow=0x7c0fb / icmpv6 type=echo-request id=25974 seq=1 / ` +
+        `hex ${tail('ipv6-icmp-echo-request', 62)}`,
     ],
     [
       'ipv4-tcp-synack-csum',
-      `eth ${B} / ipv4 src=10.77.0.2 dst=10.77.0.1 / tcp sport=7778 dport=40660 flags=S. seq=3460594289 ack=1877115864 ` +
+      `eth ${B} / ipv4 src=10.77.0.2 dst=10.77.0.1 / tcp sport=7778 dport=40660 flags=S. ` +
+        'seq=3460594289 ack=1877115864 ' +
         'win=65160 opts=020405b4:0402080a:e06a3c6d:1382fb9f:0103030a',
     ],
   ])('%s', (name, spec) => {
