@@ -34,8 +34,17 @@ export const SEND_FLAGS = {
   count: valued('count', integer(1, 1_000_000_000), 'send the frames (all of a --pcap file) N times', '1'),
   interval: valued('interval', seconds(), 'seconds between two frames (default: as fast as the port takes them)'),
   rate: valued('rate', perSecond, 'frames per second (the same as --interval 1/PPS)'),
-  expect: valued('expect', text('MATCH'), 'wait for a frame back that matches (the spec grammar: udp sport=7)'),
-  timeout: valued('timeout', seconds(), 'how long --expect waits after the last frame', String(DEFAULT_TIMEOUT_S)),
+  expect: valued(
+    'expect',
+    text('MATCH'),
+    'wait for frames back that match (the spec grammar: udp sport=7); one is enough',
+  ),
+  timeout: valued(
+    'timeout',
+    seconds(),
+    'how long --expect waits after the last frame for a match to each frame sent',
+    String(DEFAULT_TIMEOUT_S),
+  ),
   json: onOff('json', 'one JSON object per line: each frame sent and matched, then the summary'),
   help: HELP_FLAG,
 } as const;

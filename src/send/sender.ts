@@ -110,8 +110,11 @@ export async function runSend(
     if (timer !== null) clearTimeout(timer);
     finish();
   };
+  // The wait ends when every frame sent has had its match (one frame: the first match, as srp1),
+  // or at the timeout; the expectation is met by one match.
+  const allMatched = () => next === planned && matched >= sent;
   const afterLastFrame = () => {
-    if (expect === null || matched > 0) end();
+    if (expect === null || allMatched()) end();
     else timer = setTimeout(end, options.timeoutS * 1000);
   };
 
@@ -170,8 +173,7 @@ export async function runSend(
         if (expect?.matches(frame)) {
           matched++;
           events.matched(frame, elapsed());
-          // Once the plan is sent, the first match ends the wait.
-          if (next === planned && !over) end();
+          if (allMatched() && !over) end();
         } else port.counters.drop(SendReason.NOT_EXPECTED);
       }
     },

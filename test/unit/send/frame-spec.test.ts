@@ -55,6 +55,16 @@ describe('specs of captured frames give the captured bytes', () => {
   });
 });
 
+test("the library gives the same grammar: import { readFrameSpec, frameBytes, readMatch } from 'tapyard'", async () => {
+  const name = 'tapyard';
+  const lib = (await import(name)) as typeof import('../../../src/index.js');
+  const bytes = lib.frameBytes(lib.readFrameSpec('ipv4 src=10.0.0.1 dst=10.0.0.2 / udp dport=7 / text x'), 2);
+  const f = new lib.Frame();
+  f.parse(bytes, 0, bytes.length);
+  expect(lib.readMatch('udp dport=7 / text x').matches(f)).toBe(true);
+  expect(lib.readMatch('udp dport=8').matches(f)).toBe(false);
+});
+
 describe('defaults', () => {
   test("eth may be left out: broadcast to, the port's MAC from, and a source port of 49152", () => {
     const f = new Frame();

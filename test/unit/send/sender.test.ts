@@ -43,7 +43,7 @@ function guest(): GuestPort {
 }
 
 describe('send and expect against the built-in guest', () => {
-  test('the echo comes back and matches; the gratuitous ARP is read and counted, not matched', async () => {
+  test('every echo comes back and matches; the gratuitous ARP is read and counted, not matched', async () => {
     const { lines, events } = recorder();
     const port = guest();
     const o = await runSend(port, { frames: [udp(7)], times: null, interval: 0, count: 3 }, events, {
@@ -70,6 +70,22 @@ describe('send and expect against the built-in guest', () => {
     });
     expect(o.expectationMet).toBe(false);
     expect(o.matched).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  test('with fewer matches than frames the wait runs to the timeout, and one match meets it', async () => {
+    const started = Date.now();
+    const o = await runSend(
+      guest(),
+      { frames: [udp(7), udp(9)], times: null, interval: 0, count: 1 },
+      recorder().events,
+      {
+        expect: readMatch('udp sport=7'),
+        timeoutS: 0.3,
+        stop: never,
+      },
+    );
+    expect(o).toMatchObject({ sent: 2, matched: 1, expectationMet: true });
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
   });
 
