@@ -70,18 +70,23 @@ function listen(l: Lab, etherType: number) {
   };
 }
 
+const VM_MAC = '02:74:79:00:00:07';
+
 describe.each([
-  ['macvtap', (l: Lab) => `wire=macvtap:${l.env.WIRE_IF}`],
-  ['pcap', (l: Lab) => `lower=pcap:${l.env.LOWER_IF}`],
-] as const)('a crafted UDP frame through a %s port', (_kind, portSpec) => {
+  ['macvtap', 'macvtap', (l: Lab) => `wire=macvtap:${l.env.WIRE_IF}`],
+  ['pcap', 'macvtap', (l: Lab) => `lower=pcap:${l.env.LOWER_IF}`],
+  ['tap', 'bridge', (l: Lab) => `wire=tap:${l.env.WIRE_IF}`],
+] as const)('a crafted UDP frame through a %s port', (kind, labKind, portSpec) => {
   test('arrives in the external namespace byte for byte, as often as asked', async () => {
-    const l = labUp('macvtap');
+    const l = labUp(labKind);
     lab = l;
     const e = l.env;
     const seen = listen(l, 0x0800);
     try {
       const ip = `ipv4 src=${e.GUEST_IP} dst=${e.EXT_IP} ttl=9`;
-      const spec = `eth dst=${e.EXT_MAC} / ${ip} / udp sport=4242 dport=7 / text tapyard send`;
+      // Behind a tap the VM has a MAC of its own, which tapyard cannot know: the spec names it.
+      const src = kind === 'tap' ? ` src=${VM_MAC}` : '';
+      const spec = `eth dst=${e.EXT_MAC}${src} / ${ip} / udp sport=4242 dport=7 / text tapyard send`;
       const r = await send(l, 'hv', ['--port', portSpec(l), '--count', '3', '--interval', '0.05', '--json', spec]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -97,12 +102,20 @@ describe.each([
       await new Promise((resolve) => setTimeout(resolve, 200));
       const arrived = seen.drain().filter((f) => f.includes(Buffer.from('tapyard send')));
       expect(arrived.map((f) => f.toString('hex'))).toEqual(sent.map((x) => x.hex));
-      // The source MAC is the port's own: the macvtap's, or the pcap interface's.
+      // The source MAC is the port's own (the macvtap's, the pcap interface's), or the one given.
       const own = spawnSync('ip', ['-n', l.ns('hv'), '-j', 'link', 'show', portSpec(l).split(':')[1]!], {
         encoding: 'utf8',
       });
-      const mac = (JSON.parse(own.stdout) as { address: string }[])[0]!.address;
+      const mac = kind === 'tap' ? VM_MAC : (JSON.parse(own.stdout) as { address: string }[])[0]!.address;
       expect(arrived[0]!.subarray(6, 12).toString('hex')).toBe(mac.replaceAll(':', ''));
+      if (kind === 'tap') {
+        const refused = await send(l, 'hv', ['--port', portSpec(l), `eth dst=${e.EXT_MAC} / ${ip}`]);
+        expect(refused.code).toBe(2);
+        expect(refused.stderr.trim()).toBe(
+          'tapyard: a frame into the tap port wire comes from a station tapyard does not know: ' +
+            'give it a source with eth src=MAC',
+        );
+      }
     } finally {
       seen.close();
     }
