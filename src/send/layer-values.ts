@@ -37,8 +37,7 @@ function named(shape: string, names: Readonly<Record<string, number>>, max: numb
   return {
     shape,
     parse(text, where) {
-      const byName = names[text];
-      if (byName !== undefined) return byName;
+      if (Object.hasOwn(names, text)) return names[text]!;
       const n = Number(text);
       if (!/^\d+$/.test(text) || n > max) throw bad(where, text, `one of ${list.join(', ')} or a number to ${max}`);
       return n;

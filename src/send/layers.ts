@@ -13,8 +13,6 @@
 import { type Key, keyHelp, Options, optional } from '../config/keys.js';
 import { quote } from '../config/quote.js';
 import { flag, hexOrDecimal, integer, mac, usageError } from '../config/value.js';
-import type { Ipv4Address, Ipv6Address } from '../frame/ip-address.js';
-import type { Mac } from '../mac.js';
 import {
   arpOperation,
   hexBytes,
@@ -131,17 +129,17 @@ interface Declaration {
   readonly about: string;
   readonly keys: Readonly<Record<string, Key<unknown>>>;
   /** A value right after the name (`vlan 15`), or a payload that takes the rest of the line. */
-  readonly value?: { shape: string; help: string };
+  readonly value?: { shape: string };
 }
 
 const DECLARATIONS: Readonly<Record<LayerKind, Declaration>> = {
   eth: { rank: Rank.ETH, about: 'Ethernet II (may be left out: eth with its defaults)', keys: ETH_KEYS },
-  vlan: { rank: Rank.TAG, about: 'an 802.1Q tag', keys: VLAN_KEYS, value: { shape: 'VID', help: '0-4095' } },
+  vlan: { rank: Rank.TAG, about: 'an 802.1Q tag', keys: VLAN_KEYS, value: { shape: 'VID' } },
   's-vlan': {
     rank: Rank.TAG,
     about: 'an 802.1ad S-tag (before a vlan)',
     keys: VLAN_KEYS,
-    value: { shape: 'VID', help: '0-4095' },
+    value: { shape: 'VID' },
   },
   arp: { rank: Rank.NETWORK, about: 'ARP for IPv4 over Ethernet', keys: ARP_KEYS },
   ipv4: { rank: Rank.NETWORK, about: 'IPv4 (length and header checksum computed)', keys: IPV4_KEYS },
@@ -154,13 +152,13 @@ const DECLARATIONS: Readonly<Record<LayerKind, Declaration>> = {
     rank: Rank.PAYLOAD,
     about: 'payload: the rest of the line, as UTF-8',
     keys: {},
-    value: { shape: 'WORDS...', help: '' },
+    value: { shape: 'WORDS...' },
   },
   hex: {
     rank: Rank.PAYLOAD,
     about: 'payload: the rest of the line, as hex bytes',
     keys: {},
-    value: { shape: 'HEX...', help: '' },
+    value: { shape: 'HEX...' },
   },
 };
 
@@ -183,7 +181,7 @@ export function readLayers(text: string, what: string): Layer[] {
     const name = nameWord[0];
     const where = `${what}, layer ${layers.length + 1} (${name})`;
     if (name === '/') throw usageError(`${what}: a layer is missing before the ${ordinal(layers.length + 1)} '/'`);
-    if (!(name in DECLARATIONS)) {
+    if (!Object.hasOwn(DECLARATIONS, name)) {
       throw usageError(`${what}: ${quote(name)} is not a layer (${LAYER_KINDS.join(', ')})`);
     }
     const kind = name as LayerKind;
@@ -263,5 +261,3 @@ export function layerHelp(): string[] {
   }
   return lines;
 }
-
-export type { Ipv4Address, Ipv6Address, Mac };
