@@ -132,7 +132,7 @@ interface Declaration {
   readonly value?: { shape: string };
 }
 
-const DECLARATIONS: Readonly<Record<LayerKind, Declaration>> = {
+export const LAYERS: Readonly<Record<LayerKind, Declaration>> = {
   eth: { rank: Rank.ETH, about: 'Ethernet II (may be left out: eth with its defaults)', keys: ETH_KEYS },
   vlan: { rank: Rank.TAG, about: 'an 802.1Q tag', keys: VLAN_KEYS, value: { shape: 'VID' } },
   's-vlan': {
@@ -162,7 +162,7 @@ const DECLARATIONS: Readonly<Record<LayerKind, Declaration>> = {
   },
 };
 
-export const LAYER_KINDS = Object.keys(DECLARATIONS) as LayerKind[];
+export const LAYER_KINDS = Object.keys(LAYERS) as LayerKind[];
 
 /**
  * Read a layered spec. `what` names the spec in errors (`frame spec`, `--expect`): every error
@@ -181,11 +181,11 @@ export function readLayers(text: string, what: string): Layer[] {
     const name = nameWord[0];
     const where = `${what}, layer ${layers.length + 1} (${name})`;
     if (name === '/') throw usageError(`${what}: a layer is missing before the ${ordinal(layers.length + 1)} '/'`);
-    if (!Object.hasOwn(DECLARATIONS, name)) {
+    if (!Object.hasOwn(LAYERS, name)) {
       throw usageError(`${what}: ${quote(name)} is not a layer (${LAYER_KINDS.join(', ')})`);
     }
     const kind = name as LayerKind;
-    const declaration = DECLARATIONS[kind];
+    const declaration = LAYERS[kind];
     if (declaration.rank === Rank.PAYLOAD) {
       // The payload takes the rest of the line as it was written, slashes and spaces included.
       const rest = text.slice(nameWord.index + name.length).replace(/^\s+/, '');
@@ -228,7 +228,7 @@ function payload(kind: LayerKind, rest: string, where: string): Uint8Array {
 }
 
 function readLayer(kind: LayerKind, args: string[], where: string): Layer {
-  const declaration = DECLARATIONS[kind];
+  const declaration = LAYERS[kind];
   let value: string | undefined;
   if (declaration.value !== undefined) {
     value = args.shift();
@@ -254,7 +254,7 @@ function ordinal(n: number): string {
 export function layerHelp(): string[] {
   const lines: string[] = [];
   for (const kind of LAYER_KINDS) {
-    const d = DECLARATIONS[kind];
+    const d = LAYERS[kind];
     const head = d.value === undefined ? kind : `${kind} ${d.value.shape}`;
     lines.push(`  ${head.padEnd(21)} ${d.about}`);
     lines.push(...keyHelp(Object.values(d.keys), '      ', 24));
