@@ -8,6 +8,7 @@ import { describe } from '../frame/describe.js';
 import type { Frame } from '../frame/frame.js';
 import { openPort } from '../port/open.js';
 import { DEFAULT_BUDGET, type Port } from '../port/port.js';
+import { carrierUp } from '../send/carrier.js';
 import { frameBytes } from '../send/frame-spec.js';
 import { runSend, type SendOutcome, type SendPlan } from '../send/sender.js';
 
@@ -49,6 +50,9 @@ async function send(config: SendConfig): Promise<number> {
   let outcome: SendOutcome;
   try {
     const plan = planFor(config, port);
+    if (!(await carrierUp(config.port.device))) {
+      say(`tapyard: warning: the ${port.device} has no carrier (is it down?): the kernel may drop what is written`);
+    }
     const line = (event: string, at: number, bytes: Uint8Array, offset: number, length: number, extra = {}) => {
       const text = describe(bytes, offset, length);
       if (!config.json) return print(`${event.padEnd(7)} ${at.toFixed(6)}  ${text}`);
