@@ -71,6 +71,9 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
   if (values.help) return null;
   if (values.port === undefined) throw usageError('send needs --port NAME=KIND:TARGET');
   const port = bothWays(parsePortSpec(values.port, 'cross'), values.port);
+  if (port.rxFilter !== null) {
+    throw usageError(`port ${port.name}: rx-filter plays a guest NIC's filter for forward; send reads everything back`);
+  }
   const given = [positionals.length > 0, values.hex !== undefined, values.pcap !== undefined].filter(Boolean).length;
   if (given === 0)
     throw usageError('send needs a frame: a spec (ipv4 src=A dst=B / udp dport=7), --hex BYTES or --pcap FILE');
@@ -123,7 +126,7 @@ and checksums are computed; eth may be left out. --expect reads the same grammar
 the layers named must be there with the keys given; the rest may be anything.
 ${layerHelp().join('\n')}
 
-Ports (KIND:TARGET) and their keys (as forward's):
+Ports (KIND:TARGET) and their keys (as forward's, but for the receive filter):
 ${portHelp().join('\n')}
 
 Examples (a lab from scripts/netns/lab up macvtap; the external namespace has a veth):
@@ -131,7 +134,7 @@ Examples (a lab from scripts/netns/lab up macvtap; the external namespace has a 
       eth dst=$GUEST_MAC / ipv4 src=$EXT_IP dst=$GUEST_IP / udp dport=7 / text hello \\
       --expect 'udp sport=7 / text hello' --timeout 2
   ip netns exec $NS_HV tapyard send --port wire=macvtap:$WIRE_IF --pcap run.pcapng --rate 100
-  tapyard send --port x=pcap:$EXT_IF --hex 'ffffffffffff 020000000001 88b5 74617079617264'
+  ip netns exec $NS_EXT tapyard send --port x=pcap:$EXT_IF --hex 'ffffffffffff 020000000001 88b5 7479'
 
 Exit status: 0 done (and --expect met), 1 the port failed or refused a frame, 2 bad usage,
 ${EXIT_NOT_MET} --expect saw no matching frame within --timeout.`;

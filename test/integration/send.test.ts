@@ -251,6 +251,10 @@ describe('bad input is one sentence and status 2, before any device is opened', 
     [['--port', 'x=pcap:ty-none0'], /^tapyard: send needs a frame: a spec/],
     [['eth'], /^tapyard: send needs --port NAME=KIND:TARGET$/],
     [
+      ['--port', 'x=pcap:ty-none0,rx-filter', 'eth'],
+      /^tapyard: port x: rx-filter plays a guest NIC's filter for forward/,
+    ],
+    [
       ['--port', 'x=pcap:ty-none0', 'eth', '--hex', '00'],
       /^tapyard: send takes one of a frame spec, --hex and --pcap$/,
     ],
