@@ -3,6 +3,7 @@
 
 import './filter/rx-filter.js';
 import './port/drop.js';
+import './send/reasons.js';
 import './switch/cross-connect.js';
 import './switch/hub.js';
 import './switch/learning-bridge.js';

@@ -12,6 +12,7 @@ import { TapyardError } from '../error.js';
 import { packageRoot } from '../package-root.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
+import { sendCommand } from './send.js';
 import { traceCommand } from './trace.js';
 import { uiCommand } from './ui.js';
 import { whyCommand } from './why.js';
@@ -23,6 +24,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   forward: { run: forwardCommand, about: 'join ports (macvtap, tap, pcap, qemu, a built-in guest) and forward frames' },
+  send: { run: sendCommand, about: 'craft or replay frames into a port and wait for the reply (--expect)' },
   trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
   why: { run: whyCommand, about: "why can't A reach B? the hop where a frame is lost, and what would change it" },
   ui: { run: uiCommand, about: 'watch a running forward in the browser: topology, live counters, frames traced' },
@@ -39,7 +41,7 @@ ${rows.join('\n')}
   --version  print the version
 
 The lab that the examples use: scripts/netns/lab up macvtap|bridge (see scripts/netns/lab help).
-Exit status: 0 done, 1 a device or run failed, 2 bad usage.`;
+Exit status: 0 done, 1 a device or run failed, 2 bad usage, 3 send --expect saw no match in time.`;
 }
 
 function version(): string {

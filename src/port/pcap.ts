@@ -152,6 +152,26 @@ export class PcapPort implements Port {
     this.child?.kill();
   }
 
+  /** The worker injects what is in its pipe, then exits when its stdin ends. */
+  closeAfterSent(): Promise<void> {
+    const child = this.child;
+    if (child === null || this.closed || child.exitCode !== null || child.signalCode !== null) {
+      this.close();
+      return Promise.resolve();
+    }
+    this.closed = true;
+    return new Promise<void>((resolve) => {
+      // A worker stuck in a blocking write to a full capture pipe cannot read its stdin: end it.
+      const stuck = setTimeout(() => child.kill(), 5000);
+      child.once('exit', () => {
+        clearTimeout(stuck);
+        resolve();
+      });
+      child.stdout.resume();
+      child.stdin.end();
+    });
+  }
+
   private onData(chunk: Buffer): void {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let at = 0;

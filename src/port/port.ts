@@ -83,6 +83,11 @@ export interface Port {
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number;
   /** Stop polling and release the device. Safe to call twice. */
   close(): void;
+  /**
+   * Close once every frame already sent has reached the device: for a port that hands frames to
+   * another process (pcap), where close() drops what is still on the way. Other ports need none.
+   */
+  closeAfterSent?(): Promise<void>;
 }
 
 /** Largest frame a device with this MTU carries: Ethernet header plus one VLAN tag. */

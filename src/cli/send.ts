@@ -1,0 +1,157 @@
+// tapyard send: put crafted or replayed frames into one port and, with --expect, wait for the
+// frame that comes back. Everything it needs arrives as one typed SendConfig (src/config/send.ts);
+// the loop is src/send/sender.ts.
+
+import { EXIT_NOT_MET, readSendConfig, type SendConfig, sendHelp } from '../config/send.js';
+import { usageError } from '../config/value.js';
+import { describe } from '../frame/describe.js';
+import type { Frame } from '../frame/frame.js';
+import { openPort } from '../port/open.js';
+import { DEFAULT_BUDGET, type Port } from '../port/port.js';
+import { carrierUp } from '../send/carrier.js';
+import { frameBytes } from '../send/frame-spec.js';
+import { runSend, type SendOutcome, type SendPlan } from '../send/sender.js';
+
+/**
+ * Ports whose own MAC is the station a frame written to them leaves from: a macvtap's is the VM's
+ * NIC, a pcap port's is its interface's. A tap's MAC is the host side's and a guest's is the far
+ * end's, so there the spec must say which station sends.
+ */
+const STATION_KINDS: readonly string[] = ['macvtap', 'pcap'];
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+export async function sendCommand(argv: string[]): Promise<number> {
+  const config = readSendConfig(argv);
+  if (config === null) {
+    console.log(sendHelp());
+    return 0;
+  }
+  return send(config);
+}
+
+async function send(config: SendConfig): Promise<number> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  let stdoutOpen = true;
+  const print = (line: string) => {
+    if (stdoutOpen) process.stdout.write(`${line}\n`);
+  };
+  process.stdout.on('error', () => {
+    stdoutOpen = false;
+  });
+  let stop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => {
+    stop = resolve;
+  });
+  const onSignal = () => stop();
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+
+  const port = openPort(config.port.device, DEFAULT_BUDGET);
+  let outcome: SendOutcome;
+  try {
+    const plan = planFor(config, port);
+    if (!(await carrierUp(config.port.device))) {
+      say(`tapyard: warning: the ${port.device} has no carrier (is it down?): the kernel may drop what is written`);
+    }
+    const line = (event: string, at: number, bytes: Uint8Array, offset: number, length: number, extra = {}) => {
+      const text = describe(bytes, offset, length);
+      if (!config.json) return print(`${event.padEnd(7)} ${at.toFixed(6)}  ${text}`);
+      const hex = Buffer.from(bytes.buffer, bytes.byteOffset + offset, length).toString('hex');
+      print(JSON.stringify({ event, at: round6(at), port: port.name, ...extra, length, frame: text, hex }));
+    };
+    outcome = await runSend(
+      port,
+      plan,
+      {
+        sent: (bytes, index, at) => line('sent', at, bytes, 0, bytes.length, { index }),
+        refused: (bytes, index, reason, at) => line('refused', at, bytes, 0, bytes.length, { index, reason }),
+        matched: (f: Frame, at) => line('matched', at, f.bytes, f.offset, f.length),
+      },
+      { expect: config.expect, timeoutS: config.timeoutS, stop: stopped },
+    );
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    await (port.closeAfterSent?.() ?? port.close());
+  }
+  const refused = Object.entries(outcome.drops)
+    .filter(([reason]) => reason.startsWith('tx-'))
+    .reduce((sum, [, n]) => sum + n, 0);
+  if (config.json) {
+    print(
+      JSON.stringify({
+        event: 'summary',
+        port: port.name,
+        device: port.device,
+        planned: outcome.planned,
+        sent: outcome.sent,
+        received: outcome.received,
+        matched: outcome.matched,
+        drops: outcome.drops,
+        expect: config.expect?.text ?? null,
+        met: outcome.expectationMet,
+        seconds: round6(outcome.seconds),
+      }),
+    );
+  } else say(`tapyard: ${summary(config, port, outcome)}`);
+  if (outcome.fatal !== null) {
+    say(`tapyard: ${outcome.fatal.message}`);
+    return 1;
+  }
+  if (refused > 0) {
+    say(`tapyard: the ${port.device} refused ${refused} of the frames (see refused lines)`);
+    return 1;
+  }
+  if (outcome.expectationMet === false) {
+    say(`tapyard: no frame matched --expect '${config.expect!.text}' within ${config.timeoutS} s of the last frame`);
+    return EXIT_NOT_MET;
+  }
+  return 0;
+}
+
+/** The frames as the port will carry them: the source MAC filled in, every one checked to fit. */
+function planFor(config: SendConfig, port: Port): SendPlan {
+  const f = config.frames;
+  let frames: Uint8Array[];
+  if (f.kind === 'spec') {
+    const station = STATION_KINDS.includes(port.kind) ? port.mac : null;
+    if (f.template.srcFromPort && station === null) {
+      throw usageError(
+        `a frame into the ${port.kind} port ${port.name} comes from a station tapyard does not know: ` +
+          'give it a source with eth src=MAC',
+      );
+    }
+    frames = [frameBytes(f.template, station ?? 0)];
+  } else if (f.kind === 'hex') frames = [f.bytes];
+  else frames = [...f.captured.frames];
+  frames.forEach((bytes, i) => {
+    if (bytes.length > port.maxFrame) {
+      const which = frames.length === 1 ? 'the frame' : `frame ${i + 1}`;
+      throw usageError(
+        `${which} is ${bytes.length} bytes: the ${port.device} carries at most ${port.maxFrame} ` +
+          '(its MTU, the Ethernet header and one VLAN tag)',
+      );
+    }
+  });
+  const original = f.kind === 'pcap' && config.interval === null;
+  return {
+    frames,
+    times: original ? f.captured.times : null,
+    interval: config.interval ?? 0,
+    count: config.count,
+  };
+}
+
+function summary(config: SendConfig, port: Port, o: SendOutcome): string {
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  let text = `sent ${o.sent} of ${plural(o.planned, 'frame')} on ${port.name} (${port.device})`;
+  text += ` in ${o.seconds.toFixed(3)} s`;
+  text += `; read back ${o.received}`;
+  if (config.expect !== null) text += `, ${o.matched} matching '${config.expect.text}'`;
+  const drops = Object.entries(o.drops).map(([reason, n]) => `${reason} ${n}`);
+  if (drops.length > 0) text += `; counted: ${drops.join(', ')}`;
+  return text;
+}
+
+function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
+}

@@ -1,0 +1,149 @@
+// The frame `tapyard send` crafts, from the layered grammar (layers.ts) to a FrameSpec for the
+// builder (frame/build.ts), which computes every length, EtherType, protocol number and checksum.
+// One thing waits for the port: a source MAC not given is the port's own, known once it is open.
+
+import { usageError } from '../config/value.js';
+import { TapyardError } from '../error.js';
+import { buildFrame, type FrameSpec, type VlanTagSpec } from '../frame/build.js';
+import { EtherType } from '../frame/ethernet.js';
+import { BROADCAST, type Mac } from '../mac.js';
+import { type Layer, readLayers } from './layers.js';
+
+export interface FrameTemplate {
+  /** The spec as written, for messages. */
+  readonly text: string;
+  /** The frame, with eth.src a placeholder when `srcFromPort`. */
+  readonly spec: FrameSpec;
+  /** No `eth src=`: the source MAC is the port's. */
+  readonly srcFromPort: boolean;
+}
+
+const WHAT = 'frame spec';
+const DEFAULT_PORT = 49152; // the first of IANA's dynamic ports, as a sender's ephemeral port
+
+/** Read a spec into a template; any spec that describes no frame is refused here, in one sentence. */
+export function readFrameSpec(text: string): FrameTemplate {
+  const layers = readLayers(text, WHAT);
+  const at = (kind: Layer['kind']) => layers.findIndex((l) => l.kind === kind);
+  const where = (i: number) => `${WHAT}, layer ${i + 1} (${layers[i]!.kind})`;
+  const need = (i: number, value: unknown, key: string, shape: string) => {
+    if (value === undefined) throw usageError(`${where(i)}: ${key}= is needed to send (${key}=${shape})`);
+  };
+  const spec: FrameSpec = { eth: { dst: BROADCAST, src: 0 } };
+  const tags: VlanTagSpec[] = [];
+  let srcFromPort = true;
+  const hasNetwork = ['arp', 'ipv4', 'ipv6'].some((k) => at(k as Layer['kind']) >= 0);
+  const hasTransport = ['icmp', 'icmpv6', 'udp', 'tcp'].some((k) => at(k as Layer['kind']) >= 0);
+  layers.forEach((l, i) => {
+    switch (l.kind) {
+      case 'eth':
+        if (l.dst !== undefined) spec.eth.dst = l.dst;
+        if (l.src !== undefined) {
+          spec.eth.src = l.src;
+          srcFromPort = false;
+        }
+        if (l.type !== undefined && hasNetwork)
+          throw usageError(`${where(i)}: type= is for a frame with no arp/ip layer`);
+        if (l.type !== undefined) spec.eth.etherType = l.type;
+        if (l.pad !== undefined) spec.padTo = l.pad;
+        break;
+      case 'vlan':
+      case 's-vlan':
+        tags.push({
+          vid: l.vid,
+          pcp: l.pcp ?? 0,
+          dei: l.dei ?? false,
+          tpid: l.tpid ?? (l.kind === 'vlan' ? EtherType.VLAN : EtherType.QINQ),
+        });
+        break;
+      case 'arp':
+        need(i, l.target, 'target', 'IPV4');
+        spec.arp = {
+          operation: l.op ?? 'request',
+          senderIp: l.sender ?? 0,
+          targetIp: l.target!,
+          ...(l.senderMac === undefined ? {} : { senderMac: l.senderMac }),
+          ...(l.targetMac === undefined ? {} : { targetMac: l.targetMac }),
+        };
+        break;
+      case 'ipv4':
+        need(i, l.src, 'src', 'IPV4');
+        need(i, l.dst, 'dst', 'IPV4');
+        if (l.proto !== undefined && hasTransport)
+          throw usageError(`${where(i)}: proto= is for a packet with no icmp/udp/tcp layer`);
+        spec.ipv4 = {
+          src: l.src!,
+          dst: l.dst!,
+          ttl: l.ttl ?? 64,
+          identification: l.id ?? 0,
+          dscp: (l.tos ?? 0) >>> 2,
+          ecn: (l.tos ?? 0) & 3,
+          dontFragment: l.df ?? true,
+          ...(l.opts === undefined ? {} : { options: l.opts }),
+          ...(l.proto === undefined ? {} : { protocol: l.proto }),
+        };
+        break;
+      case 'ipv6':
+        need(i, l.src, 'src', 'IPV6');
+        need(i, l.dst, 'dst', 'IPV6');
+        if (l.nh !== undefined && hasTransport)
+          throw usageError(`${where(i)}: nh= is for a packet with no icmpv6/udp/tcp layer`);
+        spec.ipv6 = {
+          src: l.src!,
+          dst: l.dst!,
+          hopLimit: l.hlim ?? 64,
+          trafficClass: l.tc ?? 0,
+          flowLabel: l.flow ?? 0,
+          ...(l.nh === undefined ? {} : { protocol: l.nh }),
+        };
+        break;
+      case 'icmp':
+      case 'icmpv6':
+        spec.icmp = { type: l.type ?? 'echo-request', code: l.code ?? 0, identifier: l.id ?? 0, sequence: l.seq ?? 0 };
+        break;
+      case 'udp':
+        need(i, l.dport, 'dport', 'N');
+        spec.udp = { srcPort: l.sport ?? DEFAULT_PORT, dstPort: l.dport! };
+        break;
+      case 'tcp':
+        need(i, l.dport, 'dport', 'N');
+        spec.tcp = {
+          srcPort: l.sport ?? DEFAULT_PORT,
+          dstPort: l.dport!,
+          flags: l.flags ?? 'S',
+          seq: l.seq ?? 0,
+          ack: l.ack ?? 0,
+          window: l.win ?? 65535,
+          ...(l.opts === undefined ? {} : { options: l.opts }),
+        };
+        break;
+      case 'text':
+      case 'hex':
+        spec.payload = l.bytes;
+        break;
+    }
+  });
+  if (tags.length > 0) spec.eth.tags = tags;
+  const transport = layers.find((l) => ['icmp', 'icmpv6', 'udp', 'tcp'].includes(l.kind));
+  if (transport !== undefined && !spec.ipv4 && !spec.ipv6) {
+    throw usageError(`${WHAT}: ${transport.kind} needs an ${under(transport.kind)} layer under it to be sent`);
+  }
+  const template: FrameTemplate = { text, spec, srcFromPort };
+  frameBytes(template, 0); // what the builder refuses (a payload too long for IP), refused now
+  return template;
+}
+
+function under(kind: Layer['kind']): string {
+  return kind === 'icmpv6' ? 'ipv6' : kind === 'icmp' ? 'ipv4' : 'ipv4 or ipv6';
+}
+
+/** The frame's bytes, with the port's MAC as the source where the spec gave none. */
+export function frameBytes(template: FrameTemplate, portMac: Mac): Uint8Array {
+  const spec = template.srcFromPort ? { ...template.spec, eth: { ...template.spec.eth, src: portMac } } : template.spec;
+  try {
+    return buildFrame(spec);
+  } catch (err) {
+    if (err instanceof TapyardError) throw usageError(`${WHAT}: ${err.message.replace(/\.$/, '')}`);
+    throw err;
+  }
+}

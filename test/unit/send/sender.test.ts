@@ -1,0 +1,176 @@
+// The send loop against in-memory ports: the built-in guest answers what is sent and --expect
+// sees it; a full device holds the schedule back and loses nothing; a refused frame is counted
+// under its errno; a vnet header goes before every frame on a port that has one; and every frame
+// planned or read back is accounted for.
+
+import { constants } from 'node:os';
+import { describe, expect, test } from 'vitest';
+import { describe as describeFrame } from '../../../src/frame/describe.js';
+import { parseMac } from '../../../src/mac.js';
+import { GuestPort } from '../../../src/port/guest.js';
+import { MemoryPort } from '../../../src/port/memory.js';
+import { frameBytes, readFrameSpec } from '../../../src/send/frame-spec.js';
+import { readMatch } from '../../../src/send/match.js';
+import { runSend, type SendEvents } from '../../../src/send/sender.js';
+
+const GUEST_MAC = parseMac('02:00:00:00:00:02')!;
+const ME = parseMac('02:00:00:00:00:01')!;
+const never = new Promise<void>(() => {});
+
+function recorder() {
+  const lines: string[] = [];
+  const events: SendEvents = {
+    sent: (b, i) => lines.push(`sent ${i} ${describeFrame(b, 0, b.length)}`),
+    refused: (_b, i, reason) => lines.push(`refused ${i} ${reason}`),
+    matched: (f) => lines.push(`matched ${describeFrame(f.bytes, f.offset, f.length)}`),
+  };
+  return { lines, events };
+}
+
+const udp = (dport: number) =>
+  frameBytes(
+    readFrameSpec(
+      `eth dst=02:00:00:00:00:02 / ipv4 src=10.0.0.1 dst=10.0.0.2 / udp sport=4000 dport=${dport} / text hi`,
+    ),
+    ME,
+  );
+
+function guest(): GuestPort {
+  return new GuestPort(
+    { kind: 'guest', name: 'vm', ipv4: 0x0a000002, prefix: 24, mac: GUEST_MAC, ipv6: null, udpEcho: 7 },
+    64,
+  );
+}
+
+describe('send and expect against the built-in guest', () => {
+  test('every echo comes back and matches; the gratuitous ARP is read and counted, not matched', async () => {
+    const { lines, events } = recorder();
+    const port = guest();
+    const o = await runSend(port, { frames: [udp(7)], times: null, interval: 0, count: 3 }, events, {
+      expect: readMatch('udp sport=7 dport=4000 / text hi'),
+      timeoutS: 5,
+      stop: never,
+    });
+    expect(o).toMatchObject({ planned: 3, sent: 3, matched: 3, received: 4, expectationMet: true, fatal: null });
+    expect(o.drops).toEqual({ 'not-expected': 1 });
+    expect(lines.filter((l) => l.startsWith('sent'))).toHaveLength(3);
+    expect(lines.find((l) => l.startsWith('matched'))).toBe(
+      'matched 02:00:00:00:00:02 > 02:00:00:00:00:01 IPv4 10.0.0.2.7 > 10.0.0.1.4000 UDP len 2',
+    );
+    expect(port.counts.udp).toBe(3);
+  });
+
+  test('no echo from a port nobody listens on: the wait ends at the timeout, not met', async () => {
+    const { events } = recorder();
+    const started = Date.now();
+    const o = await runSend(guest(), { frames: [udp(9)], times: null, interval: 0, count: 1 }, events, {
+      expect: readMatch('udp sport=9'),
+      timeoutS: 0.3,
+      stop: never,
+    });
+    expect(o.expectationMet).toBe(false);
+    expect(o.matched).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  test('with fewer matches than frames the wait runs to the timeout, and one match meets it', async () => {
+    const started = Date.now();
+    const o = await runSend(
+      guest(),
+      { frames: [udp(7), udp(9)], times: null, interval: 0, count: 1 },
+      recorder().events,
+      {
+        expect: readMatch('udp sport=7'),
+        timeoutS: 0.3,
+        stop: never,
+      },
+    );
+    expect(o).toMatchObject({ sent: 2, matched: 1, expectationMet: true });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+  });
+
+  test('a stop ends the run and the frames not yet sent are counted', async () => {
+    const { events } = recorder();
+    let stop: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    setTimeout(stop, 150);
+    const o = await runSend(guest(), { frames: [udp(7)], times: null, interval: 0.05, count: 1000 }, events, {
+      expect: null,
+      timeoutS: 1,
+      stop: stopped,
+    });
+    expect(o.sent).toBeGreaterThan(0);
+    expect(o.sent).toBeLessThan(1000);
+    expect(o.drops['unsent-at-stop']).toBe(1000 - o.sent);
+  });
+});
+
+describe('the schedule and the device', () => {
+  test('a full device holds the frames back until it drains: all arrive, in order, none dropped', async () => {
+    const port = new MemoryPort('m', { capacity: 2, budget: 4 });
+    const frames = [0, 1, 2, 3, 4].map((i) => Uint8Array.from([...new Uint8Array(13), i]));
+    const timer = setInterval(() => port.drain(1), 5);
+    const { events } = recorder();
+    const o = await runSend(port, { frames, times: null, interval: 0, count: 2 }, events, {
+      expect: null,
+      timeoutS: 1,
+      stop: never,
+    });
+    clearInterval(timer);
+    expect(o.sent).toBe(10);
+    expect(port.sent.map((b) => b[13])).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4]);
+    expect(o.drops).toEqual({});
+  });
+
+  test('a refused frame is counted under its errno and the rest go on', async () => {
+    const port = new MemoryPort('m');
+    port.refuseNext(constants.errno.EINVAL);
+    const { lines, events } = recorder();
+    const o = await runSend(port, { frames: [udp(7)], times: null, interval: 0, count: 3 }, events, {
+      expect: null,
+      timeoutS: 1,
+      stop: never,
+    });
+    expect(o.sent).toBe(2);
+    expect(o.drops).toEqual({ 'tx-EINVAL': 1 });
+    expect(lines[0]).toBe('refused 0 tx-EINVAL');
+  });
+
+  test('on a port with a vnet header every frame goes behind ten zero bytes', async () => {
+    const port = new MemoryPort('m', { hdrLen: 10 });
+    const frame = udp(7);
+    await runSend(port, { frames: [frame], times: null, interval: 0, count: 2 }, recorder().events, {
+      expect: null,
+      timeoutS: 1,
+      stop: never,
+    });
+    expect(port.sent).toHaveLength(2);
+    for (const written of port.sent) {
+      expect([...written.subarray(0, 10)]).toEqual(new Array(10).fill(0));
+      expect(Buffer.from(written.subarray(10)).equals(Buffer.from(frame))).toBe(true);
+    }
+  });
+
+  test('a capture replays with its own spacing, round after round', async () => {
+    const port = new MemoryPort('m');
+    const at: number[] = [];
+    const frames = [1, 2, 3].map((i) => Uint8Array.from([...new Uint8Array(13), i]));
+    await runSend(
+      port,
+      { frames, times: [0, 0.1, 0.2], interval: 0, count: 2 },
+      {
+        sent: (_b, _i, t) => at.push(t),
+        refused: () => {},
+        matched: () => {},
+      },
+      { expect: null, timeoutS: 1, stop: never },
+    );
+    expect(port.sent.map((b) => b[13])).toEqual([1, 2, 3, 1, 2, 3]);
+    // Never early; the machine is shared, so late is allowed.
+    [0, 0.1, 0.2, 0.2, 0.3, 0.4].forEach((due, i) => {
+      expect(at[i]).toBeGreaterThanOrEqual(due - 0.001);
+    });
+  });
+});
