@@ -119,6 +119,8 @@ function protocolName(protocol: number): string {
       return 'ICMP';
     case IpProtocol.ICMPV6:
       return 'ICMPv6';
+    case IpProtocol.IGMP:
+      return 'IGMP';
     case IpProtocol.UDP:
       return 'UDP';
     case IpProtocol.TCP:

@@ -6,11 +6,12 @@
 //   bridge    station per port ── learning bridge ── host (the bridge's own stack)
 
 import { TapyardError } from '../error.js';
-import type { Mac } from '../mac.js';
+import { type Mac, readMac } from '../mac.js';
 import { type BridgeConfig, type BridgePortConfig, LearningBridge } from '../switch/learning-bridge.js';
 import { type EndpointConfig, Macvlan } from '../switch/macvlan.js';
+import { type CopyKind, macvlanKind, stackKind } from './copy-kind.js';
 import { HairpinSwitch, TOWARD_LOWER } from './hairpin-switch.js';
-import { type Journey, Network } from './network.js';
+import { type Delivery, type Journey, Network } from './network.js';
 
 /** How the lower's wire reaches the external host. */
 export type Wire = 'direct' | 'switch' | 'hairpin';
@@ -60,8 +61,14 @@ abstract class ModelLab {
   send(from: string, bytes: Uint8Array, trace = true): Journey {
     if (!this.macs.has(from))
       throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
-    return this.network.send(from, bytes, trace);
+    const journey = this.network.send(from, bytes, trace);
+    const dst = readMac(bytes, 0);
+    for (const d of journey.deliveries) d.kind = this.copyKind(d, dst);
+    return journey;
   }
+
+  /** How the station's stack classifies a copy for `dst` (copy-kind.ts). */
+  protected abstract copyKind(delivery: Delivery, dst: Mac): CopyKind;
 }
 
 export class MacvlanLab extends ModelLab {
@@ -106,6 +113,12 @@ export class MacvlanLab extends ModelLab {
     this.macs.set(HOST, lowerMac);
     this.macs.set(EXT, extMac);
   }
+
+  protected copyKind(d: Delivery, dst: Mac): CopyKind {
+    const own = this.macs.get(d.station)!;
+    if (d.station === HOST || d.station === EXT) return stackKind(dst, [own]);
+    return macvlanKind(dst, d.reason, own, this.macs.get(HOST)!);
+  }
 }
 
 export interface BridgeLabOptions {
@@ -142,5 +155,13 @@ export class BridgeLab extends ModelLab {
       this.macs.set(p.name, options.stationMacs?.get(p.name) ?? defaultStationMac(i));
     });
     this.macs.set(HOST, bridgeMac);
+    this.local = [bridgeMac, ...options.ports.flatMap((p) => (p.mac === undefined || p.mac === null ? [] : [p.mac]))];
+  }
+
+  /** The bridge's own addresses: its stack takes a copy for any of them as its own. */
+  private readonly local: Mac[];
+
+  protected copyKind(d: Delivery, dst: Mac): CopyKind {
+    return stackKind(dst, d.station === HOST ? this.local : [this.macs.get(d.station)!]);
   }
 }
