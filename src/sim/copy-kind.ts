@@ -2,8 +2,9 @@
 // as sll_pkttype and tcpdump -i any prints as In / B / M / P. eth_type_trans sets it from the
 // destination MAC against the receiving device's own; some switches overwrite it on the way:
 //
-//   bridge   br_handle_frame marks a frame for the bridge's MAC PACKET_HOST; one for a port's
-//            own MAC already is (eth_type_trans on the port): both are "host" for its stack
+//   bridge   br_handle_frame marks a frame for the bridge's MAC PACKET_HOST; otherwise the class
+//            is the one eth_type_trans gave it on the ingress port, so a frame for another
+//            port's own MAC reaches the bridge's stack as otherhost (checked against the kernel)
 //   macvlan  macvlan_handle_frame marks every unicast it hands an endpoint PACKET_HOST (so a
 //            passthru endpoint, which takes all unicast, sees none as otherhost);
 //            macvlan_forward_source leaves a source-mode clone as the lower classified it,

@@ -63,12 +63,12 @@ abstract class ModelLab {
       throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
     const journey = this.network.send(from, bytes, trace);
     const dst = readMac(bytes, 0);
-    for (const d of journey.deliveries) d.kind = this.copyKind(d, dst);
+    for (const d of journey.deliveries) d.kind = this.copyKind(d, dst, from);
     return journey;
   }
 
-  /** How the station's stack classifies a copy for `dst` (copy-kind.ts). */
-  protected abstract copyKind(delivery: Delivery, dst: Mac): CopyKind;
+  /** How the station's stack classifies a copy for `dst` sent by `from` (copy-kind.ts). */
+  protected abstract copyKind(delivery: Delivery, dst: Mac, from: string): CopyKind;
 }
 
 export class MacvlanLab extends ModelLab {
@@ -155,13 +155,18 @@ export class BridgeLab extends ModelLab {
       this.macs.set(p.name, options.stationMacs?.get(p.name) ?? defaultStationMac(i));
     });
     this.macs.set(HOST, bridgeMac);
-    this.local = [bridgeMac, ...options.ports.flatMap((p) => (p.mac === undefined || p.mac === null ? [] : [p.mac]))];
+    this.bridgeMac = bridgeMac;
+    for (const p of options.ports) if (p.mac !== undefined && p.mac !== null) this.portMacs.set(p.name, p.mac);
   }
 
-  /** The bridge's own addresses: its stack takes a copy for any of them as its own. */
-  private readonly local: Mac[];
+  private readonly bridgeMac: Mac;
+  /** Ports' own MACs (local-mac=), by port name. */
+  private readonly portMacs = new Map<string, Mac>();
 
-  protected copyKind(d: Delivery, dst: Mac): CopyKind {
-    return stackKind(dst, d.station === HOST ? this.local : [this.macs.get(d.station)!]);
+  protected copyKind(d: Delivery, dst: Mac, from: string): CopyKind {
+    if (d.station !== HOST) return stackKind(dst, [this.macs.get(d.station)!]);
+    // The bridge's MAC is host (br_handle_frame); else what the ingress port's eth_type_trans said.
+    const ingress = this.portMacs.get(from);
+    return stackKind(dst, ingress === undefined ? [this.bridgeMac] : [this.bridgeMac, ingress]);
   }
 }

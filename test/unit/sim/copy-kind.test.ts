@@ -27,11 +27,11 @@ describe('copy kinds', () => {
     ]);
   });
 
-  it("bridge: a frame for the bridge's MAC, or a port's local MAC, is host to the bridge's stack", () => {
+  it("bridge: the bridge's MAC is host to its stack; a port's own MAC only when it came in by that port", () => {
     expect(kinds(['bridge', '--from', 'p1', '--dst', 'host'])).toEqual(['host:host']);
-    expect(
-      kinds(['bridge', '--port', 'p1', '--port', 'p2,local-mac=02:00:00:00:aa:02', '--dst', '02:00:00:00:aa:02']),
-    ).toEqual(['host:host']);
+    const p2Mac = ['--port', 'p1', '--port', 'p2,local-mac=02:00:00:00:aa:02'];
+    expect(kinds(['bridge', ...p2Mac, '--from', 'p1', '--dst', '02:00:00:00:aa:02'])).toEqual(['host:otherhost']);
+    expect(kinds(['bridge', ...p2Mac, '--from', 'p2', '--dst', '02:00:00:00:aa:02'])).toEqual(['host:host']);
   });
 
   it('macvlan: an endpoint gets its own unicast as host, flooded groups as broadcast/multicast', () => {
