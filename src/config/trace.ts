@@ -355,23 +355,14 @@ export type { SourceRef };
 
 export function traceHelp(): string {
   const flags = (f: Flags) => flagHelp(f, 26).join('\n');
-  const {
-    fdb: _f,
-    from: _fr,
-    dst: _d,
-    src: _s,
-    vlan: _v,
-    ethertype: _e,
-    hex: _h,
-    json: _j,
-    help: _he,
-    ...topologyFlags
-  } = MACVLAN_FLAGS;
-  return `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--json]
-       tapyard trace bridge  [TOPOLOGY] [FRAME] [--json]
+  const own = (f: Flags) => Object.fromEntries(Object.entries(f).filter(([k]) => !(k in COMMON_TRACE_FLAGS))) as Flags;
+  const topologyFlags = own(MACVLAN_FLAGS);
+  return `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--then FRAME...] [--json]
+       tapyard trace bridge  [TOPOLOGY] [FRAME] [--then FRAME...] [--json]
 
-Follow one frame through a model of the kernel's macvlan or bridge and print every hop, every
-copy and the reason for each, using the same decisions as tapyard forward --switch.
+Follow one frame, or a sequence, through a model of the kernel's macvlan or bridge and print every
+hop, every copy (with how the receiving stack classifies it) and the reason for each, using the
+same decisions as tapyard forward --switch.
 
 macvlan (endpoints on one lower device; the host stack owns the lower):
 ${flags(topologyFlags)}
@@ -380,13 +371,15 @@ ${keyHelp(Object.values(MACVLAN_ENDPOINT_KEYS), '      ', 26).join('\n')}
   stations: each endpoint, host (the lower's own stack), ext (the external host)
 
 bridge (a Linux bridge; host is the bridge device's own stack):
-${flags({ port: BRIDGE_FLAGS.port, ageing: BRIDGE_FLAGS.ageing })}
+${flags(own(BRIDGE_FLAGS))}
   port keys (the same as forward --switch bridge, role=port):
 ${keyHelp(Object.values(BRIDGE_PORT_KEYS), '      ', 26).join('\n')}
   stations: one behind each port (named after it) and host
 
 both (for macvlan, --fdb teaches the external switch, whose ports are lower and ext):
 ${flags(COMMON_TRACE_FLAGS)}
+  --then                    the next frame of a sequence: --after, --from and the frame flags again;
+                            it meets what the earlier frames taught (FDB, mdb, a heard querier)
 
 Examples:
   tapyard trace macvlan --mode private --hairpin --from a --dst broadcast
@@ -396,6 +389,8 @@ Examples:
   tapyard trace macvlan --mode passthru --endpoint p=passthru --from ext --dst 02:00:00:00:99:99
   tapyard trace bridge --port p1,hairpin --port p2 --fdb p2=p1 --from p1 --dst p2
   tapyard trace bridge --port p1 --port p2 --port p3,flood=off --from p1 --dst 02:00:00:00:77:77
+  tapyard trace bridge --querier --from p2 --mcast report=239.1.1.1 --then --from p1 --mcast data=239.1.1.1
+  tapyard trace bridge --querier --mcast-router p3 --mdb ff0e::1:3=p2 --from p1 --mcast data=ff0e::1:3
 
 Exit status: 0 when traced, 2 on bad input.`;
 }
