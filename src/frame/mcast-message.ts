@@ -126,7 +126,7 @@ function ipv4Frame(m: McastMessage, group: Ipv4Address, src: Mac, payload: Uint8
       dscp: upper === null ? 0 : 0x30,
       ecn: 0,
       identification: 0,
-      dontFragment: upper === null,
+      dontFragment: true,
       moreFragments: false,
       fragmentOffset: 0,
       ttl: 1,
