@@ -2,14 +2,26 @@
 // model against a Linux bridge. tcpdump -i any prints a packet's pkt_type beside the device it
 // came in on (In host, B broadcast, M multicast, P otherhost); one tcpdump in the stations'
 // namespace and one in the bridge's (for the bridge device, its own stack) see every marked
-// frame, and the kinds per station must be the model's, frame by frame.
+// frame, and the kinds per station must be the model's, frame by frame. A second lab does the same
+// for macvlan endpoints on a veth lower, cabled straight to the external host: passthru (every
+// unicast is host) and source mode (a clone keeps the lower's classification).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMac, parseMac } from '../../src/mac.js';
 import type { CopyKind } from '../../src/sim/copy-kind.js';
-import { BridgeLab, defaultStationMac, HOST } from '../../src/sim/topology.js';
+import {
+  BridgeLab,
+  DEFAULT_EXT_MAC,
+  DEFAULT_HOST_MAC,
+  defaultEndpointMac,
+  defaultStationMac,
+  EXT,
+  HOST,
+  MacvlanLab,
+} from '../../src/sim/topology.js';
 import type { BridgePortConfig } from '../../src/switch/learning-bridge.js';
+import type { EndpointConfig } from '../../src/switch/macvlan.js';
 import {
   addBridge,
   addNamespace,
@@ -199,5 +211,112 @@ describe('copy kinds: bridge model vs skb->pkt_type on a Linux bridge', () => {
       seen.push(got());
     }
     expect(seen).toEqual(predicted);
+  });
+});
+
+interface MacvlanRow {
+  covers: string;
+  endpoints: (Pick<EndpointConfig, 'name' | 'mode'> & { sources?: string[] })[];
+  /** From ext, to a station name or a MAC. */
+  sends: string[];
+}
+
+const MACVLAN_ROWS: MacvlanRow[] = [
+  {
+    covers: 'passthru: unicast for any MAC is host to the endpoint; broadcast is broadcast',
+    endpoints: [{ name: 'a', mode: 'passthru' }],
+    sends: ['02:00:00:00:99:99', 'broadcast', HOST],
+  },
+  {
+    covers: "source mode: a clone keeps the lower's class, host for the endpoint's own MAC",
+    endpoints: [
+      { name: 's', mode: 'source', sources: [EXT] },
+      { name: 'v', mode: 'vepa' },
+    ],
+    sends: ['v', HOST, 's', 'broadcast'],
+  },
+];
+
+describe('copy kinds: macvlan model vs skb->pkt_type on a veth lower', () => {
+  const id = `${RUN}q`;
+  const hv = `ty-${id}-hv`;
+  const ext = `ty-${id}-ex`;
+  const lower = `ty-${id}-lw`;
+  const extDev = `ty-${id}-x`;
+  let dump: Dump | null = null;
+  let sender: Observer | null = null;
+  let nextCase = 10_000;
+
+  beforeAll(async () => {
+    addNamespace(hv);
+    addNamespace(ext);
+    addVeth(hv, lower, ext, extDev);
+    ip('-n', hv, 'link', 'set', lower, 'address', formatMac(DEFAULT_HOST_MAC));
+    ip('-n', ext, 'link', 'set', extDev, 'address', formatMac(DEFAULT_EXT_MAC));
+    sender = new Observer(EXT, ext, extDev, RUN_TAG);
+    dump = new Dump(hv);
+    await dump.ready;
+  });
+
+  afterAll(() => {
+    dump?.stop();
+    sender?.close();
+    deleteNamespace(hv);
+    deleteNamespace(ext);
+  });
+
+  it.each(MACVLAN_ROWS.map((r) => [r.covers, r] as const))('%s', async (_title, row) => {
+    const model = new MacvlanLab({
+      wire: 'direct',
+      endpoints: row.endpoints.map((e) => ({
+        name: e.name,
+        mode: e.mode,
+        sources: (e.sources ?? []).map(() => DEFAULT_EXT_MAC),
+      })),
+    });
+    // Endpoints only: tcpdump on the lower sees every frame that arrives there, before macvlan's
+    // rx_handler, not just what the lower's own stack is handed.
+    const devices = new Map<string, string>();
+    row.endpoints.forEach((e, i) => {
+      const dev = `ty-${id}-e${i}`;
+      const args = ['-n', hv, 'link', 'add', 'link', lower, 'name', dev];
+      if (e.mode !== 'passthru') args.push('address', formatMac(defaultEndpointMac(i)));
+      args.push('type', 'macvlan', 'mode', e.mode!);
+      if (e.sources !== undefined) args.push('macaddr', 'set', formatMac(DEFAULT_EXT_MAC));
+      ip(...args);
+      ip('-n', hv, 'link', 'set', dev, 'up');
+      devices.set(dev, e.name);
+    });
+    try {
+      const seen: string[][] = [];
+      const predicted: string[][] = [];
+      for (const to of row.sends) {
+        const caseId = nextCase++;
+        const dst = to === 'broadcast' ? 'ff:ff:ff:ff:ff:ff' : formatMac(model.macs.get(to) ?? parseMac(to)!);
+        const frame = markedFrame(dst, formatMac(DEFAULT_EXT_MAC), RUN_TAG, caseId);
+        sender!.send(frame);
+        const expected = model
+          .send(EXT, frame, false)
+          .deliveries.filter((d) => d.station !== HOST)
+          .map((d) => `${d.station}:${d.kind}`)
+          .sort();
+        predicted.push(expected);
+        const got = () =>
+          dump!
+            .seen(caseId)
+            .filter(([dev]) => devices.has(dev))
+            .map(([dev, kind]) => `${devices.get(dev)}:${kind}`)
+            .sort();
+        const deadline = Date.now() + 3000;
+        while (got().length < expected.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 200));
+        seen.push(got());
+      }
+      expect(seen).toEqual(predicted);
+    } finally {
+      row.endpoints.forEach((_e, i) => {
+        ip('-n', hv, 'link', 'del', `ty-${id}-e${i}`);
+      });
+    }
   });
 });
