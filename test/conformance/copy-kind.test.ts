@@ -95,6 +95,10 @@ class Dump {
     this.proc = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'any', '-nn', '-l', '-x', 'ether proto 0x88b5'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // Never outlive the run (an interrupted one too): a live tcpdump would keep its namespace.
+    const stop = () => this.proc.kill('SIGKILL');
+    process.once('exit', stop);
+    this.proc.once('exit', () => process.off('exit', stop));
     this.proc.stdout!.on('data', (b: Buffer) => {
       this.text += b.toString();
     });
