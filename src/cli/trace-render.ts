@@ -1,7 +1,9 @@
 // What `tapyard trace` prints: the frame, every hop with its reasons, and the copies per
 // station, as text or as one JSON object.
 
-import { EthernetView, isVlanTpid } from '../frame/ethernet.js';
+import { describe } from '../frame/describe.js';
+import { EthernetView, EtherType, isVlanTpid } from '../frame/ethernet.js';
+import { Frame } from '../frame/frame.js';
 import { formatMac, type Mac } from '../mac.js';
 import { describeReason } from '../reason.js';
 import type { Journey } from '../sim/network.js';
@@ -9,7 +11,14 @@ import type { Journey } from '../sim/network.js';
 function frameSummary(bytes: Uint8Array) {
   const v = new EthernetView();
   v.parse(bytes, 0, bytes.length);
+  const frame = new Frame();
+  frame.parse(bytes, 0, bytes.length);
+  const ip =
+    frame.network === EtherType.IPV4 || frame.network === EtherType.IPV6
+      ? describe(bytes, 0, bytes.length).replace(/^.*? (IPv[46] )/, '$1')
+      : null;
   return {
+    ip,
     src: formatMac(v.src),
     dst: formatMac(v.dst),
     vlan: v.tagCount > 0 && isVlanTpid(v.outerTpid) ? v.vid : null,
@@ -35,6 +44,7 @@ export function render(
   const lines = [
     `Frame:    ${name(f.src)} > ${name(f.dst)}, ethertype ${f.ethertype}` +
       `${f.vlan === null ? '' : `, vlan ${f.vlan}`}, ${f.length} bytes`,
+    ...(f.ip === null ? [] : [`          ${f.ip}`]),
     `Topology: ${topology}`,
     `Sent by:  ${from}`,
     '',
@@ -54,6 +64,12 @@ export function render(
   lines.push('');
   const got = stations.map((s) => `${s} ×${counts.get(s) ?? 0}`);
   lines.push(`Copies:   ${got.join(', ')}`);
+  // How each receiving stack classifies its copies (skb->pkt_type: host, broadcast, multicast, otherhost).
+  const kinds = stations.flatMap((s) => {
+    const of = journey.deliveries.filter((d) => d.station === s).map((d) => d.kind ?? 'unknown');
+    return of.length === 0 ? [] : [`${s} ${of.join('+')}`];
+  });
+  if (kinds.length > 0) lines.push(`Kinds:    ${kinds.join(', ')}`);
   return lines.join('\n');
 }
 

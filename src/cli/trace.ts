@@ -1,6 +1,7 @@
-// tapyard trace: follow one frame through a described topology, hop by hop, with the reason for
-// every copy and every drop, like `ovs-appctl ofproto/trace`. The hops are the same decide()
-// calls the forwarder makes, so the explanation and the datapath cannot disagree.
+// tapyard trace: follow one frame, or a sequence of frames, through a described topology, hop by
+// hop, with the reason for every copy and every drop, like `ovs-appctl ofproto/trace`. The hops
+// are the same decide() calls the forwarder makes, so the explanation and the datapath cannot
+// disagree; in a sequence each frame meets what the earlier ones taught the switches.
 
 import { readTraceConfig, traceHelp } from '../config/trace.js';
 import { countDeliveries } from '../sim/network.js';
@@ -19,13 +20,30 @@ function run(argv: string[]): number {
     return 0;
   }
   const lab = buildTraceLab(config);
-  const { from, bytes } = traceFrame(lab, config.from, config.frame);
-  const journey = lab.send(from, bytes);
-  const counts = countDeliveries(journey);
+  const sends = [{ from: config.from, frame: config.frame, afterS: 0 }, ...config.then];
+  // Every frame is built before any is sent: a bad one is refused before the trace starts.
+  const frames = sends.map((s) => ({ ...traceFrame(lab, s.from, s.frame), afterS: s.afterS }));
+  const traced = frames.map(({ from, bytes, afterS }) => {
+    lab.advance(afterS);
+    const journey = lab.send(from, bytes);
+    return { from, bytes, afterS, journey, counts: countDeliveries(journey) };
+  });
+  const stations = lab.stations();
   if (config.json) {
-    console.log(JSON.stringify(toJson(bytes, from, lab.description, journey, counts, lab.stations()), null, 2));
+    const each = traced.map((t) => toJson(t.bytes, t.from, lab.description, t.journey, t.counts, stations));
+    const out =
+      each.length === 1
+        ? each[0]
+        : { topology: lab.description, frames: each.map((f, i) => ({ afterS: traced[i]!.afterS, ...f })) };
+    console.log(JSON.stringify(out, null, 2));
   } else {
-    console.log(render(bytes, from, lab.description, journey, counts, lab.stations(), lab.macs));
+    const blocks = traced.map((t, i) => {
+      const text = render(t.bytes, t.from, lab.description, t.journey, t.counts, stations, lab.macs);
+      if (traced.length === 1) return text;
+      const after = i > 0 && t.afterS > 0 ? `, ${t.afterS} s later` : '';
+      return `=== frame ${i + 1} of ${traced.length}${after} ===\n${text}`;
+    });
+    console.log(blocks.join('\n\n'));
   }
   return 0;
 }

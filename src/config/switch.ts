@@ -4,7 +4,7 @@
 
 import type { Mac } from '../mac.js';
 import { LINUX_DEFAULT_GROUPS } from '../sim/topology.js';
-import type { BridgePortConfig } from '../switch/learning-bridge.js';
+import type { BridgePortConfig, McastRouter } from '../switch/learning-bridge.js';
 import { DEFAULT_AGEING_MS } from '../switch/learning-bridge.js';
 import { type EndpointConfig, type LowerConfig, MACVLAN_MODE_NAMES } from '../switch/macvlan.js';
 import type { BridgeRole, MacvlanRole, SwitchConfig, SwitchKind } from '../switch/roles.js';
@@ -15,6 +15,8 @@ import { flag, integer, list, mac, oneOf, seconds, usageError, type ValueType } 
 
 export const BRIDGE_KEYS = {
   ageing: key('ageing', seconds(), DEFAULT_AGEING_MS / 1000, 'FDB ageing_time in seconds'),
+  snooping: key('snooping', flag, true, 'mcast_snooping: IGMP/MLD build an mdb (the kernel default)'),
+  querier: key('querier', flag, false, 'mcast_querier: the bridge is a querier, so snooped groups go to members only'),
 } as const;
 
 export const BRIDGE_PORT_KEYS = {
@@ -23,6 +25,13 @@ export const BRIDGE_PORT_KEYS = {
   bcastFlood: key('bcast-flood', flag, true, 'broadcast is flooded to this port'),
   mcastFlood: key('mcast-flood', flag, true, 'multicast is flooded to this port'),
   learning: key('learning', flag, true, 'learn source MACs seen on this port'),
+  mcastRouter: key(
+    'mcast-router',
+    integer(0, 2),
+    1,
+    'mcast_router: 0 never a router port, 1 while queries arrive on it, 2 always',
+  ) as Key<McastRouter>,
+  fastLeave: key('fastleave', flag, false, 'a leave ends the membership of the port at once'),
   localMac: optional('local-mac', mac, "an address the bridge itself owns on this port (the port device's MAC)"),
 } as const;
 
@@ -181,10 +190,10 @@ export function switchConfig(
       own.finish([]);
       return { kind };
     case 'bridge': {
-      const { ageing } = own.take(BRIDGE_KEYS);
+      const { ageing, snooping, querier } = own.take(BRIDGE_KEYS);
       own.finish(Object.values(BRIDGE_KEYS).map((k) => k.name));
       once('host');
-      return { kind, ageingMs: ageing * 1000, roles: roles as BridgeRole[] };
+      return { kind, ageingMs: ageing * 1000, snooping, querier, roles: roles as BridgeRole[] };
     }
     case 'macvlan': {
       own.finish([]);
@@ -197,7 +206,7 @@ export function switchConfig(
 
 /** The switch part of `forward --help`, from the declarations. */
 export function switchHelp(): string[] {
-  const lines = ['  --switch bridge[,ageing=S]', ...keyHelp(Object.values(BRIDGE_KEYS), '      ', 24)];
+  const lines = ['  --switch bridge[,key=value...]', ...keyHelp(Object.values(BRIDGE_KEYS), '      ', 24)];
   for (const [kind, table] of Object.entries(SWITCH_ROLES)) {
     if (table === null) continue;
     lines.push(`  ${kind}: role=${Object.keys(table.keys).join('|')} on each port (default ${table.fallback})`);

@@ -1,6 +1,8 @@
 // `tapyard trace`'s command line, declared: a topology (macvlan endpoints or bridge ports, read
 // through the same keys as `forward --switch`), what the switches already learned, and a frame.
 
+import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import { MCAST_MESSAGE_KINDS, type McastMessage, type McastMessageKind } from '../frame/mcast-message.js';
 import type { Wire } from '../sim/topology.js';
 import { WIRES } from '../sim/topology.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
@@ -18,19 +20,32 @@ import {
 } from './switch.js';
 import { flag, hexOrDecimal, integer, oneOf, seconds, text, usageError } from './value.js';
 
+/** What each frame of a trace is: the first one's flags, and again after every --then. */
+export const FRAME_FLAGS = {
+  after: valued('after', seconds(), 'let this much time pass before the frame is sent (entries age)'),
+  from: valued('from', text('STATION'), 'who sends the frame (default: the first station)'),
+  dst: valued('dst', text('WHERE'), 'a station, a MAC, broadcast, ipv4-mcast[=GROUP], ipv6-mcast[=GROUP]'),
+  src: valued('src', text('WHO'), "a station or a MAC (default: the sender's own MAC)"),
+  vlan: valued('vlan', integer(0, 4095), 'add an 802.1Q tag with this VID'),
+  ethertype: valued('ethertype', hexOrDecimal(0, 0xffff), 'e.g. 0x0800', '0x88b5'),
+  mcast: valued(
+    'mcast',
+    text('MESSAGE=GROUP'),
+    `an IP frame for snooping: ${MCAST_MESSAGE_KINDS.join('|')}=GROUP (IGMP for v4, MLD for v6; query=4|6|GROUP)`,
+  ),
+  hex: valued('hex', text('BYTES', 65536), 'the whole frame as hex instead of --dst/--src/--vlan/--ethertype'),
+} as const;
+
+/** The word that starts the next frame of a sequence. */
+export const THEN = '--then';
+
 export const COMMON_TRACE_FLAGS = {
   fdb: repeated(
     'fdb',
     text('WHO=PORT[,static][,sticky]'),
     'the switch already knows WHO (a station or a MAC) on PORT: learned, or a static entry',
   ),
-  after: valued('after', seconds(), 'let this much time pass after --fdb before the frame is sent (entries age)'),
-  from: valued('from', text('STATION'), 'who sends the frame (default: the first station)'),
-  dst: valued('dst', text('WHERE'), 'a station, a MAC, broadcast, ipv4-mcast[=GROUP], ipv6-mcast[=GROUP]'),
-  src: valued('src', text('WHO'), "a station or a MAC (default: the sender's own MAC)"),
-  vlan: valued('vlan', integer(0, 4095), 'add an 802.1Q tag with this VID'),
-  ethertype: valued('ethertype', hexOrDecimal(0, 0xffff), 'e.g. 0x0800', '0x88b5'),
-  hex: valued('hex', text('BYTES', 65536), 'the whole frame as hex instead of --dst/--src/--vlan/--ethertype'),
+  ...FRAME_FLAGS,
   json: onOff('json', 'one JSON object: the frame, every hop, and the copies per station'),
   help: HELP_FLAG,
 } as const;
@@ -48,6 +63,14 @@ export const MACVLAN_FLAGS = {
 export const BRIDGE_FLAGS = {
   port: repeated('port', text('NAME[,key...]'), 'a bridge port (default: p1, p2, p3)'),
   ageing: valued('ageing', seconds(), 'ageing_time in seconds', String(BRIDGE_KEYS.ageing.fallback)),
+  querier: onOff('querier', 'mcast_querier 1: the bridge is a querier, so snooped groups go to members only'),
+  snooping: valued('snooping', flag, 'mcast_snooping (the kernel default is on)', 'on'),
+  mcastRouter: repeated('mcast-router', text('PORT'), 'this port is a multicast router port (mcast_router 2)'),
+  mdb: repeated(
+    'mdb',
+    text('GROUP=PORT[,permanent]'),
+    'a member of GROUP (an IP group) is behind PORT, or host: the bridge stack joined',
+  ),
   ...COMMON_TRACE_FLAGS,
 } as const;
 
@@ -67,11 +90,32 @@ export type TraceTopology =
       readonly lowerUnicastFilter: boolean;
       readonly bcCutoff: number | undefined;
     }
-  | { readonly kind: 'bridge'; readonly ports: readonly BridgePortConfig[]; readonly ageingMs: number | undefined };
+  | {
+      readonly kind: 'bridge';
+      readonly ports: readonly BridgePortConfig[];
+      readonly ageingMs: number | undefined;
+      readonly multicast: { readonly snooping: boolean; readonly querier: boolean };
+    };
 
 export type TraceFrame =
   | { readonly hex: Uint8Array }
+  | { readonly mcast: McastMessage; readonly dst?: string; readonly src?: string }
   | { readonly dst?: string; readonly src?: string; readonly vlan: number | null; readonly etherType: number };
+
+/** One frame of a sequence: who sends what, after how long. */
+export interface TraceSend {
+  readonly from: string | undefined;
+  readonly frame: TraceFrame;
+  /** Seconds that pass before it is sent. */
+  readonly afterS: number;
+}
+
+/** `--mdb GROUP=PORT`: a member behind PORT (host: the bridge's own stack joined). */
+export interface TraceMdbEntry {
+  readonly group: Uint8Array;
+  readonly port: string;
+  readonly permanent: boolean;
+}
 
 export interface TraceFdbEntry {
   readonly who: string;
@@ -89,12 +133,20 @@ const FDB_KEYS = {
 export interface TraceConfig {
   readonly topology: TraceTopology;
   readonly fdb: readonly TraceFdbEntry[];
-  /** Seconds that pass between teaching the FDB and sending the frame. */
+  /** Bridge only: what the mdb already holds. */
+  readonly mdb: readonly TraceMdbEntry[];
+  /** The first frame: seconds that pass between teaching the FDB and sending it, who, what. */
   readonly afterS: number;
   readonly from: string | undefined;
   readonly frame: TraceFrame;
+  /** The frames after it (--then), in order: each sees what the earlier ones taught. */
+  readonly then: readonly TraceSend[];
   readonly json: boolean;
 }
+
+const MDB_KEYS = {
+  permanent: key('permanent', flag, false, 'a permanent entry (never ages)'),
+} as const;
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
 
@@ -105,15 +157,17 @@ export function readTraceConfig(argv: readonly string[]): TraceConfig | null {
   if (kind === undefined || kind.startsWith('-')) {
     throw usageError('say which topology: tapyard trace macvlan ... or tapyard trace bridge ...');
   }
-  if (kind === 'macvlan' || kind === 'bridge') refuseOtherTopology(kind, rest);
+  const [first, ...later] = splitThen(rest);
+  const then = later.map(readSend);
+  if (kind === 'macvlan' || kind === 'bridge') refuseOtherTopology(kind, first!);
   if (kind === 'macvlan') {
-    const { values, positionals } = parseCommandLine(rest, MACVLAN_FLAGS);
+    const { values, positionals } = parseCommandLine(first!, MACVLAN_FLAGS);
     noPositionals(positionals);
     if (values.hairpin && values.wire !== undefined && values.wire !== 'hairpin') {
       throw usageError(`--hairpin contradicts --wire ${values.wire}`);
     }
     const endpoints = values.endpoint.map(readTraceEndpoint);
-    return common(values, {
+    return common(values, then, [], {
       kind,
       endpoints: endpoints.length > 0 ? endpoints : null,
       mode: values.mode ?? 'vepa',
@@ -123,13 +177,18 @@ export function readTraceConfig(argv: readonly string[]): TraceConfig | null {
     });
   }
   if (kind === 'bridge') {
-    const { values, positionals } = parseCommandLine(rest, BRIDGE_FLAGS);
+    const { values, positionals } = parseCommandLine(first!, BRIDGE_FLAGS);
     noPositionals(positionals);
     const ports = (values.port.length > 0 ? values.port : ['p1', 'p2', 'p3']).map(readTraceBridgePort);
-    return common(values, {
+    const names = ports.map((p) => p.name);
+    for (const r of values.mcastRouter)
+      if (!names.includes(r)) throw usageError(`--mcast-router ${quote(r)}: no bridge port named ${r}`);
+    const mdb = values.mdb.map((entry) => readMdbEntry(entry, names));
+    return common(values, then, mdb, {
       kind,
-      ports,
+      ports: ports.map((p) => (values.mcastRouter.includes(p.name) ? { ...p, mcastRouter: 2 as const } : p)),
       ageingMs: values.ageing === undefined ? undefined : values.ageing * 1000,
+      multicast: { snooping: values.snooping ?? true, querier: values.querier },
     });
   }
   throw usageError(`unknown topology ${quote(kind)}: say macvlan or bridge`);
@@ -154,18 +213,92 @@ function noPositionals(positionals: readonly string[]): void {
   if (positionals.length > 0) throw usageError(`unexpected argument ${quote(positionals[0]!)}`);
 }
 
+type FrameValues = {
+  after?: number;
+  from?: string;
+  dst?: string;
+  src?: string;
+  vlan?: number;
+  ethertype?: number;
+  mcast?: string;
+  hex?: string;
+};
+
+/** The words of each frame: before the first --then (with the topology), and after each. */
+function splitThen(argv: readonly string[]): string[][] {
+  const parts: string[][] = [[]];
+  for (const word of argv) {
+    if (word === THEN) parts.push([]);
+    else parts[parts.length - 1]!.push(word);
+  }
+  return parts;
+}
+
+function readSend(words: readonly string[], i: number): TraceSend {
+  const { values, positionals } = parseCommandLine(words, FRAME_FLAGS);
+  noPositionals(positionals);
+  if (words.length === 0) throw usageError(`--then number ${i + 1} is followed by no frame`);
+  return { from: values.from, frame: readFrame(values), afterS: values.after ?? 0 };
+}
+
+function readFrame(values: FrameValues): TraceFrame {
+  if (values.hex !== undefined) return { hex: parseHex(values.hex) };
+  if (values.mcast !== undefined) {
+    if (values.vlan !== undefined || values.ethertype !== undefined)
+      throw usageError('--mcast builds its own IP frame: no --vlan or --ethertype with it');
+    return {
+      mcast: readMcast(values.mcast),
+      ...(values.dst === undefined ? {} : { dst: values.dst }),
+      ...(values.src === undefined ? {} : { src: values.src }),
+    };
+  }
+  return {
+    ...(values.dst === undefined ? {} : { dst: values.dst }),
+    ...(values.src === undefined ? {} : { src: values.src }),
+    vlan: values.vlan ?? null,
+    etherType: values.ethertype ?? 0x88b5,
+  };
+}
+
+/** MESSAGE=GROUP: an IPv4 group for IGMP, an IPv6 one for MLD; query=4 and query=6 are general. */
+function readMcast(text: string): McastMessage {
+  const eq = text.indexOf('=');
+  const kind = (eq < 0 ? text : text.slice(0, eq)) as McastMessageKind;
+  if (!MCAST_MESSAGE_KINDS.includes(kind))
+    throw usageError(`--mcast ${quote(text)}: say ${MCAST_MESSAGE_KINDS.join(', ')} (=GROUP)`);
+  const group = eq < 0 ? '' : text.slice(eq + 1);
+  if (kind === 'query' && (group === '4' || group === '')) return { kind, group: 0 };
+  if (kind === 'query' && group === '6') return { kind, group: new Uint8Array(16) };
+  const v4 = parseIpv4(group);
+  if (v4 !== null && v4 >>> 28 === 0xe) return { kind, group: v4 };
+  const v6 = parseIpv6(group);
+  if (v6 !== null && v6[0] === 0xff) return { kind, group: v6 };
+  throw usageError(`--mcast ${quote(text)}: '${group}' is not an IPv4 or IPv6 multicast group`);
+}
+
+/** GROUP=PORT[,permanent]: the port is a member of GROUP (host: the bridge stack). */
+function readMdbEntry(entry: string, ports: readonly string[]): TraceMdbEntry {
+  const [head = '', ...parts] = entry.split(',');
+  const eq = head.lastIndexOf('=');
+  if (eq <= 0) throw usageError(`--mdb ${quote(entry)} must be GROUP=PORT[,permanent]`);
+  const groupText = head.slice(0, eq);
+  const port = head.slice(eq + 1);
+  const o = new Options(`--mdb ${head}`, parts);
+  const { permanent } = o.take(MDB_KEYS);
+  o.finish(Object.values(MDB_KEYS).map((k) => k.name));
+  if (port !== 'host' && !ports.includes(port))
+    throw usageError(`--mdb ${quote(entry)}: no bridge port named ${port} (nor host)`);
+  const v4 = parseIpv4(groupText);
+  const v6 = v4 === null ? parseIpv6(groupText) : null;
+  if (v4 === null && v6 === null) throw usageError(`--mdb ${quote(entry)}: '${groupText}' is not an IP group`);
+  const group = v4 !== null ? Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff) : v6!;
+  return { group, port, permanent };
+}
+
 function common(
-  values: {
-    fdb: readonly string[];
-    after?: number;
-    from?: string;
-    dst?: string;
-    src?: string;
-    vlan?: number;
-    ethertype?: number;
-    hex?: string;
-    json: boolean;
-  },
+  values: FrameValues & { fdb: readonly string[]; json: boolean },
+  then: readonly TraceSend[],
+  mdb: readonly TraceMdbEntry[],
   topology: TraceTopology,
 ): TraceConfig {
   const fdb = values.fdb.map((entry): TraceFdbEntry => {
@@ -177,16 +310,17 @@ function common(
     o.finish(Object.values(FDB_KEYS).map((k) => k.name));
     return { who: head.slice(0, eq), port: head.slice(eq + 1), ...keys };
   });
-  const frame: TraceFrame =
-    values.hex !== undefined
-      ? { hex: parseHex(values.hex) }
-      : {
-          ...(values.dst === undefined ? {} : { dst: values.dst }),
-          ...(values.src === undefined ? {} : { src: values.src }),
-          vlan: values.vlan ?? null,
-          etherType: values.ethertype ?? 0x88b5,
-        };
-  return Object.freeze({ topology, fdb, afterS: values.after ?? 0, from: values.from, frame, json: values.json });
+  const frame = readFrame(values);
+  return Object.freeze({
+    topology,
+    fdb,
+    mdb,
+    afterS: values.after ?? 0,
+    from: values.from,
+    frame,
+    then,
+    json: values.json,
+  });
 }
 
 /** NAME=MODE[,key=value...]: the MODE is mode= of the endpoint keys forward uses. */
@@ -221,23 +355,14 @@ export type { SourceRef };
 
 export function traceHelp(): string {
   const flags = (f: Flags) => flagHelp(f, 26).join('\n');
-  const {
-    fdb: _f,
-    from: _fr,
-    dst: _d,
-    src: _s,
-    vlan: _v,
-    ethertype: _e,
-    hex: _h,
-    json: _j,
-    help: _he,
-    ...topologyFlags
-  } = MACVLAN_FLAGS;
-  return `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--json]
-       tapyard trace bridge  [TOPOLOGY] [FRAME] [--json]
+  const own = (f: Flags) => Object.fromEntries(Object.entries(f).filter(([k]) => !(k in COMMON_TRACE_FLAGS))) as Flags;
+  const topologyFlags = own(MACVLAN_FLAGS);
+  return `usage: tapyard trace macvlan [TOPOLOGY] [FRAME] [--then FRAME...] [--json]
+       tapyard trace bridge  [TOPOLOGY] [FRAME] [--then FRAME...] [--json]
 
-Follow one frame through a model of the kernel's macvlan or bridge and print every hop, every
-copy and the reason for each, using the same decisions as tapyard forward --switch.
+Follow one frame, or a sequence, through a model of the kernel's macvlan or bridge and print every
+hop, every copy (with how the receiving stack classifies it) and the reason for each, using the
+same decisions as tapyard forward --switch.
 
 macvlan (endpoints on one lower device; the host stack owns the lower):
 ${flags(topologyFlags)}
@@ -246,13 +371,15 @@ ${keyHelp(Object.values(MACVLAN_ENDPOINT_KEYS), '      ', 26).join('\n')}
   stations: each endpoint, host (the lower's own stack), ext (the external host)
 
 bridge (a Linux bridge; host is the bridge device's own stack):
-${flags({ port: BRIDGE_FLAGS.port, ageing: BRIDGE_FLAGS.ageing })}
+${flags(own(BRIDGE_FLAGS))}
   port keys (the same as forward --switch bridge, role=port):
 ${keyHelp(Object.values(BRIDGE_PORT_KEYS), '      ', 26).join('\n')}
   stations: one behind each port (named after it) and host
 
 both (for macvlan, --fdb teaches the external switch, whose ports are lower and ext):
 ${flags(COMMON_TRACE_FLAGS)}
+  --then                    the next frame of a sequence: --after, --from and the frame flags again;
+                            it meets what the earlier frames taught (FDB, mdb, a heard querier)
 
 Examples:
   tapyard trace macvlan --mode private --hairpin --from a --dst broadcast
@@ -262,6 +389,8 @@ Examples:
   tapyard trace macvlan --mode passthru --endpoint p=passthru --from ext --dst 02:00:00:00:99:99
   tapyard trace bridge --port p1,hairpin --port p2 --fdb p2=p1 --from p1 --dst p2
   tapyard trace bridge --port p1 --port p2 --port p3,flood=off --from p1 --dst 02:00:00:00:77:77
+  tapyard trace bridge --querier --from p2 --mcast report=239.1.1.1 --then --from p1 --mcast data=239.1.1.1
+  tapyard trace bridge --querier --mcast-router p3 --mdb ff0e::1:3=p2 --from p1 --mcast data=ff0e::1:3
 
 Exit status: 0 when traced, 2 on bad input.`;
 }

@@ -21,6 +21,7 @@ import {
 } from './ethernet.js';
 import { type Frame, NONE } from './frame.js';
 import { emitIcmp, ICMP_HEADER_LEN, IcmpField, type IcmpRepr, Icmpv4Type, Icmpv6Type, icmpRepr } from './icmp.js';
+import { emitIgmp, IgmpField, type IgmpRepr, igmpLength, igmpRepr } from './igmp.js';
 import { IPV6_ADDRESS_LEN, type Ipv4Address, type Ipv6Address, parseIpv4, parseIpv6 } from './ip-address.js';
 import { IpProtocol } from './ip-protocol.js';
 import { emitIpv4, IPV4_MAX_HEADER_LEN, type Ipv4Repr, ipv4HeaderLength, ipv4Repr } from './ipv4.js';
@@ -49,6 +50,7 @@ export interface FrameRepr {
   ipv4?: Ipv4Repr;
   ipv6?: Ipv6Repr;
   icmp?: IcmpRepr;
+  igmp?: IgmpRepr;
   udp?: UdpRepr;
   tcp?: TcpRepr;
   /** The bytes after the innermost header. */
@@ -90,6 +92,9 @@ export function frameRepr(frame: Frame): FrameRepr {
   } else if (frame.transport === IpProtocol.TCP) {
     repr.tcp = tcpRepr(frame.tcp);
     payloadStart = frame.tcp.payloadOffset;
+  } else if (frame.transport === IpProtocol.IGMP) {
+    repr.igmp = igmpRepr(frame.igmp);
+    payloadStart = frame.igmp.offset + igmpLength(repr.igmp);
   } else if (frame.transport !== NONE) {
     repr.icmp = icmpRepr(frame.icmp);
     payloadStart = frame.icmp.payloadOffset;
@@ -126,17 +131,28 @@ export function emitFrame(repr: FrameRepr): Uint8Array {
   if (repr.udp) at += emitUdp({ ...repr.udp, payloadLength: repr.payload.length }, bytes, at);
   else if (repr.tcp) at += emitTcp({ ...repr.tcp, payloadLength: repr.payload.length }, bytes, at);
   else if (repr.icmp) at += emitIcmp(repr.icmp, bytes, at);
+  else if (repr.igmp) at += emitIgmp(repr.igmp, bytes, at);
   bytes.set(repr.payload, at);
   bytes.set(repr.trailer, at + repr.payload.length);
 
-  const field = repr.udp ? UdpField.CHECKSUM : repr.tcp ? TcpField.CHECKSUM : repr.icmp ? IcmpField.CHECKSUM : -1;
+  const field = repr.udp
+    ? UdpField.CHECKSUM
+    : repr.tcp
+      ? TcpField.CHECKSUM
+      : repr.icmp
+        ? IcmpField.CHECKSUM
+        : repr.igmp
+          ? IgmpField.CHECKSUM
+          : -1;
+  // ICMPv4 and IGMP have no pseudo-header and no checksum offload.
+  const plain = repr.icmp !== undefined || repr.igmp !== undefined;
   if (field < 0 || !(ipv4 || ipv6)) return bytes;
   const protocol = ipv4 ? ipv4.protocol : ipv6!.protocol;
   let pseudo = 0;
-  if (ipv4 && !repr.icmp) pseudo = ipv4PseudoHeaderSum(bytes, l3Offset, protocol, l4Length);
+  if (ipv4 && !plain) pseudo = ipv4PseudoHeaderSum(bytes, l3Offset, protocol, l4Length);
   if (ipv6) pseudo = ipv6PseudoHeaderSum(bytes, l3Offset, protocol, l4Length, finalDestinationOffset(bytes, l3Offset));
   let checksum: number;
-  if (repr.checksum === 'partial' && !repr.icmp) checksum = fold(pseudo);
+  if (repr.checksum === 'partial' && !plain) checksum = fold(pseudo);
   else {
     checksum = checksumWithField(bytes, l4Offset, l4Length, field, pseudo);
     // A computed 0 goes out as 0xffff for UDP: a zero field means "no checksum" (RFC 768).
@@ -157,6 +173,7 @@ function transportHeaderLength(repr: FrameRepr): number {
   if (repr.udp) return UDP_HEADER_LEN;
   if (repr.tcp) return tcpHeaderLength(repr.tcp);
   if (repr.icmp) return ICMP_HEADER_LEN;
+  if (repr.igmp) return igmpLength(repr.igmp);
   return 0;
 }
 
@@ -164,6 +181,7 @@ function transportProtocol(repr: FrameRepr, ipVersion: 4 | 6): number | undefine
   if (repr.udp) return IpProtocol.UDP;
   if (repr.tcp) return IpProtocol.TCP;
   if (repr.icmp) return ipVersion === 4 ? IpProtocol.ICMP : IpProtocol.ICMPV6;
+  if (repr.igmp) return IpProtocol.IGMP;
   return undefined;
 }
 

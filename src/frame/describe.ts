@@ -15,6 +15,7 @@ import { FrameError } from './error.js';
 import { EtherType } from './ethernet.js';
 import { Frame, NONE } from './frame.js';
 import { Icmpv4Type, Icmpv6Type } from './icmp.js';
+import { IgmpType } from './igmp.js';
 import { formatIpv4, formatIpv6 } from './ip-address.js';
 import { IpProtocol } from './ip-protocol.js';
 import { ipv6ExtensionLength } from './ipv6.js';
@@ -119,6 +120,8 @@ function protocolName(protocol: number): string {
       return 'ICMP';
     case IpProtocol.ICMPV6:
       return 'ICMPv6';
+    case IpProtocol.IGMP:
+      return 'IGMP';
     case IpProtocol.UDP:
       return 'UDP';
     case IpProtocol.TCP:
@@ -158,8 +161,30 @@ function transportText(src: string, dst: string, ipName: string, chain = ''): st
         `seq ${tcp.seq}${ack} win ${tcp.window} len ${tcp.payloadLength}`
       );
     }
+    case IpProtocol.IGMP:
+      return `${src} > ${dst} IGMP ${igmpText()}`;
     default:
       return `${src} > ${dst}${chain} ${name} ${icmpText(frame.transport === IpProtocol.ICMPV6)}`;
+  }
+}
+
+/** As tcpdump says it: `v2 report 239.1.1.1`, `leave 239.1.1.1`, `v3 report, 1 group record(s)`. */
+function igmpText(): string {
+  const igmp = frame.igmp;
+  const group = formatIpv4(igmp.group);
+  switch (igmp.type) {
+    case IgmpType.QUERY:
+      return igmp.group === 0 ? 'query' : `query ${group}`;
+    case IgmpType.V1_REPORT:
+      return `v1 report ${group}`;
+    case IgmpType.V2_REPORT:
+      return `v2 report ${group}`;
+    case IgmpType.LEAVE:
+      return `leave ${group}`;
+    case IgmpType.V3_REPORT:
+      return `v3 report, ${igmp.recordCount} group record(s)`;
+    default:
+      return `type 0x${igmp.type.toString(16)}`;
   }
 }
 

@@ -8,6 +8,7 @@ import { checksumValid, ipv4PseudoHeaderSum, ipv6PseudoHeaderSum } from './check
 import type { FrameError } from './error.js';
 import { EthernetView, EtherType } from './ethernet.js';
 import { IcmpView } from './icmp.js';
+import { IgmpView } from './igmp.js';
 import { IpProtocol } from './ip-protocol.js';
 import { Ipv4View } from './ipv4.js';
 import { Ipv6View } from './ipv6.js';
@@ -23,6 +24,7 @@ export class Frame {
   readonly ipv4 = new Ipv4View();
   readonly ipv6 = new Ipv6View();
   readonly icmp = new IcmpView();
+  readonly igmp = new IgmpView();
   readonly udp = new UdpView();
   readonly tcp = new TcpView();
 
@@ -33,7 +35,7 @@ export class Frame {
   network = NONE;
   /** The IP protocol after the IPv4 header or the IPv6 extension headers, or NONE when not IP. */
   ipProtocol = NONE;
-  /** IpProtocol of the transport header that parsed (ICMP, ICMPV6, UDP, TCP), or NONE. Fragments
+  /** IpProtocol of the transport header that parsed (ICMP, ICMPV6, IGMP, UDP, TCP), or NONE. Fragments
    *  are left unparsed: only reassembly knows the transport lengths. */
   transport = NONE;
   /** The bytes the transport checksum covers: the IP payload after any extension headers,
@@ -117,6 +119,10 @@ export class Frame {
         if (this.network !== EtherType.IPV6) return null;
         error = this.icmp.parse(this.bytes, this.transportOffset, this.transportLength);
         break;
+      case IpProtocol.IGMP:
+        if (this.network !== EtherType.IPV4) return null;
+        error = this.igmp.parse(this.bytes, this.transportOffset, this.transportLength);
+        break;
       default:
         return null;
     }
@@ -124,7 +130,7 @@ export class Frame {
     return error;
   }
 
-  /** The transport pseudo-header sum; 0 for ICMPv4, which has none. Valid when `transport` is set. */
+  /** The transport pseudo-header sum; 0 for ICMPv4 and IGMP, which have none. Valid when `transport` is set. */
   pseudoHeaderSum(): number {
     if (this.network === EtherType.IPV6) {
       return ipv6PseudoHeaderSum(
@@ -135,7 +141,7 @@ export class Frame {
         this.ipv6.finalDestinationOffset,
       );
     }
-    if (this.ipProtocol === IpProtocol.ICMP) return 0;
+    if (this.ipProtocol === IpProtocol.ICMP || this.ipProtocol === IpProtocol.IGMP) return 0;
     return ipv4PseudoHeaderSum(this.bytes, this.ipv4.offset, this.ipProtocol, this.transportLength);
   }
 

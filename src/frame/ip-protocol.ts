@@ -4,6 +4,7 @@
 export const IpProtocol = {
   HOP_BY_HOP: 0,
   ICMP: 1,
+  IGMP: 2,
   TCP: 6,
   UDP: 17,
   ROUTING: 43,

@@ -6,6 +6,7 @@
 import { TapyardError } from '../error.js';
 import { EthernetView } from '../frame/ethernet.js';
 import { Decision, type Switch, type TraceStep } from '../switch/decision.js';
+import type { CopyKind } from './copy-kind.js';
 
 export interface Hop {
   /** The switch the copy entered, and by which port. */
@@ -22,6 +23,8 @@ export interface Delivery {
   reason: string;
   /** Switches the copy went through, in order. */
   path: string[];
+  /** How the receiving station's stack classifies the copy (set by the lab, which knows the MACs). */
+  kind?: CopyKind;
 }
 
 export interface Journey {

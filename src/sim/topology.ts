@@ -6,11 +6,12 @@
 //   bridge    station per port ── learning bridge ── host (the bridge's own stack)
 
 import { TapyardError } from '../error.js';
-import type { Mac } from '../mac.js';
+import { type Mac, readMac } from '../mac.js';
 import { type BridgeConfig, type BridgePortConfig, LearningBridge } from '../switch/learning-bridge.js';
 import { type EndpointConfig, Macvlan } from '../switch/macvlan.js';
+import { type CopyKind, macvlanKind, stackKind } from './copy-kind.js';
 import { HairpinSwitch, TOWARD_LOWER } from './hairpin-switch.js';
-import { type Journey, Network } from './network.js';
+import { type Delivery, type Journey, Network } from './network.js';
 
 /** How the lower's wire reaches the external host. */
 export type Wire = 'direct' | 'switch' | 'hairpin';
@@ -60,8 +61,14 @@ abstract class ModelLab {
   send(from: string, bytes: Uint8Array, trace = true): Journey {
     if (!this.macs.has(from))
       throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
-    return this.network.send(from, bytes, trace);
+    const journey = this.network.send(from, bytes, trace);
+    const dst = readMac(bytes, 0);
+    for (const d of journey.deliveries) d.kind = this.copyKind(d, dst, from);
+    return journey;
   }
+
+  /** How the station's stack classifies a copy for `dst` sent by `from` (copy-kind.ts). */
+  protected abstract copyKind(delivery: Delivery, dst: Mac, from: string): CopyKind;
 }
 
 export class MacvlanLab extends ModelLab {
@@ -106,6 +113,12 @@ export class MacvlanLab extends ModelLab {
     this.macs.set(HOST, lowerMac);
     this.macs.set(EXT, extMac);
   }
+
+  protected copyKind(d: Delivery, dst: Mac): CopyKind {
+    const own = this.macs.get(d.station)!;
+    if (d.station === HOST || d.station === EXT) return stackKind(dst, [own]);
+    return macvlanKind(dst, d.reason, own, this.macs.get(HOST)!);
+  }
 }
 
 export interface BridgeLabOptions {
@@ -142,5 +155,18 @@ export class BridgeLab extends ModelLab {
       this.macs.set(p.name, options.stationMacs?.get(p.name) ?? defaultStationMac(i));
     });
     this.macs.set(HOST, bridgeMac);
+    this.bridgeMac = bridgeMac;
+    for (const p of options.ports) if (p.mac !== undefined && p.mac !== null) this.portMacs.set(p.name, p.mac);
+  }
+
+  private readonly bridgeMac: Mac;
+  /** Ports' own MACs (local-mac=), by port name. */
+  private readonly portMacs = new Map<string, Mac>();
+
+  protected copyKind(d: Delivery, dst: Mac, from: string): CopyKind {
+    if (d.station !== HOST) return stackKind(dst, [this.macs.get(d.station)!]);
+    // The bridge's MAC is host (br_handle_frame); else what the ingress port's eth_type_trans said.
+    const ingress = this.portMacs.get(from);
+    return stackKind(dst, ingress === undefined ? [this.bridgeMac] : [this.bridgeMac, ingress]);
   }
 }

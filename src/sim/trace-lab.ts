@@ -5,6 +5,7 @@ import type { TraceConfig, TraceFrame, TraceTopology } from '../config/trace.js'
 import { TapyardError } from '../error.js';
 import { EthernetView, EtherType, emitEthernet } from '../frame/ethernet.js';
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import { mcastMessageFrame } from '../frame/mcast-message.js';
 import { BROADCAST, ipv4MulticastMac, ipv6MulticastMac, type Mac, parseMac } from '../mac.js';
 import type { FdbEntryOptions } from '../switch/learning-bridge.js';
 import type { EndpointConfig } from '../switch/macvlan.js';
@@ -20,6 +21,8 @@ export interface TraceLab {
   send(from: string, bytes: Uint8Array): Journey;
   /** One line that says what the topology is. */
   readonly description: string;
+  /** Let time pass on the models' clock (a sequence's --after). */
+  advance(seconds: number): void;
 }
 
 function usage(sentence: string): TapyardError {
@@ -33,11 +36,19 @@ export function buildTraceLab(config: TraceConfig): TraceLab {
   const now = () => nowMs;
   const lab = t.kind === 'macvlan' ? macvlanLab(t, now) : bridgeLab(t, now);
   for (const e of config.fdb) lab.learn(station(lab.macs, e.who, '--fdb'), e.port, e);
+  for (const e of config.mdb) {
+    if (!(lab instanceof BridgeLab)) throw usage('--mdb is a bridge option');
+    lab.bridge.joinGroup(e.group, e.port === 'host' ? null : e.port, e.permanent);
+  }
   nowMs += config.afterS * 1000;
-  return lab;
+  return Object.assign(lab, {
+    advance(seconds: number) {
+      nowMs += seconds * 1000;
+    },
+  });
 }
 
-type Learning = TraceLab & { learn(who: Mac, port: string, kind: FdbEntryOptions): void };
+type Learning = Omit<TraceLab, 'advance'> & { learn(who: Mac, port: string, kind: FdbEntryOptions): void };
 
 function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>, now: () => number): Learning {
   const defaults = (t.mode === 'passthru' ? ['a'] : ['a', 'b']).map((name) => ({
@@ -82,12 +93,27 @@ function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>, now: () => n
 }
 
 function bridgeLab(t: Extract<TraceTopology, { kind: 'bridge' }>, now: () => number): Learning {
-  const b = new BridgeLab({ ports: t.ports, now, ...(t.ageingMs === undefined ? {} : { ageingMs: t.ageingMs }) });
+  const b = new BridgeLab({
+    ports: t.ports,
+    now,
+    ...(t.ageingMs === undefined ? {} : { ageingMs: t.ageingMs }),
+    bridge: t.multicast,
+  });
   const ports = t.ports.map(
-    (p) => p.name + (p.hairpin ? ' (hairpin)' : '') + (p.flood === false ? ' (flood off)' : ''),
+    (p) =>
+      p.name +
+      (p.hairpin ? ' (hairpin)' : '') +
+      (p.flood === false ? ' (flood off)' : '') +
+      (p.mcastRouter === 2 ? ' (mcast router)' : p.mcastRouter === 0 ? ' (never mcast router)' : '') +
+      (p.fastLeave === true ? ' (fastleave)' : ''),
   );
+  const snooping = !t.multicast.snooping
+    ? 'snooping off'
+    : t.multicast.querier
+      ? 'snooping, the bridge is querier'
+      : 'snooping, no querier';
   return Object.assign(b, {
-    description: `bridge: ports ${ports.join(', ')}; every port promiscuous`,
+    description: `bridge: ports ${ports.join(', ')}; every port promiscuous; ${snooping}`,
     learn(who: Mac, port: string, kind: FdbEntryOptions) {
       if (!b.bridge.portNames().includes(port)) throw usage(`--fdb: no bridge port named ${port}`);
       b.bridge.learn(who, port, kind);
@@ -116,6 +142,11 @@ export function traceFrame(
     const err = new EthernetView().parse(frame.hex, 0, frame.hex.length);
     if (err !== null) throw usage(`--hex is not a valid Ethernet frame (${err})`);
     return { from: sender, bytes: frame.hex };
+  }
+  if ('mcast' in frame) {
+    const src = frame.src === undefined ? lab.macs.get(sender)! : station(lab.macs, frame.src, '--src');
+    const dst = frame.dst === undefined ? undefined : destination(lab.macs, frame.dst);
+    return { from: sender, bytes: mcastMessageFrame(frame.mcast, src, undefined, dst) };
   }
   const dst = frame.dst === undefined ? BROADCAST : destination(lab.macs, frame.dst);
   const src = frame.src === undefined ? lab.macs.get(sender)! : station(lab.macs, frame.src, '--src');

@@ -24,7 +24,12 @@ export function makeSwitch(config: SwitchConfig, context: SwitchContext = {}): S
       return new Hub();
     case 'bridge':
       return new LearningBridge(
-        { ageingMs: config.ageingMs, ...(context.now === undefined ? {} : { now: context.now }) },
+        {
+          ageingMs: config.ageingMs,
+          ...(config.snooping === undefined ? {} : { snooping: config.snooping }),
+          ...(config.querier === undefined ? {} : { querier: config.querier }),
+          ...(context.now === undefined ? {} : { now: context.now }),
+        },
         config.roles,
       );
     case 'macvlan':

@@ -19,12 +19,13 @@
 //                            port (its local FDB entry points at it); one for the bridge's MAC is
 //                            dropped (br_forward to no port)
 //   br_fdb_cleanup           a learned entry expires ageing_time after it was last refreshed
+//   br_multicast_rcv         with mcast_snooping (on by default) IGMP/MLD build an mdb; with a
+//                            querier, IP multicast goes to members and router ports only
+//                            (mcast-snooping.ts says what is modelled and what is left out)
 //   br_manage_promisc        with VLAN filtering off, every port is promiscuous
 //
 // Ports map to forwarder ports through bind(), by the typed roles the bridge was made with
 // (src/switch/roles.ts; the CLI reads them from the port specs in src/config/switch.ts).
-// Multicast snooping is not modelled: every group frame is flooded, as a bridge with
-// mcast_snooping 0 (or with no querier) does.
 
 import { TapyardError } from '../error.js';
 import type { EthernetView } from '../frame/ethernet.js';
@@ -35,7 +36,11 @@ import { ABSENT, Fdb } from './fdb.js';
 import { DST, isBroadcastAt, isGroupAt, isZeroAt, SRC } from './frame-address.js';
 import { loopNow } from './loop-clock.js';
 import { MacTable } from './mac-table.js';
+import { type McastRouter, MulticastSnooping, Snooped, SnoopReason } from './mcast-snooping.js';
+import { HOST_MEMBER, McastProto } from './mdb.js';
 import type { BridgeRole } from './roles.js';
+
+export { SnoopReason, type McastRouter };
 
 export const BridgeReason = reasons({
   INVALID_SOURCE: ['bridge-invalid-source', 'bridge: the source MAC is not a valid unicast address: dropped'],
@@ -94,9 +99,25 @@ export interface BridgePortConfig {
   mac?: Mac | null;
   /** group_fwd_mask on the port: bit X bridges 01:80:c2:00:00:0X from this port (16 bits). */
   groupFwdMask?: number;
+  /** mcast_router: 0 never a router port, 1 while queries arrive on it (default), 2 always. */
+  mcastRouter?: McastRouter;
+  /** fastleave: a leave ends the port's membership at once. */
+  fastLeave?: boolean;
 }
 
-export interface BridgeConfig {
+/** The bridge's multicast settings (`ip link set BR type bridge mcast_...`). */
+export interface BridgeMulticastConfig {
+  /** mcast_snooping, on by default as in the kernel. */
+  snooping?: boolean;
+  /** mcast_querier: the bridge sends queries itself, so a querier exists (default off). */
+  querier?: boolean;
+  /** The bridge device's own mcast_router (default 1). */
+  mcastRouter?: McastRouter;
+  /** The bridge has an IPv6 address to send MLD queries from (default yes). */
+  ipv6?: boolean;
+}
+
+export interface BridgeConfig extends BridgeMulticastConfig {
   ports: readonly BridgePortConfig[];
   /** The bridge device's MAC (a local entry). */
   mac?: Mac | null;
@@ -142,6 +163,22 @@ function reservedGroupAt(bytes: Uint8Array, at: number): number {
 
 const PAUSE_GROUP = 0x01;
 
+function checkRouter(mode: number, what: string): McastRouter {
+  if (mode !== 0 && mode !== 1 && mode !== 2)
+    throw new TapyardError('EUSAGE', `${what} mcast_router is 0, 1 or 2, not ${mode}`);
+  return mode;
+}
+
+/** The multicast settings a configure() call names (undefined ones keep the bridge's own). */
+function definedOnly(c: BridgeMulticastConfig): BridgeMulticastConfig {
+  const out: BridgeMulticastConfig = {};
+  if (c.snooping !== undefined) out.snooping = c.snooping;
+  if (c.querier !== undefined) out.querier = c.querier;
+  if (c.mcastRouter !== undefined) out.mcastRouter = c.mcastRouter;
+  if (c.ipv6 !== undefined) out.ipv6 = c.ipv6;
+  return out;
+}
+
 function checkMask(mask: number, restricted: number, what: string): number {
   if ((mask | 0) !== mask || mask < 0 || mask > 0xffff)
     throw new TapyardError('EUSAGE', `${what} group_fwd_mask must be a 16-bit number, not ${mask}`);
@@ -163,6 +200,10 @@ export class LearningBridge implements Switch {
   private hostPort = -1;
   private byPort: (BridgePort | null)[] = [];
   private groupFwdMask = 0;
+  private readonly snoop: MulticastSnooping;
+  private snooping = true;
+  /** The multicast settings the bridge was made with, for configure() calls that omit them. */
+  private readonly multicast: BridgeMulticastConfig;
 
   /**
    * `roles` says what each forwarder port is (by index) when the bridge is bound to a
@@ -173,6 +214,9 @@ export class LearningBridge implements Switch {
     private readonly roles: readonly BridgeRole[] = [],
   ) {
     this.fdb = new Fdb(config.now ?? loopNow, config.ageingMs ?? DEFAULT_AGEING_MS);
+    this.snoop = new MulticastSnooping(config.now ?? loopNow);
+    const { snooping, querier, mcastRouter, ipv6 } = config;
+    this.multicast = { snooping, querier, mcastRouter, ipv6 };
     if (config.ports !== undefined) this.configure(config as BridgeConfig);
   }
 
@@ -197,6 +241,17 @@ export class LearningBridge implements Switch {
       groupFwdMask: checkMask(c.groupFwdMask ?? 0, PORT_GROUP_FWD_RESTRICTED, `port ${c.name}:`),
     }));
     this.groupFwdMask = checkMask(config.groupFwdMask ?? 0, BRIDGE_GROUP_FWD_RESTRICTED, 'the bridge');
+    const m = { ...this.multicast, ...definedOnly(config) };
+    this.snooping = m.snooping ?? true;
+    this.snoop.configure({
+      querier: m.querier ?? false,
+      router: checkRouter(m.mcastRouter ?? 1, 'the bridge:'),
+      ipv6: m.ipv6 ?? true,
+      ports: config.ports.map((c) => ({
+        router: checkRouter(c.mcastRouter ?? 1, `port ${c.name}:`),
+        fastLeave: c.fastLeave ?? false,
+      })),
+    });
     this.byPort = [...this.ports];
     this.fdb.clear();
     this.local.clear();
@@ -281,6 +336,28 @@ export class LearningBridge implements Switch {
     return index === ABSENT ? null : this.ports[index]!.name;
   }
 
+  /** `bridge mdb add dev BR port PORT grp GROUP [permanent]`, or (port null) the bridge's own stack
+   *  joining: `group` is 4 or 16 bytes. Link-local groups are refused, as the kernel does. */
+  joinGroup(group: Uint8Array, portName: string | null, permanent = false): void {
+    const proto = group.length === 4 ? McastProto.IPV4 : McastProto.IPV6;
+    if (group.length !== 4 && group.length !== 16)
+      throw new TapyardError('EUSAGE', 'a group is an IPv4 or IPv6 address');
+    if (proto === McastProto.IPV4 ? group[0]! >>> 4 !== 0xe : group[0] !== 0xff)
+      throw new TapyardError('EUSAGE', 'an mdb group must be a multicast address');
+    const allNodes =
+      proto === McastProto.IPV6 && group[1] === 2 && group[15] === 1 && group.subarray(2, 15).every((b) => b === 0);
+    if ((proto === McastProto.IPV4 && group[0] === 224 && group[1] === 0 && group[2] === 0) || allNodes)
+      throw new TapyardError('EUSAGE', 'link-local groups (224.0.0.x, ff02::1) are always flooded: no mdb entry');
+    this.snoop.mdb.join(proto, group, 0, portName === null ? HOST_MEMBER : this.portNamed(portName).index, permanent);
+  }
+
+  /** The mdb now: each group's address bytes, its member ports by name, and whether the host joined. */
+  mdbEntries(): { group: Uint8Array; ports: string[]; host: boolean }[] {
+    return this.snoop.mdb
+      .entries()
+      .map((e) => ({ group: e.address, ports: e.ports.map((i) => this.ports[i]!.name), host: e.host }));
+  }
+
   private portNamed(name: string): BridgePort {
     const port = this.ports.find((p) => p.name === name);
     if (port === undefined) throw new TapyardError('EUSAGE', `no bridge port named ${name}`);
@@ -336,7 +413,17 @@ export class LearningBridge implements Switch {
     const dst = frame.offset + DST;
     if (isGroupAt(bytes, dst)) {
       if (isBroadcastAt(bytes, dst)) this.flood(ingress, FloodClass.BROADCAST, BridgeReason.FLOOD_BROADCAST, d);
-      else this.flood(ingress, FloodClass.MULTICAST, BridgeReason.FLOOD_MULTICAST, d);
+      else {
+        const snooped = this.snooping
+          ? this.snoop.classify(ingress === null ? HOST_MEMBER : ingress.index, frame, d)
+          : Snooped.FLOOD;
+        if (snooped === Snooped.DROPPED) return;
+        if (snooped === Snooped.SELECTIVE) {
+          this.toMembers(ingress, d);
+          return;
+        }
+        this.flood(ingress, FloodClass.MULTICAST, BridgeReason.FLOOD_MULTICAST, d);
+      }
       if (ingress !== null) this.toHost(BridgeReason.GROUP_LOCAL, d);
       return;
     }
@@ -376,6 +463,25 @@ export class LearningBridge implements Switch {
       d.forward(p.port, reason);
     }
     if (d.outputs.length === before) d.step('bridge', BridgeReason.FLOOD_NOBODY);
+  }
+
+  /** br_multicast_flood: the group's members and the router ports, whatever their mcast_flood;
+   *  up to the bridge's own stack if it joined or is a router (local_rcv). */
+  private toMembers(ingress: BridgePort | null, d: Decision): void {
+    const proto = this.snoop.proto;
+    const row = this.snoop.row;
+    const mdb = this.snoop.mdb;
+    for (const p of this.ports) {
+      const member = row >= 0 && mdb.isMember(row, p.index);
+      if (!member && !this.snoop.isRouterPort(proto, p.index)) continue;
+      if (p === ingress && !p.hairpin) continue;
+      d.forward(p.port, member ? SnoopReason.TO_MEMBER : SnoopReason.TO_ROUTER);
+    }
+    if (ingress !== null) {
+      if (row >= 0 && mdb.isMember(row, HOST_MEMBER)) this.toHost(SnoopReason.HOST_JOINED, d);
+      else if (this.snoop.bridgeIsRouter(proto)) this.toHost(SnoopReason.HOST_ROUTER, d);
+    }
+    if (d.outputs.length === 0 && d.drop === null) d.discard(SnoopReason.NOT_JOINED);
   }
 
   private toHost(reason: string, d: Decision): void {

@@ -21,7 +21,14 @@ export type SwitchConfig =
   | { readonly kind: 'cross' }
   | { readonly kind: 'pairs' }
   | { readonly kind: 'hub' }
-  | { readonly kind: 'bridge'; readonly ageingMs: number; readonly roles: readonly BridgeRole[] }
+  | {
+      readonly kind: 'bridge';
+      readonly ageingMs: number;
+      /** mcast_snooping (default on) and mcast_querier (default off). */
+      readonly snooping?: boolean;
+      readonly querier?: boolean;
+      readonly roles: readonly BridgeRole[];
+    }
   | { readonly kind: 'macvlan'; readonly roles: readonly MacvlanRole[] };
 
 export type SwitchKind = SwitchConfig['kind'];

@@ -3,8 +3,8 @@
 // A marked frame carries the local experimental ethertype 0x88b5 and, in its payload, a magic,
 // this run's tag and a case number, so that a count can never include anybody else's traffic.
 //
-// An observer is an AF_PACKET socket bound to one device and to 0x88b5 only (never ETH_P_ALL,
-// never promiscuous): it is delivered after the device's rx_handler, so observing changes
+// An observer is an AF_PACKET socket bound to one device and to one ethertype, 0x88b5 unless told
+// (never ETH_P_ALL, never promiscuous): it is delivered after the device's rx_handler, so observing changes
 // neither what a macvlan accepts nor what it passes up. Two kernel facts about what such a
 // socket sees (__netif_receive_skb_core):
 // - it never sees frames its own device transmits (only ETH_P_ALL taps do);
@@ -22,6 +22,15 @@ const FRAME_LEN = 60;
 const BUDGET = 64;
 
 /** A 60-byte marked frame: dst, src, 0x88b5, magic, run tag (4 bytes), case number (u32). */
+/** The 12 bytes that mark a frame: magic, run tag, case number (to put in any payload). */
+export function mark(runTag: number, caseId: number): Uint8Array {
+  const bytes = new Uint8Array(12);
+  bytes.set(MAGIC, 0);
+  new DataView(bytes.buffer).setUint32(4, runTag >>> 0);
+  new DataView(bytes.buffer).setUint32(8, caseId >>> 0);
+  return bytes;
+}
+
 export function markedFrame(dst: string, src: string, runTag: number, caseId: number): Uint8Array {
   const bytes = new Uint8Array(FRAME_LEN);
   const put = (text: string, at: number) =>
@@ -51,8 +60,11 @@ export class Observer {
     readonly ns: string,
     readonly device: string,
     private readonly runTag: number,
+    /** The ethertype bound to; for another than 0x88b5 the mark may lie anywhere in the payload
+     *  (inside an IP datagram, after an IGMP message, ...). */
+    etherType = MARK_ETHERTYPE,
   ) {
-    this.fd = tapio().packetSocket(device, MARK_ETHERTYPE, netnsPath(ns));
+    this.fd = tapio().packetSocket(device, etherType, netnsPath(ns));
   }
 
   /** Read everything queued and count this run's marked frames. */
@@ -63,13 +75,13 @@ export class Observer {
       for (let i = 0; i < n; i++) {
         const at = this.offsets[i]!;
         const len = this.lengths[i]!;
-        if (len < 26) continue;
         const b = this.ring;
-        if (b[at + 14] !== MAGIC[0] || b[at + 15] !== MAGIC[1] || b[at + 16] !== MAGIC[2] || b[at + 17] !== MAGIC[3])
-          continue;
+        let mark = 14;
+        while (mark + 12 <= len && !MAGIC.every((m, k) => b[at + mark + k] === m)) mark++;
+        if (mark + 12 > len) continue;
         const view = new DataView(b.buffer, b.byteOffset + at, len);
-        if (view.getUint32(18) !== this.runTag >>> 0) continue;
-        const id = view.getUint32(22);
+        if (view.getUint32(mark + 4) !== this.runTag >>> 0) continue;
+        const id = view.getUint32(mark + 8);
         this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
       }
       if (n < BUDGET) return;
