@@ -24,8 +24,22 @@ export interface PortReport {
   kernel: KernelDrops | null;
   /** A built-in guest's own counts: what it received, by kind, and how much it answered. */
   guest?: GuestCounts;
+  /**
+   * The port's impairments (on the frames written to it): the seed that repeats the run, the
+   * frames held now (part of the ledger's queued), and what was done to the frames so far
+   * (lost and over-limit frames are under drops).
+   */
+  impair?: ImpairCounts;
   /** Over the last interval (per-second lines) or the whole run (final). */
   rate: { rxPps: number; txPps: number; rxMbps: number; txMbps: number; dropPps: number };
+}
+
+export interface ImpairCounts {
+  seed: number;
+  held: number;
+  duplicated: number;
+  corrupted: number;
+  reordered: number;
 }
 
 export interface CountersReport {
@@ -56,12 +70,24 @@ export function countersReport(
     const dropped = Object.values(s.drops).reduce((a, b) => a + b, 0);
     const droppedBefore = before === undefined ? 0 : Object.values(before.drops).reduce((a, b) => a + b, 0);
     const mbps = (bytes: number) => (span > 0 ? Math.round((bytes * 8) / span / 1e3) / 1e3 : 0);
+    const impairment = forwarder.impairment(i);
     return {
       name: p.name,
       device: p.device,
       ...s,
       kernel: p.kernelDrops?.(type === 'final') ?? null,
       ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
+      ...(impairment === null
+        ? {}
+        : {
+            impair: {
+              seed: impairment.config.seed,
+              held: impairment.held,
+              duplicated: impairment.duplicated,
+              corrupted: impairment.corrupted,
+              reordered: impairment.reordered,
+            },
+          }),
       rate: {
         rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
         txPps: per(s.txFrames - (before?.txFrames ?? 0)),
@@ -101,6 +127,13 @@ export function printReport(report: CountersReport, print: (line: string) => voi
       const kinds = `arp ${g.arp}, icmp ${g.icmp}, icmpv6 ${g.icmpv6}, udp ${g.udp}, tcp ${g.tcp}, other ${g.other}`;
       print(
         `  ${' '.repeat(pad)}  the guest received ${kinds}; answered ${g.answered}, left ${g.unanswered} unanswered`,
+      );
+    }
+    const m = p.impair;
+    if (m !== undefined) {
+      print(
+        `  ${' '.repeat(pad)}  impaired (seed ${m.seed}): duplicated ${m.duplicated}, corrupted ${m.corrupted}, ` +
+          `reordered ${m.reordered}, held now ${m.held}`,
       );
     }
   }
