@@ -38,7 +38,16 @@ export interface ImpairOutput {
 }
 
 /** What admit() did with the last frame, for the capture's comment. */
-const Did = { LOST: 1, DUPLICATED: 2, CORRUPTED: 4, DELAYED: 8, HELD_BACK: 16, RATE: 32, OVER_LIMIT: 64 } as const;
+const Did = {
+  LOST: 1,
+  DUPLICATED: 2,
+  CORRUPTED: 4,
+  DELAYED: 8,
+  HELD_BACK: 16,
+  RATE: 32,
+  OVER_LIMIT: 64,
+  OVER_RATE: 128,
+} as const;
 
 export class Impairment {
   /** Frames written twice, corrupted, and held back to swap places with the next one. */
@@ -108,14 +117,13 @@ export class Impairment {
       // Nothing came to swap with: it goes on alone.
       const alone = this.back;
       this.back = null;
-      this.enter(alone);
+      this.enter(alone, now);
     }
     const line = this.line;
     while (this.lineHead < line.length && line[this.lineHead]!.due <= now) {
       const frame = line[this.lineHead++]!.bytes;
       if (this.bucket === null) out.write(frame);
-      else if (this.ready.length - this.readyHead >= this.config.limit) this.counters.drop(ImpairReason.RATE);
-      else this.ready.push(frame);
+      else this.toBucket(frame);
     }
     if (this.lineHead === line.length) this.lineHead = line.length = 0;
     else if (this.lineHead > COMPACT_AT) {
@@ -169,7 +177,16 @@ export class Impairment {
     if (did & Did.HELD_BACK) parts.push('held back (reorder)');
     if (did & Did.RATE) parts.push('waits for the rate');
     if (did & Did.OVER_LIMIT) parts.push(`dropped: ${ImpairReason.LIMIT}`);
+    if (did & Did.OVER_RATE) parts.push(`dropped: ${ImpairReason.RATE}`);
     return parts.length === 0 ? null : parts.join(', ');
+  }
+
+  /** Behind the token bucket, unless limit= frames already wait there. */
+  private toBucket(frame: Uint8Array): void {
+    if (this.ready.length - this.readyHead >= this.config.limit) {
+      this.counters.drop(ImpairReason.RATE);
+      this.did |= Did.OVER_RATE;
+    } else this.ready.push(frame);
   }
 
   /** One copy: true when it can be written from where it lies, now. */
@@ -200,22 +217,31 @@ export class Impairment {
       // The frame the held-back one waited for: this one first, that one right after it.
       const back = this.back;
       this.back = null;
-      this.enter(frame);
+      this.enter(frame, now);
       if (back.due < frame.due) back.due = frame.due;
-      this.enter(back);
+      this.enter(back, now);
       this.reordered++;
     } else if (holdBack) {
       this.back = frame;
       this.backUntil = frame.due + REORDER_WAIT_MS;
       this.did |= Did.HELD_BACK;
-    } else this.enter(frame);
+    } else this.enter(frame, now);
     return false;
   }
 
-  /** Into the line, after every frame due at or before it. */
-  private enter(frame: Held): void {
+  /**
+   * Into the line, after every frame due at or before it. A frame whose time has come with
+   * none ahead of it goes straight on to the token bucket; without one it waits in the line
+   * for the end of the batch (release), where limit= does not count it: it is not delayed.
+   */
+  private enter(frame: Held, now: number): void {
     const line = this.line;
-    if (line.length - this.lineHead >= this.config.limit) {
+    const due = frame.due <= now;
+    if (due && this.lineHead === line.length && this.bucket !== null) {
+      this.toBucket(frame.bytes);
+      return;
+    }
+    if (!due && line.length - this.lineHead >= this.config.limit) {
       this.counters.drop(ImpairReason.LIMIT);
       this.did |= Did.OVER_LIMIT;
       return;
