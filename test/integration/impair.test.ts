@@ -63,7 +63,7 @@ function ping(count: number, interval: string): { received: Set<number>; rtts: n
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describe('impairments on a port, measured from the outside', () => {
-  test('loss=30%,seed=1 loses 25-35 % of 2000 round trips, counted as impair-loss; seed 1 again loses the same', async () => {
+  test('loss=30%,seed=1 loses 25-35 % of 2000 round trips as impair-loss, the same ones twice', async () => {
     const lost: number[][] = [];
     for (let run = 0; run < 2; run++) {
       const t = guestForward(',loss=30%,seed=1');
