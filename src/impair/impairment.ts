@@ -47,6 +47,7 @@ const Did = {
   RATE: 32,
   OVER_LIMIT: 64,
   OVER_RATE: 128,
+  DELAYED_TWICE: 256,
 } as const;
 
 export class Impairment {
@@ -67,7 +68,9 @@ export class Impairment {
   private back: Held | null = null;
   private backUntil = 0;
   private did = 0;
-  private readonly delays: number[] = [];
+  /** The delays the last frame's copies were given (two at most: dup=). */
+  private firstDelay = 0;
+  private secondDelay = 0;
 
   constructor(
     readonly config: ImpairConfig,
@@ -94,7 +97,6 @@ export class Impairment {
     const c = this.config;
     const random = this.random;
     this.did = 0;
-    this.delays.length = 0;
     if (c.loss > 0 && random.fraction() < c.loss) {
       this.counters.drop(ImpairReason.LOSS);
       this.did = Did.LOST;
@@ -173,7 +175,10 @@ export class Impairment {
     const parts: string[] = [];
     if (did & Did.DUPLICATED) parts.push('duplicated');
     if (did & Did.CORRUPTED) parts.push('corrupted');
-    if (did & Did.DELAYED) parts.push(`delayed ${this.delays.map((d) => `${d.toFixed(1)} ms`).join(' and ')}`);
+    if (did & Did.DELAYED) {
+      const second = did & Did.DELAYED_TWICE ? ` and ${this.secondDelay.toFixed(1)} ms` : '';
+      parts.push(`delayed ${this.firstDelay.toFixed(1)} ms${second}`);
+    }
     if (did & Did.HELD_BACK) parts.push('held back (reorder)');
     if (did & Did.RATE) parts.push('waits for the rate');
     if (did & Did.OVER_LIMIT) parts.push(`dropped: ${ImpairReason.LIMIT}`);
@@ -210,8 +215,11 @@ export class Impairment {
       this.did |= Did.CORRUPTED;
     }
     if (delay > 0) {
+      if (this.did & Did.DELAYED) {
+        this.secondDelay = delay;
+        this.did |= Did.DELAYED_TWICE;
+      } else this.firstDelay = delay;
       this.did |= Did.DELAYED;
-      this.delays.push(delay);
     }
     if (this.back !== null) {
       // The frame the held-back one waited for: this one first, that one right after it.
