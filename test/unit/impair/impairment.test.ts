@@ -141,7 +141,7 @@ describe('impairments on the frames written to a port', () => {
     expect(r.b.sent.map(seqOf)).toEqual(Array.from({ length: 50 }, (_, i) => i));
     for (const at of r.b.at) {
       expect(at - sentAt).toBeGreaterThanOrEqual(30);
-      expect(at - sentAt).toBeLessThan(500); // a loaded machine may be late; never early
+      expect(at - sentAt).toBeLessThan(5000); // a loaded machine may be late; never early
     }
     for (const l of r.ledgers) expect(balanced(l)).toBe(true);
   });
@@ -151,9 +151,8 @@ describe('impairments on the frames written to a port', () => {
     const sentAt = performance.now();
     r.a.inject(...Array.from({ length: 64 }, (_, i) => frame(i)));
     await settle(r);
-    const waits = r.b.at.map((at) => at - sentAt);
-    expect(Math.min(...waits)).toBeGreaterThanOrEqual(10);
-    expect(Math.max(...waits) - Math.min(...waits)).toBeGreaterThan(10); // spread, not one delay
+    expect(Math.min(...r.b.at) - sentAt).toBeGreaterThanOrEqual(10);
+    // Written in the order of their delays (a late timer may write them all at once, still in order).
     const seqs = r.b.sent.map(seqOf);
     expect(seqs).not.toEqual([...seqs].sort((x, y) => x - y));
     expect(new Set(seqs).size).toBe(64);
@@ -206,8 +205,10 @@ describe('impairments on the frames written to a port', () => {
   });
 
   test('limit= bounds what delay holds: the rest is impair-limit', async () => {
-    const r = await send(impair({ delayMs: 5, limit: 100 }), 300);
-    expect(r.b.sent).toHaveLength(100);
+    const r = run(impair({ delayMs: 5, limit: 100 }), undefined, 300); // one batch of 300
+    r.a.inject(...Array.from({ length: 300 }, (_, i) => frame(i)));
+    await settle(r);
+    expect(r.b.sent.map(seqOf)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect(r.b.counters.drops).toEqual({ 'impair-limit': 200 });
   });
 
@@ -231,10 +232,14 @@ describe('impairments on the frames written to a port', () => {
   test('a full egress behind an impairment stops the feeder instead of dropping', async () => {
     const r = run(impair({ delayMs: 1 }));
     r.b.capacity = 10;
-    r.a.inject(...Array.from({ length: 400 }, (_, i) => frame(i)));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The first 50 fill the egress (10) and its backlog; the delay line itself is no back-pressure.
+    r.a.inject(...Array.from({ length: 50 }, (_, i) => frame(i)));
+    for (const end = performance.now() + 5000; r.b.sent.length < 10 && performance.now() < end; )
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    r.a.inject(...Array.from({ length: 350 }, (_, i) => frame(50 + i)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
     expect(r.b.sent).toHaveLength(10);
-    expect(r.a.backlog).toBeGreaterThan(0); // frames wait in the "kernel", not here
+    expect(r.a.backlog).toBeGreaterThan(200); // one batch read, then the rest wait in the "kernel"
     expect(balanced(r.fwd.ledger())).toBe(true);
     r.b.drain(1000);
     await settle(r);
