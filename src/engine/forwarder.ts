@@ -75,8 +75,8 @@ export interface FrameFate {
   readonly reasons: readonly string[];
   /**
    * Per output: null when the copy was written (or queued to be, this batch), else what
-   * happened to it: a drop reason (`dropped: rx-filter-unicast`), `queued: the egress is
-   * full`, or what an impairment did. What the kernel answers to the write comes later.
+   * happened to it: a drop reason's key (`rx-filter-unicast`), `queued: the egress is full`,
+   * or what an impairment did in words. What the kernel answers to the write comes later.
    */
   readonly outcomes: readonly (string | null)[];
 }
