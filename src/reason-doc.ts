@@ -2,6 +2,7 @@
 // with its sentence. A test fails when the committed file differs, so the list cannot go stale.
 
 import './filter/rx-filter.js';
+import './impair/reason.js';
 import './port/drop.js';
 import './send/reasons.js';
 import './switch/cross-connect.js';

@@ -5,24 +5,35 @@
 //
 // Blocks (pcapng, draft-ietf-opsawg-pcapng): a Section Header, an Interface Description per
 // port (link type Ethernet, if_name), then an Enhanced Packet per frame (interface id,
-// microsecond timestamp, captured and original length). Little-endian throughout.
+// microsecond timestamp, captured and original length) whose opt_comment is the frame's fate
+// (fate-comment.ts): the loop tells it right after the frame, while the block is still in the
+// buffer, so the comment is appended to the block in place. Little-endian throughout.
 
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import type { FrameFate, FrameObserver } from '../engine/forwarder.js';
 import { TapyardError } from '../error.js';
+import { fateComment } from './fate-comment.js';
 
 const BlockType = { SECTION_HEADER: 0x0a0d0d0a, INTERFACE: 0x00000001, ENHANCED_PACKET: 0x00000006 } as const;
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 const LINKTYPE_ETHERNET = 1;
 const OPT_END = 0;
+const OPT_COMMENT = 1;
 const OPT_IF_NAME = 2;
+/** The longest comment kept (bytes of UTF-8); a longer one is cut. Room for it is kept per block. */
+const MAX_COMMENT = 1024;
+/** opt_comment's header, the longest comment, opt_endofopt. */
+const COMMENT_ROOM = 4 + MAX_COMMENT + 4;
 /** Enhanced Packet Block without its data: 7 words of header and fields, 1 trailing length. */
 const EPB_OVERHEAD = 32;
 const BUFFER_BYTES = 4 * 1024 * 1024;
 const FLUSH_MS = 250;
 const STDOUT = 1;
 
-export class PcapngWriter {
+export class PcapngWriter implements FrameObserver {
   private readonly fd: number;
+  /** Where the last Enhanced Packet Block starts in the buffer, while it can take a comment; else -1. */
+  private open = -1;
   private readonly buf = Buffer.alloc(BUFFER_BYTES);
   private used = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -35,7 +46,8 @@ export class PcapngWriter {
 
   constructor(
     readonly path: string,
-    interfaces: readonly string[],
+    /** One interface per port, in port order: their names. */
+    readonly interfaces: readonly string[],
     /** Bytes kept of each frame (the rest is counted in the original length). */
     readonly snaplen = 262144,
     /**
@@ -68,7 +80,7 @@ export class PcapngWriter {
     const kept = Math.min(length, this.snaplen);
     const padded = (kept + 3) & ~3;
     const total = EPB_OVERHEAD + padded;
-    if (this.used + total > this.buf.length) this.flush();
+    if (this.used + total + COMMENT_ROOM > this.buf.length) this.flush();
     if (total > this.buf.length) return; // larger than the whole buffer: cannot happen with the default snaplen
     const b = this.buf;
     let at = this.used;
@@ -85,8 +97,37 @@ export class PcapngWriter {
     b.set(bytes.subarray(offset, offset + kept), at);
     b.fill(0, at + kept, at + padded);
     b.writeUInt32LE(total, at + padded);
+    this.open = this.used;
     this.used += total;
     this.frames++;
+  }
+
+  /** The fate of the frame just written, as its comment. */
+  fate(fate: FrameFate): void {
+    this.comment(fateComment(fate, this.interfaces));
+  }
+
+  /** Append an opt_comment to the frame frame() wrote last (once; later calls do nothing). */
+  comment(text: string): void {
+    const start = this.open;
+    if (start < 0 || this.closed) return;
+    this.open = -1;
+    const b = this.buf;
+    const total = b.readUInt32LE(start + 4);
+    let at = start + total - 4; // over the old trailing length: options go before it
+    // At most MAX_COMMENT bytes, and never half a character (Buffer.write stops before one).
+    const length = b.write(text, at + 4, MAX_COMMENT, 'utf8');
+    const padded = (length + 3) & ~3;
+    b.writeUInt16LE(OPT_COMMENT, at);
+    b.writeUInt16LE(length, at + 2);
+    b.fill(0, at + 4 + length, at + 4 + padded);
+    at += 4 + padded;
+    b.writeUInt16LE(OPT_END, at);
+    b.writeUInt16LE(0, at + 2);
+    const grown = total + 4 + padded + 4;
+    b.writeUInt32LE(grown, start + 4);
+    b.writeUInt32LE(grown, start + grown - 4);
+    this.used = start + grown;
   }
 
   close(): void {
@@ -98,6 +139,7 @@ export class PcapngWriter {
   }
 
   private flush(): void {
+    this.open = -1;
     if (this.used === 0 || this.closed) return;
     let done = 0;
     try {

@@ -27,6 +27,12 @@ export interface PortReport {
   guest?: GuestCounts;
   /** A qemu port's VM: attached, gone, refused, cut off for a broken length. */
   qemu?: QemuPeerCounters;
+  /**
+   * The port's impairments (on the frames written to it): the seed that repeats the run, the
+   * frames held now (part of the ledger's queued), and what was done to the frames so far
+   * (lost and over-limit frames are under drops).
+   */
+  impair?: ImpairCounts;
   /** Over the last interval (per-second lines) or the whole run (final). */
   rate: { rxPps: number; txPps: number; rxMbps: number; txMbps: number; dropPps: number };
 }
@@ -39,6 +45,14 @@ export interface MemoryReport {
   heapTotalBytes: number;
   /** Memory outside the heap held by JavaScript objects (Buffers, the addon's batches). */
   externalBytes: number;
+}
+
+export interface ImpairCounts {
+  seed: number;
+  held: number;
+  duplicated: number;
+  corrupted: number;
+  reordered: number;
 }
 
 export interface CountersReport {
@@ -70,6 +84,7 @@ export function countersReport(
     const dropped = Object.values(s.drops).reduce((a, b) => a + b, 0);
     const droppedBefore = before === undefined ? 0 : Object.values(before.drops).reduce((a, b) => a + b, 0);
     const mbps = (bytes: number) => (span > 0 ? Math.round((bytes * 8) / span / 1e3) / 1e3 : 0);
+    const impairment = forwarder.impairment(i);
     return {
       name: p.name,
       device: p.device,
@@ -77,6 +92,17 @@ export function countersReport(
       kernel: p.kernelDrops?.(type === 'final') ?? null,
       ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
       ...(isQemuPort(p) ? { qemu: { ...p.peer } } : {}),
+      ...(impairment === null
+        ? {}
+        : {
+            impair: {
+              seed: impairment.config.seed,
+              held: impairment.held,
+              duplicated: impairment.duplicated,
+              corrupted: impairment.corrupted,
+              reordered: impairment.reordered,
+            },
+          }),
       rate: {
         rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
         txPps: per(s.txFrames - (before?.txFrames ?? 0)),
@@ -129,6 +155,13 @@ export function printReport(report: CountersReport, print: (line: string) => voi
       print(
         `  ${' '.repeat(pad)}  VMs attached ${q.connections}, went away ${q.disconnects}, ` +
           `refused ${q.refused}, cut off for a bad length ${q.malformed}`,
+      );
+    }
+    const m = p.impair;
+    if (m !== undefined) {
+      print(
+        `  ${' '.repeat(pad)}  impaired (seed ${m.seed}): duplicated ${m.duplicated}, corrupted ${m.corrupted}, ` +
+          `reordered ${m.reordered}, held now ${m.held}`,
       );
     }
   }

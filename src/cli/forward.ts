@@ -6,6 +6,7 @@ import { type ForwardConfig, forwardHelp, readForwardConfig } from '../config/fo
 import { Forwarder } from '../engine/forwarder.js';
 import type { TapyardError } from '../error.js';
 import { buildRxFilter } from '../filter/guest-filter.js';
+import { describeImpairments } from '../impair/config.js';
 import { formatMac } from '../mac.js';
 import { openPort } from '../port/open.js';
 import type { Port } from '../port/port.js';
@@ -76,6 +77,7 @@ async function forward(config: ForwardConfig): Promise<number> {
       observer: capture,
       rxFilters,
       busyPoll: config.busyPoll,
+      impairments: config.ports.map((p) => p.impair),
       onNote: (sentence) => say(`tapyard: ${sentence}`),
       onFatal: (error) => {
         fatal = error;
@@ -100,6 +102,10 @@ async function forward(config: ForwardConfig): Promise<number> {
     say(`tapyard: forwarding ${ports.map(describePort).join(' <-> ')}; Ctrl-C to stop`);
     // What the kernel's version of this switch would do to its ports: worth knowing, not an error.
     for (const note of sw.report?.().notes ?? []) say(`tapyard: the model says: ${note}`);
+    for (const p of config.ports) {
+      if (p.impair !== null)
+        say(`tapyard: impairing the frames written to ${p.name}: ${describeImpairments(p.impair)}`);
+    }
   }
   const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
   if (fatal === null) rxFilterWatcher.start();

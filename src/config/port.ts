@@ -2,14 +2,16 @@
 //   wire=macvtap:ty-1a2b3-mvt
 //   guest=tap:ty-1a2b3-gtp,netns=ty-1a2b3-gst,offload=on
 //   mirror=pcap:eth1,bpf=udp port 4789
-// Its keys come from three declarations: the port kind's own (port-kinds.ts), the port features
-// every kind has (the receive filter), and what the port is to the switch (switch.ts). Any
-// other key is an error, before any device is opened.
+// Its keys come from four declarations: the port kind's own (port-kinds.ts), the port features
+// every kind has (the receive filter; the impairments, impair.ts), and what the port is to the
+// switch (switch.ts). Any other key is an error, before any device is opened.
 
 import type { RxFilterConfig } from '../filter/guest-filter.js';
 import { RX_MODES } from '../filter/guest-filter.js';
+import type { ImpairConfig } from '../impair/config.js';
 import type { Mac } from '../mac.js';
 import type { SwitchKind } from '../switch/roles.js';
+import { IMPAIR_KEYS, readImpairments } from './impair.js';
 import { type Key, key, keyHelp, Options, optional } from './keys.js';
 import { DEVICE_KINDS, type DeviceConfig, type DeviceKind, PORT_KINDS } from './port-kinds.js';
 import { quote } from './quote.js';
@@ -23,6 +25,8 @@ export interface PortConfig {
   readonly rxFilter: RxFilterConfig | null;
   /** What the port is to the switch; null for the cross-connect and the hub. */
   readonly role: SwitchRole;
+  /** What happens to the frames tapyard writes to this port (loss, delay, ...); null: nothing. */
+  readonly impair: ImpairConfig | null;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
@@ -78,6 +82,7 @@ export function parsePortSpec(text: string, switchKind: SwitchKind): PortConfig 
   // The device's keys before the filter's: a guest's mac= is its own, not the filter's NIC MAC.
   const device = declaration.build(name, target, o);
   const rxFilter = readRxFilter(o, roleMac(role));
+  const impair = readImpairments(o);
   const { known, elsewhere } = switchPortKeys(switchKind);
   for (const other of DEVICE_KINDS) {
     if (other === kind) continue;
@@ -86,10 +91,15 @@ export function parsePortSpec(text: string, switchKind: SwitchKind): PortConfig 
     }
   }
   o.finish(
-    [...(Object.values(declaration.keys) as Key<unknown>[]).map((k) => k.name), ...rxKeyNames(), ...known],
+    [
+      ...(Object.values(declaration.keys) as Key<unknown>[]).map((k) => k.name),
+      ...rxKeyNames(),
+      ...Object.values(IMPAIR_KEYS).map((k) => k.name),
+      ...known,
+    ],
     elsewhere,
   );
-  return Object.freeze({ name, device, rxFilter, role });
+  return Object.freeze({ name, device, rxFilter, role, impair });
 }
 
 function rxKeyNames(): string[] {
@@ -106,5 +116,7 @@ export function portHelp(): string[] {
   }
   lines.push('  every kind:');
   lines.push(...keyHelp(Object.values(RX_FILTER_KEYS), '      ', 24));
+  lines.push('  every kind, impairments of the frames tapyard WRITES to the port (docs/impairments.md):');
+  lines.push(...keyHelp(Object.values(IMPAIR_KEYS), '      ', 24));
   return lines;
 }

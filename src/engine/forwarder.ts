@@ -9,7 +9,16 @@
 // Nothing is lost silently. For the whole forwarder, at every moment:
 //     rx + clones = tx + drops + queued
 // where clones are the extra copies a switch made (a flood to three ports is one rx, two
-// clones) and queued are copies waiting for a full egress. When the loop is idle queued is 0.
+// clones) or an impairment wrote (dup=), and queued are copies waiting for a full egress or
+// held by an impairment (delay=, rate=, reorder=). Without impairments, queued is 0 when the
+// loop is idle.
+//
+// Impairments (src/impair/) act on the copies for one egress. A port without any costs one
+// check per copy: its copies take the plain path below, unchanged. Held copies are released
+// by one timer for the whole forwarder, re-armed in one place (arm(), as QEMU's tap backend
+// re-arms its fd handlers in tap_update_fd_handler), and at the end of every batch; a busy-
+// polling loop releases them on every turn instead. At stop() what is still held is counted
+// (impair-shutdown), not written early.
 
 import { TapyardError } from '../error.js';
 import { isAccepted, type RxFilter } from '../filter/rx-filter.js';
@@ -17,6 +26,9 @@ import { completePartialChecksum } from '../frame/checksum.js';
 import { FrameError } from '../frame/error.js';
 import { EthernetView } from '../frame/ethernet.js';
 import { GsoType, VNET_HDR_LEN, VnetFlag, VnetView } from '../frame/vnet.js';
+import type { ImpairConfig } from '../impair/config.js';
+import { Impairment, type ImpairOutput } from '../impair/impairment.js';
+import type { Counters } from '../port/counters.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
 import type { Port, PortListener, RxBatch } from '../port/port.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
@@ -41,14 +53,36 @@ export interface ForwarderOptions {
    * readiness. Lower latency, one core always busy. Every port must support it.
    */
   busyPoll?: boolean;
-  /** Sees every frame read (a capture file), before the switch decides. */
+  /** Sees every frame read (a capture file), before the switch decides, and then its fate. */
   observer?: FrameObserver;
+  /** Impairments of the frames written to each port (by index); null: none. */
+  impairments?: readonly (ImpairConfig | null)[];
 }
 
 export interface FrameObserver {
   /** A frame arrived on port `port` at `micros` (microseconds since 1970). */
   frame(port: number, micros: number, bytes: Uint8Array, offset: number, length: number): void;
+  /** What became of the frame frame() was last given: called once for each, before the next. */
+  fate?(fate: FrameFate): void;
 }
+
+/** One frame's fate as the loop decided it (reused from frame to frame: read it, keep nothing). */
+export interface FrameFate {
+  /** Why the frame went nowhere (a bad header, the switch's drop); null: it has outputs. */
+  drop: string | null;
+  /** The egress ports the switch chose, and its reason for each. */
+  readonly outputs: readonly number[];
+  readonly reasons: readonly string[];
+  /**
+   * Per output: null when the copy was written (or queued to be, this batch), else what
+   * happened to it: a drop reason's key (`rx-filter-unicast`), `queued: the egress is full`,
+   * or what an impairment did in words. What the kernel answers to the write comes later.
+   */
+  readonly outcomes: readonly (string | null)[];
+}
+
+/** A copy behind a full egress, for a fate. */
+const QUEUED = 'queued: the egress is full';
 
 /** Copies waiting for one egress, in order. */
 interface TxQueue {
@@ -59,6 +93,10 @@ interface TxQueue {
   count: number;
   /** Copies a full egress did not take, each with its header, oldest first. */
   backlog: Uint8Array[];
+  /** This egress's impairments, or null: the plain path. */
+  impairment: Impairment | null;
+  /** Where the impairment's released copies are written. */
+  output: ImpairOutput;
   /** Ingress ports that stopped reading until this egress drains. */
   holding: Set<number>;
 }
@@ -73,8 +111,22 @@ export class Forwarder implements PortListener {
   private readonly eth = new EthernetView();
   private readonly vnet = new VnetView();
   private readonly decision = new Decision();
+  private readonly outcomes: (string | null)[] = [];
+  private readonly fate: FrameFate = {
+    drop: null,
+    outputs: this.decision.outputs,
+    reasons: this.decision.reasons,
+    outcomes: this.outcomes,
+  };
   private running = false;
   private readonly anyTagStack: boolean;
+  /** Whether any egress has impairments: the loop then keeps a clock and a timer. */
+  private readonly impaired: boolean;
+  /** The time of this batch (performance.now() ms) when impairments need it. */
+  private now = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the timer fires, or Infinity. */
+  private timerAt = Number.POSITIVE_INFINITY;
 
   constructor(
     readonly ports: readonly Port[],
@@ -83,8 +135,10 @@ export class Forwarder implements PortListener {
   ) {
     // A batch can fan out to every port; the queue for one egress holds a whole batch's copies.
     const capacity = Math.max(...ports.map((p) => p.budget));
+    const start = performance.now();
     this.queues = ports.map((port, i) => {
       this.index.set(port, i);
+      const impair = options.impairments?.[i] ?? null;
       return {
         buf: null,
         offsets: new Uint32Array(capacity),
@@ -92,11 +146,19 @@ export class Forwarder implements PortListener {
         status: new Int32Array(capacity),
         count: 0,
         backlog: [],
+        impairment: impair === null ? null : new Impairment(impair, port.hdrLen, port.counters, start),
+        output: { write: (frame) => this.writeReleased(i, frame) },
         holding: new Set<number>(),
       };
     });
     this.waits = ports.map(() => 0);
     this.anyTagStack = sw.anyTagStack === true;
+    this.impaired = this.queues.some((q) => q.impairment !== null);
+  }
+
+  /** Port `i`'s impairments, or null. */
+  impairment(i: number): Impairment | null {
+    return this.queues[i]?.impairment ?? null;
   }
 
   start(): void {
@@ -122,17 +184,21 @@ export class Forwarder implements PortListener {
   private spin(): void {
     if (!this.running) return;
     for (const port of this.ports) port.pollOnce!();
+    if (this.impaired) this.releaseDue();
     setImmediate(() => this.spin());
   }
 
-  /** Stop reading, count what is still queued as dropped, and close every port. */
+  /** Stop reading, count what is still queued or held as dropped, and close every port. */
   stop(): void {
     if (!this.running) return;
     this.running = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
     this.ports.forEach((port, i) => {
       const q = this.queues[i]!;
       if (q.backlog.length > 0) port.counters.drop(DropReason.SHUTDOWN, q.backlog.length);
       q.backlog.length = 0;
+      q.impairment?.shutdown();
       port.close();
     });
   }
@@ -142,13 +208,19 @@ export class Forwarder implements PortListener {
     let tx = 0;
     let drops = 0;
     let queued = 0;
+    let clones = this.clones;
     this.ports.forEach((port, i) => {
       rx += port.counters.rxFrames;
       tx += port.counters.txFrames;
       drops += port.counters.dropped;
-      queued += this.queues[i]!.backlog.length;
+      const q = this.queues[i]!;
+      queued += q.backlog.length;
+      if (q.impairment !== null) {
+        queued += q.impairment.held;
+        clones += q.impairment.duplicated;
+      }
     });
-    return { rx, clones: this.clones, tx, drops, queued };
+    return { rx, clones, tx, drops, queued };
   }
 
   // --- PortListener -------------------------------------------------------------------------
@@ -161,6 +233,7 @@ export class Forwarder implements PortListener {
     const observer = this.options.observer;
     // One clock read per batch: its frames arrived together.
     const micros = observer === undefined ? 0 : Math.round((performance.timeOrigin + performance.now()) * 1000);
+    if (this.impaired) this.now = performance.now();
     for (let i = 0; i < count; i++) {
       const off = offsets[i]!;
       const len = lengths[i]!;
@@ -172,7 +245,7 @@ export class Forwarder implements PortListener {
       counters.rx(len);
       observer?.frame(ingress, micros, buf, off, len);
       if (!this.running) {
-        counters.drop(DropReason.SHUTDOWN);
+        this.discard(counters, DropReason.SHUTDOWN);
         continue;
       }
       let offloaded = false;
@@ -180,7 +253,7 @@ export class Forwarder implements PortListener {
         this.vnet.wrap(buf, off - hdrLen);
         const bad = this.vnet.check(len);
         if (bad !== null) {
-          counters.drop(bad);
+          this.discard(counters, bad);
           continue;
         }
         offloaded = this.vnet.needsOffload;
@@ -188,22 +261,32 @@ export class Forwarder implements PortListener {
       const bad = this.eth.parse(buf, off, len);
       // A view that stopped at its tag limit still has both MACs and the outer tags right.
       if (bad !== null && !(bad === FrameError.TOO_MANY_TAGS && this.anyTagStack)) {
-        counters.drop(bad);
+        this.discard(counters, bad);
         continue;
       }
       const decision = this.decision.reset();
       this.sw.decide(ingress, this.eth, decision);
       const outputs = decision.outputs;
       if (outputs.length === 0) {
-        counters.drop(decision.drop ?? DropReason.NO_OUTPUT);
+        this.discard(counters, decision.drop ?? DropReason.NO_OUTPUT);
         continue;
       }
       this.clones += outputs.length - 1;
       if (offloaded) offloaded = this.finishChecksumFor(outputs, buf, off, len);
-      for (let o = 0; o < outputs.length; o++) this.enqueue(outputs[o]!, ingress, buf, off, len, hdrLen, offloaded);
+      const outcomes = this.outcomes;
+      for (let o = 0; o < outputs.length; o++)
+        outcomes[o] = this.enqueue(outputs[o]!, ingress, buf, off, len, hdrLen, offloaded);
+      if (observer?.fate !== undefined) {
+        this.fate.drop = null;
+        observer.fate(this.fate);
+      }
     }
     // Every queue is empty again when a batch ends: the ring is reused for the next one.
     for (let e = 0; e < this.queues.length; e++) if (this.queues[e]!.count > 0) this.flush(e, ingress);
+    if (this.impaired) {
+      this.releaseDue();
+      this.arm();
+    }
   }
 
   onWritable(port: Port): void {
@@ -234,6 +317,16 @@ export class Forwarder implements PortListener {
     this.options.onFatal?.(error);
   }
 
+  /** A frame that goes nowhere: counted on its ingress, and its fate told. */
+  private discard(counters: Counters, reason: string): void {
+    counters.drop(reason);
+    const observer = this.options.observer;
+    if (observer?.fate !== undefined) {
+      this.fate.drop = reason;
+      observer.fate(this.fate);
+    }
+  }
+
   // --- one copy at a time -------------------------------------------------------------------
 
   /**
@@ -261,38 +354,109 @@ export class Forwarder implements PortListener {
     len: number,
     srcHdr: number,
     offloaded: boolean,
-  ): void {
+  ): string | null {
     const port = this.ports[egress]!;
     const filter = this.options.rxFilters?.[egress];
     if (filter != null) {
       const verdict = filter.check(this.eth);
       if (!isAccepted(verdict)) {
         port.counters.drop(verdict);
-        return;
+        return verdict;
       }
     }
     const hdr = port.hdrLen;
     if (hdr === 0 && offloaded) {
       port.counters.drop(DropReason.GSO_TO_PLAIN_PORT);
-      return;
+      return DropReason.GSO_TO_PLAIN_PORT;
     }
     if (len > port.maxFrame && !(offloaded && this.vnet.gsoType !== GsoType.NONE)) {
       // The kernel would take the write and drop the frame without a word (tap_get_user).
       port.counters.drop(DropReason.OVERSIZE);
-      return;
+      return DropReason.OVERSIZE;
     }
     if (hdr > 0 && srcHdr === 0) this.vnet.wrap(buf, off - VNET_HDR_LEN).clear();
     const q = this.queues[egress]!;
+    if (q.impairment !== null) return this.impair(q, egress, ingress, buf, off - hdr, len + hdr);
     if (q.backlog.length > 0) {
       // Order matters: behind a full egress, new copies wait behind the old ones.
       q.backlog.push(buf.slice(off - hdr, off + len));
       this.hold(ingress, q);
-      return;
+      return QUEUED;
     }
     q.buf = buf;
     q.offsets[q.count] = off - hdr;
     q.lengths[q.count] = len + hdr;
     if (++q.count === q.offsets.length) this.flush(egress, ingress);
+    return null;
+  }
+
+  /**
+   * A copy for an impaired egress, buf[start, start + total) with its header: what the
+   * impairment does not lose or hold is queued as on the plain path; a full egress stops the
+   * feeder as it does there, whether or not the copy was held.
+   */
+  private impair(q: TxQueue, egress: number, ingress: number, buf: Uint8Array, start: number, total: number) {
+    const impairment = q.impairment!;
+    for (let direct = impairment.admit(buf, start, total, this.now); direct > 0; direct--) {
+      if (q.backlog.length > 0) q.backlog.push(buf.slice(start, start + total));
+      else {
+        q.buf = buf;
+        q.offsets[q.count] = start;
+        q.lengths[q.count] = total;
+        if (++q.count === q.offsets.length) this.flush(egress, ingress);
+      }
+    }
+    if (q.backlog.length > 0) this.hold(ingress, q);
+    return this.options.observer === undefined ? null : impairment.describeLast();
+  }
+
+  /** Copies whose impairment let them go, from every impaired egress. */
+  private releaseDue(): void {
+    const now = performance.now();
+    for (const q of this.queues) q.impairment?.release(now, q.output);
+  }
+
+  /**
+   * The one place the release timer is set: for the earliest time an impairment holds a frame
+   * for, after every batch and every release. A busy-polling loop needs none.
+   */
+  private arm(): void {
+    if (this.options.busyPoll || !this.running) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const q of this.queues) {
+      const at = q.impairment?.nextDue() ?? next;
+      if (at < next) next = at;
+    }
+    if (next === this.timerAt) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = next;
+    if (next === Number.POSITIVE_INFINITY) return;
+    // Node's timers count whole milliseconds; never early, at most about one late.
+    this.timer = setTimeout(this.onTimer, Math.max(1, Math.ceil(next - performance.now())));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    this.releaseDue();
+    this.arm();
+  };
+
+  /** A copy an impairment released: written now, or behind the egress's backlog. */
+  private writeReleased(egress: number, frame: Uint8Array): void {
+    const port = this.ports[egress]!;
+    const q = this.queues[egress]!;
+    if (q.backlog.length === 0) {
+      q.offsets[0] = 0;
+      q.lengths[0] = frame.length;
+      if (port.send(frame, q.offsets, q.lengths, 1, q.status) === 1) {
+        this.account(port, q.status[0]!, frame.length - port.hdrLen);
+        return;
+      }
+      port.setWantWritable(true);
+    }
+    q.backlog.push(frame);
   }
 
   /** Write an egress queue; what a full device does not take waits aside, and the feeder pauses. */

@@ -29,6 +29,9 @@ export const PortReportSchema = z.strictObject({
   qemu: z
     .strictObject({ connections: count, disconnects: count, refused: count, malformed: count, partialBytes: count })
     .optional(),
+  impair: z
+    .strictObject({ seed: count, held: count, duplicated: count, corrupted: count, reordered: count })
+    .optional(),
   drops: z.record(z.string().regex(/^[a-z][a-z0-9-]*$|^tx-[A-Z0-9a-z-]+$/), count),
   rate: z.strictObject({
     rxPps: count,
