@@ -6,7 +6,9 @@
 // added. Each case runs in three rounds, interleaved, and the best round counts (a shared
 // machine slows some rounds down).
 //
-//   npx tsc -p . && node dist/bench/impair/main.js [--quick] [--json]
+//   npx tsc -p . && node dist/bench/micro/impair.bench.js [--quick] [--json]
+//
+// `tapyard bench` runs it with every bench/micro file: its rows join the report's micro table.
 
 import { Bench } from 'tinybench';
 import { Forwarder } from '../../src/engine/forwarder.js';
@@ -76,9 +78,9 @@ const ZERO: ImpairConfig = {
   seed: 1,
 };
 const cases: [string, ImpairConfig | null][] = [
-  ['plain (no impairments)', null],
-  ['impairments configured at zero', ZERO],
-  ['loss=10%', { ...ZERO, loss: 0.1 }],
+  ['loop to a plain egress (no impairments)', null],
+  ['loop to an egress with impairments at zero', ZERO],
+  ['loop to an egress with loss=10%', { ...ZERO, loss: 0.1 }],
 ];
 
 const best = new Map<string, number>();
@@ -110,7 +112,7 @@ if (json) console.log(JSON.stringify({ batch: BATCH, rounds: ROUNDS, results }))
 else {
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(32)} ${(r.framesPerSecond / 1e6).toFixed(1)} M frames/s  ` +
+      `${r.name.padEnd(44)} ${(r.framesPerSecond / 1e6).toFixed(1)} M frames/s  ` +
         `(${r.nsPerFrame.toFixed(0)} ns/frame, ${(r.vsPlain * 100).toFixed(0)} % of plain)`,
     );
   }
