@@ -7,59 +7,13 @@
 
 import { Bench } from 'tinybench';
 import { Forwarder } from '../../src/engine/forwarder.js';
-import { buildFrame } from '../../src/frame/build.js';
 import { VNET_HDR_LEN } from '../../src/frame/vnet.js';
-import { Counters } from '../../src/port/counters.js';
-import { HEADROOM, type Port, type RxBatch } from '../../src/port/port.js';
 import { CrossConnect } from '../../src/switch/cross-connect.js';
 import { Hub } from '../../src/switch/hub.js';
+import { BATCH, batchOf64, SinkPort } from './loop-fixture.js';
 
-const BATCH = 64;
 const quick = process.argv.includes('--quick');
 const json = process.argv.includes('--json');
-
-/** A port that takes every frame and keeps nothing: only the loop's work is left to measure. */
-class SinkPort implements Port {
-  readonly kind = 'memory' as const;
-  readonly device = 'sink';
-  readonly counters = new Counters();
-  readonly hdrLen = VNET_HDR_LEN;
-  readonly mac = null;
-  readonly maxFrame = 1518;
-  readonly offload = false;
-  readonly budget = BATCH;
-  constructor(readonly name: string) {}
-  start(): void {}
-  setReading(): void {}
-  setWantWritable(): void {}
-  send(_buf: Uint8Array, _offsets: Uint32Array, _lengths: Uint32Array, count: number, status: Int32Array): number {
-    status.fill(0, 0, count);
-    return count;
-  }
-  close(): void {}
-}
-
-function batchOf64(): RxBatch {
-  const frame = buildFrame({
-    eth: { src: 0x020000000001, dst: 0x020000000002 },
-    ipv4: { src: '10.77.0.1', dst: '10.77.0.2' },
-    udp: { srcPort: 40000, dstPort: 7777 },
-    payload: new Uint8Array(22),
-  });
-  const slot = 128;
-  const batch: RxBatch = {
-    buf: new Uint8Array(BATCH * slot),
-    offsets: new Uint32Array(BATCH),
-    lengths: new Int32Array(BATCH),
-    count: BATCH,
-  };
-  for (let i = 0; i < BATCH; i++) {
-    batch.offsets[i] = i * slot + HEADROOM;
-    batch.lengths[i] = frame.length;
-    batch.buf.set(frame, i * slot + HEADROOM); // the vnet header before it stays zero: no offload
-  }
-  return batch;
-}
 
 const cases: [string, number][] = [
   ['forward 64B cross-connect', 2],
@@ -67,7 +21,7 @@ const cases: [string, number][] = [
 ];
 const bench = new Bench({ time: quick ? 200 : 1000, warmupTime: quick ? 50 : 200 });
 for (const [name, ports] of cases) {
-  const all = Array.from({ length: ports }, (_, i) => new SinkPort(`p${i}`));
+  const all = Array.from({ length: ports }, (_, i) => new SinkPort(`p${i}`, VNET_HDR_LEN));
   const fwd = new Forwarder(all, ports === 2 ? new CrossConnect() : new Hub());
   fwd.start();
   const batch = batchOf64();
