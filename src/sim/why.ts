@@ -443,7 +443,7 @@ export function describeSetup(setup: Setup): string {
   }
   const wire =
     setup.wire === 'direct'
-      ? 'straight to ext'
+      ? 'ext directly'
       : setup.wire === 'hairpin'
         ? 'a switch with hairpin on'
         : 'a switch, hairpin off';

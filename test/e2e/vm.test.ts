@@ -29,6 +29,10 @@ const MB100 = 100 * 1024 * 1024;
 const MB10 = 10 * 1024 * 1024;
 const socketPath = (lab: Lab) => join(tmpdir(), `ty-${lab.id}-vm.sock`);
 
+/** P, or a failure that says what did not happen (a hang would say nothing). */
+function within<T>(ms: number, what: () => string, p: Promise<T>): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what())), ms).unref())]);
+}
 describe.skipIf(unavailable !== null)('a real VM', () => {
   const vms: Vm[] = [];
   const labs: Lab[] = [];
@@ -189,10 +193,10 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
 
     // A peer that breaks the framing: one sentence, that connection closed, tapyard goes on.
     const bad = connect(sock);
-    await new Promise((r) => bad.once('connect', r));
+    await within(10_000, () => 'the bad peer was not accepted', new Promise((r) => bad.once('connect', r)));
     const closed = new Promise((r) => bad.once('close', r));
     bad.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 0]));
-    await closed;
+    await within(10_000, () => `tapyard did not close the bad peer; stderr: ${t.stderr()}`, closed);
     await t.waitFor(/port vm: the peer sent a frame length of 2147483647 bytes \(at most 69632\)/);
     expect(t.errors().match(/frame length/g)).toHaveLength(1);
     expect(t.child.exitCode).toBeNull();
