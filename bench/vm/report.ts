@@ -7,7 +7,8 @@ import type { Table } from '../datapath/table.js';
 const mbit = (bps: number) => (bps / 1e6).toFixed(0);
 const ms = (ns: number) => (ns / 1e6).toFixed(2);
 const pct = (part: number, whole: number) => `${whole > 0 ? ((part / whole) * 100).toFixed(0) : '0'} %`;
-const cores = (c: number | null) => (c === null ? '—' : c.toFixed(2));
+// CPU above the idle before the flood: a hair below zero on an idle path is noise, not '-0.00'.
+const cores = (c: number | null) => (c === null ? '—' : Math.max(0, c).toFixed(2));
 
 export function vmTable(r: Report): Table | string {
   if (r.vm.rows.length === 0) return `_${r.vm.note}_`;
@@ -76,8 +77,8 @@ export function vmVerdict(r: Report): string[] {
     out.push(
       `Other machines' traffic with a real idle VM (${f.offeredPerSecond / 1000} k frames/s to a MAC nobody owns): ` +
         `on the bridge ${pct(f.reachedReaderFrames, f.offeredFrames)} of them reach QEMU's tap and cost QEMU ` +
-        `${f.qemuExtraCores.toFixed(2)} more cores; on macvtap ${pct(m.reachedReaderFrames, m.offeredFrames)} ` +
-        `reach it and QEMU spends ${m.qemuExtraCores.toFixed(2)}.`,
+        `${cores(f.qemuExtraCores)} more cores; on macvtap ${pct(m.reachedReaderFrames, m.offeredFrames)} ` +
+        `reach it and QEMU spends ${cores(m.qemuExtraCores)}.`,
     );
   }
   if (r.vm.status === 'failed') out.push(r.vm.note);
