@@ -233,10 +233,12 @@ async function foreignFlood(lab: Lab, vm: Vm, tapyard: Tapyard | null, setup: Vm
     qemu: processCpuNs(vm.pid!),
     tapyard: tapyard === null ? 0 : processCpuNs(tapyard.child.pid!),
   });
-  const rx0 = await vm.guestRx();
   const idle0 = cpu();
   await new Promise((r) => setTimeout(r, setup.foreignSeconds * 1000));
   const idle1 = cpu();
+  // The guest's count starts with the flood: what it still took in while idle (the tail of the
+  // measurements before) is not the flood's.
+  const rx0 = await vm.guestRx();
   const reached0 = await reached();
   const gen = await run(tygen(lab, setup, setup.foreignMac, setup.foreignSeconds, VM_FOREIGN_RATE), 120_000);
   const flood1 = cpu();
