@@ -52,6 +52,8 @@ export class FdPort implements Port {
   private readonly fd: number;
   private readonly readState: (() => DeviceState) | undefined;
   private state: DeviceState | null = null;
+  /** Whether the link has been seen running since open. */
+  private seenRunning = false;
   readonly kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
   private readonly onClose: (() => void) | undefined;
   private readonly batch: RxBatch;
@@ -75,6 +77,7 @@ export class FdPort implements Port {
     this.budget = config.budget;
     this.readState = config.follow?.read;
     this.state = config.follow?.state ?? null;
+    this.seenRunning = this.state?.running ?? false;
     this.kernelDrops = config.kernelDrops;
     this.onClose = config.onClose;
     this.batch = {
@@ -190,7 +193,11 @@ export class FdPort implements Port {
     }
     const before = this.state;
     this.state = state;
-    if (before !== null) for (const note of stateChanges(this.device, before, state)) this.note(note);
+    // A tap's carrier comes up a moment after it is attached: only a link that was running and
+    // changed is news.
+    if (before !== null && this.seenRunning)
+      for (const note of stateChanges(this.device, before, state)) this.note(note);
+    if (state.running) this.seenRunning = true;
     const maxFrame = maxFrameForMtu(state.mtu);
     if (maxFrame !== this.maxFrame) {
       this.maxFrame = maxFrame;
