@@ -10,6 +10,7 @@ import './switch/hub.js';
 import './switch/learning-bridge.js';
 import './switch/macvlan.js';
 import './switch/pairs.js';
+import './vlan/reason.js';
 import { allReasons } from './reason.js';
 
 export function dropReasonsDoc(): string {

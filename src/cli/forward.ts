@@ -78,6 +78,7 @@ async function forward(config: ForwardConfig): Promise<number> {
       rxFilters,
       busyPoll: config.busyPoll,
       impairments: config.ports.map((p) => p.impair),
+      vlan: config.vlan,
       onNote: (sentence) => say(`tapyard: ${sentence}`),
       onFatal: (error) => {
         fatal = error;

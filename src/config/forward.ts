@@ -3,12 +3,14 @@
 
 import { DEFAULT_BUDGET } from '../port/port.js';
 import { SWITCH_KINDS, type SwitchConfig, type SwitchKind } from '../switch/roles.js';
+import type { VlanConfig } from '../vlan/vlan-port.js';
 import { flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from './argv.js';
 import { Options } from './keys.js';
 import { type PortConfig, parsePortSpec, portHelp } from './port.js';
 import { quote } from './quote.js';
 import { switchConfig, switchHelp } from './switch.js';
 import { integer, oneOf, seconds, text, usageError } from './value.js';
+import { VLAN_PROTO_NAMES, vlanConfig } from './vlan.js';
 
 export const FORWARD_FLAGS = {
   port: repeated('port', text('SPEC'), 'NAME=KIND:TARGET[,key=value...], at least two'),
@@ -30,6 +32,12 @@ export const FORWARD_FLAGS = {
     'read frames to inject from stdin, one JSON object per line {"port":NAME,"hex":BYTES}: each is ' +
       'switched as if read on that port (counted as its rx) and answered with a {"type":"injected"} line',
   ),
+  vlanProto: valued(
+    'vlan-proto',
+    oneOf(VLAN_PROTO_NAMES),
+    'the tag that vlan=/trunk= ports read and push; 802.1ad S-tags: a provider bridge (QinQ)',
+    '802.1q',
+  ),
   json: onOff('json', 'counters as JSON: with --stats one object per second, and always the final one'),
   duration: valued('duration', seconds(), 'stop after S seconds'),
   help: HELP_FLAG,
@@ -38,6 +46,8 @@ export const FORWARD_FLAGS = {
 export interface ForwardConfig {
   readonly ports: readonly PortConfig[];
   readonly switch: SwitchConfig;
+  /** The VLAN layer, when the ports are VLAN-aware (vlan=, trunk=); null: frames pass as they are. */
+  readonly vlan: VlanConfig | null;
   readonly budget: number;
   readonly busyPoll: boolean;
   /** A pcapng file, '-' for standard output, or null. */
@@ -99,9 +109,12 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     ports.map((p) => p.role),
     ports.map((p) => p.name),
   );
+  if (values.vlanProto !== undefined && ports.every((p) => p.vlan === null))
+    throw usageError('--vlan-proto is for VLAN-aware ports (vlan= or trunk= on every port)');
   return Object.freeze({
     ports,
     switch: sw,
+    vlan: vlanConfig(ports, values.vlanProto ?? '802.1q'),
     budget: values.budget ?? DEFAULT_BUDGET,
     busyPoll: values.busyPoll,
     capture: values.capture ?? null,

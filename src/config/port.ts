@@ -4,19 +4,21 @@
 //   mirror=pcap:eth1,bpf=udp port 4789
 // Its keys come from four declarations: the port kind's own (port-kinds.ts), the port features
 // every kind has (the receive filter; the impairments, impair.ts), and what the port is to the
-// switch (switch.ts). Any other key is an error, before any device is opened.
+// switch (switch.ts), and its VLANs (vlan.ts). Any other key is an error, before any device is opened.
 
 import type { RxFilterConfig } from '../filter/guest-filter.js';
 import { RX_MODES } from '../filter/guest-filter.js';
 import type { ImpairConfig } from '../impair/config.js';
 import type { Mac } from '../mac.js';
 import type { SwitchKind } from '../switch/roles.js';
+import type { VlanPortConfig } from '../vlan/vlan-port.js';
 import { IMPAIR_KEYS, readImpairments } from './impair.js';
 import { type Key, key, keyHelp, Options, optional } from './keys.js';
 import { DEVICE_KINDS, type DeviceConfig, type DeviceKind, PORT_KINDS } from './port-kinds.js';
 import { quote } from './quote.js';
 import { readSwitchRole, type SwitchRole, switchPortKeys } from './switch.js';
 import { flag, integer, list, mac, oneOf, usageError } from './value.js';
+import { readVlanPort, VLAN_KEYS } from './vlan.js';
 
 export interface PortConfig {
   readonly name: string;
@@ -27,6 +29,8 @@ export interface PortConfig {
   readonly role: SwitchRole;
   /** What happens to the frames tapyard writes to this port (loss, delay, ...); null: nothing. */
   readonly impair: ImpairConfig | null;
+  /** The VLANs the port carries (access or trunk); null: the port is not VLAN-aware. */
+  readonly vlan: VlanPortConfig | null;
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
@@ -83,6 +87,7 @@ export function parsePortSpec(text: string, switchKind: SwitchKind): PortConfig 
   const device = declaration.build(name, target, o);
   const rxFilter = readRxFilter(o, roleMac(role));
   const impair = readImpairments(o);
+  const vlan = readVlanPort(o);
   const { known, elsewhere } = switchPortKeys(switchKind);
   for (const other of DEVICE_KINDS) {
     if (other === kind) continue;
@@ -95,11 +100,12 @@ export function parsePortSpec(text: string, switchKind: SwitchKind): PortConfig 
       ...(Object.values(declaration.keys) as Key<unknown>[]).map((k) => k.name),
       ...rxKeyNames(),
       ...Object.values(IMPAIR_KEYS).map((k) => k.name),
+      ...Object.values(VLAN_KEYS).map((k) => k.name),
       ...known,
     ],
     elsewhere,
   );
-  return Object.freeze({ name, device, rxFilter, role, impair });
+  return Object.freeze({ name, device, rxFilter, role, impair, vlan });
 }
 
 function rxKeyNames(): string[] {
@@ -118,5 +124,7 @@ export function portHelp(): string[] {
   lines.push(...keyHelp(Object.values(RX_FILTER_KEYS), '      ', 24));
   lines.push('  every kind, impairments of the frames tapyard WRITES to the port (docs/impairments.md):');
   lines.push(...keyHelp(Object.values(IMPAIR_KEYS), '      ', 24));
+  lines.push('  every kind, VLANs (docs/vlans.md; with one VLAN port, every port needs vlan= or trunk=):');
+  lines.push(...keyHelp(Object.values(VLAN_KEYS), '      ', 24));
   return lines;
 }

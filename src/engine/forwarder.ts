@@ -19,12 +19,18 @@
 // re-arms its fd handlers in tap_update_fd_handler), and at the end of every batch; a busy-
 // polling loop releases them on every turn instead. At stop() what is still held is counted
 // (impair-shutdown), not written early.
+//
+// VLANs (src/vlan/): when the ports are VLAN-aware, each frame is given its VLAN on the way in
+// (or refused: vlan-not-member, ...), the switch's outputs are cut to the ports that carry that
+// VLAN, and a copy whose tag must go on or come off is rewritten into its egress's own buffer:
+// the other copies of a flood keep the bytes they were read into. A port without VLANs costs
+// nothing of this.
 
 import { TapyardError } from '../error.js';
 import { isAccepted, type RxFilter } from '../filter/rx-filter.js';
 import { completePartialChecksum } from '../frame/checksum.js';
 import { FrameError } from '../frame/error.js';
-import { EthernetView } from '../frame/ethernet.js';
+import { EthernetView, VLAN_TAG_LEN } from '../frame/ethernet.js';
 import { GsoType, VNET_HDR_LEN, VnetFlag, VnetView } from '../frame/vnet.js';
 import type { ImpairConfig } from '../impair/config.js';
 import { Impairment, type ImpairOutput } from '../impair/impairment.js';
@@ -32,6 +38,9 @@ import type { Counters } from '../port/counters.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
 import type { Port, PortListener, RxBatch } from '../port/port.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
+import { VlanReason } from '../vlan/reason.js';
+import { VlanAction, VlanMembership } from '../vlan/vlan-membership.js';
+import type { VlanConfig } from '../vlan/vlan-port.js';
 
 export interface Ledger {
   rx: number;
@@ -57,6 +66,8 @@ export interface ForwarderOptions {
   observer?: FrameObserver;
   /** Impairments of the frames written to each port (by index); null: none. */
   impairments?: readonly (ImpairConfig | null)[];
+  /** The ports' VLANs (one entry per port); null: frames pass with the tags they have. */
+  vlan?: VlanConfig | null;
 }
 
 export interface FrameObserver {
@@ -99,7 +110,13 @@ interface TxQueue {
   output: ImpairOutput;
   /** Ingress ports that stopped reading until this egress drains. */
   holding: Set<number>;
+  /** Copies rewritten for this egress (a VLAN tag pushed or popped), until the queue is flushed. */
+  rewritten: Uint8Array | null;
+  rewrittenAt: number;
 }
+
+/** Room for a batch of rewritten copies to start with (grown when a larger one comes). */
+const REWRITE_SLOT = 1536;
 
 export class Forwarder implements PortListener {
   clones = 0;
@@ -109,7 +126,13 @@ export class Forwarder implements PortListener {
   /** How many egresses each ingress waits for; it reads again at 0. */
   private readonly waits: number[];
   private readonly eth = new EthernetView();
+  /** A rewritten copy, for the egress's receive filter: it sees the tags the port will write. */
+  private readonly egressEth = new EthernetView();
   private readonly vnet = new VnetView();
+  private readonly egressVnet = new VnetView();
+  private readonly vlan: VlanMembership | null;
+  /** What each output of the frame in hand does with its VLAN tag (VlanAction), by output. */
+  private readonly vlanActions: Int8Array;
   private readonly decision = new Decision();
   private readonly outcomes: (string | null)[] = [];
   private readonly fate: FrameFate = {
@@ -149,8 +172,12 @@ export class Forwarder implements PortListener {
         impairment: impair === null ? null : new Impairment(impair, port.hdrLen, port.counters, start),
         output: { write: (frame) => this.writeReleased(i, frame) },
         holding: new Set<number>(),
+        rewritten: null,
+        rewrittenAt: 0,
       };
     });
+    this.vlan = options.vlan == null ? null : new VlanMembership(options.vlan);
+    this.vlanActions = new Int8Array(ports.length);
     this.waits = ports.map(() => 0);
     this.anyTagStack = sw.anyTagStack === true;
     this.impaired = this.queues.some((q) => q.impairment !== null);
@@ -264,18 +291,30 @@ export class Forwarder implements PortListener {
         this.discard(counters, bad);
         continue;
       }
+      const vlan = this.vlan;
+      if (vlan !== null) {
+        const refused = vlan.classify(ingress, this.eth);
+        if (refused !== null) {
+          this.discard(counters, refused);
+          continue;
+        }
+      }
       const decision = this.decision.reset();
       this.sw.decide(ingress, this.eth, decision);
       const outputs = decision.outputs;
+      const chosen = outputs.length;
+      if (vlan !== null) this.keepVlanMembers(vlan, decision);
       if (outputs.length === 0) {
-        this.discard(counters, decision.drop ?? DropReason.NO_OUTPUT);
+        this.discard(counters, decision.drop ?? (chosen > 0 ? VlanReason.NO_MEMBER_EGRESS : DropReason.NO_OUTPUT));
         continue;
       }
       this.clones += outputs.length - 1;
       if (offloaded) offloaded = this.finishChecksumFor(outputs, buf, off, len);
       const outcomes = this.outcomes;
-      for (let o = 0; o < outputs.length; o++)
-        outcomes[o] = this.enqueue(outputs[o]!, ingress, buf, off, len, hdrLen, offloaded);
+      for (let o = 0; o < outputs.length; o++) {
+        const action = vlan === null ? VlanAction.KEEP : (this.vlanActions[o]! as VlanAction);
+        outcomes[o] = this.enqueue(outputs[o]!, ingress, buf, off, len, hdrLen, offloaded, action);
+      }
       if (observer?.fate !== undefined) {
         this.fate.drop = null;
         observer.fate(this.fate);
@@ -327,6 +366,26 @@ export class Forwarder implements PortListener {
     }
   }
 
+  /**
+   * The switch's outputs, cut to the ports that carry the frame's VLAN (as a VLAN-aware bridge
+   * floods within the VLAN), each with what it does to the tag. In place: nothing allocated.
+   */
+  private keepVlanMembers(vlan: VlanMembership, decision: Decision): void {
+    const { outputs, reasons } = decision;
+    let kept = 0;
+    for (let o = 0; o < outputs.length; o++) {
+      const action = vlan.action(outputs[o]!);
+      if (action === VlanAction.PRUNE) continue;
+      outputs[kept] = outputs[o]!;
+      reasons[kept] = reasons[o]!;
+      this.vlanActions[kept++] = action;
+    }
+    while (outputs.length > kept) {
+      outputs.pop();
+      reasons.pop();
+    }
+  }
+
   // --- one copy at a time -------------------------------------------------------------------
 
   /**
@@ -354,17 +413,32 @@ export class Forwarder implements PortListener {
     len: number,
     srcHdr: number,
     offloaded: boolean,
+    action: VlanAction,
   ): string | null {
     const port = this.ports[egress]!;
+    const q = this.queues[egress]!;
+    const hdr = port.hdrLen;
+    // A copy whose VLAN tag changes is written from the egress's own buffer, header and all.
+    let view = this.eth;
+    if (action !== VlanAction.KEEP) {
+      const at = this.reserve(q, egress, ingress, hdr + len + VLAN_TAG_LEN) + hdr;
+      const out = q.rewritten!;
+      len = this.vlan!.rewrite(action, buf, off, len, out, at);
+      if (hdr > 0) this.rewriteHeader(out, at - hdr, buf, off, srcHdr, VlanMembership.growth(action));
+      this.egressEth.parse(out, at, len);
+      view = this.egressEth;
+      buf = out;
+      off = at;
+      srcHdr = hdr;
+    }
     const filter = this.options.rxFilters?.[egress];
     if (filter != null) {
-      const verdict = filter.check(this.eth);
+      const verdict = filter.check(view);
       if (!isAccepted(verdict)) {
         port.counters.drop(verdict);
         return verdict;
       }
     }
-    const hdr = port.hdrLen;
     if (hdr === 0 && offloaded) {
       port.counters.drop(DropReason.GSO_TO_PLAIN_PORT);
       return DropReason.GSO_TO_PLAIN_PORT;
@@ -375,7 +449,7 @@ export class Forwarder implements PortListener {
       return DropReason.OVERSIZE;
     }
     if (hdr > 0 && srcHdr === 0) this.vnet.wrap(buf, off - VNET_HDR_LEN).clear();
-    const q = this.queues[egress]!;
+    if (buf === q.rewritten) q.rewrittenAt = off + len;
     if (q.impairment !== null) return this.impair(q, egress, ingress, buf, off - hdr, len + hdr);
     if (q.backlog.length > 0) {
       // Order matters: behind a full egress, new copies wait behind the old ones.
@@ -383,11 +457,39 @@ export class Forwarder implements PortListener {
       this.hold(ingress, q);
       return QUEUED;
     }
-    q.buf = buf;
-    q.offsets[q.count] = off - hdr;
-    q.lengths[q.count] = len + hdr;
-    if (++q.count === q.offsets.length) this.flush(egress, ingress);
+    this.place(q, egress, ingress, buf, off - hdr, len + hdr);
     return null;
+  }
+
+  /**
+   * Where in the egress's own buffer a rewritten copy of `size` bytes goes. A queue writes one
+   * buffer per batch, so copies still queued from the ingress ring are written first.
+   */
+  private reserve(q: TxQueue, egress: number, ingress: number, size: number): number {
+    if (q.count > 0 && (q.buf !== q.rewritten || q.rewrittenAt + size > q.rewritten!.length))
+      this.flush(egress, ingress);
+    if (q.rewritten === null || size > q.rewritten.length)
+      q.rewritten = new Uint8Array(Math.max(size, q.offsets.length * REWRITE_SLOT));
+    return q.rewrittenAt;
+  }
+
+  /** The vnet header of a rewritten copy: the ingress's, its offsets moved with the tag, or none. */
+  private rewriteHeader(out: Uint8Array, at: number, src: Uint8Array, off: number, srcHdr: number, growth: number) {
+    if (srcHdr === 0) {
+      out.fill(0, at, at + VNET_HDR_LEN);
+      return;
+    }
+    out.set(src.subarray(off - srcHdr, off), at);
+    this.egressVnet.wrap(out, at).shift(growth);
+  }
+
+  /** Queue buf[start, start + total) to be written at the end of the batch (or now, if full). */
+  private place(q: TxQueue, egress: number, ingress: number, buf: Uint8Array, start: number, total: number): void {
+    if (q.count > 0 && q.buf !== buf) this.flush(egress, ingress);
+    q.buf = buf;
+    q.offsets[q.count] = start;
+    q.lengths[q.count] = total;
+    if (++q.count === q.offsets.length) this.flush(egress, ingress);
   }
 
   /**
@@ -399,12 +501,7 @@ export class Forwarder implements PortListener {
     const impairment = q.impairment!;
     for (let direct = impairment.admit(buf, start, total, this.now); direct > 0; direct--) {
       if (q.backlog.length > 0) q.backlog.push(buf.slice(start, start + total));
-      else {
-        q.buf = buf;
-        q.offsets[q.count] = start;
-        q.lengths[q.count] = total;
-        if (++q.count === q.offsets.length) this.flush(egress, ingress);
-      }
+      else this.place(q, egress, ingress, buf, start, total);
     }
     if (q.backlog.length > 0) this.hold(ingress, q);
     return this.options.observer === undefined ? null : impairment.describeLast();
@@ -473,6 +570,7 @@ export class Forwarder implements PortListener {
     }
     q.count = 0;
     q.buf = null;
+    q.rewrittenAt = 0;
   }
 
   private account(port: Port, errno: number, bytes: number): void {

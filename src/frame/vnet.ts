@@ -89,6 +89,21 @@ export class VnetView {
     this.bytes[this.offset + VnetField.FLAGS] = flags;
   }
 
+  /**
+   * The frame grew or shrank by `delta` bytes in front of its network header (a VLAN tag pushed
+   * or popped): the offsets into it that the kernel reads move with it.
+   */
+  shift(delta: number): void {
+    if ((this.flags & VnetFlag.NEEDS_CSUM) !== 0) this.put16(VnetField.CSUM_START, this.csumStart + delta);
+    if (this.gsoType !== GsoType.NONE && this.hdrLen > 0) this.put16(VnetField.HDR_LEN, this.hdrLen + delta);
+  }
+
+  private put16(field: number, value: number): void {
+    const at = this.offset + field;
+    this.bytes[at] = value & 0xff;
+    this.bytes[at + 1] = value >>> 8;
+  }
+
   private u16(field: number): number {
     const at = this.offset + field;
     return this.bytes[at]! | (this.bytes[at + 1]! << 8);
