@@ -49,8 +49,10 @@ export function render(
     `Sent by:  ${from}`,
     '',
   ];
+  // Tags per hop once any copy carries one, or a VLAN changes them.
+  const tagged = journey.hops.some((h) => h.tags.length > 0) || journey.deliveries.some((d) => d.tags.length > 0);
   journey.hops.forEach((hop, i) => {
-    lines.push(`[${i + 1}] ${hop.at}, in from ${hop.ingress}`);
+    lines.push(`[${i + 1}] ${hop.at}, in from ${hop.ingress}${tagged ? `, ${tagText(hop.tags)}` : ''}`);
     for (const s of hop.steps) {
       // Reasons name their module ("bridge: ..."); a step at the switch itself needs no prefix.
       const text = describeReason(s.reason);
@@ -62,7 +64,11 @@ export function render(
     if (hop.drop !== null) lines.push(`    ✗ ${describeReason(hop.drop)}  [${hop.drop}]`);
   });
   lines.push('');
-  const got = stations.map((s) => `${s} ×${counts.get(s) ?? 0}`);
+  const got = stations.map((s) => {
+    const copies = journey.deliveries.filter((d) => d.station === s);
+    const tags = tagged && copies.length > 0 ? ` (${copies.map((d) => tagText(d.tags)).join(', ')})` : '';
+    return `${s} ×${counts.get(s) ?? 0}${tags}`;
+  });
   lines.push(`Copies:   ${got.join(', ')}`);
   // How each receiving stack classifies its copies (skb->pkt_type: host, broadcast, multicast, otherhost).
   const kinds = stations.flatMap((s) => {
@@ -71,6 +77,10 @@ export function render(
   });
   if (kinds.length > 0) lines.push(`Kinds:    ${kinds.join(', ')}`);
   return lines.join('\n');
+}
+
+function tagText(tags: readonly string[]): string {
+  return tags.length === 0 ? 'untagged' : tags.join(' / ');
 }
 
 export function toJson(

@@ -8,7 +8,7 @@ import { WIRES } from '../sim/topology.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import { MACVLAN_MODE_NAMES } from '../switch/macvlan.js';
 import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from './argv.js';
-import { key, keyHelp, Options } from './keys.js';
+import { key, keyHelp, Options, optional } from './keys.js';
 import { quote } from './quote.js';
 import {
   BRIDGE_KEYS,
@@ -57,6 +57,11 @@ export const MACVLAN_FLAGS = {
   hairpin: onOff('hairpin', 'short for --wire hairpin'),
   lowerUnicastFilter: onOff('lower-unicast-filter', 'the lower NIC has unicast filter slots (veth has none)'),
   bcCutoff: valued('bc-cutoff', integer(-1, 1 << 30), 'IFLA_MACVLAN_BC_CUTOFF', '1'),
+  extVlan: valued(
+    'ext-vlan',
+    integer(1, 4094),
+    "the external switch's port to ext is an access port of this VLAN (toward the lower: a trunk)",
+  ),
   ...COMMON_TRACE_FLAGS,
 } as const;
 
@@ -78,7 +83,16 @@ export const BRIDGE_FLAGS = {
 export interface TraceEndpoint {
   readonly name: string;
   readonly config: ReturnType<typeof readEndpoint>;
+  /** A tapyard serves its guest with an access port of this VLAN; undefined: the guest is on the macvtap. */
+  readonly vlan: number | undefined;
 }
+
+/** Trace only: what `forward`'s vlan= on the guest's port (and trunk= on the macvtap's) would do. */
+const TRACE_ENDPOINT_VLAN = optional(
+  'vlan',
+  integer(1, 4094),
+  "a tapyard between the guest and its macvtap: the guest's port vlan=VID, the macvtap's trunk=VID",
+);
 
 export type TraceTopology =
   | {
@@ -89,6 +103,7 @@ export type TraceTopology =
       readonly wire: Wire;
       readonly lowerUnicastFilter: boolean;
       readonly bcCutoff: number | undefined;
+      readonly extVlan: number | undefined;
     }
   | {
       readonly kind: 'bridge';
@@ -174,6 +189,7 @@ export function readTraceConfig(argv: readonly string[]): TraceConfig | null {
       wire: values.hairpin ? 'hairpin' : (values.wire ?? 'switch'),
       lowerUnicastFilter: values.lowerUnicastFilter,
       bcCutoff: values.bcCutoff,
+      extVlan: values.extVlan,
     });
   }
   if (kind === 'bridge') {
@@ -331,8 +347,9 @@ export function readTraceEndpoint(text: string): TraceEndpoint {
   if (!NAME.test(name)) throw usageError(`--endpoint ${quote(text)}: ${quote(name)} is not an endpoint name`);
   const o = new Options(`--endpoint ${name}`, eq < 0 ? parts : [`mode=${head.slice(eq + 1)}`, ...parts]);
   const config = readEndpoint(o);
-  o.finish(Object.values(MACVLAN_ENDPOINT_KEYS).map((k) => k.name));
-  return { name, config };
+  const vlan = o.takeOne(TRACE_ENDPOINT_VLAN);
+  o.finish([...Object.values(MACVLAN_ENDPOINT_KEYS).map((k) => k.name), TRACE_ENDPOINT_VLAN.name]);
+  return { name, config, vlan };
 }
 
 /** NAME[,key=value...]: the keys of a bridge port in `forward --switch bridge`. */

@@ -2,16 +2,25 @@
 // prints and what the conformance tests predict. Every hop calls the same decide() the
 // forwarder calls; this file only carries copies from an output port to the port cabled to it.
 // A port with nothing cabled to it has a station behind it, which receives the copy.
+//
+// A switch may have VLAN-aware ports (a tapyard with vlan=/trunk=, a VLAN-aware external
+// switch): the same VlanMembership the forwarder uses gives each copy its VLAN on the way in and
+// its tags on the way out, so every copy carries its own bytes and each hop says the tags it saw.
 
 import { TapyardError } from '../error.js';
-import { EthernetView } from '../frame/ethernet.js';
+import { EthernetView, EtherType } from '../frame/ethernet.js';
 import { Decision, type Switch, type TraceStep } from '../switch/decision.js';
+import { VlanReason } from '../vlan/reason.js';
+import { VlanAction, VlanMembership } from '../vlan/vlan-membership.js';
+import type { VlanConfig } from '../vlan/vlan-port.js';
 import type { CopyKind } from './copy-kind.js';
 
 export interface Hop {
   /** The switch the copy entered, and by which port. */
   at: string;
   ingress: string;
+  /** The copy's tags as it came in, outer first (`vlan 15`, `s-vlan 100`); empty: untagged. */
+  tags: string[];
   steps: TraceStep[];
   outputs: { port: string; reason: string }[];
   drop: string | null;
@@ -19,8 +28,10 @@ export interface Hop {
 
 export interface Delivery {
   station: string;
-  /** Why the last switch sent this copy to the station. */
+  /** Why the last switch sent this copy to the station (a pass-through tapyard leaves it as it was). */
   reason: string;
+  /** The tags on the copy the station received. */
+  tags: string[];
   /** Switches the copy went through, in order. */
   path: string[];
   /** How the receiving station's stack classifies the copy (set by the lab, which knows the MACs). */
@@ -38,6 +49,14 @@ const MAX_HOPS = 64;
 interface Node {
   sw: Switch;
   ports: readonly string[];
+  vlan: VlanMembership | null;
+  /** A tapyard between a guest and its macvtap: it forwards, and the reason that counts is the switch's. */
+  passThrough: boolean;
+}
+
+export interface NodeOptions {
+  vlan?: VlanConfig;
+  passThrough?: boolean;
 }
 
 export class Network {
@@ -45,9 +64,10 @@ export class Network {
   private readonly cables = new Map<string, { node: string; port: number }>();
 
   /** Add a switch already bound to `ports` (its port names, in index order). */
-  add(name: string, sw: Switch, ports: readonly string[]): void {
+  add(name: string, sw: Switch, ports: readonly string[], options: NodeOptions = {}): void {
     if (this.nodes.has(name)) throw new TapyardError('EUSAGE', `two switches named ${name}`);
-    this.nodes.set(name, { sw, ports });
+    const vlan = options.vlan === undefined ? null : new VlanMembership(options.vlan);
+    this.nodes.set(name, { sw, ports, vlan, passThrough: options.passThrough === true });
   }
 
   /** Cable port `a` of one switch to port `b` of another ("switch/port"). */
@@ -82,30 +102,61 @@ export class Network {
     if (err !== null) throw new TapyardError('EFRAME', `the frame is not valid Ethernet: ${err}`);
     const start = this.attachment(station);
     const journey: Journey = { hops: [], deliveries: [] };
-    const queue: { node: string; port: number; path: string[] }[] = [{ ...start, path: [] }];
+    type Copy = { node: string; port: number; path: string[]; bytes: Uint8Array; reason: string | null };
+    const queue: Copy[] = [{ ...start, path: [], bytes, reason: null }];
     while (queue.length > 0) {
       const at = queue.shift()!;
       if (journey.hops.length >= MAX_HOPS)
         throw new TapyardError('ELOOP', `the frame is still being forwarded after ${MAX_HOPS} hops: a loop`);
       const node = this.nodes.get(at.node)!;
+      frame.parse(at.bytes, 0, at.bytes.length);
       const decision = new Decision();
       if (trace) decision.steps = [];
-      node.sw.decide(at.port, frame, decision.reset());
+      decision.reset();
       const hop: Hop = {
         at: at.node,
         ingress: node.ports[at.port]!,
-        steps: decision.steps ?? [],
-        outputs: decision.outputs.map((p, i) => ({ port: node.ports[p]!, reason: decision.reasons[i]! })),
-        drop: decision.drop,
+        tags: tagsOf(frame),
+        steps: [],
+        outputs: [],
+        drop: null,
       };
       journey.hops.push(hop);
+      const refused = node.vlan?.classify(at.port, frame) ?? null;
+      if (refused !== null) {
+        hop.drop = refused;
+        continue;
+      }
+      node.sw.decide(at.port, frame, decision);
+      hop.steps = decision.steps ?? [];
+      hop.drop = decision.drop;
       const path = [...at.path, at.node];
+      const pruned: string[] = [];
       decision.outputs.forEach((p, i) => {
         const portName = node.ports[p]!;
+        const action = node.vlan?.action(p) ?? VlanAction.KEEP;
+        if (action === VlanAction.PRUNE) {
+          pruned.push(portName);
+          return;
+        }
+        const reason = node.passThrough && at.reason !== null ? at.reason : decision.reasons[i]!;
+        hop.outputs.push({ port: portName, reason: decision.reasons[i]! });
+        const out = action === VlanAction.KEEP ? at.bytes : rewritten(node.vlan!, action, at.bytes);
         const peer = this.cables.get(`${at.node}/${portName}`);
-        if (peer === undefined) journey.deliveries.push({ station: portName, reason: decision.reasons[i]!, path });
-        else queue.push({ ...peer, path });
+        if (peer === undefined) {
+          const view = new EthernetView();
+          view.parse(out, 0, out.length);
+          journey.deliveries.push({ station: portName, reason, path, tags: tagsOf(view) });
+        } else queue.push({ ...peer, path, bytes: out, reason });
       });
+      if (pruned.length > 0) {
+        hop.steps.push({
+          at: at.node,
+          reason: VlanReason.MEMBERS_ONLY,
+          detail: `vlan ${node.vlan!.vid}: not to ${pruned.join(', ')}`,
+        });
+        if (hop.outputs.length === 0 && hop.drop === null) hop.drop = VlanReason.NO_MEMBER_EGRESS;
+      }
     }
     return journey;
   }
@@ -117,6 +168,23 @@ export class Network {
     if (slash < 0 || node === undefined || port < 0) throw new TapyardError('EUSAGE', `no switch port ${ref}`);
     return { node: ref.slice(0, slash), port };
   }
+}
+
+/** A copy with its tag pushed, popped or filled in, as its egress writes it. */
+function rewritten(vlan: VlanMembership, action: VlanAction, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length + VlanMembership.growth(action));
+  vlan.rewrite(action, bytes, 0, bytes.length, out, 0);
+  return out;
+}
+
+/** `vlan 15`, `s-vlan 100` for each tag, outer first. */
+export function tagsOf(view: EthernetView): string[] {
+  const word = (tpid: number, tci: number) =>
+    `${tpid === EtherType.VLAN ? 'vlan' : 's-vlan'} ${tci & 0xfff}${tci >>> 13 === 0 ? '' : ` pcp ${tci >>> 13}`}`;
+  const tags: string[] = [];
+  if (view.tagCount > 0) tags.push(word(view.outerTpid, view.outerTci));
+  if (view.tagCount > 1) tags.push(word(view.innerTpid, view.innerTci));
+  return tags;
 }
 
 /** How many copies each station received. */

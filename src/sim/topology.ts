@@ -6,7 +6,9 @@
 //   bridge    station per port ── learning bridge ── host (the bridge's own stack)
 
 import { TapyardError } from '../error.js';
+import { EtherType } from '../frame/ethernet.js';
 import { type Mac, readMac } from '../mac.js';
+import { CrossConnect } from '../switch/cross-connect.js';
 import { type BridgeConfig, type BridgePortConfig, LearningBridge } from '../switch/learning-bridge.js';
 import { type EndpointConfig, Macvlan } from '../switch/macvlan.js';
 import { type CopyKind, macvlanKind, stackKind } from './copy-kind.js';
@@ -18,6 +20,8 @@ export type Wire = 'direct' | 'switch' | 'hairpin';
 export const WIRES: readonly Wire[] = ['direct', 'switch', 'hairpin'];
 
 export const HOST = 'host';
+/** A tapyard's port toward the endpoint's macvtap. */
+const TAPYARD_WIRE = 'mvt';
 export const EXT = 'ext';
 
 /** Locally administered defaults, readable in a trace. */
@@ -36,9 +40,14 @@ export function defaultStationMac(index: number): Mac {
  */
 export const LINUX_DEFAULT_GROUPS: readonly Mac[] = [0x01_00_5e_00_00_01, 0x33_33_00_00_00_01];
 
+/** The endpoint's guest is served by a tapyard with an access port of this VLAN (its macvtap side a trunk). */
+export type VlanEndpointConfig = EndpointConfig & { vlan?: number };
+
 export interface MacvlanLabOptions {
-  endpoints: readonly EndpointConfig[];
+  endpoints: readonly VlanEndpointConfig[];
   wire: Wire;
+  /** The external switch's port to ext is an access port of this VLAN (its port to the lower a trunk). */
+  extVlan?: number;
   lowerMac?: Mac;
   extMac?: Mac;
   lowerUnicastFilter?: boolean;
@@ -96,7 +105,29 @@ export class MacvlanLab extends ModelLab {
     });
     this.macvlan.bindNodes();
     const wireName = options.wire === 'direct' ? EXT : TOWARD_LOWER;
-    this.network.add('macvlan', this.macvlan, [...options.endpoints.map((e) => e.name), wireName, HOST]);
+    // A guest behind a tapyard with VLANs: station ── tapyard (access) ── (trunk) the macvtap.
+    const served = options.endpoints.filter((e) => e.vlan !== undefined);
+    const port = (e: VlanEndpointConfig) => (e.vlan === undefined ? e.name : `${e.name}-mvt`);
+    this.network.add('macvlan', this.macvlan, [...options.endpoints.map(port), wireName, HOST]);
+    for (const e of served) {
+      const vid = e.vlan!;
+      this.network.add(`tapyard-${e.name}`, new CrossConnect(), [e.name, TAPYARD_WIRE], {
+        vlan: {
+          proto: EtherType.VLAN,
+          ports: [
+            { mode: 'access', vid },
+            { mode: 'trunk', allowed: [vid], native: null },
+          ],
+        },
+        passThrough: true,
+      });
+      this.network.cable(`tapyard-${e.name}/${TAPYARD_WIRE}`, `macvlan/${port(e)}`);
+    }
+    if (options.extVlan !== undefined && options.wire === 'direct')
+      throw new TapyardError(
+        'EUSAGE',
+        'a VLAN on the external switch needs a switch on the wire (--wire switch or hairpin)',
+      );
     if (options.wire === 'direct') this.external = null;
     else {
       this.external = new HairpinSwitch({
@@ -106,7 +137,23 @@ export class MacvlanLab extends ModelLab {
         ...(options.now === undefined ? {} : { now: options.now }),
       });
       // The switch's own stack is not a station here: nothing in these labs talks to it.
-      this.network.add('switch', this.external, [TOWARD_LOWER, EXT]);
+      const vid = options.extVlan;
+      this.network.add(
+        'switch',
+        this.external,
+        [TOWARD_LOWER, EXT],
+        vid === undefined
+          ? {}
+          : {
+              vlan: {
+                proto: EtherType.VLAN,
+                ports: [
+                  { mode: 'trunk', allowed: [vid], native: null },
+                  { mode: 'access', vid },
+                ],
+              },
+            },
+      );
       this.network.cable(`macvlan/${TOWARD_LOWER}`, `switch/${TOWARD_LOWER}`);
     }
     for (const e of options.endpoints) this.macs.set(e.name, this.macvlan.endpointMac(e.name)!);

@@ -8,9 +8,8 @@ import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { mcastMessageFrame } from '../frame/mcast-message.js';
 import { BROADCAST, ipv4MulticastMac, ipv6MulticastMac, type Mac, parseMac } from '../mac.js';
 import type { FdbEntryOptions } from '../switch/learning-bridge.js';
-import type { EndpointConfig } from '../switch/macvlan.js';
 import type { Journey } from './network.js';
-import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab } from './topology.js';
+import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab, type VlanEndpointConfig } from './topology.js';
 
 /** Ethernet's minimum frame size without the FCS. */
 const MIN_FRAME = 60;
@@ -54,6 +53,7 @@ function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>, now: () => n
   const defaults = (t.mode === 'passthru' ? ['a'] : ['a', 'b']).map((name) => ({
     name,
     config: { mode: t.mode, groups: LINUX_DEFAULT_GROUPS, sources: [] },
+    vlan: undefined,
   }));
   const endpoints = t.endpoints ?? defaults;
   const options = {
@@ -61,9 +61,15 @@ function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>, now: () => n
     wire: t.wire,
     ...(t.lowerUnicastFilter ? { lowerUnicastFilter: true } : {}),
     ...(t.bcCutoff === undefined ? {} : { bcCutoff: t.bcCutoff }),
+    ...(t.extVlan === undefined ? {} : { extVlan: t.extVlan }),
   };
-  const configs = (sources: (e: (typeof endpoints)[number]) => Mac[]): EndpointConfig[] =>
-    endpoints.map((e) => ({ ...e.config, name: e.name, sources: sources(e) }));
+  const configs = (sources: (e: (typeof endpoints)[number]) => Mac[]): VlanEndpointConfig[] =>
+    endpoints.map((e) => ({
+      ...e.config,
+      name: e.name,
+      sources: sources(e),
+      ...(e.vlan === undefined ? {} : { vlan: e.vlan }),
+    }));
   // Source lists may name stations, whose MACs exist only once a lab does: a first lab without
   // sources names them.
   const names = new MacvlanLab({ ...options, endpoints: configs(() => []) }).macs;
@@ -77,10 +83,13 @@ function macvlanLab(t: Extract<TraceTopology, { kind: 'macvlan' }>, now: () => n
       : t.wire === 'hairpin'
         ? 'a switch with hairpin on toward the lower'
         : 'a switch (hairpin off)';
-  const described = endpoints.map((e) => `${e.name} (${e.config.mode ?? 'vepa'})`).join(', ');
+  const extVlan = t.extVlan === undefined ? '' : `, its port to ext an access port of vlan ${t.extVlan}`;
+  const described = endpoints
+    .map((e) => `${e.name} (${e.config.mode ?? 'vepa'}${e.vlan === undefined ? '' : `, tapyard vlan=${e.vlan}`})`)
+    .join(', ');
   return Object.assign(m, {
     description:
-      `macvlan: ${described} on one lower; wire: ${wire}` +
+      `macvlan: ${described} on one lower; wire: ${wire}${extVlan}` +
       `${m.macvlan.lowerIsPromiscuous ? '; the lower is promiscuous' : ''}`,
     learn(who: Mac, port: string, kind: FdbEntryOptions) {
       if (m.external === null) throw usage('--fdb needs a switch on the wire (--wire switch or hairpin)');

@@ -1,5 +1,6 @@
 // Why a VLAN-aware port refused a frame, or why no egress was left for it: each is counted on
-// the port the frame came in by.
+// the port the frame came in by. And the step `tapyard trace` shows where a VLAN kept copies
+// from ports outside it (not a drop: those ports were never candidates).
 
 import { reasons } from '../reason.js';
 
@@ -16,4 +17,5 @@ export const VlanReason = reasons({
     'vlan-no-member-egress',
     "none of the ports the switch chose carries the frame's VLAN (flooded copies go to members only)",
   ],
+  MEMBERS_ONLY: ['vlan-members-only', "vlan: copies go only to the ports that carry the frame's VLAN"],
 });

@@ -159,6 +159,32 @@ describe('VLANs through tapyard (macvtap path, a tapyard with an access port on 
     expect(port(hv, 'wire').drops['vlan-not-member']).toBe(1);
     expect(port(hv, 'guest').rxFrames).toBeGreaterThanOrEqual(4); // 3 requests and an ARP, at least
     expect(port(ext, 'host').txFrames).toBeGreaterThanOrEqual(4);
+
+    // The model says the same of this topology: the guest's frame leaves its tapyard tagged 15
+    // and reaches ext with the tag on (the wire is a veth straight to ext, the macvtap in bridge mode).
+    const predicted = JSON.parse(
+      execFileSync(
+        'node',
+        [
+          CLI,
+          'trace',
+          'macvlan',
+          '--endpoint',
+          'g=bridge,vlan=15',
+          '--wire',
+          'direct',
+          '--from',
+          'g',
+          '--dst',
+          'ext',
+          '--json',
+        ],
+        {
+          encoding: 'utf8',
+        },
+      ),
+    ) as { deliveries: { station: string; tags: string[] }[] };
+    expect(predicted.deliveries.map((d) => [d.station, d.tags])).toEqual([['ext', ['vlan 15']]]);
   });
 
   test('QinQ (--vlan-proto 802.1ad): a guest tagging itself with C-tag 15 crosses in S-tag 100, both tags kept', async () => {
