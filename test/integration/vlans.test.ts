@@ -73,18 +73,11 @@ describe('VLANs through tapyard (macvtap path, a tapyard with an access port on 
   const running: Tapyard[] = [];
 
   beforeAll(() => {
-    lab = labUp('macvtap');
-    const e = lab.env;
-    extMvt = `ty-${lab.id}-xmv`;
-    extTap = `ty-${lab.id}-xtp`;
-    // The external host's stack moves behind the second tapyard: its address goes to a tap.
-    lab.run('ext', 'ip', 'link', 'add', 'link', e.EXT_IF!, 'name', extMvt, 'type', 'macvtap', 'mode', 'passthru');
-    lab.run('ext', 'ip', 'link', 'set', extMvt, 'up');
-    lab.run('ext', 'ip', 'tuntap', 'add', 'mode', 'tap', 'name', extTap);
-    lab.run('ext', 'ip', 'addr', 'flush', 'dev', e.EXT_IF!);
-    lab.run('ext', 'ip', 'addr', 'add', `${e.EXT_IP}/24`, 'dev', extTap);
-    lab.run('ext', 'ip', 'link', 'set', extTap, 'up');
-    extTapMac = lab.run('ext', 'cat', `/sys/class/net/${extTap}/address`).trim();
+    // The external host's stack sits behind a second tapyard: its address is on a tap (lab up vlan).
+    lab = labUp('vlan');
+    extMvt = lab.env.EXT_TRUNK_IF!;
+    extTap = lab.env.EXT_HOST_IF!;
+    extTapMac = lab.env.EXT_HOST_MAC!;
   });
   afterAll(async () => {
     for (const t of running) if (t.child.exitCode === null) await t.stop();
@@ -93,6 +86,8 @@ describe('VLANs through tapyard (macvtap path, a tapyard with an access port on 
 
   /** Both tapyards: the hypervisor's (guest access, wire trunk) and the external side's. */
   async function both(hv: { guest: string; wire: string }, ext: { host: string; trunk: string }, ...extra: string[]) {
+    // A test that failed half-way leaves its tapyards: they would hold the devices.
+    for (const t of running.splice(0)) if (t.child.exitCode === null) await t.stop();
     const e = lab.env;
     const h = startTapyard(lab, [
       'forward',
