@@ -200,14 +200,16 @@ describe('VLANs through tapyard (macvtap path, a tapyard with an access port on 
       'gst',
       '--port',
       `g=pcap:${e.GUEST_IF}`,
-      `eth src=${e.GUEST_MAC} dst=${extTapMac} / vlan 15 pcp=5 / ipv4 src=${e.GUEST_IP} dst=${e.EXT_IP} / udp dport=9 / text qinq-out`,
+      `eth src=${e.GUEST_MAC} dst=${extTapMac} / vlan 15 pcp=5 / ` +
+        `ipv4 src=${e.GUEST_IP} dst=${e.EXT_IP} / udp dport=9 / text qinq-out`,
     );
     const back = send(
       lab,
       'ext',
       '--port',
       `x=pcap:${extTap}`,
-      `eth src=${extTapMac} dst=${e.GUEST_MAC} / vlan 15 pcp=3 / ipv4 src=${e.EXT_IP} dst=${e.GUEST_IP} / udp dport=9 / text qinq-back`,
+      `eth src=${extTapMac} dst=${e.GUEST_MAC} / vlan 15 pcp=3 / ` +
+        `ipv4 src=${e.EXT_IP} dst=${e.GUEST_IP} / udp dport=9 / text qinq-back`,
     );
     expect([out.code, back.code]).toEqual([0, 0]);
     await new Promise((r) => setTimeout(r, 300));

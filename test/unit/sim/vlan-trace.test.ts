@@ -35,7 +35,7 @@ describe('trace with VLANs', () => {
     expect(counts.get('ext')).toBe(1);
   });
 
-  test('a VLAN-aware external switch takes the tag off toward ext, and a reply comes back untagged to the guest', () => {
+  test('a VLAN-aware external switch untags toward ext, and a reply comes back untagged to the guest', () => {
     const out = trace('--endpoint', 'a=bridge,vlan=15', '--ext-vlan', '15', '--from', 'a', '--dst', 'ext');
     expect(out.journey.deliveries.map((d) => [d.station, d.tags])).toEqual([['ext', []]]);
     const back = trace('--endpoint', 'a=bridge,vlan=15', '--ext-vlan', '15', '--from', 'ext', '--dst', 'a');
