@@ -117,7 +117,7 @@ describe('VLANs through tapyard (macvtap path, a tapyard with an access port on 
     return { h, x };
   }
 
-  test('VLAN 15: the guest pings the external host, tagged 15 on the wire both ways; VLAN 20 is dropped by name', async () => {
+  test('VLAN 15: guest pings ext, tagged 15 on the wire both ways; VLAN 20 is dropped by name', async () => {
     const e = lab.env;
     const { h, x } = await both({ guest: 'vlan=15', wire: 'trunk=15' }, { host: 'vlan=15', trunk: 'trunk=15' });
     const wire = tcpdump(lab.ns('ext'), e.EXT_IF!);
@@ -182,7 +182,7 @@ describe('VLANs through tapyard (macvtap path, a tapyard with an access port on 
     expect(predicted.deliveries.map((d) => [d.station, d.tags])).toEqual([['ext', ['vlan 15']]]);
   });
 
-  test('QinQ (--vlan-proto 802.1ad): a guest tagging itself with C-tag 15 crosses in S-tag 100, both tags kept', async () => {
+  test("QinQ (802.1ad): the guest's C-tag 15 crosses inside S-tag 100, both tags kept", async () => {
     const e = lab.env;
     const { h, x } = await both(
       { guest: 'vlan=100', wire: 'trunk=100' },
