@@ -31,10 +31,13 @@ export class SinkPort implements Port {
   close(): void {}
 }
 
-/** BATCH UDP frames of 64 bytes, each after the headroom (a vnet header there stays zero: no offload). */
-export function batchOf64(): RxBatch {
+/**
+ * BATCH UDP frames of 64 bytes (68 with a VLAN tag), each after the headroom (a vnet header there
+ * stays zero: no offload).
+ */
+export function batchOf64(vlan: number | null = null): RxBatch {
   const frame = buildFrame({
-    eth: { src: 0x020000000001, dst: 0x020000000002 },
+    eth: { src: 0x020000000001, dst: 0x020000000002, ...(vlan === null ? {} : { vlan }) },
     ipv4: { src: '10.77.0.1', dst: '10.77.0.2' },
     udp: { srcPort: 40000, dstPort: 7777 },
     payload: new Uint8Array(22),
