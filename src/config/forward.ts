@@ -192,5 +192,8 @@ Example (in the lab's hypervisor namespace):
 
 On exit it prints every port's counters; rx + clones = tx + drops + queued, each drop under a
 named reason (docs/drop-reasons.md). --json objects follow docs/forward-output.schema.json.
-Exit status: 0 when stopped by a signal or --duration, 1 when a device failed or vanished, 2 on bad usage.`;
+With --queues N (a cross-connect of macvtap and mq tap ports) each queue is a thread of its own and
+the counters add each queue's own ledger (docs/queues.md).
+Exit status: 0 when stopped by a signal or --duration, 1 when a device failed or vanished (or a
+queue's thread did), 2 on bad usage.`;
 }
