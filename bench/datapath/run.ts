@@ -228,6 +228,11 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     await labDownAll();
   }
   checkAbort();
+  // A section that throws (interrupted) ends the progress line before the error is said.
+  const endProgress = (err: unknown): never => {
+    progress.finish();
+    throw err;
+  };
   const vm: VmSection = wants('vm')
     ? await measureVmSection({
         accel: opts.vmAccel,
@@ -242,10 +247,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
         signal: io.signal,
         step: (label) => progress.step(label),
         failures,
-      }).catch((err: unknown) => {
-        progress.finish();
-        throw err;
-      })
+      }).catch(endProgress)
     : { status: 'skipped', accel: null, note: 'Not measured in this run (--only).', rows: [] };
   checkAbort();
   const queues: QueuesSection = wants('queues')
@@ -255,10 +257,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
         signal: io.signal,
         step: (label) => progress.step(label),
         failures,
-      }).catch((err: unknown) => {
-        progress.finish();
-        throw err;
-      })
+      }).catch(endProgress)
     : { status: 'skipped', cores: coreCount(), flows: 0, note: 'Not measured in this run (--only).', rows: [] };
   checkAbort();
   progress.step('micro benchmarks');
