@@ -10,6 +10,7 @@ import type { ForwardConfig } from '../config/forward.js';
 import { packageRoot } from '../package-root.js';
 import type { FromQueue, QueueSample, QueueWorkerData, ToQueue } from '../queues/protocol.js';
 import { type CountersReport, printReport, queuesReport, statsLine } from './counters-report.js';
+import { forwardOutput } from './output.js';
 import { onInfoSignal, STOP_SIGNALS } from './process-guard.js';
 
 /** How long a queue may take to close its fds and answer stop before it is ended by force. */
@@ -30,8 +31,7 @@ function workerPath(): string {
 }
 
 export async function forwardQueues(config: ForwardConfig): Promise<number> {
-  const say = (line: string) => process.stderr.write(`${line}\n`);
-  const print = (line: string) => process.stdout.write(`${line}\n`);
+  const { say, print, close: closeOutput } = forwardOutput(false);
   let failure: string | null = null;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => {
@@ -106,6 +106,11 @@ export async function forwardQueues(config: ForwardConfig): Promise<number> {
       if (!q.gone) fail(`queue ${i} ended by itself`);
       q.gone = true;
       answer(null);
+      // A round of samples waiting for it would wait forever.
+      for (const round of waiting.values()) {
+        round.left.delete(i);
+        if (round.left.size === 0) round.resolve();
+      }
     });
   }
   const send = (q: Queue, message: ToQueue) => {
@@ -183,6 +188,7 @@ export async function forwardQueues(config: ForwardConfig): Promise<number> {
   const final = report('final', null);
   if (config.json) print(JSON.stringify(final));
   else printReport(final, print);
+  closeOutput();
   if (failure !== null) {
     say(`tapyard: ${failure}`);
     return 1;

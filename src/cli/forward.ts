@@ -14,6 +14,7 @@ import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
 import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
+import { forwardOutput } from './output.js';
 import { onInfoSignal, STOP_SIGNALS } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
 
@@ -28,16 +29,7 @@ export async function forwardCommand(argv: string[]): Promise<number> {
 
 async function forward(config: ForwardConfig): Promise<number> {
   // Standard output carries the capture when it is `-`; everything else then goes to stderr.
-  // A closed standard output (`| head -1`) ends what was printed there, not the run.
-  let stdoutOpen = config.capture !== '-';
-  const say = (line: string) => process.stderr.write(`${line}\n`);
-  const print = (line: string) => (stdoutOpen ? process.stdout.write(`${line}\n`) : say(line));
-  const onStdoutError = (err: NodeJS.ErrnoException) => {
-    if (!stdoutOpen) return;
-    stdoutOpen = false;
-    say(`tapyard: warning: standard output closed (${err.code ?? 'error'}); forwarding goes on, counters go to stderr`);
-  };
-  process.stdout.on('error', onStdoutError);
+  const { say, print, close: closeOutput } = forwardOutput(config.capture === '-');
 
   let fatal: TapyardError | null = null;
   let captureStop: string | null = null;
@@ -137,7 +129,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   const report = countersReport('final', forwarder, ports, elapsed(), null, fatal);
   if (config.json) print(JSON.stringify(report));
   else printReport(report, print);
-  process.stdout.off('error', onStdoutError);
+  closeOutput();
   if (fatal !== null) {
     say(`tapyard: ${(fatal as TapyardError).message}`);
     return 1;
