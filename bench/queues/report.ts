@@ -23,3 +23,21 @@ export function queuesTable(r: Report): Table | string {
     align: ['l'],
   };
 }
+
+/** The verdict's sentence: what N queues delivered against one, and whether the cores were there. */
+export function queuesVerdict(r: Report): string[] {
+  const rows = r.queues.rows;
+  const one = rows.find((q) => q.queues === 1);
+  const most = rows.at(-1);
+  if (one === undefined || most === undefined || most.queues === 1) return [];
+  const kfps = (x: number) => (x / 1e3).toFixed(1);
+  const ratio = one.deliveredPerSecond > 0 ? (most.deliveredPerSecond / one.deliveredPerSecond).toFixed(2) : '—';
+  const cores =
+    r.queues.cores - 1 >= most.queues
+      ? `with a core per queue beside the generator`
+      : `on ${r.queues.cores} cores shared with the generator, so this is not a scaling figure`;
+  return [
+    `forward --queues ${most.queues} delivered ${kfps(most.deliveredPerSecond)} k 64-byte frames/s against ` +
+      `${kfps(one.deliveredPerSecond)} k on one queue (${ratio}x), ${cores}.`,
+  ];
+}

@@ -59,8 +59,12 @@ describe('tapyard bench --quick --only queues', () => {
     }
   });
 
-  it('says how many cores this machine has, in the JSON and in report.md', () => {
+  it('says how many cores this machine has, in the JSON, the verdict and report.md', () => {
     const cores = cpus().length;
+    const sentence = report.verdict.find((s) => s.startsWith('forward --queues'));
+    expect(sentence).toMatch(
+      cores - 1 >= report.queues.rows.at(-1)!.queues ? /a core per queue/ : /not a scaling figure/,
+    );
     expect(report.queues.note).toContain(`This machine has ${cores} core`);
     expect(markdown).toContain('## Queues (forward --queues N)');
     expect(markdown).toContain(report.queues.note);
