@@ -797,4 +797,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   return exports;
 }
 
-NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
+// Context-aware: every worker thread of `forward --queues N` loads the addon into its own env.
+// Nothing here is global: a poller holds its env, its handle lives on that env's own loop,
+// and netns_enter moves only the calling thread (/proc/thread-self), so queues do not meet.
+NAPI_MODULE_INIT() { return Init(env, exports); }

@@ -6,11 +6,14 @@
 // (benchmarking-notes): one frame per wake-up could not reach 100 k frames/s.
 //
 //   tygen --if IF --dst MAC [--src MAC] [--size BYTES] [--rate FPS] [--seconds S] [--burst N]
-//         [--ethertype 0xHHHH] [--imix] [--json]
+//         [--ethertype 0xHHHH] [--imix] [--flows N] [--json]
 //
 // --size is the frame as written (no FCS): 60 is a minimum "64-byte" frame, 1514 a full one.
 // --imix replaces it with the simple IMIX, 7:4:1 frames of 64, 594 and 1518 bytes on the wire,
 // interleaved so every batch carries the mix.
+// --flows N sends IPv4/UDP frames instead, N flows in turn (UDP source ports 40000..40000+N-1),
+// so that a device that picks a queue by the flow hash spreads them (forward --queues). They go
+// to 10.77.0.250, an address nobody in the lab has: the guest's stack drops them unanswered.
 // --rate 0 (the default) sends as fast as the socket accepts. It counts what sendmmsg()
 // accepted; what arrives is counted at the receiver, never here.
 #define _GNU_SOURCE
@@ -53,6 +56,28 @@ static void parse_mac(const char *s, unsigned char mac[6]) {
   }
 }
 
+// An IPv4/UDP frame of `size` bytes after the Ethernet addresses of `eth`: 10.77.0.1:sport to
+// 10.77.0.250:9, no UDP checksum (allowed over IPv4), the IPv4 header checksum computed.
+static void udp_frame(unsigned char *f, const unsigned char *eth, unsigned size, unsigned sport) {
+  memset(f, 0, size);
+  memcpy(f, eth, 12);
+  f[12] = 0x08, f[13] = 0x00;
+  unsigned char *ip = f + 14, *udp = ip + 20;
+  unsigned ip_len = size - 14, udp_len = ip_len - 20;
+  ip[0] = 0x45, ip[2] = (unsigned char)(ip_len >> 8), ip[3] = (unsigned char)ip_len;
+  ip[8] = 64, ip[9] = 17;
+  const unsigned char from[4] = {10, 77, 0, 1}, to[4] = {10, 77, 0, 250};
+  memcpy(ip + 12, from, 4);
+  memcpy(ip + 16, to, 4);
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  ip[10] = (unsigned char)(~sum >> 8), ip[11] = (unsigned char)~sum;
+  udp[0] = (unsigned char)(sport >> 8), udp[1] = (unsigned char)sport;
+  udp[3] = 9;
+  udp[4] = (unsigned char)(udp_len >> 8), udp[5] = (unsigned char)udp_len;
+}
+
 static double parse_number(const char *opt, const char *s) {
   char *end;
   double v = strtod(s, &end);
@@ -65,13 +90,14 @@ int main(int argc, char **argv) {
   unsigned size = 60, burst = 32, ethertype = 0x88b5; // IEEE local experimental: no stack answers it
   double rate = 0, seconds = 1;
   int json = 0, imix = 0;
+  unsigned flows = 0;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--json") == 0) { json = 1; continue; }
     if (strcmp(a, "--imix") == 0) { imix = 1; continue; }
     if (strcmp(a, "--help") == 0) {
       puts("usage: tygen --if IF --dst MAC [--src MAC] [--size 60] [--rate FPS] [--seconds 1] [--burst 32]"
-           " [--ethertype 0x88b5] [--imix] [--json]");
+           " [--ethertype 0x88b5] [--imix] [--flows N] [--json]");
       return 0;
     }
     if (!v) die("unknown option or missing value '%s'", a);
@@ -83,12 +109,15 @@ int main(int argc, char **argv) {
     else if (strcmp(a, "--seconds") == 0) seconds = parse_number(a, v);
     else if (strcmp(a, "--burst") == 0) burst = (unsigned)parse_number(a, v);
     else if (strcmp(a, "--ethertype") == 0) ethertype = (unsigned)strtoul(v, NULL, 0);
+    else if (strcmp(a, "--flows") == 0) flows = (unsigned)parse_number(a, v);
     else die("unknown option '%s'", a);
     i++;
   }
   if (!ifname || !dst) die("--if and --dst are required");
   if (size < 60 || size > MAX_FRAME) die("--size must be 60..%d", MAX_FRAME);
   if (burst < 1 || burst > 4096) die("--burst must be 1..4096");
+  if (flows > MAX_BATCH) die("--flows must be 0..%d", MAX_BATCH);
+  if (flows > 0 && imix) die("--flows and --imix do not go together");
   if (ethertype > 0xffff || ethertype < 0x600) die("--ethertype must be an EtherType (0x0600..0xffff)");
 
   int fd = socket(AF_PACKET, SOCK_RAW, 0); // protocol 0: this socket receives nothing
@@ -114,6 +143,9 @@ int main(int argc, char **argv) {
   }
   frame[12] = (unsigned char)(ethertype >> 8);
   frame[13] = (unsigned char)ethertype;
+  // One copy of the frame per flow, differing in the UDP source port and the IPv4 checksum.
+  static unsigned char flow_frames[MAX_BATCH][MAX_FRAME];
+  for (unsigned f = 0; f < flows; f++) udp_frame(flow_frames[f], frame, size, 40000 + f);
 
   // Every message points at the same frame (the kernel copies it per send anyway); only the
   // length differs under --imix.
@@ -150,6 +182,8 @@ int main(int argc, char **argv) {
       unsigned n = want > MAX_BATCH ? MAX_BATCH : want;
       if (imix)
         for (unsigned i = 0; i < n; i++) iov[i].iov_len = IMIX[(sent + i) % IMIX_LEN];
+      if (flows)
+        for (unsigned i = 0; i < n; i++) iov[i].iov_base = flow_frames[(sent + i) % flows];
       int r = sendmmsg(fd, msgs, n, 0);
       if (r < 0) {
         if (errno == EINTR) continue;

@@ -26,11 +26,13 @@ const upLabs = new Map<string, Lab>();
 /** Five lowercase letters or digits: the lab script's id format, random per run. */
 const newId = (): string => [...randomBytes(5)].map((b) => '0123456789abcdefghijklmnopqrstuvwxyz'[b % 36]).join('');
 
-export async function labUp(kind: LabKind): Promise<Lab> {
+/** `options` are the lab script's own (`--mq` for multi-queue taps). */
+export async function labUp(kind: LabKind, options: readonly string[] = []): Promise<Lab> {
   const id = newId();
   const lab: Lab = { id, kind, env: {} };
   upLabs.set(id, lab); // before `up`: a signal mid-way must still lead to `lab down`
-  const out = await run([join(repoRoot(), 'scripts/netns/lab'), 'up', kind, '--id', id], 60_000, `lab up ${kind}`);
+  const argv = [join(repoRoot(), 'scripts/netns/lab'), 'up', kind, '--id', id, ...options];
+  const out = await run(argv, 60_000, `lab up ${kind}`);
   for (const line of out.stdout.split('\n')) {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
     if (m) lab.env[m[1]!] = m[2]!;

@@ -60,6 +60,10 @@ through tapyard's qemu port onto the same two wires: TCP both ways, 64-byte fram
 round trips, and the foreign traffic with the VM idle. Labelled with the accelerator, and
 compared only with each other.
 
+Queue rows: tapyard forward --queues 1, 2 (and 4, 8, ... where the cores exist) on the macvtap
+path, 16 UDP flows of 64-byte frames at full load; the report says how many cores there were
+(docs/queues.md).
+
 Options:
 ${flagHelp(BENCH_FLAGS).join('\n')}
 

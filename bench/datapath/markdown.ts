@@ -1,6 +1,7 @@
 // report.md and the console summary: the verdict first, then the same tables (Markdown pipes
 // in the file, aligned columns on a terminal), medians with their min-max range or interval.
 
+import { queuesTable } from '../queues/report.js';
 import { vmTable } from '../vm/report.js';
 import { FOREIGN_MECHANISM } from './foreign.js';
 import { SIZE_NAME } from './ratios.js';
@@ -207,6 +208,10 @@ export function consoleSummary(r: Report, outDir: string | null): string {
     '',
     `A real VM (${r.vm.accel ?? 'not booted'}; compare VM rows with each other only):`,
     show(t, vmTable(r)),
+    '',
+    `forward --queues N (${r.queues.cores} cores here):`,
+    show(t, queuesTable(r)),
+    ...(r.queues.rows.length ? [r.queues.note] : []),
   ];
   if (r.warnings.length) parts.push('', 'Warnings:', ...r.warnings.map((w) => `  - ${w}`));
   if (r.failures.length) parts.push('', 'Failures:', ...r.failures.map((f) => `  - ${f}`));
@@ -319,6 +324,12 @@ export function markdownReport(r: Report, charts: string[]): string {
     show(md, vmTable(r)),
     '',
     r.vm.note,
+    '',
+    '## Queues (forward --queues N)',
+    '',
+    show(md, queuesTable(r)),
+    '',
+    r.queues.rows.length ? r.queues.note : '',
     '',
     '## Paths',
     '',

@@ -6,7 +6,7 @@ import { coreCount } from './cpu.js';
 import { PATHS } from './paths.js';
 import type { BenchOptions } from './report-schema.js';
 
-export const MEASUREMENTS = ['tcp', 'rate', 'latency', 'foreign', 'vm'] as const;
+export const MEASUREMENTS = ['tcp', 'rate', 'latency', 'foreign', 'vm', 'queues'] as const;
 
 export interface OptionInput {
   quick?: boolean;
@@ -68,6 +68,8 @@ export function benchOptions(input: OptionInput): BenchOptions {
     vmRateSeconds: quick ? 1 : 3,
     vmPings: quick ? 50 : 200,
     vmForeignSeconds: quick ? 1 : 3,
+    // forward --queues N: one full-load run per N, a few seconds each.
+    queuesSeconds: quick ? 1 : 3,
     outDir: input.outDir ?? 'report',
   };
 }

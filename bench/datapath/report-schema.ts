@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 
-export const REPORT_SCHEMA = 'tapyard-bench/3';
+export const REPORT_SCHEMA = 'tapyard-bench/4';
 
 /** Frame sizes on the wire, FCS included, the way RFC 2544 names them; IMIX is 7:4:1 of 64/594/1518. */
 export const FRAME_SIZES = ['64', '512', '1518', 'imix'] as const;
@@ -286,6 +286,36 @@ export const VmSection = z
   .strict();
 export type VmSection = z.infer<typeof VmSection>;
 
+/** One run of tapyard forward --queues N on the macvtap path (bench/queues/section.ts). */
+export const QueuesRow = z
+  .object({
+    queues: count,
+    durationS: nonNeg,
+    sentFrames: count,
+    deliveredFrames: count,
+    sentPerSecond: nonNeg,
+    deliveredPerSecond: nonNeg,
+    lossFraction: nonNeg,
+    /** Each queue's part of the frames tapyard read from the wire: how the kernel spread the flows. */
+    queueShares: z.array(nonNeg),
+    /** Every queue's ledger and the total balanced. */
+    ledgerBalanced: z.boolean(),
+  })
+  .strict();
+export type QueuesRow = z.infer<typeof QueuesRow>;
+
+export const QueuesSection = z
+  .object({
+    status: z.enum(['ok', 'skipped', 'failed']),
+    /** The cores of this machine: where they are fewer than the threads, the rows say so. */
+    cores: count,
+    flows: count,
+    note: z.string(),
+    rows: z.array(QueuesRow),
+  })
+  .strict();
+export type QueuesSection = z.infer<typeof QueuesSection>;
+
 /** met / missed only when the whole confidence interval is on one side of the goal. */
 export const Verdict = z.enum(['met', 'missed', 'within-noise', 'no-goal', 'one-repetition', 'not-measured']);
 export type Verdict = z.infer<typeof Verdict>;
@@ -363,6 +393,7 @@ export const BenchOptions = z
     vmRateSeconds: nonNeg,
     vmPings: count,
     vmForeignSeconds: nonNeg,
+    queuesSeconds: nonNeg,
     outDir: z.string(),
   })
   .strict();
@@ -387,6 +418,7 @@ export const Report = z
     latency: z.array(LatencyResult),
     foreign: z.array(ForeignResult),
     vm: VmSection,
+    queues: QueuesSection,
     ratios: z.array(Ratio),
     micro: z
       .object({ status: z.enum(['ok', 'absent', 'failed']), note: z.string(), results: z.array(MicroResult) })

@@ -5,7 +5,9 @@
 
 import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../../src/error.js';
+import { measureQueuesSection, queueSteps } from '../queues/section.js';
 import { measureVmSection, VM_STEPS } from '../vm/section.js';
+import { coreCount } from './cpu.js';
 import { measureForeign } from './foreign.js';
 import { tapyardUnavailable } from './forwarders.js';
 import { type Lab, labDownAll, labUp } from './lab.js';
@@ -24,6 +26,7 @@ import {
   type LatencyResult,
   type NdrResult,
   type PathInfo,
+  type QueuesSection,
   type RateResult,
   REPORT_SCHEMA,
   type Report,
@@ -60,8 +63,8 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const machine = await describeMachine();
 
   const tapyardMissing = tapyardUnavailable();
-  // `--only vm` measures none of the namespace paths: the report lists none.
-  const namespacePaths = opts.measurements.some((m) => m !== 'vm');
+  // `--only vm` (or queues) measures none of the namespace paths: the report lists none.
+  const namespacePaths = opts.measurements.some((m) => m !== 'vm' && m !== 'queues');
   const chosen = namespacePaths ? PATHS.filter((p) => opts.paths.includes(p.id)) : [];
   const paths: PathInfo[] = chosen.map((p) => ({
     id: p.id,
@@ -193,7 +196,8 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   // Labs only for the measurements that use them (`--only vm` builds none of these).
   const kinds = steps.length ? [...new Set(active.map((p) => p.lab))] : [];
   const vmSteps = wants('vm') ? VM_STEPS.length : 0;
-  const progress = new Progress(kinds.length + steps.length + vmSteps + 1, io.progress);
+  const queuesSteps = wants('queues') ? queueSteps(coreCount()).length : 0;
+  const progress = new Progress(kinds.length + steps.length + vmSteps + queuesSteps + 1, io.progress);
   const checkAbort = () => {
     if (io.signal.aborted) throw new TapyardError('EINTR', 'bench: interrupted; the labs were taken down');
   };
@@ -224,6 +228,11 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     await labDownAll();
   }
   checkAbort();
+  // A section that throws (interrupted) ends the progress line before the error is said.
+  const endProgress = (err: unknown): never => {
+    progress.finish();
+    throw err;
+  };
   const vm: VmSection = wants('vm')
     ? await measureVmSection({
         accel: opts.vmAccel,
@@ -238,11 +247,18 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
         signal: io.signal,
         step: (label) => progress.step(label),
         failures,
-      }).catch((err: unknown) => {
-        progress.finish();
-        throw err;
-      })
+      }).catch(endProgress)
     : { status: 'skipped', accel: null, note: 'Not measured in this run (--only).', rows: [] };
+  checkAbort();
+  const queues: QueuesSection = wants('queues')
+    ? await measureQueuesSection({
+        cores: coreCount(),
+        seconds: opts.queuesSeconds,
+        signal: io.signal,
+        step: (label) => progress.step(label),
+        failures,
+      }).catch(endProgress)
+    : { status: 'skipped', cores: coreCount(), flows: 0, note: 'Not measured in this run (--only).', rows: [] };
   checkAbort();
   progress.step('micro benchmarks');
   const micro = await runMicro(opts.quick);
@@ -284,6 +300,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     latency,
     foreign,
     vm,
+    queues,
     ratios: [],
     micro,
     warnings: [],

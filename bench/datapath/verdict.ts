@@ -3,6 +3,7 @@
 // traffic costs the bridge path and what `flood off` removes, and how tapyard stands against
 // the C loop. Nothing here is written by hand: every number comes from the report.
 
+import { queuesVerdict } from '../queues/report.js';
 import { vmVerdict } from '../vm/report.js';
 import { judge, PER_REP, paired, SIZE_NAME } from './ratios.js';
 import type { Report } from './report-schema.js';
@@ -105,6 +106,13 @@ export function verdict(r: Report): string[] {
     `${r.options.reps} repetition${r.options.reps === 1 ? '' : 's'} on a shared ${r.machine.cpus}-vCPU machine ` +
     `(${r.machine.hostBusyCoresAtStart.toFixed(2)} cores busy before the run): intervals are 95 % over repetitions, ` +
     'and figures move with the neighbours.';
-  const sentences = [pathSentence(r, fwd), foreignSentence(r, fwd), againstC(r), ...vmVerdict(r), noise];
+  const sentences = [
+    pathSentence(r, fwd),
+    foreignSentence(r, fwd),
+    againstC(r),
+    ...vmVerdict(r),
+    ...queuesVerdict(r),
+    noise,
+  ];
   return sentences.filter((s): s is string => s !== null);
 }

@@ -4,10 +4,12 @@
 import type { Forwarder, Ledger } from '../engine/forwarder.js';
 import type { TapyardError } from '../error.js';
 import type { GuestCounts } from '../guest/host.js';
+import type { CountersSnapshot } from '../port/counters.js';
 import { GuestPort } from '../port/guest.js';
 import type { KernelDrops } from '../port/kernel-drops.js';
 import type { Port } from '../port/port.js';
 import { isQemuPort, type QemuPeerCounters } from '../port/qemu.js';
+import type { QueueSample } from '../queues/protocol.js';
 
 export interface PortReport {
   name: string;
@@ -63,9 +65,23 @@ export interface CountersReport {
   seconds: number;
   ports: PortReport[];
   ledger: Ledger;
+  /** With --queues N: true only when every queue balances and so does the total. */
   balanced: boolean;
   memory: MemoryReport;
+  /** With --queues N: each queue's own counters and ledger (the rows above are their sums). */
+  queues?: QueueReport[];
   error?: string;
+}
+
+export interface QueuePortCounters extends CountersSnapshot {
+  name: string;
+}
+
+export interface QueueReport {
+  queue: number;
+  ports: QueuePortCounters[];
+  ledger: Ledger;
+  balanced: boolean;
 }
 
 export function countersReport(
@@ -76,20 +92,11 @@ export function countersReport(
   previous: CountersReport | null,
   fatal: TapyardError | null,
 ): CountersReport {
-  const span = previous === null ? seconds : seconds - previous.seconds;
-  const per = (n: number) => (span > 0 ? Math.round(n / span) : 0);
+  const { portRow, before } = rowsSince(previous, seconds);
   const rows = ports.map((p, i) => {
-    const s = p.counters.snapshot();
-    const before = previous?.ports[i];
-    const dropped = Object.values(s.drops).reduce((a, b) => a + b, 0);
-    const droppedBefore = before === undefined ? 0 : Object.values(before.drops).reduce((a, b) => a + b, 0);
-    const mbps = (bytes: number) => (span > 0 ? Math.round((bytes * 8) / span / 1e3) / 1e3 : 0);
     const impairment = forwarder.impairment(i);
     return {
-      name: p.name,
-      device: p.device,
-      ...s,
-      kernel: p.kernelDrops?.(type === 'final') ?? null,
+      ...portRow(p.name, p.device, p.counters.snapshot(), p.kernelDrops?.(type === 'final') ?? null, before(i)),
       ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
       ...(isQemuPort(p) ? { qemu: { ...p.peer } } : {}),
       ...(impairment === null
@@ -103,27 +110,120 @@ export function countersReport(
               reordered: impairment.reordered,
             },
           }),
-      rate: {
-        rxPps: per(s.rxFrames - (before?.rxFrames ?? 0)),
-        txPps: per(s.txFrames - (before?.txFrames ?? 0)),
-        rxMbps: mbps(s.rxBytes - (before?.rxBytes ?? 0)),
-        txMbps: mbps(s.txBytes - (before?.txBytes ?? 0)),
-        dropPps: per(dropped - droppedBefore),
-      },
     };
   });
-  const ledger = forwarder.ledger();
+  return assemble(type, seconds, rows, forwarder.ledger(), fatal?.message ?? null);
+}
+
+/**
+ * The same report for `forward --queues N`, from each queue's sample: a port's row sums its N
+ * queues, the ledger sums theirs, and `queues` keeps each one's own counters and ledger. Each
+ * queue must balance on its own, and so must the total.
+ */
+export function queuesReport(
+  type: CountersReport['type'],
+  names: readonly { name: string; device: string }[],
+  samples: readonly QueueSample[],
+  seconds: number,
+  previous: CountersReport | null,
+  error: string | null,
+): CountersReport {
+  const { portRow, before } = rowsSince(previous, seconds);
+  const rows = names.map((p, i) => {
+    const total = sumSnapshots(samples.map((s) => s.ports[i]!));
+    const kernel = samples.find((s) => s.kernel[i] !== null)?.kernel[i] ?? null;
+    return portRow(p.name, p.device, total, kernel, before(i));
+  });
+  const queues = samples.map((s, queue) => ({
+    queue,
+    ports: s.ports.map((snapshot, i) => ({ name: names[i]!.name, ...snapshot })),
+    ledger: s.ledger,
+    balanced: balances(s.ledger),
+  }));
+  const ledger = sumLedgers(samples.map((s) => s.ledger));
+  const report = assemble(type, seconds, rows, ledger, error);
+  report.queues = queues;
+  report.balanced = report.balanced && queues.every((q) => q.balanced);
+  return report;
+}
+
+function balances(l: Ledger): boolean {
+  return l.rx + l.clones === l.tx + l.drops + l.queued;
+}
+
+function assemble(
+  type: CountersReport['type'],
+  seconds: number,
+  ports: PortReport[],
+  ledger: Ledger,
+  error: string | null,
+): CountersReport {
   const report: CountersReport = {
     type,
     time: new Date().toISOString(),
     seconds: Math.round(seconds * 1000) / 1000,
-    ports: rows,
+    ports,
     ledger,
-    balanced: ledger.rx + ledger.clones === ledger.tx + ledger.drops + ledger.queued,
+    balanced: balances(ledger),
     memory: memoryReport(),
   };
-  if (fatal !== null) report.error = fatal.message;
+  if (error !== null) report.error = error;
   return report;
+}
+
+/** Rows whose rates run from the previous report (per-second lines) or the start (final). */
+function rowsSince(previous: CountersReport | null, seconds: number) {
+  const span = previous === null ? seconds : seconds - previous.seconds;
+  const per = (n: number) => (span > 0 ? Math.round(n / span) : 0);
+  const mbps = (bytes: number) => (span > 0 ? Math.round((bytes * 8) / span / 1e3) / 1e3 : 0);
+  const portRow = (
+    name: string,
+    device: string,
+    s: CountersSnapshot,
+    kernel: KernelDrops | null,
+    was: PortReport | undefined,
+  ): PortReport => {
+    const dropped = Object.values(s.drops).reduce((a, b) => a + b, 0);
+    const droppedBefore = was === undefined ? 0 : Object.values(was.drops).reduce((a, b) => a + b, 0);
+    return {
+      name,
+      device,
+      ...s,
+      kernel,
+      rate: {
+        rxPps: per(s.rxFrames - (was?.rxFrames ?? 0)),
+        txPps: per(s.txFrames - (was?.txFrames ?? 0)),
+        rxMbps: mbps(s.rxBytes - (was?.rxBytes ?? 0)),
+        txMbps: mbps(s.txBytes - (was?.txBytes ?? 0)),
+        dropPps: per(dropped - droppedBefore),
+      },
+    };
+  };
+  return { portRow, before: (i: number) => previous?.ports[i] };
+}
+
+function sumSnapshots(all: readonly CountersSnapshot[]): CountersSnapshot {
+  const total: CountersSnapshot = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, drops: {} };
+  for (const s of all) {
+    total.rxFrames += s.rxFrames;
+    total.rxBytes += s.rxBytes;
+    total.txFrames += s.txFrames;
+    total.txBytes += s.txBytes;
+    for (const [reason, n] of Object.entries(s.drops)) total.drops[reason] = (total.drops[reason] ?? 0) + n;
+  }
+  return total;
+}
+
+function sumLedgers(all: readonly Ledger[]): Ledger {
+  const total: Ledger = { rx: 0, clones: 0, tx: 0, drops: 0, queued: 0 };
+  for (const l of all) {
+    total.rx += l.rx;
+    total.clones += l.clones;
+    total.tx += l.tx;
+    total.drops += l.drops;
+    total.queued += l.queued;
+  }
+  return total;
 }
 
 function memoryReport(): MemoryReport {
@@ -165,8 +265,25 @@ export function printReport(report: CountersReport, print: (line: string) => voi
       );
     }
   }
-  const l = report.ledger;
+  for (const q of report.queues ?? []) {
+    const cells = q.ports.map((p) => `${p.name} rx ${p.rxFrames} tx ${p.txFrames}`).join(', ');
+    print(`  queue ${q.queue}: ${cells}; ${ledgerLine(q.ledger, q.balanced)}`);
+  }
+  print(`  ${report.queues === undefined ? '' : 'total '}${ledgerLine(report.ledger, report.balanced)}`);
+}
+
+function ledgerLine(l: Ledger, balanced: boolean): string {
   const queued = l.queued > 0 ? ` + queued ${l.queued}` : '';
-  const verdict = report.balanced ? '(balanced)' : '(UNBALANCED)';
-  print(`  ledger: rx ${l.rx} + clones ${l.clones} = tx ${l.tx} + drops ${l.drops}${queued}  ${verdict}`);
+  return `ledger: rx ${l.rx} + clones ${l.clones} = tx ${l.tx} + drops ${l.drops}${queued}  ${
+    balanced ? '(balanced)' : '(UNBALANCED)'
+  }`;
+}
+
+/** The --stats line of one second. */
+export function statsLine(r: CountersReport): string {
+  const cells = r.ports.map(
+    (p) =>
+      `${p.name} rx ${p.rate.rxPps}/s ${p.rate.rxMbps.toFixed(1)} Mb/s tx ${p.rate.txPps}/s drop ${p.rate.dropPps}`,
+  );
+  return `t=${Math.round(r.seconds)}s  ${cells.join('  |  ')}`;
 }

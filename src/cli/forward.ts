@@ -7,14 +7,15 @@ import { Forwarder } from '../engine/forwarder.js';
 import type { TapyardError } from '../error.js';
 import { buildRxFilter } from '../filter/guest-filter.js';
 import { describeImpairments } from '../impair/config.js';
-import { formatMac } from '../mac.js';
 import { openPort } from '../port/open.js';
-import type { Port } from '../port/port.js';
+import { describePort, type Port } from '../port/port.js';
 import { makeSwitch } from '../switch/index.js';
 import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
-import { type CountersReport, countersReport, printReport } from './counters-report.js';
+import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
+import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
-import { onInfoSignal } from './process-guard.js';
+import { forwardOutput } from './output.js';
+import { onInfoSignal, STOP_SIGNALS } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
@@ -23,21 +24,12 @@ export async function forwardCommand(argv: string[]): Promise<number> {
     console.log(forwardHelp());
     return 0;
   }
-  return forward(config);
+  return config.queues > 1 ? forwardQueues(config) : forward(config);
 }
 
 async function forward(config: ForwardConfig): Promise<number> {
   // Standard output carries the capture when it is `-`; everything else then goes to stderr.
-  // A closed standard output (`| head -1`) ends what was printed there, not the run.
-  let stdoutOpen = config.capture !== '-';
-  const say = (line: string) => process.stderr.write(`${line}\n`);
-  const print = (line: string) => (stdoutOpen ? process.stdout.write(`${line}\n`) : say(line));
-  const onStdoutError = (err: NodeJS.ErrnoException) => {
-    if (!stdoutOpen) return;
-    stdoutOpen = false;
-    say(`tapyard: warning: standard output closed (${err.code ?? 'error'}); forwarding goes on, counters go to stderr`);
-  };
-  process.stdout.on('error', onStdoutError);
+  const { say, print, close: closeOutput } = forwardOutput(config.capture === '-');
 
   let fatal: TapyardError | null = null;
   let captureStop: string | null = null;
@@ -138,7 +130,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   const report = countersReport('final', forwarder, ports, elapsed(), null, fatal);
   if (config.json) print(JSON.stringify(report));
   else printReport(report, print);
-  process.stdout.off('error', onStdoutError);
+  closeOutput();
   if (fatal !== null) {
     say(`tapyard: ${(fatal as TapyardError).message}`);
     return 1;
@@ -149,8 +141,6 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
   return 0;
 }
-
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 /**
  * Open every port, in order. A built-in guest without a MAC of its own takes the MAC of the
@@ -175,18 +165,6 @@ function openAll(config: ForwardConfig): Port[] {
   return ports as Port[];
 }
 
-function describePort(port: Port): string {
-  const extras = [
-    port.mac === null ? null : formatMac(port.mac),
-    port.hdrLen > 0 ? `vnet ${port.hdrLen}` : null,
-    port.offload ? 'offload' : null,
-  ];
-  return `${port.name} (${port.device}${extras
-    .filter((x) => x !== null)
-    .map((x) => `, ${x}`)
-    .join('')})`;
-}
-
 function injectedLine(a: InjectAnswer): string {
   if (a.error !== undefined) return `tapyard: not injected: ${a.error}`;
   const went = [
@@ -195,12 +173,4 @@ function injectedLine(a: InjectAnswer): string {
     ...(a.queued > 0 ? [`${a.queued} queued`] : []),
   ];
   return `tapyard: injected ${a.bytes} bytes on ${a.port}: ${went.join(', ')}`;
-}
-
-function statsLine(r: CountersReport): string {
-  const cells = r.ports.map(
-    (p) =>
-      `${p.name} rx ${p.rate.rxPps}/s ${p.rate.rxMbps.toFixed(1)} Mb/s tx ${p.rate.txPps}/s drop ${p.rate.dropPps}`,
-  );
-  return `t=${Math.round(r.seconds)}s  ${cells.join('  |  ')}`;
 }

@@ -7,6 +7,9 @@ import inspector from 'node:inspector';
 
 let info: () => void = () => {};
 
+/** What ends a run with its counters: Ctrl-C, kill, a terminal gone away, Ctrl-\. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
 /** What SIGUSR1 does (a running command prints its counters); nothing by default. */
 export function onInfoSignal(handler: () => void): void {
   info = handler;

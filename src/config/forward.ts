@@ -12,6 +12,9 @@ import { switchConfig, switchHelp } from './switch.js';
 import { integer, oneOf, seconds, text, usageError } from './value.js';
 import { VLAN_PROTO_NAMES, vlanConfig } from './vlan.js';
 
+/** Each queue is a thread with its own loop; more than there are cores only adds switching. */
+export const MAX_QUEUES = 16;
+
 export const FORWARD_FLAGS = {
   port: repeated('port', text('SPEC'), 'NAME=KIND:TARGET[,key=value...], at least two'),
   switch: valued('switch', text('KIND'), `${SWITCH_KINDS.join(', ')}[,key=value] (cross for two ports, hub for more)`),
@@ -40,6 +43,12 @@ export const FORWARD_FLAGS = {
   ),
   json: onOff('json', 'counters as JSON: with --stats one object per second, and always the final one'),
   duration: valued('duration', seconds(), 'stop after S seconds'),
+  queues: valued(
+    'queues',
+    integer(1, MAX_QUEUES),
+    "QEMU's queues=N: open every port N times (macvtap, or tap with mq) and forward each queue on its own thread",
+    '1',
+  ),
   help: HELP_FLAG,
 } as const;
 
@@ -61,6 +70,8 @@ export interface ForwardConfig {
   /** Drop root for this user once the ports are open. */
   readonly user: string | null;
   readonly durationS: number | null;
+  /** How many times each port is opened, one forwarding thread per queue (src/cli/forward-queues.ts). */
+  readonly queues: number;
 }
 
 /** The typed configuration, or null when --help was asked for. */
@@ -103,6 +114,8 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
       throw usageError(`--busy-poll needs macvtap and tap ports; ${slow.name} is a ${slow.device.kind} port`);
     }
   }
+  const queues = values.queues ?? 1;
+  if (queues > 1) checkQueues(queues, kind, ports, values);
   const sw = switchConfig(
     kind,
     new Options(`--switch ${kind}`, switchParts),
@@ -124,7 +137,44 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     json: values.json,
     user: values.user ?? null,
     durationS: values.duration ?? null,
+    queues,
   });
+}
+
+/**
+ * What --queues N > 1 needs: every port a device that gives N queues, and a switch without
+ * state a thread would have to share. A cross-connect pairs queue i of one port with queue i of
+ * the other; a bridge's FDB or a macvlan's table would be split between the threads, each
+ * learning half of the flows, so those are refused rather than run subtly wrong.
+ */
+function checkQueues(
+  queues: number,
+  kind: SwitchKind,
+  ports: readonly PortConfig[],
+  values: { capture?: string; inject: boolean; user?: string },
+): void {
+  const flag = `--queues ${queues}`;
+  if (kind !== 'cross') {
+    throw usageError(`${flag} needs --switch cross (two ports): a ${kind}'s tables would be split between the threads`);
+  }
+  for (const p of ports) {
+    const d = p.device;
+    if (d.kind === 'tap' && !d.mq) throw usageError(`${flag}: port ${p.name} is a tap; add mq (a multi-queue tap)`);
+    if (d.kind !== 'macvtap' && d.kind !== 'tap') {
+      throw usageError(`${flag}: port ${p.name} is a ${d.kind} port, which has one queue (macvtap and tap,mq have N)`);
+    }
+    if (d.kind === 'macvtap' && d.trustGuestRxFilters) {
+      throw usageError(`${flag}: port ${p.name}: trust-guest-rx-filters works on one queue only`);
+    }
+    // A rate or a loss pattern applies per forwarder: with N threads it would apply N times over.
+    if (p.impair !== null) throw usageError(`${flag}: port ${p.name}: impairments work on one queue only`);
+  }
+  const single = [
+    values.capture === undefined ? null : '--capture',
+    values.inject ? '--inject' : null,
+    values.user === undefined ? null : '--user',
+  ].find((f) => f !== null);
+  if (single !== undefined) throw usageError(`${flag}: ${single} works on one queue only`);
 }
 
 /** --offload is offload=on on every macvtap and tap port that does not say otherwise. */
@@ -155,5 +205,8 @@ Example (in the lab's hypervisor namespace):
 
 On exit it prints every port's counters; rx + clones = tx + drops + queued, each drop under a
 named reason (docs/drop-reasons.md). --json objects follow docs/forward-output.schema.json.
-Exit status: 0 when stopped by a signal or --duration, 1 when a device failed or vanished, 2 on bad usage.`;
+With --queues N (a cross-connect of macvtap and mq tap ports) each queue is a thread of its own and
+the counters add each queue's own ledger (docs/queues.md).
+Exit status: 0 when stopped by a signal or --duration, 1 when a device failed or vanished (or a
+queue's thread did), 2 on bad usage.`;
 }

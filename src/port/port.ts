@@ -2,7 +2,7 @@
 // Every port speaks in batches over a ring of bytes it owns, and keeps its own counters.
 
 import type { TapyardError } from '../error.js';
-import type { Mac } from '../mac.js';
+import { formatMac, type Mac } from '../mac.js';
 import type { Counters } from './counters.js';
 import type { KernelDrops } from './kernel-drops.js';
 
@@ -93,4 +93,17 @@ export interface Port {
 /** Largest frame a device with this MTU carries: Ethernet header plus one VLAN tag. */
 export function maxFrameForMtu(mtu: number): number {
   return mtu + 14 + 4;
+}
+
+/** A port in the banner: `wire (macvtap ty-1-mvt, 02:..., vnet 10)`. */
+export function describePort(port: Port): string {
+  const extras = [
+    port.mac === null ? null : formatMac(port.mac),
+    port.hdrLen > 0 ? `vnet ${port.hdrLen}` : null,
+    port.offload ? 'offload' : null,
+  ];
+  return `${port.name} (${port.device}${extras
+    .filter((x) => x !== null)
+    .map((x) => `, ${x}`)
+    .join('')})`;
 }

@@ -6,6 +6,9 @@ import { z } from 'zod';
 
 const count = z.number().int().nonnegative();
 
+const DropsSchema = z.record(z.string().regex(/^[a-z][a-z0-9-]*$|^tx-[A-Z0-9a-z-]+$/), count);
+const LedgerSchema = z.strictObject({ rx: count, clones: count, tx: count, drops: count, queued: count });
+
 export const PortReportSchema = z.strictObject({
   name: z.string(),
   device: z.string(),
@@ -32,7 +35,7 @@ export const PortReportSchema = z.strictObject({
   impair: z
     .strictObject({ seed: count, held: count, duplicated: count, corrupted: count, reordered: count })
     .optional(),
-  drops: z.record(z.string().regex(/^[a-z][a-z0-9-]*$|^tx-[A-Z0-9a-z-]+$/), count),
+  drops: DropsSchema,
   rate: z.strictObject({
     rxPps: count,
     txPps: count,
@@ -48,16 +51,38 @@ export const ForwardOutputSchema = z
     time: z.iso.datetime(),
     seconds: z.number().nonnegative(),
     ports: z.array(PortReportSchema).min(2),
-    ledger: z.strictObject({ rx: count, clones: count, tx: count, drops: count, queued: count }),
+    ledger: LedgerSchema,
     balanced: z.boolean(),
     memory: z.strictObject({ rssBytes: count, heapUsedBytes: count, heapTotalBytes: count, externalBytes: count }),
+    queues: z
+      .array(
+        z.strictObject({
+          queue: count,
+          ports: z.array(
+            z.strictObject({
+              name: z.string(),
+              rxFrames: count,
+              rxBytes: count,
+              txFrames: count,
+              txBytes: count,
+              drops: DropsSchema,
+            }),
+          ),
+          ledger: LedgerSchema,
+          balanced: z.boolean(),
+        }),
+      )
+      .min(2)
+      .optional()
+      .meta({ description: 'With --queues N: each queue on its own; ports and ledger above are their sums.' }),
     error: z.string().optional(),
   })
   .meta({
     title: 'tapyard forward --json',
     description:
       'One object per line: with --stats one per second (type interval, rates over the last second), and the ' +
-      'final one (type final, rates over the whole run). Counters are cumulative. rx + clones = tx + drops + queued.',
+      'final one (type final, rates over the whole run). Counters are cumulative. ' +
+      'rx + clones = tx + drops + queued, per queue and in total.',
   });
 
 /** With --inject: the answer to one injected frame (src/cli/inject-channel.ts). */
