@@ -35,6 +35,8 @@ async function run(): Promise<void> {
         p.rxFilter === null ? null : buildRxFilter(p.name, p.rxFilter, ports[i]!.mac),
       ),
       busyPoll: config.busyPoll,
+      // VLANs decide per frame, with nothing shared between frames: each queue runs its own.
+      vlan: config.vlan,
       onNote: (sentence) => post({ type: 'note', sentence }),
       onFatal: (error) => post({ type: 'fatal', message: error.message }),
     });
