@@ -502,8 +502,13 @@ export class Macvlan implements Switch {
       const e = endpoints[i]!;
       if (e === sender || !e.up || (e.modeBit & mask) === 0) continue;
       if (e.filter.hasAt(frame.bytes, dst)) d.forward(e.port, reason);
-      else if (d.steps !== null) d.step(e.name, MacvlanReason.FILTERED, `bit ${mcHash(frame.dst, e.filter.mix)}`);
+      else if (d.steps !== null) this.stepFiltered(e, frame, d);
     }
+  }
+
+  /** For trace: which bit of the endpoint's mc_filter the group missed. */
+  private stepFiltered(e: Endpoint, frame: EthernetView, d: Decision): void {
+    d.step(e.name, MacvlanReason.FILTERED, `bit ${mcHash(frame.dst, e.filter.mix)}`);
   }
 
   /** The endpoint owning a unicast destination (null: none does) gets the frame. */
