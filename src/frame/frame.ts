@@ -100,17 +100,24 @@ export class Frame {
     return ip.isFragment ? null : this.parseTransport();
   }
 
+  /** UDP and TCP here, the rest apart: V8 inlines this into `parse` only while it is short. */
   private parseTransport(): FrameError | null {
     const protocol = this.ipProtocol;
     let error: FrameError | null;
+    if (protocol === IpProtocol.UDP) {
+      error = this.udp.parse(this.bytes, this.transportOffset, this.transportLength);
+      if (error === null) this.transportLength = this.udp.udpLength;
+    } else if (protocol === IpProtocol.TCP) {
+      error = this.tcp.parse(this.bytes, this.transportOffset, this.transportLength);
+    } else return this.parseControl(protocol);
+    if (error === null) this.transport = protocol;
+    return error;
+  }
+
+  /** ICMP and IGMP over IPv4, ICMPv6 over IPv6; any other protocol is left unparsed. */
+  private parseControl(protocol: number): FrameError | null {
+    let error: FrameError | null;
     switch (protocol) {
-      case IpProtocol.UDP:
-        error = this.udp.parse(this.bytes, this.transportOffset, this.transportLength);
-        if (error === null) this.transportLength = this.udp.udpLength;
-        break;
-      case IpProtocol.TCP:
-        error = this.tcp.parse(this.bytes, this.transportOffset, this.transportLength);
-        break;
       case IpProtocol.ICMP:
         if (this.network !== EtherType.IPV4) return null;
         error = this.icmp.parse(this.bytes, this.transportOffset, this.transportLength);

@@ -29,6 +29,8 @@ export const IPV4_MAX_HEADER_LEN = 60;
 const FLAG_DF = 0x4000;
 const FLAG_MF = 0x2000;
 const OFFSET_MASK = 0x1fff;
+const FRAGMENTED = FLAG_MF | OFFSET_MASK;
+const FLAGS_FRAGMENT = Ipv4Field.FLAGS_FRAGMENT;
 
 /**
  * A view over one IPv4 packet. `parse` re-points it; no allocation. `length` is what the
@@ -82,9 +84,11 @@ export class Ipv4View {
   get fragmentOffset(): number {
     return (u16(this.bytes, this.offset + Ipv4Field.FLAGS_FRAGMENT) & OFFSET_MASK) * 8;
   }
-  /** Part of a fragmented datagram: more fragments follow, or this one is not the first. */
+  /** Part of a fragmented datagram: more fragments follow, or this one is not the first. Kept
+   *  under V8's size for always-inlined functions (the whole-frame parse reads it per frame, and
+   *  a getter is otherwise the last thing V8 inlines). */
   get isFragment(): boolean {
-    return (u16(this.bytes, this.offset + Ipv4Field.FLAGS_FRAGMENT) & (FLAG_MF | OFFSET_MASK)) !== 0;
+    return (u16(this.bytes, this.offset + FLAGS_FRAGMENT) & FRAGMENTED) !== 0;
   }
   /** Not the first fragment: what follows the header is the middle of a datagram, not a header. */
   get isLaterFragment(): boolean {
