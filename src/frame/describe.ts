@@ -50,7 +50,8 @@ function malformed(layer: string, available: number): string {
   return `${layer} malformed: ${frame.error} (${available} bytes)`;
 }
 
-function vlanText(tpid: number, tci: number): string {
+/** `vlan 15`, `s-vlan 100 p 5`: one tag as a frame's line shows it (trace's hops show it too). */
+export function vlanText(tpid: number, tci: number): string {
   const name = tpid === EtherType.VLAN ? 'vlan' : 's-vlan';
   const pcp = tci >>> 13;
   return `${name} ${tci & 0xfff}${pcp === 0 ? '' : ` p ${pcp}`}`;

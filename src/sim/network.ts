@@ -8,7 +8,8 @@
 // its tags on the way out, so every copy carries its own bytes and each hop says the tags it saw.
 
 import { TapyardError } from '../error.js';
-import { EthernetView, EtherType } from '../frame/ethernet.js';
+import { vlanText } from '../frame/describe.js';
+import { EthernetView } from '../frame/ethernet.js';
 import { Decision, type Switch, type TraceStep } from '../switch/decision.js';
 import { VlanReason } from '../vlan/reason.js';
 import { VlanAction, VlanMembership } from '../vlan/vlan-membership.js';
@@ -177,13 +178,11 @@ function rewritten(vlan: VlanMembership, action: VlanAction, bytes: Uint8Array):
   return out;
 }
 
-/** `vlan 15`, `s-vlan 100` for each tag, outer first. */
-export function tagsOf(view: EthernetView): string[] {
-  const word = (tpid: number, tci: number) =>
-    `${tpid === EtherType.VLAN ? 'vlan' : 's-vlan'} ${tci & 0xfff}${tci >>> 13 === 0 ? '' : ` pcp ${tci >>> 13}`}`;
+/** The copy's tags as `describe` writes them, outer first. */
+function tagsOf(view: EthernetView): string[] {
   const tags: string[] = [];
-  if (view.tagCount > 0) tags.push(word(view.outerTpid, view.outerTci));
-  if (view.tagCount > 1) tags.push(word(view.innerTpid, view.innerTci));
+  if (view.tagCount > 0) tags.push(vlanText(view.outerTpid, view.outerTci));
+  if (view.tagCount > 1) tags.push(vlanText(view.innerTpid, view.innerTci));
   return tags;
 }
 

@@ -131,8 +131,8 @@ export class VlanMembership {
 }
 
 /**
- * Below this many bytes a loop beats set(), whose subarray() view and native call cost about as
- * much as copying 64 bytes one by one (measured in bench/micro/forwarder.bench.ts).
+ * Below this many bytes a loop is used: on this 2-core machine one set() of a subarray() (a view
+ * object and a native call) cost 250-380 ns, about what a loop takes for 64 bytes.
  */
 const SMALL_COPY = 64;
 

@@ -23,9 +23,3 @@ export interface VlanConfig {
 /** VIDs 0 (priority tag) and 4095 (reserved) are no VLAN a port can carry (IEEE 802.1Q table 9-2). */
 export const MIN_VID = 1;
 export const MAX_VID = 4094;
-
-/** `vlan 15`, `trunk 15+20 native 1`: for help, notes and trace. */
-export function describeVlanPort(c: VlanPortConfig): string {
-  if (c.mode === 'access') return `access vlan ${c.vid}`;
-  return `trunk ${c.allowed.join('+')}${c.native === null ? '' : ` native ${c.native}`}`;
-}
