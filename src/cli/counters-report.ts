@@ -18,6 +18,8 @@ export interface PortReport {
   rxBytes: number;
   txFrames: number;
   txBytes: number;
+  /** Of rxFrames, those a plain cross-connect wrote to the peer below JavaScript (forwarder.ts). */
+  splicedFrames: number;
   /** Drops by reason (short stable keys, docs/drop-reasons.md). */
   drops: Record<string, number>;
   /**
@@ -203,12 +205,13 @@ function rowsSince(previous: CountersReport | null, seconds: number) {
 }
 
 function sumSnapshots(all: readonly CountersSnapshot[]): CountersSnapshot {
-  const total: CountersSnapshot = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, drops: {} };
+  const total: CountersSnapshot = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, splicedFrames: 0, drops: {} };
   for (const s of all) {
     total.rxFrames += s.rxFrames;
     total.rxBytes += s.rxBytes;
     total.txFrames += s.txFrames;
     total.txBytes += s.txBytes;
+    total.splicedFrames += s.splicedFrames;
     for (const [reason, n] of Object.entries(s.drops)) total.drops[reason] = (total.drops[reason] ?? 0) + n;
   }
   return total;

@@ -2,25 +2,46 @@
 // every frame or copy that goes nowhere under exactly one named drop reason.
 
 export class Counters {
-  rxFrames = 0;
-  rxBytes = 0;
-  txFrames = 0;
-  txBytes = 0;
+  /**
+   * Frames the fd layer forwarded without the loop (a splice, fd-port.ts), counted there as they
+   * went: [rx frames, rx bytes, tx frames, tx bytes]. The totals below include them.
+   */
+  readonly spliced = new Float64Array(4);
+  private ownRxFrames = 0;
+  private ownRxBytes = 0;
+  private ownTxFrames = 0;
+  private ownTxBytes = 0;
   /** Drops by reason. Keys are the reason constants; values never decrease. */
   readonly drops: Record<string, number> = Object.create(null) as Record<string, number>;
 
   rx(bytes: number): void {
-    this.rxFrames++;
-    this.rxBytes += bytes;
+    this.ownRxFrames++;
+    this.ownRxBytes += bytes;
   }
 
   tx(bytes: number): void {
-    this.txFrames++;
-    this.txBytes += bytes;
+    this.ownTxFrames++;
+    this.ownTxBytes += bytes;
   }
 
   drop(reason: string, frames = 1): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + frames;
+  }
+
+  get rxFrames(): number {
+    return this.ownRxFrames + this.spliced[0]!;
+  }
+
+  get rxBytes(): number {
+    return this.ownRxBytes + this.spliced[1]!;
+  }
+
+  get txFrames(): number {
+    return this.ownTxFrames + this.spliced[2]!;
+  }
+
+  get txBytes(): number {
+    return this.ownTxBytes + this.spliced[3]!;
   }
 
   get dropped(): number {
@@ -35,6 +56,7 @@ export class Counters {
       rxBytes: this.rxBytes,
       txFrames: this.txFrames,
       txBytes: this.txBytes,
+      splicedFrames: this.spliced[0]!,
       drops: { ...this.drops },
     };
   }
@@ -45,5 +67,7 @@ export interface CountersSnapshot {
   rxBytes: number;
   txFrames: number;
   txBytes: number;
+  /** Of rxFrames, those the splice wrote to the peer below JavaScript (forwarder.ts). */
+  splicedFrames: number;
   drops: Record<string, number>;
 }

@@ -45,11 +45,15 @@ export class FdPort implements Port {
   readonly counters = new Counters();
   readonly hdrLen: number;
   readonly mac: Mac | null;
-  maxFrame: number;
   readonly offload: boolean;
   readonly budget: number;
 
   private readonly fd: number;
+  /** maxFrame, where a splice into this port reads it. */
+  private readonly maxFrameCell = new Int32Array(1);
+  /** The port whose splice writes here: it must stop when this fd closes. */
+  private spliceFrom: FdPort | null = null;
+  private spliceInto: FdPort | null = null;
   private readonly readState: (() => DeviceState) | undefined;
   private state: DeviceState | null = null;
   /** Whether the link has been seen running since open. */
@@ -72,7 +76,7 @@ export class FdPort implements Port {
     this.fd = config.fd;
     this.hdrLen = config.hdrLen;
     this.mac = config.mac;
-    this.maxFrame = config.maxFrame;
+    this.maxFrameCell[0] = config.maxFrame;
     this.offload = config.offload;
     this.budget = config.budget;
     this.readState = config.follow?.read;
@@ -88,6 +92,10 @@ export class FdPort implements Port {
     };
   }
 
+  get maxFrame(): number {
+    return this.maxFrameCell[0]!;
+  }
+
   start(listener: PortListener): void {
     this.listener = listener;
     const poller = new (tapio().Poller)(this.fd, (events, errno, count) => this.onPoll(events, errno, count));
@@ -100,6 +108,7 @@ export class FdPort implements Port {
       this.batch.offsets.length,
     );
     this.poller = poller;
+    if (this.spliceInto !== null) this.spliceTo(this.spliceInto);
     this.arm();
     this.watch = setInterval(() => this.checkDevice(), WATCH_MS);
     this.watch.unref();
@@ -129,6 +138,19 @@ export class FdPort implements Port {
     if (count > 0) this.onPoll(0, 0, count);
   }
 
+  spliceTo(peer: Port | null): boolean {
+    if (peer !== null && (!(peer instanceof FdPort) || peer.hdrLen !== this.hdrLen || peer.closed)) return false;
+    if (this.spliceInto !== null) this.spliceInto.spliceFrom = null;
+    this.spliceInto = peer;
+    if (peer !== null) peer.spliceFrom = this;
+    // Before start() there is no poller yet: start() sets it.
+    if (this.poller !== null && !this.closed) {
+      if (peer === null) this.poller.setSplice(-1);
+      else this.poller.setSplice(peer.fd, peer.maxFrameCell, this.counters.spliced, peer.counters.spliced);
+    }
+    return true;
+  }
+
   setWantWritable(on: boolean): void {
     if (this.wantWritable === on) return;
     this.wantWritable = on;
@@ -142,6 +164,9 @@ export class FdPort implements Port {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Nothing may write to this fd number once it is closed (it could be reused at once).
+    this.spliceFrom?.spliceTo(null);
+    this.spliceInto = null;
     if (this.watch !== null) clearInterval(this.watch);
     this.poller?.close();
     tapio().close(this.fd);
@@ -200,7 +225,7 @@ export class FdPort implements Port {
     if (state.running) this.seenRunning = true;
     const maxFrame = maxFrameForMtu(state.mtu);
     if (maxFrame !== this.maxFrame) {
-      this.maxFrame = maxFrame;
+      this.maxFrameCell[0] = maxFrame;
       this.note(`the ${this.device} now carries frames up to ${maxFrame} bytes (its MTU changed)`);
     }
   }

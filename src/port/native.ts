@@ -19,6 +19,12 @@ export interface PollerHandle {
     headroom: number,
     budget: number,
   ): void;
+  /**
+   * Write the plain frames of each readable batch to `egressFd` from C (tapio.c, Splice), counting
+   * them into `stats` ([rx frames, rx bytes, tx frames, tx bytes]) and `egressStats`; the rest go
+   * to the callback as before. -1 stops it.
+   */
+  setSplice(egressFd: number, maxFrame?: Int32Array, stats?: Float64Array, egressStats?: Float64Array): void;
   close(): void;
 }
 

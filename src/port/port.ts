@@ -73,6 +73,13 @@ export interface Port {
   enterBusyPoll?(): void;
   /** Read one batch now, if there is one and reading is on. */
   pollOnce?(): void;
+  /**
+   * For a plain cross-connect, ports that can: write every frame read here that needs nothing
+   * of the loop straight to `peer`, below JavaScript, and hand only the others to the listener
+   * (fd-port.ts). Counted in both ports' counters as if the loop had written them. Returns
+   * whether it could (both ports fd ports with the same header length); null stops it.
+   */
+  spliceTo?(peer: Port | null): boolean;
   /** Ask for one onWritable call when the device can take frames again. */
   setWantWritable(on: boolean): void;
   /**

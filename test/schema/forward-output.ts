@@ -16,6 +16,8 @@ export const PortReportSchema = z.strictObject({
   rxBytes: count,
   txFrames: count,
   txBytes: count,
+  /** Of rxFrames, those written to the peer below JavaScript: a plain cross-connect's splice. */
+  splicedFrames: count,
   kernel: z.strictObject({ beforeRead: count, afterWrite: count }).nullable(),
   guest: z
     .strictObject({
@@ -65,6 +67,7 @@ export const ForwardOutputSchema = z
               rxBytes: count,
               txFrames: count,
               txBytes: count,
+              splicedFrames: count,
               drops: DropsSchema,
             }),
           ),
