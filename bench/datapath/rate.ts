@@ -31,6 +31,9 @@ export interface RateSetup {
 export const sizeArgs = (size: FrameSize): string[] =>
   size === 'imix' ? ['--imix'] : ['--size', String(Number(size) - 4)];
 
+/** The offered rate of the fixed-rate trial: below every path's no-drop rate seen here. */
+export const FIXED_RATE_PER_SECOND = 100_000;
+
 /** A generator may fall this far short of its rate for reasons of its own (timer slack). */
 const SEND_TOLERANCE = 0.01;
 
@@ -126,6 +129,14 @@ export async function measureRate(
       if (t.passed) pass = next;
       else fail = next;
     }
+    // Only a forwarder's CPU is compared so; the kernel-only paths have none.
+    let fixedRate: RateSample['fixedRate'] = null;
+    if (fwd) {
+      const c0 = fwd.cpuNs();
+      const t = await trial(ep, setup.frameSize, FIXED_RATE_PER_SECOND, setup.trialSeconds, setup.generatorCpu, limit);
+      const cpuNs = fwd.cpuNs() - c0;
+      fixedRate = { trial: strip(t), forwarderNsPerFrame: t.deliveredFrames > 0 ? cpuNs / t.deliveredFrames : null };
+    }
     return {
       rate: {
         trial: strip(full),
@@ -134,6 +145,7 @@ export async function measureRate(
         hostBusyNs,
         forwarderNsPerFrame: forwarderCpuNs === null ? null : perFrame(forwarderCpuNs),
         hostNsPerFrame: perFrame(hostBusyNs),
+        fixedRate,
       },
       ndr: { ndrPerSecond: pass, resolutionFraction: fail === null ? 0 : (fail - pass) / fail, trials },
     };

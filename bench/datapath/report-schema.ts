@@ -118,6 +118,13 @@ export const RateSample = z
     hostBusyNs: z.number(),
     forwarderNsPerFrame: nonNeg.nullable(),
     hostNsPerFrame: z.number(),
+    /**
+     * The same forwarder offered a fixed rate that neither forwarder saturates (rate.ts,
+     * FIXED_RATE_PER_SECOND): its CPU per delivered frame then compares the work each does per
+     * frame, wake-ups included. At full load a forwarder uses its whole core, so there CPU per
+     * frame is only the inverse of its rate.
+     */
+    fixedRate: z.object({ trial: Trial, forwarderNsPerFrame: nonNeg.nullable() }).strict().nullable(),
     forwarder: ForwarderCounters.nullable(),
   })
   .strict();
