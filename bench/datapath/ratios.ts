@@ -5,7 +5,7 @@
 
 import { FORWARDER_LABS } from './paths.js';
 import { FIXED_RATE_PER_SECOND } from './rate.js';
-import type { FrameSize, Ratio, RateSample, Report, Verdict } from './report-schema.js';
+import type { FrameSize, RateSample, Ratio, Report, Verdict } from './report-schema.js';
 import { confidence, median } from './stats.js';
 
 /** A metric's value per repetition on one path. */
