@@ -114,7 +114,11 @@ export function cpuPerFrameChart(r: Report): string {
     title: 'CPU per frame (64-byte frames)',
     subtitle: [runLine(r), `${BARS}; forwarder from schedstat, host from idle time (generator included)`],
     axis: 'CPU nanoseconds per delivered frame',
-    series: ['forwarder, full load', `forwarder at ${FIXED_RATE_PER_SECOND / 1000} k frames/s`, 'whole host, full load'],
+    series: [
+      'forwarder, full load',
+      `forwarder at ${FIXED_RATE_PER_SECOND / 1000} k frames/s`,
+      'whole host, full load',
+    ],
     rows,
     format: (v) => v.toFixed(0),
   });
