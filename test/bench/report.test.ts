@@ -225,16 +225,22 @@ describe('tapyard bench', () => {
       for (const n of report.ndr)
         for (const s of n.samples) {
           const passed = s.trials.filter((t) => t.passed);
+          // A slow reader slows the sender on every path but the bridge forwarders' (rate.ts).
+          const def = PATHS.find((x) => x.id === n.path)!;
+          const shortfallCounts = !(def.lab === 'bridge' && def.forwarder !== null);
           for (const t of s.trials)
             expect(t.passed).toBe(
-              t.lossFraction <= n.lossLimitFraction && t.sendShortfallFraction <= 0.01 && t.deliveredFrames > 0,
+              t.lossFraction <= n.lossLimitFraction &&
+                (t.sendShortfallFraction <= 0.01 || !shortfallCounts) &&
+                t.deliveredFrames > 0,
             );
           if (s.ndrPerSecond === 0) {
             expect(passed).toEqual([]);
             continue;
           }
+          // A passing trial proves the rate it sent when that fell short of the offer.
           const rateOf = (t: (typeof s.trials)[number]) =>
-            t.offeredPerSecond === 0 ? t.sentPerSecond : t.offeredPerSecond;
+            t.offeredPerSecond === 0 ? t.sentPerSecond : Math.min(t.offeredPerSecond, t.sentPerSecond);
           expect(passed.map(rateOf)).toContain(s.ndrPerSecond);
           expect(Math.max(...passed.map(rateOf))).toBe(s.ndrPerSecond);
           expect(s.trials.length).toBeLessThanOrEqual(report.options.ndrMaxTrials);
