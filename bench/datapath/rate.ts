@@ -132,8 +132,9 @@ export async function measureRate(
       const next = pass === 0 && trials.length === 1 ? full.deliveredPerSecond * 0.98 : (pass + fail) / 2;
       const t = await trial(ep, setup.frameSize, next, setup.trialSeconds, setup.generatorCpu, limit, !tapWire);
       trials.push(strip(t));
-      // What a trial proved is the rate it sent, when that fell short of the offer.
-      if (t.passed) pass = Math.min(next, t.sentPerSecond);
+      // What a trial proved is the rate it sent, when that fell short of the offer; a trial that
+      // sent less than one already proved proves nothing new.
+      if (t.passed) pass = Math.max(pass, Math.min(next, t.sentPerSecond));
       else fail = next;
     }
     // Only a forwarder's CPU is compared so; the kernel-only paths have none.
