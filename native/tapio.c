@@ -492,13 +492,13 @@ static napi_value IfStateAt(napi_env env, napi_callback_info info) {
 //   read before it, so none is lost).
 
 #define MAX_FRAME (65536 + 4096)  // QEMU's NET_BUFSIZE: a 64 KiB GSO frame plus headers
+#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 // The datapath's read() and write() as bare system calls: Node is a threaded process, where
 // glibc's wrappers switch thread cancellation on and off around every call (about 1 % of the
 // forwarder's CPU in a perf profile at 64 B). Nothing here is ever cancelled.
 static ssize_t frame_read(int fd, void *buf, size_t n) { return syscall(SYS_read, fd, buf, n); }
 static ssize_t frame_write(int fd, const void *buf, size_t n) { return syscall(SYS_write, fd, buf, n); }
-#define ALIGN64(x) (((x) + 63) & ~(size_t)63)
 
 typedef struct {
   uint8_t *ring;
@@ -668,7 +668,7 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) 
       r->offsets[0] = (uint32_t)frame_slot(r, 0);
       r->lengths[0] = (size_t)got >= want ? -1 : (frame_len < 0 ? 0 : frame_len);
       if (!keep) return 1;  // the egress is full or refused it: the loop takes it from here
-      size_t next = r->lengths[0] < 0 ? 0 : frame_slot(r, 0) + (size_t)frame_len;
+      size_t next = r->lengths[0] < 0 ? 0 : frame_slot(r, 0) + (size_t)r->lengths[0];
       return read_batch_from(fd, r, next, 1, err);
     }
     s->in_stats[0] += 1;

@@ -216,7 +216,7 @@ export class Forwarder implements PortListener {
   }
 
   /**
-   * Whether frames may skip this loop: only when it would write each plain frame to the peer
+   * Lets frames skip this loop, but only where it would write each plain frame to the peer
    * unchanged. Each direction is spliced if both its ports can (Port.spliceTo).
    */
   private splice(): void {
