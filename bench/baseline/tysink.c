@@ -2,6 +2,9 @@
 //
 //   tysink --if IF [--ethertype 0x88b5] [--json]      (stop with SIGINT or SIGTERM)
 //
+// SIGUSR1 prints the count since the last one (or since the start) and goes on, so one sink
+// serves every trial of a benchmark session: PACKET_STATISTICS resets as it is read.
+//
 // Interface counters are not the receiver: a tap counts rx_packets before the backlog queue
 // can still drop the frame. So the count is taken one step later, at protocol dispatch: an
 // AF_PACKET socket bound to the generator's EtherType sees every frame the guest's stack
@@ -23,6 +26,20 @@
 #define TOOL "tysink"
 #include "tool.h"
 
+
+static volatile sig_atomic_t report_requested;
+static void on_report(int sig) { (void)sig; report_requested = 1; }
+
+/** Prints and resets the count: frames the stack accepted since the last report. */
+static int report(int fd, const char *ifname, int json) {
+  struct tpacket_stats st;
+  socklen_t len = sizeof st;
+  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) { perror("tysink: PACKET_STATISTICS"); return 2; }
+  if (json) printf("{\"tool\":\"tysink\",\"ifname\":\"%s\",\"received\":%u}\n", ifname, st.tp_packets);
+  else printf("tysink: %u frames received on %s\n", st.tp_packets, ifname);
+  fflush(stdout);
+  return 0;
+}
 
 int main(int argc, char **argv) {
   const char *ifname = NULL;
@@ -51,12 +68,22 @@ int main(int argc, char **argv) {
   sa.sa_handler = on_stop;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = on_report;
+  sigaction(SIGUSR1, &sa, NULL);
+  // The signals stay blocked except inside sigsuspend, so none lands between the check and the wait.
+  sigset_t block, wait_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigaddset(&block, SIGUSR1);
+  sigprocmask(SIG_BLOCK, &block, &wait_mask);
   fprintf(stderr, "tysink: ready on %s\n", ifname);
-  while (!stop_requested) pause();
-  struct tpacket_stats st;
-  socklen_t len = sizeof st;
-  if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) { perror("tysink: PACKET_STATISTICS"); return 2; }
-  if (json) printf("{\"tool\":\"tysink\",\"ifname\":\"%s\",\"received\":%u}\n", ifname, st.tp_packets);
-  else printf("tysink: %u frames received on %s\n", st.tp_packets, ifname);
-  return 0;
+  while (!stop_requested) {
+    sigsuspend(&wait_mask);
+    if (report_requested && !stop_requested) {
+      report_requested = 0;
+      if (report(fd, ifname, json)) return 2;
+    }
+  }
+  return report(fd, ifname, json);
 }

@@ -13,12 +13,12 @@ const mfps = (v: number) => (v >= 1 ? v.toFixed(2) : v.toFixed(3).replace(/0$/, 
 const dir = (d: string) => (d === 'ext-to-guest' ? 'ext → guest' : 'guest → ext');
 
 function runLine(r: Report): string {
-  const reps = `${r.options.reps} repetition${r.options.reps === 1 ? '' : 's'}`;
+  const reps = `${r.options.rounds} paired round${r.options.rounds === 1 ? '' : 's'}`;
   const at = r.startedAt.slice(0, 16).replace('T', ' ');
   return `${r.machine.cpus} vCPU (shared), kernel ${r.machine.kernel}, ${reps}, ${at} UTC`;
 }
 
-const BARS = 'bars: median over the repetitions, whiskers: min–max';
+const BARS = 'bars: median over the rounds, whiskers: min–max';
 const measured = (r: Report) => r.paths.filter((p) => p.status !== 'skipped');
 
 export function throughputChart(r: Report): string {
@@ -85,7 +85,7 @@ export function latencyChart(r: Report): string {
     title: 'Round-trip latency, idle and under 64-byte load (UDP ping-pong, external ↔ guest)',
     subtitle: [
       runLine(r),
-      'round trips of all repetitions pooled (as in the table): dot p50, thick tick p99, thin tick p99.9;',
+      'round trips of all rounds pooled (as in the table): dot p50, thick tick p99, thin tick p99.9;',
       'labels: p50 / p99 / p99.9 µs; load as a share of the path’s own 64-byte no-drop rate',
     ],
     axis: 'round trip, µs (log scale)',

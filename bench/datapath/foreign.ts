@@ -52,7 +52,7 @@ export async function measureForeign(
   path: PathDef,
   lab: Lab,
   setup: ForeignSetup,
-  rep: number,
+  round: number,
 ): Promise<ForeignSample> {
   const ep = endpoints(lab);
   const floodPort = setup.floodOff ? await guestSidePort(lab) : null;
@@ -107,7 +107,7 @@ export async function measureForeign(
         guestIfRxFrames: g1.rxPackets - g0.rxPackets,
       };
     });
-    return { rep, ...result, forwarderWireRxFrames: counters ? counters.wireRxFrames : null, forwarder: counters };
+    return { round, ...result, forwarderWireRxFrames: counters ? counters.wireRxFrames : null, forwarder: counters };
   } finally {
     if (floodPort) await setFlood(lab, floodPort, true);
   }

@@ -25,7 +25,7 @@ export async function measureLatency(
   path: PathDef,
   lab: Lab,
   setup: LatencySetup,
-  rep: number,
+  round: number,
 ): Promise<LatencySample> {
   const ep = endpoints(lab);
   const pin = setup.loadPerSecond > 0 ? { cpu: setup.forwarderCpu } : {};
@@ -88,5 +88,5 @@ export async function measureLatency(
       await server.stop('SIGTERM', 3000);
     }
   });
-  return { rep, ...result, forwarder: counters };
+  return { round, ...result, forwarder: counters };
 }

@@ -22,10 +22,10 @@ const ids = (forwarder: boolean) =>
 
 // The same declared command-line grammar as every tapyard command (src/config/argv.ts).
 const BENCH_FLAGS = {
-  quick: onOff('quick', 'one short repetition, 64 and 1518 bytes only (a few minutes)'),
+  quick: onOff('quick', 'three short rounds, 64 and 1518 bytes only: directions in a few minutes'),
   json: onOff('json', 'print the report as JSON on stdout instead of the tables'),
   out: valued('out', text('DIR', 4096), 'where to write the report', 'report'),
-  reps: valued('reps', integer(1, 50), 'repetitions (--quick: 1)', '3'),
+  rounds: valued('rounds', integer(1, 50), 'rounds of paired trials (--quick: 3)', '6'),
   only: valued('only', text('LIST'), `measurements, comma-separated: ${MEASUREMENTS.join(', ')}`),
   paths: valued('paths', text('LIST'), 'paths, comma-separated (default: all)'),
   vmAccel: valued(
@@ -37,7 +37,7 @@ const BENCH_FLAGS = {
   help: HELP_FLAG,
 } as const;
 
-const BENCH_HELP = `usage: tapyard bench [--quick] [--json] [--out DIR] [--reps N] [--only LIST] [--paths LIST]
+const BENCH_HELP = `usage: tapyard bench [--quick] [--json] [--out DIR] [--rounds N] [--only LIST] [--paths LIST]
 
 Bridge or macvtap? Builds throwaway network-namespace labs, measures every path in one run,
 takes the labs down again, and writes DIR (default report/): report.json with every raw
@@ -48,11 +48,18 @@ Paths: kernel-only references (${ids(false)}), and the macvtap and
 tap+bridge paths each through tapyard forward and through a C poll()+read()/write() loop
 (${ids(true)}).
 
-Measurements: TCP throughput both ways, offloads off and on (iperf3); the no-drop rate
-(highest offered rate with at most 0.1 % loss, binary search) for 64-, 512-, 1518-byte and
-IMIX frames; round-trip latency idle and under load at 10, 50 and 90 % of the no-drop rate
-(p50/p99/p99.9); CPU per frame; and the extra CPU that other machines' traffic (frames to a
-MAC nobody owns) costs while the guest is idle.
+How: every measurement runs as rounds of short trials; each round visits every forwarder path
+in alternating order (A B, then B A), so two paths compare on the same minutes' neighbours.
+Comparisons are judged on the per-round ratios: a 95 % interval of their median from order
+statistics (six rounds at least), and in how many rounds each side won. Kernel-only paths and
+offloads-off TCP run in the first two rounds only (they are compared with nothing).
+
+Measurements: TCP throughput both ways, offloads off and on (iperf3); the no-drop rate (at most
+0.1 % loss) and the partial-drop rate (0.5 %), searched with best-of-three short trials per
+load, for 64-, 512-, 1518-byte and IMIX frames; round-trip latency idle and under load at 10, 50
+and 90 % of the lab's lower partial-drop rate (the same offered rate for tapyard and the C loop;
+p50/p99/p99.9); CPU per frame; and the extra CPU that other machines' traffic (frames to a MAC
+nobody owns) costs while the guest is idle.
 
 VM rows (when this machine can boot the guest of scripts/vm/build-guest; else one sentence): a
 real QEMU VM on QEMU's own tap backend (a macvtap fd as libvirt passes it; the bridge's tap) and
@@ -67,8 +74,10 @@ path, 16 UDP flows of 64-byte frames at full load; the report says how many core
 Options:
 ${flagHelp(BENCH_FLAGS).join('\n')}
 
+Progress goes to stderr: one line rewritten on a terminal, one line per step elsewhere.
+
 Exit status: 0 when every measurement ran, 1 when some failed (the report says which),
-2 on bad usage, 130 when interrupted.`;
+2 on bad usage, 130 when interrupted (the report written so far is marked incomplete).`;
 
 const TOOLS = ['ip', 'iperf3', 'ping', 'taskset', 'bridge'];
 const usage = (sentence: string) => new TapyardError('EUSAGE', sentence);
@@ -106,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
     if (positionals.length) throw usage(`bench takes no argument '${positionals[0]}'`);
     const opts = benchOptions({
       quick: values.quick,
-      reps: values.reps,
+      rounds: values.rounds,
       only: values.only,
       paths: values.paths,
       outDir: values.out,
@@ -119,10 +128,17 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     const report = await runBench(opts, {
       command: ['tapyard', 'bench', ...argv],
-      progress: process.stdout.isTTY === true,
+      progress: process.stderr.isTTY ? 'terminal' : 'lines',
       signal: controller.signal,
     });
     writeReport(report, opts.outDir);
+    if (!report.complete) {
+      process.stderr.write(
+        `tapyard: bench interrupted; the labs were taken down; what was measured is in ${opts.outDir}/report.md ` +
+          '(marked incomplete)\n',
+      );
+      return 130;
+    }
     if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else console.log(consoleSummary(report, opts.outDir));
     return report.failures.length ? 1 : 0;

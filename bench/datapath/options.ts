@@ -1,5 +1,6 @@
 // What a run measures and for how long. The defaults answer the question on this kind of
-// machine in about twenty minutes; --quick answers it roughly in a few.
+// machine in about twenty minutes: six rounds of short paired trials, the fewest whose paired
+// ratios can reach a 95 % interval (paired.ts); --quick gives directions in a few minutes.
 
 import { TapyardError } from '../../src/error.js';
 import { coreCount } from './cpu.js';
@@ -10,7 +11,7 @@ export const MEASUREMENTS = ['tcp', 'rate', 'latency', 'foreign', 'vm', 'queues'
 
 export interface OptionInput {
   quick?: boolean;
-  reps?: number;
+  rounds?: number;
   only?: string;
   paths?: string;
   outDir?: string;
@@ -37,37 +38,41 @@ export function benchOptions(input: OptionInput): BenchOptions {
   const cores = coreCount();
   return {
     quick,
-    reps: input.reps ?? (quick ? 1 : 3),
+    rounds: input.rounds ?? (quick ? 3 : 6),
+    referenceRounds: quick ? 1 : 2,
     measurements: list('only', input.only, MEASUREMENTS),
     paths: list(
       'paths',
       input.paths,
       PATHS.map((p) => p.id),
     ),
-    tcpSeconds: quick ? 1 : 3,
-    rateSeconds: quick ? 1 : 2,
-    latencyCount: quick ? 500 : 2000,
+    tcpSeconds: quick ? 1 : 2,
+    rateSeconds: 0.5,
+    latencyCount: quick ? 300 : 500,
     latencyIntervalUs: 1000,
-    // p99.9 needs well over a thousand round trips per load level.
-    loadedLatencyCount: quick ? 2000 : 5000,
+    // p99.9 needs well over a thousand round trips per load level: the rounds' are pooled.
+    loadedLatencyCount: quick ? 700 : 1000,
     loadedLatencyIntervalUs: 200,
     loadFractions: [0.1, 0.5, 0.9],
-    ndrTrialSeconds: quick ? 0.4 : 1,
-    ndrMaxTrials: quick ? 6 : 10,
-    ndrResolutionFraction: quick ? 0.05 : 0.02,
-    ndrLossLimitFraction: 0.001,
-    ndrTimeBoundSeconds: quick ? 6 : 30,
-    foreignSeconds: quick ? 1 : 2,
+    // Short trials, several per load (search.ts): a hiccup spoils one trial, not the load.
+    ndrTrialSeconds: quick ? 0.2 : 0.25,
+    ndrMaxTrials: quick ? 12 : 18,
+    ndrResolutionFraction: quick ? 0.05 : 0.03,
+    ndrLossFraction: 0.001,
+    pdrLossFraction: 0.005,
+    ndrTimeBoundSeconds: quick ? 5 : 10,
+    foreignSeconds: 1,
     foreignRatesPerSecond: quick ? [100_000] : [50_000, 100_000, 200_000],
     frameSizes: quick ? ['64', '1518'] : ['64', '512', '1518', 'imix'],
     generatorCpu: 0,
     forwarderCpu: cores > 1 ? 1 : 0,
-    // A VM under emulation is slow to measure: short windows, one boot per path and repetition.
+    // A VM under emulation is slow to measure: one boot per path, then short rounds.
     vmAccel: input.vmAccel ?? 'tcg',
-    vmTcpSeconds: quick ? 2 : 5,
-    vmRateSeconds: quick ? 1 : 3,
-    vmPings: quick ? 50 : 200,
-    vmForeignSeconds: quick ? 1 : 3,
+    vmRounds: quick ? 2 : 6,
+    vmTcpSeconds: quick ? 1 : 2,
+    vmRateSeconds: 1,
+    vmPings: quick ? 25 : 50,
+    vmForeignSeconds: quick ? 1 : 2,
     // forward --queues N: one full-load run per N, a few seconds each.
     queuesSeconds: quick ? 1 : 3,
     outDir: input.outDir ?? 'report',

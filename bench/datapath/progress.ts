@@ -1,6 +1,8 @@
-// A one-line progress display on a terminal: step k of n, elapsed time, what runs now.
-// Written to stderr so it never mixes with a report on stdout; silent when stdout is not a
-// terminal (a pipe, a file, a test).
+// Progress on stderr, so it never mixes with a report on stdout: step k of n, the time since the
+// start, what runs now. On a terminal one line rewritten in place; elsewhere (a log, CI, a pipe)
+// one line per step, so a 20-minute run is never silent.
+
+export type ProgressMode = 'terminal' | 'lines' | 'off';
 
 export class Progress {
   private done = 0;
@@ -8,25 +10,24 @@ export class Progress {
 
   constructor(
     private readonly total: number,
-    private readonly enabled: boolean,
+    private readonly mode: ProgressMode,
   ) {}
 
   step(label: string): void {
     this.done++;
-    if (!this.enabled) return;
+    if (this.mode === 'off') return;
     const secs = Math.round((Date.now() - this.started) / 1000);
-    const clock = `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, '0')}s`;
-    const width = String(this.total).length;
-    const line = `[${String(this.done).padStart(width)}/${this.total}] ${clock}  ${label}`;
+    const clock = `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, '0')}`;
+    const line = `[${this.done}/${this.total}] ${clock} ${label}`;
+    if (this.mode === 'lines') {
+      process.stderr.write(`${line}\n`);
+      return;
+    }
     const cols = process.stderr.columns ?? 100;
     process.stderr.write(`\r\x1b[K${cols >= 40 ? line.slice(0, cols - 1) : line}`);
   }
 
-  note(text: string): void {
-    if (this.enabled) process.stderr.write(`\r\x1b[K${text}\n`);
-  }
-
   finish(): void {
-    if (this.enabled) process.stderr.write('\r\x1b[K');
+    if (this.mode === 'terminal') process.stderr.write('\r\x1b[K');
   }
 }

@@ -1,34 +1,37 @@
 // Packet rate, measured as RFC 2544 does: tygen offers frames to the guest's MAC from the
-// external namespace, tysink counts what the guest's stack received. First a trial at full
-// offered load (as fast as the socket takes frames: the delivered rate and the CPU per frame),
-// then a binary search for the no-drop rate (NDR), the highest offered rate whose loss is at
-// most 0.1 %, bounded in trials and time. Generator and forwarder are pinned to different
-// cores. On the macvtap path a slow reader slows the sender (queued frames stay charged to its
-// socket) instead of dropping: a trial the generator could not send at its rate fails too, so
-// the NDR is a rate the path sustained, and the shortfall is reported. On the bridge path a slow
-// reader cannot slow the sender (the tap's queue drops instead), so there a trial that lost
-// nothing passes at the rate it did send: a shortfall there is the generator's own core (seen:
-// 5-20 % short at 50 k frames/s with nothing lost, on both forwarders in the same minutes, which
-// had sent the NDR search down to 26 k frames/s).
+// external namespace, tysink counts what the guest's stack received (one sink per session, read
+// per trial with SIGUSR1). Per session: a short trial at full offered load (as fast as the socket
+// takes frames: the delivered rate and the CPU per frame), the search for the no-drop and
+// partial-drop rates (search.ts: best of three short trials per load), and a trial at a fixed
+// rate below every path's no-drop rate for the CPU per frame. Generator and forwarder are pinned
+// to different cores. On the macvtap path a slow reader slows the sender (queued frames stay
+// charged to its socket) instead of dropping: a trial the generator could not send at its rate
+// fails there, so the rate is one the path sustained. On the bridge path a slow reader cannot
+// slow the sender (the tap's queue drops instead), so there a trial that lost nothing passes at
+// the rate it did send: a shortfall there is the generator's own core (seen: 5-20 % short at
+// 50 k frames/s with nothing lost, on both forwarders in the same minutes).
 
+import { TapyardError } from '../../src/error.js';
 import { busyCores, hostSnapshot } from './cpu.js';
 import { baselineBin } from './forwarders.js';
 import { inNs, type Lab } from './lab.js';
 import type { PathDef } from './paths.js';
-import { lastJson, run, sleep, start } from './process.js';
+import { lastJson, type Proc, run, sleep, start, tail } from './process.js';
 import type { FrameSize, NdrSample, RateSample, Trial } from './report-schema.js';
+import { type SearchGoals, searchRates } from './search.js';
 import { type Endpoints, endpoints, session, warmUp } from './session.js';
 
-export interface RateSetup {
+export interface RateSetup extends SearchGoals {
   frameSize: FrameSize;
   fullLoadSeconds: number;
   trialSeconds: number;
   maxTrials: number;
   resolutionFraction: number;
-  lossLimitFraction: number;
   timeBoundSeconds: number;
   generatorCpu: number;
   forwarderCpu: number;
+  /** Where earlier rounds found this path's rates: the search starts there. */
+  prior: { ndr: number; pdr: number } | null;
 }
 
 /** tygen's arguments for a frame size on the wire (it writes frames without the 4-byte FCS). */
@@ -38,128 +41,151 @@ export const sizeArgs = (size: FrameSize): string[] =>
 /** The offered rate of the fixed-rate trial: below every path's no-drop rate seen here. */
 export const FIXED_RATE_PER_SECOND = 100_000;
 
-/** A generator may fall this far short of its rate for reasons of its own (timer slack). */
-const SEND_TOLERANCE = 0.01;
+/** Frames still in a queue land within this long after the generator stops. */
+const SETTLE_MS = 50;
 
-/** tygen at `perSecond` (0: flat out) for `seconds`, counted by a fresh tysink in the guest. */
-export async function trial(
+/** tysink in the guest for a whole session: `count()` is what arrived since the last call. */
+class Sink {
+  private readonly proc: Proc;
+  private lines = 0;
+
+  constructor(ep: Endpoints) {
+    this.proc = start(inNs(ep.nsGst, [baselineBin('tysink'), '--if', ep.guestIf, '--json']), 'tysink');
+  }
+
+  ready = (): Promise<void> => this.proc.waitFor(/ready/, 5_000);
+
+  async count(): Promise<number> {
+    const want = ++this.lines;
+    this.proc.child.kill('SIGUSR1');
+    const deadline = Date.now() + 5_000;
+    let lines = this.proc.stdout.split('\n');
+    while (lines.length <= want) {
+      if (!this.proc.running || Date.now() > deadline)
+        throw new TapyardError('BENCH_TOOL', `tysink did not report its count: ${tail(this.proc.stderr)}`);
+      await sleep(2);
+      lines = this.proc.stdout.split('\n');
+    }
+    return Number(lastJson(lines[want - 1] as string, 'tysink').received);
+  }
+
+  stop = () => this.proc.stop('SIGINT');
+}
+
+/** tygen at `perSecond` (0: flat out) for `seconds`; the sink counts what arrived. */
+async function trial(
   ep: Endpoints,
+  sink: Sink,
   size: FrameSize,
   perSecond: number,
   seconds: number,
   generatorCpu: number,
-  lossLimit: number,
-  shortfallIsThePath = true,
 ): Promise<Trial & { sendErrors: number }> {
-  const sink = start(inNs(ep.nsGst, [baselineBin('tysink'), '--if', ep.guestIf, '--json']), 'tysink');
-  try {
-    await sink.waitFor(/ready/, 5_000);
-    const pace = perSecond > 0 ? ['--rate', String(Math.round(perSecond)), '--burst', '32'] : [];
-    const gen = await run(
-      inNs(ep.nsExt, [
-        'taskset',
-        '-c',
-        String(generatorCpu),
-        baselineBin('tygen'),
-        '--if',
-        ep.extIf,
-        '--dst',
-        ep.guestMac,
-        ...sizeArgs(size),
-        ...pace,
-        '--seconds',
-        String(seconds),
-        '--json',
-      ]),
-      (seconds + 30) * 1000,
-      'tygen',
-    );
-    await sleep(100); // frames still in a queue land before the count is read
-    const g = lastJson(gen.stdout, 'tygen');
-    const sent = Number(g.sent);
-    const delivered = Number(lastJson((await sink.stop('SIGINT')).stdout, 'tysink').received);
-    const durationS = Number(g.seconds);
-    const lossFraction = sent > 0 ? 1 - delivered / sent : 0;
-    const shortfall = perSecond > 0 ? Math.max(0, 1 - sent / (perSecond * durationS)) : 0;
-    return {
-      offeredPerSecond: perSecond,
-      sentPerSecond: sent / durationS,
-      deliveredPerSecond: delivered / durationS,
-      sentFrames: sent,
-      deliveredFrames: delivered,
-      durationS,
-      lossFraction,
-      sendShortfallFraction: shortfall,
-      passed: delivered > 0 && lossFraction <= lossLimit && (shortfall <= SEND_TOLERANCE || !shortfallIsThePath),
-      sendErrors: Number(g.send_errors),
-    };
-  } finally {
-    await sink.stop('SIGINT');
-  }
+  await sink.count(); // whatever arrived before this trial is not its own
+  const pace = perSecond > 0 ? ['--rate', String(Math.round(perSecond)), '--burst', '32'] : [];
+  const gen = await run(
+    inNs(ep.nsExt, [
+      'taskset',
+      '-c',
+      String(generatorCpu),
+      baselineBin('tygen'),
+      '--if',
+      ep.extIf,
+      '--dst',
+      ep.guestMac,
+      ...sizeArgs(size),
+      ...pace,
+      '--seconds',
+      String(seconds),
+      '--json',
+    ]),
+    (seconds + 30) * 1000,
+    'tygen',
+  );
+  await sleep(SETTLE_MS);
+  const g = lastJson(gen.stdout, 'tygen');
+  const sent = Number(g.sent);
+  // A frame of an earlier trial still in flight could make delivered exceed sent: it is not lost.
+  const delivered = Math.min(sent, await sink.count());
+  const durationS = Number(g.seconds);
+  return {
+    offeredPerSecond: perSecond,
+    sentPerSecond: sent / durationS,
+    deliveredPerSecond: delivered / durationS,
+    sentFrames: sent,
+    deliveredFrames: delivered,
+    durationS,
+    lossFraction: sent > 0 ? 1 - delivered / sent : 0,
+    sendShortfallFraction: perSecond > 0 ? Math.max(0, 1 - sent / (perSecond * durationS)) : 0,
+    sendErrors: Number(g.send_errors),
+  };
 }
 
 const strip = ({ sendErrors: _, ...t }: Trial & { sendErrors: number }): Trial => t;
 
-/** Full load, then the NDR search, all through one forwarder so its counters cover both. */
+/** Full load, the search, the fixed-rate trial, all through one forwarder so its counters cover them. */
 export async function measureRate(
   path: PathDef,
   lab: Lab,
   setup: RateSetup,
-  rep: number,
+  round: number,
 ): Promise<{ rate: RateSample; ndr: NdrSample }> {
   const ep = endpoints(lab);
-  const limit = setup.lossLimitFraction;
   const tapWire = path.lab === 'bridge' && path.forwarder !== null;
   const { result, counters } = await session(path, lab, { offload: false, cpu: setup.forwarderCpu }, async (fwd) => {
     await warmUp(ep);
-    const h0 = hostSnapshot();
-    const f0 = fwd?.cpuNs() ?? 0;
-    const full = await trial(ep, setup.frameSize, 0, setup.fullLoadSeconds, setup.generatorCpu, limit);
-    const h1 = hostSnapshot();
-    const f1 = fwd?.cpuNs() ?? 0;
-    const hostBusyNs = busyCores(h0, h1) * (h1.at - h0.at) * 1e9;
-    const forwarderCpuNs = fwd ? f1 - f0 : null;
-    const perFrame = (ns: number) => (full.deliveredFrames > 0 ? ns / full.deliveredFrames : 0);
-
-    // The bracket: what full load sent bounds the rate from above; nothing is known to pass yet.
-    const trials: Trial[] = [strip(full)];
-    let pass = full.passed ? full.sentPerSecond : 0;
-    let fail = full.passed ? null : full.sentPerSecond;
-    const deadline = Date.now() + setup.timeBoundSeconds * 1000;
-    while (fail !== null && trials.length < setup.maxTrials && Date.now() < deadline) {
-      if (fail - pass <= setup.resolutionFraction * fail) break;
-      // The first guess is what full load delivered: often just below the no-drop rate.
-      const next = pass === 0 && trials.length === 1 ? full.deliveredPerSecond * 0.98 : (pass + fail) / 2;
-      const t = await trial(ep, setup.frameSize, next, setup.trialSeconds, setup.generatorCpu, limit, !tapWire);
-      trials.push(strip(t));
-      // What a trial proved is the rate it sent, when that fell short of the offer; a trial that
-      // sent less than one already proved proves nothing new.
-      if (t.passed) pass = Math.max(pass, Math.min(next, t.sentPerSecond));
-      else fail = next;
+    const sink = new Sink(ep);
+    try {
+      await sink.ready();
+      const run = (perSecond: number, seconds: number) =>
+        trial(ep, sink, setup.frameSize, perSecond, seconds, setup.generatorCpu);
+      const h0 = hostSnapshot();
+      const f0 = fwd?.cpuNs() ?? 0;
+      const full = await run(0, setup.fullLoadSeconds);
+      const h1 = hostSnapshot();
+      const f1 = fwd?.cpuNs() ?? 0;
+      const hostBusyNs = busyCores(h0, h1) * (h1.at - h0.at) * 1e9;
+      const forwarderCpuNs = fwd ? f1 - f0 : null;
+      const perFrame = (ns: number) => (full.deliveredFrames > 0 ? ns / full.deliveredFrames : 0);
+      const found = await searchRates(
+        async (perSecond) => strip(await run(perSecond, setup.trialSeconds)),
+        strip(full),
+        { ...setup, deadline: Date.now() + setup.timeBoundSeconds * 1000, shortfallFails: !tapWire },
+        setup.prior,
+      );
+      // Only a forwarder's CPU is compared so; the kernel-only paths have none.
+      let fixedRate: RateSample['fixedRate'] = null;
+      if (fwd) {
+        const c0 = fwd.cpuNs();
+        const t = await run(FIXED_RATE_PER_SECOND, setup.trialSeconds);
+        const cpuNs = fwd.cpuNs() - c0;
+        fixedRate = { trial: strip(t), forwarderNsPerFrame: t.deliveredFrames > 0 ? cpuNs / t.deliveredFrames : null };
+      }
+      return {
+        rate: {
+          trial: strip(full),
+          generatorSendErrors: full.sendErrors,
+          forwarderCpuNs,
+          hostBusyNs,
+          forwarderNsPerFrame: forwarderCpuNs === null ? null : perFrame(forwarderCpuNs),
+          hostNsPerFrame: perFrame(hostBusyNs),
+          fixedRate,
+        },
+        ndr: {
+          ndrPerSecond: found.ndrPerSecond,
+          pdrPerSecond: found.pdrPerSecond,
+          ndrResolutionFraction: found.ndrResolutionFraction,
+          pdrResolutionFraction: found.pdrResolutionFraction,
+          trialCount: found.trialCount,
+          loads: found.loads,
+        },
+      };
+    } finally {
+      await sink.stop();
     }
-    // Only a forwarder's CPU is compared so; the kernel-only paths have none.
-    let fixedRate: RateSample['fixedRate'] = null;
-    if (fwd) {
-      const c0 = fwd.cpuNs();
-      const t = await trial(ep, setup.frameSize, FIXED_RATE_PER_SECOND, setup.trialSeconds, setup.generatorCpu, limit);
-      const cpuNs = fwd.cpuNs() - c0;
-      fixedRate = { trial: strip(t), forwarderNsPerFrame: t.deliveredFrames > 0 ? cpuNs / t.deliveredFrames : null };
-    }
-    return {
-      rate: {
-        trial: strip(full),
-        generatorSendErrors: full.sendErrors,
-        forwarderCpuNs,
-        hostBusyNs,
-        forwarderNsPerFrame: forwarderCpuNs === null ? null : perFrame(forwarderCpuNs),
-        hostNsPerFrame: perFrame(hostBusyNs),
-        fixedRate,
-      },
-      ndr: { ndrPerSecond: pass, resolutionFraction: fail === null ? 0 : (fail - pass) / fail, trials },
-    };
   });
   return {
-    rate: { rep, ...result.rate, forwarder: counters },
-    ndr: { rep, ...result.ndr, forwarder: counters },
+    rate: { round, ...result.rate, forwarder: counters },
+    ndr: { round, ...result.ndr, forwarder: counters },
   };
 }

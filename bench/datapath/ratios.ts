@@ -1,15 +1,19 @@
-// tapyard against the C loop on the same path. Each repetition measures both in the same
-// minutes, so the ratio is taken per repetition (paired) and its spread gives a 95 % interval;
-// a goal is called met or missed only when that whole interval lies on one side of it. The
-// goals are what the project aims for; the report states them and never fails because of them.
+// tapyard against the C loop on the same path. Both run in every round, in alternating order, so
+// the ratio is taken per round (paired) and a goal is judged on the median of those ratios: met or
+// missed only when its 95 % order-statistic interval lies on one side of the goal (paired.ts). The
+// figures shown beside each ratio are the ones every table and chart shows (one source per
+// number); the ratio cell is computed from them. The goals are what the project aims for; the
+// report states them and never fails because of them.
 
+import { type ByRound, comparePaired, decide, median } from './paired.js';
 import { FORWARDER_LABS } from './paths.js';
 import { FIXED_RATE_PER_SECOND } from './rate.js';
-import type { FrameSize, RateSample, Ratio, Report, Verdict } from './report-schema.js';
-import { confidence, median } from './stats.js';
+import type { FrameSize, RateSample, Ratio, Report, Summary } from './report-schema.js';
 
-/** A metric's value per repetition on one path. */
-type PerRep = (report: Report, path: string) => Map<number, number>;
+/** A metric's value per round on one path. */
+type PerRound = (report: Report, path: string) => ByRound;
+/** The figure the report shows for a path: a median over rounds, or latency's pooled percentile. */
+type Shown = (report: Report, path: string) => number | null;
 
 interface Goal {
   metric: string;
@@ -17,56 +21,74 @@ interface Goal {
   /** ratio must be >= goal (throughput-like) or <= goal (cost- and latency-like). */
   higherIsBetter: boolean;
   goal: number | null;
-  perRep: PerRep;
+  perRound: PerRound;
+  shown: Shown;
 }
 
-const byRep = (samples: readonly { rep: number }[], value: (s: never) => number | null) =>
+const byRound = <S extends { round: number }>(samples: readonly S[], value: (s: S) => number | null): ByRound =>
   new Map(
     samples.flatMap((s) => {
-      const v = value(s as never);
-      return v === null || !Number.isFinite(v) ? [] : [[s.rep, v] as [number, number]];
+      const v = value(s);
+      return v === null || !Number.isFinite(v) ? [] : [[s.round, v] as [number, number]];
     }),
   );
 
-const ndrOf =
-  (size: FrameSize): PerRep =>
-  (r, path) =>
-    byRep(
-      r.ndr.find((x) => x.path === path && x.frameSize === size)?.samples ?? [],
-      (s: { ndrPerSecond: number }) => s.ndrPerSecond,
-    );
+const mid = (s: Summary | null | undefined) => s?.median ?? null;
 
-const cpuOf =
-  (size: FrameSize): PerRep =>
-  (r, path) =>
-    byRep(
-      r.rate.find((x) => x.path === path && x.frameSize === size)?.samples ?? [],
-      (s: { forwarderNsPerFrame: number | null }) => s.forwarderNsPerFrame,
-    );
+const ndrOf = (size: FrameSize) => (r: Report, path: string) =>
+  r.ndr.find((x) => x.path === path && x.frameSize === size);
+const rateOf = (size: FrameSize) => (r: Report, path: string) =>
+  r.rate.find((x) => x.path === path && x.frameSize === size);
+const tcpOf = (direction: string) => (r: Report, path: string) =>
+  r.tcp.find((x) => x.path === path && x.offload === true && x.direction === direction);
+const latencyOf = (load: number | null) => (r: Report, path: string) =>
+  r.latency.find((x) => x.path === path && x.loadFraction === load);
 
-const fixedCpuOf =
-  (size: FrameSize): PerRep =>
-  (r, path) =>
-    byRep(
-      r.rate.find((x) => x.path === path && x.frameSize === size)?.samples ?? [],
-      (s: RateSample) => s.fixedRate?.forwarderNsPerFrame ?? null,
-    );
+export const PER_ROUND = {
+  ndr:
+    (size: FrameSize): PerRound =>
+    (r, path) =>
+      byRound(ndrOf(size)(r, path)?.samples ?? [], (s) => s.ndrPerSecond),
+  pdr:
+    (size: FrameSize): PerRound =>
+    (r, path) =>
+      byRound(ndrOf(size)(r, path)?.samples ?? [], (s) => s.pdrPerSecond),
+  delivered:
+    (size: FrameSize): PerRound =>
+    (r, path) =>
+      byRound(rateOf(size)(r, path)?.samples ?? [], (s) => s.trial.deliveredPerSecond),
+  cpu:
+    (size: FrameSize): PerRound =>
+    (r, path) =>
+      byRound(rateOf(size)(r, path)?.samples ?? [], (s) => s.forwarderNsPerFrame),
+  fixedCpu:
+    (size: FrameSize): PerRound =>
+    (r, path) =>
+      byRound(rateOf(size)(r, path)?.samples ?? [], (s: RateSample) => s.fixedRate?.forwarderNsPerFrame ?? null),
+  tcp:
+    (direction: string): PerRound =>
+    (r, path) =>
+      byRound(tcpOf(direction)(r, path)?.samples ?? [], (s) => s.bitsPerSecond),
+  latency:
+    (load: number | null, pick: 'p50Ns' | 'p99Ns'): PerRound =>
+    (r, path) =>
+      byRound(latencyOf(load)(r, path)?.samples ?? [], (s) => s.percentiles[pick]),
+  foreignCores:
+    (rate: number): PerRound =>
+    (r, path) =>
+      byRound(
+        r.foreign.find((f) => f.path === path && !f.floodOff && f.offeredPerSecond === rate)?.samples ?? [],
+        (s) => s.labCores,
+      ),
+};
 
-const tcpOf =
-  (direction: string): PerRep =>
-  (r, path) =>
-    byRep(
-      r.tcp.find((x) => x.path === path && x.offload === true && x.direction === direction)?.samples ?? [],
-      (s: { bitsPerSecond: number }) => s.bitsPerSecond,
-    );
-
-const latencyOf =
-  (load: number | null, pick: 'p50Ns' | 'p99Ns'): PerRep =>
-  (r, path) =>
-    byRep(
-      r.latency.find((x) => x.path === path && x.loadFraction === load)?.samples ?? [],
-      (s: { percentiles: Record<string, number> }) => s.percentiles[pick]!,
-    );
+/** The median over rounds of a per-round figure (what the tables show for it), or null. */
+const medianOf =
+  (perRound: PerRound): Shown =>
+  (r, path) => {
+    const v = [...perRound(r, path).values()];
+    return v.length ? median(v) : null;
+  };
 
 const SIZE_NAME: Record<FrameSize, string> = { '64': '64 B', '512': '512 B', '1518': '1518 B', imix: 'IMIX' };
 
@@ -78,7 +100,8 @@ function goals(r: Report): Goal[] {
       unit: 'frames/s',
       higherIsBetter: true,
       goal: 1.0,
-      perRep: ndrOf(s),
+      perRound: PER_ROUND.ndr(s),
+      shown: (x: Report, path: string) => mid(ndrOf(s)(x, path)?.ndrPerSecond),
     })),
     // The goal is judged where neither forwarder is saturated; at full load each uses its whole
     // core and the ratio is only the inverse of the rate ratio above.
@@ -87,81 +110,63 @@ function goals(r: Report): Goal[] {
       unit: 'ns',
       higherIsBetter: false,
       goal: 1.05,
-      perRep: fixedCpuOf(s),
+      perRound: PER_ROUND.fixedCpu(s),
+      shown: medianOf(PER_ROUND.fixedCpu(s)),
     })),
     ...sizes.map((s) => ({
       metric: `forwarder CPU per frame at full load, ${SIZE_NAME[s]}`,
       unit: 'ns',
       higherIsBetter: false,
       goal: null,
-      perRep: cpuOf(s),
+      perRound: PER_ROUND.cpu(s),
+      shown: (x: Report, path: string) => mid(rateOf(s)(x, path)?.forwarderNsPerFrame),
     })),
-    {
-      metric: 'TCP ext→guest, offloads on',
+    ...(['ext-to-guest', 'guest-to-ext'] as const).map((d) => ({
+      metric: `TCP ${d === 'ext-to-guest' ? 'ext→guest' : 'guest→ext'}, offloads on`,
       unit: 'bit/s',
       higherIsBetter: true,
       goal: 0.9,
-      perRep: tcpOf('ext-to-guest'),
-    },
-    {
-      metric: 'TCP guest→ext, offloads on',
-      unit: 'bit/s',
-      higherIsBetter: true,
-      goal: 0.9,
-      perRep: tcpOf('guest-to-ext'),
-    },
-    { metric: 'RTT p50, idle', unit: 'ns', higherIsBetter: false, goal: 1.2, perRep: latencyOf(null, 'p50Ns') },
-    { metric: 'RTT p99, idle', unit: 'ns', higherIsBetter: false, goal: 1.3, perRep: latencyOf(null, 'p99Ns') },
-    ...r.options.loadFractions.map((f) => ({
-      metric: `RTT p99 at ${f * 100}% of NDR`,
-      unit: 'ns',
-      higherIsBetter: false,
-      goal: 1.3,
-      perRep: latencyOf(f, 'p99Ns'),
+      perRound: PER_ROUND.tcp(d),
+      shown: (x: Report, path: string) => mid(tcpOf(d)(x, path)?.bitsPerSecond),
     })),
+    ...([null, ...r.options.loadFractions] as (number | null)[]).flatMap((f) =>
+      (f === null ? (['p50Ns', 'p99Ns'] as const) : (['p99Ns'] as const)).map((pick) => ({
+        metric: `RTT ${pick === 'p50Ns' ? 'p50' : 'p99'}, ${f === null ? 'idle' : `at ${f * 100}% load`}`,
+        unit: 'ns',
+        higherIsBetter: false,
+        goal: pick === 'p50Ns' ? 1.2 : 1.3,
+        perRound: PER_ROUND.latency(f, pick),
+        shown: (x: Report, path: string) => latencyOf(f)(x, path)?.pooled?.[pick] ?? null,
+      })),
+    ),
   ];
-}
-
-export function judge(
-  ratios: readonly number[],
-  goal: number | null,
-  higherIsBetter: boolean,
-): { verdict: Verdict; ci: { low: number; high: number } | null } {
-  const ci = confidence(ratios);
-  if (ratios.length === 0) return { verdict: 'not-measured', ci };
-  if (goal === null) return { verdict: 'no-goal', ci };
-  if (ci === null) return { verdict: 'one-repetition', ci };
-  const good = higherIsBetter ? ci.low >= goal : ci.high <= goal;
-  const bad = higherIsBetter ? ci.high < goal : ci.low > goal;
-  return { verdict: good ? 'met' : bad ? 'missed' : 'within-noise', ci };
-}
-
-/** Per-repetition ratios a/b of two paths' values, for the repetitions that measured both. */
-export function paired(a: Map<number, number>, b: Map<number, number>): number[] {
-  return [...a].flatMap(([rep, v]) => {
-    const w = b.get(rep);
-    return w !== undefined && w > 0 ? [v / w] : [];
-  });
 }
 
 export function computeRatios(report: Report): Ratio[] {
   const out: Ratio[] = [];
   for (const lab of FORWARDER_LABS)
     for (const g of goals(report)) {
-      const t = g.perRep(report, `${lab}/tapyard`);
-      const c = g.perRep(report, `${lab}/c`);
-      if (t.size === 0 && c.size === 0) continue;
-      const ratios = paired(t, c);
-      const { verdict, ci } = judge(ratios, g.goal, g.higherIsBetter);
+      const t = `${lab}/tapyard`;
+      const c = `${lab}/c`;
+      const tapyard = g.shown(report, t);
+      const cLoop = g.shown(report, c);
+      if (tapyard === null && cLoop === null) continue;
+      const paired = comparePaired(g.perRound(report, t), g.perRound(report, c), g.higherIsBetter);
+      const verdict =
+        paired === null ? 'not-measured' : g.goal === null ? 'no-goal' : decide(paired, g.goal, g.higherIsBetter);
       out.push({
         metric: g.metric,
         unit: g.unit,
         path: lab,
-        tapyard: t.size ? median([...t.values()]) : null,
-        c: c.size ? median([...c.values()]) : null,
-        ratio: ratios.length ? median(ratios) : null,
-        ciLow: ci?.low ?? null,
-        ciHigh: ci?.high ?? null,
+        tapyard,
+        c: cLoop,
+        ratio: tapyard !== null && cLoop !== null && cLoop > 0 ? tapyard / cLoop : null,
+        pairs: paired?.pairs ?? 0,
+        wins: paired?.wins ?? 0,
+        losses: paired?.losses ?? 0,
+        pairedRatio: paired?.ratio ?? null,
+        ciLow: paired?.interval?.low ?? null,
+        ciHigh: paired?.interval?.high ?? null,
         higherIsBetter: g.higherIsBetter,
         goal: g.goal,
         verdict,
@@ -170,5 +175,4 @@ export function computeRatios(report: Report): Ratio[] {
   return out;
 }
 
-export const PER_REP = { ndrOf, cpuOf, fixedCpuOf, tcpOf, latencyOf };
 export { SIZE_NAME };

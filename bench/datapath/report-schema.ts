@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 
-export const REPORT_SCHEMA = 'tapyard-bench/4';
+export const REPORT_SCHEMA = 'tapyard-bench/5';
 
 /** Frame sizes on the wire, FCS included, the way RFC 2544 names them; IMIX is 7:4:1 of 64/594/1518. */
 export const FRAME_SIZES = ['64', '512', '1518', 'imix'] as const;
@@ -22,13 +22,15 @@ export const Summary = z
     max: z.number(),
     /** (max - min) / median; wide spreads are reported as warnings. */
     spread: nonNeg,
-    mean: z.number(),
-    /** 95 % confidence interval of the mean over the repetitions (Student's t); null with one repetition. */
+    /**
+     * 95 % interval of the median over the rounds: two order statistics (paired.ts), so both are
+     * measured values; null below six rounds, where no such pair reaches 95 %.
+     */
     ciLow: z.number().nullable(),
     ciHigh: z.number().nullable(),
   })
   .strict()
-  .describe('a figure over repetitions, in the unit its field name says');
+  .describe('a figure over rounds, in the unit its field name says');
 export type Summary = z.infer<typeof Summary>;
 
 export const Forwarder = z.enum(['c', 'tapyard']);
@@ -65,7 +67,7 @@ export type ForwarderCounters = z.infer<typeof ForwarderCounters>;
 
 export const TcpSample = z
   .object({
-    rep: count,
+    round: count,
     durationS: nonNeg,
     bitsPerSecond: nonNeg,
     retransmitSegments: count,
@@ -103,7 +105,6 @@ export const Trial = z
     lossFraction: z.number(),
     /** The generator could not send at the offered rate: on macvtap, the path's back-pressure. */
     sendShortfallFraction: z.number(),
-    passed: z.boolean(),
   })
   .strict();
 export type Trial = z.infer<typeof Trial>;
@@ -111,7 +112,7 @@ export type Trial = z.infer<typeof Trial>;
 /** Full offered load: how much gets through when the generator sends as fast as it can, and at what CPU. */
 export const RateSample = z
   .object({
-    rep: count,
+    round: count,
     trial: Trial,
     generatorSendErrors: count,
     forwarderCpuNs: nonNeg.nullable(),
@@ -141,14 +142,33 @@ export const RateResult = z
   .strict();
 export type RateResult = z.infer<typeof RateResult>;
 
-/** RFC 2544-style no-drop rate: the highest offered rate with loss <= lossLimitFraction, by binary search. */
+/** One load of a no-drop search: up to three trials, judged per goal by best of three (search.ts). */
+export const SearchLoad = z
+  .object({
+    offeredPerSecond: nonNeg,
+    trials: z.array(Trial),
+    ndrPassed: z.boolean(),
+    pdrPassed: z.boolean(),
+    /** What a passing load proved: the offered rate, or the median sent when the generator fell short. */
+    provedPerSecond: nonNeg,
+  })
+  .strict();
+export type SearchLoad = z.infer<typeof SearchLoad>;
+
+/**
+ * One round's search for the no-drop rate (loss <= ndrLossFraction) and the partial-drop rate
+ * (loss <= pdrLossFraction), from the same trials, after the full-load trial (search.ts).
+ */
 export const NdrSample = z
   .object({
-    rep: count,
+    round: count,
     ndrPerSecond: nonNeg,
-    /** The search stopped when the bracket was this narrow (relative), or at its step or time bound. */
-    resolutionFraction: nonNeg,
-    trials: z.array(Trial),
+    pdrPerSecond: nonNeg,
+    /** Each goal's final bracket, (upper - lower) / upper: the search's resolution, or where it stopped. */
+    ndrResolutionFraction: nonNeg,
+    pdrResolutionFraction: nonNeg,
+    trialCount: count,
+    loads: z.array(SearchLoad),
     forwarder: ForwarderCounters.nullable(),
   })
   .strict();
@@ -158,9 +178,11 @@ export const NdrResult = z
   .object({
     path: z.string(),
     frameSize: FrameSize,
-    lossLimitFraction: nonNeg,
+    ndrLossFraction: nonNeg,
+    pdrLossFraction: nonNeg,
     samples: z.array(NdrSample),
     ndrPerSecond: Summary.nullable(),
+    pdrPerSecond: Summary.nullable(),
   })
   .strict();
 export type NdrResult = z.infer<typeof NdrResult>;
@@ -180,7 +202,7 @@ export type Percentiles = z.infer<typeof Percentiles>;
 
 export const LatencySample = z
   .object({
-    rep: count,
+    round: count,
     intervalUs: nonNeg,
     /** Background frames per second offered while probing (0: idle path). */
     loadPerSecond: nonNeg,
@@ -196,12 +218,15 @@ export type LatencySample = z.infer<typeof LatencySample>;
 export const LatencyResult = z
   .object({
     path: z.string(),
-    /** null: idle; else the load as a fraction of this path's 64-byte no-drop rate. */
+    /**
+     * null: idle; else the load as a fraction of the lab's load basis: the lower of its forwarder
+     * paths' median 64-byte partial-drop rates, so tapyard and the C loop are offered the same rate.
+     */
     loadFraction: z.number().nullable(),
     samples: z.array(LatencySample),
-    /** From all repetitions' round trips pooled in one histogram: what the table and the chart both show. */
+    /** From all rounds' round trips pooled in one histogram: the figure every table and chart shows. */
     pooled: Percentiles.nullable(),
-    /** Per-repetition percentiles, for the spread and the confidence interval. */
+    /** Per-round percentiles, for the spread and the paired comparisons. */
     p50Ns: Summary.nullable(),
     p99Ns: Summary.nullable(),
     p999Ns: Summary.nullable(),
@@ -211,7 +236,7 @@ export type LatencyResult = z.infer<typeof LatencyResult>;
 
 export const ForeignSample = z
   .object({
-    rep: count,
+    round: count,
     durationS: nonNeg,
     offeredFrames: count,
     /** Generator + forwarder CPU during the flood (schedstat; the generator's core runs the receive path). */
@@ -241,10 +266,27 @@ export const ForeignResult = z
   .strict();
 export type ForeignResult = z.infer<typeof ForeignResult>;
 
+/** One round on a VM path: the paths take turns, round after round, in alternating order. */
+export const VmRound = z
+  .object({
+    round: count,
+    tcpExtToGuestBitsPerSecond: nonNeg,
+    tcpGuestToExtBitsPerSecond: nonNeg,
+    /** 64-byte frames offered flat out to the guest's MAC; delivered: eth0 rx_packets inside the guest. */
+    rate64: z
+      .object({ durationS: nonNeg, sentFrames: count, deliveredFrames: count, deliveredPerSecond: nonNeg })
+      .strict(),
+    /** ICMP echo ext -> guest, one every 20 ms: every round trip the guest kernel answered. */
+    rttNs: z.array(nonNeg),
+  })
+  .strict();
+export type VmRound = z.infer<typeof VmRound>;
+
 /**
  * A real QEMU VM on one path: QEMU's own tap backend (as libvirt wires it) or QEMU through
- * tapyard's qemu port, onto the macvtap or the bridged tap. Under plain emulation (tcg) the
- * guest's speed is not the host's: VM rows compare with each other only, under one accelerator.
+ * tapyard's qemu port, onto the macvtap or the bridged tap. Booted once; measured in rounds with
+ * the other paths in alternating order. Under plain emulation (tcg) the guest's speed is not the
+ * host's: VM rows compare with each other only, under one accelerator.
  */
 export const VmRow = z
   .object({
@@ -252,16 +294,17 @@ export const VmRow = z
     backend: z.enum(['qemu-tap', 'tapyard']),
     wire: z.enum(['macvtap', 'bridge']),
     accel: z.enum(['tcg', 'kvm']),
-    /** iperf3 ext -> guest and guest -> ext (-R), offloads as QEMU leaves them (off toward tapyard). */
+    rounds: z.array(VmRound),
+    /** iperf3 ext -> guest and guest -> ext (-R), offloads as QEMU leaves them: medians over the rounds. */
     tcpExtToGuestBitsPerSecond: nonNeg,
     tcpGuestToExtBitsPerSecond: nonNeg,
-    /** 64-byte frames offered flat out to the guest's MAC; delivered: eth0 rx_packets inside the guest. */
+    /** The rounds' 64-byte floods pooled. */
     rate64: z
       .object({ durationS: nonNeg, sentFrames: count, deliveredFrames: count, deliveredPerSecond: nonNeg })
       .strict(),
-    /** ICMP echo ext -> guest, one every 20 ms: the guest kernel answers. */
+    /** The rounds' round trips pooled. */
     rtt: z.object({ sent: count, received: count, p50Ns: nonNeg, p99Ns: nonNeg, maxNs: nonNeg }).strict(),
-    /** The seed experiment with a real idle VM: frames to a MAC nobody owns, at a fixed rate. */
+    /** The seed experiment with a real idle VM, after the rounds: frames to a MAC nobody owns, at a fixed rate. */
     foreign: z
       .object({
         offeredPerSecond: nonNeg,
@@ -323,8 +366,11 @@ export const QueuesSection = z
   .strict();
 export type QueuesSection = z.infer<typeof QueuesSection>;
 
-/** met / missed only when the whole confidence interval is on one side of the goal. */
-export const Verdict = z.enum(['met', 'missed', 'within-noise', 'no-goal', 'one-repetition', 'not-measured']);
+/**
+ * met / missed only when the whole 95 % interval of the paired ratio is on one side of the goal;
+ * undecided when it straddles it; too-few-pairs below six pairs (no interval reaches 95 %).
+ */
+export const Verdict = z.enum(['met', 'missed', 'undecided', 'too-few-pairs', 'no-goal', 'not-measured']);
 export type Verdict = z.infer<typeof Verdict>;
 
 export const Ratio = z
@@ -332,10 +378,17 @@ export const Ratio = z
     metric: z.string(),
     unit: z.string(),
     path: z.string(),
+    /** The figures shown for each forwarder: the same values the Results tables and the charts show. */
     tapyard: z.number().nullable(),
     c: z.number().nullable(),
-    /** Median over repetitions of tapyard / C measured in the same repetition. */
+    /** tapyard / c of the two figures above. */
     ratio: z.number().nullable(),
+    /** Rounds that measured both, and in how many tapyard was better and worse. */
+    pairs: count,
+    wins: count,
+    losses: count,
+    /** Median of the per-round ratios tapyard / C, and its 95 % order-statistic interval (null below 6 pairs). */
+    pairedRatio: z.number().nullable(),
     ciLow: z.number().nullable(),
     ciHigh: z.number().nullable(),
     higherIsBetter: z.boolean(),
@@ -374,7 +427,10 @@ export type Machine = z.infer<typeof Machine>;
 export const BenchOptions = z
   .object({
     quick: z.boolean(),
-    reps: count,
+    /** Rounds of paired trials: every forwarder path is measured once per round, in alternating order. */
+    rounds: count,
+    /** The kernel-only reference paths are measured in this many rounds only (they are compared with nothing). */
+    referenceRounds: count,
     measurements: z.array(z.string()),
     paths: z.array(z.string()),
     tcpSeconds: nonNeg,
@@ -387,7 +443,8 @@ export const BenchOptions = z
     ndrTrialSeconds: nonNeg,
     ndrMaxTrials: count,
     ndrResolutionFraction: nonNeg,
-    ndrLossLimitFraction: nonNeg,
+    ndrLossFraction: nonNeg,
+    pdrLossFraction: nonNeg,
     ndrTimeBoundSeconds: nonNeg,
     foreignSeconds: nonNeg,
     foreignRatesPerSecond: z.array(nonNeg),
@@ -396,6 +453,7 @@ export const BenchOptions = z
     forwarderCpu: count,
     /** The real-VM paths: the accelerator asked for (auto: KVM only when a bounded boot under it works). */
     vmAccel: z.enum(['tcg', 'kvm', 'auto']),
+    vmRounds: count,
     vmTcpSeconds: nonNeg,
     vmRateSeconds: nonNeg,
     vmPings: count,
@@ -415,7 +473,9 @@ export const Report = z
     command: z.array(z.string()),
     options: BenchOptions,
     machine: Machine,
-    /** The answer first: sentences computed from the data below. */
+    /** false when the run was interrupted: what is here was measured, the rest was not. */
+    complete: z.boolean(),
+    /** The answer first: a recommendation in words, then sentences computed from the data below. */
     verdict: z.array(z.string()),
     labs: z.array(z.object({ kind: LabKind, id: z.string() }).strict()),
     paths: z.array(PathInfo),

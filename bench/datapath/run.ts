@@ -1,12 +1,16 @@
 // One benchmark run: describe the machine, build every lab the chosen paths need, run every
-// measurement repetition by repetition (each repetition visits every path, so slow drift of a
-// shared machine hits all paths alike), take the labs down whatever happens, and assemble the
-// report with summaries, tapyard-to-C ratios and warnings.
+// measurement as blocks of paired rounds, take the labs down whatever happens, and assemble the
+// report with summaries, tapyard-to-C ratios and the verdict. A block is one measurement variant
+// (TCP ext→guest with offloads, the 64-byte rate, idle latency, ...): round after round it visits
+// every forwarder path, in alternating order (paired.ts), so any two paths are measured minutes
+// apart at most and each goes first as often as the other. The kernel-only reference paths, and
+// the variants nothing is compared on, run in the first rounds only. Interrupted, the run stops
+// starting steps, takes its labs down and returns what it measured, marked incomplete.
 
 import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../../src/error.js';
 import { measureQueuesSection, queueSteps } from '../queues/section.js';
-import { measureVmSection, VM_STEPS } from '../vm/section.js';
+import { measureVmSection, vmSteps } from '../vm/section.js';
 import { coreCount } from './cpu.js';
 import { measureForeign } from './foreign.js';
 import { tapyardUnavailable } from './forwarders.js';
@@ -14,8 +18,9 @@ import { type Lab, labDownAll, labUp } from './lab.js';
 import { measureLatency } from './latency.js';
 import { describeMachine } from './machine.js';
 import { runMicro } from './micro.js';
+import { median, roundOrder } from './paired.js';
 import { PATHS, type PathDef } from './paths.js';
-import { Progress } from './progress.js';
+import { Progress, type ProgressMode } from './progress.js';
 import { measureRate } from './rate.js';
 import { computeRatios } from './ratios.js';
 import {
@@ -40,8 +45,8 @@ import { collectWarnings } from './warnings.js';
 
 export interface RunIo {
   command: string[];
-  progress: boolean;
-  /** Aborted on SIGINT/SIGTERM: no new step starts, the labs come down, the run rejects. */
+  progress: ProgressMode;
+  /** Aborted on SIGINT/SIGTERM: no new step starts, the labs come down, the report says it is incomplete. */
   signal: AbortSignal;
 }
 
@@ -51,6 +56,14 @@ interface Step {
   run: () => Promise<void>;
 }
 
+/** One measurement variant: its paths, how many rounds, and the step for one path in one round. */
+interface Block {
+  label: string;
+  /** Each path of the block and the rounds it runs in (the first N). */
+  rounds: ReadonlyMap<string, number>;
+  step: (path: string, round: number) => Promise<void>;
+}
+
 const DIRECTIONS: readonly Direction[] = ['ext-to-guest', 'guest-to-ext'];
 
 /** A locally administered unicast MAC, fresh per run, that no lab interface has. */
@@ -58,10 +71,302 @@ const foreignMac = (): string => ['02', ...[...randomBytes(5)].map((b) => b.toSt
 
 const offloadLabel = (offload: boolean | null) => (offload === null ? '' : offload ? ' offload on' : ' offload off');
 
+interface Results {
+  tcp: TcpResult[];
+  rate: RateResult[];
+  ndr: NdrResult[];
+  latency: LatencyResult[];
+  foreign: ForeignResult[];
+}
+
+const emptyLatency = () => ({ samples: [], pooled: null, p50Ns: null, p99Ns: null, p999Ns: null });
+
+/** Result slots in a fixed order (path order, then variant), filled round by round. */
+function resultSlots(active: readonly PathDef[], opts: BenchOptions): Results {
+  const out: Results = { tcp: [], rate: [], ndr: [], latency: [], foreign: [] };
+  const wants = (m: string) => opts.measurements.includes(m);
+  for (const p of active) {
+    if (wants('tcp'))
+      for (const offload of p.forwarder ? [false, true] : [null])
+        for (const direction of DIRECTIONS)
+          out.tcp.push({ path: p.id, offload, direction, samples: [], bitsPerSecond: null });
+    if (wants('rate'))
+      for (const frameSize of opts.frameSizes) {
+        out.rate.push({ path: p.id, frameSize, samples: [], deliveredPerSecond: null, forwarderNsPerFrame: null });
+        out.ndr.push({
+          path: p.id,
+          frameSize,
+          ndrLossFraction: opts.ndrLossFraction,
+          pdrLossFraction: opts.pdrLossFraction,
+          samples: [],
+          ndrPerSecond: null,
+          pdrPerSecond: null,
+        });
+      }
+    if (wants('latency')) {
+      out.latency.push({ path: p.id, loadFraction: null, ...emptyLatency() });
+      // Loaded latency needs the lab's 64-byte no-drop rates, measured in the rate blocks before it.
+      if (wants('rate') && opts.frameSizes.includes('64'))
+        for (const f of opts.loadFractions) out.latency.push({ path: p.id, loadFraction: f, ...emptyLatency() });
+    }
+    if (wants('foreign') && p.id !== 'ref-veth')
+      for (const floodOff of p.lab === 'bridge' || p.lab === 'ref-bridge' ? [false, true] : [false])
+        for (const r of opts.foreignRatesPerSecond)
+          out.foreign.push({
+            path: p.id,
+            floodOff,
+            offeredPerSecond: r,
+            samples: [],
+            labCores: null,
+            hostExtraCores: null,
+          });
+  }
+  return out;
+}
+
+/** Groups slots of one variant (same key) into a block over their paths. */
+function blocksOf<T extends { path: string }>(
+  slots: readonly T[],
+  key: (s: T) => string,
+  rounds: (s: T) => number,
+  step: (slot: T, round: number) => Promise<void>,
+): Block[] {
+  const keys = [...new Set(slots.map(key))];
+  return keys.map((k) => {
+    const mine = slots.filter((s) => key(s) === k);
+    const bySlot = new Map(mine.map((s) => [s.path, s]));
+    return {
+      label: k,
+      rounds: new Map(mine.map((s) => [s.path, rounds(s)])),
+      step: (path, round) => step(bySlot.get(path) as T, round),
+    };
+  });
+}
+
+/** The median of a path's per-round values so far, or null. */
+const medianSoFar = (values: readonly number[]) => (values.length ? median(values) : null);
+
+function planBlocks(
+  opts: BenchOptions,
+  results: Results,
+  pathDef: (id: string) => PathDef,
+  lab: (id: string) => Lab,
+  foreignMacAddress: string,
+): Block[] {
+  const isRef = (id: string) => pathDef(id).forwarder === null;
+  const roundsOf = (id: string, descriptive = false) =>
+    isRef(id) || descriptive ? Math.min(opts.referenceRounds, opts.rounds) : opts.rounds;
+  const tcpBlocks = blocksOf(
+    results.tcp,
+    (t) => `tcp${offloadLabel(t.offload)} ${t.direction}`,
+    // Offloads off is shown, never compared: it runs in the reference rounds only.
+    (t) => roundsOf(t.path, t.offload === false),
+    async (t, round) => {
+      const got = await measureTcp(
+        pathDef(t.path),
+        lab(t.path),
+        t.offload === true,
+        t.direction,
+        opts.tcpSeconds,
+        round,
+      );
+      t.samples.push(got);
+    },
+  );
+  const rateBlocks = blocksOf(
+    results.rate,
+    (r) => `rate ${r.frameSize} B`,
+    (r) => roundsOf(r.path),
+    async (r, round) => {
+      const n = results.ndr.find((x) => x.path === r.path && x.frameSize === r.frameSize) as NdrResult;
+      const ndr = medianSoFar(n.samples.map((s) => s.ndrPerSecond));
+      const pdr = medianSoFar(n.samples.map((s) => s.pdrPerSecond));
+      const setup = {
+        frameSize: r.frameSize,
+        fullLoadSeconds: opts.rateSeconds,
+        trialSeconds: opts.ndrTrialSeconds,
+        maxTrials: opts.ndrMaxTrials,
+        resolutionFraction: opts.ndrResolutionFraction,
+        ndrLossFraction: opts.ndrLossFraction,
+        pdrLossFraction: opts.pdrLossFraction,
+        timeBoundSeconds: opts.ndrTimeBoundSeconds,
+        generatorCpu: opts.generatorCpu,
+        forwarderCpu: opts.forwarderCpu,
+        prior: ndr !== null && pdr !== null && ndr > 0 ? { ndr, pdr } : null,
+      };
+      const got = await measureRate(pathDef(r.path), lab(r.path), setup, round);
+      r.samples.push(got.rate);
+      n.samples.push(got.ndr);
+    },
+  );
+  const latencyBlocks = blocksOf(
+    results.latency,
+    (l) => `latency ${l.loadFraction === null ? 'idle' : `at ${l.loadFraction * 100}% load`}`,
+    (l) => roundsOf(l.path),
+    async (l, round) => {
+      const basis = l.loadFraction === null ? 0 : loadBasis(results, pathDef(l.path), pathDef);
+      const setup = {
+        count: l.loadFraction === null ? opts.latencyCount : opts.loadedLatencyCount,
+        intervalUs: l.loadFraction === null ? opts.latencyIntervalUs : opts.loadedLatencyIntervalUs,
+        loadPerSecond: basis * (l.loadFraction ?? 0),
+        generatorCpu: opts.generatorCpu,
+        forwarderCpu: opts.forwarderCpu,
+      };
+      l.samples.push(await measureLatency(pathDef(l.path), lab(l.path), setup, round));
+    },
+  );
+  // The verdict compares the paths at the top rate; the other rates and `flood off` are shown only.
+  const topForeign = Math.max(...opts.foreignRatesPerSecond);
+  const foreignBlocks = blocksOf(
+    results.foreign,
+    (f) => `foreign${f.floodOff ? ' flood off' : ''} ${f.offeredPerSecond / 1000}k/s`,
+    (f) => roundsOf(f.path, f.floodOff || f.offeredPerSecond !== topForeign),
+    async (f, round) => {
+      const setup = {
+        rate: f.offeredPerSecond,
+        seconds: opts.foreignSeconds,
+        floodOff: f.floodOff,
+        foreignMac: foreignMacAddress,
+        generatorCpu: opts.generatorCpu,
+        forwarderCpu: opts.forwarderCpu,
+      };
+      f.samples.push(await measureForeign(pathDef(f.path), lab(f.path), setup, round));
+    },
+  );
+  return [...tcpBlocks, ...rateBlocks, ...latencyBlocks, ...foreignBlocks];
+}
+
+/**
+ * The rate a lab's latency-under-load rounds are loaded relative to: the lower of its forwarder
+ * paths' median 64-byte partial-drop rates (so tapyard and the C loop are offered the same frames
+ * per second), or a kernel-only path's own. The partial-drop rate, not the no-drop rate: on a busy
+ * host a round's search may find no load without any loss at all, and a basis of 0 loads nothing.
+ */
+function loadBasis(results: Results, path: PathDef, pathDef: (id: string) => PathDef): number {
+  const rates = results.ndr
+    .filter((n) => n.frameSize === '64' && n.samples.length > 0)
+    .filter((n) => (path.forwarder === null ? n.path === path.id : pathDef(n.path).lab === path.lab))
+    .map((n) => median(n.samples.map((s) => s.pdrPerSecond)));
+  const basis = rates.length ? Math.min(...rates) : 0;
+  if (!(basis > 0)) throw new TapyardError('BENCH_PATH', 'no 64-byte partial-drop rate to load it with');
+  return basis;
+}
+
+/** Steps block by block, round by round, the paths of a round in alternating order. */
+function stepsOf(blocks: readonly Block[], order: readonly string[]): Step[] {
+  const steps: Step[] = [];
+  for (const b of blocks) {
+    const most = Math.max(...b.rounds.values());
+    for (let round = 1; round <= most; round++)
+      for (const path of roundOrder(order, round).filter((p) => round <= (b.rounds.get(p) ?? 0)))
+        steps.push({
+          label: `${b.label} ${path} round ${round}/${b.rounds.get(path)}`,
+          path,
+          run: () => b.step(path, round),
+        });
+  }
+  return steps;
+}
+
+/** Runs the steps in order; a failed step is recorded and the run goes on; an abort stops it. */
+async function runSteps(
+  steps: readonly Step[],
+  io: RunIo,
+  progress: Progress,
+  paths: PathInfo[],
+  failures: string[],
+): Promise<void> {
+  for (const step of steps) {
+    if (io.signal.aborted) return;
+    progress.step(step.label);
+    try {
+      await step.run();
+    } catch (err) {
+      if (io.signal.aborted) return;
+      const message = err instanceof Error ? err.message : String(err);
+      failures.push(`${step.label}: ${message}`);
+      const info = paths.find((p) => p.id === step.path) as PathInfo;
+      if (info.status === 'ok') info.status = 'failed';
+      if (!info.note.includes(message)) info.note = `failed: ${message}`;
+    }
+  }
+}
+
+function summarizeAll(r: Results): void {
+  for (const t of r.tcp) t.bitsPerSecond = summarize(t.samples.map((s) => s.bitsPerSecond));
+  for (const x of r.rate) {
+    x.deliveredPerSecond = summarize(x.samples.map((s) => s.trial.deliveredPerSecond));
+    x.forwarderNsPerFrame = summarize(x.samples.flatMap((s) => s.forwarderNsPerFrame ?? []));
+  }
+  for (const n of r.ndr) {
+    n.ndrPerSecond = summarize(n.samples.map((s) => s.ndrPerSecond));
+    n.pdrPerSecond = summarize(n.samples.map((s) => s.pdrPerSecond));
+  }
+  for (const l of r.latency) {
+    if (l.samples.length) l.pooled = percentilesOf(mergeHistograms(l.samples.map((s) => s.histogram)));
+    l.p50Ns = summarize(l.samples.map((s) => s.percentiles.p50Ns));
+    l.p99Ns = summarize(l.samples.map((s) => s.percentiles.p99Ns));
+    l.p999Ns = summarize(l.samples.map((s) => s.percentiles.p999Ns));
+  }
+  for (const f of r.foreign) {
+    f.labCores = summarize(f.samples.map((s) => s.labCores));
+    f.hostExtraCores = summarize(f.samples.map((s) => s.hostExtraCores));
+  }
+}
+
+const notMeasured = (why: string) => ({ status: 'skipped' as const, note: why, rows: [] });
+
+/** The VM and queue sections, each skipped when not asked for or when the run was interrupted. */
+async function sections(
+  opts: BenchOptions,
+  io: RunIo,
+  progress: Progress,
+  failures: string[],
+  mac: string,
+): Promise<{ vm: VmSection; queues: QueuesSection }> {
+  const wants = (m: string) => opts.measurements.includes(m);
+  const skipped = (m: string) =>
+    io.signal.aborted ? 'Not measured: the run was interrupted.' : `Not measured in this run (--only ${m}).`;
+  const step = (label: string) => progress.step(label);
+  // An interrupted section throws; what it measured is lost, the rest of the report stands.
+  const interrupted = (err: unknown) => {
+    if (io.signal.aborted) return null;
+    throw err;
+  };
+  const vm: VmSection =
+    wants('vm') && !io.signal.aborted
+      ? ((await measureVmSection({
+          accel: opts.vmAccel,
+          rounds: opts.vmRounds,
+          setup: {
+            tcpSeconds: opts.vmTcpSeconds,
+            rateSeconds: opts.vmRateSeconds,
+            pings: opts.vmPings,
+            foreignSeconds: opts.vmForeignSeconds,
+            foreignMac: mac,
+            generatorCpu: opts.generatorCpu,
+          },
+          signal: io.signal,
+          step,
+          failures,
+        }).catch(interrupted)) ?? { ...notMeasured(skipped('vm')), accel: null })
+      : { ...notMeasured(skipped('vm')), accel: null };
+  const queues: QueuesSection =
+    wants('queues') && !io.signal.aborted
+      ? ((await measureQueuesSection({
+          cores: coreCount(),
+          seconds: opts.queuesSeconds,
+          signal: io.signal,
+          step,
+          failures,
+        }).catch(interrupted)) ?? { ...notMeasured(skipped('queues')), cores: coreCount(), flows: 0 })
+      : { ...notMeasured(skipped('queues')), cores: coreCount(), flows: 0 };
+  return { vm, queues };
+}
+
 export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const startedAt = new Date();
   const machine = await describeMachine();
-
   const tapyardMissing = tapyardUnavailable();
   // `--only vm` (or queues) measures none of the namespace paths: the report lists none.
   const namespacePaths = opts.measurements.some((m) => m !== 'vm' && m !== 'queues');
@@ -74,214 +379,40 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     status: p.forwarder === 'tapyard' && tapyardMissing ? 'skipped' : 'ok',
     note: p.forwarder === 'tapyard' && tapyardMissing ? tapyardMissing : p.describe,
   }));
-  const active = chosen.filter((p) => paths.find((i) => i.id === p.id)!.status === 'ok');
-
-  const tcp: TcpResult[] = [];
-  const rate: RateResult[] = [];
-  const ndr: NdrResult[] = [];
-  const latency: LatencyResult[] = [];
-  const foreign: ForeignResult[] = [];
+  const active = chosen.filter((p) => paths.find((i) => i.id === p.id)?.status === 'ok');
+  const results = resultSlots(active, opts);
   const failures: string[] = [];
   const labs = new Map<LabKind, Lab>();
   const mac = foreignMac();
-  const wants = (m: string) => opts.measurements.includes(m);
-  const empty = () => ({ samples: [], pooled: null, p50Ns: null, p99Ns: null, p999Ns: null });
-
-  // Result slots in a fixed order (path order, then variant), filled repetition by repetition.
-  for (const p of active) {
-    if (wants('tcp'))
-      for (const offload of p.forwarder ? [false, true] : [null])
-        for (const direction of DIRECTIONS)
-          tcp.push({ path: p.id, offload, direction, samples: [], bitsPerSecond: null });
-    if (wants('rate'))
-      for (const frameSize of opts.frameSizes) {
-        rate.push({ path: p.id, frameSize, samples: [], deliveredPerSecond: null, forwarderNsPerFrame: null });
-        const lossLimitFraction = opts.ndrLossLimitFraction;
-        ndr.push({ path: p.id, frameSize, lossLimitFraction, samples: [], ndrPerSecond: null });
-      }
-    if (wants('latency')) {
-      latency.push({ path: p.id, loadFraction: null, ...empty() });
-      // Loaded latency needs this path's 64-byte no-drop rate from the same repetition.
-      if (wants('rate') && opts.frameSizes.includes('64'))
-        for (const f of opts.loadFractions) latency.push({ path: p.id, loadFraction: f, ...empty() });
-    }
-    if (wants('foreign') && p.id !== 'ref-veth')
-      for (const floodOff of p.lab === 'bridge' || p.lab === 'ref-bridge' ? [false, true] : [false])
-        for (const r of opts.foreignRatesPerSecond)
-          foreign.push({
-            path: p.id,
-            floodOff,
-            offeredPerSecond: r,
-            samples: [],
-            labCores: null,
-            hostExtraCores: null,
-          });
-  }
-
-  const pathDef = (id: string): PathDef => active.find((p) => p.id === id)!;
-  const lab = (id: string): Lab => labs.get(pathDef(id).lab)!;
-  const steps: Step[] = [];
-  for (let rep = 1; rep <= opts.reps; rep++) {
-    const of = `rep ${rep}/${opts.reps}`;
-    for (const t of tcp)
-      steps.push({
-        label: `tcp ${t.path}${offloadLabel(t.offload)} ${t.direction} ${of}`,
-        path: t.path,
-        run: async () =>
-          void t.samples.push(
-            await measureTcp(pathDef(t.path), lab(t.path), t.offload === true, t.direction, opts.tcpSeconds, rep),
-          ),
-      });
-    rate.forEach((r, i) => {
-      const setup = {
-        frameSize: r.frameSize,
-        fullLoadSeconds: opts.rateSeconds,
-        trialSeconds: opts.ndrTrialSeconds,
-        maxTrials: opts.ndrMaxTrials,
-        resolutionFraction: opts.ndrResolutionFraction,
-        lossLimitFraction: opts.ndrLossLimitFraction,
-        timeBoundSeconds: opts.ndrTimeBoundSeconds,
-        generatorCpu: opts.generatorCpu,
-        forwarderCpu: opts.forwarderCpu,
-      };
-      steps.push({
-        label: `rate + no-drop search ${r.path} ${r.frameSize} ${of}`,
-        path: r.path,
-        run: async () => {
-          const got = await measureRate(pathDef(r.path), lab(r.path), setup, rep);
-          r.samples.push(got.rate);
-          ndr[i]!.samples.push(got.ndr);
-        },
-      });
-    });
-    for (const l of latency) {
-      const load = l.loadFraction;
-      steps.push({
-        label: `latency ${l.path}${load === null ? ' idle' : ` at ${load * 100}% of NDR`} ${of}`,
-        path: l.path,
-        run: async () => {
-          let loadPerSecond = 0;
-          if (load !== null) {
-            const base = ndr.find((n) => n.path === l.path && n.frameSize === '64')?.samples.find((s) => s.rep === rep);
-            if (!base?.ndrPerSecond) throw new TapyardError('BENCH_PATH', 'no 64-byte no-drop rate to load it with');
-            loadPerSecond = base.ndrPerSecond * load;
-          }
-          const setup = {
-            count: load === null ? opts.latencyCount : opts.loadedLatencyCount,
-            intervalUs: load === null ? opts.latencyIntervalUs : opts.loadedLatencyIntervalUs,
-            loadPerSecond,
-            generatorCpu: opts.generatorCpu,
-            forwarderCpu: opts.forwarderCpu,
-          };
-          l.samples.push(await measureLatency(pathDef(l.path), lab(l.path), setup, rep));
-        },
-      });
-    }
-    for (const f of foreign) {
-      const setup = {
-        rate: f.offeredPerSecond,
-        seconds: opts.foreignSeconds,
-        floodOff: f.floodOff,
-        foreignMac: mac,
-        generatorCpu: opts.generatorCpu,
-        forwarderCpu: opts.forwarderCpu,
-      };
-      steps.push({
-        label: `foreign ${f.path}${f.floodOff ? ' flood off' : ''} ${f.offeredPerSecond / 1000}k/s ${of}`,
-        path: f.path,
-        run: async () => void f.samples.push(await measureForeign(pathDef(f.path), lab(f.path), setup, rep)),
-      });
-    }
-  }
+  const pathDef = (id: string): PathDef => active.find((p) => p.id === id) as PathDef;
+  const lab = (id: string): Lab => labs.get(pathDef(id).lab) as Lab;
+  const steps = stepsOf(
+    planBlocks(opts, results, pathDef, lab, mac),
+    active.map((p) => p.id),
+  );
   // Labs only for the measurements that use them (`--only vm` builds none of these).
   const kinds = steps.length ? [...new Set(active.map((p) => p.lab))] : [];
-  const vmSteps = wants('vm') ? VM_STEPS.length : 0;
-  const queuesSteps = wants('queues') ? queueSteps(coreCount()).length : 0;
-  const progress = new Progress(kinds.length + steps.length + vmSteps + queuesSteps + 1, io.progress);
-  const checkAbort = () => {
-    if (io.signal.aborted) throw new TapyardError('EINTR', 'bench: interrupted; the labs were taken down');
-  };
+  const vmStepCount = opts.measurements.includes('vm') ? vmSteps(opts.vmRounds).length : 0;
+  const queuesSteps = opts.measurements.includes('queues') ? queueSteps(coreCount()).length : 0;
+  const progress = new Progress(kinds.length + steps.length + vmStepCount + queuesSteps + 1, io.progress);
   try {
     for (const kind of kinds) {
-      checkAbort();
+      if (io.signal.aborted) break;
       progress.step(`lab up ${kind}`);
       labs.set(kind, await labUp(kind));
     }
-    for (const step of steps) {
-      checkAbort();
-      progress.step(step.label);
-      try {
-        await step.run();
-      } catch (err) {
-        checkAbort();
-        const message = err instanceof Error ? err.message : String(err);
-        failures.push(`${step.label}: ${message}`);
-        const info = paths.find((p) => p.id === step.path)!;
-        if (info.status === 'ok') info.status = 'failed';
-        if (!info.note.includes(message)) info.note = `failed: ${message}`;
-      }
-    }
-  } catch (err) {
-    progress.finish();
-    throw err;
+    if (labs.size === kinds.length) await runSteps(steps, io, progress, paths, failures);
   } finally {
     await labDownAll();
   }
-  checkAbort();
-  // A section that throws (interrupted) ends the progress line before the error is said.
-  const endProgress = (err: unknown): never => {
-    progress.finish();
-    throw err;
-  };
-  const vm: VmSection = wants('vm')
-    ? await measureVmSection({
-        accel: opts.vmAccel,
-        setup: {
-          tcpSeconds: opts.vmTcpSeconds,
-          rateSeconds: opts.vmRateSeconds,
-          pings: opts.vmPings,
-          foreignSeconds: opts.vmForeignSeconds,
-          foreignMac: mac,
-          generatorCpu: opts.generatorCpu,
-        },
-        signal: io.signal,
-        step: (label) => progress.step(label),
-        failures,
-      }).catch(endProgress)
-    : { status: 'skipped', accel: null, note: 'Not measured in this run (--only).', rows: [] };
-  checkAbort();
-  const queues: QueuesSection = wants('queues')
-    ? await measureQueuesSection({
-        cores: coreCount(),
-        seconds: opts.queuesSeconds,
-        signal: io.signal,
-        step: (label) => progress.step(label),
-        failures,
-      }).catch(endProgress)
-    : { status: 'skipped', cores: coreCount(), flows: 0, note: 'Not measured in this run (--only).', rows: [] };
-  checkAbort();
-  progress.step('micro benchmarks');
-  const micro = await runMicro(opts.quick);
+  const { vm, queues } = await sections(opts, io, progress, failures, mac);
+  let micro: Report['micro'] = { status: 'absent', note: 'not run: the run was interrupted', results: [] };
+  if (!io.signal.aborted) {
+    progress.step('micro benchmarks');
+    micro = await runMicro(opts.quick);
+  }
   progress.finish();
-  checkAbort();
-
-  for (const t of tcp) t.bitsPerSecond = summarize(t.samples.map((s) => s.bitsPerSecond));
-  for (const r of rate) {
-    r.deliveredPerSecond = summarize(r.samples.map((s) => s.trial.deliveredPerSecond));
-    r.forwarderNsPerFrame = summarize(r.samples.flatMap((s) => s.forwarderNsPerFrame ?? []));
-  }
-  for (const n of ndr) n.ndrPerSecond = summarize(n.samples.map((s) => s.ndrPerSecond));
-  for (const l of latency) {
-    if (l.samples.length) l.pooled = percentilesOf(mergeHistograms(l.samples.map((s) => s.histogram)));
-    l.p50Ns = summarize(l.samples.map((s) => s.percentiles.p50Ns));
-    l.p99Ns = summarize(l.samples.map((s) => s.percentiles.p99Ns));
-    l.p999Ns = summarize(l.samples.map((s) => s.percentiles.p999Ns));
-  }
-  for (const f of foreign) {
-    f.labCores = summarize(f.samples.map((s) => s.labCores));
-    f.hostExtraCores = summarize(f.samples.map((s) => s.hostExtraCores));
-  }
-
+  summarizeAll(results);
   const finishedAt = new Date();
   const report: Report = {
     schema: REPORT_SCHEMA,
@@ -291,14 +422,11 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     command: io.command,
     options: opts,
     machine,
+    complete: !io.signal.aborted,
     verdict: [],
     labs: [...labs.values()].map((l) => ({ kind: l.kind, id: l.id })),
     paths,
-    tcp,
-    rate,
-    ndr,
-    latency,
-    foreign,
+    ...results,
     vm,
     queues,
     ratios: [],

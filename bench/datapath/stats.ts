@@ -1,6 +1,8 @@
-// Order statistics, confidence intervals and latency histograms. Nearest-rank percentiles, so
-// every reported value is one that was measured (or, from a histogram, its bucket's top).
+// Order statistics, summaries and latency histograms. Nearest-rank percentiles, so every
+// reported value is one that was measured (or, from a histogram, its bucket's top); a summary's
+// interval is that of its median, from two order statistics (paired.ts).
 
+import { median, medianInterval } from './paired.js';
 import type { Histogram, Percentiles, Summary } from './report-schema.js';
 
 /** Nearest-rank percentile (p in 0..100) of unsorted values; NaN for no values. */
@@ -11,40 +13,19 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1]!;
 }
 
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** Student's t, two-sided 95 %, for 1..10 degrees of freedom; beyond that 2.0 is close enough. */
-const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
-
-/** 95 % confidence interval of the mean of `values`, or null when one value cannot give one. */
-export function confidence(values: readonly number[]): { low: number; high: number } | null {
-  const n = values.length;
-  if (n < 2) return null;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
-  const half = (T95[n - 2] ?? 2.0) * (sd / Math.sqrt(n));
-  return { low: mean - half, high: mean + half };
-}
-
 export function summarize(values: readonly number[]): Summary | null {
   const finite = values.filter(Number.isFinite);
   if (finite.length === 0) return null;
   const med = median(finite);
   const min = Math.min(...finite);
   const max = Math.max(...finite);
-  const ci = confidence(finite);
+  const ci = medianInterval(finite);
   return {
     n: finite.length,
     median: med,
     min,
     max,
     spread: med > 0 ? (max - min) / med : 0,
-    mean: finite.reduce((a, b) => a + b, 0) / finite.length,
     ciLow: ci?.low ?? null,
     ciHigh: ci?.high ?? null,
   };
@@ -69,7 +50,7 @@ export function histogram(rttNs: readonly number[]): Histogram {
   return { stepFraction: HISTOGRAM_STEP, lowNs: buckets.map(lowOf), counts: buckets.map((b) => counts.get(b)!) };
 }
 
-/** Several histograms as one (repetitions pooled). */
+/** Several histograms as one (rounds pooled). */
 export function mergeHistograms(hs: readonly Histogram[]): Histogram {
   const counts = new Map<number, number>();
   for (const h of hs)

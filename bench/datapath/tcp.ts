@@ -21,7 +21,7 @@ export async function measureTcp(
   offload: boolean,
   direction: Direction,
   seconds: number,
-  rep: number,
+  round: number,
 ): Promise<TcpSample> {
   const ep = endpoints(lab);
   const { result, counters } = await session(path, lab, { offload }, async (fwd) => {
@@ -73,5 +73,5 @@ export async function measureTcp(
       await server.stop('SIGTERM', 3000);
     }
   });
-  return { rep, ...result, forwarder: counters };
+  return { round, ...result, forwarder: counters };
 }

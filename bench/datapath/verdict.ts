@@ -1,59 +1,86 @@
-// The answer before the tables: a few sentences computed from the data. Which path is faster
-// at what, by how much and how sure (paired repetitions, 95 % intervals), what other machines'
-// traffic costs the bridge path and what `flood off` removes, and how tapyard stands against
-// the C loop. Nothing here is written by hand: every number comes from the report.
+// The answer before the tables, computed from the data: first a recommendation in words (which
+// path, by how much, and when to pick the other), then each headline comparison with its
+// direction, size and confidence ("macvtap ahead in 9 of 9 rounds, by 55-160 %"), what other
+// machines' traffic costs the bridge path and what `flood off` removes, and how tapyard stands
+// against the C loop. "The same within noise" only where the paired interval straddles 1, and
+// then with what more rounds would need. Nothing here is written by hand.
 
 import { queuesVerdict } from '../queues/report.js';
 import { vmVerdict } from '../vm/report.js';
-import { judge, PER_REP, paired, SIZE_NAME } from './ratios.js';
+import { type ByRound, comparePaired, type Paired, pairsForLevel, pairsToResolve } from './paired.js';
+import { PER_ROUND, SIZE_NAME } from './ratios.js';
 import type { Report } from './report-schema.js';
-import { median } from './stats.js';
 
-const pct = (x: number) => `${Math.abs(x * 100).toFixed(0)} %`;
+const pct = (x: number) =>
+  Number.isFinite(x) ? `${Math.abs(x * 100).toFixed(0)} %` : 'without bound (the other measured 0)';
 
-/** "ahead by 12 % (95 % CI 5–19 %)", "the same within noise (-3 to +4 %)", or the one-repetition form. */
-function comparison(ratios: number[], higherIsBetter: boolean, better: string, worse: string): string | null {
-  if (ratios.length === 0) return null;
-  const m = median(ratios);
-  const { verdict, ci } = judge(ratios, 1, higherIsBetter);
-  const range = ci ? ` (95 % CI ${(ci.low * 100 - 100).toFixed(0)} to ${(ci.high * 100 - 100).toFixed(0)} %)` : '';
-  const ahead = higherIsBetter ? m >= 1 : m <= 1;
-  const by = pct(m - 1);
-  if (verdict === 'one-repetition') return `${ahead ? better : worse} by ${by} (one repetition: no interval)`;
-  if (verdict === 'within-noise') return `the same within noise: ${by} apart${range}`;
-  return `${verdict === 'met' ? better : worse} by ${by}${range}`;
+export interface Side {
+  name: string;
+  rounds: ByRound;
 }
 
-function pathSentence(r: Report, forwarder: 'tapyard' | 'c'): string | null {
-  const m = `macvtap/${forwarder}`;
-  const b = `bridge/${forwarder}`;
-  const parts: string[] = [];
-  for (const size of r.options.frameSizes) {
-    const ratios = paired(PER_REP.ndrOf(size)(r, m), PER_REP.ndrOf(size)(r, b));
-    const c = comparison(ratios, true, 'macvtap ahead', 'bridge ahead');
-    if (c) parts.push(`${SIZE_NAME[size]} ${c}`);
+/** A comparison told from the side that is ahead (or from `a` when they tie). */
+export interface Told {
+  leader: string;
+  other: string;
+  p: Paired;
+  /** The leader's advantage as a fraction: how much more (or, for a cost, less). */
+  by: number;
+  byLow: number | null;
+  byHigh: number | null;
+  decided: boolean;
+}
+
+/** How far ahead a ratio leader/other puts the leader: more of a rate, less of a cost. */
+const advantage = (ratio: number, higherIsBetter: boolean) => (higherIsBetter ? ratio - 1 : 1 - ratio);
+
+export function tell(a: Side, b: Side, higherIsBetter: boolean): Told | null {
+  const ab = comparePaired(a.rounds, b.rounds, higherIsBetter);
+  if (ab === null) return null;
+  const aLeads = advantage(ab.ratio, higherIsBetter) >= 0;
+  const p = aLeads ? ab : (comparePaired(b.rounds, a.rounds, higherIsBetter) as Paired);
+  const lo = p.interval ? advantage(higherIsBetter ? p.interval.low : p.interval.high, higherIsBetter) : null;
+  const hi = p.interval ? advantage(higherIsBetter ? p.interval.high : p.interval.low, higherIsBetter) : null;
+  return {
+    leader: aLeads ? a.name : b.name,
+    other: aLeads ? b.name : a.name,
+    p,
+    by: advantage(p.ratio, higherIsBetter),
+    byLow: lo,
+    byHigh: hi,
+    decided: lo !== null && lo > 0,
+  };
+}
+
+/**
+ * "macvtap ahead in 6 of 6 rounds, by 55-160 %", "the same within noise (...)", or, below six
+ * rounds, the direction with a note that it is too few to be sure. `ahead` is the verb phrase.
+ */
+export function phrase(t: Told, ahead: string): string {
+  const { p } = t;
+  const range = t.byLow !== null && t.byHigh !== null ? `${pct(t.byLow)}–${pct(t.byHigh)}` : null;
+  if (t.decided) return `${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, by ${range} (median ${pct(t.by)})`;
+  if (p.interval !== null) {
+    const more = pairsToResolve(p);
+    const need = more === null ? '' : `; telling them apart would need about ${more} rounds`;
+    const low = t.byLow as number;
+    return (
+      `the same within noise (${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, 95 % interval ` +
+      `${low < 0 ? '−' : '+'}${pct(low)} to +${pct(t.byHigh as number)}${need})`
+    );
   }
-  const tcp = comparison(
-    paired(PER_REP.tcpOf('ext-to-guest')(r, m), PER_REP.tcpOf('ext-to-guest')(r, b)),
-    true,
-    'macvtap ahead',
-    'bridge ahead',
-  );
-  const p99 = comparison(
-    paired(PER_REP.latencyOf(null, 'p99Ns')(r, m), PER_REP.latencyOf(null, 'p99Ns')(r, b)),
-    false,
-    'macvtap lower',
-    'bridge lower',
-  );
-  if (parts.length === 0 && !tcp && !p99) return null;
-  const out = [`Bridge or macvtap, both through ${forwarder === 'c' ? 'the C loop' : 'tapyard'}:`];
-  if (parts.length) out.push(`no-drop rate ${parts.join('; ')}.`);
-  if (tcp) out.push(`TCP ext→guest with offloads: ${tcp}.`);
-  if (p99) out.push(`Idle RTT p99: ${p99}.`);
-  return out.join(' ');
+  if (p.wins === p.losses) return `the same within noise (split ${p.wins}–${p.losses} over ${p.pairs} rounds)`;
+  const rounds = `${p.pairs} round${p.pairs === 1 ? '' : 's'}`;
+  const sure = `${rounds}: too few for a 95 % interval, which takes ${pairsForLevel()}`;
+  return `${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, by ${pct(t.by)} (median; ${sure})`;
 }
 
-function foreignSentence(r: Report, forwarder: 'tapyard' | 'c'): string | null {
+const sides = (r: Report, fwd: 'tapyard' | 'c', per: (r: Report, path: string) => ByRound): [Side, Side] => [
+  { name: 'macvtap', rounds: per(r, `macvtap/${fwd}`) },
+  { name: 'bridge', rounds: per(r, `bridge/${fwd}`) },
+];
+
+function foreignSentence(r: Report, forwarder: 'tapyard' | 'c', told: Told | null): string | null {
   const rates = [...new Set(r.foreign.map((f) => f.offeredPerSecond))].sort((a, b) => a - b);
   const top = rates[rates.length - 1];
   if (top === undefined) return null;
@@ -69,7 +96,8 @@ function foreignSentence(r: Report, forwarder: 'tapyard' | 'c'): string | null {
     `Other machines' traffic (${k} frames/s to a MAC nobody owns, guest idle, through ${forwarder}): ` +
     `the bridge path costs ${extra.toFixed(2)} more cores than macvtap ` +
     `(${bridge.toFixed(2)} vs ${macvtap.toFixed(2)}, ` +
-    'generator + forwarder), because the bridge floods every such frame to the tap.';
+    `generator + forwarder${told ? `; ${phrase(told, 'cheaper')}` : ''}), ` +
+    'because the bridge floods every such frame to the tap.';
   if (off !== undefined) {
     const removed = extra > 0 ? (bridge - off) / extra : 0;
     const share = removed >= 1 ? 'all' : pct(removed);
@@ -83,32 +111,116 @@ function againstC(r: Report): string | null {
   const judged = r.ratios.filter((x) => x.ratio !== null && x.goal !== null);
   if (judged.length === 0) return null;
   const count = (v: string) => judged.filter((x) => x.verdict === v).length;
-  const worst = [...judged].sort((a, b) => {
-    const score = (x: typeof a) => (x.higherIsBetter ? x.ratio! / x.goal! : x.goal! / x.ratio!);
-    return score(a) - score(b);
-  })[0]!;
+  const score = (x: (typeof judged)[number]) =>
+    x.higherIsBetter ? (x.ratio as number) / (x.goal as number) : (x.goal as number) / (x.ratio as number);
+  const worst = [...judged].sort((a, b) => score(a) - score(b))[0] as (typeof judged)[number];
+  const few = count('too-few-pairs');
   const tally =
-    count('one-repetition') === judged.length
-      ? `one repetition, so no goal is called met or missed (${judged.length} ratios shown)`
-      : `${count('met')} goals met, ${count('missed')} missed, ${count('within-noise')} within noise ` +
-        `(of ${judged.length}; met or missed only when the 95 % interval says so)`;
+    `${count('met')} goals met, ${count('missed')} missed, ${count('undecided')} undecided` +
+    `${few ? `, ${few} with too few rounds to judge` : ''} (of ${judged.length}; met or missed when the 95 % ` +
+    'interval of the paired ratio is on one side of the goal)';
   return (
     `tapyard against the C loop on the same path: ${tally}. ` +
-    `Furthest from its goal: ${worst.metric} on ${worst.path}, ${worst.ratio!.toFixed(2)}x ` +
-    `(goal ${worst.higherIsBetter ? '>=' : '<='} ${worst.goal!.toFixed(2)}x).`
+    `Furthest from its goal: ${worst.metric} on ${worst.path}, ${(worst.ratio as number).toFixed(2)}x ` +
+    `(goal ${worst.higherIsBetter ? '>=' : '<='} ${(worst.goal as number).toFixed(2)}x).`
   );
+}
+
+interface Headlines {
+  fwd: 'tapyard' | 'c';
+  ndr: { size: string; told: Told }[];
+  tcp: Told | null;
+  rttP50: Told | null;
+  rttP99: Told | null;
+  foreign: Told | null;
+}
+
+function headlines(r: Report, fwd: 'tapyard' | 'c'): Headlines {
+  const topRate = Math.max(...r.foreign.map((f) => f.offeredPerSecond));
+  const told = (per: (r: Report, path: string) => ByRound, higherIsBetter: boolean) =>
+    tell(...sides(r, fwd, per), higherIsBetter);
+  return {
+    fwd,
+    ndr: r.options.frameSizes.flatMap((size) => {
+      const t = told(PER_ROUND.ndr(size), true);
+      return t ? [{ size: SIZE_NAME[size], told: t }] : [];
+    }),
+    tcp: told(PER_ROUND.tcp('ext-to-guest'), true),
+    rttP50: told(PER_ROUND.latency(null, 'p50Ns'), false),
+    rttP99: told(PER_ROUND.latency(null, 'p99Ns'), false),
+    foreign: Number.isFinite(topRate) ? told(PER_ROUND.foreignCores(topRate), false) : null,
+  };
+}
+
+const ON_HOST = 'docs/macvtap-questions.md';
+
+/** How far a comparison goes: decided at 95 %, every round one way but too few to be sure, or neither. */
+type Strength = 'decided' | 'leaning' | 'open';
+const strength = (t: Told): Strength =>
+  t.decided ? 'decided' : t.p.interval === null && t.p.wins === t.p.pairs && t.p.pairs > 0 ? 'leaning' : 'open';
+
+/** The first paragraph: which path to pick on this machine, and when to pick the other. */
+function recommendation(h: Headlines): string | null {
+  const small = h.ndr[0];
+  if (!small) return null;
+  const t = small.told;
+  const via = h.fwd === 'tapyard' ? 'Through tapyard' : 'Through the C loop';
+  const cost =
+    h.foreign && strength(h.foreign) !== 'open' && h.foreign.leader === 'macvtap'
+      ? " and other machines' traffic costs it less CPU (the bridge floods it to the guest's tap)"
+      : '';
+  const caveat =
+    'Pick the bridge if the host must reach its own guest (a macvtap guest and its host cannot talk), ' +
+    `or keep macvtap and add an on-host macvlan: ${ON_HOST}.`;
+  const how =
+    strength(t) === 'decided'
+      ? `ahead in ${t.p.wins} of ${t.p.pairs} paired rounds, 95 % interval ${pct(t.byLow as number)}–` +
+        `${pct(t.byHigh as number)}`
+      : `ahead in all ${t.p.pairs} paired rounds, too few to be sure: a 95 % interval takes ${pairsForLevel()}`;
+  const tentative = strength(t) === 'leaning' ? ', tentatively' : '';
+  if (strength(t) !== 'open' && t.leader === 'macvtap')
+    return (
+      `On this machine, for a guest that talks to other machines: macvtap${tentative}. ${via}, it forwards ` +
+      `${pct(t.by)} more ${small.size} frames without loss (${how})${cost}. ${caveat}`
+    );
+  if (strength(t) !== 'open')
+    return (
+      `On this machine: the bridge${tentative}. ${via}, it forwards ${pct(t.by)} more ${small.size} frames ` +
+      `without loss (${how}), and the host can reach its guest. Macvtap still spares the guest other ` +
+      `machines' flooded traffic: ${ON_HOST}.`
+    );
+  return (
+    `On this machine the no-drop rates cannot tell bridge and macvtap apart (${small.size}: ${phrase(t, 'ahead')}); ` +
+    `decide on the rest: macvtap${cost || " spares the guest other machines' flooded traffic"}. ${caveat}`
+  );
+}
+
+function comparisons(h: Headlines): string | null {
+  const out = [`Bridge or macvtap, both ${h.fwd === 'c' ? 'through the C loop' : 'through tapyard'}, paired rounds:`];
+  if (h.ndr.length) out.push(`no-drop rate ${h.ndr.map((x) => `${x.size}: ${phrase(x.told, 'ahead')}`).join('; ')}.`);
+  if (h.tcp) out.push(`TCP ext→guest with offloads: ${phrase(h.tcp, 'ahead')}.`);
+  if (h.rttP50) out.push(`Idle RTT p50: ${phrase(h.rttP50, 'lower')}.`);
+  if (h.rttP99) out.push(`Idle RTT p99: ${phrase(h.rttP99, 'lower')}.`);
+  return out.length > 1 ? out.join(' ') : null;
 }
 
 export function verdict(r: Report): string[] {
   const measured = (id: string) => r.paths.some((p) => p.id === id && p.status !== 'skipped');
   const fwd = measured('macvtap/tapyard') && measured('bridge/tapyard') ? 'tapyard' : 'c';
+  const h = headlines(r, fwd);
+  const incomplete = r.complete
+    ? null
+    : 'INCOMPLETE: the run was interrupted; what follows is what was measured before it stopped.';
   const noise =
-    `${r.options.reps} repetition${r.options.reps === 1 ? '' : 's'} on a shared ${r.machine.cpus}-vCPU machine ` +
-    `(${r.machine.hostBusyCoresAtStart.toFixed(2)} cores busy before the run): intervals are 95 % over repetitions, ` +
-    'and figures move with the neighbours.';
+    `${r.options.rounds} round${r.options.rounds === 1 ? '' : 's'} of paired trials (the kernel-only paths ` +
+    `${r.options.referenceRounds}) on a shared ${r.machine.cpus}-vCPU machine ` +
+    `(${r.machine.hostBusyCoresAtStart.toFixed(2)} cores busy before the run): each round measures the paths in ` +
+    'alternating order; intervals are 95 % order-statistic intervals of the median paired ratio.';
   const sentences = [
-    pathSentence(r, fwd),
-    foreignSentence(r, fwd),
+    incomplete,
+    recommendation(h),
+    comparisons(h),
+    foreignSentence(r, fwd, h.foreign),
     againstC(r),
     ...vmVerdict(r),
     ...queuesVerdict(r),

@@ -7,18 +7,18 @@ import { WIDE_SPREAD } from './stats.js';
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const loadName = (f: number | null) => (f === null ? 'idle' : `at ${f * 100}% NDR`);
 
-/** "macvtap/c 64 B 90% (0.16–1.0)" when the repetitions of a figure spread wide, else null. */
+/** "macvtap/c 64 B 90% (0.16–1.0)" when the rounds of a figure spread wide, else null. */
 function spread(what: string, s: Summary | null, fmt: (x: number) => string): string | null {
   if (!s || s.n < 2 || s.spread <= WIDE_SPREAD) return null;
   return `${what} ${pct(s.spread)} (${fmt(s.min)}–${fmt(s.max)})`;
 }
 
-/** One warning per measurement, listing its figures whose repetitions spread wide. */
+/** One warning per measurement, listing its figures whose rounds spread wide. */
 function spreadWarning(measurement: string, figures: (string | null)[]): string | null {
   const wide = figures.filter((f): f is string => f !== null);
   if (wide.length === 0) return null;
   return (
-    `${measurement}: repetitions spread more than ${pct(WIDE_SPREAD)} for ${wide.length} of ${figures.length} ` +
+    `${measurement}: rounds spread more than ${pct(WIDE_SPREAD)} for ${wide.length} of ${figures.length} ` +
     `figures — ${wide.join('; ')}. The machine is shared and noisy: compare paths within this run only`
   );
 }
@@ -40,8 +40,11 @@ export function collectWarnings(r: Report): string[] {
         'someone else may be running traffic on this machine',
     );
   if (m.cpus < 2) w.push('fewer than 2 CPUs: generator and forwarder share a core in packet-rate runs');
-  if (r.options.reps < 2)
-    w.push('one repetition: there is no spread to judge the noise by (run without --quick for 3)');
+  if (r.options.rounds < 6)
+    w.push(
+      `${r.options.rounds} round${r.options.rounds === 1 ? '' : 's'}: too few for a 95 % interval of a paired ` +
+        'ratio (six at least): comparisons give a direction only (run without --quick for 6)',
+    );
   for (const p of r.paths) if (p.status === 'skipped') w.push(`${p.id} was not measured: ${p.note}`);
 
   const gbit = (x: number) => `${(x / 1e9).toFixed(2)}`;
@@ -80,18 +83,21 @@ export function collectWarnings(r: Report): string[] {
   for (const x of r.rate)
     for (const s of x.samples)
       if (s.generatorSendErrors > 0)
-        w.push(`packet rate ${x.path} ${x.frameSize} rep ${s.rep}: ${s.generatorSendErrors} failed sends`);
+        w.push(`packet rate ${x.path} ${x.frameSize} round ${s.round}: ${s.generatorSendErrors} failed sends`);
   for (const n of r.ndr)
     for (const s of n.samples)
       if (s.ndrPerSecond === 0)
-        w.push(`no-drop rate ${n.path} ${n.frameSize} rep ${s.rep}: no trial passed (loss above 0.1 % at every rate)`);
+        w.push(
+          `no-drop rate ${n.path} ${n.frameSize} round ${s.round}: ` +
+            'no load passed (loss above the tolerance at every rate)',
+        );
   const all = [...r.tcp, ...r.rate, ...r.ndr, ...r.latency, ...r.foreign].flatMap((x) =>
     x.samples.map((s) => ({ path: x.path, s })),
   );
   for (const { path, s } of all)
     if (s.forwarder && !conserved(s.forwarder))
       w.push(
-        `${path} rep ${s.rep}: forwarder counters do not add up (rx ${s.forwarder.rxFrames} != ` +
+        `${path} round ${s.round}: forwarder counters do not add up (rx ${s.forwarder.rxFrames} != ` +
           `tx ${s.forwarder.txFrames} + drops ${s.forwarder.droppedFrames})`,
       );
   return w;

@@ -1,9 +1,10 @@
 // The real-VM rows of `tapyard bench`: a QEMU guest on the four ways a VM reaches the wire, QEMU's
 // own tap backend as libvirt wires it (a macvtap's fd passed to QEMU; the bridge's tap by name) and
-// QEMU through tapyard's qemu port onto the same two wires. On each: TCP both ways (iperf3), 64-byte
-// frames flat out (counted by the guest's eth0), ICMP round trips from the external namespace, and
-// the seed experiment with the VM idle: frames to a MAC nobody owns, and what they cost QEMU and
-// tapyard. Every row names its accelerator: under emulation, VM rows compare with each other only.
+// QEMU through tapyard's qemu port onto the same two wires. Each path is opened once (lab, boot);
+// then rounds (section.ts alternates the paths): TCP both ways (iperf3), 64-byte frames flat out
+// (counted by the guest's eth0), ICMP round trips from the external namespace; last the seed
+// experiment with the VM idle: frames to a MAC nobody owns, and what they cost QEMU and tapyard.
+// Every row names its accelerator: under emulation, VM rows compare with each other only.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
@@ -16,8 +17,9 @@ import { type Accel, Vm } from '../../src/vm/vm.js';
 import { processCpuNs } from '../datapath/cpu.js';
 import { baselineBin } from '../datapath/forwarders.js';
 import { linkStats } from '../datapath/lab.js';
+import { median } from '../datapath/paired.js';
 import { lastJson } from '../datapath/process.js';
-import type { VmRow } from '../datapath/report-schema.js';
+import type { VmRound, VmRow } from '../datapath/report-schema.js';
 import { percentile } from '../datapath/stats.js';
 import { type Lab, labDown, labUp, need, ns, run, type WireKind } from './lab.js';
 
@@ -45,6 +47,7 @@ export interface VmSetup {
   accel: Accel;
   tcpSeconds: number;
   rateSeconds: number;
+  /** Pings per round. */
   pings: number;
   foreignSeconds: number;
   /** A locally administered MAC no interface has. */
@@ -52,14 +55,23 @@ export interface VmSetup {
   generatorCpu: number;
 }
 
-/** One boot of the guest on one path, every measurement, and everything taken down again. */
-export async function measureVmPath(path: VmPath, setup: VmSetup): Promise<VmRow> {
+/** One VM path booted and ready for rounds: its lab, QEMU, and tapyard when it is the backend. */
+export interface OpenVm {
+  path: VmPath;
+  lab: Lab;
+  vm: Vm;
+  tapyard: Tapyard | null;
+  fd: number | null;
+}
+
+/** Builds the path's lab and boots the guest on it; everything made is undone if the boot fails. */
+export async function openVmPath(path: VmPath, setup: VmSetup): Promise<OpenVm> {
   const lab = labUp(path.wire);
-  let vm: Vm | null = null;
   let tapyard: Tapyard | null = null;
   let fd: number | null = null;
   try {
     const guest = { accel: setup.accel, mac: need(lab, 'GUEST_MAC'), ip: `${need(lab, 'GUEST_IP')}/24` };
+    let vm: Vm;
     if (path.backend === 'tapyard') {
       const sock = join(tmpdir(), `ty-${lab.id}-vm.sock`);
       leftovers.add(sock);
@@ -74,36 +86,72 @@ export async function measureVmPath(path: VmPath, setup: VmSetup): Promise<VmRow
       vm = await Vm.boot({ ...guest, netdev: `tap,id=n0,ifname=${tap},script=no,downscript=no`, netns: ns(lab, 'hv') });
     }
     leftovers.add(vm.dir);
-    const rtt = await pingGuest(lab, setup.pings);
-    const tcpExtToGuestBitsPerSecond = await iperf(lab, setup.tcpSeconds, false);
-    const tcpGuestToExtBitsPerSecond = await iperf(lab, setup.tcpSeconds, true);
-    const rate64 = await flood64(lab, vm, setup);
-    const foreign = await foreignFlood(lab, vm, tapyard, setup);
-    await vm.stop();
-    vm = null;
-    let ledgerBalanced: boolean | null = null;
-    if (tapyard !== null) {
-      tapyard.child.kill('SIGINT');
-      ledgerBalanced = (JSON.parse(await tapyard.report) as { balanced: boolean }).balanced;
-      tapyard = null;
-    }
-    return {
-      path: pathName(path),
-      ...path,
-      accel: setup.accel,
-      tcpExtToGuestBitsPerSecond,
-      tcpGuestToExtBitsPerSecond,
-      rate64,
-      rtt,
-      foreign,
-      ledgerBalanced,
-    };
-  } finally {
-    if (vm !== null) await vm.stop();
+    // ARP and the bridge's FDB out of the way before the first round.
+    await run(inExt(lab, ['ping', '-q', '-c', '1', '-W', '5', need(lab, 'GUEST_IP')]), 30_000);
+    return { path, lab, vm, tapyard, fd };
+  } catch (err) {
     if (tapyard !== null && tapyard.child.exitCode === null) tapyard.child.kill('SIGKILL');
     if (fd !== null) closeSync(fd);
     labDown(lab);
+    throw err;
   }
+}
+
+/** One round on an open path: TCP both ways, 64-byte frames flat out, and ICMP round trips. */
+export async function measureVmRound(open: OpenVm, setup: VmSetup, round: number): Promise<VmRound> {
+  return {
+    round,
+    tcpExtToGuestBitsPerSecond: await iperf(open.lab, setup.tcpSeconds, false),
+    tcpGuestToExtBitsPerSecond: await iperf(open.lab, setup.tcpSeconds, true),
+    rate64: await flood64(open.lab, open.vm, setup),
+    rttNs: await pingGuest(open.lab, setup.pings),
+  };
+}
+
+/** After the rounds: the foreign flood with the VM idle, then QEMU and tapyard stopped (the ledger read). */
+export async function finishVmPath(open: OpenVm, setup: VmSetup, rounds: VmRound[]): Promise<VmRow> {
+  const foreign = await foreignFlood(open.lab, open.vm, open.tapyard, setup);
+  await open.vm.stop();
+  let ledgerBalanced: boolean | null = null;
+  if (open.tapyard !== null) {
+    open.tapyard.child.kill('SIGINT');
+    ledgerBalanced = (JSON.parse(await open.tapyard.report) as { balanced: boolean }).balanced;
+  }
+  const rtt = rounds.flatMap((r) => r.rttNs);
+  const sum = (pick: (r: VmRound) => number) => rounds.reduce((a, r) => a + pick(r), 0);
+  const durationS = sum((r) => r.rate64.durationS);
+  const deliveredFrames = sum((r) => r.rate64.deliveredFrames);
+  return {
+    path: pathName(open.path),
+    ...open.path,
+    accel: setup.accel,
+    rounds,
+    tcpExtToGuestBitsPerSecond: median(rounds.map((r) => r.tcpExtToGuestBitsPerSecond)),
+    tcpGuestToExtBitsPerSecond: median(rounds.map((r) => r.tcpGuestToExtBitsPerSecond)),
+    rate64: {
+      durationS,
+      sentFrames: sum((r) => r.rate64.sentFrames),
+      deliveredFrames,
+      deliveredPerSecond: durationS > 0 ? deliveredFrames / durationS : 0,
+    },
+    rtt: {
+      sent: setup.pings * rounds.length,
+      received: rtt.length,
+      p50Ns: percentile(rtt, 50),
+      p99Ns: percentile(rtt, 99),
+      maxNs: Math.max(...rtt),
+    },
+    foreign,
+    ledgerBalanced,
+  };
+}
+
+/** Undoes whatever of an open path is still up: QEMU, tapyard, the macvtap fd, the lab. */
+export async function closeVmPath(open: OpenVm): Promise<void> {
+  await open.vm.stop();
+  if (open.tapyard !== null && open.tapyard.child.exitCode === null) open.tapyard.child.kill('SIGKILL');
+  if (open.fd !== null) closeSync(open.fd);
+  labDown(open.lab);
 }
 
 interface Tapyard {
@@ -166,19 +214,13 @@ function openMacvtap(lab: Lab): number {
 
 const inExt = (lab: Lab, argv: string[]) => ['ip', 'netns', 'exec', ns(lab, 'ext'), ...argv];
 
-async function pingGuest(lab: Lab, count: number): Promise<VmRow['rtt']> {
+/** ICMP echo from the external namespace, one every 20 ms: every round trip the guest answered, in ns. */
+async function pingGuest(lab: Lab, count: number): Promise<number[]> {
   const ip = need(lab, 'GUEST_IP');
-  await run(inExt(lab, ['ping', '-q', '-c', '1', '-W', '5', ip]), 30_000); // ARP out of the way
   const out = await run(inExt(lab, ['ping', '-c', String(count), '-i', '0.02', '-W', '2', ip]), 120_000);
   const ns = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1e6);
   if (ns.length === 0) throw new TapyardError('BENCH_RUN', `the guest at ${ip} answered no ping`);
-  return {
-    sent: count,
-    received: ns.length,
-    p50Ns: percentile(ns, 50),
-    p99Ns: percentile(ns, 99),
-    maxNs: Math.max(...ns),
-  };
+  return ns;
 }
 
 /** iperf3 from the external namespace to the guest's `iperf3 -s` (-R: the guest sends). */
@@ -206,7 +248,7 @@ function tygen(lab: Lab, setup: VmSetup, dst: string, seconds: number, rate: num
 }
 
 /** 64-byte frames (60 without the FCS) flat out to the guest's MAC; the guest's eth0 counts them. */
-async function flood64(lab: Lab, vm: Vm, setup: VmSetup): Promise<VmRow['rate64']> {
+async function flood64(lab: Lab, vm: Vm, setup: VmSetup): Promise<VmRound['rate64']> {
   const before = await vm.guestRx();
   const g = lastJson(await run(tygen(lab, setup, need(lab, 'GUEST_MAC'), setup.rateSeconds, null), 120_000), 'tygen');
   await new Promise((r) => setTimeout(r, 500)); // what QEMU still holds reaches the guest first

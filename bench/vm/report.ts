@@ -1,7 +1,10 @@
 // The VM rows in the report: one table (Markdown or terminal) and the verdict's sentences about
-// them. Compared with each other only, under the accelerator the rows name.
+// them. Compared with each other only, under the accelerator the rows name; tapyard against QEMU's
+// own backend on the per-round ratios (the paths took turns, round after round).
 
-import type { Report, VmRow } from '../datapath/report-schema.js';
+import { type ByRound, comparePaired } from '../datapath/paired.js';
+import type { Report, VmRound, VmRow } from '../datapath/report-schema.js';
+import { percentile } from '../datapath/stats.js';
 import type { Table } from '../datapath/table.js';
 
 const mbit = (bps: number) => (bps / 1e6).toFixed(0);
@@ -41,15 +44,28 @@ export function vmTable(r: Report): Table | string {
   };
 }
 
-const ratio = (a: number, b: number): string => (b > 0 ? `${(a / b).toFixed(2)}x` : '—');
+const perRound = (row: VmRow, pick: (r: VmRound) => number): ByRound =>
+  new Map(row.rounds.map((r) => [r.round, pick(r)]));
 
-/** tapyard against QEMU's own backend on one wire: TCP both ways and the idle RTT. */
+/** "0.68x, tapyard ahead in 0 of 6 rounds, 95 % interval 0.61–0.74x" from the per-round ratios t/q. */
+function paired(t: VmRow, q: VmRow, pick: (r: VmRound) => number, higherIsBetter: boolean): string {
+  const p = comparePaired(perRound(t, pick), perRound(q, pick), higherIsBetter);
+  if (p === null) return 'no rounds in common';
+  const ci = p.interval
+    ? `95 % interval ${p.interval.low.toFixed(2)}–${p.interval.high.toFixed(2)}x`
+    : `${p.pairs} rounds: too few for a 95 % interval`;
+  return `${p.ratio.toFixed(2)}x, tapyard better in ${p.wins} of ${p.pairs} rounds, ${ci}`;
+}
+
+/** tapyard against QEMU's own backend on one wire: TCP both ways and the RTT, paired per round. */
 function wireClause(t: VmRow, q: VmRow): string {
+  const p50 = (r: VmRound) => percentile(r.rttNs, 50);
   return (
     `on ${t.wire} TCP ext→guest ${mbit(t.tcpExtToGuestBitsPerSecond)} vs ${mbit(q.tcpExtToGuestBitsPerSecond)} ` +
-    `Mbit/s (${ratio(t.tcpExtToGuestBitsPerSecond, q.tcpExtToGuestBitsPerSecond)}), guest→ext ` +
-    `${mbit(t.tcpGuestToExtBitsPerSecond)} vs ${mbit(q.tcpGuestToExtBitsPerSecond)}, ` +
-    `RTT p50 ${ms(t.rtt.p50Ns)} vs ${ms(q.rtt.p50Ns)} ms`
+    `Mbit/s (${paired(t, q, (r) => r.tcpExtToGuestBitsPerSecond, true)}), guest→ext ` +
+    `${mbit(t.tcpGuestToExtBitsPerSecond)} vs ${mbit(q.tcpGuestToExtBitsPerSecond)} ` +
+    `(${paired(t, q, (r) => r.tcpGuestToExtBitsPerSecond, true)}), RTT p50 ${ms(t.rtt.p50Ns)} vs ` +
+    `${ms(q.rtt.p50Ns)} ms (${paired(t, q, p50, false)})`
   );
 }
 
@@ -67,7 +83,7 @@ export function vmVerdict(r: Report): string[] {
   if (clauses.length)
     out.push(
       `A real QEMU VM under ${accel}, through tapyard against QEMU's own tap backend (VM rows compare with each ` +
-        `other only): ${clauses.join('; ')}.`,
+        `other only; medians over rounds, ratios paired per round): ${clauses.join('; ')}.`,
     );
   const fb = row('qemu-tap', 'bridge');
   const fm = row('qemu-tap', 'macvtap');

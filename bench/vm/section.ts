@@ -1,14 +1,25 @@
 // The VM section of the report: whether this machine can boot the guest at all (if not, one
-// sentence and the section is skipped), which accelerator runs it, and one row per VM path.
+// sentence and the section is skipped), which accelerator runs it, and one row per VM path,
+// each measured in rounds with the others.
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TapyardError } from '../../src/error.js';
 import { packageRoot } from '../../src/package-root.js';
 import { type AccelChoice, chooseAccel } from '../../src/vm/accel.js';
-import type { VmRow, VmSection } from '../datapath/report-schema.js';
+import { roundOrder } from '../datapath/paired.js';
+import type { VmRound, VmRow, VmSection } from '../datapath/report-schema.js';
 import { labDownAll } from './lab.js';
-import { measureVmPath, pathName, VM_PATHS, type VmSetup } from './measure.js';
+import {
+  closeVmPath,
+  finishVmPath,
+  measureVmRound,
+  type OpenVm,
+  openVmPath,
+  pathName,
+  VM_PATHS,
+  type VmSetup,
+} from './measure.js';
 
 /** Why the VM rows cannot be measured here, or null. Builds the guest on the way (cached). */
 export function vmUnavailable(): string | null {
@@ -19,49 +30,96 @@ export function vmUnavailable(): string | null {
   return null;
 }
 
-export const VM_STEPS = VM_PATHS.map((p) => `vm ${pathName(p)}`);
+/** The progress steps: each path booted, the rounds in alternating order, each path's foreign flood. */
+export const vmSteps = (rounds: number): string[] => [
+  ...VM_PATHS.map((p) => `vm boot ${pathName(p)}`),
+  ...Array.from({ length: rounds }, (_, i) =>
+    roundOrder(VM_PATHS, i + 1).map((p) => `vm ${pathName(p)} round ${i + 1}`),
+  ).flat(),
+  ...VM_PATHS.map((p) => `vm foreign ${pathName(p)}`),
+];
 
 export interface VmSectionIo {
   accel: AccelChoice;
+  rounds: number;
   setup: Omit<VmSetup, 'accel'>;
   signal: AbortSignal;
-  /** Called as each path starts, for the progress line. */
+  /** Called as each step starts, for the progress line. */
   step: (label: string) => void;
   failures: string[];
 }
 
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Every VM path booted at once, then measured round by round in alternating order, so QEMU's own
+ * backend and tapyard see the same minutes' neighbours and their ratios pair per round.
+ */
 export async function measureVmSection(io: VmSectionIo): Promise<VmSection> {
   const unavailable = vmUnavailable();
   if (unavailable !== null) {
-    for (const label of VM_STEPS) io.step(`${label} (skipped)`);
+    for (const label of vmSteps(io.rounds)) io.step(`${label} (skipped)`);
     return { status: 'skipped', accel: null, note: `No VM rows: ${unavailable}.`, rows: [] };
   }
   const accel = await chooseAccel(io.accel);
+  const setup: VmSetup = { ...io.setup, accel };
+  const open: OpenVm[] = [];
+  const failed = new Set<string>();
+  const fail = (name: string, what: string, err: unknown) => {
+    if (io.signal.aborted) throw err;
+    failed.add(name);
+    io.failures.push(`vm ${name} ${what}: ${message(err)}`);
+  };
+  const checkAbort = () => {
+    if (io.signal.aborted) throw new TapyardError('EINTR', 'bench: interrupted; the labs were taken down');
+  };
   const rows: VmRow[] = [];
-  const failed: string[] = [];
   try {
     for (const path of VM_PATHS) {
-      if (io.signal.aborted) throw new TapyardError('EINTR', 'bench: interrupted; the labs were taken down');
-      io.step(`vm ${pathName(path)} (${accel})`);
+      checkAbort();
+      io.step(`vm boot ${pathName(path)} (${accel})`);
       try {
-        rows.push(await measureVmPath(path, { ...io.setup, accel }));
+        open.push(await openVmPath(path, setup));
       } catch (err) {
-        if (io.signal.aborted) throw err;
-        const message = err instanceof Error ? err.message : String(err);
         // A guest that does not boot on the first path will not boot on the others: the machine cannot.
-        if (path === VM_PATHS[0] && err instanceof TapyardError && err.code === 'EVMBOOT') {
-          return { status: 'skipped', accel, note: `No VM rows: this machine cannot boot the VM (${message}).`, rows };
-        }
-        failed.push(pathName(path));
-        io.failures.push(`vm ${pathName(path)}: ${message}`);
+        if (path === VM_PATHS[0] && err instanceof TapyardError && err.code === 'EVMBOOT')
+          return {
+            status: 'skipped',
+            accel,
+            note: `No VM rows: this machine cannot boot the VM (${message(err)}).`,
+            rows,
+          };
+        fail(pathName(path), 'boot', err);
       }
     }
+    const rounds = new Map<OpenVm, VmRound[]>(open.map((o) => [o, []]));
+    for (let round = 1; round <= io.rounds; round++)
+      for (const o of roundOrder(open, round)) {
+        checkAbort();
+        io.step(`vm ${pathName(o.path)} round ${round}/${io.rounds}`);
+        await measureVmRound(o, setup, round).then(
+          (got) => rounds.get(o)?.push(got),
+          (err: unknown) => fail(pathName(o.path), `round ${round}`, err),
+        );
+      }
+    for (const o of open) {
+      checkAbort();
+      io.step(`vm foreign ${pathName(o.path)}`);
+      const done = rounds.get(o) ?? [];
+      if (done.length === 0) continue;
+      await finishVmPath(o, setup, done).then(
+        (row) => rows.push(row),
+        (err: unknown) => fail(pathName(o.path), 'foreign traffic', err),
+      );
+    }
   } finally {
+    for (const o of open) await closeVmPath(o).catch(() => undefined);
     labDownAll();
   }
   const note =
-    `A real QEMU guest (${accel === 'tcg' ? 'plain emulation, tcg' : 'kvm'}), one boot per path; ` +
-    "rows compare with each other only: the guest runs at the emulator's speed, not the host's." +
-    (failed.length ? ` Failed: ${failed.join(', ')} (see Failures).` : '');
-  return { status: failed.length ? 'failed' : 'ok', accel, note, rows };
+    `A real QEMU guest (${accel === 'tcg' ? 'plain emulation, tcg' : 'kvm'}) per path, booted once and measured ` +
+    `in ${io.rounds} rounds, the paths in alternating order; rows compare with each other only: the guest runs at ` +
+    "the emulator's speed, not the host's." +
+    (failed.size ? ` Failed: ${[...failed].join(', ')} (see Failures).` : '');
+  return { status: failed.size ? 'failed' : 'ok', accel, note, rows };
 }

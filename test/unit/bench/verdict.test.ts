@@ -1,0 +1,128 @@
+// The verdict's logic on recorded raw samples (bench/datapath/verdict.ts): a path that wins every
+// round by a wide margin is never "the same"; rounds that split evenly are; a decided comparison
+// says by how much with its interval; the recommendation leads, in words.
+
+import { describe, expect, it } from 'vitest';
+import { benchOptions } from '../../../bench/datapath/options.js';
+import type { NdrSample, Report } from '../../../bench/datapath/report-schema.js';
+import { phrase, tell, verdict } from '../../../bench/datapath/verdict.js';
+
+const rounds = (values: number[]) => new Map(values.map((v, i) => [i + 1, v]));
+
+/** The 64-byte no-drop rates of issue 20's three repetitions (Mfps): macvtap won every one. */
+const RECORDED = { macvtap: [0.801, 0.873, 0.94], bridge: [0.217, 0.591, 0.45] };
+
+function ndrSample(round: number, perSecond: number): NdrSample {
+  return {
+    round,
+    ndrPerSecond: perSecond,
+    pdrPerSecond: perSecond,
+    ndrResolutionFraction: 0.02,
+    pdrResolutionFraction: 0.02,
+    trialCount: 1,
+    loads: [],
+    forwarder: null,
+  };
+}
+
+/** A report with nothing but 64-byte no-drop rates for the two tapyard paths. */
+function report(macvtap: number[], bridge: number[]): Report {
+  const options = { ...benchOptions({ rounds: macvtap.length }), frameSizes: ['64' as const] };
+  const ndr = (path: string, values: number[]) => ({
+    path,
+    frameSize: '64' as const,
+    ndrLossFraction: 0.001,
+    pdrLossFraction: 0.005,
+    samples: values.map((v, i) => ndrSample(i + 1, v * 1e6)),
+    ndrPerSecond: null,
+    pdrPerSecond: null,
+  });
+  const path = (id: string, lab: 'macvtap' | 'bridge') => ({
+    id,
+    lab,
+    forwarder: 'tapyard' as const,
+    kernelOffloads: false,
+    status: 'ok' as const,
+    note: '',
+  });
+  return {
+    options,
+    complete: true,
+    machine: { cpus: 2, hostBusyCoresAtStart: 0 },
+    paths: [path('macvtap/tapyard', 'macvtap'), path('bridge/tapyard', 'bridge')],
+    ndr: [ndr('macvtap/tapyard', macvtap), ndr('bridge/tapyard', bridge)],
+    rate: [],
+    tcp: [],
+    latency: [],
+    foreign: [],
+    ratios: [],
+    vm: { status: 'skipped', accel: null, note: 'No VM rows.', rows: [] },
+    queues: { status: 'skipped', cores: 2, flows: 0, note: '', rows: [] },
+  } as unknown as Report;
+}
+
+describe('telling two paths apart', () => {
+  it('three rounds that one path wins by 30-300 % are never "the same": a direction, and too few to be sure', () => {
+    const t = tell(
+      { name: 'macvtap', rounds: rounds(RECORDED.macvtap) },
+      { name: 'bridge', rounds: rounds(RECORDED.bridge) },
+      true,
+    );
+    expect(t?.leader).toBe('macvtap');
+    const said = phrase(t!, 'ahead');
+    expect(said).not.toMatch(/same/);
+    expect(said).toMatch(/^macvtap ahead in 3 of 3 rounds, by \d+ %.*too few for a 95 % interval, which takes 6/);
+    const first = verdict(report(RECORDED.macvtap, RECORDED.bridge))[0]!;
+    expect(first).toMatch(/^On this machine, for a guest that talks to other machines: macvtap, tentatively\./);
+    expect(first).not.toMatch(/same|cannot tell/);
+    expect(first).toMatch(/docs\/macvtap-questions\.md/);
+  });
+
+  it('the same told from either side: who leads does not depend on the order given', () => {
+    const a = { name: 'macvtap', rounds: rounds(RECORDED.macvtap) };
+    const b = { name: 'bridge', rounds: rounds(RECORDED.bridge) };
+    expect(phrase(tell(b, a, true)!, 'ahead')).toBe(phrase(tell(a, b, true)!, 'ahead'));
+  });
+
+  it('six rounds all one way are decided, with the interval of the lead', () => {
+    const m = [0.8, 0.82, 0.79, 0.85, 0.81, 0.83];
+    const b = [0.5, 0.52, 0.48, 0.55, 0.51, 0.5];
+    const t = tell({ name: 'macvtap', rounds: rounds(m) }, { name: 'bridge', rounds: rounds(b) }, true)!;
+    expect(t.decided).toBe(true);
+    expect(phrase(t, 'ahead')).toMatch(/^macvtap ahead in 6 of 6 rounds, by \d+ %–\d+ % \(median \d+ %\)$/);
+    const first = verdict(report(m, b))[0]!;
+    expect(first).toMatch(/: macvtap\. Through tapyard, it forwards \d+ % more 64 B frames without loss/);
+    expect(first).toMatch(/ahead in 6 of 6 paired rounds, 95 % interval/);
+  });
+
+  it('rounds that split evenly are the same within noise, and say what more rounds would need', () => {
+    const m = [1.02, 0.97, 1.01, 0.99, 1.03, 0.98];
+    const b = [1, 1, 1, 1, 1, 1];
+    const said = phrase(
+      tell({ name: 'macvtap', rounds: rounds(m) }, { name: 'bridge', rounds: rounds(b) }, true)!,
+      'ahead',
+    );
+    expect(said).toMatch(/^the same within noise \(.* 3 of 6 rounds, 95 % interval −\d+ % to \+\d+ %/);
+    const few = phrase(
+      tell({ name: 'macvtap', rounds: rounds([1.1, 0.9]) }, { name: 'bridge', rounds: rounds([1, 1]) }, true)!,
+      'ahead',
+    );
+    expect(few).toBe('the same within noise (split 1–1 over 2 rounds)');
+    expect(verdict(report(m, b))[0]).toMatch(/cannot tell bridge and macvtap apart/);
+  });
+
+  it('a cost is lower-is-better: the cheaper path leads', () => {
+    const t = tell(
+      { name: 'macvtap', rounds: rounds([0.1, 0.12, 0.11]) },
+      { name: 'bridge', rounds: rounds([0.3, 0.33, 0.31]) },
+      false,
+    )!;
+    expect(t.leader).toBe('macvtap');
+    expect(t.by).toBeGreaterThan(0.6);
+  });
+
+  it('an interrupted run says so first', () => {
+    const r = { ...report(RECORDED.macvtap, RECORDED.bridge), complete: false };
+    expect(verdict(r)[0]).toMatch(/^INCOMPLETE/);
+  });
+});
