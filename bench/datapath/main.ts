@@ -25,7 +25,7 @@ const BENCH_FLAGS = {
   quick: onOff('quick', 'three short rounds, 64 and 1518 bytes only: directions in a few minutes'),
   json: onOff('json', 'print the report as JSON on stdout instead of the tables'),
   out: valued('out', text('DIR', 4096), 'where to write the report', 'report'),
-  rounds: valued('rounds', integer(1, 50), 'rounds of paired trials (--quick: 3)', '6'),
+  rounds: valued('rounds', integer(1, 50), 'rounds of paired trials (--quick: 3)', '8'),
   only: valued('only', text('LIST'), `measurements, comma-separated: ${MEASUREMENTS.join(', ')}`),
   paths: valued('paths', text('LIST'), 'paths, comma-separated (default: all)'),
   vmAccel: valued(
@@ -50,8 +50,8 @@ tap+bridge paths each through tapyard forward and through a C poll()+read()/writ
 
 How: every measurement runs as rounds of short trials; each round visits every forwarder path
 in alternating order (A B, then B A), so two paths compare on the same minutes' neighbours.
-Comparisons are judged on the per-round ratios: a 95 % interval of their median from order
-statistics (six rounds at least), and in how many rounds each side won. Kernel-only paths and
+Comparisons are judged on the per-round ratios: a 95 % signed-rank interval of their centre
+(six rounds at least), and in how many rounds each side won. Kernel-only paths and
 offloads-off TCP run in the first two rounds only (they are compared with nothing).
 
 Measurements: TCP throughput both ways, offloads off and on (iperf3); the no-drop rate (at most

@@ -1,6 +1,7 @@
 // What a run measures and for how long. The defaults answer the question on this kind of
-// machine in about twenty minutes: six rounds of short paired trials, the fewest whose paired
-// ratios can reach a 95 % interval (paired.ts); --quick gives directions in a few minutes.
+// machine in about twenty minutes: eight rounds of short paired trials (six are the fewest whose
+// paired ratios can reach a 95 % interval at all, paired.ts; eight let it drop the wildest); --quick
+// gives directions in a few minutes.
 
 import { TapyardError } from '../../src/error.js';
 import { coreCount } from './cpu.js';
@@ -38,7 +39,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
   const cores = coreCount();
   return {
     quick,
-    rounds: input.rounds ?? (quick ? 3 : 6),
+    rounds: input.rounds ?? (quick ? 3 : 8),
     referenceRounds: quick ? 1 : 2,
     measurements: list('only', input.only, MEASUREMENTS),
     paths: list(
@@ -46,7 +47,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
       input.paths,
       PATHS.map((p) => p.id),
     ),
-    tcpSeconds: quick ? 1 : 2,
+    tcpSeconds: 1,
     rateSeconds: 0.5,
     latencyCount: quick ? 300 : 500,
     latencyIntervalUs: 1000,
@@ -55,8 +56,8 @@ export function benchOptions(input: OptionInput): BenchOptions {
     loadedLatencyIntervalUs: 200,
     loadFractions: [0.1, 0.5, 0.9],
     // Short trials, several per load (search.ts): a hiccup spoils one trial, not the load.
-    ndrTrialSeconds: quick ? 0.2 : 0.25,
-    ndrMaxTrials: quick ? 12 : 18,
+    ndrTrialSeconds: 0.2,
+    ndrMaxTrials: quick ? 12 : 16,
     ndrResolutionFraction: quick ? 0.05 : 0.03,
     ndrLossFraction: 0.001,
     pdrLossFraction: 0.005,

@@ -1,13 +1,18 @@
 // Distribution-free statistics for a noisy, shared 2-core machine. Two paths are measured in
 // alternating order (A B, then B A, ...) round after round, so both see the same neighbours; a
-// comparison is judged on the per-round ratios B/A, never on a t interval over a few points:
-// - the interval of a median is the pair of order statistics whose binomial coverage reaches the
-//   level (no assumption about the shape of the noise, and every bound is a measured value, so a
-//   rate or a time can never have a negative bound);
+// comparison is judged on the per-round ratios A/B, never on a t interval over a few points:
+// - a figure's interval is that of its median: the pair of order statistics whose binomial
+//   coverage reaches the level (no assumption about the noise; both bounds are measured values,
+//   so a rate or a time can never have a negative bound);
+// - a comparison's interval is the Wilcoxon signed-rank (Hodges-Lehmann) interval of the
+//   per-round log ratios: pairwise averages of the logs, cut where the signed-rank distribution
+//   puts the level. It assumes only that the log ratios scatter symmetrically about their centre,
+//   and one wild round moves it far less than it moves [min, max]; its bounds are geometric means
+//   of measured ratios, so always positive;
 // - the sign of each pair says who won that round, and the sign test says how unlikely a split is
 //   when neither path is ahead.
-// Below six pairs no order-statistic interval reaches 95 %: such a comparison gives a direction
-// ("ahead in 3 of 3 rounds") and says it is too few to be sure.
+// Below six pairs neither interval reaches 95 %: such a comparison gives a direction ("ahead in 3
+// of 3 rounds") and says it is too few to be sure.
 
 export interface Interval {
   low: number;
@@ -43,6 +48,60 @@ export function medianInterval(values: readonly number[], level = 0.95): Interva
     best = { low: sorted[k - 1] as number, high: sorted[n - k] as number, level: coverage };
   }
   return best;
+}
+
+/** P(T <= t) for the Wilcoxon signed-rank statistic of n pairs without ties: counts of rank subsets. */
+export function signedRankCdf(t: number, n: number): number {
+  if (t < 0) return 0;
+  const most = (n * (n + 1)) / 2;
+  if (t >= most) return 1;
+  // ways[s]: subsets of the ranks 1..i whose sum is s.
+  let ways: number[] = [1, ...Array(most).fill(0)];
+  for (let rank = 1; rank <= n; rank++) {
+    const next = [...ways];
+    for (let s = rank; s <= most; s++) next[s] = (next[s] as number) + (ways[s - rank] as number);
+    ways = next;
+  }
+  let below = 0;
+  for (let s = 0; s <= t; s++) below += ways[s] as number;
+  return below / 2 ** n;
+}
+
+/** The Walsh averages (x_i + x_j) / 2, i <= j, of the ratios' logs, sorted; null when a ratio is 0 or unbounded. */
+function walshAverages(ratios: readonly number[]): number[] | null {
+  if (ratios.some((r) => !(r > 0) || !Number.isFinite(r))) return null;
+  const logs = ratios.map(Math.log);
+  const walsh: number[] = [];
+  for (let i = 0; i < logs.length; i++)
+    for (let j = i; j < logs.length; j++) walsh.push(((logs[i] as number) + (logs[j] as number)) / 2);
+  return walsh.sort((a, b) => a - b);
+}
+
+/**
+ * The Hodges-Lehmann interval of per-round ratios: the Walsh averages of their logs cut at the
+ * signed-rank distribution's level, back to ratios. null when a ratio is 0 or unbounded (a search
+ * that found nothing) or the pairs are too few for the level.
+ */
+export function walshInterval(ratios: readonly number[], level = 0.95): Interval | null {
+  const walsh = walshAverages(ratios);
+  if (walsh === null) return null;
+  let best: Interval | null = null;
+  for (let k = 1; 2 * k <= walsh.length; k++) {
+    const coverage = 1 - 2 * signedRankCdf(k - 1, ratios.length);
+    if (coverage < level) break;
+    best = {
+      low: Math.exp(walsh[k - 1] as number),
+      high: Math.exp(walsh[walsh.length - k] as number),
+      level: coverage,
+    };
+  }
+  return best;
+}
+
+/** The Hodges-Lehmann estimate (the median Walsh average, as a ratio), or the plain median. */
+export function walshCentre(ratios: readonly number[]): number {
+  const walsh = walshAverages(ratios);
+  return walsh === null ? median(ratios) : Math.exp(median(walsh));
 }
 
 /** The fewest values whose [min, max] reaches `level` as an interval for the median. */
@@ -90,9 +149,9 @@ export interface Paired {
   /** Rounds in which the first was better (higher, or lower for a cost), and worse. */
   wins: number;
   losses: number;
-  /** Median of the per-round ratios first/second. */
+  /** The centre of the per-round ratios first/second (Hodges-Lehmann; the median when one is 0 or unbounded). */
   ratio: number;
-  /** 95 % order-statistic interval of that median; null below six pairs. */
+  /** Its 95 % interval (signed-rank, or order statistics when a ratio is 0 or unbounded); null below six pairs. */
   interval: Interval | null;
   /** Two-sided sign-test p of the win/loss split. */
   signP: number;
@@ -108,8 +167,8 @@ export function comparePaired(a: ByRound, b: ByRound, higherIsBetter: boolean): 
     pairs: ratios.length,
     wins,
     losses,
-    ratio: median(ratios),
-    interval: medianInterval(ratios),
+    ratio: walshCentre(ratios),
+    interval: walshInterval(ratios) ?? medianInterval(ratios),
     signP: signTestP(wins, losses),
   };
 }

@@ -62,7 +62,12 @@ export function phrase(t: Told, ahead: string): string {
   if (t.decided) return `${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, by ${range} (median ${pct(t.by)})`;
   if (p.interval !== null) {
     const more = pairsToResolve(p);
-    const need = more === null ? '' : `; telling them apart would need about ${more} rounds`;
+    const need =
+      more === null
+        ? ''
+        : more > 100
+          ? '; at this spread no run could tell them apart'
+          : `; telling them apart would need about ${more} rounds`;
     const low = t.byLow as number;
     return (
       `the same within noise (${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, 95 % interval ` +
@@ -215,7 +220,7 @@ export function verdict(r: Report): string[] {
     `${r.options.rounds} round${r.options.rounds === 1 ? '' : 's'} of paired trials (the kernel-only paths ` +
     `${r.options.referenceRounds}) on a shared ${r.machine.cpus}-vCPU machine ` +
     `(${r.machine.hostBusyCoresAtStart.toFixed(2)} cores busy before the run): each round measures the paths in ` +
-    'alternating order; intervals are 95 % order-statistic intervals of the median paired ratio.';
+    'alternating order; a comparison is judged on its per-round ratios (95 % signed-rank interval).';
   const sentences = [
     incomplete,
     recommendation(h),

@@ -12,7 +12,9 @@ import {
   pairsForLevel,
   pairsToResolve,
   roundOrder,
+  signedRankCdf,
   signTestP,
+  walshInterval,
 } from '../../../bench/datapath/paired.js';
 import { summarize } from '../../../bench/datapath/stats.js';
 
@@ -55,8 +57,31 @@ describe('order-statistic interval of a median', () => {
   });
 });
 
+describe('signed-rank interval of paired ratios', () => {
+  it('has the exact signed-rank distribution: P(T <= 3) = 5/256 at n = 8', () => {
+    expect(signedRankCdf(0, 6)).toBeCloseTo(1 / 64, 12);
+    expect(signedRankCdf(3, 8)).toBeCloseTo(5 / 256, 12);
+    expect(signedRankCdf(4, 8)).toBeCloseTo(7 / 256, 12);
+    expect(signedRankCdf(36, 8)).toBe(1);
+  });
+
+  it('one wild round moves it less than half as far as it moves [min, max]', () => {
+    const calm = [0.95, 0.96, 0.97, 0.955, 0.965, 0.958, 0.962, 0.968];
+    const wild = [...calm.slice(0, 7), 5];
+    const a = walshInterval(calm)!;
+    const b = walshInterval(wild)!;
+    expect(b.high).toBeLessThan(Math.max(...wild) / 2);
+    expect(b.low).toBeGreaterThan(0.95);
+    expect(a.high).toBeLessThan(1);
+    expect(walshInterval(calm.slice(0, 5))).toBeNull();
+    // a zero (a search that found nothing) falls back to the order statistics
+    expect(walshInterval([...calm.slice(0, 5), 0])).toBeNull();
+    expect(comparePaired(rounds([...calm.slice(0, 5), 0]), rounds(Array(6).fill(1)), true)?.interval?.low).toBe(0);
+  });
+});
+
 describe('paired comparison', () => {
-  it('a ratio shown is what its inputs give, pair by pair, in round order', () => {
+  it('a ratio is what its inputs give, pair by pair, and its interval holds only possible values', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.double({ min: 1, max: 1e6, noNaN: true }), fc.double({ min: 1, max: 1e6, noNaN: true })), {
@@ -73,7 +98,13 @@ describe('paired comparison', () => {
             p !== null &&
             p.pairs === pairs.length &&
             p.wins === ratios.filter((r) => r > 1).length &&
-            (p.interval === null || (ratios.includes(p.interval.low) && ratios.includes(p.interval.high)))
+            p.ratio >= Math.min(...ratios) * (1 - 1e-12) &&
+            p.ratio <= Math.max(...ratios) * (1 + 1e-12) &&
+            (p.interval === null ||
+              (p.interval.low > 0 &&
+                p.interval.low <= p.ratio * (1 + 1e-12) &&
+                p.interval.high >= p.ratio * (1 - 1e-12) &&
+                p.interval.level >= 0.95))
           );
         },
       ),
