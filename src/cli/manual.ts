@@ -136,7 +136,7 @@ function indented(lines: readonly string[]): string[] {
 export function manPage(command: CommandHelp, version: string): string {
   const title = command.name === 'tapyard' ? 'tapyard' : `tapyard-${command.name}`;
   const out = [
-    `.\\" Generated from \`tapyard ${command.name === 'tapyard' ? '' : `${command.name} `}--help\` by src/cli/manual.ts.`,
+    `.\\" Generated from \`${title.replace('-', ' ')} --help\` by src/cli/manual.ts.`,
     `.TH ${title.toUpperCase()} 1 "" "tapyard ${version}" "tapyard"`,
     '.SH NAME',
     `${roff(title)} \\- ${roff(command.about)}`,
@@ -194,7 +194,8 @@ export function bashCompletion(top: CommandHelp, commands: readonly CommandHelp[
     const first =
       subcommands.length === 0
         ? ''
-        : `      if [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=($(compgen -W "${wordList(subcommands)}" -- "$cur")); return; fi\n`;
+        : `      if [ "$COMP_CWORD" -eq 2 ]; then\n` +
+          `        COMPREPLY=($(compgen -W "${wordList(subcommands)}" -- "$cur")); return\n      fi\n`;
     const flags = wordList(
       options.flatMap((o) => (o.short === null ? [`--${o.name}`] : [`--${o.name}`, `-${o.short}`])),
     );

@@ -44,7 +44,7 @@ test('macswap-reflector sends every ping back to the external host, and leaves n
   expect(leftOf(result.lab)).toEqual([]);
 });
 
-test('mirror-switch carries a ping to the guest and back, and copies every frame of it to the mirror port', async () => {
+test('mirror-switch carries a ping to the guest and back, and copies every frame to the mirror port', async () => {
   const result = (await run('mirror-switch')) as {
     lab: string;
     ping: string;

@@ -93,7 +93,8 @@ function complete(...typed: string[]): string[] {
     'bash',
     [
       '-c',
-      `source ${script}; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _tapyard; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      `source ${script}; COMP_WORDS=(${words}); COMP_CWORD=${typed.length}; _tapyard; ` +
+        `printf '%s\\n' "\${COMPREPLY[@]}"`,
     ],
     { encoding: 'utf8' },
   );

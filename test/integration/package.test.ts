@@ -35,7 +35,8 @@ const a = new MemoryPort('a');
 const b = new MemoryPort('b');
 const forwarder = new Forwarder([a, b], new CrossConnect());
 forwarder.start();
-for (let i = 0; i < 10; i++) a.inject(buildFrame({ eth: { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' }, payload: 'frame ' + i, padTo: 60 }));
+const eth = { dst: '02:00:00:00:00:02', src: '02:00:00:00:00:01' };
+for (let i = 0; i < 10; i++) a.inject(buildFrame({ eth, payload: 'frame ' + i, padTo: 60 }));
 setTimeout(() => {
   forwarder.stop();
   const texts = b.sent.map((f) => Buffer.from(f.subarray(14)).toString('latin1').replace(/\\0+$/, ''));
@@ -71,7 +72,7 @@ test('the tarball installs in an empty directory and builds the addon there', ()
   );
 });
 
-test("import { Forwarder, openPort, buildFrame, labUp } from 'tapyard' in JavaScript forwards between two memory ports", () => {
+test("import { Forwarder, openPort, buildFrame, labUp } from 'tapyard' in JavaScript: memory ports forward", () => {
   writeFileSync(join(app, 'forward.mjs'), FORWARD_JS);
   const out = execFileSync('node', ['forward.mjs'], { cwd: app, encoding: 'utf8' });
   expect(JSON.parse(out)).toEqual(expected);
@@ -123,10 +124,11 @@ test('the types are real: a misuse does not compile', () => {
   writeFileSync(
     join(app, 'wrong.ts'),
     "import { Forwarder, MemoryPort, CrossConnect } from 'tapyard';\n" +
-      "const rx: string = new Forwarder([new MemoryPort('a'), new MemoryPort('b')], new CrossConnect()).ledger().rx;\n" +
+      "const ports = [new MemoryPort('a'), new MemoryPort('b')];\n" +
+      'const rx: string = new Forwarder(ports, new CrossConnect()).ledger().rx;\n' +
       'console.log(rx);\n',
   );
   const build = tsc(['wrong.ts']);
   expect(build.status).not.toBe(0);
-  expect(build.stdout).toMatch(/wrong\.ts\(2,7\): error TS2322: Type 'number' is not assignable to type 'string'/);
+  expect(build.stdout).toMatch(/wrong\.ts\(3,7\): error TS2322: Type 'number' is not assignable to type 'string'/);
 });
