@@ -83,7 +83,8 @@ async function send(config: SendConfig): Promise<number> {
         refused: (bytes, index, reason, at) => line('refused', at, bytes, 0, bytes.length, { index, reason }),
         matched: (f: Frame, at) => {
           line('matched', at, f.bytes, f.offset, f.length);
-          out?.frame(0, Date.now() * 1000, f.bytes, f.offset, f.length);
+          // Microseconds since 1970, finer than Date.now()'s milliseconds.
+          out?.frame(0, Math.round((performance.timeOrigin + performance.now()) * 1000), f.bytes, f.offset, f.length);
         },
       },
       { expect: config.expect, timeoutS: config.timeoutS, stop: stopped },
