@@ -57,7 +57,7 @@ describe('a page', () => {
     ]);
     expect(page).toContain('.TH TAPYARD-SEND 1 "" "tapyard 9.9.9" "tapyard"');
   });
-  test('writes every option as a tagged paragraph, minus signs escaped, no line that groff would take as a request', () => {
+  test('writes every option as a tagged paragraph, minus signs escaped, no stray request', () => {
     expect(page).toContain('.TP\n\\fB\\-\\-pcap\\fR \\fIFILE\\fR\n');
     expect(page).toContain('.TP\n\\fB\\-q\\fR, \\fB\\-\\-quiet\\fR');
     for (const line of page.split('\n'))
