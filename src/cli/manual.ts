@@ -38,9 +38,11 @@ export function helpOptions(help: string): HelpOption[] {
     const m = OPTION_LINE.exec(line);
     if (m === null) continue;
     const [, short, name, word, rest] = m;
+    const shape = word !== undefined && isShape(word) ? word : null;
+    // A flag without a value has its help after the padding: `--switch bridge[,...]` alone is a heading.
+    if (shape === null && !/ {2,}/.test(line.trimStart())) continue;
     if (seen.has(name!)) continue;
     seen.add(name!);
-    const shape = word !== undefined && isShape(word) ? word : null;
     const text = shape === null ? [word, rest].filter((s) => s !== undefined).join(' ') : (rest ?? '');
     options.push({ name: name!, short: short ?? null, shape, help: text.trim() });
   }
