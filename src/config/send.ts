@@ -94,7 +94,11 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
   let frames: SendFrames;
   if (values.hex !== undefined) frames = { kind: 'hex', bytes: parseHexBytes(values.hex, '--hex') };
   else if (values.pcap !== undefined)
-    frames = { kind: 'pcap', path: values.pcap, captured: readCaptureFile(values.pcap, captureInterface(values)) };
+    frames = {
+      kind: 'pcap',
+      path: values.pcap,
+      captured: readCaptureFile(values.pcap, captureInterface(values.interface)),
+    };
   else frames = { kind: 'spec', template: readFrameSpec(positionals.join(' ')) };
   if (values.interval !== undefined && values.rate !== undefined)
     throw usageError('--interval and --rate say the same thing: give one');
@@ -117,9 +121,9 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
 }
 
 /** --interface 1 or --interface guest: an index is digits, anything else a name. */
-function captureInterface(values: { interface?: string; pcap?: string }): CaptureInterface | null {
-  if (values.interface === undefined) return null;
-  return /^\d+$/.test(values.interface) ? Number(values.interface) : values.interface;
+function captureInterface(given: string | undefined): CaptureInterface | null {
+  if (given === undefined) return null;
+  return /^\d+$/.test(given) ? Number(given) : given;
 }
 
 /**
