@@ -2,6 +2,7 @@
 // frame that comes back. Everything it needs arrives as one typed SendConfig (src/config/send.ts);
 // the loop is src/send/sender.ts.
 
+import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { EXIT_NOT_MET, readSendConfig, type SendConfig, sendHelp } from '../config/send.js';
 import { usageError } from '../config/value.js';
 import { describe } from '../frame/describe.js';
@@ -46,7 +47,20 @@ async function send(config: SendConfig): Promise<number> {
   const onSignal = () => stop();
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
-  const port = openPort(config.port.device, DEFAULT_BUDGET);
+  // Opened before the port, so a path that cannot be written is said before anything is sent.
+  const out =
+    config.out === null
+      ? null
+      : new PcapngWriter(config.out, [config.port.name], undefined, (sentence) =>
+          say(`tapyard: warning: ${sentence}; sending goes on`),
+        );
+  let port: Port;
+  try {
+    port = openPort(config.port.device, DEFAULT_BUDGET);
+  } catch (err) {
+    out?.close();
+    throw err;
+  }
   let outcome: SendOutcome;
   try {
     const plan = planFor(config, port);
@@ -54,6 +68,8 @@ async function send(config: SendConfig): Promise<number> {
       say(`tapyard: warning: the ${port.device} has no carrier (is it down?): the kernel may drop what is written`);
     }
     const line = (event: string, at: number, bytes: Uint8Array, offset: number, length: number, extra = {}) => {
+      // A refused frame is a failure, not chatter: --quiet still names it.
+      if (config.quiet && event !== 'refused') return;
       const text = describe(bytes, offset, length);
       if (!config.json) return print(`${event.padEnd(7)} ${at.toFixed(6)}  ${text}`);
       const hex = Buffer.from(bytes.buffer, bytes.byteOffset + offset, length).toString('hex');
@@ -65,13 +81,18 @@ async function send(config: SendConfig): Promise<number> {
       {
         sent: (bytes, index, at) => line('sent', at, bytes, 0, bytes.length, { index }),
         refused: (bytes, index, reason, at) => line('refused', at, bytes, 0, bytes.length, { index, reason }),
-        matched: (f: Frame, at) => line('matched', at, f.bytes, f.offset, f.length),
+        matched: (f: Frame, at) => {
+          line('matched', at, f.bytes, f.offset, f.length);
+          // Microseconds since 1970, finer than Date.now()'s milliseconds.
+          out?.frame(0, Math.round((performance.timeOrigin + performance.now()) * 1000), f.bytes, f.offset, f.length);
+        },
       },
       { expect: config.expect, timeoutS: config.timeoutS, stop: stopped },
     );
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     await (port.closeAfterSent?.() ?? port.close());
+    out?.close();
   }
   const refused = Object.entries(outcome.drops)
     .filter(([reason]) => reason.startsWith('tx-'))
@@ -90,9 +111,11 @@ async function send(config: SendConfig): Promise<number> {
         expect: config.expect?.text ?? null,
         met: outcome.expectationMet,
         seconds: round6(outcome.seconds),
+        ...(out === null ? {} : { saved: out.frames, out: config.out }),
       }),
     );
-  } else say(`tapyard: ${summary(config, port, outcome)}`);
+  } else
+    say(`tapyard: ${summary(config, port, outcome)}${out === null ? '' : `; saved ${out.frames} to ${config.out}`}`);
   if (outcome.fatal !== null) {
     say(`tapyard: ${outcome.fatal.message}`);
     return 1;

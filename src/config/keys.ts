@@ -21,8 +21,24 @@ export interface Key<T> {
 /** A key with a default. Flags (on|off) may be written bare, meaning on. */
 export function key<T>(name: string, type: ValueType<T>, fallback: T, help: string): Key<T> {
   const bare = type.shape === 'on|off' ? ({ bare: true as T } as const) : {};
-  const shown = typeof fallback === 'boolean' ? (fallback ? 'on' : 'off') : String(fallback);
-  return { name, shape: type.shape, help, fallback, shownDefault: shown, ...bare, parse: type.parse };
+  // A list's default is said in its help when it matters: as text it would print nothing, or MACs as numbers.
+  const shown =
+    typeof fallback === 'boolean'
+      ? fallback
+        ? 'on'
+        : 'off'
+      : typeof fallback === 'object'
+        ? undefined
+        : String(fallback);
+  return {
+    name,
+    shape: type.shape,
+    help,
+    fallback,
+    ...(shown === undefined ? {} : { shownDefault: shown }),
+    ...bare,
+    parse: type.parse,
+  };
 }
 
 /** A key that is absent unless given. */

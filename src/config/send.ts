@@ -2,7 +2,7 @@
 // frames (a layered spec, --hex or --pcap), their schedule and what to expect back become one
 // frozen SendConfig before the port is opened. The grammar of the spec is src/send/layers.ts.
 
-import { type CapturedFrames, readCaptureFile } from '../send/capture-file.js';
+import { type CapturedFrames, type CaptureInterface, readCaptureFile } from '../send/capture-file.js';
 import { type FrameTemplate, readFrameSpec } from '../send/frame-spec.js';
 import { parseHexBytes } from '../send/layer-values.js';
 import { layerHelp } from '../send/layers.js';
@@ -31,6 +31,11 @@ export const SEND_FLAGS = {
   port: valued('port', text('SPEC'), 'NAME=KIND:TARGET[,key=value...], the port to send on (as forward --port)'),
   hex: valued('hex', text('BYTES', 262144), 'send these bytes as the whole frame (hex digits; spaces and : allowed)'),
   pcap: valued('pcap', text('FILE'), 'replay the frames of a pcap or pcapng file, with their original spacing'),
+  interface: valued(
+    'interface',
+    text('IFACE', 256),
+    "--pcap: replay one interface of a pcapng file, by index (0, 1, ...) or name (forward --capture's port names)",
+  ),
   count: valued('count', integer(1, 1_000_000_000), 'send the frames (all of a --pcap file) N times', '1'),
   interval: valued('interval', seconds(), 'seconds between two frames (default: as fast as the port takes them)'),
   rate: valued('rate', perSecond, 'frames per second (the same as --interval 1/PPS)'),
@@ -46,6 +51,8 @@ export const SEND_FLAGS = {
     String(DEFAULT_TIMEOUT_S),
   ),
   json: onOff('json', 'one JSON object per line: each frame sent and matched, then the summary'),
+  quiet: onOff('quiet', 'print the summary only, not a line per frame sent and matched', 'q'),
+  out: valued('out', text('FILE'), 'save the frames that matched --expect to this pcapng file'),
   help: HELP_FLAG,
 } as const;
 
@@ -63,6 +70,10 @@ export interface SendConfig {
   readonly expect: FrameMatch | null;
   readonly timeoutS: number;
   readonly json: boolean;
+  /** The summary only: no line per frame. */
+  readonly quiet: boolean;
+  /** A pcapng file for the matched frames, or null. */
+  readonly out: string | null;
 }
 
 /** The typed configuration, or null when --help was asked for. */
@@ -78,15 +89,23 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
   if (given === 0)
     throw usageError('send needs a frame: a spec (ipv4 src=A dst=B / udp dport=7), --hex BYTES or --pcap FILE');
   if (given > 1) throw usageError('send takes one of a frame spec, --hex and --pcap');
+  if (values.interface !== undefined && values.pcap === undefined)
+    throw usageError('--interface picks an interface of a --pcap file: give --pcap too');
   let frames: SendFrames;
   if (values.hex !== undefined) frames = { kind: 'hex', bytes: parseHexBytes(values.hex, '--hex') };
   else if (values.pcap !== undefined)
-    frames = { kind: 'pcap', path: values.pcap, captured: readCaptureFile(values.pcap) };
+    frames = {
+      kind: 'pcap',
+      path: values.pcap,
+      captured: readCaptureFile(values.pcap, captureInterface(values.interface)),
+    };
   else frames = { kind: 'spec', template: readFrameSpec(positionals.join(' ')) };
   if (values.interval !== undefined && values.rate !== undefined)
     throw usageError('--interval and --rate say the same thing: give one');
   if (values.timeout !== undefined && values.expect === undefined)
     throw usageError('--timeout is how long --expect waits: give --expect too');
+  if (values.out !== undefined && values.expect === undefined)
+    throw usageError('--out saves the frames that match --expect: give --expect too');
   const interval = values.rate !== undefined ? 1 / values.rate : (values.interval ?? null);
   return Object.freeze({
     port,
@@ -96,7 +115,15 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
     expect: values.expect === undefined ? null : readMatch(values.expect),
     timeoutS: values.timeout ?? DEFAULT_TIMEOUT_S,
     json: values.json,
+    quiet: values.quiet,
+    out: values.out ?? null,
   });
+}
+
+/** --interface 1 or --interface guest: an index is digits, anything else a name. */
+function captureInterface(given: string | undefined): CaptureInterface | null {
+  if (given === undefined) return null;
+  return /^\d+$/.test(given) ? Number(given) : given;
 }
 
 /**
@@ -134,6 +161,7 @@ Examples (a lab from scripts/netns/lab up macvtap; the external namespace has a 
       eth dst=$GUEST_MAC / ipv4 src=$EXT_IP dst=$GUEST_IP / udp dport=7 / text hello \\
       --expect 'udp sport=7 / text hello' --timeout 2
   ip netns exec $NS_HV tapyard send --port wire=macvtap:$WIRE_IF --pcap run.pcapng --rate 100
+  ip netns exec $NS_HV tapyard send --port wire=macvtap:$WIRE_IF --pcap run.pcapng --interface guest --quiet
   ip netns exec $NS_EXT tapyard send --port x=pcap:$EXT_IF --hex 'ffffffffffff 020000000001 88b5 7479'
 
 Exit status: 0 done (and --expect met), 1 the port failed or refused a frame, 2 bad usage,

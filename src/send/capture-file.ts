@@ -3,6 +3,8 @@
 // Packet blocks, each section in its own byte order, if_tsresol honoured). Only Ethernet frames
 // are replayed, and only whole ones: a frame cut by the capture's snaplen would be sent as
 // something else, so the file is refused instead. Times come back relative to the first frame.
+// `only` picks one interface of a pcapng file (forward --capture writes one per port) by its
+// index in its section or by its if_name; the frames of the others are skipped.
 
 import { readFileSync } from 'node:fs';
 import { quote } from '../config/quote.js';
@@ -21,7 +23,11 @@ const PCAPNG_SECTION = 0x0a0d0d0a;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
 const LINKTYPE_ETHERNET = 1;
 const Block = { INTERFACE: 1, PACKET: 2, SIMPLE_PACKET: 3, ENHANCED_PACKET: 6 } as const;
+const OPT_IF_NAME = 2;
 const OPT_IF_TSRESOL = 9;
+
+/** One interface of a capture: its index (in its pcapng section) or its name. */
+export type CaptureInterface = number | string;
 
 interface Stamped {
   bytes: Uint8Array;
@@ -29,7 +35,7 @@ interface Stamped {
   ns: bigint | null;
 }
 
-export function readCaptureFile(path: string): CapturedFrames {
+export function readCaptureFile(path: string, only: CaptureInterface | null = null): CapturedFrames {
   let data: Buffer;
   try {
     data = readFileSync(path);
@@ -42,12 +48,13 @@ export function readCaptureFile(path: string): CapturedFrames {
   let stamped: Stamped[];
   if (data.readUInt32LE(0) === PCAPNG_SECTION) {
     format = 'pcapng';
-    stamped = readPcapng(data, fail);
+    stamped = readPcapng(data, fail, only);
   } else if (
     [PCAP_MICROS, PCAP_NANOS].includes(data.readUInt32LE(0)) ||
     [PCAP_MICROS, PCAP_NANOS].includes(data.readUInt32BE(0))
   ) {
     format = 'pcap';
+    if (only !== null && only !== 0) throw fail(`a pcap file has one interface, 0, not ${quote(String(only))}`);
     stamped = readPcap(data, fail);
   } else {
     throw fail(`neither pcap nor pcapng (it begins with ${data.subarray(0, 4).toString('hex')})`);
@@ -103,10 +110,16 @@ interface Interface {
   link: number;
   /** Timestamp units per second. */
   unitsPerSecond: bigint;
+  /** if_name, when the file gives one. */
+  name: string | null;
 }
 
-function readPcapng(data: Buffer, fail: Fail): Stamped[] {
+function readPcapng(data: Buffer, fail: Fail, only: CaptureInterface | null): Stamped[] {
   const out: Stamped[] = [];
+  /** Every interface of every section, to say which exist when `only` names none of them. */
+  const seen: string[] = [];
+  const wanted = (id: number) =>
+    only === null || (typeof only === 'number' ? id === only : interfaces[id]?.name === only);
   let le = true;
   let interfaces: Interface[] = [];
   const u16 = (at: number) => (le ? data.readUInt16LE(at) : data.readUInt16BE(at));
@@ -137,16 +150,23 @@ function readPcapng(data: Buffer, fail: Fail): Stamped[] {
     const body = at + 8;
     const n = out.length + 1;
     if (type === Block.INTERFACE) {
-      interfaces.push({ link: u16(body), unitsPerSecond: tsResolution(data, body + 8, at + length - 4, u16) });
+      const i = { link: u16(body), ...interfaceOptions(data, body + 8, at + length - 4, u16) };
+      seen.push(i.name === null ? String(interfaces.length) : `${interfaces.length} ${i.name}`);
+      interfaces.push(i);
     } else if (type === Block.ENHANCED_PACKET || type === Block.PACKET) {
       const enhanced = type === Block.ENHANCED_PACKET;
-      const i = iface(enhanced ? u32(body) : u16(body), n);
+      const id = enhanced ? u32(body) : u16(body);
+      if (!wanted(id)) {
+        at += length;
+        continue;
+      }
+      const i = iface(id, n);
       const captured = u32(body + 12);
       const original = u32(body + 16);
       if (body + 20 + captured > at + length - 4) throw fail(`${nth(n)} runs past the end of its block`);
       const bytes = Uint8Array.prototype.slice.call(data, body + 20, body + 20 + captured);
       out.push({ bytes: whole(bytes, original, n, fail), ns: ts(u32(body + 4), u32(body + 8), i) });
-    } else if (type === Block.SIMPLE_PACKET) {
+    } else if (type === Block.SIMPLE_PACKET && wanted(0)) {
       iface(0, n);
       const original = u32(body);
       const captured = Math.min(original, length - 16);
@@ -157,20 +177,35 @@ function readPcapng(data: Buffer, fail: Fail): Stamped[] {
     }
     at += length;
   }
+  if (only !== null && out.length === 0) {
+    const which = typeof only === 'number' ? `interface ${only}` : `an interface named ${quote(only)}`;
+    throw fail(`holds no frames on ${which} (its interfaces: ${seen.join(', ') || 'none'})`);
+  }
   return out;
 }
 
-/** if_tsresol: 10^-v, or 2^-v when the high bit is set; microseconds when absent. */
-function tsResolution(data: Buffer, from: number, to: number, u16: (at: number) => number): bigint {
+/**
+ * An Interface Description's options: if_tsresol (10^-v, or 2^-v when the high bit is set;
+ * microseconds when absent) and if_name.
+ */
+function interfaceOptions(
+  data: Buffer,
+  from: number,
+  to: number,
+  u16: (at: number) => number,
+): { unitsPerSecond: bigint; name: string | null } {
+  let unitsPerSecond = 1_000_000n;
+  let name: string | null = null;
   for (let at = from; at + 4 <= to; ) {
     const code = u16(at);
     const length = u16(at + 2);
-    if (code === 0) break;
+    if (code === 0 || at + 4 + length > to) break;
     if (code === OPT_IF_TSRESOL && length >= 1) {
       const v = data[at + 4]!;
-      return (v & 0x80) !== 0 ? 2n ** BigInt(v & 0x7f) : 10n ** BigInt(v);
+      unitsPerSecond = (v & 0x80) !== 0 ? 2n ** BigInt(v & 0x7f) : 10n ** BigInt(v);
     }
+    if (code === OPT_IF_NAME) name = data.toString('utf8', at + 4, at + 4 + length).replace(/\0+$/, '');
     at += 4 + ((length + 3) & ~3);
   }
-  return 1_000_000n;
+  return { unitsPerSecond, name };
 }

@@ -68,7 +68,9 @@ describe.each([
 describe('every valued flag of send', () => {
   const valued = Object.values(SEND_FLAGS).filter((f) => f.kind === 'value');
   it.each(valued.map((f) => [f.name, f] as const))('--%s with a wrong value', (name, f) => {
-    const wrong = { N: '-1', S: 'soon', PPS: '0', SPEC: '', BYTES: '', FILE: '', MATCH: '' }[f.type.shape as string];
+    const wrong = { N: '-1', S: 'soon', PPS: '0', SPEC: '', BYTES: '', FILE: '', MATCH: '', IFACE: '' }[
+      f.type.shape as string
+    ];
     expect(wrong, f.type.shape).toBeDefined();
     const message = refusal(() => readSendConfig(['--port', 'x=pcap:ty0', `--${name}`, wrong!, 'eth']));
     expect(message).toMatch(new RegExp(`^--${name} `));
