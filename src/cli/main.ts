@@ -12,6 +12,7 @@ import { TapyardError } from '../error.js';
 import { packageRoot } from '../package-root.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
+import { labCommand } from './lab.js';
 import { sendCommand } from './send.js';
 import { traceCommand } from './trace.js';
 import { uiCommand } from './ui.js';
@@ -28,6 +29,7 @@ const COMMANDS: Record<string, Command> = {
   trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
   why: { run: whyCommand, about: "why can't A reach B? the hop where a frame is lost, and what would change it" },
   ui: { run: uiCommand, about: 'watch a running forward in the browser: topology, live counters, frames traced' },
+  lab: { run: labCommand, about: 'bring up a lab from a topology file (or a built-in kind); down, status, exec' },
   bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
 };
 
@@ -40,7 +42,7 @@ ${rows.join('\n')}
 
   --version  print the version
 
-The lab that the examples use: scripts/netns/lab up macvtap|bridge (see scripts/netns/lab help).
+The lab that the examples use: tapyard lab up macvtap|bridge|FILE (see tapyard lab --help).
 Exit status: 0 done, 1 a device or run failed, 2 bad usage, 3 send --expect saw no match in time.`;
 }
 

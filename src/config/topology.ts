@@ -1,0 +1,355 @@
+// A topology file (YAML, or JSON, which YAML reads too): a lab described once, brought up with
+// `tapyard lab up FILE`. Its keys are declared here, once: the same declarations check a file
+// (one line naming the key and its line for a typo or a wrong type) and print
+// docs/topology.schema.json. Forwarder ports are port specs read by forward's own parser, so a
+// port in a file means exactly what it means on the command line. docs/topology.md explains it.
+
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import { MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
+import { arr, bool, check, docError, type Fields, jsonSchema, obj, str, words } from './document-schema.js';
+import { readForwardConfig } from './forward.js';
+import { quote } from './quote.js';
+import { usageError } from './value.js';
+
+export const CABLES = ['direct', 'switch', 'hairpin'] as const;
+export type Cable = (typeof CABLES)[number];
+export const GUEST_KINDS = ['tap', 'veth', 'macvlan', 'vm', 'builtin'] as const;
+export type GuestKind = (typeof GUEST_KINDS)[number];
+export const GUEST_VIAS = ['macvtap', 'bridge', 'lower', 'external'] as const;
+export type GuestVia = (typeof GUEST_VIAS)[number];
+
+const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const cidr4 = str(CIDR4, 'an IPv4 address with its prefix, like 10.77.0.2/24');
+const cidr6 = str(/^[0-9a-fA-F:]+\/\d{1,3}$/, 'an IPv6 address with its prefix, like fd77::2/64');
+/** Short enough that ty-ID- and a one-letter prefix still fit the kernel's 15-byte names. */
+export const GUEST_NAME = /^[a-z][a-z0-9]{0,3}$/;
+/** The lab's own links and namespaces, which a guest may not be named after. */
+export const RESERVED_NAMES = ['ext', 'hv', 'sw', 'eth', 'br', 'swx', 'swl', 'hmv', 'xmv', 'xtp'];
+const MACVLAN_MODES = MACVLAN_MODE_NAMES.filter((m) => m !== 'source');
+
+const DEFAULT_VIA: Record<GuestKind, GuestVia> = {
+  tap: 'macvtap',
+  veth: 'bridge',
+  macvlan: 'lower',
+  vm: 'macvtap',
+  builtin: 'macvtap',
+};
+
+const GUEST_FIELDS: Fields = {
+  name: {
+    shape: str(GUEST_NAME, 'a lowercase letter, then up to 3 letters or digits'),
+    help: "the guest's namespace (ty-ID-NAME) and its NIC inside; its endpoint in hv is wNAME",
+    required: true,
+  },
+  kind: {
+    shape: words(GUEST_KINDS),
+    help:
+      'tap: a namespace behind a persistent tap that a forwarder attaches to; veth: a namespace on a veth; ' +
+      "macvlan: a namespace holding a macvlan of the lower; vm: a QEMU VM; builtin: no namespace, tapyard's " +
+      'own guest (a guest: port of a forwarder) on the endpoint',
+    fallback: 'tap',
+  },
+  via: {
+    shape: words(GUEST_VIAS),
+    help:
+      "macvtap: a macvtap on the lower (libvirt's type='direct'); bridge: a port of the Linux bridge br in hv; " +
+      'lower: the macvlan itself (kind macvlan); external: a veth straight to the external host (no lower). ' +
+      'Default: macvtap, bridge for a veth, lower for a macvlan',
+  },
+  mode: { shape: words(MACVLAN_MODES), help: 'the macvtap or macvlan mode', fallback: 'bridge' },
+  address: { shape: cidr4, help: "the guest's IPv4 address and prefix" },
+  address6: { shape: cidr6, help: "the guest's IPv6 address (only with ipv6: true)" },
+  accel: { shape: words(['tcg', 'kvm']), help: 'kind vm: plain emulation or KVM', fallback: 'tcg' },
+};
+
+const FORWARDER_FIELDS: Fields = {
+  name: { shape: str(/^[a-z][a-z0-9-]{0,15}$/, 'a lowercase name'), help: 'what status calls it', required: true },
+  netns: {
+    shape: str(/^[a-z][a-z0-9]{0,3}$/, "a namespace of the lab: hv, ext, sw or a guest's name"),
+    help: 'where it runs',
+    fallback: 'hv',
+  },
+  switch: { shape: str(/^[a-z][a-z0-9=,:+._-]*$/, 'KIND[,key=value...]'), help: 'as forward --switch' },
+  capture: { shape: str(/^[^\n]+$/, 'a file name'), help: 'as forward --capture: every frame read, to pcapng' },
+  ports: {
+    shape: arr({ type: 'text-or-map', required: ['name', 'kind', 'target'] }, 64),
+    help:
+      'as forward --port: NAME=KIND:TARGET[,key=value...], or a map {name, kind, target, key: value...}; ' +
+      "targets and netns= name the lab's own links and namespaces without the ty-ID- prefix",
+    required: true,
+  },
+};
+
+export const TOPOLOGY_FIELDS: Fields = {
+  name: {
+    shape: str(/^[a-z][a-z0-9-]{0,31}$/, 'a lowercase name'),
+    help: "the lab's name: lab down/status/exec take it",
+    required: true,
+  },
+  about: { shape: str(), help: 'one line saying what the lab shows' },
+  ipv6: { shape: bool, help: 'keep IPv6 on (off: counters see only the traffic a test sends)', fallback: false },
+  'multi-queue': { shape: bool, help: 'make every tap multi_queue (forward --queues N with mq)', fallback: false },
+  lower: {
+    shape: obj({
+      cable: {
+        shape: words(CABLES),
+        help: "direct: a veth to the external host; switch: through a Linux bridge in namespace sw; hairpin: that switch's port reflects (VEPA)",
+        fallback: 'direct',
+      },
+      address: { shape: cidr4, help: "the hypervisor's own address on the lower itself" },
+    }),
+    help: "the hypervisor's NIC (ty-ID-eth in namespace hv) and what it is cabled to; absent: no hypervisor",
+  },
+  external: {
+    shape: obj({
+      address: { shape: cidr4, help: "the external host's address", required: true },
+      address6: { shape: cidr6, help: 'its IPv6 address (only with ipv6: true)' },
+      'vlan-host': {
+        shape: bool,
+        help: "move ext's address to a tap xtp behind a passthru macvtap xmv, for a tapyard in ext to untag",
+        fallback: false,
+      },
+    }),
+    help: 'the rest of the network: namespace ext, its veth ty-ID-ext',
+    required: true,
+  },
+  'host-macvlan': {
+    shape: obj({
+      mode: { shape: words(MACVLAN_MODES), help: 'its mode', fallback: 'bridge' },
+      address: { shape: cidr4, help: "the hypervisor's address on it", required: true },
+    }),
+    help: "the hypervisor's own stack on a macvlan hmv of the lower (the usual fix for host to guest)",
+  },
+  guests: { shape: arr(obj(GUEST_FIELDS), 4), help: 'the guests, in order (1 to 4)', required: true },
+  forwarders: { shape: arr(obj(FORWARDER_FIELDS), 8), help: 'tapyard forwarders the lab starts' },
+};
+
+export interface GuestConfig {
+  readonly name: string;
+  readonly kind: GuestKind;
+  readonly via: GuestVia;
+  readonly mode: MacvlanMode;
+  readonly address: string | null;
+  readonly address6: string | null;
+  readonly accel: 'tcg' | 'kvm';
+}
+
+export interface ForwarderConfig {
+  readonly name: string;
+  readonly netns: string;
+  /** forward's argv, names as the file wrote them (the builder prefixes them). */
+  readonly ports: readonly string[];
+  readonly switch: string | null;
+  readonly capture: string | null;
+}
+
+export interface Topology {
+  readonly name: string;
+  readonly about: string | null;
+  readonly ipv6: boolean;
+  readonly multiQueue: boolean;
+  readonly lower: { readonly cable: Cable; readonly address: string | null } | null;
+  readonly external: { readonly address: string; readonly address6: string | null; readonly vlanHost: boolean };
+  readonly hostMacvlan: { readonly mode: MacvlanMode; readonly address: string } | null;
+  readonly guests: readonly GuestConfig[];
+  readonly forwarders: readonly ForwarderConfig[];
+}
+
+/** The published schema: docs/topology.schema.json. */
+export function topologyJsonSchema(): string {
+  const schema = {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'tapyard topology file',
+    ...jsonSchema(obj(TOPOLOGY_FIELDS)),
+  };
+  return `${JSON.stringify(schema, null, 2)}\n`;
+}
+
+export function readTopologyFile(path: string): Topology {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw usageError(`cannot read ${quote(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseTopology(text, path);
+}
+
+type Raw = Record<string, unknown> & { line: number };
+
+export function parseTopology(text: string, file: string): Topology {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    const line = first.linePos?.[0]?.line ?? 1;
+    throw docError(file, line, '', `not YAML or JSON: ${first.message.split('\n')[0]}`);
+  }
+  const raw = check(doc.contents as never, obj(TOPOLOGY_FIELDS), { file, lines, path: '' }) as Raw;
+  const fail = (at: { line: number }, path: string, sentence: string) => docError(file, at.line, path, sentence);
+  const lower = raw.lower as Raw | undefined;
+  const external = raw.external as Raw;
+  const hostMacvlan = raw['host-macvlan'] as Raw | undefined;
+  const guests = (raw.guests as Raw[]).map((g, i): GuestConfig & { line: number } => {
+    const path = `guests[${i}]`;
+    const name = g.name as string;
+    if (RESERVED_NAMES.includes(name)) throw fail(g, `${path}.name`, `${quote(name)} is one of the lab's own names`);
+    const kind = g.kind as GuestKind;
+    const via = (g.via ?? DEFAULT_VIA[kind]) as GuestVia;
+    const allowed: Record<GuestKind, readonly GuestVia[]> = {
+      tap: ['macvtap', 'bridge'],
+      veth: ['bridge', 'external'],
+      macvlan: ['lower'],
+      vm: ['macvtap', 'bridge'],
+      builtin: ['macvtap', 'bridge'],
+    };
+    if (!allowed[kind].includes(via))
+      throw fail(g, `${path}.via`, `a ${kind} guest goes via ${allowed[kind].join(' or ')}, not ${via}`);
+    if (via === 'external' && lower !== undefined)
+      throw fail(g, `${path}.via`, 'external (a veth straight to the external host) is for a lab with no lower');
+    if (via !== 'external' && lower === undefined)
+      throw fail(g, `${path}.via`, `${via} needs a lower (the hypervisor's NIC): add lower:`);
+    if (kind !== 'builtin' && g.address === undefined) throw fail(g, path, 'needs the key address');
+    return {
+      line: g.line,
+      name,
+      kind,
+      via,
+      mode: g.mode as MacvlanMode,
+      address: (g.address as string | undefined) ?? null,
+      address6: (g.address6 as string | undefined) ?? null,
+      accel: g.accel as 'tcg' | 'kvm',
+    };
+  });
+  if (guests.length === 0) throw fail(raw, 'guests', 'needs at least one guest');
+  const seen = new Set<string>();
+  for (const [i, g] of guests.entries()) {
+    if (seen.has(g.name)) throw fail(g, `guests[${i}].name`, `two guests are named ${quote(g.name)}`);
+    seen.add(g.name);
+  }
+  if (guests.some((g) => g.via === 'external') && guests.length > 1)
+    throw fail(raw, 'guests', 'a lab with no lower has one guest, on a veth to the external host');
+  if (hostMacvlan !== undefined && lower === undefined)
+    throw fail(hostMacvlan, 'host-macvlan', "needs a lower (the hypervisor's NIC)");
+  for (const a of [external.address, lower?.address, hostMacvlan?.address, ...guests.map((g) => g.address)])
+    if (typeof a === 'string') checkCidr(a, file, raw);
+  const topology: Topology = {
+    name: raw.name as string,
+    about: (raw.about as string | undefined) ?? null,
+    ipv6: raw.ipv6 as boolean,
+    multiQueue: raw['multi-queue'] as boolean,
+    lower: lower === undefined ? null : { cable: lower.cable as Cable, address: (lower.address as string) ?? null },
+    external: {
+      address: external.address as string,
+      address6: (external.address6 as string | undefined) ?? null,
+      vlanHost: external['vlan-host'] as boolean,
+    },
+    hostMacvlan:
+      hostMacvlan === undefined
+        ? null
+        : { mode: hostMacvlan.mode as MacvlanMode, address: hostMacvlan.address as string },
+    guests: guests.map(({ line: _, ...g }) => g),
+    forwarders: [],
+  };
+  const forwarders = ((raw.forwarders as Raw[] | undefined) ?? []).map((f, i) =>
+    readForwarder(f, `forwarders[${i}]`, topology, file),
+  );
+  return Object.freeze({ ...topology, forwarders });
+}
+
+function checkCidr(text: string, file: string, raw: Raw): void {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(text)!;
+  if (m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32 || Number(m[5]) < 1)
+    throw docError(file, raw.line, '', `${quote(text)} is not an IPv4 address with a prefix from 1 to 32`);
+}
+
+/** Every namespace and link name the lab will have, short (without ty-ID-). */
+export function labNames(t: Topology): { namespaces: Set<string>; links: Set<string> } {
+  const namespaces = new Set<string>(['ext']);
+  const links = new Set<string>(['ext']);
+  if (t.lower !== null) {
+    namespaces.add('hv');
+    links.add('eth');
+    if (t.lower.cable !== 'direct') {
+      namespaces.add('sw');
+      for (const l of ['sw', 'swx', 'swl']) links.add(l);
+    }
+  }
+  if (t.hostMacvlan !== null) links.add('hmv');
+  if (t.external.vlanHost) {
+    links.add('xmv');
+    links.add('xtp');
+  }
+  if (t.guests.some((g) => g.via === 'bridge')) links.add('br');
+  for (const g of t.guests) {
+    if (g.kind !== 'vm' && g.kind !== 'builtin') {
+      namespaces.add(g.name);
+      links.add(g.name);
+    }
+    if (g.via === 'macvtap' || g.via === 'bridge') links.add(`w${g.name}`);
+  }
+  return { namespaces, links };
+}
+
+const LINK_KINDS = ['macvtap', 'tap', 'pcap'];
+
+/** A port spec with its lab names (target, netns=) given `rename`; other text as it was. */
+export function renamePort(spec: string, rename: (short: string) => string): string {
+  const eq = spec.indexOf('=');
+  const colon = spec.indexOf(':', eq);
+  if (eq < 0 || colon < 0) return spec;
+  const kind = spec.slice(eq + 1, colon);
+  const [target = '', ...parts] = spec.slice(colon + 1).split(',');
+  const named = LINK_KINDS.includes(kind) ? rename(target) : target;
+  const keys = parts.map((p) => (p.startsWith('netns=') ? `netns=${rename(p.slice(6))}` : p));
+  return [`${spec.slice(0, colon + 1)}${named}`, ...keys].join(',');
+}
+
+/** A port written as a map, as the spec text forward reads: `name=kind:target,key=value`. */
+function portText(port: Record<string, unknown>): string {
+  const { line: _, name, kind, target, ...keys } = port;
+  const value = (v: unknown) => (v === true ? 'on' : v === false ? 'off' : String(v));
+  return [
+    `${value(name)}=${value(kind)}:${value(target)}`,
+    ...Object.entries(keys).map(([k, v]) => `${k}=${value(v)}`),
+  ].join(',');
+}
+
+function readForwarder(f: Raw, path: string, t: Topology, file: string): ForwarderConfig {
+  const { namespaces, links } = labNames(t);
+  const netns = f.netns as string;
+  if (!namespaces.has(netns))
+    throw docError(
+      file,
+      f.line,
+      `${path}.netns`,
+      `${quote(netns)} is not a namespace of this lab (${[...namespaces].join(', ')})`,
+    );
+  const ports = (f.ports as (string | Record<string, unknown>)[]).map((p) => (typeof p === 'string' ? p : portText(p)));
+  const rawPorts = f.ports as (string | { line: number })[];
+  for (const [i, spec] of ports.entries()) {
+    const line = typeof rawPorts[i] === 'object' ? (rawPorts[i] as { line: number }).line : f.line;
+    renamePort(spec, (short) => {
+      if (!links.has(short) && !namespaces.has(short))
+        throw docError(file, line, `${path}.ports[${i}]`, `${quote(short)} is not a link or namespace of this lab`);
+      return short;
+    });
+  }
+  const argv = [
+    ...ports.flatMap((p) => ['--port', p]),
+    ...(f.switch === undefined ? [] : ['--switch', f.switch as string]),
+  ];
+  try {
+    readForwardConfig(argv);
+  } catch (err) {
+    throw docError(file, f.line, path, (err as Error).message);
+  }
+  return Object.freeze({
+    name: f.name as string,
+    netns,
+    ports,
+    switch: (f.switch as string | undefined) ?? null,
+    capture: (f.capture as string | undefined) ?? null,
+  });
+}
