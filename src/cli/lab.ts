@@ -62,7 +62,7 @@ async function up(argv: string[]): Promise<number> {
     // Nothing of a lab that did not come up stays behind (an id that was already taken is not ours).
     if (made) {
       const why = signal !== null ? `interrupted by ${signal}` : (err as Error).message;
-      process.stderr.write(`tapyard: lab up failed (${why}), removing lab ${id}\n`);
+      process.stderr.write(`tapyard: lab up failed, removing lab ${id}: ${why}\n`);
       teardown(id);
       return signal !== null ? 130 : 1;
     }

@@ -82,6 +82,8 @@ export function readLabUp(argv: readonly string[]): LabUpConfig | null {
       guests: Array.from({ length: values.guests }, (_, i) => ({
         ...template,
         name: `g${i + 1}`,
+        nic: `gtp${i + 1}`,
+        endpoint: `mvt${i + 1}`,
         address: `10.77.0.1${i + 1}/24`,
       })),
     };

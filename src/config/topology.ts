@@ -24,6 +24,8 @@ const cidr4 = str(CIDR4, 'an IPv4 address with its prefix, like 10.77.0.2/24');
 const cidr6 = str(/^[0-9a-fA-F:]+\/\d{1,3}$/, 'an IPv6 address with its prefix, like fd77::2/64');
 /** Short enough that ty-ID- and a one-letter prefix still fit the kernel's 15-byte names. */
 export const GUEST_NAME = /^[a-z][a-z0-9]{0,3}$/;
+/** A link's name in the file: ty-ID- (at most 10 bytes) and this fit the kernel's 15. */
+const LINK_NAME = /^[a-z][a-z0-9]{0,4}$/;
 /** The lab's own links and namespaces, which a guest may not be named after. */
 export const RESERVED_NAMES = ['ext', 'hv', 'sw', 'eth', 'br', 'swx', 'swl', 'hmv', 'xmv', 'xtp'];
 const MACVLAN_MODES = MACVLAN_MODE_NAMES.filter((m) => m !== 'source');
@@ -39,8 +41,16 @@ const DEFAULT_VIA: Record<GuestKind, GuestVia> = {
 const GUEST_FIELDS: Fields = {
   name: {
     shape: str(GUEST_NAME, 'a lowercase letter, then up to 3 letters or digits'),
-    help: "the guest's namespace (ty-ID-NAME) and its NIC inside; its endpoint in hv is wNAME",
+    help: "the guest's namespace, ty-ID-NAME",
     required: true,
+  },
+  nic: {
+    shape: str(LINK_NAME, 'a lowercase letter, then up to 4 letters or digits'),
+    help: "the guest's NIC in its namespace, ty-ID-NIC (default: the guest's name)",
+  },
+  endpoint: {
+    shape: str(LINK_NAME, 'a lowercase letter, then up to 4 letters or digits'),
+    help: "the guest's macvtap, or its port on the bridge, in hv: ty-ID-ENDPOINT (default: w and the guest's name)",
   },
   kind: {
     shape: words(GUEST_KINDS),
@@ -127,6 +137,9 @@ export const TOPOLOGY_FIELDS: Fields = {
 
 export interface GuestConfig {
   readonly name: string;
+  /** The short names of its NIC (in its namespace) and of its endpoint in hv. */
+  readonly nic: string;
+  readonly endpoint: string;
   readonly kind: GuestKind;
   readonly via: GuestVia;
   readonly mode: MacvlanMode;
@@ -214,6 +227,8 @@ export function parseTopology(text: string, file: string): Topology {
     return {
       line: g.line,
       name,
+      nic: (g.nic as string | undefined) ?? name,
+      endpoint: (g.endpoint as string | undefined) ?? `w${name}`,
       kind,
       via,
       mode: g.mode as MacvlanMode,
@@ -224,9 +239,18 @@ export function parseTopology(text: string, file: string): Topology {
   });
   if (guests.length === 0) throw fail(raw, 'guests', 'needs at least one guest');
   const seen = new Set<string>();
+  const links = new Set<string>();
   for (const [i, g] of guests.entries()) {
     if (seen.has(g.name)) throw fail(g, `guests[${i}].name`, `two guests are named ${quote(g.name)}`);
     seen.add(g.name);
+    for (const [k, link] of [
+      ['nic', g.nic],
+      ['endpoint', g.endpoint],
+    ] as const) {
+      if (RESERVED_NAMES.includes(link) || links.has(link))
+        throw fail(g, `guests[${i}].${k}`, `${quote(link)} is already a link of this lab`);
+      links.add(link);
+    }
   }
   if (guests.some((g) => g.via === 'external') && guests.length > 1)
     throw fail(raw, 'guests', 'a lab with no lower has one guest, on a veth to the external host');
@@ -285,9 +309,9 @@ export function labNames(t: Topology): { namespaces: Set<string>; links: Set<str
   for (const g of t.guests) {
     if (g.kind !== 'vm' && g.kind !== 'builtin') {
       namespaces.add(g.name);
-      links.add(g.name);
+      links.add(g.nic);
     }
-    if (g.via === 'macvtap' || g.via === 'bridge') links.add(`w${g.name}`);
+    if (g.via === 'macvtap' || g.via === 'bridge') links.add(g.endpoint);
   }
   return { namespaces, links };
 }

@@ -188,8 +188,8 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
   let built = 0;
   for (const [index, g] of t.guests.entries()) {
     const i = index + 1;
-    const wire = name(`w${g.name}`);
-    const nic = name(g.name);
+    const wire = name(g.endpoint);
+    const nic = name(g.nic);
     let wireKind: 'macvtap' | 'tap' | null = null;
     let mac: string | null = null;
     // The endpoint in hv: a macvtap on the lower, or a tap on the bridge.

@@ -1,5 +1,6 @@
-// The lab script's promises: names carry the run's id, `down` removes exactly what `up` made,
-// and an `up` that fails half-way (or is interrupted) leaves nothing behind.
+// The lab's promises, through scripts/netns/lab (the name scripts and benchmarks call it by; it
+// runs `tapyard lab`): names carry the run's id, `down` removes exactly what `up` made, and an
+// `up` that fails half-way (or is interrupted) leaves nothing behind.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,6 +93,6 @@ test('bad usage is one line and a non-zero exit', () => {
     const r = spawnSync(LAB, args, { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^lab: /);
+    expect(r.stderr).toMatch(/^tapyard: /);
   }
 });
