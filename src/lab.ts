@@ -47,7 +47,11 @@ export function labUp(kind: LabKind | (string & {}), ...flags: string[]): Lab {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
   } catch (err) {
-    const why = (err as { stderr?: string }).stderr?.trim().split('\n').at(-1)?.replace(/^tapyard: /, '');
+    const why = (err as { stderr?: string }).stderr
+      ?.trim()
+      .split('\n')
+      .at(-1)
+      ?.replace(/^tapyard: /, '');
     throw new TapyardError('ELAB', `lab up ${kind} failed: ${why ?? String(err)}`);
   }
   const env = Object.fromEntries(

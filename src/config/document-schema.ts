@@ -15,7 +15,7 @@ export type Shape =
   | { readonly type: 'integer'; readonly min: number; readonly max: number }
   | { readonly type: 'object'; readonly fields: Fields }
   | { readonly type: 'array'; readonly item: Shape; readonly maxItems: number }
-  /** A string, or a map whose values are scalars (a port written out key by key). */
+  /** A string, or a map whose values are scalars (a port written out key by key); `text` is not a key. */
   | { readonly type: 'text-or-map'; readonly required: readonly string[] };
 
 export interface Field {
@@ -84,7 +84,8 @@ export function check(node: Node | null, shape: Shape, at: Where): unknown {
       return node.items.map((item, i) => check(item as Node, shape.item, { ...at, path: `${at.path}[${i}]` }));
     }
     case 'text-or-map': {
-      if (typeof scalar === 'string') return scalar;
+      // Text comes back as { line, text }, a map as { line, ...its keys }.
+      if (typeof scalar === 'string') return { line, text: scalar };
       if (!isMap(node)) throw fail(`must be text or a map, not ${what}`);
       const out: Record<string, unknown> = { line };
       for (const pair of node.items) {

@@ -7,8 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
+import { SWITCH_KINDS, type SwitchKind } from '../switch/roles.js';
 import { arr, bool, check, docError, type Fields, jsonSchema, obj, str, words } from './document-schema.js';
 import { readForwardConfig } from './forward.js';
+import { parsePortSpec } from './port.js';
 import { quote } from './quote.js';
 import { usageError } from './value.js';
 
@@ -19,7 +21,8 @@ export type GuestKind = (typeof GUEST_KINDS)[number];
 export const GUEST_VIAS = ['macvtap', 'bridge', 'lower', 'external'] as const;
 export type GuestVia = (typeof GUEST_VIAS)[number];
 
-const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const CIDR4 = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}/([1-9]|[12]\\d|3[0-2])$`);
 const cidr4 = str(CIDR4, 'an IPv4 address with its prefix, like 10.77.0.2/24');
 const cidr6 = str(/^[0-9a-fA-F:]+\/\d{1,3}$/, 'an IPv6 address with its prefix, like fd77::2/64');
 /** Short enough that ty-ID- and a one-letter prefix still fit the kernel's 15-byte names. */
@@ -256,8 +259,6 @@ export function parseTopology(text: string, file: string): Topology {
     throw fail(raw, 'guests', 'a lab with no lower has one guest, on a veth to the external host');
   if (hostMacvlan !== undefined && lower === undefined)
     throw fail(hostMacvlan, 'host-macvlan', "needs a lower (the hypervisor's NIC)");
-  for (const a of [external.address, lower?.address, hostMacvlan?.address, ...guests.map((g) => g.address)])
-    if (typeof a === 'string') checkCidr(a, file, raw);
   const topology: Topology = {
     name: raw.name as string,
     about: (raw.about as string | undefined) ?? null,
@@ -280,12 +281,6 @@ export function parseTopology(text: string, file: string): Topology {
     readForwarder(f, `forwarders[${i}]`, topology, file),
   );
   return Object.freeze({ ...topology, forwarders });
-}
-
-function checkCidr(text: string, file: string, raw: Raw): void {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(text)!;
-  if (m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32 || Number(m[5]) < 1)
-    throw docError(file, raw.line, '', `${quote(text)} is not an IPv4 address with a prefix from 1 to 32`);
 }
 
 /** Every namespace and link name the lab will have, short (without ty-ID-). */
@@ -330,36 +325,40 @@ export function renamePort(spec: string, rename: (short: string) => string): str
   return [`${spec.slice(0, colon + 1)}${named}`, ...keys].join(',');
 }
 
-/** A port written as a map, as the spec text forward reads: `name=kind:target,key=value`. */
+/** A port as the spec text forward reads: as written, or from a map `{name, kind, target, key: value}`. */
 function portText(port: Record<string, unknown>): string {
+  if (typeof port.text === 'string') return port.text;
   const { line: _, name, kind, target, ...keys } = port;
   const value = (v: unknown) => (v === true ? 'on' : v === false ? 'off' : String(v));
-  return [
-    `${value(name)}=${value(kind)}:${value(target)}`,
-    ...Object.entries(keys).map(([k, v]) => `${k}=${value(v)}`),
-  ].join(',');
+  const head = `${value(name)}=${value(kind)}:${value(target)}`;
+  return [head, ...Object.entries(keys).map(([k, v]) => `${k}=${value(v)}`)].join(',');
 }
 
 function readForwarder(f: Raw, path: string, t: Topology, file: string): ForwarderConfig {
   const { namespaces, links } = labNames(t);
   const netns = f.netns as string;
-  if (!namespaces.has(netns))
-    throw docError(
-      file,
-      f.line,
-      `${path}.netns`,
-      `${quote(netns)} is not a namespace of this lab (${[...namespaces].join(', ')})`,
-    );
-  const ports = (f.ports as (string | Record<string, unknown>)[]).map((p) => (typeof p === 'string' ? p : portText(p)));
-  const rawPorts = f.ports as (string | { line: number })[];
-  for (const [i, spec] of ports.entries()) {
-    const line = typeof rawPorts[i] === 'object' ? (rawPorts[i] as { line: number }).line : f.line;
+  if (!namespaces.has(netns)) {
+    const known = [...namespaces].join(', ');
+    throw docError(file, f.line, `${path}.netns`, `${quote(netns)} is not a namespace of this lab (${known})`);
+  }
+  const switchKind = ((f.switch as string | undefined)?.split(',')[0] ?? 'cross') as SwitchKind;
+  const raw = f.ports as Raw[];
+  const ports = raw.map((p, i) => {
+    const spec = portText(p);
+    const at = `${path}.ports[${i}]`;
     renamePort(spec, (short) => {
       if (!links.has(short) && !namespaces.has(short))
-        throw docError(file, line, `${path}.ports[${i}]`, `${quote(short)} is not a link or namespace of this lab`);
+        throw docError(file, p.line, at, `${quote(short)} is not a link or namespace of this lab`);
       return short;
     });
-  }
+    try {
+      // Each port on its own first, so an error points at its line.
+      if ((SWITCH_KINDS as readonly string[]).includes(switchKind)) parsePortSpec(spec, switchKind);
+    } catch (err) {
+      throw docError(file, p.line, at, (err as Error).message);
+    }
+    return spec;
+  });
   const argv = [
     ...ports.flatMap((p) => ['--port', p]),
     ...(f.switch === undefined ? [] : ['--switch', f.switch as string]),

@@ -52,9 +52,13 @@ function up(file: string, id: string, ...options: string[]): Record<string, stri
 
 /** How many of `count` pings from the lab's namespace `role` came back. */
 function ping(id: string, role: string, ip: string, count = 3): number {
-  const r = spawnSync('ip', ['netns', 'exec', `ty-${id}-${role}`, 'ping', '-c', String(count), '-i', '0.05', '-W', '1', ip], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', `ty-${id}-${role}`, 'ping', '-c', String(count), '-i', '0.05', '-W', '1', ip],
+    {
+      encoding: 'utf8',
+    },
+  );
   const m = / (\d+) received/.exec(r.stdout);
   if (m === null) throw new Error(`no ping summary: ${r.stdout}${r.stderr}`);
   return Number(m[1]);
@@ -171,7 +175,7 @@ describe('every shipped topology file', () => {
     for (const pid of forwarders) expect(pidAlive(pid)).toBe(false);
   });
 
-  test('impaired: one command, 30 % loss toward tapyard\'s own guest, counted by the forwarder', () => {
+  test("impaired: one command, 30 % loss toward tapyard's own guest, counted by the forwarder", () => {
     const id = freshId();
     const env = up('impaired', id);
     const got = ping(id, 'ext', env.GUEST_IP!, 100);
@@ -217,7 +221,9 @@ describe('status and exec take the lab name', () => {
     expect(s.stdout).toMatch(/forwarder fw: pid \d+, running/);
     const e = lab('exec', `named-${id}`, 'gst', 'ip', '-br', 'addr', 'show', `ty-${id}-gtp`);
     expect(e.stdout).toMatch(/10\.77\.0\.2\/24/);
-    expect(lab('exec', `named-${id}`, 'nope', 'true').stderr).toMatch(/^tapyard: lab named-\w+ has no namespace 'nope'/);
+    expect(lab('exec', `named-${id}`, 'nope', 'true').stderr).toMatch(
+      /^tapyard: lab named-\w+ has no namespace 'nope'/,
+    );
     downAndGone(`named-${id}`, id);
   });
 });
