@@ -9,6 +9,7 @@ import { quote } from '../config/quote.js';
 import { usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
 import { buildLab, findLab, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
+import { fromLibvirtCommand } from './from-libvirt.js';
 
 export async function labCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -21,6 +22,8 @@ export async function labCommand(argv: string[]): Promise<number> {
       return status(rest);
     case 'exec':
       return exec(rest);
+    case 'from-libvirt':
+      return fromLibvirtCommand(rest);
     case undefined:
     case 'help':
     case '-h':

@@ -110,7 +110,10 @@ export const TOPOLOGY_FIELDS: Fields = {
         help: "direct: a veth to the external host; switch: through a Linux bridge in namespace sw; hairpin: that switch's port reflects (VEPA)",
         fallback: 'direct',
       },
-      address: { shape: cidr4, help: "the hypervisor's own address on the lower itself" },
+      address: {
+        shape: cidr4,
+        help: "the hypervisor's own address: on the lower itself, or on the bridge br when a guest is bridged",
+      },
     }),
     help: "the hypervisor's NIC (ty-ID-eth in namespace hv) and what it is cabled to; absent: no hypervisor",
   },

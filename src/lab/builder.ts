@@ -157,14 +157,19 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
     record('EXT_IF', ext);
     record('EXT_MAC', macOf('ext', ext));
     record('LOWER_IF', lower);
-    if (t.lower.address !== null) {
-      ip('-n', ns('hv'), 'addr', 'add', t.lower.address, 'dev', lower);
-      record('HOST_IF', lower);
-      record('HOST_MAC', macOf('hv', lower));
-      record('HOST_IP', withoutPrefix(t.lower.address));
-    }
     await step();
   }
+  // The hypervisor's own address: on the lower, or on the bridge when the lower is one of its
+  // ports (a bridge port's own address sees nothing: the bridge takes every frame).
+  const bridged = t.guests.some((g) => g.via === 'bridge');
+  const hostAddress = (link: string) => {
+    if (t.lower?.address == null) return;
+    ip('-n', ns('hv'), 'addr', 'add', t.lower.address, 'dev', link);
+    record('HOST_IF', link);
+    record('HOST_MAC', macOf('hv', link));
+    record('HOST_IP', withoutPrefix(t.lower.address));
+  };
+  if (!bridged) hostAddress(lower);
   if (t.hostMacvlan !== null) {
     // macvlan never sees what the host sends on the lower itself; on a macvlan in bridge mode
     // it switches host <-> guest locally.
@@ -176,11 +181,12 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
     record('HOST_MAC', macOf('hv', hmv));
     record('HOST_IP', withoutPrefix(t.hostMacvlan.address));
   }
-  if (t.guests.some((g) => g.via === 'bridge')) {
+  if (bridged) {
     bridge('hv', name('br'));
     ip('-n', ns('hv'), 'link', 'set', lower, 'master', name('br'));
     ip('-n', ns('hv'), 'link', 'set', name('br'), 'up');
     record('BRIDGE', name('br'));
+    hostAddress(name('br'));
     await step();
   }
 
