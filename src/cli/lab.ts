@@ -8,7 +8,16 @@ import { labHelp, readLabUp } from '../config/lab.js';
 import { quote } from '../config/quote.js';
 import { usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
-import { buildLab, findLab, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
+import {
+  buildLab,
+  findLab,
+  LAB_ID,
+  type LabState,
+  listLabs,
+  newLabId,
+  readLabState,
+  teardown,
+} from '../lab/builder.js';
 import { fromLibvirtCommand } from './from-libvirt.js';
 
 export async function labCommand(argv: string[]): Promise<number> {
@@ -25,11 +34,13 @@ export async function labCommand(argv: string[]): Promise<number> {
     case 'from-libvirt':
       return fromLibvirtCommand(rest);
     case undefined:
+      process.stderr.write(`${labHelp()}\n`);
+      return 2;
     case 'help':
     case '-h':
     case '--help':
       console.log(labHelp());
-      return verb === undefined ? 2 : 0;
+      return 0;
     default:
       throw usageError(`unknown lab command ${quote(verb)} (up, down, status, exec, from-libvirt)`);
   }
@@ -48,22 +59,20 @@ async function up(argv: string[]): Promise<number> {
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const s of signals) process.on(s, onSignal);
-  let made = false;
+  // A lab of this id that exists already is someone else's: a failure then removes nothing.
+  const ours = readLabState(id) === null;
   try {
     await buildLab(config.topology, {
       id,
       kind: config.kind ?? config.topology.name,
       interrupted: () => signal !== null,
-      onRecord: (key, value) => {
-        made = true;
-        process.stdout.write(`${key}=${value}\n`);
-      },
+      onRecord: (key, value) => process.stdout.write(`${key}=${value}\n`),
     });
     if (signal !== null) throw new TapyardError('EINTERRUPTED', 'interrupted');
     return 0;
   } catch (err) {
     // Nothing of a lab that did not come up stays behind (an id that was already taken is not ours).
-    if (made) {
+    if (ours && readLabState(id) !== null) {
       const why = signal !== null ? `interrupted by ${signal}` : (err as Error).message;
       process.stderr.write(`tapyard: lab up failed, removing lab ${id}: ${why}\n`);
       teardown(id);

@@ -3,7 +3,7 @@
 // `up` that fails half-way (or is interrupted) leaves nothing behind.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -44,7 +44,10 @@ test('up creates only ty-ID-* namespaces and links; down removes exactly them', 
   expect(spawnSync(LAB, ['status', id]).status).not.toBe(0);
 });
 
-test('an up that fails half-way removes what it had made', () => {
+test.each([
+  ['half-way (no taps)', '*tuntap*'],
+  ['at its first namespace', '*netns\\ add*'],
+])('an up that fails %s removes what it had made', (_, refused) => {
   const id = freshId();
   ids.push(id);
   // An `ip` that refuses to make taps: the lab fails after its namespaces and veths exist.
@@ -53,7 +56,7 @@ test('an up that fails half-way removes what it had made', () => {
     const realIp = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
     writeFileSync(
       join(bin, 'ip'),
-      `#!/bin/sh\ncase "$*" in *tuntap*) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`,
+      `#!/bin/sh\ncase "$*" in ${refused}) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`,
     );
     chmodSync(join(bin, 'ip'), 0o755);
     const r = spawnSync(LAB, ['up', 'macvtap', '--id', id], {
@@ -67,6 +70,7 @@ test('an up that fails half-way removes what it had made', () => {
   }
   expect(ours(id)).toEqual([]);
   expect(spawnSync(LAB, ['status', id]).status).not.toBe(0);
+  expect(existsSync(join(process.env.TAPYARD_RUN_DIR ?? '/run/tapyard', `lab-${id}.env`))).toBe(false);
 });
 
 test('an up interrupted by Ctrl-C removes what it had made', async () => {
