@@ -107,7 +107,9 @@ export const TOPOLOGY_FIELDS: Fields = {
     shape: obj({
       cable: {
         shape: words(CABLES),
-        help: "direct: a veth to the external host; switch: through a Linux bridge in namespace sw; hairpin: that switch's port reflects (VEPA)",
+        help:
+          'direct: a veth to the external host; switch: through a Linux bridge in namespace sw; ' +
+          "hairpin: that switch's port reflects (VEPA)",
         fallback: 'direct',
       },
       address: {

@@ -167,7 +167,8 @@ export function fromLibvirt(
       const path = o.networks.get(net);
       if (path === undefined) {
         skip(
-          `the domain does not say what network '${net}' is: give its XML with --network FILE (virsh net-dumpxml ${net})`,
+          `the domain does not say what network '${net}' is: ` +
+            `give its XML with --network FILE (virsh net-dumpxml ${net})`,
         );
         continue;
       }

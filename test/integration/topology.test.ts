@@ -72,7 +72,14 @@ function withForwarders(kind: string, forwarders: string): string {
 }
 
 const FW = (netns: string, name: string, ...ports: string[]) =>
-  `  - name: ${name}\n    netns: ${netns}\n${ports.length > 2 ? '    switch: pairs\n' : ''}    ports:\n${ports.map((p) => `      - ${p}\n`).join('')}`;
+  [
+    `  - name: ${name}`,
+    `    netns: ${netns}`,
+    ...(ports.length > 2 ? ['    switch: pairs'] : []),
+    '    ports:',
+    ...ports.map((p) => `      - ${p}`),
+    '',
+  ].join('\n');
 
 interface Case {
   name: string;

@@ -70,7 +70,7 @@ describe('interfaces that do not map are named, with why', () => {
     expect(lab.unmapped[0]!.why).toMatch(why);
   });
 
-  test('what the kernel would refuse: a second macvtap beside passthru, a second NIC, macvtap and bridge on one NIC', () => {
+  test('what the kernel refuses: a macvtap beside passthru, a second NIC, a macvtap and a bridge on one NIC', () => {
     const two = (a: string, b: string) => read(`<devices>${a}${b}</devices>`).unmapped.map((u) => u.why);
     const d = (dev: string, mode: string) =>
       `<interface type='direct'><source dev='${dev}' mode='${mode}'/></interface>`;
