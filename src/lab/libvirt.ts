@@ -71,6 +71,16 @@ function parseXml(text: string, file: string): Element {
   return root;
 }
 
+/**
+ * An attribute, as text safe to put into a message and a YAML comment: a character reference can
+ * put a newline (or an escape sequence) into an attribute, so control characters become '?'.
+ */
+function attr(e: Element | undefined, name: string): string | null {
+  const v = e?.getAttribute(name) ?? null;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it replaces
+  return v === null ? null : v.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 64);
+}
+
 const children = (e: Element, tag: string): Element[] =>
   Array.from(e.childNodes).filter((n): n is Element => n.nodeType === 1 && (n as Element).tagName === tag);
 const child = (e: Element, tag: string): Element | undefined => children(e, tag)[0];
@@ -83,9 +93,9 @@ export function readNetwork(text: string, file: string): [string, NetworkPath] {
   const name = child(root, 'name')?.textContent?.trim() ?? '';
   if (name === '') throw new TapyardError('EUSAGE', `${file}: the <network> has no <name>`);
   const forward = child(root, 'forward');
-  const mode = forward?.getAttribute('mode') ?? (forward === undefined ? 'isolated' : 'nat');
-  const dev = forward?.getAttribute('dev') ?? (forward && child(forward, 'interface')?.getAttribute('dev')) ?? null;
-  const hasBridge = child(root, 'bridge')?.getAttribute('name') != null;
+  const mode = attr(forward, 'mode') ?? (forward === undefined ? 'isolated' : 'nat');
+  const dev = attr(forward, 'dev') ?? (forward && attr(child(forward, 'interface'), 'dev')) ?? null;
+  const hasBridge = attr(child(root, 'bridge'), 'name') !== null;
   if (MODES[mode] !== undefined && !hasBridge) {
     return [
       name,
@@ -121,6 +131,7 @@ export function fromLibvirt(
   const interfaces = all.filter((e) => (e.parentNode as Element | null)?.tagName !== 'forward');
   if (interfaces.length === 0) throw new TapyardError('EUSAGE', `${file}: no <interface> in it`);
   const domainName = child(root, 'name')?.textContent?.trim() ?? 'libvirt';
+  const about = root.tagName === 'domain' ? `domain ${domainName}` : 'a libvirt domain';
   const name =
     domainName
       .toLowerCase()
@@ -132,7 +143,7 @@ export function fromLibvirt(
   let lowerDev: string | null = null;
   for (const [i, e] of interfaces.entries()) {
     const index = i + 1;
-    const type = e.getAttribute('type') ?? '';
+    const type = attr(e, 'type') ?? '';
     const source = child(e, 'source');
     let libvirt = `type='${type}'`;
     const skip = (why: string) => unmapped.push({ index, libvirt, why });
@@ -140,8 +151,8 @@ export function fromLibvirt(
     let mode: MacvlanMode = 'bridge';
     let dev: string | null = null;
     if (type === 'direct') {
-      dev = source?.getAttribute('dev') ?? null;
-      const m = source?.getAttribute('mode') || 'vepa';
+      dev = attr(source, 'dev') ?? null;
+      const m = attr(source, 'mode') || 'vepa';
       libvirt += ` dev='${dev ?? '?'}' mode='${m}'`;
       if (dev === null) {
         skip('it has no <source dev=...>: no NIC to put a macvtap on');
@@ -154,15 +165,15 @@ export function fromLibvirt(
       via = 'macvtap';
       mode = MODES[m]!;
     } else if (type === 'bridge') {
-      libvirt += ` bridge='${source?.getAttribute('bridge') ?? '?'}'`;
-      const port = child(e, 'virtualport')?.getAttribute('type');
+      libvirt += ` bridge='${attr(source, 'bridge') ?? '?'}'`;
+      const port = attr(child(e, 'virtualport'), 'type');
       if (port != null) {
         skip(`its <virtualport type='${port}'> is an Open vSwitch or 802.1Qbg/bh port; the lab's bridge is Linux's`);
         continue;
       }
       via = 'bridge';
     } else if (type === 'network') {
-      const net = source?.getAttribute('network') ?? '';
+      const net = attr(source, 'network') ?? '';
       libvirt += ` network='${net}'`;
       const path = o.networks.get(net);
       if (path === undefined) {
@@ -209,7 +220,7 @@ export function fromLibvirt(
       skip('a lab has at most 4 guests');
       continue;
     }
-    const trusted = e.getAttribute('trustGuestRxFilters') === 'yes';
+    const trusted = attr(e, 'trustGuestRxFilters') === 'yes';
     if (trusted) libvirt += " trustGuestRxFilters='yes'";
     const tags = children(child(e, 'vlan') ?? e, 'tag');
     if (tags.length > 1) {
@@ -218,9 +229,9 @@ export function fromLibvirt(
     }
     let vlan: number | null = null;
     if (tags.length === 1) {
-      const id = Number(tags[0]!.getAttribute('id'));
+      const id = Number(attr(tags[0], 'id'));
       if (!Number.isInteger(id) || id < 1 || id > 4094) {
-        skip(`<vlan><tag id='${tags[0]!.getAttribute('id')}'/> is not a VLAN id from 1 to 4094`);
+        skip(`<vlan><tag id='${attr(tags[0]!, 'id')}'/> is not a VLAN id from 1 to 4094`);
         continue;
       }
       vlan = id;
@@ -233,23 +244,30 @@ export function fromLibvirt(
     const n = mapped.length + 1;
     mapped.push({ index, guest: `g${n}`, via, mode, trusted, vlan, libvirt, address: `10.77.0.1${n}` });
   }
-  return { name, interfaces: mapped, unmapped, yaml: topologyYaml(name, file, mapped, unmapped, o.cable) };
+  return {
+    name,
+    interfaces: mapped,
+    unmapped,
+    yaml: topologyYaml({ name, about, file, mapped, unmapped, cable: o.cable }),
+  };
 }
 
-function topologyYaml(
-  name: string,
-  file: string,
-  mapped: readonly MappedInterface[],
-  unmapped: readonly Unmapped[],
-  cable: Cable,
-): string {
+function topologyYaml(o: {
+  name: string;
+  about: string;
+  file: string;
+  mapped: readonly MappedInterface[];
+  unmapped: readonly Unmapped[];
+  cable: Cable;
+}): string {
+  const { name, file, mapped, unmapped, cable } = o;
   const lines = [
     `# Written by tapyard lab from-libvirt ${file}: each guest is one <interface> of the domain,`,
     "# a namespace behind a tap, with a tapyard forwarder as its backend (as QEMU is a VM's).",
     ...mapped.map((m) => `#   ${m.guest}: interface ${m.index}, ${m.libvirt}`),
     ...unmapped.map((u) => `#   not mapped: interface ${u.index}, ${u.libvirt}: ${u.why}`),
     `name: ${name}`,
-    `about: the interfaces of ${name.replace(/[^a-z0-9-]/g, '')} from libvirt's XML`,
+    `about: the network interfaces of ${o.about.replace(/[^A-Za-z0-9 ._-]/g, '')}, from libvirt's XML`,
     'lower:',
     `  cable: ${cable}`,
     "  address: 10.77.0.3/24   # the hypervisor's own address (on the bridge when the NIC is in one)",

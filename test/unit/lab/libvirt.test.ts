@@ -83,6 +83,12 @@ describe('interfaces that do not map are named, with why', () => {
     ]);
   });
 
+  test('an attribute cannot write lines of its own into the file (a newline by character reference)', () => {
+    const lab = read("<interface type='direct'><source dev='eth0&#10;ipv6: true' mode='vepa'/></interface>");
+    expect(lab.interfaces[0]!.libvirt).toBe("type='direct' dev='eth0?ipv6: true' mode='vepa'");
+    expect(parseTopology(lab.yaml, 'x.yaml').ipv6).toBe(false);
+  });
+
   test('bad XML is one sentence', () => {
     expect(() => read('<domain><devices>')).toThrow(TapyardError);
     expect(() => read('<domain><devices>')).toThrow(/^dom\.xml: not XML: /);
