@@ -89,6 +89,13 @@ describe('the shipped files and the published schema', () => {
     expect(violation({ ...good, guests: [{ ...good.guests[0], mode: 'loud' }] }, SCHEMA)).toMatch(/mode: not in enum/);
   });
 
+  test("the README's topology file reads, and is the shipped impaired lab", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const yaml = /```yaml\n(name: impaired\n[^`]*)```/.exec(readme)![1]!;
+    const shipped = parseTopology(readFileSync(join(ROOT, 'labs', 'impaired.yaml'), 'utf8'), 'impaired.yaml');
+    expect(parseTopology(yaml, 'README.md')).toEqual({ ...shipped, about: null });
+  });
+
   test('a JSON file reads as the same topology as its YAML', () => {
     const text = readFileSync(join(ROOT, 'labs', 'impaired.yaml'), 'utf8');
     expect(parseTopology(JSON.stringify(parse(text), null, 2), 'impaired.json')).toEqual(
