@@ -12,7 +12,6 @@ import { TapyardError } from '../error.js';
 import { packageRoot } from '../package-root.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
-import { labCommand } from './lab.js';
 import { sendCommand } from './send.js';
 import { traceCommand } from './trace.js';
 import { uiCommand } from './ui.js';
@@ -29,7 +28,11 @@ const COMMANDS: Record<string, Command> = {
   trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
   why: { run: whyCommand, about: "why can't A reach B? the hop where a frame is lost, and what would change it" },
   ui: { run: uiCommand, about: 'watch a running forward in the browser: topology, live counters, frames traced' },
-  lab: { run: labCommand, about: 'bring up a lab from a topology file (or a built-in kind); down, status, exec' },
+  // Loaded when asked for: it reads YAML and XML through packages, which no other command needs.
+  lab: {
+    run: async (argv) => (await import('./lab.js')).labCommand(argv),
+    about: 'bring up a lab from a topology file (or a built-in kind); down, status, exec',
+  },
   bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
 };
 

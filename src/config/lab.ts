@@ -36,8 +36,8 @@ export const LAB_UP_FLAGS = {
   ipv6: onOff('ipv6', 'keep IPv6 on (by default it is off so counters see only the traffic a test sends)'),
   mq: onOff('mq', 'make every tap multi_queue (forward --queues N with mq on the tap ports)'),
   hostMacvlan: onOff('host-macvlan', "move the hypervisor's address from the lower to a bridge-mode macvlan of it"),
-  guests: valued('guests', integer(1, 4), 'lab guests: how many guests side by side (g1..gN, 10.77.0.1N)', '2'),
-  on: valued('on', oneOf(['macvtap', 'bridge'] as const), "the guests' path: a macvtap, or a tap on the bridge"),
+  guests: valued('guests', integer(1, 4), 'lab up guests: how many guests side by side (g1..gN, 10.77.0.1N)', '2'),
+  on: valued('on', oneOf(['macvtap', 'bridge'] as const), "a VM guest's path: a macvtap, or a tap on the bridge"),
   accel: valued('accel', oneOf(['tcg', 'kvm'] as const), 'a VM guest: plain emulation or KVM', 'tcg'),
   help: HELP_FLAG,
 } as const;
@@ -112,7 +112,8 @@ export function labHelp(): string {
 
 A topology file (YAML or JSON, docs/topology.md, schema docs/topology.schema.json) names the lower
 and its cable, the guests and their paths (macvtap modes, a Linux bridge), the addresses and the
-tapyard forwarders with their ports. KIND is a file shipped in labs/: ${LAB_KINDS.join(', ')}.
+tapyard forwarders with their ports. KIND is a file shipped in labs/:
+  ${LAB_KINDS.join(', ')}.
 
 up options (each changes the topology, on a file as on a kind):
 ${flagHelp(LAB_UP_FLAGS, 20).join('\n')}
