@@ -236,6 +236,27 @@ describe('status and exec take the lab name', () => {
 });
 
 describe('a failure or a signal half-way leaves nothing', () => {
+  test.skipIf(vmUnavailable() !== null)(
+    'Ctrl-C while the VM boots: QEMU stopped, its files and the lab gone',
+    async () => {
+      const id = freshId();
+      const child = spawn(process.execPath, [CLI, 'lab', 'up', 'vm', '--id', id], { stdio: 'ignore' });
+      const state = join(RUN_DIR, `lab-${id}.env`);
+      const vm = () => (existsSync(state) ? /^VM_PID=(\d+)$/m.exec(readFileSync(state, 'utf8')) : null);
+      while (vm() === null) await new Promise((r) => setTimeout(r, 5));
+      const pid = Number(vm()![1]);
+      const vmDir = /^VM_DIR=(.*)$/m.exec(readFileSync(state, 'utf8'))![1]!;
+      expect(/^LAB_READY=/m.test(readFileSync(state, 'utf8'))).toBe(false);
+      child.kill('SIGINT');
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      expect(code).toBe(130);
+      expect(pidAlive(pid)).toBe(false);
+      expect(existsSync(vmDir)).toBe(false);
+      expect(ours(id)).toEqual([]);
+      expect(existsSync(state)).toBe(false);
+    },
+  );
+
   test('a forwarder that cannot open its port: up fails, and removes the lab', () => {
     const id = freshId();
     // gtp is a tap: opening it as a macvtap fails once the lab exists.
