@@ -1,15 +1,27 @@
-// The lab from TypeScript: scripts/netns/lab up/down, the KEY=VALUE lines it prints as an
-// object. Every name is ty-<id>-..., made inside the lab's own namespaces; down() removes
-// exactly what up made. For scripts; the tests have their own helper with cleanup on signals.
+// The lab from TypeScript: `tapyard lab up/down` (src/cli/lab.ts, the builder in src/lab/), the
+// KEY=VALUE lines it prints as an object. Every name is ty-<id>-..., made inside the lab's own
+// namespaces; down() removes exactly what up made. The lab is built in a child process, which
+// removes what it made if it fails or is interrupted half-way.
 
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TapyardError } from './error.js';
 import { packageRoot } from './package-root.js';
 
-export type LabKind = 'macvtap' | 'bridge' | 'host-to-guest' | 'guests' | 'ref-veth' | 'ref-macvlan' | 'ref-bridge';
+/** The topology files shipped in labs/ (a path to any other topology file works too). */
+export type LabKind =
+  | 'macvtap'
+  | 'bridge'
+  | 'host-to-guest'
+  | 'guests'
+  | 'vlan'
+  | 'ref-veth'
+  | 'ref-macvlan'
+  | 'ref-bridge'
+  | 'vm'
+  | 'impaired';
 
-/** A namespace of a lab: the external host, the hypervisor, the guest, the switch, guest i of `guests`. */
+/** A namespace of a lab: the external host, the hypervisor, the switch, a guest (gst, g1...). */
 export type LabRole = 'ext' | 'hv' | 'gst' | 'sw' | `g${number}`;
 
 export interface Lab {
@@ -21,25 +33,32 @@ export interface Lab {
   down(): void;
 }
 
-const script = () => join(packageRoot(), 'scripts', 'netns', 'lab');
+const cli = () => join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 
 /**
- * `lab up KIND [flags]`, e.g. labUp('macvtap', '--mode', 'vepa'), labUp('guests', '--mode', 'vepa',
- * '--hairpin'), labUp('host-to-guest', '--host-macvlan'). Needs root.
+ * `tapyard lab up KIND|FILE [flags]`, e.g. labUp('macvtap', '--mode', 'vepa'), labUp('guests', '--mode',
+ * 'vepa', '--hairpin'), labUp('host-to-guest', '--host-macvlan'), labUp('my-lab.yaml'). Needs root.
  */
-export function labUp(kind: LabKind, ...flags: string[]): Lab {
+export function labUp(kind: LabKind | (string & {}), ...flags: string[]): Lab {
   let out: string;
   try {
-    out = execFileSync(script(), ['up', kind, ...flags], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    out = execFileSync(process.execPath, [cli(), 'lab', 'up', kind, ...flags], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
-    const why = (err as { stderr?: string }).stderr?.trim().split('\n').at(-1) ?? String(err);
-    throw new TapyardError('ELAB', `lab up ${kind} failed: ${why}`);
+    const why = (err as { stderr?: string }).stderr
+      ?.trim()
+      .split('\n')
+      .at(-1)
+      ?.replace(/^tapyard: /, '');
+    throw new TapyardError('ELAB', `lab up ${kind} failed: ${why ?? String(err)}`);
   }
   const env = Object.fromEntries(
     out
       .trim()
       .split('\n')
-      .map((line) => line.split('=', 2) as [string, string]),
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as [string, string]),
   );
   const id = env.LAB_ID!;
   return {
@@ -54,5 +73,5 @@ export function labUp(kind: LabKind, ...flags: string[]): Lab {
 }
 
 export function labDown(id: string): void {
-  execFileSync(script(), ['down', id], { stdio: 'ignore' });
+  execFileSync(process.execPath, [cli(), 'lab', 'down', id], { stdio: 'ignore' });
 }

@@ -28,6 +28,11 @@ const COMMANDS: Record<string, Command> = {
   trace: { run: traceCommand, about: 'follow one frame through a macvlan or bridge model, hop by hop, with reasons' },
   why: { run: whyCommand, about: "why can't A reach B? the hop where a frame is lost, and what would change it" },
   ui: { run: uiCommand, about: 'watch a running forward in the browser: topology, live counters, frames traced' },
+  // Loaded when asked for: it reads YAML and XML through packages, which no other command needs.
+  lab: {
+    run: async (argv) => (await import('./lab.js')).labCommand(argv),
+    about: 'bring up a lab from a topology file (or a built-in kind); down, status, exec',
+  },
   bench: { run: benchCommand, about: 'bridge or macvtap? measure every path on this machine and write report/' },
 };
 
@@ -40,7 +45,7 @@ ${rows.join('\n')}
 
   --version  print the version
 
-The lab that the examples use: scripts/netns/lab up macvtap|bridge (see scripts/netns/lab help).
+The lab that the examples use: tapyard lab up macvtap|bridge|FILE (see tapyard lab --help).
 Exit status: 0 done, 1 a device or run failed, 2 bad usage, 3 send --expect saw no match in time.`;
 }
 

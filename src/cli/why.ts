@@ -91,7 +91,8 @@ function wrap(line: string, hang: number): string[] {
   return out;
 }
 
-function render(a: Answer): string {
+/** An answer in sentences, as `tapyard why` prints it (lab from-libvirt prints the same). */
+export function render(a: Answer): string {
   const q = a.question;
   const lines = [`Question: ${questionText(a)}`, `Topology: ${a.topology}`, ''];
   lines.push(

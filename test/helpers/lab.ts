@@ -1,4 +1,4 @@
-// The lab from the tests' side: scripts/netns/lab up/down, commands inside its namespaces, and
+// The lab from the tests' side: tapyard lab up/down (the builder, src/lab/), commands inside its namespaces, and
 // tapyard runs. Every lab a test makes is removed when the test file ends, and also when the
 // worker is interrupted (Ctrl-C) or dies: nothing of ours outlives the run.
 
@@ -9,8 +9,9 @@ import type { CountersReport } from '../../src/cli/counters-report.js';
 import { packageRoot } from '../../src/package-root.js';
 
 export const ROOT = packageRoot();
-const LAB = join(ROOT, 'scripts', 'netns', 'lab');
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** `tapyard lab ...`: the builder in a child process, which cleans up after itself if `up` fails. */
+const LAB = [CLI, 'lab'];
 
 export type Role = 'ext' | 'hv' | 'gst' | 'sw';
 
@@ -33,7 +34,7 @@ function downById(id: string): void {
   for (const child of running.get(id) ?? []) if (child.exitCode === null) child.kill('SIGKILL');
   running.delete(id);
   try {
-    execFileSync(LAB, ['down', id], { stdio: 'ignore' });
+    execFileSync(process.execPath, [...LAB, 'down', id], { stdio: 'ignore' });
   } catch {
     // already gone
   }
@@ -51,8 +52,9 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+/** `kind` is a lab shipped in labs/ (macvtap, bridge, ...) or a topology file. */
 export function labUp(kind: string, ...options: string[]): Lab {
-  const out = execFileSync(LAB, ['up', kind, ...options], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, [...LAB, 'up', kind, ...options], { encoding: 'utf8' });
   const env: Record<string, string> = {};
   for (const line of out.trim().split('\n')) {
     const at = line.indexOf('=');

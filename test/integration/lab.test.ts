@@ -1,8 +1,9 @@
-// The lab script's promises: names carry the run's id, `down` removes exactly what `up` made,
-// and an `up` that fails half-way (or is interrupted) leaves nothing behind.
+// The lab's promises, through scripts/netns/lab (the name scripts and benchmarks call it by; it
+// runs `tapyard lab`): names carry the run's id, `down` removes exactly what `up` made, and an
+// `up` that fails half-way (or is interrupted) leaves nothing behind.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -43,7 +44,10 @@ test('up creates only ty-ID-* namespaces and links; down removes exactly them', 
   expect(spawnSync(LAB, ['status', id]).status).not.toBe(0);
 });
 
-test('an up that fails half-way removes what it had made', () => {
+test.each([
+  ['half-way (no taps)', '*tuntap*'],
+  ['at its first namespace', '*netns\\ add*'],
+])('an up that fails %s removes what it had made', (_, refused) => {
   const id = freshId();
   ids.push(id);
   // An `ip` that refuses to make taps: the lab fails after its namespaces and veths exist.
@@ -52,7 +56,7 @@ test('an up that fails half-way removes what it had made', () => {
     const realIp = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();
     writeFileSync(
       join(bin, 'ip'),
-      `#!/bin/sh\ncase "$*" in *tuntap*) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`,
+      `#!/bin/sh\ncase "$*" in ${refused}) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`,
     );
     chmodSync(join(bin, 'ip'), 0o755);
     const r = spawnSync(LAB, ['up', 'macvtap', '--id', id], {
@@ -66,6 +70,7 @@ test('an up that fails half-way removes what it had made', () => {
   }
   expect(ours(id)).toEqual([]);
   expect(spawnSync(LAB, ['status', id]).status).not.toBe(0);
+  expect(existsSync(join(process.env.TAPYARD_RUN_DIR ?? '/run/tapyard', `lab-${id}.env`))).toBe(false);
 });
 
 test('an up interrupted by Ctrl-C removes what it had made', async () => {
@@ -92,6 +97,6 @@ test('bad usage is one line and a non-zero exit', () => {
     const r = spawnSync(LAB, args, { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^lab: /);
+    expect(r.stderr).toMatch(/^tapyard: /);
   }
 });

@@ -1,0 +1,154 @@
+// tapyard lab: up/down/status/exec of labs described by topology files (src/config/topology.ts),
+// built by src/lab/builder.ts, and from-libvirt (src/cli/from-libvirt.ts). `up` prints what it
+// records as KEY=VALUE lines, so `eval "$(tapyard lab up macvtap)"` sets NS_EXT, WIRE_IF, ...
+// A signal or a failure during `up` removes what was made so far.
+
+import { spawnSync } from 'node:child_process';
+import { labHelp, readLabUp } from '../config/lab.js';
+import { quote } from '../config/quote.js';
+import { usageError } from '../config/value.js';
+import { TapyardError } from '../error.js';
+import {
+  buildLab,
+  findLab,
+  LAB_ID,
+  type LabState,
+  listLabs,
+  newLabId,
+  readLabState,
+  teardown,
+} from '../lab/builder.js';
+import { fromLibvirtCommand } from './from-libvirt.js';
+
+export async function labCommand(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  switch (verb) {
+    case 'up':
+      return up(rest);
+    case 'down':
+      return down(rest);
+    case 'status':
+      return status(rest);
+    case 'exec':
+      return exec(rest);
+    case 'from-libvirt':
+      return fromLibvirtCommand(rest);
+    case undefined:
+      process.stderr.write(`${labHelp()}\n`);
+      return 2;
+    case 'help':
+    case '-h':
+    case '--help':
+      console.log(labHelp());
+      return 0;
+    default:
+      throw usageError(`unknown lab command ${quote(verb)} (up, down, status, exec, from-libvirt)`);
+  }
+}
+
+async function up(argv: string[]): Promise<number> {
+  const config = readLabUp(argv);
+  if (config === null) {
+    console.log(labHelp());
+    return 0;
+  }
+  const id = config.id ?? newLabId();
+  let signal: NodeJS.Signals | null = null;
+  const onSignal = (s: NodeJS.Signals) => {
+    signal = s;
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const s of signals) process.on(s, onSignal);
+  // A lab of this id that exists already is someone else's: a failure then removes nothing.
+  const ours = readLabState(id) === null;
+  try {
+    await buildLab(config.topology, {
+      id,
+      kind: config.kind ?? config.topology.name,
+      interrupted: () => signal !== null,
+      onRecord: (key, value) => process.stdout.write(`${key}=${value}\n`),
+    });
+    if (signal !== null) throw new TapyardError('EINTERRUPTED', 'interrupted');
+    return 0;
+  } catch (err) {
+    // Nothing of a lab that did not come up stays behind (an id that was already taken is not ours).
+    if (ours && readLabState(id) !== null) {
+      const why = signal !== null ? `interrupted by ${signal}` : (err as Error).message;
+      process.stderr.write(`tapyard: lab up failed, removing lab ${id}: ${why}\n`);
+      teardown(id);
+      return signal !== null ? 130 : 1;
+    }
+    throw err;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+}
+
+function down(argv: string[]): number {
+  if (argv.length === 0)
+    throw usageError('lab down needs the lab name or id that lab up printed (see: tapyard lab status)');
+  const labs = argv.map(findLab);
+  for (const lab of labs) {
+    for (const line of teardown(lab.id)) console.log(line);
+    console.log(`lab ${lab.name} (${lab.id}) removed`);
+  }
+  return 0;
+}
+
+function status(argv: string[]): number {
+  if (argv.length > 1) throw usageError('lab status takes at most one lab name or id');
+  const labs = argv.length === 1 ? [findLab(argv[0]!)] : listLabs();
+  if (labs.length === 0) {
+    console.log('no labs');
+    return 0;
+  }
+  const existing = new Set(namespaces());
+  for (const lab of labs) console.log(describe(lab, existing));
+  return 0;
+}
+
+function namespaces(): string[] {
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0]!);
+}
+
+function describe(lab: LabState, existing: ReadonlySet<string>): string {
+  const get = (k: string) => lab.lines.find(([key]) => key === k)?.[1];
+  const lines = [
+    `lab ${lab.name} (${lab.id}): ${get('LAB_KIND')} mode ${get('LAB_MODE')}, ${lab.ready ? 'ready' : 'incomplete'}`,
+  ];
+  for (const [key, ns] of lab.lines) {
+    if (key !== 'NS_CREATED') continue;
+    if (!existing.has(ns)) {
+      lines.push(`  ${ns}: missing`);
+      continue;
+    }
+    const links = spawnSync('ip', ['-n', ns, '-br', 'link'], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f[0] !== undefined && f[0] !== '' && f[0] !== 'lo')
+      .map((f) => `${f[0]!.split('@')[0]}(${f[1]})`);
+    lines.push(`  ${ns}: ${links.join(' ')}`);
+  }
+  for (const [key, value] of lab.lines) {
+    if (key !== 'FORWARDER') continue;
+    const [name, pid] = value.split(':');
+    const running = spawnSync('kill', ['-0', pid!]).status === 0;
+    lines.push(`  forwarder ${name}: pid ${pid}, ${running ? 'running' : 'not running'}`);
+  }
+  return lines.join('\n');
+}
+
+function exec(argv: string[]): number {
+  const [which, role, ...command] = argv;
+  if (which === undefined || role === undefined || command.length === 0)
+    throw usageError('usage: tapyard lab exec NAME|ID ROLE CMD...');
+  const lab = findLab(which);
+  const roles = lab.lines.filter(([k]) => k === 'NS_CREATED').map(([, ns]) => ns.slice(`ty-${lab.id}-`.length));
+  if (!roles.includes(role)) throw usageError(`lab ${lab.name} has no namespace ${quote(role)} (${roles.join(', ')})`);
+  if (!LAB_ID.test(lab.id)) throw usageError(`bad lab id ${quote(lab.id)}`);
+  const r = spawnSync('ip', ['netns', 'exec', `ty-${lab.id}-${role}`, ...command], { stdio: 'inherit' });
+  if (r.error !== undefined) throw new TapyardError('ELAB', `cannot run ${quote(command[0]!)}: ${r.error.message}`);
+  return r.status ?? 1;
+}
