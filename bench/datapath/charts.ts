@@ -13,7 +13,9 @@ const mfps = (v: number) => (v >= 1 ? v.toFixed(2) : v.toFixed(3).replace(/0$/, 
 const dir = (d: string) => (d === 'ext-to-guest' ? 'ext → guest' : 'guest → ext');
 
 function runLine(r: Report): string {
-  const reps = `${r.options.rounds} paired round${r.options.rounds === 1 ? '' : 's'}`;
+  const reps =
+    `${r.options.rounds} paired round${r.options.rounds === 1 ? '' : 's'} ` +
+    `(kernel-only paths ${Math.min(r.options.referenceRounds, r.options.rounds)})`;
   const at = r.startedAt.slice(0, 16).replace('T', ' ');
   return `${r.machine.cpus} vCPU (shared), kernel ${r.machine.kernel}, ${reps}, ${at} UTC`;
 }
@@ -74,7 +76,7 @@ export function latencyChart(r: Report): string {
       const p = l.pooled!;
       return {
         label: l.path,
-        sublabel: l.loadFraction === null ? 'idle' : `${l.loadFraction * 100} % NDR`,
+        sublabel: l.loadFraction === null ? 'idle' : `${l.loadFraction * 100} % load`,
         p50: p.p50Ns / 1e3,
         p99: p.p99Ns / 1e3,
         p999: p.p999Ns / 1e3,

@@ -5,7 +5,7 @@ import type { ForwarderCounters, Report, Summary } from './report-schema.js';
 import { WIDE_SPREAD } from './stats.js';
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
-const loadName = (f: number | null) => (f === null ? 'idle' : `at ${f * 100}% NDR`);
+const loadName = (f: number | null) => (f === null ? 'idle' : `at ${f * 100}% load`);
 
 /** "macvtap/c 64 B 90% (0.16–1.0)" when the rounds of a figure spread wide, else null. */
 function spread(what: string, s: Summary | null, fmt: (x: number) => string): string | null {
@@ -43,7 +43,7 @@ export function collectWarnings(r: Report): string[] {
   if (r.options.rounds < 6)
     w.push(
       `${r.options.rounds} round${r.options.rounds === 1 ? '' : 's'}: too few for a 95 % interval of a paired ` +
-        'ratio (six at least): comparisons give a direction only (run without --quick for 6)',
+        'ratio (six at least): comparisons give a direction only (run without --quick for 8)',
     );
   for (const p of r.paths) if (p.status === 'skipped') w.push(`${p.id} was not measured: ${p.note}`);
 
