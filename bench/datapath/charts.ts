@@ -88,7 +88,7 @@ export function latencyChart(r: Report): string {
     subtitle: [
       runLine(r),
       'round trips of all rounds pooled (as in the table): dot p50, thick tick p99, thin tick p99.9;',
-      'labels: p50 / p99 / p99.9 µs; load as a share of the path’s own 64-byte no-drop rate',
+      'labels: p50 / p99 / p99.9 µs; load: a share of the lab’s lower 64-byte PDR (the same rate for tapyard and C)',
     ],
     axis: 'round trip, µs (log scale)',
     rows,
