@@ -148,8 +148,9 @@ function ratioValue(x: Ratio, v: number | null): string {
 /** The median of the per-round ratios, with its 95 % interval where the rounds give one. */
 const pairedCell = (x: Ratio): string => {
   if (x.pairedRatio === null) return '—';
-  const ci = x.ciLow === null || x.ciHigh === null ? '' : ` [${x.ciLow.toFixed(2)}–${x.ciHigh.toFixed(2)}]`;
-  return `${x.pairedRatio.toFixed(2)}x${ci}`;
+  const bound = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '∞');
+  const ci = x.ciLow === null || x.ciHigh === null ? '' : ` [${bound(x.ciLow)}–${bound(x.ciHigh)}]`;
+  return `${bound(x.pairedRatio)}x${ci}`;
 };
 
 const VERDICT_TEXT: Record<Ratio['verdict'], string> = {

@@ -48,7 +48,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
       PATHS.map((p) => p.id),
     ),
     tcpSeconds: 1,
-    rateSeconds: 0.5,
+    rateSeconds: 0.25,
     latencyCount: quick ? 300 : 500,
     latencyIntervalUs: 1000,
     // p99.9 needs well over a thousand round trips per load level: the rounds' are pooled.

@@ -113,7 +113,10 @@ export type Trial = z.infer<typeof Trial>;
 export const RateSample = z
   .object({
     round: count,
+    /** The median of the full-load trials by delivered rate: the figure for this round. */
     trial: Trial,
+    /** Every full-load trial of the round (three, short). */
+    fullLoadTrials: z.array(Trial),
     generatorSendErrors: count,
     forwarderCpuNs: nonNeg.nullable(),
     hostBusyNs: z.number(),

@@ -238,7 +238,7 @@ describe('tapyard bench', () => {
 
     it('conserves counts: sent >= delivered, forwarder rx = tx + drops', () => {
       const trials = [
-        ...report.rate.flatMap((r) => r.samples.map((s) => s.trial)),
+        ...report.rate.flatMap((r) => r.samples.flatMap((s) => s.fullLoadTrials)),
         ...report.ndr.flatMap((n) => n.samples.flatMap((s) => s.loads.flatMap((l) => l.trials))),
       ];
       for (const t of trials) {
@@ -262,6 +262,13 @@ describe('tapyard bench', () => {
       // A forwarder forwards what reached the guest in a rate run: it cannot have sent fewer.
       for (const r of report.rate.filter((x) => x.samples[0]?.forwarder))
         expect(r.samples[0]!.forwarder!.wireRxFrames).toBeGreaterThanOrEqual(r.samples[0]!.trial.deliveredFrames);
+      // The round's full-load figure is the middle of its three trials by delivered rate.
+      for (const r of report.rate)
+        for (const s of r.samples) {
+          const sorted = s.fullLoadTrials.map((t) => t.deliveredPerSecond).sort((a, b) => a - b);
+          expect(sorted).toHaveLength(3);
+          expect(s.trial.deliveredPerSecond).toBe(sorted[1]);
+        }
     });
 
     it('judges each load best of three, and reports the highest passing load below the lowest failing one', () => {
