@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -345,6 +346,18 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, "close(fd)");
   if (close(fd) < 0 && errno != EINTR) return throw_errno(env, "close", errno);
+  return undefined(env);
+}
+
+// parentDeathSignal(signo): the kernel sends SIGNO to this process when the thread that started
+// it ends (PR_SET_PDEATHSIG; a change of credentials clears it, so it is set again after one).
+static napi_value ParentDeathSignal(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t signo;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &signo)) return throw_usage(env, "parentDeathSignal(signo)");
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)signo, 0, 0, 0) < 0) return throw_errno(env, "prctl", errno);
   return undefined(env);
 }
 
@@ -899,6 +912,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"packetSocket", NULL, PacketSocket, NULL, NULL, NULL, napi_default, NULL},
       {"unixDgram", NULL, UnixDgram, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
+      {"parentDeathSignal", NULL, ParentDeathSignal, NULL, NULL, NULL, napi_default, NULL},
       {"tunGetIff", NULL, TunGetIff, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetOffload", NULL, TunSetOffload, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetVnetHdrSz", NULL, TunSetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},

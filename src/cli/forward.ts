@@ -1,12 +1,14 @@
 // tapyard forward: join two or more ports through a switch and move frames until told to stop.
 // Everything it needs arrives as one typed ForwardConfig (src/config/forward.ts).
 
+import { constants } from 'node:os';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { type ForwardConfig, forwardHelp, readForwardConfig } from '../config/forward.js';
 import { Forwarder } from '../engine/forwarder.js';
 import type { TapyardError } from '../error.js';
 import { buildRxFilter } from '../filter/guest-filter.js';
 import { describeImpairments } from '../impair/config.js';
+import { tapio } from '../port/native.js';
 import { openPort } from '../port/open.js';
 import { describePort, type Port } from '../port/port.js';
 import { makeSwitch } from '../switch/index.js';
@@ -15,7 +17,7 @@ import { type CountersReport, countersReport, printReport, statsLine } from './c
 import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
 import { forwardOutput } from './output.js';
-import { onInfoSignal, STOP_SIGNALS } from './process-guard.js';
+import { onInfoSignal, onStopSignal } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
@@ -39,8 +41,9 @@ async function forward(config: ForwardConfig): Promise<number> {
   });
   // From here on a signal ends the run with counters, even while ports are still getting ready.
   // SIGHUP (the terminal went away) and SIGQUIT end it the same way; SIGUSR1 only prints them.
-  const onSignal = () => finish();
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  onStopSignal(finish);
+  // Injections come from the process that started this run (the ui): when it goes, so does the run.
+  if (config.inject) endWithParent();
 
   const runAs = config.user === null ? null : lookUpUser(config.user);
   const trusted = trustLinks(config);
@@ -89,6 +92,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
   if (fatal === null && runAs !== null) {
     dropPrivileges(runAs);
+    if (config.inject) endWithParent(); // a change of credentials clears it
     say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
   }
   if (fatal === null) {
@@ -104,7 +108,8 @@ async function forward(config: ForwardConfig): Promise<number> {
   if (fatal === null) rxFilterWatcher.start();
   onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
   if (config.inject && fatal === null) {
-    readInjections(process.stdin, forwarder, ports, (a) => print(config.json ? JSON.stringify(a) : injectedLine(a)));
+    const answer = (a: InjectAnswer) => print(config.json ? JSON.stringify(a) : injectedLine(a));
+    readInjections(process.stdin, forwarder, ports, answer, finish);
   }
   const timers: NodeJS.Timeout[] = [];
   if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
@@ -122,7 +127,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   await done;
   rxFilterWatcher.stop();
   for (const t of timers) clearInterval(t);
-  for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  onStopSignal(null);
   onInfoSignal(() => {});
   forwarder.stop();
   capture?.close();
@@ -163,6 +168,11 @@ function openAll(config: ForwardConfig): Port[] {
     throw err;
   }
   return ports as Port[];
+}
+
+/** SIGTERM, a stop signal, when the parent process ends, however it ends (kill -9 too). */
+function endWithParent(): void {
+  tapio().parentDeathSignal(constants.signals.SIGTERM);
 }
 
 function injectedLine(a: InjectAnswer): string {

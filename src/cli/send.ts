@@ -11,6 +11,7 @@ import { DEFAULT_BUDGET, type Port } from '../port/port.js';
 import { carrierUp } from '../send/carrier.js';
 import { frameBytes } from '../send/frame-spec.js';
 import { runSend, type SendOutcome, type SendPlan } from '../send/sender.js';
+import { onStopSignal } from './process-guard.js';
 
 /**
  * Ports whose own MAC is the station a frame written to them leaves from: a macvtap's is the VM's
@@ -18,8 +19,6 @@ import { runSend, type SendOutcome, type SendPlan } from '../send/sender.js';
  * end's, so there the spec must say which station sends.
  */
 const STATION_KINDS: readonly string[] = ['macvtap', 'pcap'];
-
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 export async function sendCommand(argv: string[]): Promise<number> {
   const config = readSendConfig(argv);
@@ -43,8 +42,7 @@ async function send(config: SendConfig): Promise<number> {
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
   });
-  const onSignal = () => stop();
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  onStopSignal(() => stop());
 
   const port = openPort(config.port.device, DEFAULT_BUDGET);
   let outcome: SendOutcome;
@@ -70,7 +68,7 @@ async function send(config: SendConfig): Promise<number> {
       { expect: config.expect, timeoutS: config.timeoutS, stop: stopped },
     );
   } finally {
-    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    onStopSignal(null);
     await (port.closeAfterSent?.() ?? port.close());
   }
   const refused = Object.entries(outcome.drops)

@@ -35,6 +35,8 @@ export interface Tapio {
   /** A non-blocking unix datagram socket, bound to one path and/or connected to another. */
   unixDgram(bindPath: string | null, connectPath: string | null): number;
   close(fd: number): void;
+  /** SIGNO reaches this process when its parent ends (PR_SET_PDEATHSIG). */
+  parentDeathSignal(signo: number): void;
   tunGetIff(fd: number): { name: string; flags: number };
   tunSetOffload(fd: number, flags: number): void;
   tunSetVnetHdrSz(fd: number, size: number): void;
