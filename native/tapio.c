@@ -361,6 +361,21 @@ static napi_value ParentDeathSignal(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// peerUid(fd): the uid of the process at the other end of a connected unix socket (SO_PEERCRED,
+// as it was when it connected).
+static napi_value PeerUid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, "peerUid(fd)");
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return throw_errno(env, "getsockopt", errno);
+  CHECK_NAPI(napi_create_uint32(env, cred.uid, &out));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // ioctls.
 
@@ -913,6 +928,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"unixDgram", NULL, UnixDgram, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
       {"parentDeathSignal", NULL, ParentDeathSignal, NULL, NULL, NULL, napi_default, NULL},
+      {"peerUid", NULL, PeerUid, NULL, NULL, NULL, napi_default, NULL},
       {"tunGetIff", NULL, TunGetIff, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetOffload", NULL, TunSetOffload, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetVnetHdrSz", NULL, TunSetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},

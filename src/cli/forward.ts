@@ -11,6 +11,7 @@ import { describeImpairments } from '../impair/config.js';
 import { tapio } from '../port/native.js';
 import { openPort } from '../port/open.js';
 import { describePort, type Port } from '../port/port.js';
+import { isQemuPort } from '../port/qemu.js';
 import { makeSwitch } from '../switch/index.js';
 import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
@@ -91,7 +92,10 @@ async function forward(config: ForwardConfig): Promise<number> {
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
   if (fatal === null && runAs !== null) {
-    dropPrivileges(runAs);
+    dropPrivileges(
+      runAs,
+      ports.flatMap((p) => (isQemuPort(p) && p.socketFile !== null ? [p.socketFile] : [])),
+    );
     if (config.inject) endWithParent(); // a change of credentials clears it
     say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
   }

@@ -37,6 +37,8 @@ export interface Tapio {
   close(fd: number): void;
   /** SIGNO reaches this process when its parent ends (PR_SET_PDEATHSIG). */
   parentDeathSignal(signo: number): void;
+  /** The uid of the process on the other end of a unix stream socket (SO_PEERCRED). */
+  peerUid(fd: number): number;
   tunGetIff(fd: number): { name: string; flags: number };
   tunSetOffload(fd: number, flags: number): void;
   tunSetVnetHdrSz(fd: number, size: number): void;
