@@ -42,7 +42,11 @@ async function send(config: SendConfig): Promise<number> {
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
   });
-  onStopSignal(() => stop());
+  let interrupted = false;
+  onStopSignal(() => {
+    interrupted = true;
+    stop();
+  });
 
   const port = openPort(config.port.device, DEFAULT_BUDGET);
   let outcome: SendOutcome;
@@ -98,6 +102,13 @@ async function send(config: SendConfig): Promise<number> {
   if (refused > 0) {
     say(`tapyard: the ${port.device} refused ${refused} of the frames (see refused lines)`);
     return 1;
+  }
+  if (outcome.expectationMet === false && interrupted) {
+    // Stopped before its time was up: the wait was cut short, not answered (status 0, as after any signal).
+    say(
+      `tapyard: interrupted after ${outcome.seconds.toFixed(1)} s: no frame matched --expect '${config.expect!.text}' yet`,
+    );
+    return 0;
   }
   if (outcome.expectationMet === false) {
     say(`tapyard: no frame matched --expect '${config.expect!.text}' within ${config.timeoutS} s of the last frame`);

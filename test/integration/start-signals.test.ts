@@ -70,3 +70,26 @@ test.each([
   expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
   expect(existsSync(socket)).toBe(false);
 });
+
+test('send --expect interrupted before its timeout says so, status 0, not "no frame matched within"', async () => {
+  const spec = 'eth src=02:00:00:00:00:01 dst=02:00:00:00:00:02 / ipv4 src=10.9.0.1 dst=10.9.0.2 / udp dport=9';
+  const child = spawn(LAUNCHER, [
+    'send',
+    '--port',
+    'vm=guest:10.9.0.2/24,mac=02:00:00:00:00:02',
+    spec,
+    '--expect',
+    'udp sport=9',
+    '--timeout',
+    '20',
+  ]);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  setTimeout(() => child.kill('SIGINT'), 1500);
+  expect(await done).toBe(0);
+  expect(stderr).toMatch(/^tapyard: interrupted after \d+\.\d s: no frame matched --expect 'udp sport=9' yet$/m);
+  expect(stderr).not.toMatch(/within 20 s/);
+});
