@@ -31,6 +31,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
 
 async function send(config: SendConfig): Promise<number> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  if (config.frames.kind === 'spec') for (const w of config.frames.template.warnings) say(`tapyard: warning: ${w}`);
   let stdoutOpen = true;
   const print = (line: string) => {
     if (stdoutOpen) process.stdout.write(`${line}\n`);
