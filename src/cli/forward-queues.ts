@@ -149,7 +149,15 @@ export async function forwardQueues(config: ForwardConfig): Promise<number> {
       `tapyard: forwarding ${queues[0]!.ports!.map((p) => p.banner).join(' <-> ')} on ${config.queues} queues, ` +
         'one thread each; Ctrl-C to stop',
     );
-    onInfoSignal(() => void sampleAll().then(() => printReport(report('interval', null), say)));
+    // Counters are the run's output, wherever they come from (SIGUSR1, --stats, the end): stdout.
+    onInfoSignal(
+      () =>
+        void sampleAll().then(() => {
+          const now = report('interval', null);
+          if (config.json) print(JSON.stringify(now));
+          else printReport(now, print);
+        }),
+    );
     if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
     if (config.stats) {
       let last: CountersReport | null = null;

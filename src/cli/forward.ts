@@ -110,7 +110,12 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
   const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
   if (fatal === null) rxFilterWatcher.start();
-  onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
+  // Counters are the run's output, wherever they come from (SIGUSR1, --stats, the end): stdout.
+  onInfoSignal(() => {
+    const now = countersReport('interval', forwarder, ports, elapsed(), null, null);
+    if (config.json) print(JSON.stringify(now));
+    else printReport(now, print);
+  });
   if (config.inject && fatal === null) {
     const answer = (a: InjectAnswer) => print(config.json ? JSON.stringify(a) : injectedLine(a));
     readInjections(process.stdin, forwarder, ports, answer, finish);

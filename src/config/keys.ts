@@ -21,7 +21,10 @@ export interface Key<T> {
 /** A key with a default. Flags (on|off) may be written bare, meaning on. */
 export function key<T>(name: string, type: ValueType<T>, fallback: T, help: string): Key<T> {
   const bare = type.shape === 'on|off' ? ({ bare: true as T } as const) : {};
-  const shown = typeof fallback === 'boolean' ? (fallback ? 'on' : 'off') : String(fallback);
+  // A list's default is no text a user could type back (an empty one is none; a MAC is a number
+  // here): its help says what it is, where it is not empty.
+  const shown =
+    typeof fallback === 'boolean' ? (fallback ? 'on' : 'off') : Array.isArray(fallback) ? undefined : String(fallback);
   return { name, shape: type.shape, help, fallback, shownDefault: shown, ...bare, parse: type.parse };
 }
 
