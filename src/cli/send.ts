@@ -107,7 +107,8 @@ async function send(config: SendConfig): Promise<number> {
   if (outcome.expectationMet === false && interrupted) {
     // Stopped before its time was up: the wait was cut short, not answered (status 0, as after any signal).
     say(
-      `tapyard: interrupted after ${outcome.seconds.toFixed(1)} s: no frame matched --expect '${config.expect!.text}' yet`,
+      `tapyard: interrupted after ${outcome.seconds.toFixed(1)} s: ` +
+        `no frame matched --expect '${config.expect!.text}' yet`,
     );
     return 0;
   }

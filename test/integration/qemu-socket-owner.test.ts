@@ -51,7 +51,11 @@ async function start(extra: string[]) {
 function connectAsNobody(socket: string): Promise<string> {
   const script = `
     const s = require('node:net').connect(process.argv[1]);
-    s.on('connect', () => { const f = Buffer.alloc(64, 0xff); const l = Buffer.alloc(4); l.writeUInt32BE(60); s.write(Buffer.concat([l, f.subarray(0, 60)])); });
+    s.on('connect', () => {
+      const l = Buffer.alloc(4);
+      l.writeUInt32BE(60);
+      s.write(Buffer.concat([l, Buffer.alloc(60, 0xff)]));
+    });
     s.on('error', (e) => { console.log(e.code); process.exit(0); });
     s.on('close', () => { console.log('closed'); process.exit(0); });
     setTimeout(() => { console.log('open'); process.exit(0); }, 1500);`;
