@@ -31,7 +31,8 @@ const MACVTAP_KEYS = {
     'trust-guest-rx-filters',
     flag,
     false,
-    "mirror its guest's MAC, groups, allmulti, promisc (peer tap or guest); a trusted guest can take any MAC",
+    "mirror its guest's MAC, groups, allmulti, promisc (peer tap or guest); a trusted guest can take any MAC; " +
+      'the macvtap gets its own back at the end (not after --user, which may not change it)',
   ),
 } as const;
 const TAP_KEYS = {

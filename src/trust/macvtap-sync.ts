@@ -88,6 +88,32 @@ export function syncSteps(ifname: string, guest: RxFilterInfo, host: HostFilter)
   return steps;
 }
 
+/**
+ * What to change on `ifname` to give it back what it had before tapyard followed its guest
+ * (BEFORE): the MAC, the promisc, multicast and allmulticast flags, and the groups user space had
+ * added; a group tapyard added is deleted (pure: nothing is run).
+ */
+export function restoreSteps(ifname: string, before: HostFilter, now: HostFilter): SyncStep[] {
+  const steps: SyncStep[] = [];
+  const link = (setting: string, on: boolean | string) => {
+    const value = typeof on === 'string' ? on : on ? 'on' : 'off';
+    steps.push({ args: ['link', 'set', 'dev', ifname, setting, value], says: `${setting} ${value}` });
+  };
+  if (now.mac !== before.mac) link('address', before.mac);
+  if (now.promisc !== before.promisc) link('promisc', before.promisc);
+  if (now.multicastOn !== before.multicastOn) link('multicast', before.multicastOn);
+  if (now.allmulti !== before.allmulti) link('allmulticast', before.allmulti);
+  for (const mac of now.staticMulticast) {
+    if (!before.staticMulticast.includes(mac))
+      steps.push({ args: ['maddr', 'del', mac, 'dev', ifname], says: `maddr del ${mac}` });
+  }
+  for (const mac of before.staticMulticast) {
+    if (!now.staticMulticast.includes(mac))
+      steps.push({ args: ['maddr', 'add', mac, 'dev', ifname], says: `maddr add ${mac}` });
+  }
+  return steps;
+}
+
 /** Run the steps; what was done, and a sentence for each step that failed (the rest still run). */
 export function applySteps(steps: readonly SyncStep[]): { done: string[]; failed: string[] } {
   const done: string[] = [];

@@ -12,7 +12,7 @@ import { usageError } from '../config/value.js';
 import type { Port } from '../port/port.js';
 import { pairedPort } from '../switch/pairs.js';
 import { builtinGuest, type GuestSide, netdevGuest } from './guest-side.js';
-import { applySteps, readHostFilter, syncSteps } from './macvtap-sync.js';
+import { applySteps, type HostFilter, readHostFilter, restoreSteps, type SyncStep, syncSteps } from './macvtap-sync.js';
 import { type RxFilterInfo, sameFilter } from './rx-filter-info.js';
 
 const LOOK_MS = 250;
@@ -74,10 +74,11 @@ export class RxFilterWatcher {
     this.timer = setInterval(look, LOOK_MS);
   }
 
+  /** Stop following, and give every macvtap back what it had before (said in one line each). */
   stop(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    for (const f of this.followers) f.stopped = true;
+    for (const f of this.followers) f.stop();
   }
 }
 
@@ -88,6 +89,8 @@ class Follower {
   private busy = false;
   private filter: RxFilterInfo | null = null;
   private problem = '';
+  /** The macvtap's own filter before tapyard changed anything: what it gets back at the end. */
+  private before: HostFilter | null = null;
 
   constructor(
     private readonly port: string,
@@ -107,6 +110,22 @@ class Follower {
       });
   }
 
+  /** The run is over: no more changes, and the macvtap gets back what it had. */
+  stop(): void {
+    this.stopped = true;
+    if (this.before === null) return;
+    let steps: SyncStep[];
+    try {
+      steps = restoreSteps(this.ifname, this.before, readHostFilter(this.ifname));
+    } catch {
+      return; // the macvtap is gone: nothing to give back
+    }
+    if (steps.length === 0) return;
+    const { done, failed } = applySteps(steps);
+    if (done.length > 0) this.say(`tapyard: rx-filter ${this.port} (${this.ifname}) restored: ${done.join(', ')}`);
+    if (failed.length > 0) this.say(`tapyard: warning: rx-filter ${this.port}: could not restore ${failed.join('; ')}`);
+  }
+
   private follow(filter: RxFilterInfo | string): void {
     if (this.stopped) return;
     this.complain(typeof filter === 'string' ? filter : this.sync(filter));
@@ -116,9 +135,11 @@ class Follower {
   private sync(filter: RxFilterInfo): string {
     if (!sameFilter(this.filter, filter)) this.say(`tapyard: rx-filter ${this.guest.port}: ${JSON.stringify(filter)}`);
     this.filter = filter;
-    let steps: ReturnType<typeof syncSteps>;
+    let steps: SyncStep[];
     try {
-      steps = syncSteps(this.ifname, filter, readHostFilter(this.ifname));
+      const host = readHostFilter(this.ifname);
+      this.before ??= host;
+      steps = syncSteps(this.ifname, filter, host);
     } catch {
       return `cannot read the macvtap ${this.ifname}`;
     }
