@@ -134,7 +134,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
 
   await done;
-  rxFilterWatcher.stop();
+  await rxFilterWatcher.stop();
   for (const t of timers) clearInterval(t);
   onStopSignal(null);
   onInfoSignal(() => {});

@@ -75,18 +75,20 @@ export class RxFilterWatcher {
   }
 
   /** Stop following, and give every macvtap back what it had before (said in one line each). */
-  stop(): void {
+  async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    for (const f of this.followers) f.stop();
+    await Promise.all(this.followers.map((f) => f.stop()));
   }
 }
 
 /** One macvtap following one guest. */
 class Follower {
   /** Set when the run ends: a look still under way then changes nothing and says nothing. */
-  stopped = false;
+  private stopped = false;
   private busy = false;
+  /** The look under way (reading the guest, changing the macvtap), which stop waits for. */
+  private current: Promise<void> = Promise.resolve();
   private filter: RxFilterInfo | null = null;
   private problem = '';
   /** The macvtap's own filter before tapyard changed anything: what it gets back at the end. */
@@ -102,7 +104,7 @@ class Follower {
   look(): void {
     if (this.busy) return;
     this.busy = true;
-    void this.guest
+    this.current = this.guest
       .read()
       .then((filter) => this.follow(filter))
       .finally(() => {
@@ -111,8 +113,9 @@ class Follower {
   }
 
   /** The run is over: no more changes, and the macvtap gets back what it had. */
-  stop(): void {
+  async stop(): Promise<void> {
     this.stopped = true;
+    await this.current;
     if (this.before === null) return;
     let steps: SyncStep[];
     try {
@@ -121,18 +124,18 @@ class Follower {
       return; // the macvtap is gone: nothing to give back
     }
     if (steps.length === 0) return;
-    const { done, failed } = applySteps(steps);
+    const { done, failed } = await applySteps(steps);
     if (done.length > 0) this.say(`tapyard: rx-filter ${this.port} (${this.ifname}) restored: ${done.join(', ')}`);
     if (failed.length > 0) this.say(`tapyard: warning: rx-filter ${this.port}: could not restore ${failed.join('; ')}`);
   }
 
-  private follow(filter: RxFilterInfo | string): void {
+  private async follow(filter: RxFilterInfo | string): Promise<void> {
     if (this.stopped) return;
-    this.complain(typeof filter === 'string' ? filter : this.sync(filter));
+    this.complain(typeof filter === 'string' ? filter : await this.sync(filter));
   }
 
   /** Mirror the filter onto the macvtap; what went wrong, or ''. */
-  private sync(filter: RxFilterInfo): string {
+  private async sync(filter: RxFilterInfo): Promise<string> {
     if (!sameFilter(this.filter, filter)) this.say(`tapyard: rx-filter ${this.guest.port}: ${JSON.stringify(filter)}`);
     this.filter = filter;
     let steps: SyncStep[];
@@ -144,7 +147,7 @@ class Follower {
       return `cannot read the macvtap ${this.ifname}`;
     }
     if (steps.length === 0) return '';
-    const { done, failed } = applySteps(steps);
+    const { done, failed } = await applySteps(steps);
     if (done.length > 0)
       this.say(`tapyard: rx-filter ${this.port} (${this.ifname}) <- ${this.guest.port}: ${done.join(', ')}`);
     return failed.join('; ');
