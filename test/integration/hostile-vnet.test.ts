@@ -28,7 +28,8 @@ for i in range(3000):
     ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + 20 + size, i, 0, 64, 6, 0,
                      bytes([10, 77, 0, 2]), bytes([10, 77, 0, 1]))
     tcp = struct.pack('!HHIIBBHHH', 40000, 5001, i, 0, 0x50, 0x18, 65535, 0, 0)
-    frame = dst + src + b'\\x08\\x00' + ip + tcp + bytes(r.getrandbits(8) for _ in range(min(size, 64))) + bytes(max(0, size - 64))
+    payload = bytes(r.getrandbits(8) for _ in range(min(size, 64))) + bytes(max(0, size - 64))
+    frame = dst + src + b'\\x08\\x00' + ip + tcp + payload
     pick = lambda *xs: r.choice(xs)
     hdr = struct.pack('<BBHHHH',
         pick(0, 1, 2, 3, 0xff), pick(0, 1, 3, 4, 5, 0x80, 0x81, 0x84, 0xff),

@@ -21,7 +21,8 @@ function slowIp(): void {
   const ip = join(dir, 'ip');
   writeFileSync(
     ip,
-    '#!/bin/sh\nsleep 0.3\nfor a; do last=$a; done\n[ "$last" != bad ] || { echo "RTNETLINK answers: nope" >&2; exit 2; }\n',
+    '#!/bin/sh\nsleep 0.3\nfor a; do last=$a; done\n' +
+      '[ "$last" != bad ] || { echo "RTNETLINK answers: nope" >&2; exit 2; }\n',
   );
   chmodSync(ip, 0o755);
   process.env.PATH = `${dir}:${savedPath}`;
