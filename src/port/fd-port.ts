@@ -223,9 +223,11 @@ export class FdPort implements Port {
       // there (the kernel keeps the file attached), moved to another namespace or renamed.
       if (isErrno(err, 'ENODEV')) {
         this.lostSight = true;
-        const where =
-          name === this.ifname ? 'moved to another network namespace' : `was renamed ${JSON.stringify(name)}`;
-        this.note(`the ${this.device} ${where}: frames still cross it, but its link and MTU are no longer followed`);
+        const what =
+          name === this.ifname
+            ? 'moved to another network namespace (a move sets it down: frames cross again once it is up there)'
+            : `was renamed ${JSON.stringify(name)}`;
+        this.note(`the ${this.device} ${what}; its fd still works, and tapyard goes on without following its link`);
         return;
       }
       this.fail(err instanceof TapyardError ? err.message : this.explain(isErrno(err) ? err.errno : 0));
