@@ -19,6 +19,7 @@
 #include <net/if.h>
 #include <node_api.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,16 @@ static napi_value ParentDeathSignal(napi_env env, napi_callback_info info) {
   CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1 || !arg_int(env, argv[0], &signo)) return throw_usage(env, "parentDeathSignal(signo)");
   if (prctl(PR_SET_PDEATHSIG, (unsigned long)signo, 0, 0, 0) < 0) return throw_errno(env, "prctl", errno);
+  return undefined(env);
+}
+
+// ignoreRealtimeSignals(): SIGRTMIN..SIGRTMAX, whose default ends the process and which Node
+// cannot listen to, are ignored (tapyard ends only through its one clean path).
+static napi_value IgnoreRealtimeSignals(napi_env env, napi_callback_info info) {
+  (void)info;
+  for (int signo = SIGRTMIN; signo <= SIGRTMAX; signo++) {
+    if (signal(signo, SIG_IGN) == SIG_ERR) return throw_errno(env, "signal", errno);
+  }
   return undefined(env);
 }
 
@@ -929,6 +940,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
       {"parentDeathSignal", NULL, ParentDeathSignal, NULL, NULL, NULL, napi_default, NULL},
       {"peerUid", NULL, PeerUid, NULL, NULL, NULL, napi_default, NULL},
+      {"ignoreRealtimeSignals", NULL, IgnoreRealtimeSignals, NULL, NULL, NULL, napi_default, NULL},
       {"tunGetIff", NULL, TunGetIff, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetOffload", NULL, TunSetOffload, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetVnetHdrSz", NULL, TunSetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},

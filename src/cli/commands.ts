@@ -2,11 +2,12 @@
 // reach the user as one sentence: exit status 2 for bad usage, 1 for a device or run failure;
 // SIGPIPE is ignored (Node does), so a closed pipe is an EPIPE each command handles.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { quote } from '../config/quote.js';
 import { TapyardError } from '../error.js';
 import { packageRoot } from '../package-root.js';
+import { addonPath, tapio } from '../port/native.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
 import { onStopSignal } from './process-guard.js';
@@ -105,6 +106,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === undefined) throw unknown(name);
   // A model question or a help text holds nothing open: a stop signal ends it at once, status 0.
   if (command.stops === undefined) onStopSignal(() => process.exit(0));
+  // A run ends only through its clean path: the real-time signals, whose default would end it and
+  // which Node cannot listen to, are ignored (the addon does it; without it no run can start).
+  else if (existsSync(addonPath())) tapio().ignoreRealtimeSignals();
   return command.run(rest);
 }
 

@@ -25,7 +25,10 @@ interface Run {
 }
 
 /** `tapyard forward` between a qemu socket and a built-in guest: no device, no namespace. */
-function forward(socket: string, extra: string[]): { kill: (s: NodeJS.Signals) => void; done: Promise<Run> } {
+function forward(
+  socket: string,
+  extra: string[],
+): { kill: (s: NodeJS.Signals) => void; pid: number; done: Promise<Run> } {
   const child = spawn(LAUNCHER, ['forward', '--port', `vm=qemu:${socket}`, '--port', 'g=guest:10.9.0.2/24', ...extra]);
   let stdout = '';
   let stderr = '';
@@ -38,7 +41,7 @@ function forward(socket: string, extra: string[]): { kill: (s: NodeJS.Signals) =
   const done = new Promise<Run>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { kill: (s) => child.kill(s), done };
+  return { kill: (s) => child.kill(s), pid: child.pid!, done };
 }
 
 test.each([0, 10, 50, 150])('SIGUSR1 %i ms after the start opens no debugger, and the run goes on', async (atMs) => {
@@ -47,6 +50,12 @@ test.each([0, 10, 50, 150])('SIGUSR1 %i ms after the start opens no debugger, an
   setTimeout(() => t.kill('SIGUSR1'), atMs);
   const run = await t.done;
   expect(run.stderr).not.toMatch(/Debugger|inspector|ws:\/\//i);
+  if (atMs === 0 && run.signal === 'SIGUSR1') {
+    // Sent before the launcher's first line could run: the kernel ended it (its default), as it
+    // would any program, before anything was opened; no debugger either way.
+    expect(run.stdout + run.stderr).toBe('');
+    return;
+  }
   expect(run.signal).toBeNull();
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
@@ -92,4 +101,22 @@ test('send --expect interrupted before its timeout says so, status 0, not "no fr
   expect(await done).toBe(0);
   expect(stderr).toMatch(/^tapyard: interrupted after \d+\.\d s: no frame matched --expect 'udp sport=9' yet$/m);
   expect(stderr).not.toMatch(/within 20 s/);
+});
+
+test.each([
+  ['SIGRTMIN', 34],
+  ['SIGRTMAX', 64],
+])('%s (its default ends a process; Node cannot listen to it) is ignored', async (_name, signo) => {
+  dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+  const socket = join(dir, 'vm.sock');
+  const t = forward(socket, ['--duration', '1.5']);
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 200));
+  // Node has no name for them, but sends them by number.
+  process.kill(t.pid, signo);
+  const run = await t.done;
+  expect(run.signal).toBeNull();
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
+  expect(existsSync(socket)).toBe(false);
 });
