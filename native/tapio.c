@@ -19,10 +19,12 @@
 #include <net/if.h>
 #include <node_api.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -346,6 +348,43 @@ static napi_value Close(napi_env env, napi_callback_info info) {
   if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, "close(fd)");
   if (close(fd) < 0 && errno != EINTR) return throw_errno(env, "close", errno);
   return undefined(env);
+}
+
+// parentDeathSignal(signo): the kernel sends SIGNO to this process when the thread that started
+// it ends (PR_SET_PDEATHSIG; a change of credentials clears it, so it is set again after one).
+static napi_value ParentDeathSignal(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t signo;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &signo)) return throw_usage(env, "parentDeathSignal(signo)");
+  if (prctl(PR_SET_PDEATHSIG, (unsigned long)signo, 0, 0, 0) < 0) return throw_errno(env, "prctl", errno);
+  return undefined(env);
+}
+
+// ignoreRealtimeSignals(): SIGRTMIN..SIGRTMAX, whose default ends the process and which Node
+// cannot listen to, are ignored (tapyard ends only through its one clean path).
+static napi_value IgnoreRealtimeSignals(napi_env env, napi_callback_info info) {
+  (void)info;
+  for (int signo = SIGRTMIN; signo <= SIGRTMAX; signo++) {
+    if (signal(signo, SIG_IGN) == SIG_ERR) return throw_errno(env, "signal", errno);
+  }
+  return undefined(env);
+}
+
+// peerUid(fd): the uid of the process at the other end of a connected unix socket (SO_PEERCRED,
+// as it was when it connected).
+static napi_value PeerUid(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out;
+  int32_t fd;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, "peerUid(fd)");
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return throw_errno(env, "getsockopt", errno);
+  CHECK_NAPI(napi_create_uint32(env, cred.uid, &out));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -899,6 +938,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"packetSocket", NULL, PacketSocket, NULL, NULL, NULL, napi_default, NULL},
       {"unixDgram", NULL, UnixDgram, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_default, NULL},
+      {"parentDeathSignal", NULL, ParentDeathSignal, NULL, NULL, NULL, napi_default, NULL},
+      {"peerUid", NULL, PeerUid, NULL, NULL, NULL, napi_default, NULL},
+      {"ignoreRealtimeSignals", NULL, IgnoreRealtimeSignals, NULL, NULL, NULL, napi_default, NULL},
       {"tunGetIff", NULL, TunGetIff, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetOffload", NULL, TunSetOffload, NULL, NULL, NULL, napi_default, NULL},
       {"tunSetVnetHdrSz", NULL, TunSetVnetHdrSz, NULL, NULL, NULL, napi_default, NULL},

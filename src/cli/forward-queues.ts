@@ -11,7 +11,7 @@ import { packageRoot } from '../package-root.js';
 import type { FromQueue, QueueSample, QueueWorkerData, ToQueue } from '../queues/protocol.js';
 import { type CountersReport, printReport, queuesReport, statsLine } from './counters-report.js';
 import { forwardOutput } from './output.js';
-import { onInfoSignal, STOP_SIGNALS } from './process-guard.js';
+import { onInfoSignal, onStopSignal } from './process-guard.js';
 
 /** How long a queue may take to close its fds and answer stop before it is ended by force. */
 const STOP_WAIT_MS = 5000;
@@ -41,8 +41,7 @@ export async function forwardQueues(config: ForwardConfig): Promise<number> {
     failure ??= sentence;
     finish();
   };
-  const onSignal = () => finish();
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  onStopSignal(finish);
 
   let seq = 0;
   const waiting = new Map<number, { left: Set<number>; resolve: () => void }>();
@@ -150,7 +149,15 @@ export async function forwardQueues(config: ForwardConfig): Promise<number> {
       `tapyard: forwarding ${queues[0]!.ports!.map((p) => p.banner).join(' <-> ')} on ${config.queues} queues, ` +
         'one thread each; Ctrl-C to stop',
     );
-    onInfoSignal(() => void sampleAll().then(() => printReport(report('interval', null), say)));
+    // Counters are the run's output, wherever they come from (SIGUSR1, --stats, the end): stdout.
+    onInfoSignal(
+      () =>
+        void sampleAll().then(() => {
+          const now = report('interval', null);
+          if (config.json) print(JSON.stringify(now));
+          else printReport(now, print);
+        }),
+    );
     if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
     if (config.stats) {
       let last: CountersReport | null = null;
@@ -183,7 +190,7 @@ export async function forwardQueues(config: ForwardConfig): Promise<number> {
     failure ??= `queue ${slow.join(', ')} did not stop within ${STOP_WAIT_MS / 1000} s; its last counters are shown`;
   }
   await Promise.all(queues.map((q) => q.worker.terminate()));
-  for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  onStopSignal(null);
 
   const final = report('final', null);
   if (config.json) print(JSON.stringify(final));

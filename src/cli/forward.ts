@@ -1,21 +1,24 @@
 // tapyard forward: join two or more ports through a switch and move frames until told to stop.
 // Everything it needs arrives as one typed ForwardConfig (src/config/forward.ts).
 
+import { constants } from 'node:os';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { type ForwardConfig, forwardHelp, readForwardConfig } from '../config/forward.js';
 import { Forwarder } from '../engine/forwarder.js';
 import type { TapyardError } from '../error.js';
 import { buildRxFilter } from '../filter/guest-filter.js';
 import { describeImpairments } from '../impair/config.js';
+import { tapio } from '../port/native.js';
 import { openPort } from '../port/open.js';
 import { describePort, type Port } from '../port/port.js';
+import { isQemuPort } from '../port/qemu.js';
 import { makeSwitch } from '../switch/index.js';
 import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
 import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
 import { forwardOutput } from './output.js';
-import { onInfoSignal, STOP_SIGNALS } from './process-guard.js';
+import { onInfoSignal, onStopSignal } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
@@ -39,8 +42,9 @@ async function forward(config: ForwardConfig): Promise<number> {
   });
   // From here on a signal ends the run with counters, even while ports are still getting ready.
   // SIGHUP (the terminal went away) and SIGQUIT end it the same way; SIGUSR1 only prints them.
-  const onSignal = () => finish();
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  onStopSignal(finish);
+  // Injections come from the process that started this run (the ui): when it goes, so does the run.
+  if (config.inject) endWithParent();
 
   const runAs = config.user === null ? null : lookUpUser(config.user);
   const trusted = trustLinks(config);
@@ -88,7 +92,11 @@ async function forward(config: ForwardConfig): Promise<number> {
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
   if (fatal === null && runAs !== null) {
-    dropPrivileges(runAs);
+    dropPrivileges(
+      runAs,
+      ports.flatMap((p) => (isQemuPort(p) && p.socketFile !== null ? [p.socketFile] : [])),
+    );
+    if (config.inject) endWithParent(); // a change of credentials clears it
     say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
   }
   if (fatal === null) {
@@ -102,9 +110,15 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
   const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
   if (fatal === null) rxFilterWatcher.start();
-  onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
+  // Counters are the run's output, wherever they come from (SIGUSR1, --stats, the end): stdout.
+  onInfoSignal(() => {
+    const now = countersReport('interval', forwarder, ports, elapsed(), null, null);
+    if (config.json) print(JSON.stringify(now));
+    else printReport(now, print);
+  });
   if (config.inject && fatal === null) {
-    readInjections(process.stdin, forwarder, ports, (a) => print(config.json ? JSON.stringify(a) : injectedLine(a)));
+    const answer = (a: InjectAnswer) => print(config.json ? JSON.stringify(a) : injectedLine(a));
+    readInjections(process.stdin, forwarder, ports, answer, finish);
   }
   const timers: NodeJS.Timeout[] = [];
   if (config.durationS !== null) timers.push(setTimeout(finish, config.durationS * 1000));
@@ -120,9 +134,9 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
 
   await done;
-  rxFilterWatcher.stop();
+  await rxFilterWatcher.stop();
   for (const t of timers) clearInterval(t);
-  for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  onStopSignal(null);
   onInfoSignal(() => {});
   forwarder.stop();
   capture?.close();
@@ -163,6 +177,11 @@ function openAll(config: ForwardConfig): Port[] {
     throw err;
   }
   return ports as Port[];
+}
+
+/** SIGTERM, a stop signal, when the parent process ends, however it ends (kill -9 too). */
+function endWithParent(): void {
+  tapio().parentDeathSignal(constants.signals.SIGTERM);
 }
 
 function injectedLine(a: InjectAnswer): string {

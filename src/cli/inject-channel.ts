@@ -4,9 +4,10 @@
 // same way), so the ledger holds. Each line is answered with one {"type": "injected"} object:
 // the ports a copy was written to, the drops it met (port and reason) and the copies left queued
 // behind a full egress, read from the counters around the one synchronous pass through the
-// forwarder. A bad line is answered with its error; it never ends the run.
+// forwarder. A bad line is answered with its error; it never ends the run. A line longer than
+// MAX_INJECT_LINE is not held: it is answered with one error and skipped to its end. The end of
+// standard input (whoever wrote it is gone) ends the run.
 
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { quote } from '../config/quote.js';
 import type { Forwarder } from '../engine/forwarder.js';
@@ -30,6 +31,9 @@ export interface InjectAnswer {
 
 /** The shortest Ethernet header: a frame without one cannot be switched. */
 const MIN_FRAME = 14;
+
+/** The longest request line: the largest frame any port takes (MAX_FRAME), in hex, and room for the rest. */
+export const MAX_INJECT_LINE = 256 * 1024;
 
 /** Switch FRAME as if PORT had read it, and say where its copies went. */
 export function injectFrame(
@@ -59,19 +63,61 @@ export function injectFrame(
   return { tx, drops, queued: forwarder.ledger().queued - queuedBefore };
 }
 
-/** Read injection requests from INPUT until it ends; ANSWER gets one object per line. */
+/** Read injection requests from INPUT until it ends (then ENDED); ANSWER gets one object per line. */
 export function readInjections(
   input: Readable,
   forwarder: Forwarder,
   ports: readonly Port[],
   answer: (a: InjectAnswer) => void,
+  ended: () => void,
 ): void {
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  lines.on('line', (line) => {
-    if (line.trim() === '') return;
-    answer(injectLine(line, forwarder, ports));
+  const empty = { type: 'injected' as const, id: null, port: null, bytes: 0, tx: [], drops: [], queued: 0 };
+  const onLine = (line: string) => {
+    if (line.trim() !== '') answer(injectLine(line, forwarder, ports));
+  };
+  const tooLong = () => answer({ ...empty, error: `a request line is at most ${MAX_INJECT_LINE} bytes: skipped` });
+  splitLines(input, MAX_INJECT_LINE, onLine, tooLong);
+  let over = false;
+  const end = () => {
+    if (over) return;
+    over = true;
+    ended();
+  };
+  input.once('end', end);
+  input.once('error', end); // a broken pipe is an end of input too
+}
+
+/**
+ * LINE for every newline-ended line of INPUT (and a last one without), holding at most LIMIT
+ * bytes: a longer line is dropped as it arrives, and TOOLONG is told once for it.
+ */
+function splitLines(input: Readable, limit: number, line: (text: string) => void, tooLong: () => void): void {
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  let skipping = false;
+  input.on('data', (chunk: Buffer) => {
+    let start = 0;
+    for (let nl = chunk.indexOf(10, start); start <= chunk.length; nl = chunk.indexOf(10, start)) {
+      const end = nl < 0 ? chunk.length : nl;
+      if (!skipping) {
+        heldBytes += end - start;
+        if (heldBytes > limit) {
+          skipping = true;
+          held = [];
+          tooLong();
+        } else held.push(chunk.subarray(start, end));
+      }
+      if (nl < 0) break;
+      if (!skipping) line(Buffer.concat(held).toString('utf8'));
+      held = [];
+      heldBytes = 0;
+      skipping = false;
+      start = nl + 1;
+    }
   });
-  input.on('error', () => lines.close()); // a closed pipe ends the requests, not the run
+  input.once('end', () => {
+    if (!skipping && heldBytes > 0) line(Buffer.concat(held).toString('utf8'));
+  });
 }
 
 function injectLine(line: string, forwarder: Forwarder, ports: readonly Port[]): InjectAnswer {
@@ -89,10 +135,14 @@ function injectLine(line: string, forwarder: Forwarder, ports: readonly Port[]):
   const port = ports.find((p) => p.name === r.port);
   if (port === undefined) {
     const names = ports.map((p) => p.name).join(', ');
-    const given = typeof r.port === 'string' ? quote(r.port) : 'no port';
-    return { ...empty, id, error: `there is no port ${given} to inject on (the ports: ${names})` };
+    const error =
+      typeof r.port === 'string'
+        ? `there is no port ${quote(r.port)} to inject on (the ports: ${names})`
+        : `"port" must name the port to inject on (the ports: ${names})`;
+    return { ...empty, id, error };
   }
-  if (typeof r.hex !== 'string' || !/^([0-9a-fA-F]{2})*$/.test(r.hex))
+  // No group in the pattern: a repeated group recurses once per repetition and overflows the stack.
+  if (typeof r.hex !== 'string' || r.hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(r.hex))
     return { ...empty, id, port: port.name, error: '"hex" must be the frame as pairs of hex digits' };
   const frame = Buffer.from(r.hex, 'hex');
   if (frame.length < MIN_FRAME || frame.length > port.maxFrame) {

@@ -1,6 +1,7 @@
-// Where `forward` prints its counters: standard output, unless it carries the capture (`-`) or
-// has been closed (`--stats | head -1`): a closed standard output ends what was printed there,
-// not the run, and the lines go on to stderr.
+// Where `forward` prints its counters: every time they are printed (SIGUSR1, --stats, the end of
+// the run), standard output; sentences (status, warnings, errors) go to stderr. The counters go
+// to stderr too when standard output carries the capture (`-`) or has been closed
+// (`--stats | head -1`): a closed standard output ends what was printed there, not the run.
 
 export interface Output {
   /** A line for stderr: status, warnings, the final sentence. */

@@ -4,6 +4,7 @@
 // keep their last reading.
 
 import { execFileSync } from 'node:child_process';
+import { chownSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 
 export interface RunAs {
@@ -24,12 +25,17 @@ export function lookUpUser(user: string): RunAs {
   return { user, uid: Number(uid), gid: Number(gid) };
 }
 
-/** Drop to the user: supplementary groups first, then the group, then the user (setuid last). */
-export function dropPrivileges(to: RunAs): void {
+/**
+ * Drop to the user: supplementary groups first, then the group, then the user (setuid last).
+ * FILES (the sockets tapyard made and removes at the end) become the user's first: the user can
+ * then remove them from a sticky directory such as /tmp, and connect to them at mode 0600.
+ */
+export function dropPrivileges(to: RunAs, files: readonly string[] = []): void {
   const { setgroups, setgid, setuid, geteuid } = process;
   if (setgroups === undefined || setgid === undefined || setuid === undefined || geteuid === undefined) {
     throw new TapyardError('EPRIV', '--user needs a POSIX system');
   }
+  for (const file of files) chownSync(file, to.uid, to.gid);
   setgroups([to.gid]);
   setgid(to.gid);
   setuid(to.uid);

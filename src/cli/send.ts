@@ -12,6 +12,7 @@ import { DEFAULT_BUDGET, type Port } from '../port/port.js';
 import { carrierUp } from '../send/carrier.js';
 import { frameBytes } from '../send/frame-spec.js';
 import { runSend, type SendOutcome, type SendPlan } from '../send/sender.js';
+import { onStopSignal } from './process-guard.js';
 
 /**
  * Ports whose own MAC is the station a frame written to them leaves from: a macvtap's is the VM's
@@ -19,8 +20,6 @@ import { runSend, type SendOutcome, type SendPlan } from '../send/sender.js';
  * end's, so there the spec must say which station sends.
  */
 const STATION_KINDS: readonly string[] = ['macvtap', 'pcap'];
-
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 export async function sendCommand(argv: string[]): Promise<number> {
   const config = readSendConfig(argv);
@@ -33,6 +32,7 @@ export async function sendCommand(argv: string[]): Promise<number> {
 
 async function send(config: SendConfig): Promise<number> {
   const say = (line: string) => process.stderr.write(`${line}\n`);
+  if (config.frames.kind === 'spec') for (const w of config.frames.template.warnings) say(`tapyard: warning: ${w}`);
   let stdoutOpen = true;
   const print = (line: string) => {
     if (stdoutOpen) process.stdout.write(`${line}\n`);
@@ -44,8 +44,11 @@ async function send(config: SendConfig): Promise<number> {
   const stopped = new Promise<void>((resolve) => {
     stop = resolve;
   });
-  const onSignal = () => stop();
-  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  let interrupted = false;
+  onStopSignal(() => {
+    interrupted = true;
+    stop();
+  });
 
   // Opened before the port, so a path that cannot be written is said before anything is sent.
   const out =
@@ -90,7 +93,7 @@ async function send(config: SendConfig): Promise<number> {
       { expect: config.expect, timeoutS: config.timeoutS, stop: stopped },
     );
   } finally {
-    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+    onStopSignal(null);
     await (port.closeAfterSent?.() ?? port.close());
     out?.close();
   }
@@ -123,6 +126,14 @@ async function send(config: SendConfig): Promise<number> {
   if (refused > 0) {
     say(`tapyard: the ${port.device} refused ${refused} of the frames (see refused lines)`);
     return 1;
+  }
+  if (outcome.expectationMet === false && interrupted) {
+    // Stopped before its time was up: the wait was cut short, not answered (status 0, as after any signal).
+    say(
+      `tapyard: interrupted after ${outcome.seconds.toFixed(1)} s: ` +
+        `no frame matched --expect '${config.expect!.text}' yet`,
+    );
+    return 0;
   }
   if (outcome.expectationMet === false) {
     say(`tapyard: no frame matched --expect '${config.expect!.text}' within ${config.timeoutS} s of the last frame`);

@@ -13,6 +13,7 @@ import { startForward } from '../ui/forward-child.js';
 import { listenAddress } from '../ui/listen.js';
 import { uiServer } from '../ui/server.js';
 import { uiTopology } from '../ui/topology.js';
+import { onStopSignal } from './process-guard.js';
 
 const UI_FLAGS = {
   listen: valued('listen', listenAddress, 'where the page is served (port 0: any free port)', '127.0.0.1:8080'),
@@ -20,9 +21,6 @@ const UI_FLAGS = {
   netns: valued('netns', netnsName, 'run the forwarder inside this network namespace (ip netns exec)'),
   help: HELP_FLAG,
 } as const;
-
-/** A terminal's Ctrl-C also reaches the forwarder itself; it takes a second SIGINT as the same request. */
-const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function uiHelp(): string {
   return `usage: tapyard ui [options] -- FORWARD-ARGS...
@@ -87,10 +85,10 @@ async function serve(
   process.stderr.write(`tapyard: ui at http://${listen.host}:${port}/?token=${token}\n`);
   // Ctrl-C or a kill stops the forwarder, whose final object still reaches the page; the run's end
   // (asked for or not) closes the server, so nothing is left listening.
-  const stop = () => run.stop();
-  for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  // A terminal's Ctrl-C also reaches the forwarder itself; it takes a second SIGINT as the same request.
+  onStopSignal(() => run.stop());
   const code = await run.exited;
-  for (const signal of STOP_SIGNALS) process.off(signal, stop);
+  onStopSignal(null);
   await ui.close();
   return code;
 }

@@ -33,7 +33,8 @@ export const FORWARD_FLAGS = {
   inject: onOff(
     'inject',
     'read frames to inject from stdin, one JSON object per line {"port":NAME,"hex":BYTES}: each is ' +
-      'switched as if read on that port (counted as its rx) and answered with a {"type":"injected"} line',
+      'switched as if read on that port (counted as its rx) and answered with a {"type":"injected"} line ' +
+      '(a line is at most 256 KiB); the run ends with its input, or when the process that started it ends',
   ),
   vlanProto: valued(
     'vlan-proto',

@@ -31,7 +31,8 @@ const MACVTAP_KEYS = {
     'trust-guest-rx-filters',
     flag,
     false,
-    "mirror its guest's MAC, groups, allmulti, promisc (peer tap or guest); a trusted guest can take any MAC",
+    "mirror its guest's MAC, groups, allmulti, promisc (peer tap or guest); a trusted guest can take any MAC; " +
+      'the macvtap gets its own back at the end (not after --user, which may not change it)',
   ),
 } as const;
 const TAP_KEYS = {
@@ -59,19 +60,34 @@ const QEMU_KEYS = {
 /** A unix socket's path fits sockaddr_un.sun_path (108 bytes, read as at most 106 by the addon). */
 const SUN_PATH_MAX = 106;
 
-/** `127.0.0.1:5555`: QEMU over TCP, on loopback only (frames cross unencrypted and unauthenticated). */
+/** The loopback addresses QEMU over TCP may use, by how a target names them. */
+function loopback(host: string): string | null {
+  if (host === 'localhost') return '127.0.0.1';
+  if (host === '[::1]') return '::1';
+  return /^127\./.test(host) && parseIpv4(host) !== null ? host : null;
+}
+
+/**
+ * `127.0.0.1:5555`, `localhost:5555`, `[::1]:5555`: QEMU over TCP, on loopback only (frames cross
+ * unencrypted and unauthenticated). Any other HOST:PORT (no `/`) is refused rather than taken for
+ * a file of that name in the current directory (`./NAME` is one).
+ */
 function qemuPort(name: string, target: string, o: Options): QemuPortConfig {
   const { protocol, connect, peer } = o.take(QEMU_KEYS);
   const where = `port ${name}`;
-  const inet = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(target);
+  const inet = /^(\[[^\]/]*\]|[^/:[\]]+):(\d+)$/.exec(target);
   let tcp: QemuPortConfig['tcp'] = null;
   if (inet !== null) {
+    const host = loopback(inet[1]!);
     const port = Number(inet[2]);
-    if (!/^127\./.test(inet[1]!) || parseIpv4(inet[1]!) === null)
-      throw usageError(`${where}: QEMU over TCP is served on 127.0.0.1 only, not on ${inet[1]}`);
+    if (host === null)
+      throw usageError(
+        `${where}: QEMU over TCP is served on loopback only (127.0.0.1, localhost or [::1]), not on ${inet[1]} ` +
+          '(a socket file: ./NAME)',
+      );
     if (port < 1 || port > 65535) throw usageError(`${where}: the TCP port must be 1 to 65535, not ${inet[2]}`);
     if (protocol === 'dgram') throw usageError(`${where}: proto=dgram is served over unix paths only`);
-    tcp = { host: inet[1]!, port };
+    tcp = { host, port };
   } else if (target.length > SUN_PATH_MAX) {
     throw usageError(`${where}: a unix socket path is at most ${SUN_PATH_MAX} bytes, this one is ${target.length}`);
   }
@@ -141,7 +157,9 @@ export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
   },
   qemu: {
     target: text('PATH|127.0.0.1:PORT'),
-    about: "a QEMU VM's socket netdev: tapyard listens on PATH or 127.0.0.1:PORT (connect: QEMU listens)",
+    about:
+      "a QEMU VM's socket netdev: tapyard listens on PATH or 127.0.0.1:PORT (also localhost:PORT, [::1]:PORT; " +
+      'connect: QEMU listens)',
     keys: QEMU_KEYS,
     build: qemuPort,
   },

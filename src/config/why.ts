@@ -185,7 +185,7 @@ ${flags(topologyFlags)}
   stations: each endpoint, host (the lower's own stack), ext (the external host)
 
 bridge topology:
-${flags({ port: BRIDGE_WHY.port })}  (default: a, b, ext)
+${flags({ port: { ...BRIDGE_WHY.port, help: 'a bridge port (default: a, b, ext)' } })}
   stations: one behind each port (named after it) and host (the bridge's own stack)
 
 guests (a VM's NIC behind a station, with virtio-net's receive filter):

@@ -24,7 +24,14 @@ import { emitIcmp, ICMP_HEADER_LEN, IcmpField, type IcmpRepr, Icmpv4Type, Icmpv6
 import { emitIgmp, IgmpField, type IgmpRepr, igmpLength, igmpRepr } from './igmp.js';
 import { IPV6_ADDRESS_LEN, type Ipv4Address, type Ipv6Address, parseIpv4, parseIpv6 } from './ip-address.js';
 import { IpProtocol } from './ip-protocol.js';
-import { emitIpv4, IPV4_MAX_HEADER_LEN, type Ipv4Repr, ipv4HeaderLength, ipv4Repr } from './ipv4.js';
+import {
+  emitIpv4,
+  IPV4_MAX_HEADER_LEN,
+  type Ipv4Repr,
+  ipv4FinalDestinationOffset,
+  ipv4HeaderLength,
+  ipv4Repr,
+} from './ipv4.js';
 import {
   emitIpv6,
   IPV6_HEADER_LEN,
@@ -149,7 +156,10 @@ export function emitFrame(repr: FrameRepr): Uint8Array {
   if (field < 0 || !(ipv4 || ipv6)) return bytes;
   const protocol = ipv4 ? ipv4.protocol : ipv6!.protocol;
   let pseudo = 0;
-  if (ipv4 && !plain) pseudo = ipv4PseudoHeaderSum(bytes, l3Offset, protocol, l4Length);
+  if (ipv4 && !plain) {
+    const dst = ipv4FinalDestinationOffset(bytes, l3Offset, l4Offset - l3Offset);
+    pseudo = ipv4PseudoHeaderSum(bytes, l3Offset, protocol, l4Length, dst);
+  }
   if (ipv6) pseudo = ipv6PseudoHeaderSum(bytes, l3Offset, protocol, l4Length, finalDestinationOffset(bytes, l3Offset));
   let checksum: number;
   if (repr.checksum === 'partial' && !plain) checksum = fold(pseudo);

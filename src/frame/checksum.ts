@@ -129,14 +129,16 @@ export function pseudoHeaderSum(
   );
 }
 
-/** The pseudo-header sum for the IPv4 header at `ipOffset` (addresses at 12 and 16). */
+/** The pseudo-header sum for the IPv4 header at `ipOffset` (addresses at 12 and 16). With a
+ *  source route still to follow the destination is the route's last address: pass its offset. */
 export function ipv4PseudoHeaderSum(
   bytes: Uint8Array,
   ipOffset: number,
   protocol: number,
   transportLength: number,
+  dstOffset: number = ipOffset + 16,
 ): number {
-  return pseudoHeaderSum(bytes, ipOffset + 12, ipOffset + 16, 4, protocol, transportLength);
+  return pseudoHeaderSum(bytes, ipOffset + 12, dstOffset, 4, protocol, transportLength);
 }
 
 /** The pseudo-header sum for the IPv6 header at `ipOffset`. With a routing header the

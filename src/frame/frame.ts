@@ -149,7 +149,13 @@ export class Frame {
       );
     }
     if (this.ipProtocol === IpProtocol.ICMP || this.ipProtocol === IpProtocol.IGMP) return 0;
-    return ipv4PseudoHeaderSum(this.bytes, this.ipv4.offset, this.ipProtocol, this.transportLength);
+    return ipv4PseudoHeaderSum(
+      this.bytes,
+      this.ipv4.offset,
+      this.ipProtocol,
+      this.transportLength,
+      this.ipv4.finalDestinationOffset,
+    );
   }
 
   /** The transport checksum verifies; false when no transport header parsed. UDP over IPv4 with

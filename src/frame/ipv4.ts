@@ -118,6 +118,10 @@ export class Ipv4View {
   get payloadLength(): number {
     return this.totalLength - this.headerLength;
   }
+  /** Where the transport pseudo-header's destination is: the source route's last address, if any. */
+  get finalDestinationOffset(): number {
+    return ipv4FinalDestinationOffset(this.bytes, this.offset, this.headerLength);
+  }
   /** The header checksum verifies. Not part of `parse`: a switch forwards what it cannot verify. */
   checksumValid(): boolean {
     return checksumValid(this.bytes, this.offset, this.headerLength, 0);
@@ -182,4 +186,38 @@ export function emitIpv4(repr: Ipv4Repr, bytes: Uint8Array, offset: number): num
   bytes.fill(0, offset + Ipv4Field.OPTIONS + repr.options.length, offset + headerLength);
   put16(bytes, offset + Ipv4Field.CHECKSUM, ipv4HeaderChecksum(bytes, offset, headerLength));
   return headerLength;
+}
+
+/** Loose and Strict Source and Record Route (RFC 791 §3.1): type, length, pointer, route data. */
+const OPTION_LSRR = 0x83;
+const OPTION_SSRR = 0x89;
+/** Type, length, pointer and one address: the shortest source route with somewhere to go. */
+const MIN_SOURCE_ROUTE = 7;
+
+/**
+ * Where the transport pseudo-header's destination is, in the IPv4 header at IPOFFSET. A source
+ * route whose pointer is still within it has addresses left to visit: the header's destination is
+ * only the next hop, and the final receiver (which sees the route's last address there) checks the
+ * UDP or TCP checksum against that last address (RFC 791 §3.1, RFC 1122 §4.1.3.6). Otherwise, and
+ * for options that do not frame, the header's own destination.
+ */
+export function ipv4FinalDestinationOffset(bytes: Uint8Array, ipOffset: number, headerLength: number): number {
+  const end = ipOffset + headerLength;
+  for (let at = ipOffset + IPV4_HEADER_LEN; at < end; ) {
+    const kind = bytes[at]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      at++;
+      continue;
+    }
+    if (at + 2 > end) break;
+    const length = bytes[at + 1]!;
+    if (length < 2 || at + length > end) break;
+    if ((kind === OPTION_LSRR || kind === OPTION_SSRR) && length >= MIN_SOURCE_ROUTE && bytes[at + 2]! <= length) {
+      const addresses = Math.floor((length - 3) / 4);
+      return at + 3 + (addresses - 1) * 4;
+    }
+    at += length;
+  }
+  return ipOffset + Ipv4Field.DST;
 }

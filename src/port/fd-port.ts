@@ -58,6 +58,10 @@ export class FdPort implements Port {
   private state: DeviceState | null = null;
   /** Whether the link has been seen running since open. */
   private seenRunning = false;
+  /** The device's name as its fd first said it (TUNGETIFF), to tell a rename from a move. */
+  private ifname: string | null = null;
+  /** The device left the namespace tapyard reads its state in: its fd still works, its state is unknown. */
+  private lostSight = false;
   readonly kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
   private readonly onClose: (() => void) | undefined;
   private readonly batch: RxBatch;
@@ -202,17 +206,30 @@ export class FdPort implements Port {
    */
   private checkDevice(): void {
     if (this.closed) return;
+    let name: string;
     try {
-      tapio().tunGetIff(this.fd);
+      name = tapio().tunGetIff(this.fd).name;
     } catch (err) {
       this.fail(this.explain(isErrno(err) ? err.errno : 0));
       return;
     }
-    if (this.readState === undefined) return;
+    this.ifname ??= name;
+    if (this.readState === undefined || this.lostSight) return;
     let state: DeviceState;
     try {
       state = this.readState();
     } catch (err) {
+      // Not found by its name where it was, while its fd still answers: the device itself is
+      // there (the kernel keeps the file attached), moved to another namespace or renamed.
+      if (isErrno(err, 'ENODEV')) {
+        this.lostSight = true;
+        const what =
+          name === this.ifname
+            ? 'moved to another network namespace (a move sets it down: frames cross again once it is up there)'
+            : `was renamed ${JSON.stringify(name)}`;
+        this.note(`the ${this.device} ${what}; its fd still works, and tapyard goes on without following its link`);
+        return;
+      }
       this.fail(err instanceof TapyardError ? err.message : this.explain(isErrno(err) ? err.errno : 0));
       return;
     }

@@ -35,6 +35,12 @@ export interface Tapio {
   /** A non-blocking unix datagram socket, bound to one path and/or connected to another. */
   unixDgram(bindPath: string | null, connectPath: string | null): number;
   close(fd: number): void;
+  /** SIGNO reaches this process when its parent ends (PR_SET_PDEATHSIG). */
+  parentDeathSignal(signo: number): void;
+  /** The uid of the process on the other end of a unix stream socket (SO_PEERCRED). */
+  peerUid(fd: number): number;
+  /** SIGRTMIN..SIGRTMAX ignored: their default ends the process, and Node cannot listen to them. */
+  ignoreRealtimeSignals(): void;
   tunGetIff(fd: number): { name: string; flags: number };
   tunSetOffload(fd: number, flags: number): void;
   tunSetVnetHdrSz(fd: number, size: number): void;
@@ -103,8 +109,13 @@ export function isErrno(err: unknown, code?: string): err is ErrnoError {
   );
 }
 
+/** Where the addon is once built. */
+export function addonPath(): string {
+  return join(packageRoot(), 'build', 'Release', 'tapio.node');
+}
+
 function load(): Tapio {
-  const path = join(packageRoot(), 'build', 'Release', 'tapio.node');
+  const path = addonPath();
   if (!existsSync(path)) {
     throw new TapyardError('ENOADDON', `the native addon is not built (${path}); run scripts/setup`);
   }

@@ -13,6 +13,9 @@ import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { PcapMessage, SNAPLEN } from './pcap-protocol.js';
 
+// A root process: SIGUSR1 must not open Node's debugger here either (see src/cli/process-guard.ts).
+process.on('SIGUSR1', () => {});
+
 interface CapHandle {
   open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
   on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): void;

@@ -110,7 +110,10 @@ export class PcapPort implements Port {
 
   start(listener: PortListener): void {
     this.listener = listener;
-    const child = spawn(process.execPath, [workerPath(), this.ifname, this.filter], {
+    // The worker runs as root too: it gets the launcher's permission model (bin/tapyard), under
+    // which no SIGUSR1 opens Node's debugger; nothing else of this process's Node options.
+    const guard = process.execArgv.filter((a) => /^--(experimental-permission|allow-|disable-warning)/.test(a));
+    const child = spawn(process.execPath, [...guard, workerPath(), this.ifname, this.filter], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -17,7 +17,7 @@ import { errnoName } from './drop.js';
 import { isErrno, MAX_FRAME, PollEvent, type PollerHandle, tapio } from './native.js';
 import { HEADROOM, maxFrameForMtu, type Port, type PortListener, type RxBatch } from './port.js';
 import type { QemuPortConfig } from './qemu.js';
-import { newPeerCounters, type QemuPeerCounters, removeOwnSocket } from './qemu-peer.js';
+import { bindPrivately, newPeerCounters, type QemuPeerCounters, removeOwnSocket } from './qemu-peer.js';
 
 const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
 const { ECONNREFUSED, ENOTCONN, ENOENT } = constants.errno;
@@ -30,6 +30,7 @@ export class QemuDgramPort implements Port {
   readonly device: string;
   readonly counters = new Counters();
   readonly peer: QemuPeerCounters = newPeerCounters();
+  readonly socketFile: string;
   readonly hdrLen = 0;
   readonly mac = null;
   readonly maxFrame = maxFrameForMtu(1500);
@@ -56,6 +57,7 @@ export class QemuDgramPort implements Port {
     this.name = config.name;
     this.path = config.path;
     this.peerPath = config.peer!;
+    this.socketFile = config.path;
     this.device = `qemu dgram socket ${config.path}`;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
@@ -64,7 +66,7 @@ export class QemuDgramPort implements Port {
       count: 0,
     };
     try {
-      this.recvFd = tapio().unixDgram(config.path, null);
+      this.recvFd = bindPrivately(config.path, () => tapio().unixDgram(config.path, null));
     } catch (err) {
       const why = isErrno(err) ? err.code : (err as Error).message;
       throw new TapyardError('EQEMUSOCK', `port ${this.name}: cannot bind ${config.path} (${why})`);
@@ -123,7 +125,7 @@ export class QemuDgramPort implements Port {
     tapio().close(this.recvFd);
     this.hangUp();
     // The bound path is ours (QEMU unlinks and binds its own local path the same way).
-    removeOwnSocket(this.path);
+    removeOwnSocket(this.path, (s) => this.warn(`port ${this.name}: ${s}`));
   }
 
   /** Connect the sending socket to QEMU's path; quietly not, while QEMU is not there. */

@@ -8,9 +8,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { TapyardError } from '../error.js';
 import { Counters } from './counters.js';
+import { tapio } from './native.js';
 import { HEADROOM, maxFrameForMtu, type Port, type PortListener, type RxBatch } from './port.js';
 import type { QemuPortConfig } from './qemu.js';
-import { newPeerCounters, type QemuPeerCounters, removeOwnSocket } from './qemu-peer.js';
+import { bindPrivately, newPeerCounters, type QemuPeerCounters, removeOwnSocket } from './qemu-peer.js';
 import { LENGTH_BYTES, NET_BUFSIZE, StreamDeframer, writeLength } from './qemu-stream.js';
 
 /** Above this many bytes waiting in the socket, send() takes nothing more: the egress is full. */
@@ -26,6 +27,7 @@ export class QemuStreamPort implements Port {
   readonly device: string;
   readonly counters = new Counters();
   readonly peer: QemuPeerCounters = newPeerCounters();
+  readonly socketFile: string | null;
   readonly hdrLen = 0;
   readonly mac = null;
   /** The guest's virtio-net has MTU 1500 unless told otherwise. */
@@ -58,6 +60,7 @@ export class QemuStreamPort implements Port {
     this.name = config.name;
     const where = config.tcp === null ? config.path : `tcp ${config.path}`;
     this.device = `qemu socket ${where}`;
+    this.socketFile = config.tcp === null && !config.connect ? config.path : null;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(budget),
@@ -84,7 +87,7 @@ export class QemuStreamPort implements Port {
       });
     });
     this.ready.catch(() => undefined);
-    if (config.tcp === null) server.listen(config.path);
+    if (config.tcp === null) bindPrivately(config.path, () => server.listen(config.path));
     else server.listen(config.tcp.port, config.tcp.host);
   }
 
@@ -144,7 +147,7 @@ export class QemuStreamPort implements Port {
     if (this.server === null) return;
     this.server.close();
     // The socket file is ours: remove it, as QEMU removes its own server sockets.
-    if (this.config.tcp === null) removeOwnSocket(this.config.path);
+    if (this.config.tcp === null) removeOwnSocket(this.config.path, (s) => this.warn(`port ${this.name}: ${s}`));
   }
 
   /** Connect to QEMU's listening socket; try again every REDIAL_MS while it is not there. */
@@ -180,6 +183,13 @@ export class QemuStreamPort implements Port {
       socket.destroy();
       return;
     }
+    const stranger = this.stranger(socket);
+    if (stranger !== null) {
+      this.peer.refused++;
+      this.warn(`port ${this.name}: ${stranger} connected to ${this.config.path}; it was refused`);
+      socket.destroy();
+      return;
+    }
     if (this.socket !== null) {
       this.peer.refused++;
       this.warn(
@@ -189,6 +199,20 @@ export class QemuStreamPort implements Port {
       return;
     }
     this.attach(socket);
+  }
+
+  /**
+   * Who, on a unix socket, is neither root nor this process's own user (root, or --user once
+   * given), described; null for a peer that may attach. The file's mode keeps others out already:
+   * this holds when it was changed, or when a peer was let in before.
+   */
+  private stranger(socket: Socket): string | null {
+    if (this.config.tcp !== null) return null;
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) return 'a peer whose user cannot be known';
+    const uid = tapio().peerUid(fd);
+    const own = process.geteuid?.() ?? 0;
+    return uid === 0 || uid === own ? null : `a process of uid ${uid} (neither root nor uid ${own})`;
   }
 
   private attach(socket: Socket): void {

@@ -25,7 +25,12 @@ export interface QemuPortConfig {
   readonly peer: string | null;
 }
 
-export type QemuPort = Port & { readonly kind: 'qemu'; readonly peer: QemuPeerCounters };
+export type QemuPort = Port & {
+  readonly kind: 'qemu';
+  readonly peer: QemuPeerCounters;
+  /** The socket file this port bound and removes at the end (null: it binds none). */
+  readonly socketFile: string | null;
+};
 
 export function isQemuPort(port: Port): port is QemuPort {
   return port.kind === 'qemu' && 'peer' in port;

@@ -5,8 +5,10 @@
 // something else, so the file is refused instead. Times come back relative to the first frame.
 // `only` picks one interface of a pcapng file (forward --capture writes one per port) by its
 // index in its section or by its if_name; the frames of the others are skipped.
+// The file is held whole while it is replayed: it must be a regular file of at most MAX_CAPTURE
+// bytes (a device or a pipe could be endless), and no more than that is ever read.
 
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { quote } from '../config/quote.js';
 import { usageError } from '../config/value.js';
 
@@ -35,14 +37,12 @@ interface Stamped {
   ns: bigint | null;
 }
 
+/** The largest capture file send replays: it is held in memory while it is sent. */
+export const MAX_CAPTURE = 256 * 1024 * 1024;
+
 export function readCaptureFile(path: string, only: CaptureInterface | null = null): CapturedFrames {
-  let data: Buffer;
-  try {
-    data = readFileSync(path);
-  } catch (err) {
-    throw usageError(`cannot read --pcap ${quote(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
   const fail = (why: string) => usageError(`--pcap ${quote(path)}: ${why}`);
+  const data = readBounded(path, fail);
   if (data.length < 4) throw fail('too short for a pcap or pcapng file');
   let format: 'pcap' | 'pcapng';
   let stamped: Stamped[];
@@ -72,11 +72,50 @@ export function readCaptureFile(path: string, only: CaptureInterface | null = nu
 
 type Fail = (why: string) => Error;
 
+/** The file's bytes: a regular file, read up to MAX_CAPTURE and no further, however it changes meanwhile. */
+function readBounded(path: string, fail: Fail): Buffer {
+  const cannot = (err: unknown) =>
+    usageError(`cannot read --pcap ${quote(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw cannot(err);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw fail(`is not a regular file (${fileKind(st)}); send replays a capture file`);
+    if (st.size > MAX_CAPTURE) {
+      throw fail(`has ${st.size} bytes; send replays at most ${MAX_CAPTURE} (cut it with editcap -r or -c)`);
+    }
+    const data = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    try {
+      for (let n = 1; n > 0 && got < data.length; got += n) n = readSync(fd, data, got, data.length - got, got);
+    } catch (err) {
+      throw cannot(err);
+    }
+    return data.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a pipe';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
 function nth(n: number): string {
   return `frame ${n}`;
 }
 
 function whole(bytes: Uint8Array, original: number, n: number, fail: Fail): Uint8Array {
+  if (bytes.length === 0) throw fail(`${nth(n)} is empty (0 bytes): there is nothing to send`);
   if (bytes.length < original) {
     throw fail(`${nth(n)} was captured cut short (${bytes.length} of ${original} bytes); only whole frames are sent`);
   }

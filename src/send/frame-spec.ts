@@ -6,6 +6,7 @@ import { usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
 import { buildFrame, type FrameSpec, type VlanTagSpec } from '../frame/build.js';
 import { EtherType } from '../frame/ethernet.js';
+import { Icmpv6Type } from '../frame/icmp.js';
 import { BROADCAST, type Mac } from '../mac.js';
 import { type Layer, readLayers } from './layers.js';
 
@@ -16,7 +17,24 @@ export interface FrameTemplate {
   readonly spec: FrameSpec;
   /** No `eth src=`: the source MAC is the port's. */
   readonly srcFromPort: boolean;
+  /** What a receiver would make of the frame that the spec may not mean (it is sent all the same). */
+  readonly warnings: readonly string[];
 }
+
+/**
+ * Neighbour discovery (router and neighbour solicitation and advertisement, redirect): RFC 4861
+ * receivers drop these unless the hop limit is 255, the proof they came from the link itself.
+ */
+const ND_TYPES: ReadonlySet<number> = new Set([
+  Icmpv6Type.ROUTER_SOLICITATION,
+  Icmpv6Type.ROUTER_ADVERTISEMENT,
+  Icmpv6Type.NEIGHBOR_SOLICITATION,
+  Icmpv6Type.NEIGHBOR_ADVERTISEMENT,
+  Icmpv6Type.REDIRECT,
+]);
+const ND_HOP_LIMIT = 255;
+/** A neighbour solicitation or advertisement carries the 16-byte address it is about after its header. */
+const ND_TARGET_LEN = 16;
 
 const WHAT = 'frame spec';
 const DEFAULT_PORT = 49152; // the first of IANA's dynamic ports, as a sender's ephemeral port
@@ -34,6 +52,9 @@ export function readFrameSpec(text: string): FrameTemplate {
   let srcFromPort = true;
   const hasNetwork = ['arp', 'ipv4', 'ipv6'].some((k) => at(k as Layer['kind']) >= 0);
   const hasTransport = ['icmp', 'icmpv6', 'udp', 'tcp'].some((k) => at(k as Layer['kind']) >= 0);
+  const icmpv6 = layers.find((l) => l.kind === 'icmpv6');
+  const ndType = icmpv6?.kind === 'icmpv6' && typeof icmpv6.type === 'number' && ND_TYPES.has(icmpv6.type);
+  const warnings: string[] = [];
   layers.forEach((l, i) => {
     switch (l.kind) {
       case 'eth':
@@ -91,7 +112,7 @@ export function readFrameSpec(text: string): FrameTemplate {
         spec.ipv6 = {
           src: l.src!,
           dst: l.dst!,
-          hopLimit: l.hlim ?? 64,
+          hopLimit: l.hlim ?? (ndType ? ND_HOP_LIMIT : 64),
           trafficClass: l.tc ?? 0,
           flowLabel: l.flow ?? 0,
           ...(l.nh === undefined ? {} : { protocol: l.nh }),
@@ -128,7 +149,22 @@ export function readFrameSpec(text: string): FrameTemplate {
   if (transport !== undefined && !spec.ipv4 && !spec.ipv6) {
     throw usageError(`${WHAT}: ${transport.kind} needs an ${under(transport.kind)} layer under it to be sent`);
   }
-  const template: FrameTemplate = { text, spec, srcFromPort };
+  if (ndType && icmpv6?.kind === 'icmpv6') {
+    const ipv6 = layers.find((l) => l.kind === 'ipv6');
+    if (ipv6?.kind === 'ipv6' && ipv6.hlim !== undefined && ipv6.hlim !== ND_HOP_LIMIT)
+      warnings.push(
+        `hop limit ${ipv6.hlim}: a neighbour discovery message is dropped by its receiver unless it is 255`,
+      );
+    const isNsNa =
+      icmpv6.type === Icmpv6Type.NEIGHBOR_SOLICITATION || icmpv6.type === Icmpv6Type.NEIGHBOR_ADVERTISEMENT;
+    if (isNsNa && (spec.payload?.length ?? 0) < ND_TARGET_LEN)
+      warnings.push(
+        `a neighbour ${icmpv6.type === Icmpv6Type.NEIGHBOR_SOLICITATION ? 'solicitation' : 'advertisement'} ` +
+          `carries its ${ND_TARGET_LEN}-byte target address after the header (hex ...): this one has ` +
+          `${spec.payload?.length ?? 0} bytes, and its receiver drops it`,
+      );
+  }
+  const template: FrameTemplate = { text, spec, srcFromPort, warnings };
   frameBytes(template, 0); // what the builder refuses (a payload too long for IP), refused now
   return template;
 }

@@ -65,7 +65,7 @@ const IPV4_KEYS = {
 const IPV6_KEYS = {
   src: optional('src', ipv6Address, 'source address (needed to send)'),
   dst: optional('dst', ipv6Address, 'destination address (needed to send)'),
-  hlim: optional('hlim', u8, 'hop limit (default 64)'),
+  hlim: optional('hlim', u8, 'hop limit (default 64; 255 for neighbour discovery, icmpv6 types 133-137)'),
   tc: optional('tc', hexOrDecimal(0, 0xff), 'traffic class (default 0)'),
   flow: optional('flow', hexOrDecimal(0, 0xfffff), 'flow label (default 0)'),
   nh: optional('nh', u8, 'next header, for a packet with no icmpv6/udp/tcp layer (default 59)'),

@@ -11,6 +11,9 @@ import type { Port, RxBatch } from '../port/port.js';
 import type { FrameMatch } from './match.js';
 import { SendReason } from './reasons.js';
 
+/** The longest delay a Node timer takes (2^31-1 ms); a longer one fires at once, with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface SendPlan {
   /** The frames of one round, in order. */
   readonly frames: readonly Uint8Array[];
@@ -114,8 +117,14 @@ export async function runSend(
   // or at the timeout; the expectation is met by one match.
   const allMatched = () => next === planned && matched >= sent;
   const afterLastFrame = () => {
-    if (expect === null || allMatched()) end();
-    else timer = setTimeout(end, options.timeoutS * 1000);
+    if (expect === null || allMatched()) return end();
+    const deadline = elapsed() + options.timeoutS;
+    const wait = () => {
+      const left = deadline - elapsed();
+      if (left <= 0) end();
+      else timer = setTimeout(wait, Math.min(left * 1000, MAX_TIMER_MS));
+    };
+    wait();
   };
 
   const pump = () => {
@@ -156,7 +165,9 @@ export async function runSend(
     }
     const wait = due(next) - elapsed();
     if (wait <= 0) setImmediate(pump);
-    else timer = setTimeout(pump, wait * 1000);
+    // A timer holds at most 2^31-1 ms (24.8 days; Node warns and fires at once above it): a longer
+    // gap in a capture is waited out in steps, pump checking each time whether the frame is due.
+    else timer = setTimeout(pump, Math.min(wait * 1000, MAX_TIMER_MS));
   };
 
   port.start({

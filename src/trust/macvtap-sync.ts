@@ -15,7 +15,7 @@
 // tapyard runs in the macvtap's namespace, so the host side is read from sysfs and
 // /proc/net/dev_mcast, and changed with ip(8).
 
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { RxFilterInfo } from './rx-filter-info.js';
 
@@ -88,18 +88,47 @@ export function syncSteps(ifname: string, guest: RxFilterInfo, host: HostFilter)
   return steps;
 }
 
-/** Run the steps; what was done, and a sentence for each step that failed (the rest still run). */
-export function applySteps(steps: readonly SyncStep[]): { done: string[]; failed: string[] } {
+/**
+ * What to change on `ifname` to give it back what it had before tapyard followed its guest
+ * (BEFORE): the MAC, the promisc, multicast and allmulticast flags, and the groups user space had
+ * added; a group tapyard added is deleted (pure: nothing is run).
+ */
+export function restoreSteps(ifname: string, before: HostFilter, now: HostFilter): SyncStep[] {
+  const steps: SyncStep[] = [];
+  const link = (setting: string, on: boolean | string) => {
+    const value = typeof on === 'string' ? on : on ? 'on' : 'off';
+    steps.push({ args: ['link', 'set', 'dev', ifname, setting, value], says: `${setting} ${value}` });
+  };
+  if (now.mac !== before.mac) link('address', before.mac);
+  if (now.promisc !== before.promisc) link('promisc', before.promisc);
+  if (now.multicastOn !== before.multicastOn) link('multicast', before.multicastOn);
+  if (now.allmulti !== before.allmulti) link('allmulticast', before.allmulti);
+  for (const mac of now.staticMulticast) {
+    if (!before.staticMulticast.includes(mac))
+      steps.push({ args: ['maddr', 'del', mac, 'dev', ifname], says: `maddr del ${mac}` });
+  }
+  for (const mac of before.staticMulticast) {
+    if (!now.staticMulticast.includes(mac))
+      steps.push({ args: ['maddr', 'add', mac, 'dev', ifname], says: `maddr add ${mac}` });
+  }
+  return steps;
+}
+
+/**
+ * Run the steps, one ip(8) child after another, without holding the loop while each runs (the
+ * frames go on moving); what was done, and a sentence for each step that failed (the rest still run).
+ */
+export async function applySteps(steps: readonly SyncStep[]): Promise<{ done: string[]; failed: string[] }> {
   const done: string[] = [];
   const failed: string[] = [];
   for (const step of steps) {
-    try {
-      execFileSync('ip', step.args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-      done.push(step.says);
-    } catch (err) {
-      const why = (err as { stderr?: string }).stderr?.trim() || String(err);
-      failed.push(`${step.says}: ${why}`);
-    }
+    const why = await new Promise<string | null>((resolve) => {
+      execFile('ip', step.args, { encoding: 'utf8' }, (err, _out, stderr) =>
+        resolve(err === null ? null : stderr.trim() || err.message),
+      );
+    });
+    if (why === null) done.push(step.says);
+    else failed.push(`${step.says}: ${why}`);
   }
   return { done, failed };
 }

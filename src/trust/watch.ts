@@ -12,7 +12,7 @@ import { usageError } from '../config/value.js';
 import type { Port } from '../port/port.js';
 import { pairedPort } from '../switch/pairs.js';
 import { builtinGuest, type GuestSide, netdevGuest } from './guest-side.js';
-import { applySteps, readHostFilter, syncSteps } from './macvtap-sync.js';
+import { applySteps, type HostFilter, readHostFilter, restoreSteps, type SyncStep, syncSteps } from './macvtap-sync.js';
 import { type RxFilterInfo, sameFilter } from './rx-filter-info.js';
 
 const LOOK_MS = 250;
@@ -74,20 +74,25 @@ export class RxFilterWatcher {
     this.timer = setInterval(look, LOOK_MS);
   }
 
-  stop(): void {
+  /** Stop following, and give every macvtap back what it had before (said in one line each). */
+  async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
-    for (const f of this.followers) f.stopped = true;
+    await Promise.all(this.followers.map((f) => f.stop()));
   }
 }
 
 /** One macvtap following one guest. */
 class Follower {
   /** Set when the run ends: a look still under way then changes nothing and says nothing. */
-  stopped = false;
+  private stopped = false;
   private busy = false;
+  /** The look under way (reading the guest, changing the macvtap), which stop waits for. */
+  private current: Promise<void> = Promise.resolve();
   private filter: RxFilterInfo | null = null;
   private problem = '';
+  /** The macvtap's own filter before tapyard changed anything: what it gets back at the end. */
+  private before: HostFilter | null = null;
 
   constructor(
     private readonly port: string,
@@ -99,7 +104,7 @@ class Follower {
   look(): void {
     if (this.busy) return;
     this.busy = true;
-    void this.guest
+    this.current = this.guest
       .read()
       .then((filter) => this.follow(filter))
       .finally(() => {
@@ -107,23 +112,42 @@ class Follower {
       });
   }
 
-  private follow(filter: RxFilterInfo | string): void {
+  /** The run is over: no more changes, and the macvtap gets back what it had. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.current;
+    if (this.before === null) return;
+    let steps: SyncStep[];
+    try {
+      steps = restoreSteps(this.ifname, this.before, readHostFilter(this.ifname));
+    } catch {
+      return; // the macvtap is gone: nothing to give back
+    }
+    if (steps.length === 0) return;
+    const { done, failed } = await applySteps(steps);
+    if (done.length > 0) this.say(`tapyard: rx-filter ${this.port} (${this.ifname}) restored: ${done.join(', ')}`);
+    if (failed.length > 0) this.say(`tapyard: warning: rx-filter ${this.port}: could not restore ${failed.join('; ')}`);
+  }
+
+  private async follow(filter: RxFilterInfo | string): Promise<void> {
     if (this.stopped) return;
-    this.complain(typeof filter === 'string' ? filter : this.sync(filter));
+    this.complain(typeof filter === 'string' ? filter : await this.sync(filter));
   }
 
   /** Mirror the filter onto the macvtap; what went wrong, or ''. */
-  private sync(filter: RxFilterInfo): string {
+  private async sync(filter: RxFilterInfo): Promise<string> {
     if (!sameFilter(this.filter, filter)) this.say(`tapyard: rx-filter ${this.guest.port}: ${JSON.stringify(filter)}`);
     this.filter = filter;
-    let steps: ReturnType<typeof syncSteps>;
+    let steps: SyncStep[];
     try {
-      steps = syncSteps(this.ifname, filter, readHostFilter(this.ifname));
+      const host = readHostFilter(this.ifname);
+      this.before ??= host;
+      steps = syncSteps(this.ifname, filter, host);
     } catch {
       return `cannot read the macvtap ${this.ifname}`;
     }
     if (steps.length === 0) return '';
-    const { done, failed } = applySteps(steps);
+    const { done, failed } = await applySteps(steps);
     if (done.length > 0)
       this.say(`tapyard: rx-filter ${this.port} (${this.ifname}) <- ${this.guest.port}: ${done.join(', ')}`);
     return failed.join('; ');

@@ -23,13 +23,15 @@ export function startForward(
   netns: string | undefined,
   onReport: (line: string) => void,
 ): ForwardChild {
-  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-  const argv = [cli, 'forward', '--json', '--stats', '--inject', ...forwardArgs];
-  // `ip netns exec` execs the command, so the signal to stop reaches the forwarder itself.
+  // The launcher, as a user would start it: no SIGUSR1 opens a debugger in this root child either.
+  const launcher = join(packageRoot(), 'bin', 'tapyard');
+  const argv = ['forward', '--json', '--stats', '--inject', ...forwardArgs];
+  // `ip netns exec` execs the command, so the signal to stop reaches the forwarder itself. The
+  // forwarder ends when its standard input does, or when this process ends (--inject says so).
   const child =
     netns === undefined
-      ? spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'inherit'] })
-      : spawn('ip', ['netns', 'exec', netns, process.execPath, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
+      ? spawn(launcher, argv, { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn('ip', ['netns', 'exec', netns, launcher, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin!.on('error', () => {}); // the forwarder is gone: 'close' below says so
   const answers = new Map<number, (a: InjectAnswer) => void>();
   let nextId = 1;

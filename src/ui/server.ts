@@ -82,22 +82,32 @@ function withFields(
 ): void {
   // A form on another site cannot set this header, and cannot read the token from our page.
   if (req.headers['x-tapyard-token'] !== token) {
-    req.resume();
-    send(res, 403, { error: 'this POST needs the token the ui printed (X-Tapyard-Token)' });
+    refuse(req, res, 403, 'this POST needs the token the ui printed (X-Tapyard-Token)');
     return;
   }
-  let body = '';
-  let tooLarge = false;
-  req.setEncoding('utf8');
-  req.on('data', (chunk: string) => {
-    body += chunk;
-    if (body.length > MAX_BODY) tooLarge = true;
+  const tooLarge = `a request is at most ${MAX_BODY} bytes`;
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) {
+    refuse(req, res, 413, tooLarge);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let refused = false;
+  req.on('data', (chunk: Buffer) => {
+    if (refused) return;
+    size += chunk.length;
+    if (size > MAX_BODY) {
+      refused = true;
+      refuse(req, res, 413, tooLarge);
+      return;
+    }
+    chunks.push(chunk);
   });
   req.on('end', () => {
-    if (tooLarge) return send(res, 413, { error: `a request is at most ${MAX_BODY} bytes` });
+    if (refused) return;
     let fields: unknown;
     try {
-      fields = JSON.parse(body);
+      fields = JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
       return send(res, 400, { error: 'the body is not JSON' });
     }
@@ -112,6 +122,17 @@ function withFields(
         },
       );
   });
+}
+
+/**
+ * Answer STATUS without reading the rest of the body: the connection closes once the answer is
+ * out, so a body of any size costs nothing here.
+ */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
+  req.pause();
+  res.setHeader('connection', 'close');
+  send(res, status, { error });
+  res.once('finish', () => req.socket.destroy());
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -306,7 +306,21 @@ describe('qemu port specs that cannot work: one sentence, status 2, before any d
       'vm=qemu:/tmp/ty-x.sock,proto=dgram,peer=/tmp/ty-y.sock,connect',
       'port vm: connect is for proto=stream (dgram never connects)',
     ],
-    ['vm=qemu:10.0.0.1:5555', 'port vm: QEMU over TCP is served on 127.0.0.1 only, not on 10.0.0.1'],
+    [
+      'vm=qemu:10.0.0.1:5555',
+      'port vm: QEMU over TCP is served on loopback only (127.0.0.1, localhost or [::1]), not on 10.0.0.1 ' +
+        '(a socket file: ./NAME)',
+    ],
+    [
+      'vm=qemu:example.org:5555',
+      'port vm: QEMU over TCP is served on loopback only (127.0.0.1, localhost or [::1]), not on example.org ' +
+        '(a socket file: ./NAME)',
+    ],
+    [
+      'vm=qemu:[fe80::1]:5555',
+      'port vm: QEMU over TCP is served on loopback only (127.0.0.1, localhost or [::1]), not on [fe80::1] ' +
+        '(a socket file: ./NAME)',
+    ],
     ['vm=qemu:127.0.0.1:70000', 'port vm: the TCP port must be 1 to 65535, not 70000'],
     ['vm=qemu:127.0.0.1:5555,proto=dgram,peer=/tmp/ty-y.sock', 'port vm: proto=dgram is served over unix paths only'],
     [`vm=qemu:/tmp/${'a'.repeat(110)}`, 'port vm: a unix socket path is at most 106 bytes, this one is 115'],

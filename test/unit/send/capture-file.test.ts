@@ -1,12 +1,12 @@
 // Replaying a capture: pcapng as tapyard's own --capture writes it, classic pcap in both byte
 // orders and both resolutions, and the files that must not be replayed, each in one sentence.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { PcapngWriter } from '../../../src/capture/pcapng-writer.js';
-import { readCaptureFile } from '../../../src/send/capture-file.js';
+import { MAX_CAPTURE, readCaptureFile } from '../../../src/send/capture-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ty-send-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,7 +110,25 @@ describe('a file that must not be replayed is refused in one sentence', () => {
       () => file('short.pcap', pcap([[frameOf(1), 0]], true, false).subarray(0, 70)),
       /: frame 1 is cut short by the end of the file$/,
     ],
+    [
+      'an empty record',
+      () => file('zero.pcap', pcap([[new Uint8Array(0), 0]], true, false)),
+      /: frame 1 is empty \(0 bytes\): there is nothing to send$/,
+    ],
+    [
+      'a device',
+      () => '/dev/zero',
+      /^--pcap '\/dev\/zero': is not a regular file \(a character device\); send replays/,
+    ],
+    ['a directory', () => dir, /: is not a regular file \(a directory\); send replays a capture file$/],
   ])('%s', (_name, make, message) => {
     expect(() => readCaptureFile(make())).toThrow(message);
+  });
+
+  test('a file over the bound is refused before it is read', () => {
+    const path = join(dir, 'huge.pcap');
+    writeFileSync(path, pcap([[frameOf(1), 0]], true, false));
+    truncateSync(path, MAX_CAPTURE + 1);
+    expect(() => readCaptureFile(path)).toThrow(/: has 268435457 bytes; send replays at most 268435456 \(cut it/);
   });
 });

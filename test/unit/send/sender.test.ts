@@ -174,3 +174,30 @@ describe('the schedule and the device', () => {
     });
   });
 });
+
+describe('a gap longer than a Node timer holds', () => {
+  test('a frame 30 days after the first is waited for, not sent at once (and no timer warning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const port = new MemoryPort('m');
+    const { lines, events } = recorder();
+    const frames = [0, 1].map((i) => Uint8Array.from([...new Uint8Array(13), i]));
+    let stop: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => {
+      stop = resolve;
+    });
+    const run = runSend(port, { frames, times: [0, 30 * 86_400], interval: 0, count: 1 }, events, {
+      expect: null,
+      timeoutS: 1,
+      stop: stopped,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    stop();
+    const o = await run;
+    process.off('warning', onWarning);
+    expect(o).toMatchObject({ planned: 2, sent: 1 });
+    expect(lines).toHaveLength(1);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+});

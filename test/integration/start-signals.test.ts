@@ -1,0 +1,122 @@
+// Signals from tapyard's first moment: SIGUSR1 never opens Node's debugger (a root door on
+// 127.0.0.1:9229), and every signal that would end the process ends the run one way (status 0,
+// final counters, the qemu socket file removed).
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { ROOT } from '../helpers/lab.js';
+
+const LAUNCHER = join(ROOT, 'bin', 'tapyard');
+
+let dir: string | null = null;
+afterEach(() => {
+  if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  dir = null;
+});
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `tapyard forward` between a qemu socket and a built-in guest: no device, no namespace. */
+function forward(
+  socket: string,
+  extra: string[],
+): { kill: (s: NodeJS.Signals) => void; pid: number; done: Promise<Run> } {
+  const child = spawn(LAUNCHER, ['forward', '--port', `vm=qemu:${socket}`, '--port', 'g=guest:10.9.0.2/24', ...extra]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<Run>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { kill: (s) => child.kill(s), pid: child.pid!, done };
+}
+
+test.each([0, 10, 50, 150])('SIGUSR1 %i ms after the start opens no debugger, and the run goes on', async (atMs) => {
+  dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+  const t = forward(join(dir, 'vm.sock'), ['--duration', '1']);
+  setTimeout(() => t.kill('SIGUSR1'), atMs);
+  const run = await t.done;
+  expect(run.stderr).not.toMatch(/Debugger|inspector|ws:\/\//i);
+  if (atMs === 0 && run.signal === 'SIGUSR1') {
+    // Sent before the launcher's first line could run: the kernel ended it (its default), as it
+    // would any program, before anything was opened; no debugger either way.
+    expect(run.stdout + run.stderr).toBe('');
+    return;
+  }
+  expect(run.signal).toBeNull();
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
+});
+
+test.each([
+  'SIGUSR2',
+  'SIGALRM',
+  'SIGPWR',
+  'SIGTERM',
+] as const)('%s once running ends the run as Ctrl-C does: counters, status 0, no socket file left', async (signal) => {
+  dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+  const socket = join(dir, 'vm.sock');
+  const t = forward(socket, []);
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
+  t.kill(signal);
+  const run = await t.done;
+  expect(run.signal).toBeNull();
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
+  expect(existsSync(socket)).toBe(false);
+});
+
+test('send --expect interrupted before its timeout says so, status 0, not "no frame matched within"', async () => {
+  const spec = 'eth src=02:00:00:00:00:01 dst=02:00:00:00:00:02 / ipv4 src=10.9.0.1 dst=10.9.0.2 / udp dport=9';
+  const child = spawn(LAUNCHER, [
+    'send',
+    '--port',
+    'vm=guest:10.9.0.2/24,mac=02:00:00:00:00:02',
+    spec,
+    '--expect',
+    'udp sport=9',
+    '--timeout',
+    '20',
+  ]);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  setTimeout(() => child.kill('SIGINT'), 1500);
+  expect(await done).toBe(0);
+  expect(stderr).toMatch(/^tapyard: interrupted after \d+\.\d s: no frame matched --expect 'udp sport=9' yet$/m);
+  expect(stderr).not.toMatch(/within 20 s/);
+});
+
+test.each([
+  ['SIGRTMIN', 34],
+  ['SIGRTMAX', 64],
+])('%s (its default ends a process; Node cannot listen to it) is ignored', async (_name, signo) => {
+  dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+  const socket = join(dir, 'vm.sock');
+  const t = forward(socket, ['--duration', '1.5']);
+  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 200));
+  // Node has no name for them, but sends them by number.
+  process.kill(t.pid, signo);
+  const run = await t.done;
+  expect(run.signal).toBeNull();
+  expect(run.code).toBe(0);
+  expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
+  expect(existsSync(socket)).toBe(false);
+});
