@@ -45,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   lab: {
     run: async (argv) => (await import('./lab.js')).labCommand(argv),
     about: 'bring up a lab from a topology file (or a built-in kind); down, status, exec',
+    stops: true,
   },
   bench: {
     run: benchCommand,

@@ -19,9 +19,12 @@ import {
   teardown,
 } from '../lab/builder.js';
 import { fromLibvirtCommand } from './from-libvirt.js';
+import { onStopSignal } from './process-guard.js';
 
 export async function labCommand(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
+  // Only `up` builds anything: the other verbs end at once on a stop signal.
+  if (verb !== 'up') onStopSignal(() => process.exit(0));
   switch (verb) {
     case 'up':
       return up(rest);
@@ -53,12 +56,12 @@ async function up(argv: string[]): Promise<number> {
     return 0;
   }
   const id = config.id ?? newLabId();
-  let signal: NodeJS.Signals | null = null;
-  const onSignal = (s: NodeJS.Signals) => {
-    signal = s;
-  };
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const s of signals) process.on(s, onSignal);
+  // A stop signal (also one that came while tapyard was loading) stops the build between steps,
+  // and what was made so far comes down.
+  let signal: string | null = null;
+  onStopSignal(() => {
+    signal = 'a stop signal';
+  });
   // A lab of this id that exists already is someone else's: a failure then removes nothing.
   const ours = readLabState(id) === null;
   try {
@@ -80,7 +83,7 @@ async function up(argv: string[]): Promise<number> {
     }
     throw err;
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    onStopSignal(null);
   }
 }
 
