@@ -101,8 +101,8 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     const d = p.device;
     if (d.kind === 'tap' && d.mq) continue; // the queues of a multi-queue tap are meant to be shared
     if (d.kind === 'guest') continue; // in-process: nothing to share
-    const target = d.kind === 'qemu' ? d.path : d.ifname;
-    const family = d.kind === 'pcap' || d.kind === 'qemu' ? d.kind : 'tun';
+    const target = d.kind === 'qemu' || d.kind === 'vhost-user' ? d.path : d.ifname;
+    const family = d.kind === 'pcap' || d.kind === 'qemu' ? d.kind : d.kind === 'vhost-user' ? 'qemu' : 'tun';
     const id = `${family}:${d.kind === 'tap' ? (d.netns ?? '') : ''}:${target}`;
     const other = devices.get(id);
     if (other !== undefined) throw usageError(`ports ${other} and ${p.name} name the same device ${quote(target)}`);

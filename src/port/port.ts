@@ -28,7 +28,13 @@ export interface PortListener {
   onNote?(port: Port, sentence: string): void;
 }
 
-export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory' | 'qemu' | 'guest';
+export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory' | 'qemu' | 'guest' | 'vhost-user';
+
+/**
+ * A send() status: the port dropped that frame itself and counted it under a named reason (a
+ * guest whose buffers cannot hold it), so the loop counts nothing more.
+ */
+export const COUNTED = -1;
 
 /** Bytes reserved before every frame in a ring: room for the largest vnet header tapyard uses. */
 export const HEADROOM = 12;
@@ -84,7 +90,7 @@ export interface Port {
   setWantWritable(on: boolean): void;
   /**
    * Write frames buf[offsets[i] .. +lengths[i]) (vnet header included when hdrLen > 0).
-   * status[i] is 0 or the errno of a frame the device refused. Returns the frames consumed;
+   * status[i] is 0, the errno of a frame the device refused, or COUNTED. Returns the frames consumed;
    * fewer than `count` means the device is full (EAGAIN): the rest were not written.
    */
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number;
