@@ -38,7 +38,8 @@ import {
   type VhostMessage,
   VhostRequest,
 } from './vhost-message.js';
-import { MAX_QUEUE_SIZE, type RingAddresses, VirtqReason, Virtqueue } from './virtqueue.js';
+import { NetQueues, TxTake } from './vhost-net.js';
+import { MAX_QUEUE_SIZE, type RingAddresses, Virtqueue } from './virtqueue.js';
 
 export interface VhostUserConfig {
   readonly kind: 'vhost-user';
@@ -131,16 +132,14 @@ export class VhostUserPort implements Port {
   private mapped: ArrayBuffer[] = [];
   private features = 0n;
   private protocolFeatures = 0n;
-  /** The guest's virtio-net header: 12 bytes with VERSION_1 or MRG_RXBUF, else 10. */
-  private guestHdr = VNET_HDR_LEN;
-  private mergeable = false;
+  /** The frames' shape the guest negotiated, and the walk over its queues. */
+  private net = new NetQueues({ guestHdr: VNET_HDR_LEN, mergeable: false });
   // A message being read: its header, then its payload; the fds that came so far.
   private readonly inbox = new Uint8Array(HEADER_BYTES + 4096);
   private readonly fdCells = new Int32Array(MAX_REGIONS);
   private have = 0;
   private header: Header | null = null;
   private inFds: number[] = [];
-  private readonly rxHeader = new Uint8Array(VNET_HDR_MRG_LEN);
   private reading = true;
   private wantWritable = false;
   private turnScheduled = false;
@@ -205,18 +204,26 @@ export class VhostUserPort implements Port {
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number {
     const q = this.queues[RX];
     const ring = q.ring;
+    const net = this.net;
     let done = 0;
     for (; done < count; done++) {
-      if (!ring.running) {
-        status.fill(ENOTCONN, done, count);
-        done = count;
-        break;
+      const outcome = ring.running ? net.give(ring, buf, offsets[done]!, lengths[done]!) : 'broken';
+      if (outcome === 'full') break;
+      if (outcome === null) {
+        status[done] = 0;
+      } else if (outcome === 'broken') {
+        status[done] = ENOTCONN;
+      } else {
+        this.counters.drop(outcome);
+        status[done] = COUNTED;
       }
-      const verdict = this.deliver(ring, buf, offsets[done]!, lengths[done]!);
-      if (verdict === null) break;
-      status[done] = verdict;
     }
-    if (ring.running && ring.publish()) this.call(q);
+    if (net.badRxBuffers > 0) {
+      this.peer.badRxBuffers += net.badRxBuffers;
+      net.badRxBuffers = 0;
+      this.sayOnce(`port ${this.name}: the guest offered a malformed receive buffer (${net.badRxReason})`);
+    }
+    if (ring.publish()) this.call(q);
     if (ring.broken !== null) this.ringBroke(q);
     return done;
   }
@@ -317,8 +324,7 @@ export class VhostUserPort implements Port {
     this.unmap();
     this.features = 0n;
     this.protocolFeatures = 0n;
-    this.guestHdr = VNET_HDR_LEN;
-    this.mergeable = false;
+    this.net = new NetQueues({ guestHdr: VNET_HDR_LEN, mergeable: false });
   }
 
   private releaseQueue(q: Queue): void {
@@ -434,8 +440,8 @@ export class VhostUserPort implements Port {
   private setFeatures(value: bigint): void {
     this.features = value;
     const v1 = (value & bit(Feature.VERSION_1)) !== 0n;
-    this.mergeable = (value & bit(Feature.MRG_RXBUF)) !== 0n;
-    this.guestHdr = v1 || this.mergeable ? VNET_HDR_MRG_LEN : VNET_HDR_LEN;
+    const mergeable = (value & bit(Feature.MRG_RXBUF)) !== 0n;
+    this.net = new NetQueues({ guestHdr: v1 || mergeable ? VNET_HDR_MRG_LEN : VNET_HDR_LEN, mergeable });
     for (const q of this.queues) q.ring.indirectAllowed = (value & bit(Feature.INDIRECT_DESC)) !== 0n;
   }
 
@@ -591,117 +597,37 @@ export class VhostUserPort implements Port {
     const ring = q.ring;
     if (!this.reading || !ring.running || this.listener === null) return;
     const { buf, offsets, lengths } = this.batch;
-    const hdr = this.guestHdr;
-    let pending = ring.pending();
+    const net = this.net;
     let count = 0;
     let fill = 0;
-    while (pending > 0 && count < offsets.length) {
-      const head = ring.take(false);
-      if (head < 0) break;
-      pending--;
-      if (ring.reason !== null) {
-        this.dropChain(ring.reason);
-        ring.put(head, 0);
-        continue;
-      }
-      const total = ring.chainBytes();
-      if (total < hdr || total - hdr > MAX_FRAME) {
-        this.dropChain(total < hdr ? VirtqReason.CHAIN_TOO_SHORT : VirtqReason.CHAIN_TOO_BIG);
-        ring.put(head, 0);
-        continue;
-      }
+    let more = false;
+    while (count < offsets.length) {
       const at = fill + HEADROOM;
-      if (at + total - hdr > buf.length) {
-        // The batch is full: this chain is the first of the next one.
-        ring.untake(1);
-        pending++;
+      const got = net.take(ring, buf, at, buf.length - at, MAX_FRAME);
+      if (got === TxTake.DROPPED) {
+        // A frame the guest sent that cannot be read: counted as read and dropped, by its reason.
+        this.counters.rx(0);
+        this.counters.drop(net.reason!);
+        continue;
+      }
+      if (got < 0) {
+        more = got === TxTake.NO_ROOM;
         break;
       }
-      ring.readChain(buf, at - hdr);
-      // The 12-byte header's first 10 bytes are the 10-byte header: moved next to the frame.
-      if (hdr !== VNET_HDR_LEN) buf.copyWithin(at - VNET_HDR_LEN, at - hdr, at - hdr + VNET_HDR_LEN);
       offsets[count] = at;
-      lengths[count] = total - hdr;
+      lengths[count] = got;
       count++;
-      fill = at + total - hdr;
-      ring.put(head, 0);
+      fill = at + got;
     }
+    if (count === offsets.length) more = true;
     if (ring.publish()) this.call(q);
-    if (ring.broken !== null) {
-      this.ringBroke(q);
-    } else if (pending > 0) {
-      this.scheduleTurn();
-    }
+    if (ring.broken !== null) this.ringBroke(q);
+    else if (more) this.scheduleTurn();
     if (count > 0) {
       this.batch.count = count;
       this.listener.onBatch(this, this.batch);
       this.batch.count = 0;
     }
-  }
-
-  /** A frame the guest sent that cannot be read: counted as read and dropped, by its reason. */
-  private dropChain(reason: string): void {
-    this.counters.rx(0);
-    this.counters.drop(reason);
-  }
-
-  /**
-   * One frame (10-byte header + frame at buf[off..off+len)) into the guest's receive buffers.
-   * Returns its status (0, or COUNTED when it was dropped here), or null when there is no room.
-   */
-  private deliver(ring: Virtqueue, buf: Uint8Array, off: number, len: number): number | null {
-    const frame = len - VNET_HDR_LEN;
-    const hdr = this.guestHdr;
-    const header = this.rxHeader;
-    header.set(buf.subarray(off, off + VNET_HDR_LEN));
-    header[10] = 1;
-    header[11] = 0;
-    let available = ring.pending();
-    // Chains taken and returned for this frame, so that a frame that does not fit leaves none.
-    let taken = 0;
-    let chains = 0;
-    let frameDone = 0;
-    let first: { bytes: Uint8Array; offset: number } | null = null;
-    while (first === null || frameDone < frame) {
-      const head = available > 0 ? ring.take(true) : -1;
-      if (head < 0) {
-        ring.untake(taken);
-        ring.unput(taken);
-        return ring.broken !== null ? ENOTCONN : null;
-      }
-      available--;
-      taken++;
-      const segment = ring.firstSegment();
-      if (ring.reason !== null || (first === null && segment!.length < hdr)) {
-        // A receive buffer the guest made wrong: returned unused; the frame tries the next one.
-        this.peer.badRxBuffers++;
-        this.sayOnce(`port ${this.name}: the guest offered a malformed receive buffer (${ring.reason ?? 'too short'})`);
-        ring.put(head, 0);
-        continue;
-      }
-      let used = 0;
-      if (first === null) {
-        if (!this.mergeable && ring.chainBytes() < hdr + frame) {
-          ring.untake(taken);
-          ring.unput(taken - 1);
-          this.counters.drop(VirtqReason.RX_NO_ROOM);
-          return COUNTED;
-        }
-        first = { bytes: segment!.bytes, offset: segment!.offset };
-        used = ring.writeChain(header, 0, hdr, 0);
-      }
-      const n = ring.writeChain(buf, off + VNET_HDR_LEN + frameDone, frame - frameDone, used);
-      frameDone += n;
-      ring.put(head, used + n);
-      chains++;
-      if (!this.mergeable) break;
-    }
-    // num_buffers: how many buffers this frame took (1 without MRG_RXBUF).
-    if (hdr === VNET_HDR_MRG_LEN) {
-      first.bytes[first.offset + 10] = chains & 0xff;
-      first.bytes[first.offset + 11] = chains >> 8;
-    }
-    return 0;
   }
 
   private call(q: Queue): void {
