@@ -58,6 +58,7 @@ const QEMU_KEYS = {
 } as const;
 
 const VHOST_USER_KEYS = {
+  offload: key('offload', flag, false, 'offer the guest checksum and TCP segmentation offload both ways'),
   client: key('client', flag, false, "tapyard connects to QEMU's socket (chardev server=on) and dials again"),
 } as const;
 
@@ -107,11 +108,11 @@ const GUEST_KEYS = {
 } as const;
 
 function vhostUserPort(name: string, target: string, o: Options): VhostUserConfig {
-  const { client } = o.take(VHOST_USER_KEYS);
+  const { client, offload } = o.take(VHOST_USER_KEYS);
   if (target.length > SUN_PATH_MAX)
     throw usageError(`port ${name}: a unix socket path is at most ${SUN_PATH_MAX} bytes, this one is ${target.length}`);
   if (target === '') throw usageError(`port ${name}: vhost-user needs the socket's path`);
-  return { kind: 'vhost-user', name, path: target, client };
+  return { kind: 'vhost-user', name, path: target, client, offload };
 }
 
 export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {

@@ -368,6 +368,11 @@ export class Forwarder implements PortListener {
     q.holding.clear();
   }
 
+  /** A guest's offloads (vhost-user): every device that may hand the loop offloaded frames follows. */
+  onGuestOffloads(port: Port, flags: number): void {
+    for (const other of this.ports) if (other !== port) other.setOffloads?.(flags);
+  }
+
   onNote(_port: Port, sentence: string): void {
     this.options.onNote?.(sentence);
   }

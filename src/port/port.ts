@@ -26,6 +26,12 @@ export interface PortListener {
   onFatal(port: Port, error: TapyardError): void;
   /** Something about the device changed that the user should hear of (its MTU): one sentence. */
   onNote?(port: Port, sentence: string): void;
+  /**
+   * A VM's NIC on this port negotiated the offloads it takes (TunOffload flags: CSUM, TSO4, ...):
+   * the devices that hand the loop offloaded frames should hand it only those, as QEMU's tap
+   * backend follows its guest (tap_set_offload). 0 when the VM went away.
+   */
+  onGuestOffloads?(port: Port, flags: number): void;
 }
 
 export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory' | 'qemu' | 'guest' | 'vhost-user';
@@ -86,6 +92,11 @@ export interface Port {
    * whether it could (both ports fd ports with the same header length); null stops it.
    */
   spliceTo?(peer: Port | null): boolean;
+  /**
+   * Ask the device for offloaded frames of these kinds only (TUNSETOFFLOAD): for a port opened
+   * with offload=on, following the guest it feeds (onGuestOffloads). Others ignore it.
+   */
+  setOffloads?(flags: number): void;
   /** Ask for one onWritable call when the device can take frames again. */
   setWantWritable(on: boolean): void;
   /**

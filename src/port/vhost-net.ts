@@ -3,7 +3,8 @@
 // the 10-byte virtio_net_hdr before it, as on a tap; the guest's header is 12 bytes (num_buffers
 // added) with VERSION_1 or MRG_RXBUF, and is converted here, once, each way.
 
-import { VNET_HDR_LEN, VNET_HDR_MRG_LEN } from '../frame/vnet.js';
+import { GsoType, VNET_HDR_LEN, VNET_HDR_MRG_LEN, VnetFlag } from '../frame/vnet.js';
+import { TunOffload } from './native.js';
 import { VirtqReason, type Virtqueue } from './virtqueue.js';
 
 /** What the guest negotiated that shapes its frames. */
@@ -12,7 +13,28 @@ export interface NetFeatures {
   guestHdr: number;
   /** MRG_RXBUF: one frame may fill several receive buffers. */
   mergeable: boolean;
+  /**
+   * The offloads each way, as TunOffload flags: `toGuest` what it takes (GUEST_CSUM -> CSUM,
+   * GUEST_TSO4/6 -> TSO4/6), `fromGuest` what it may send (CSUM, HOST_TSO4/6). 0 when absent.
+   */
+  toGuest?: number;
+  fromGuest?: number;
 }
+
+/** Which offload a frame's virtio_net_hdr asks for, as TunOffload flags (0: a plain frame). */
+function offloadOf(flags: number, gsoType: number): number {
+  let need = (flags & VnetFlag.NEEDS_CSUM) !== 0 ? TunOffload.CSUM : 0;
+  const gso = gsoType & ~GsoType.ECN;
+  if (gso === GsoType.TCPV4) need |= TunOffload.TSO4;
+  else if (gso === GsoType.TCPV6) need |= TunOffload.TSO6;
+  // UDP fragmentation and segmentation are never negotiated here: such a frame can never pass.
+  else if (gso !== GsoType.NONE) need |= OFFLOAD_NEVER;
+  if ((gsoType & GsoType.ECN) !== 0) need |= TunOffload.TSO_ECN;
+  return need;
+}
+
+/** A bit no negotiation ever grants. */
+const OFFLOAD_NEVER = 0x10000;
 
 /** The outcome of taking one chain from the transmit queue (a frame length is >= 0). */
 export const TxTake = {
@@ -65,6 +87,10 @@ export class NetQueues {
     // The 12-byte header's first 10 bytes are the 10-byte header: moved next to the frame.
     if (hdr !== VNET_HDR_LEN) dst.copyWithin(at - VNET_HDR_LEN, at - hdr, at - hdr + VNET_HDR_LEN);
     ring.put(head, 0);
+    if (!this.allowed(dst[at - VNET_HDR_LEN]!, dst[at - VNET_HDR_LEN + 1]!, this.features.fromGuest)) {
+      this.reason = VirtqReason.OFFLOAD_NOT_NEGOTIATED;
+      return TxTake.DROPPED;
+    }
     return total - hdr;
   }
 
@@ -81,6 +107,10 @@ export class NetQueues {
     for (let i = 0; i < VNET_HDR_LEN; i++) header[i] = buf[off + i]!;
     header[10] = 1;
     header[11] = 0;
+    const toGuest = this.features.toGuest ?? 0;
+    if (!this.allowed(header[0]!, header[1]!, toGuest)) return VirtqReason.OFFLOAD_NOT_NEGOTIATED;
+    // DATA_VALID ("the checksum was checked") only means something to a guest with GUEST_CSUM.
+    if ((toGuest & TunOffload.CSUM) === 0) header[0] = header[0]! & ~VnetFlag.DATA_VALID;
     let available = ring.pending();
     // Chains taken (and returned) for this frame, so that a frame that does not fit leaves none.
     let taken = 0;
@@ -126,5 +156,11 @@ export class NetQueues {
       first.bytes[first.offset + 11] = chains >> 8;
     }
     return null;
+  }
+
+  /** Whether a frame with this header's flags and gso_type needs only offloads in `granted`. */
+  private allowed(flags: number, gsoType: number, granted = 0): boolean {
+    const need = offloadOf(flags, gsoType);
+    return need === 0 || (need & ~granted) === 0;
   }
 }

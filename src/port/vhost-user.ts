@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN, VNET_HDR_MRG_LEN } from '../frame/vnet.js';
 import { Counters } from './counters.js';
-import { isErrno, MAX_FRAME, type PollerHandle, tapio } from './native.js';
+import { isErrno, MAX_FRAME, type PollerHandle, TunOffload, tapio } from './native.js';
 import {
   COUNTED,
   DEFAULT_BUDGET,
@@ -47,10 +47,21 @@ export interface VhostUserConfig {
   /** The unix socket: tapyard listens on it, or with `client` connects to QEMU's (server=on). */
   readonly path: string;
   readonly client: boolean;
+  /**
+   * Offer the guest checksum and TCP segmentation offload both ways (CSUM, HOST_TSO4/6,
+   * GUEST_CSUM, GUEST_TSO4/6): its GSO frames reach the other ports whole, with their header.
+   */
+  readonly offload: boolean;
 }
 
 /** Feature bits (virtio 1.x, include/uapi/linux/virtio_net.h, vhost-user.rst). */
 export const Feature = {
+  CSUM: 0n,
+  GUEST_CSUM: 1n,
+  GUEST_TSO4: 7n,
+  GUEST_TSO6: 8n,
+  HOST_TSO4: 11n,
+  HOST_TSO6: 12n,
   MRG_RXBUF: 15n,
   INDIRECT_DESC: 28n,
   PROTOCOL_FEATURES: 30n,
@@ -59,9 +70,25 @@ export const Feature = {
 const ProtocolFeature = { REPLY_ACK: 3n } as const;
 
 const bit = (n: bigint) => 1n << n;
-/** What tapyard offers the guest's driver. */
+/** What tapyard offers every guest's driver. */
 const OFFERED =
   bit(Feature.MRG_RXBUF) | bit(Feature.INDIRECT_DESC) | bit(Feature.PROTOCOL_FEATURES) | bit(Feature.VERSION_1);
+/** And with offload=on. */
+const OFFERED_OFFLOADS =
+  bit(Feature.CSUM) |
+  bit(Feature.GUEST_CSUM) |
+  bit(Feature.GUEST_TSO4) |
+  bit(Feature.GUEST_TSO6) |
+  bit(Feature.HOST_TSO4) |
+  bit(Feature.HOST_TSO6);
+
+/** Feature bits as TunOffload flags: [checksum, TSO4, TSO6]. */
+function tunFlags(features: bigint, csum: bigint, tso4: bigint, tso6: bigint): number {
+  const has = (b: bigint) => (features & bit(b)) !== 0n;
+  // Segmentation needs the checksum offload too (virtio 1.x §5.1.3.1): without it, none.
+  if (!has(csum)) return 0;
+  return TunOffload.CSUM | (has(tso4) ? TunOffload.TSO4 : 0) | (has(tso6) ? TunOffload.TSO6 : 0);
+}
 const OFFERED_PROTOCOL = bit(ProtocolFeature.REPLY_ACK);
 
 const RX = 0;
@@ -118,8 +145,9 @@ export class VhostUserPort implements Port {
   readonly hdrLen = VNET_HDR_LEN;
   readonly mac = null;
   readonly maxFrame = maxFrameForMtu(1500);
-  readonly offload = false;
+  readonly offload: boolean;
   readonly ready: Promise<void>;
+  private readonly offered: bigint;
 
   private readonly listenFd: number = -1;
   private listenPoller: PollerHandle | null = null;
@@ -155,6 +183,8 @@ export class VhostUserPort implements Port {
   ) {
     this.name = config.name;
     this.device = `vhost-user ${config.path}`;
+    this.offload = config.offload;
+    this.offered = config.offload ? OFFERED | OFFERED_OFFLOADS : OFFERED;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(budget),
@@ -176,6 +206,8 @@ export class VhostUserPort implements Port {
 
   start(listener: PortListener): void {
     this.listener = listener;
+    // No guest yet: the other devices hand over no offloaded frames until one negotiates them.
+    listener.onGuestOffloads?.(this, 0);
     if (this.config.client) {
       this.dial();
       return;
@@ -325,6 +357,7 @@ export class VhostUserPort implements Port {
     this.features = 0n;
     this.protocolFeatures = 0n;
     this.net = new NetQueues({ guestHdr: VNET_HDR_LEN, mergeable: false });
+    if (!this.closed) this.listener?.onGuestOffloads?.(this, 0);
   }
 
   private releaseQueue(q: Queue): void {
@@ -409,13 +442,13 @@ export class VhostUserPort implements Port {
   private apply(m: VhostMessage): Uint8Array | string | null {
     switch (m.type) {
       case 'bare':
-        if (m.request === VhostRequest.GET_FEATURES) return u64Payload(OFFERED);
+        if (m.request === VhostRequest.GET_FEATURES) return u64Payload(this.offered);
         if (m.request === VhostRequest.GET_PROTOCOL_FEATURES) return u64Payload(OFFERED_PROTOCOL);
         if (m.request === VhostRequest.GET_QUEUE_NUM) return u64Payload(1n);
         if (m.request === VhostRequest.RESET_OWNER) this.resetRings();
         return null; // SET_OWNER: the connection is the owner.
       case 'u64':
-        if ((m.value & ~(m.request === VhostRequest.SET_FEATURES ? OFFERED : OFFERED_PROTOCOL)) !== 0n)
+        if ((m.value & ~(m.request === VhostRequest.SET_FEATURES ? this.offered : OFFERED_PROTOCOL)) !== 0n)
           return `it asks for features tapyard did not offer (0x${m.value.toString(16)})`;
         if (m.request === VhostRequest.SET_PROTOCOL_FEATURES) this.protocolFeatures = m.value;
         else this.setFeatures(m.value);
@@ -441,7 +474,11 @@ export class VhostUserPort implements Port {
     this.features = value;
     const v1 = (value & bit(Feature.VERSION_1)) !== 0n;
     const mergeable = (value & bit(Feature.MRG_RXBUF)) !== 0n;
-    this.net = new NetQueues({ guestHdr: v1 || mergeable ? VNET_HDR_MRG_LEN : VNET_HDR_LEN, mergeable });
+    const toGuest = tunFlags(value, Feature.GUEST_CSUM, Feature.GUEST_TSO4, Feature.GUEST_TSO6);
+    const fromGuest = tunFlags(value, Feature.CSUM, Feature.HOST_TSO4, Feature.HOST_TSO6);
+    const guestHdr = v1 || mergeable ? VNET_HDR_MRG_LEN : VNET_HDR_LEN;
+    this.net = new NetQueues({ guestHdr, mergeable, toGuest, fromGuest });
+    this.listener?.onGuestOffloads?.(this, toGuest);
     for (const q of this.queues) q.ring.indirectAllowed = (value & bit(Feature.INDIRECT_DESC)) !== 0n;
   }
 

@@ -27,6 +27,10 @@ export const VirtqReason = reasons({
   ],
   CHAIN_TOO_BIG: ['vhost-chain-too-big', 'a frame from the guest larger than the largest frame tapyard reads'],
   CHAIN_TOO_SHORT: ['vhost-chain-short', 'a frame from the guest shorter than its virtio-net header'],
+  OFFLOAD_NOT_NEGOTIATED: [
+    'vhost-offload-not-negotiated',
+    'a frame with checksum or segmentation work left (virtio_net_hdr) that its receiver did not negotiate',
+  ],
   RX_NO_ROOM: [
     'vhost-rx-no-room',
     "the guest's receive buffers cannot hold the frame (a GSO frame for a guest without GUEST_TSO, or one buffer " +

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { VNET_HDR_LEN } from '../../../src/frame/vnet.js';
+import { TunOffload } from '../../../src/port/native.js';
 import { GuestMemory } from '../../../src/port/vhost-memory.js';
 import { NetQueues, TxTake } from '../../../src/port/vhost-net.js';
 import { VirtqReason, Virtqueue } from '../../../src/port/virtqueue.js';
@@ -114,8 +115,18 @@ describe('virtqueue: well-formed chains', () => {
     g.desc(0, GPA + 0x1000, 13);
     g.offer(0);
     const dst = new Uint8Array(256);
-    expect(new NetQueues(V1).take(g.ring, dst, 64, 192, 2048)).toBe(1);
+    const offloads = { ...V1, fromGuest: TunOffload.CSUM | TunOffload.TSO6 };
+    expect(new NetQueues(offloads).take(g.ring, dst, 64, 192, 2048)).toBe(1);
     expect([...dst.subarray(64 - VNET_HDR_LEN, 64)]).toEqual([1, 4, 54, 0, 0xb4, 5, 34, 0, 16, 0]);
+  });
+
+  it('a GSO frame from a guest that did not negotiate HOST_TSO6: vhost-offload-not-negotiated', () => {
+    const g = new Guest();
+    g.bytes.set([1, 4, 54, 0, 0xb4, 5, 34, 0, 16, 0, 0, 0], 0x1000);
+    g.desc(0, GPA + 0x1000, 13);
+    g.offer(0);
+    const net = new NetQueues({ ...V1, fromGuest: TunOffload.CSUM | TunOffload.TSO4 });
+    expect(takeFrame(g, net)).toEqual({ code: TxTake.DROPPED, reason: VirtqReason.OFFLOAD_NOT_NEGOTIATED });
   });
 
   it('a chain of header and two fragments is read in order', () => {
@@ -209,6 +220,20 @@ describe('virtio-net receive: frames into the guest', () => {
     expect(net.give(g.ring, f, 0, f.length)).toBeNull();
     g.ring.publish();
     expect(g.usedIdx).toBe(3);
+  });
+
+  it('a GSO frame reaches a guest with GUEST_TSO4 whole; one without it refuses it by name', () => {
+    const g = new Guest();
+    g.desc(0, GPA + 0x1000, 4096, F.WRITE);
+    g.offer(0);
+    const f = frame('segment me');
+    f.set([1, 1, 54, 0, 0xa8, 5, 34, 0, 16, 0]);
+    const without = new NetQueues({ ...V1, toGuest: TunOffload.CSUM });
+    expect(without.give(g.ring, f, 0, f.length)).toBe(VirtqReason.OFFLOAD_NOT_NEGOTIATED);
+    expect(g.ring.pending()).toBe(1);
+    const withTso = new NetQueues({ ...V1, toGuest: TunOffload.CSUM | TunOffload.TSO4 });
+    expect(withTso.give(g.ring, f, 0, f.length)).toBeNull();
+    expect([...g.bytes.subarray(0x1000, 0x100c)]).toEqual([1, 1, 54, 0, 0xa8, 5, 34, 0, 16, 0, 1, 0]);
   });
 
   it('without MRG_RXBUF a frame larger than one buffer is dropped by name, and the buffer stays offered', () => {
