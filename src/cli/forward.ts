@@ -9,6 +9,7 @@ import { buildRxFilter } from '../filter/guest-filter.js';
 import { describeImpairments } from '../impair/config.js';
 import { openPort } from '../port/open.js';
 import { describePort, type Port } from '../port/port.js';
+import { isVhostUserPort } from '../port/vhost-user.js';
 import { makeSwitch } from '../switch/index.js';
 import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
@@ -88,6 +89,8 @@ async function forward(config: ForwardConfig): Promise<number> {
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
   if (fatal === null && runAs !== null) {
+    // A VM's vhost-user socket belongs to the user tapyard becomes, as QEMU's -runas sockets do.
+    for (const p of ports) if (isVhostUserPort(p)) p.ownSocket(runAs.uid, runAs.gid);
     dropPrivileges(runAs);
     say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
   }

@@ -7,7 +7,7 @@
 // the guest asked not to be interrupted. One VM at a time; a VM that goes away takes its
 // memory with it (unmapped), and the port waits for the next one on the same socket.
 
-import { existsSync } from 'node:fs';
+import { chownSync, existsSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN, VNET_HDR_MRG_LEN } from '../frame/vnet.js';
 import { Counters } from './counters.js';
@@ -258,6 +258,11 @@ export class VhostUserPort implements Port {
     if (ring.publish()) this.call(q);
     if (ring.broken !== null) this.ringBroke(q);
     return done;
+  }
+
+  /** Give the listening socket to this user (--user): mode 0600 lets only them, and root, connect. */
+  ownSocket(uid: number, gid: number): void {
+    if (this.listenFd >= 0) chownSync(this.config.path, uid, gid);
   }
 
   close(): void {

@@ -34,6 +34,8 @@ export interface VmOptions {
    * TCG crashes in msix_set_vector_notifiers when a vhost-user device starts with MSI-X.
    */
   vhostUser?: string;
+  /** QEMU listens on that socket (chardev server=on) and waits for the back-end to connect. */
+  vhostUserServer?: boolean;
   memoryMiB?: number;
   /** Let the machine reboot (reboot()); otherwise QEMU exits when the guest reboots or panics. */
   rebootable?: boolean;
@@ -68,7 +70,7 @@ export class Vm {
         ? ['-netdev', options.netdev ?? '', '-device', nic]
         : [
             ...['-object', `memory-backend-memfd,id=mem,size=${memory}M,share=on`, '-numa', 'node,memdev=mem'],
-            ...['-chardev', `socket,id=vhu0,path=${options.vhostUser}`],
+            ...['-chardev', `socket,id=vhu0,path=${options.vhostUser}${options.vhostUserServer ? ',server=on' : ''}`],
             ...['-netdev', 'vhost-user,id=n0,chardev=vhu0', '-device', `${nic},vectors=0`],
           ];
     const args = [

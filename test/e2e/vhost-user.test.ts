@@ -3,7 +3,8 @@
 // 100 MB each way checked by md5, QEMU killed mid-transfer and a new one on the same socket, a
 // guest reboot; and a front-end that speaks the protocol wrong, which tapyard refuses and outlives.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,42 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
   }, 300_000);
 });
 
+describe.skipIf(unavailable !== null)('a real VM whose QEMU listens (vhost-user client)', () => {
+  it('tapyard dials QEMU (client), then dials again after QEMU is gone and a new one listens', async () => {
+    const l = labUp('macvtap');
+    const sock = socketPath(l);
+    const vms: Vm[] = [];
+    let t: Tapyard | null = null;
+    try {
+      // QEMU waits for its back-end before the guest runs: it is started first.
+      const booting = bootGuest(l, '', { ...vhostUserVm(sock), vhostUserServer: true });
+      t = startTapyard(l, [
+        'forward',
+        '--json',
+        '--port',
+        `wire=macvtap:${l.env.WIRE_IF}`,
+        '--port',
+        `vm=vhost-user:${sock},client`,
+      ]);
+      vms.push(await booting);
+      expect(await pingGuest(l)).toBe(3);
+      await vms[0]!.stop();
+      await t.waitFor(/port vm: the VM went away; dialling .* again/);
+      vms.push(await bootGuest(l, '', { ...vhostUserVm(sock), vhostUserServer: true }));
+      expect(await pingGuest(l)).toBe(3);
+      await vms[1]!.stop();
+      await t.stop();
+      const report = finalReport(t);
+      expect(report.balanced).toBe(true);
+      expect(port(report, 'vm').vhostUser?.connections).toBe(2);
+    } finally {
+      for (const vm of vms) await vm.stop();
+      if (t !== null && t.child.exitCode === null) await t.stop();
+      l.down();
+    }
+  }, 240_000);
+});
+
 describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wrong', () => {
   /** One message: request, flags, payload. */
   const message = (request: number, flags: number, payload: Buffer = Buffer.alloc(0)) => {
@@ -200,5 +237,23 @@ describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wr
       await t.stop();
     }
     expect(t.errors().match(/request 77/g)).toHaveLength(1);
+  }, 60_000);
+
+  it('the socket is mode 0600, owned by root, or by the --user tapyard becomes', async () => {
+    for (const user of [null, 'nobody']) {
+      const sock = join(tmpdir(), `ty-vhost-own-${process.pid}.sock`);
+      const args = ['forward', '--port', `vm=vhost-user:${sock}`, '--port', 'g=guest:10.0.0.2/24'];
+      const t = startTapyard(null, user === null ? args : [...args, '--user', user]);
+      try {
+        await t.waitFor(/forwarding/);
+        const st = statSync(sock);
+        const uid = user === null ? 0 : Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
+        expect({ mode: st.mode & 0o777, uid: st.uid }).toEqual({ mode: 0o600, uid });
+      } finally {
+        await t.stop();
+      }
+      // Its socket goes with it, also after it gave up root.
+      expect(existsSync(sock)).toBe(false);
+    }
   }, 60_000);
 });
