@@ -4,7 +4,7 @@
 // guest reboot; and a front-end that speaks the protocol wrong, which tapyard refuses and outlives.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,6 +168,24 @@ describe.skipIf(unavailable !== null)('a real VM whose QEMU listens (vhost-user 
       l.down();
     }
   }, 240_000);
+});
+
+describe.skipIf(unavailable !== null)('lab up vm --backend tapyard-vhost', () => {
+  it('the lab puts tapyard between the wire and QEMU on both paths; down removes tapyard, QEMU, the socket', async () => {
+    for (const on of ['macvtap', 'bridge']) {
+      const l = labUp('vm', '--on', on, '--backend', 'tapyard-vhost');
+      try {
+        expect(await pingGuest(l)).toBe(3);
+        expect(readFileSync(join(l.env.VM_DIR!, 'tapyard.log'), 'utf8')).toMatch(
+          /forwarding wire .* <-> vm \(vhost-user/,
+        );
+      } finally {
+        l.down();
+      }
+      expect(existsSync(l.env.VHOST_SOCK!)).toBe(false);
+      expect(existsSync(`/proc/${l.env.TAPYARD_PID}`)).toBe(false);
+    }
+  }, 180_000);
 });
 
 describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wrong', () => {
