@@ -53,7 +53,7 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
     return t;
   };
 
-  it('vhost-user <-> macvtap, offloads on: ping both ways, 100 MB each way intact as GSO frames, balanced', async () => {
+  it('vhost-user <-> macvtap, offloads on: ping both ways, 100 MB each way intact as GSO, balanced', async () => {
     const l = lab('macvtap');
     const t = await forward(l, socketPath(l), ',offload=on', ',offload=on');
     const vm = await boot(l, socketPath(l));
@@ -78,7 +78,7 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
     expect(vmPort.drops).toEqual({});
   }, 300_000);
 
-  it('vhost-user (no offloads) <-> bridged tap with offload=on: the tap follows the guest, nothing dropped', async () => {
+  it('vhost-user (no offloads) <-> bridged tap with offload=on: the tap follows the guest, no drop', async () => {
     const l = lab('bridge');
     const t = await forward(l, socketPath(l), ',offload=on');
     const vm = await boot(l, socketPath(l));
@@ -171,7 +171,7 @@ describe.skipIf(unavailable !== null)('a real VM whose QEMU listens (vhost-user 
 });
 
 describe.skipIf(unavailable !== null)('lab up vm --backend tapyard-vhost', () => {
-  it('the lab puts tapyard between the wire and QEMU on both paths; down removes tapyard, QEMU, the socket', async () => {
+  it('the lab puts tapyard between the wire and QEMU on both paths; down removes tapyard, QEMU, socket', async () => {
     for (const on of ['macvtap', 'bridge']) {
       const l = labUp('vm', '--on', on, '--backend', 'tapyard-vhost');
       try {
