@@ -64,6 +64,10 @@ static const char *errno_name(int e) {
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
     case EROFS: return "EROFS";
+    case ECONNRESET: return "ECONNRESET";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EPIPE: return "EPIPE";
+    case ENOTCONN: return "ENOTCONN";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "EUNKNOWN";
   }

@@ -389,7 +389,8 @@ export class VhostUserPort implements Port {
       try {
         got = want === 0 ? 0 : io.recvFds(this.conn, this.inbox, this.have, want, this.fdCells);
       } catch (err) {
-        this.lost(`the VM's socket failed (${isErrno(err) ? err.code : err})`);
+        // A QEMU killed with bytes unread by it resets the connection: it went away like any other.
+        this.lost(isErrno(err, 'ECONNRESET') ? null : `the VM's socket failed (${isErrno(err) ? err.code : err})`);
         return;
       }
       if (got < 0) return;

@@ -11,8 +11,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GuestService } from '../../src/vm/guest.js';
 import type { Vm } from '../../src/vm/vm.js';
-import { finalReport, type Lab, labUp, port, startTapyard, type Tapyard } from '../helpers/lab.js';
-import { bootGuest, echoThroughGuest, pingGuest, transferToGuest, vhostUserVm, vmUnavailable } from '../helpers/vm.js';
+import { finalReport, type Lab, labUp, port, ROOT, startTapyard, type Tapyard } from '../helpers/lab.js';
+import {
+  bootGuest,
+  echoThroughGuest,
+  pingGuest,
+  runAsync,
+  transferToGuest,
+  vhostUserVm,
+  vmUnavailable,
+} from '../helpers/vm.js';
 
 const unavailable = vmUnavailable();
 if (unavailable !== null) console.warn(`vhost-user VM tests skipped: ${unavailable}`);
@@ -274,4 +282,38 @@ describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wr
       expect(existsSync(sock)).toBe(false);
     }
   }, 60_000);
+
+  it('a fuzzing front-end: 10,000 random guest ring states and random messages; tapyard stays up, balanced', async () => {
+    const sock = join(tmpdir(), `ty-vhost-fuzz-${process.pid}.sock`);
+    const t = startTapyard(null, [
+      'forward',
+      '--json',
+      '--port',
+      `vm=vhost-user:${sock}`,
+      '--port',
+      'g=guest:10.0.0.2/24',
+    ]);
+    try {
+      await t.waitFor(/forwarding/);
+      // 20 connections, each a memfd of guest memory and two rings, 500 random states each.
+      const out = await runAsync('python3', [
+        join(ROOT, 'test', 'helpers', 'vhost-front-end.py'),
+        sock,
+        '20',
+        '500',
+        '7',
+      ]);
+      expect(out.trim()).toMatch(/^states 10000 replies \d+ closed \d+$/);
+      expect(t.child.exitCode).toBeNull();
+    } finally {
+      await t.stop();
+    }
+    const report = finalReport(t);
+    expect(report.balanced).toBe(true);
+    const vm = port(report, 'vm');
+    expect(vm.vhostUser?.connections).toBe(20);
+    // Frames came out of the random rings, and malformed chains were dropped by name, not by a crash.
+    expect(vm.rxFrames).toBeGreaterThan(0);
+    expect(Object.keys(vm.drops).some((r) => r.startsWith('vhost-'))).toBe(true);
+  }, 120_000);
 });

@@ -431,14 +431,14 @@ describe('virtqueue: a hostile guest', () => {
     expect(q.start(g.memory, { desc: UVA, avail: UVA + AVAIL, used: UVA + USED })).toMatch(/power of 2/);
   });
 
-  it('random descriptor tables and rings: every outcome is a frame, a named drop or a stopped ring', () => {
+  it('3000 random descriptor tables and rings: every outcome is a frame, a named drop or a stopped ring', () => {
     let seed = 12345;
     const random = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return seed;
     };
     const reasons = new Set(Object.values(VirtqReason));
-    for (let round = 0; round < 300; round++) {
+    for (let round = 0; round < 3000; round++) {
       const g = new Guest({ indirect: round % 2 === 0 });
       // Garbage in the table, the available ring and a buffer area, with addresses near the region.
       for (let i = 0; i < NUM * 2; i++) {
