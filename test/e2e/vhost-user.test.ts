@@ -283,7 +283,7 @@ describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wr
     }
   }, 60_000);
 
-  it('a fuzzing front-end: 10,000 random guest ring states and random messages; tapyard stays up, balanced', async () => {
+  it('a fuzzing front-end: 10,000 random ring states and messages; tapyard stays up, balanced', async () => {
     const sock = join(tmpdir(), `ty-vhost-fuzz-${process.pid}.sock`);
     const t = startTapyard(null, [
       'forward',
