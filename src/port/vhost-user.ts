@@ -8,6 +8,7 @@
 // memory with it (unmapped), and the port waits for the next one on the same socket.
 
 import { chownSync, existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN, VNET_HDR_MRG_LEN } from '../frame/vnet.js';
 import { Counters } from './counters.js';
@@ -97,7 +98,7 @@ const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
 /** How often tapyard dials a QEMU that is not listening (yet, or again), with `client`. */
 const REDIAL_MS = 200;
 /** The frame is refused: no VM, or its receive queue is not running. */
-const ENOTCONN = 107;
+const ENOTCONN = constants.errno.ENOTCONN;
 
 /** What happened to the VM side, beside the frame counters. */
 export interface VhostPeerCounters {
@@ -496,10 +497,11 @@ export class VhostUserPort implements Port {
         if (num === 0 || num > MAX_QUEUE_SIZE || (num & (num - 1)) !== 0)
           return `a queue of ${num} is not a power of 2`;
         q.ring.size = num;
-        return null;
+        // A running ring is checked again for its new size (its tables must still fit in memory).
+        return this.refresh(q);
       case VhostRequest.SET_VRING_BASE:
         q.ring.lastAvail = num & 0xffff;
-        return null;
+        return this.refresh(q);
       case VhostRequest.GET_VRING_BASE: {
         // Stops the ring: the front-end reads where it is, to start it again (or elsewhere) later.
         q.started = false;
