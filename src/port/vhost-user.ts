@@ -666,8 +666,16 @@ export class VhostUserPort implements Port {
     }
     if (count === offsets.length) more = true;
     if (ring.publish()) this.call(q);
-    if (ring.broken !== null) this.ringBroke(q);
-    else if (more) this.scheduleTurn();
+    if (ring.broken !== null) {
+      this.ringBroke(q);
+    } else if (more) {
+      // Another turn comes at once: the guest need not kick for what it adds meanwhile.
+      ring.wantKicks(false);
+      this.scheduleTurn();
+    } else {
+      ring.wantKicks(true);
+      if (ring.pending() > 0) this.scheduleTurn();
+    }
     if (count > 0) {
       this.batch.count = count;
       this.listener.onBatch(this, this.batch);

@@ -42,6 +42,8 @@ export const VirtqReason = reasons({
 const DescFlag = { NEXT: 1, WRITE: 2, INDIRECT: 4 } as const;
 /** In the available ring's flags: the guest asks not to be interrupted. */
 const AVAIL_F_NO_INTERRUPT = 1;
+/** In the used ring's flags: tapyard asks the guest not to kick (it looks at the ring anyway). */
+const USED_F_NO_NOTIFY = 1;
 const DESC_BYTES = 16;
 /** The largest split queue (virtio §2.7: Queue Size is at most 32768). */
 export const MAX_QUEUE_SIZE = 32768;
@@ -229,6 +231,17 @@ export class Virtqueue {
     Atomics.store(this.used.idx, this.used.idxAt, this.usedIdx);
     this.published = this.usedIdx;
     return (this.avail!.view.getUint16(this.avail!.at, true) & AVAIL_F_NO_INTERRUPT) === 0;
+  }
+
+  /**
+   * Ask the guest to kick for new chains (on), or not (off: tapyard will look at the ring soon
+   * anyway). After turning kicks back on, the caller looks at pending() once more: a chain made
+   * available just before the guest saw the flag brings no kick.
+   */
+  wantKicks(on: boolean): void {
+    if (this.used === null) return;
+    // A sequentially consistent store, so that the pending() that follows reads after it.
+    Atomics.store(this.used.idx, this.used.idxAt - 1, on ? 0 : USED_F_NO_NOTIFY);
   }
 
   private fail(sentence: string): void {

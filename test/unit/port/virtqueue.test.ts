@@ -152,6 +152,14 @@ describe('virtqueue: well-formed chains', () => {
     expect(g.used(0).id).toBe(2);
   });
 
+  it('kicks: tapyard sets VIRTQ_USED_F_NO_NOTIFY while it will look anyway, and clears it after', () => {
+    const g = new Guest();
+    g.ring.wantKicks(false);
+    expect(g.view.getUint16(USED, true)).toBe(1);
+    g.ring.wantKicks(true);
+    expect(g.view.getUint16(USED, true)).toBe(0);
+  });
+
   it('nothing available: EMPTY, and nothing is published', () => {
     const g = new Guest();
     expect(takeFrame(g).code).toBe(TxTake.EMPTY);
