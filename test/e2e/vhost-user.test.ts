@@ -4,7 +4,7 @@
 // guest reboot; and a front-end that speaks the protocol wrong, which tapyard refuses and outlives.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -295,6 +295,8 @@ describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wr
     ]);
     try {
       await t.waitFor(/forwarding/);
+      const fds = () => readdirSync(`/proc/${t.child.pid}/fd`).length;
+      const before = fds();
       // 20 connections, each a memfd of guest memory and two rings, 500 random states each.
       const out = await runAsync('python3', [
         join(ROOT, 'test', 'helpers', 'vhost-front-end.py'),
@@ -305,6 +307,10 @@ describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wr
       ]);
       expect(out.trim()).toMatch(/^states 10000 replies \d+ closed \d+$/);
       expect(t.child.exitCode).toBeNull();
+      // Every connection's fds closed and its memory unmapped once it went away.
+      await t.waitFor(/(the VM went away[^]*){20}/);
+      expect(fds()).toBe(before);
+      expect(readFileSync(`/proc/${t.child.pid}/maps`, 'utf8')).not.toMatch(/memfd:guest/);
     } finally {
       await t.stop();
     }
