@@ -308,7 +308,7 @@ describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wr
       expect(out.trim()).toMatch(/^states 10000 replies \d+ closed \d+$/);
       expect(t.child.exitCode).toBeNull();
       // Every connection's fds closed and its memory unmapped once it went away.
-      await t.waitFor(/(the VM went away[^]*){20}/);
+      await t.waitFor(/(the VM went away[\s\S]*){20}/);
       expect(fds()).toBe(before);
       expect(readFileSync(`/proc/${t.child.pid}/maps`, 'utf8')).not.toMatch(/memfd:guest/);
     } finally {
