@@ -95,6 +95,8 @@ const OFFERED_PROTOCOL = bit(ProtocolFeature.REPLY_ACK);
 const RX = 0;
 const TX = 1;
 const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
+/** Reads of the socket per wake-up (a message takes one or two). */
+const MESSAGE_READS_PER_TURN = 128;
 /** How often tapyard dials a QEMU that is not listening (yet, or again), with `client`. */
 const REDIAL_MS = 200;
 /** The frame is refused: no VM, or its receive queue is not running. */
@@ -384,7 +386,8 @@ export class VhostUserPort implements Port {
   /** Read what the socket has: whole messages are handled as they complete. */
   private readMessages(): void {
     const io = tapio();
-    while (this.conn >= 0) {
+    // A front-end that never stops sending still lets the loop turn: the poll wakes us again.
+    for (let reads = 0; this.conn >= 0 && reads < MESSAGE_READS_PER_TURN; reads++) {
       const want = this.header === null ? HEADER_BYTES - this.have : HEADER_BYTES + this.header.size - this.have;
       let got: number;
       try {
