@@ -310,7 +310,8 @@ export class VhostUserPort implements Port {
     try {
       fd = tapio().unixConnect(this.config.path);
     } catch (err) {
-      if (!this.saidWaiting) this.warn(`port ${this.name}: cannot connect to ${this.config.path} (${err})`);
+      const why = isErrno(err) ? err.code : String(err);
+      if (!this.saidWaiting) this.warn(`port ${this.name}: cannot connect to ${this.config.path} (${why})`);
       this.saidWaiting = true;
     }
     if (fd >= 0) {
@@ -615,7 +616,11 @@ export class VhostUserPort implements Port {
 
   // --- the rings ----------------------------------------------------------------------------
 
-  /** The one place polling is armed: the listening socket and connection always, kicks as needed. */
+  /**
+   * The one place the kicks' polling is armed (the listening socket and the connection are always
+   * polled): the transmit ring's while the loop reads this port, the receive ring's while the loop
+   * waits for room in it.
+   */
   private arm(): void {
     if (this.closed) return;
     const [rx, tx] = this.queues;
