@@ -65,6 +65,7 @@ export const Feature = {
   HOST_TSO6: 12n,
   MRG_RXBUF: 15n,
   INDIRECT_DESC: 28n,
+  EVENT_IDX: 29n,
   PROTOCOL_FEATURES: 30n,
   VERSION_1: 32n,
 } as const;
@@ -73,7 +74,11 @@ const ProtocolFeature = { REPLY_ACK: 3n } as const;
 const bit = (n: bigint) => 1n << n;
 /** What tapyard offers every guest's driver. */
 const OFFERED =
-  bit(Feature.MRG_RXBUF) | bit(Feature.INDIRECT_DESC) | bit(Feature.PROTOCOL_FEATURES) | bit(Feature.VERSION_1);
+  bit(Feature.MRG_RXBUF) |
+  bit(Feature.INDIRECT_DESC) |
+  bit(Feature.EVENT_IDX) |
+  bit(Feature.PROTOCOL_FEATURES) |
+  bit(Feature.VERSION_1);
 /** And with offload=on. */
 const OFFERED_OFFLOADS =
   bit(Feature.CSUM) |
@@ -174,6 +179,8 @@ export class VhostUserPort implements Port {
   private reading = true;
   private wantWritable = false;
   private turnScheduled = false;
+  /** Receive buffers the guest had offered when the last frame did not fit in them. */
+  private rxOfferedWhenFull = 0;
   private closed = false;
   private redial: NodeJS.Timeout | null = null;
   private saidWaiting = false;
@@ -231,8 +238,13 @@ export class VhostUserPort implements Port {
     if (this.wantWritable === on) return;
     this.wantWritable = on;
     this.arm();
-    // Nothing will ever make room while no ring runs: the loop hears at once, and send() refuses.
-    if (on && !this.queues[RX].ring.running) setImmediate(() => this.writable());
+    if (!on) return;
+    const ring = this.queues[RX].ring;
+    // The guest's next receive buffer brings a kick; one it added before it saw that wish brings
+    // none, so the ring is looked at once more. Nothing will ever make room while no ring runs:
+    // the loop hears at once, and send() refuses.
+    ring.wantKicks(true);
+    if (!ring.running || ring.pending() > this.rxOfferedWhenFull) setImmediate(() => this.writable());
   }
 
   /** Frames to the guest: each into as many receive buffers as it needs (MRG_RXBUF), or one. */
@@ -243,7 +255,10 @@ export class VhostUserPort implements Port {
     let done = 0;
     for (; done < count; done++) {
       const outcome = ring.running ? net.give(ring, buf, offsets[done]!, lengths[done]!) : 'broken';
-      if (outcome === 'full') break;
+      if (outcome === 'full') {
+        this.rxOfferedWhenFull = ring.pending();
+        break;
+      }
       if (outcome === null) {
         status[done] = 0;
       } else if (outcome === 'broken') {
@@ -490,7 +505,10 @@ export class VhostUserPort implements Port {
     const guestHdr = v1 || mergeable ? VNET_HDR_MRG_LEN : VNET_HDR_LEN;
     this.net = new NetQueues({ guestHdr, mergeable, toGuest, fromGuest });
     this.listener?.onGuestOffloads?.(this, toGuest);
-    for (const q of this.queues) q.ring.indirectAllowed = (value & bit(Feature.INDIRECT_DESC)) !== 0n;
+    for (const q of this.queues) {
+      q.ring.indirectAllowed = (value & bit(Feature.INDIRECT_DESC)) !== 0n;
+      q.ring.eventIdx = (value & bit(Feature.EVENT_IDX)) !== 0n;
+    }
   }
 
   private vringState(request: number, index: number, num: number): Uint8Array | string | null {

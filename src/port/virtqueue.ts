@@ -72,6 +72,11 @@ export class Virtqueue {
   broken: string | null = null;
   /** VIRTIO_RING_F_INDIRECT_DESC was negotiated: a descriptor may point to a table of them. */
   indirectAllowed = false;
+  /**
+   * VIRTIO_RING_F_EVENT_IDX was negotiated: interrupts and kicks are asked for by index (the
+   * available ring's used_event, the used ring's avail_event), not by the rings' flags.
+   */
+  eventIdx = false;
 
   private memory: GuestMemory | null = null;
   private desc: { view: DataView; at: number } | null = null;
@@ -229,8 +234,13 @@ export class Virtqueue {
     // A sequentially consistent store: the entries above are visible before the index, and the
     // flags below are read after it (the guest re-checks the index after it sets the flag).
     Atomics.store(this.used.idx, this.used.idxAt, this.usedIdx);
+    const before = this.published;
     this.published = this.usedIdx;
-    return (this.avail!.view.getUint16(this.avail!.at, true) & AVAIL_F_NO_INTERRUPT) === 0;
+    const avail = this.avail!;
+    if (!this.eventIdx) return (avail.view.getUint16(avail.at, true) & AVAIL_F_NO_INTERRUPT) === 0;
+    // vring_need_event: the guest wants an interrupt once the used index passes its used_event.
+    const event = avail.view.getUint16(avail.at + 4 + 2 * this.size, true);
+    return ((this.usedIdx - event - 1) & 0xffff) < ((this.usedIdx - before) & 0xffff);
   }
 
   /**
@@ -240,8 +250,14 @@ export class Virtqueue {
    */
   wantKicks(on: boolean): void {
     if (this.used === null) return;
-    // A sequentially consistent store, so that the pending() that follows reads after it.
-    Atomics.store(this.used.idx, this.used.idxAt - 1, on ? 0 : USED_F_NO_NOTIFY);
+    // Sequentially consistent stores, so that the pending() that follows reads after them. With
+    // event indexes, avail_event = the guest's available index now asks for a kick at its next
+    // chain; leaving it behind asks for none.
+    if (!this.eventIdx) Atomics.store(this.used.idx, this.used.idxAt - 1, on ? 0 : USED_F_NO_NOTIFY);
+    else if (on) {
+      const now = Atomics.load(this.avail!.idx, this.avail!.idxAt);
+      Atomics.store(this.used.idx, this.used.idxAt + 1 + 4 * this.size, now);
+    }
   }
 
   private fail(sentence: string): void {

@@ -160,6 +160,32 @@ describe('virtqueue: well-formed chains', () => {
     expect(g.view.getUint16(USED, true)).toBe(0);
   });
 
+  it("event indexes: an interrupt only when the used index passes the guest's used_event", () => {
+    const g = new Guest();
+    g.ring.eventIdx = true;
+    for (let i = 0; i < 3; i++) {
+      g.desc(i, GPA + 0x1000 * (i + 1), 20);
+      g.offer(i);
+    }
+    // used_event (after the available ring's NUM entries) = 1: interrupt me once entry 1 is used.
+    g.view.setUint16(AVAIL + 4 + 2 * NUM, 1, true);
+    takeFrame(g);
+    expect(g.ring.publish()).toBe(false); // used 0 -> 1 does not pass 1
+    takeFrame(g);
+    expect(g.ring.publish()).toBe(true); // 1 -> 2 does
+    takeFrame(g);
+    expect(g.ring.publish()).toBe(false); // 2 -> 3: already passed
+  });
+
+  it("event indexes: asking for kicks sets avail_event to the guest's available index", () => {
+    const g = new Guest();
+    g.ring.eventIdx = true;
+    g.setAvailIdx(5);
+    g.ring.wantKicks(true);
+    expect(g.view.getUint16(USED + 4 + 8 * NUM, true)).toBe(5);
+    expect(g.view.getUint16(USED, true)).toBe(0); // the flags are not used with event indexes
+  });
+
   it('nothing available: EMPTY, and nothing is published', () => {
     const g = new Guest();
     expect(takeFrame(g).code).toBe(TxTake.EMPTY);
