@@ -4,6 +4,7 @@
 // - attaching a tap through /dev/net/tun (optionally inside another network namespace),
 // - AF_PACKET sockets for observers and raw injection,
 // - the tun/tap ioctls,
+// - vhost-user's unix socket with fds over SCM_RIGHTS, the guest memory it maps, its eventfds,
 // - readiness through uv_poll on Node's own loop, and batched non-blocking read()/write()
 //   into and out of buffers JavaScript owns, so that one JS call moves a whole batch.
 //
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -64,6 +66,10 @@ static const char *errno_name(int e) {
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
     case EROFS: return "EROFS";
+    case ECONNRESET: return "ECONNRESET";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EPIPE: return "EPIPE";
+    case ENOTCONN: return "ENOTCONN";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     default: return "EUNKNOWN";
   }
@@ -719,6 +725,261 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) 
 }
 
 // ---------------------------------------------------------------------------------------------
+// vhost-user (src/port/vhost-user.ts): what Node cannot do for it. QEMU sends the guest's memory
+// and the rings' eventfds as fds over SCM_RIGHTS on a unix stream socket; the memory is mmapped
+// and handed to JavaScript as an ArrayBuffer over the mapping, where typed arrays bound every
+// access; the eventfds are read (a kick) and written (a call). The protocol itself is in TS.
+
+// unixListen(path) -> fd: a non-blocking unix stream socket listening on path, created 0600
+// (umask around bind: chmod after bind would leave a moment where others could connect).
+static napi_value UnixListen(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct sockaddr_un addr;
+  int present;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  memset(&addr, 0, sizeof addr);
+  if (argc < 1 || !arg_string(env, argv[0], addr.sun_path, sizeof addr.sun_path, &present) || !present)
+    return throw_usage(env, "unixListen(path): a path of at most 106 bytes");
+  addr.sun_family = AF_UNIX;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_STREAM)", errno);
+  mode_t old = umask(0177);
+  int r = bind(fd, (struct sockaddr *)&addr, sizeof addr);
+  int e = errno;
+  umask(old);
+  if (r < 0 || listen(fd, 4) < 0) {
+    if (r == 0) e = errno;
+    close(fd);
+    return throw_errno(env, r < 0 ? "bind" : "listen", e);
+  }
+  return make_int(env, fd);
+}
+
+// unixConnect(path) -> fd, or -1 while nobody listens there (ENOENT, ECONNREFUSED): for a QEMU
+// that is the server (`server=on`). Blocking connect on a unix socket returns at once.
+static napi_value UnixConnect(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct sockaddr_un addr;
+  int present;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  memset(&addr, 0, sizeof addr);
+  if (argc < 1 || !arg_string(env, argv[0], addr.sun_path, sizeof addr.sun_path, &present) || !present)
+    return throw_usage(env, "unixConnect(path): a path of at most 106 bytes");
+  addr.sun_family = AF_UNIX;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket(AF_UNIX, SOCK_STREAM)", errno);
+  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    int e = errno;
+    close(fd);
+    if (e == ENOENT || e == ECONNREFUSED) return make_int(env, -1);
+    return throw_errno(env, "connect", e);
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return make_int(env, fd);
+}
+
+// acceptConn(fd) -> a non-blocking connection's fd, or -1 when none is waiting.
+static napi_value AcceptConn(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "acceptConn(fd)");
+  int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (c < 0) {
+    if (errno == EAGAIN || errno == EINTR) return make_int(env, -1);
+    return throw_errno(env, "accept", errno);
+  }
+  return make_int(env, c);
+}
+
+#define RECV_MAX_FDS 8  // VHOST_MEMORY_BASELINE_NREGIONS: the most fds one message carries
+
+// recvFds(fd, buf, offset, length, fds: Int32Array) -> bytes read into buf[offset..], 0 at the
+// end of the stream, -1 when nothing is waiting. Fds that came with them are stored in fds
+// (the rest of it -1), non-blocking and close-on-exec. More fds than fds holds: all are closed
+// and the call fails with EMSGSIZE, so nothing leaks.
+static napi_value RecvFds(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd, offset, length;
+  void *buf, *fds_p;
+  size_t buf_size, fds_size;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5 || !arg_int(env, argv[0], &fd) || !arg_bytes(env, argv[1], &buf, &buf_size) ||
+      !arg_int(env, argv[2], &offset) || !arg_int(env, argv[3], &length) ||
+      !arg_bytes(env, argv[4], &fds_p, &fds_size) || offset < 0 || length < 1 ||
+      (size_t)offset + (size_t)length > buf_size)
+    return throw_usage(env, "recvFds(fd, buf, offset, length, fds)");
+  int32_t *fds = fds_p;
+  size_t max_fds = fds_size / 4;
+  for (size_t i = 0; i < max_fds; i++) fds[i] = -1;
+  union {
+    char buf[CMSG_SPACE(RECV_MAX_FDS * sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  struct iovec iov = {(uint8_t *)buf + offset, (size_t)length};
+  struct msghdr msg = {0};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  ssize_t got;
+  do got = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    if (errno == EAGAIN) return make_int(env, -1);
+    return throw_errno(env, "recvmsg", errno);
+  }
+  size_t n = 0;
+  int overflow = (msg.msg_flags & MSG_CTRUNC) != 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int *in = (int *)CMSG_DATA(c);
+    for (size_t i = 0; i < count; i++) {
+      int got_fd;
+      memcpy(&got_fd, in + i, sizeof got_fd);
+      if (n < max_fds) {
+        fcntl(got_fd, F_SETFL, fcntl(got_fd, F_GETFL) | O_NONBLOCK);
+        fds[n++] = got_fd;
+      } else {
+        close(got_fd);
+        overflow = 1;
+      }
+    }
+  }
+  if (overflow) {
+    for (size_t i = 0; i < n; i++) close(fds[i]), fds[i] = -1;
+    return throw_errno(env, "recvmsg: more fds than a message may carry", EMSGSIZE);
+  }
+  return make_int(env, got);
+}
+
+// sendAll(fd, buf, length) -> bytes written (a reply is small: the socket takes it whole, or
+// the peer is not reading, which the caller treats as the peer failing).
+static napi_value SendAll(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd, length;
+  void *buf;
+  size_t buf_size;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !arg_int(env, argv[0], &fd) || !arg_bytes(env, argv[1], &buf, &buf_size) ||
+      !arg_int(env, argv[2], &length) || length < 0 || (size_t)length > buf_size)
+    return throw_usage(env, "sendAll(fd, buf, length)");
+  ssize_t put;
+  do put = send(fd, buf, (size_t)length, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (put < 0 && errno == EINTR);
+  if (put < 0) return throw_errno(env, "send", errno);
+  return make_int(env, put);
+}
+
+// A mapping behind an ArrayBuffer: unmapped once, by unmapShared or, failing that, by the GC.
+typedef struct {
+  void *base;
+  size_t size;
+  int unmapped;
+} mapping;
+
+static void mapping_finalize(napi_env env, void *data, void *hint) {
+  mapping *m = hint;
+  if (!m->unmapped) munmap(m->base, m->size);
+  free(m);
+}
+
+// mapShared(fd, size, offset) -> ArrayBuffer of `size` bytes: the file's bytes from `offset`,
+// mapped shared and read-write (QEMU's guest RAM, a memfd). The mapping starts at the page
+// below offset, as mmap wants; the ArrayBuffer starts exactly at offset. size and offset come
+// as doubles (a region may be larger than 2 GiB).
+static napi_value MapShared(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int32_t fd;
+  double size_d, offset_d;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || !arg_int(env, argv[0], &fd) || napi_get_value_double(env, argv[1], &size_d) != napi_ok ||
+      napi_get_value_double(env, argv[2], &offset_d) != napi_ok || !(size_d >= 1) || !(offset_d >= 0) ||
+      size_d > 9007199254740991.0 || offset_d > 9007199254740991.0)
+    return throw_usage(env, "mapShared(fd, size, offset)");
+  size_t size = (size_t)size_d, offset = (size_t)offset_d;
+  // Touching a page past the end of the file would kill tapyard with SIGBUS: the front-end's
+  // claim is checked against the file's real size first.
+  struct stat st;
+  if (fstat(fd, &st) < 0) return throw_errno(env, "fstat", errno);
+  if (st.st_size < 0 || offset > (size_t)st.st_size || size > (size_t)st.st_size - offset)
+    return throw_errno(env, "mmap past the end of the file", EINVAL);
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t skip = offset % page;
+  if (size > SIZE_MAX - skip) return throw_errno(env, "mmap", EINVAL);
+  void *base = mmap(NULL, size + skip, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)(offset - skip));
+  if (base == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  mapping *m = malloc(sizeof *m);
+  if (m == NULL) {
+    munmap(base, size + skip);
+    return throw_errno(env, "allocate mapping", ENOMEM);
+  }
+  m->base = base;
+  m->size = size + skip;
+  m->unmapped = 0;
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, (uint8_t *)base + skip, size, mapping_finalize, m, &ab) != napi_ok) {
+    munmap(base, size + skip);
+    free(m);
+    return throw_usage(env, "this Node.js cannot make an ArrayBuffer over a mapping");
+  }
+  // The record rides on the ArrayBuffer, so that unmapShared finds exactly this mapping.
+  napi_wrap(env, ab, m, NULL, NULL, NULL);
+  return ab;
+}
+
+// unmapShared(arrayBuffer): detach it (every view on it becomes empty, so JavaScript can no
+// longer reach the memory) and unmap it now.
+static napi_value UnmapShared(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_ab = false, detached = false;
+  if (argc < 1 || napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab)
+    return throw_usage(env, "unmapShared(arrayBuffer)");
+  if (napi_is_detached_arraybuffer(env, argv[0], &detached) == napi_ok && detached) return undefined(env);
+  void *data;
+  if (napi_remove_wrap(env, argv[0], &data) != napi_ok) return throw_usage(env, "unmapShared: not a mapping");
+  mapping *m = data;
+  void *base = m->base;
+  size_t size = m->size;
+  // Marked first: the finalizer may run inside the detach, and it frees the record.
+  m->unmapped = 1;
+  napi_detach_arraybuffer(env, argv[0]);
+  munmap(base, size);
+  return undefined(env);
+}
+
+// eventfdRead(fd) -> the counter read (a kick: how many since the last read), 0 if none.
+static napi_value EventfdRead(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "eventfdRead(fd)");
+  uint64_t value = 0;
+  ssize_t got;
+  do got = frame_read(fd, &value, sizeof value);
+  while (got < 0 && errno == EINTR);
+  if (got < 0 && errno != EAGAIN) return throw_errno(env, "read eventfd", errno);
+  return make_int(env, got == (ssize_t)sizeof value ? (int64_t)(value > INT32_MAX ? INT32_MAX : value) : 0);
+}
+
+// eventfdWrite(fd): add one (a call: the guest's interrupt). A full counter (EAGAIN) already
+// means "signalled".
+static napi_value EventfdWrite(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_arg(env, info, &fd, NULL, 1)) return throw_usage(env, "eventfdWrite(fd)");
+  uint64_t one = 1;
+  ssize_t put;
+  do put = frame_write(fd, &one, sizeof one);
+  while (put < 0 && errno == EINTR);
+  if (put < 0 && errno != EAGAIN) return throw_errno(env, "write eventfd", errno);
+  return undefined(env);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Poller: uv_poll on Node's loop. With a ring set (setRing), readiness to read drains up to a
 // budget of frames into it before JavaScript is called, so one call hands over one batch.
 // The callback receives (events, errno, count): events has bit 1 for readable and 2 for
@@ -950,6 +1211,15 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"ifStateAt", NULL, IfStateAt, NULL, NULL, NULL, napi_default, NULL},
       {"readBatch", NULL, ReadBatch, NULL, NULL, NULL, napi_default, NULL},
       {"writeBatch", NULL, WriteBatch, NULL, NULL, NULL, napi_default, NULL},
+      {"unixListen", NULL, UnixListen, NULL, NULL, NULL, napi_default, NULL},
+      {"unixConnect", NULL, UnixConnect, NULL, NULL, NULL, napi_default, NULL},
+      {"acceptConn", NULL, AcceptConn, NULL, NULL, NULL, napi_default, NULL},
+      {"recvFds", NULL, RecvFds, NULL, NULL, NULL, napi_default, NULL},
+      {"sendAll", NULL, SendAll, NULL, NULL, NULL, napi_default, NULL},
+      {"mapShared", NULL, MapShared, NULL, NULL, NULL, napi_default, NULL},
+      {"unmapShared", NULL, UnmapShared, NULL, NULL, NULL, napi_default, NULL},
+      {"eventfdRead", NULL, EventfdRead, NULL, NULL, NULL, napi_default, NULL},
+      {"eventfdWrite", NULL, EventfdWrite, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns);
 

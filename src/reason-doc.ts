@@ -4,6 +4,7 @@
 import './filter/rx-filter.js';
 import './impair/reason.js';
 import './port/drop.js';
+import './port/virtqueue.js';
 import './send/reasons.js';
 import './switch/cross-connect.js';
 import './switch/hub.js';

@@ -9,6 +9,7 @@ import { GuestPort } from '../port/guest.js';
 import type { KernelDrops } from '../port/kernel-drops.js';
 import type { Port } from '../port/port.js';
 import { isQemuPort, type QemuPeerCounters } from '../port/qemu.js';
+import { isVhostUserPort, type VhostPeerCounters } from '../port/vhost-user.js';
 import type { QueueSample } from '../queues/protocol.js';
 
 export interface PortReport {
@@ -31,6 +32,8 @@ export interface PortReport {
   guest?: GuestCounts;
   /** A qemu port's VM: attached, gone, refused, cut off for a broken length. */
   qemu?: QemuPeerCounters;
+  /** A vhost-user port's VM: attached, gone, refused; messages refused, rings the guest broke. */
+  vhostUser?: VhostPeerCounters;
   /**
    * The port's impairments (on the frames written to it): the seed that repeats the run, the
    * frames held now (part of the ledger's queued), and what was done to the frames so far
@@ -101,6 +104,7 @@ export function countersReport(
       ...portRow(p.name, p.device, p.counters.snapshot(), p.kernelDrops?.(type === 'final') ?? null, before(i)),
       ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
       ...(isQemuPort(p) ? { qemu: { ...p.peer } } : {}),
+      ...(isVhostUserPort(p) ? { vhostUser: { ...p.peer } } : {}),
       ...(impairment === null
         ? {}
         : {
@@ -258,6 +262,13 @@ export function printReport(report: CountersReport, print: (line: string) => voi
       print(
         `  ${' '.repeat(pad)}  VMs attached ${q.connections}, went away ${q.disconnects}, ` +
           `refused ${q.refused}, cut off for a bad length ${q.malformed}`,
+      );
+    }
+    const v = p.vhostUser;
+    if (v !== undefined) {
+      print(
+        `  ${' '.repeat(pad)}  VMs attached ${v.connections}, went away ${v.disconnects}, refused ${v.refused}; ` +
+          `messages refused ${v.refusedMessages}, rings broken ${v.brokenRings}, bad rx buffers ${v.badRxBuffers}`,
       );
     }
     const m = p.impair;

@@ -12,6 +12,7 @@ import { tapio } from '../port/native.js';
 import { openPort } from '../port/open.js';
 import { describePort, type Port } from '../port/port.js';
 import { isQemuPort } from '../port/qemu.js';
+import { isVhostUserPort } from '../port/vhost-user.js';
 import { makeSwitch } from '../switch/index.js';
 import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
@@ -92,6 +93,8 @@ async function forward(config: ForwardConfig): Promise<number> {
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
   if (fatal === null && runAs !== null) {
+    // A VM's vhost-user socket belongs to the user tapyard becomes, as QEMU's -runas sockets do.
+    for (const p of ports) if (isVhostUserPort(p)) p.ownSocket(runAs.uid, runAs.gid);
     dropPrivileges(
       runAs,
       ports.flatMap((p) => (isQemuPort(p) && p.socketFile !== null ? [p.socketFile] : [])),

@@ -19,7 +19,7 @@ export const FORWARD_FLAGS = {
   port: repeated('port', text('SPEC'), 'NAME=KIND:TARGET[,key=value...], at least two'),
   switch: valued('switch', text('KIND'), `${SWITCH_KINDS.join(', ')}[,key=value] (cross for two ports, hub for more)`),
   budget: valued('budget', integer(1, 1024), 'frames read per port per turn', String(DEFAULT_BUDGET)),
-  offload: onOff('offload', 'offload=on for every macvtap and tap port'),
+  offload: onOff('offload', 'offload=on for every macvtap, tap and vhost-user port'),
   busyPoll: onOff('busy-poll', 'never sleep: lower latency, one core always busy (macvtap and tap ports)'),
   capture: valued('capture', text('FILE'), 'write every frame read to pcapng, one interface per port (- for stdout)'),
   captureError: valued(
@@ -102,8 +102,8 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     const d = p.device;
     if (d.kind === 'tap' && d.mq) continue; // the queues of a multi-queue tap are meant to be shared
     if (d.kind === 'guest') continue; // in-process: nothing to share
-    const target = d.kind === 'qemu' ? d.path : d.ifname;
-    const family = d.kind === 'pcap' || d.kind === 'qemu' ? d.kind : 'tun';
+    const target = d.kind === 'qemu' || d.kind === 'vhost-user' ? d.path : d.ifname;
+    const family = d.kind === 'pcap' || d.kind === 'qemu' ? d.kind : d.kind === 'vhost-user' ? 'qemu' : 'tun';
     const id = `${family}:${d.kind === 'tap' ? (d.netns ?? '') : ''}:${target}`;
     const other = devices.get(id);
     if (other !== undefined) throw usageError(`ports ${other} and ${p.name} name the same device ${quote(target)}`);
@@ -178,10 +178,10 @@ function checkQueues(
   if (single !== undefined) throw usageError(`${flag}: ${single} works on one queue only`);
 }
 
-/** --offload is offload=on on every macvtap and tap port that does not say otherwise. */
+/** --offload is offload=on on every macvtap, tap and vhost-user port that does not say otherwise. */
 function withOffload(spec: string): string {
-  const kind = /^[^=]*=([a-z]+):/.exec(spec)?.[1];
-  if (kind !== 'macvtap' && kind !== 'tap') return spec;
+  const kind = /^[^=]*=([a-z-]+):/.exec(spec)?.[1];
+  if (kind !== 'macvtap' && kind !== 'tap' && kind !== 'vhost-user') return spec;
   return /,offload(=|,|$)/.test(spec) ? spec : `${spec},offload=on`;
 }
 

@@ -7,7 +7,7 @@ import { packageRoot } from '../package-root.js';
 import { MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
 import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from './argv.js';
 import { quote } from './quote.js';
-import { readTopologyFile, type Topology } from './topology.js';
+import { readTopologyFile, type Topology, VM_BACKENDS } from './topology.js';
 import { integer, oneOf, text, usageError } from './value.js';
 
 /** The labs shipped in labs/: `lab up KIND` is `lab up labs/KIND.yaml`. */
@@ -39,6 +39,11 @@ export const LAB_UP_FLAGS = {
   guests: valued('guests', integer(1, 4), 'lab up guests: how many guests side by side (g1..gN, 10.77.0.1N)', '2'),
   on: valued('on', oneOf(['macvtap', 'bridge'] as const), "a VM guest's path: a macvtap, or a tap on the bridge"),
   accel: valued('accel', oneOf(['tcg', 'kvm'] as const), 'a VM guest: plain emulation or KVM', 'tcg'),
+  backend: valued(
+    'backend',
+    oneOf(VM_BACKENDS),
+    "a VM guest's backend: tap (QEMU's own) or tapyard-vhost (tapyard between the wire and QEMU, vhost-user)",
+  ),
   help: HELP_FLAG,
 } as const;
 
@@ -91,6 +96,8 @@ export function readLabUp(argv: readonly string[]): LabUpConfig | null {
   if (values.on !== undefined)
     t = { ...t, guests: t.guests.map((g) => (g.kind === 'vm' ? { ...g, via: values.on! } : g)) };
   if (values.accel !== undefined) t = { ...t, guests: t.guests.map((g) => ({ ...g, accel: values.accel! })) };
+  if (values.backend !== undefined)
+    t = { ...t, guests: t.guests.map((g) => (g.kind === 'vm' ? { ...g, backend: values.backend! } : g)) };
   return { topology: t, kind: isKind ? what : null, id: values.id };
 }
 

@@ -7,10 +7,11 @@ import type { MacvtapConfig } from '../port/macvtap.js';
 import type { PcapConfig } from '../port/pcap.js';
 import type { QemuPortConfig } from '../port/qemu.js';
 import type { TapConfig } from '../port/tap.js';
+import type { VhostUserConfig } from '../port/vhost-user.js';
 import { type Keys, key, type Options, optional } from './keys.js';
 import { flag, ifname, integer, mac, netnsName, oneOf, text, usageError, type ValueType } from './value.js';
 
-export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig | GuestConfig;
+export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig | GuestConfig | VhostUserConfig;
 export type DeviceKind = DeviceConfig['kind'];
 
 interface KindDeclaration {
@@ -55,6 +56,11 @@ const QEMU_KEYS = {
   ),
   connect: key('connect', flag, false, 'tapyard connects to QEMU, which listens (server=on, socket listen=)'),
   peer: optional('peer', text('PATH', 106), "dgram: QEMU's own socket (local.path), where tapyard sends"),
+} as const;
+
+const VHOST_USER_KEYS = {
+  offload: key('offload', flag, false, 'offer the guest checksum and TCP segmentation offload both ways'),
+  client: key('client', flag, false, "tapyard connects to QEMU's socket (chardev server=on) and dials again"),
 } as const;
 
 /** A unix socket's path fits sockaddr_un.sun_path (108 bytes, read as at most 106 by the addon). */
@@ -117,6 +123,14 @@ const GUEST_KEYS = {
   udpEcho: optional('udp-echo', integer(1, 65535), 'a UDP port that echoes what it receives'),
 } as const;
 
+function vhostUserPort(name: string, target: string, o: Options): VhostUserConfig {
+  const { client, offload } = o.take(VHOST_USER_KEYS);
+  if (target.length > SUN_PATH_MAX)
+    throw usageError(`port ${name}: a unix socket path is at most ${SUN_PATH_MAX} bytes, this one is ${target.length}`);
+  if (target === '') throw usageError(`port ${name}: vhost-user needs the socket's path`);
+  return { kind: 'vhost-user', name, path: target, client, offload };
+}
+
 export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
   macvtap: {
     target: ifname,
@@ -162,6 +176,12 @@ export const PORT_KINDS: Readonly<Record<DeviceKind, KindDeclaration>> = {
       'connect: QEMU listens)',
     keys: QEMU_KEYS,
     build: qemuPort,
+  },
+  'vhost-user': {
+    target: text('PATH'),
+    about: "a QEMU VM's virtio-net over vhost-user: tapyard serves its rings in the shared guest memory",
+    keys: VHOST_USER_KEYS,
+    build: vhostUserPort,
   },
 };
 

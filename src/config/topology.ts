@@ -41,6 +41,10 @@ const DEFAULT_VIA: Record<GuestKind, GuestVia> = {
   builtin: 'macvtap',
 };
 
+/** Who carries a VM guest's frames to its endpoint. */
+export const VM_BACKENDS = ['tap', 'tapyard-vhost'] as const;
+export type VmBackend = (typeof VM_BACKENDS)[number];
+
 const GUEST_FIELDS: Fields = {
   name: {
     shape: str(GUEST_NAME, 'a lowercase letter, then up to 3 letters or digits'),
@@ -74,6 +78,13 @@ const GUEST_FIELDS: Fields = {
   address: { shape: cidr4, help: "the guest's IPv4 address and prefix" },
   address6: { shape: cidr6, help: "the guest's IPv6 address (only with ipv6: true)" },
   accel: { shape: words(['tcg', 'kvm']), help: 'kind vm: plain emulation or KVM', fallback: 'tcg' },
+  backend: {
+    shape: words(VM_BACKENDS),
+    help:
+      "kind vm: tap, QEMU's own tap backend on the endpoint (as libvirt wires it); tapyard-vhost, tapyard " +
+      'between the endpoint and QEMU, serving the guest over vhost-user (docs/vm.md)',
+    fallback: 'tap',
+  },
 };
 
 const FORWARDER_FIELDS: Fields = {
@@ -154,6 +165,7 @@ export interface GuestConfig {
   readonly address: string | null;
   readonly address6: string | null;
   readonly accel: 'tcg' | 'kvm';
+  readonly backend: VmBackend;
 }
 
 export interface ForwarderConfig {
@@ -243,6 +255,7 @@ export function parseTopology(text: string, file: string): Topology {
       address: (g.address as string | undefined) ?? null,
       address6: (g.address6 as string | undefined) ?? null,
       accel: g.accel as 'tcg' | 'kvm',
+      backend: g.backend as VmBackend,
     };
   });
   if (guests.length === 0) throw fail(raw, 'guests', 'needs at least one guest');

@@ -42,7 +42,7 @@ import type { ImpairConfig } from '../impair/config.js';
 import { Impairment, type ImpairOutput } from '../impair/impairment.js';
 import type { Counters } from '../port/counters.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
-import type { Port, PortListener, RxBatch } from '../port/port.js';
+import { COUNTED, type Port, type PortListener, type RxBatch } from '../port/port.js';
 import { CrossConnect } from '../switch/cross-connect.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
 import { VlanReason } from '../vlan/reason.js';
@@ -368,6 +368,11 @@ export class Forwarder implements PortListener {
     q.holding.clear();
   }
 
+  /** A guest's offloads (vhost-user): every device that may hand the loop offloaded frames follows. */
+  onGuestOffloads(port: Port, flags: number): void {
+    for (const other of this.ports) if (other !== port) other.setOffloads?.(flags);
+  }
+
   onNote(_port: Port, sentence: string): void {
     this.options.onNote?.(sentence);
   }
@@ -598,7 +603,7 @@ export class Forwarder implements PortListener {
 
   private account(port: Port, errno: number, bytes: number): void {
     if (errno === 0) port.counters.tx(bytes);
-    else port.counters.drop(txErrorReason(errno));
+    else if (errno !== COUNTED) port.counters.drop(txErrorReason(errno));
   }
 
   private hold(ingress: number, q: TxQueue): void {

@@ -20,7 +20,7 @@ import {
   rmSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { renamePort, type Topology } from '../config/topology.js';
+import { renamePort, type Topology, type VmBackend } from '../config/topology.js';
 import { TapyardError } from '../error.js';
 import { packageRoot } from '../package-root.js';
 
@@ -259,8 +259,10 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
       if (mac !== null) record(`GUEST_MAC${s}`, mac);
       if (s !== '' && g.address !== null) record(`GUEST_IP${s}`, withoutPrefix(g.address));
     }
-    if (g.kind === 'vm')
-      await bootVm({ id, wire, via: g.via, mac: mac!, address: g.address!, accel: g.accel, record, step });
+    if (g.kind === 'vm') {
+      const o = { id, wire, via: g.via, mac: mac!, address: g.address!, accel: g.accel, record, step };
+      await bootVm({ ...o, backend: g.backend });
+    }
     built = i;
     await step();
   }
@@ -340,11 +342,45 @@ async function startForwarder(o: Steps & { netns: string; name: string; argv: st
 }
 
 /**
+ * tapyard as the VM's network backend: `forward --offload` in hv between the endpoint (the macvtap,
+ * or the bridge's tap) and a vhost-user socket in the VM's directory, recorded so that `down`
+ * stops it. QEMU then shares the guest's memory (a memfd) and connects to the socket; no MSI-X,
+ * for QEMU 7.2 under TCG crashes in msix_set_vector_notifiers when a vhost-user NIC starts with
+ * it (docs/vm.md). Returns QEMU's NIC arguments.
+ */
+async function vhostBackend(o: Steps & { wire: string; via: string; mac: string; dir: string; hv: string }) {
+  const sock = join(o.dir, 'vhost.sock');
+  const log = openSync(join(o.dir, 'tapyard.log'), 'w', 0o644);
+  const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  const wire = `wire=${o.via === 'macvtap' ? 'macvtap' : 'tap'}:${o.wire}`;
+  const argv = ['forward', '--offload', '--port', wire, '--port', `vm=vhost-user:${sock}`];
+  const child = spawn('ip', ['netns', 'exec', o.hv, process.execPath, cli, ...argv], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  child.unref();
+  o.record('TAPYARD_PID', String(child.pid));
+  o.record('VHOST_SOCK', sock);
+  for (let waited = 0; !existsSync(sock); waited += 100) {
+    if (waited > 10_000 || !existsSync(`/proc/${child.pid}`))
+      throw new TapyardError('ELAB', `tapyard did not listen on ${sock} within 10 s (see ${o.dir}/tapyard.log)`);
+    await sleep(100);
+    await o.step();
+  }
+  return [
+    ...['-object', 'memory-backend-memfd,id=mem,size=256M,share=on', '-numa', 'node,memdev=mem'],
+    ...['-chardev', `socket,id=vhu0,path=${sock}`, '-netdev', 'vhost-user,id=n0,chardev=vhu0'],
+    ...['-device', `virtio-net-pci,netdev=n0,mac=${o.mac},vectors=0`],
+  ];
+}
+
+/**
  * A VM on the guest's endpoint, as libvirt wires one: for a macvtap, its queue opened through its
  * major:minor from sysfs and the fd given to QEMU (type='direct'); for a bridge, the tap by name.
  */
 async function bootVm(
-  o: Steps & { wire: string; via: string; mac: string; address: string; accel: 'tcg' | 'kvm' },
+  o: Steps & { wire: string; via: string; mac: string; address: string; accel: 'tcg' | 'kvm'; backend: VmBackend },
 ): Promise<void> {
   const root = packageRoot();
   const built = spawnSync(join(root, 'scripts', 'vm', 'build-guest'), { encoding: 'utf8', cwd: root });
@@ -359,10 +395,11 @@ async function bootVm(
   const dir = mkdtempSync(`/tmp/ty-${o.id}-vm.`);
   o.record('VM_DIR', dir);
   const hv = `ty-${o.id}-hv`;
-  let netdev: string;
+  let nic = ['-netdev', '', '-device', `virtio-net-pci,netdev=n0,mac=${o.mac}`];
   let fd: number | null = null;
   const wrap: string[] = [];
-  if (o.via === 'macvtap') {
+  if (o.backend === 'tapyard-vhost') nic = await vhostBackend({ ...o, dir, hv });
+  else if (o.via === 'macvtap') {
     const queue = execFileSync('ip', ['netns', 'exec', hv, 'ls', `/sys/class/net/${o.wire}/macvtap`], {
       encoding: 'utf8',
     })
@@ -375,9 +412,9 @@ async function bootVm(
     execFileSync('mknod', ['-m', '600', join(dir, 'tap'), 'c', major!, minor!]);
     fd = openSync(join(dir, 'tap'), 'r+');
     rmSync(join(dir, 'tap'));
-    netdev = 'tap,id=n0,fd=3';
+    nic[1] = 'tap,id=n0,fd=3';
   } else {
-    netdev = `tap,id=n0,ifname=${o.wire},script=no,downscript=no`;
+    nic[1] = `tap,id=n0,ifname=${o.wire},script=no,downscript=no`;
     wrap.push('ip', 'netns', 'exec', hv);
   }
   const argv = [
@@ -386,7 +423,7 @@ async function bootVm(
     ...['-no-reboot', '-daemonize', '-pidfile', join(dir, 'qemu.pid'), '-kernel', kernel!, '-initrd', initrd!],
     ...['-append', `console=ttyS0 quiet panic=-1 ty.ip=${o.address}`],
     ...['-chardev', `socket,id=ser0,path=${dir}/console.sock,server=on,wait=off,logfile=${dir}/console.log`],
-    ...['-serial', 'chardev:ser0', '-netdev', netdev, '-device', `virtio-net-pci,netdev=n0,mac=${o.mac}`],
+    ...['-serial', 'chardev:ser0', ...nic],
   ];
   const all = [...wrap, ...argv];
   const r = spawnSync(all[0]!, all.slice(1), {
@@ -510,6 +547,9 @@ export function teardown(id: string): string[] {
   const vmPid = state.lines.find(([k]) => k === 'VM_PID')?.[1];
   if (vmDir?.startsWith(`/tmp/ty-${id}-vm.`)) {
     if (vmPid !== undefined) stop(Number(vmPid), `${vmDir}/`, 'SIGTERM');
+    // tapyard as the VM's backend, only while it still serves this lab's socket.
+    const backend = state.lines.find(([k]) => k === 'TAPYARD_PID')?.[1];
+    if (backend !== undefined) stop(Number(backend), `${vmDir}/`, 'SIGINT');
     rmSync(vmDir, { recursive: true, force: true });
   }
   const existing = new Set(

@@ -25,6 +25,8 @@ export interface FdPortConfig {
   mac: Mac | null;
   maxFrame: number;
   offload: boolean;
+  /** With offload: the TUNSETOFFLOAD flags asked for at open, the most setOffloads gives. */
+  offloadFlags?: number;
   budget: number;
   /**
    * The device's state at open, and how to read it again (with its existence, every WATCH_MS):
@@ -49,6 +51,7 @@ export class FdPort implements Port {
   readonly budget: number;
 
   private readonly fd: number;
+  private readonly offloadFlags: number;
   /** maxFrame, where a splice into this port reads it. */
   private readonly maxFrameCell = new Int32Array(1);
   /** The port whose splice writes here: it must stop when this fd closes. */
@@ -82,6 +85,7 @@ export class FdPort implements Port {
     this.mac = config.mac;
     this.maxFrameCell[0] = config.maxFrame;
     this.offload = config.offload;
+    this.offloadFlags = config.offloadFlags ?? 0;
     this.budget = config.budget;
     this.readState = config.follow?.read;
     this.state = config.follow?.state ?? null;
@@ -153,6 +157,15 @@ export class FdPort implements Port {
       else this.poller.setSplice(peer.fd, peer.maxFrameCell, this.counters.spliced, peer.counters.spliced);
     }
     return true;
+  }
+
+  setOffloads(flags: number): void {
+    if (!this.offload || this.closed) return;
+    try {
+      tapio().tunSetOffload(this.fd, flags & this.offloadFlags);
+    } catch (err) {
+      this.note(`cannot follow the guest's offloads (${isErrno(err) ? err.code : err})`);
+    }
   }
 
   setWantWritable(on: boolean): void {

@@ -83,6 +83,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       mac: readMac(tapio().hwaddr(fd), 0),
       maxFrame: maxFrameForMtu(first.mtu),
       offload,
+      offloadFlags: OFFLOAD_FLAGS,
       budget,
       follow: { state: first, read: () => readDeviceState(probe, ifname) },
       kernelDrops: kernelDropsReader('macvtap', ifname, undefined).read,

@@ -66,6 +66,27 @@ export interface Tapio {
     count: number,
     status: Int32Array,
   ): number;
+  /** A non-blocking unix stream socket listening on path, created with mode 0600 (vhost-user). */
+  unixListen(path: string): number;
+  /** A non-blocking connection to the unix stream socket at path; -1 while nobody listens there. */
+  unixConnect(path: string): number;
+  /** A waiting connection's fd (non-blocking), or -1 when none waits. */
+  acceptConn(fd: number): number;
+  /**
+   * Up to `length` bytes into buf[offset..]: the count, 0 at the end of the stream, -1 when nothing
+   * waits. The fds that came with them (SCM_RIGHTS) land in `fds`, the rest of it -1.
+   */
+  recvFds(fd: number, buf: Uint8Array, offset: number, length: number, fds: Int32Array): number;
+  /** send() without blocking: the bytes the socket took. */
+  sendAll(fd: number, buf: Uint8Array, length: number): number;
+  /** `size` bytes of the file from `offset`, mapped shared read-write, as an ArrayBuffer over them. */
+  mapShared(fd: number, size: number, offset: number): ArrayBuffer;
+  /** Detach that ArrayBuffer (its views become empty) and unmap it. */
+  unmapShared(buffer: ArrayBuffer): void;
+  /** Read an eventfd's counter (0 when it was not signalled). */
+  eventfdRead(fd: number): number;
+  /** Signal an eventfd. */
+  eventfdWrite(fd: number): void;
   Poller: new (fd: number, callback: (events: number, errno: number, count: number) => void) => PollerHandle;
 }
 

@@ -7,6 +7,7 @@ import { openPcap } from './pcap.js';
 import type { Port } from './port.js';
 import { openQemu } from './qemu.js';
 import { openTap } from './tap.js';
+import { openVhostUser } from './vhost-user.js';
 
 export function openPort(config: DeviceConfig, budget: number): Port {
   switch (config.kind) {
@@ -20,5 +21,7 @@ export function openPort(config: DeviceConfig, budget: number): Port {
       return openQemu(config, budget);
     case 'guest':
       return openGuest(config, budget);
+    case 'vhost-user':
+      return openVhostUser(config, budget);
   }
 }

@@ -26,9 +26,21 @@ export interface PortListener {
   onFatal(port: Port, error: TapyardError): void;
   /** Something about the device changed that the user should hear of (its MTU): one sentence. */
   onNote?(port: Port, sentence: string): void;
+  /**
+   * A VM's NIC on this port negotiated the offloads it takes (TunOffload flags: CSUM, TSO4, ...):
+   * the devices that hand the loop offloaded frames should hand it only those, as QEMU's tap
+   * backend follows its guest (tap_set_offload). 0 when the VM went away.
+   */
+  onGuestOffloads?(port: Port, flags: number): void;
 }
 
-export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory' | 'qemu' | 'guest';
+export type PortKind = 'macvtap' | 'tap' | 'pcap' | 'memory' | 'qemu' | 'guest' | 'vhost-user';
+
+/**
+ * A send() status: the port dropped that frame itself and counted it under a named reason (a
+ * guest whose buffers cannot hold it), so the loop counts nothing more.
+ */
+export const COUNTED = -1;
 
 /** Bytes reserved before every frame in a ring: room for the largest vnet header tapyard uses. */
 export const HEADROOM = 12;
@@ -80,11 +92,16 @@ export interface Port {
    * whether it could (both ports fd ports with the same header length); null stops it.
    */
   spliceTo?(peer: Port | null): boolean;
+  /**
+   * Ask the device for offloaded frames of these kinds only (TUNSETOFFLOAD): for a port opened
+   * with offload=on, following the guest it feeds (onGuestOffloads). Others ignore it.
+   */
+  setOffloads?(flags: number): void;
   /** Ask for one onWritable call when the device can take frames again. */
   setWantWritable(on: boolean): void;
   /**
    * Write frames buf[offsets[i] .. +lengths[i]) (vnet header included when hdrLen > 0).
-   * status[i] is 0 or the errno of a frame the device refused. Returns the frames consumed;
+   * status[i] is 0, the errno of a frame the device refused, or COUNTED. Returns the frames consumed;
    * fewer than `count` means the device is full (EAGAIN): the rest were not written.
    */
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number;

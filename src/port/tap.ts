@@ -87,6 +87,7 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       mac: readMac(tapio().hwaddr(fd), 0),
       maxFrame: maxFrameForMtu(first.mtu),
       offload,
+      offloadFlags: OFFLOAD_FLAGS,
       budget,
       kernelDrops: drops.read,
       // The tap's fd keeps a deleted namespace alive, and the guest with it: say so and stop.

@@ -13,7 +13,8 @@ export interface UiTopology {
 export function uiTopology(config: ForwardConfig): UiTopology {
   const ports = config.ports.map((p) => {
     const d = p.device;
-    const target = d.kind === 'qemu' ? d.path : d.kind === 'guest' ? 'in-process guest' : d.ifname;
+    const target =
+      d.kind === 'qemu' || d.kind === 'vhost-user' ? d.path : d.kind === 'guest' ? 'in-process guest' : d.ifname;
     return { name: p.name, kind: d.kind, target, role: p.role === null ? null : JSON.stringify(p.role) };
   });
   // A bridge run is modelled port for port; every other run sits behind a macvtap or a tap, whose

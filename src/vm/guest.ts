@@ -13,6 +13,8 @@ export const GuestLine = {
   FAIL: 'TAPYARD-GUEST FAIL',
   /** `TAPYARD-GUEST STATS rx_packets=N rx_dropped=N`, the answer to `stats` typed on the console. */
   STATS: 'TAPYARD-GUEST STATS',
+  /** `TAPYARD-GUEST PING <addr> received=N`, the answer to `ping ADDR` typed on the console. */
+  PING: 'TAPYARD-GUEST PING',
 } as const;
 
 /** Ports of the guest's services. */

@@ -15,8 +15,11 @@ export type Accel = 'tcg' | 'kvm';
 
 export interface VmOptions {
   accel?: Accel;
-  /** The `-netdev` value, e.g. `stream,id=n0,server=off,addr.type=unix,addr.path=/run/x.sock`; id must be n0. */
-  netdev: string;
+  /**
+   * The `-netdev` value, e.g. `stream,id=n0,server=off,addr.type=unix,addr.path=/run/x.sock`; id
+   * must be n0. Not with vhostUser, which makes its own.
+   */
+  netdev?: string;
   /** The guest NIC's MAC (a VM behind a macvtap must carry the macvtap's). */
   mac: string;
   /** The guest's eth0 address, e.g. 10.77.0.2/24. */
@@ -25,7 +28,17 @@ export interface VmOptions {
   netns?: string;
   /** Open fds handed to QEMU as 3, 4, ... (`-netdev tap,fd=3`, as libvirt passes a macvtap). */
   fds?: number[];
+  /**
+   * A vhost-user back-end's socket: the netdev is then `vhost-user` on it, the guest's memory a
+   * shared memfd (the back-end maps it), and the NIC has no MSI-X (`vectors=0`): QEMU 7.2 under
+   * TCG crashes in msix_set_vector_notifiers when a vhost-user device starts with MSI-X.
+   */
+  vhostUser?: string;
+  /** QEMU listens on that socket (chardev server=on) and waits for the back-end to connect. */
+  vhostUserServer?: boolean;
   memoryMiB?: number;
+  /** Let the machine reboot (reboot()); otherwise QEMU exits when the guest reboots or panics. */
+  rebootable?: boolean;
   /** How long the guest may take to say READY. */
   bootTimeoutMs?: number;
   image?: GuestImage;
@@ -50,15 +63,26 @@ export class Vm {
     this.accel = options.accel ?? 'tcg';
     this.dir = mkdtempSync(join(tmpdir(), 'ty-vm-'));
     this.consoleLog = join(this.dir, 'console.log');
+    const memory = options.memoryMiB ?? 256;
+    const nic = `virtio-net-pci,netdev=n0,mac=${options.mac}`;
+    const net =
+      options.vhostUser === undefined
+        ? ['-netdev', options.netdev ?? '', '-device', nic]
+        : [
+            ...['-object', `memory-backend-memfd,id=mem,size=${memory}M,share=on`, '-numa', 'node,memdev=mem'],
+            ...['-chardev', `socket,id=vhu0,path=${options.vhostUser}${options.vhostUserServer ? ',server=on' : ''}`],
+            ...['-netdev', 'vhost-user,id=n0,chardev=vhu0', '-device', `${nic},vectors=0`],
+          ];
     const args = [
-      ...['-accel', this.accel, '-m', String(options.memoryMiB ?? 256), '-smp', '1'],
-      ...['-nodefaults', '-display', 'none', '-no-reboot', '-no-user-config'],
+      ...['-accel', this.accel, '-m', String(memory), '-smp', '1'],
+      ...['-nodefaults', '-display', 'none', ...(options.rebootable ? [] : ['-no-reboot']), '-no-user-config'],
       ...['-kernel', image.kernel, '-initrd', image.initrd],
       ...['-append', `console=ttyS0 quiet panic=-1 ty.ip=${options.ip}`],
       '-chardev',
       `socket,id=ser0,path=${join(this.dir, 'console.sock')},server=on,wait=off,logfile=${this.consoleLog}`,
       ...['-serial', 'chardev:ser0'],
-      ...['-netdev', options.netdev, '-device', `virtio-net-pci,netdev=n0,mac=${options.mac}`],
+      ...['-monitor', `unix:${join(this.dir, 'monitor.sock')},server=on,wait=off`],
+      ...net,
     ];
     const [cmd, argv] = options.netns
       ? ['ip', ['netns', 'exec', options.netns, 'qemu-system-x86_64', ...args]]
@@ -161,10 +185,28 @@ export class Vm {
     return { rxPackets: field('rx_packets'), rxDropped: field('rx_dropped') };
   }
 
-  /** Write to the guest's serial console. */
-  private type(text: string): Promise<void> {
+  /** Ping `address` from inside the guest (three echo requests); the replies it got. */
+  async pingFromGuest(address: string, timeoutMs = 30_000): Promise<number> {
+    const from = this.console().length;
+    await this.type(`ping ${address}\n`);
+    const line = await this.waitFor(`${GuestLine.PING} ${address} `, timeoutMs, from);
+    return Number(/received=(\d+)/.exec(line)?.[1] ?? 0);
+  }
+
+  /**
+   * Reset the machine (QEMU's system_reset: the guest reboots, its NIC's rings start again) and
+   * wait for READY again. Needs `rebootable` (with -no-reboot QEMU would exit instead).
+   */
+  async reboot(timeoutMs = 60_000): Promise<void> {
+    const from = this.console().length;
+    await this.type('system_reset\n', 'monitor.sock');
+    await this.waitFor(GuestLine.READY, timeoutMs, from);
+  }
+
+  /** Write to the guest's serial console (or QEMU's monitor). */
+  private type(text: string, socketName = 'console.sock'): Promise<void> {
     return new Promise((resolve, reject) => {
-      const socket: Socket = connect(join(this.dir, 'console.sock'));
+      const socket: Socket = connect(join(this.dir, socketName));
       socket.on('error', reject);
       socket.on('connect', () => socket.end(text, () => resolve()));
     });

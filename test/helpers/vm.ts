@@ -135,3 +135,47 @@ export async function pingGuest(lab: Lab, count = 3): Promise<number> {
   ]);
   return Number(/(\d+) received/.exec(out)?.[1] ?? 0);
 }
+
+/** Boot options for the guest on a vhost-user back-end listening on `path`. */
+export const vhostUserVm = (path: string): Partial<VmOptions> => ({ vhostUser: path });
+
+export interface EchoTransfer {
+  sentMd5: string;
+  echoedMd5: string;
+  echoedBytes: number;
+}
+
+/**
+ * Send `bytes` of random data from the external namespace to the guest's echo (port 5002) and
+ * read all of it back: the data crosses both ways, and what came back is checked by its md5.
+ */
+export async function echoThroughGuest(lab: Lab, bytes: number): Promise<EchoTransfer> {
+  // Python: write everything, half-close, read until the guest's end (busybox nc would stop
+  // reading at the end of its input, before the echo has all come back).
+  const script = [
+    'import hashlib, os, socket, sys, threading',
+    'n = int(sys.argv[2]); data = os.urandom(n)',
+    's = socket.create_connection((sys.argv[1], 5002), timeout=120)',
+    'def send():',
+    '    s.sendall(data); s.shutdown(socket.SHUT_WR)',
+    'threading.Thread(target=send, daemon=True).start()',
+    'h = hashlib.md5(); got = 0',
+    'while True:',
+    '    b = s.recv(1 << 16)',
+    '    if not b: break',
+    '    h.update(b); got += len(b)',
+    'print(hashlib.md5(data).hexdigest(), h.hexdigest(), got)',
+  ].join('\n');
+  const out = await runAsync('ip', [
+    'netns',
+    'exec',
+    lab.ns('ext'),
+    'python3',
+    '-c',
+    script,
+    lab.env.GUEST_IP!,
+    String(bytes),
+  ]);
+  const [sentMd5 = '', echoedMd5 = '', echoed = '0'] = out.trim().split(/\s+/);
+  return { sentMd5, echoedMd5, echoedBytes: Number(echoed) };
+}

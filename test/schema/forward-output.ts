@@ -34,6 +34,16 @@ export const PortReportSchema = z.strictObject({
   qemu: z
     .strictObject({ connections: count, disconnects: count, refused: count, malformed: count, partialBytes: count })
     .optional(),
+  vhostUser: z
+    .strictObject({
+      connections: count,
+      disconnects: count,
+      refused: count,
+      refusedMessages: count,
+      brokenRings: count,
+      badRxBuffers: count,
+    })
+    .optional(),
   impair: z
     .strictObject({ seed: count, held: count, duplicated: count, corrupted: count, reordered: count })
     .optional(),
