@@ -16,13 +16,16 @@ import {
   type Setup,
   why,
 } from '../sim/why.js';
+import { whyForLab } from '../verify/model-frames.js';
+import { type ModelFrame, type Verification, verifyFrames } from '../verify/verify.js';
 import { modelCommand } from './model-command.js';
+import { renderVerification } from './verify-render.js';
 
 export function whyCommand(argv: string[]): Promise<number> {
   return modelCommand(() => run(argv));
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[]): Promise<number> {
   const config = readWhyConfig(argv);
   if (config === null) {
     console.log(whyHelp());
@@ -47,8 +50,19 @@ function run(argv: string[]): number {
   };
   const answers = [why(setup, question)];
   if (config.compare) answers.push(why(bridgeTwin(setup as MacvtapSetup), question));
-  if (config.json) console.log(JSON.stringify(answers.length === 1 ? answers[0] : { compare: answers }, jsonMac, 2));
-  else console.log(answers.length === 1 ? render(answers[0]!) : renderCompare(answers));
+  // The prediction prints first: building the lab and watching the kernel take a few seconds.
+  if (!config.json) console.log(answers.length === 1 ? render(answers[0]!) : renderCompare(answers));
+  let verify: Verification | undefined;
+  let sent: ModelFrame[] = [];
+  if (config.verify) {
+    const forLab = whyForLab(setup, question);
+    sent = forLab.frames;
+    verify = await verifyFrames(forLab.topology, forLab.frames, forLab.cannot);
+  }
+  if (config.json) {
+    const out = answers.length === 1 ? answers[0] : { compare: answers };
+    console.log(JSON.stringify(verify === undefined ? out : { ...out, verify }, jsonMac, 2));
+  } else if (verify !== undefined) console.log(renderVerification(verify, sent).join('\n'));
   return 0;
 }
 

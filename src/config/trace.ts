@@ -47,6 +47,10 @@ export const COMMON_TRACE_FLAGS = {
   ),
   ...FRAME_FLAGS,
   json: onOff('json', 'one JSON object: the frame, every hop, and the copies per station'),
+  verify: onOff(
+    'verify',
+    "build the topology in throwaway namespaces, send the frames again and show the kernel's own drop reasons",
+  ),
   help: HELP_FLAG,
 } as const;
 

@@ -244,6 +244,17 @@ function findLoss(journey: Journey, lab: MacvlanLab | BridgeLab, target: string)
 }
 
 function runFrames(setup: Setup, q: Question): FrameResult[] {
+  return runProbes(setup, q).frames.map((f) => f.result);
+}
+
+/** A frame of the answer with the bytes the model sent (what `--verify` sends again). */
+export interface SentFrame {
+  result: FrameResult;
+  bytes: Uint8Array;
+}
+
+/** The frames of the question through the model, with the lab's stations and their MACs. */
+export function runProbes(setup: Setup, q: Question): { macs: ReadonlyMap<string, Mac>; frames: SentFrame[] } {
   const { lab, filters } = build(setup);
   for (const s of [q.from, q.to])
     if (!lab.macs.has(s))
@@ -252,7 +263,7 @@ function runFrames(setup: Setup, q: Question): FrameResult[] {
   const view = new EthernetView();
   // One lab for the whole exchange: what the switches learn from the ARP request decides
   // where the replies go, as in the kernel.
-  return probes(q, lab.macs).map((p) => {
+  const frames = probes(q, lab.macs).map((p) => {
     const bytes = probeFrame(p.dst, lab.macs.get(p.from)!, p.etherType);
     const journey = lab.send(p.from, bytes);
     const copies: Record<string, number> = {};
@@ -269,7 +280,7 @@ function runFrames(setup: Setup, q: Question): FrameResult[] {
         lost = `it reached ${p.to}, whose guest NIC (virtio-net receive filter) refused it: ${verdict}`;
       }
     } else ({ lost, passedBy } = findLoss(journey, lab, p.to));
-    return {
+    const result = {
       name: p.name,
       from: p.from,
       to: p.to,
@@ -280,7 +291,9 @@ function runFrames(setup: Setup, q: Question): FrameResult[] {
       copies,
       hops: journey.hops,
     };
+    return { result, bytes };
   });
+  return { macs: lab.macs, frames };
 }
 
 // --- what could change the answer -----------------------------------------------------------
