@@ -56,7 +56,7 @@ export function renderVerification(v: Verification, frames: readonly ModelFrame[
   const disagree = v.frames.filter((f) => !f.agree).length;
   lines.push(
     disagree === 0
-      ? `  The kernel agrees with the model on all ${v.frames.length} frame${v.frames.length === 1 ? '' : 's'}.`
+      ? `  The kernel agrees with the model on ${v.frames.length === 1 ? 'the frame' : `all ${v.frames.length} frames`}.`
       : `  The kernel disagrees with the model on ${disagree} of ${v.frames.length} frames.`,
   );
   return lines;

@@ -161,6 +161,7 @@ export interface TraceConfig {
   /** The frames after it (--then), in order: each sees what the earlier ones taught. */
   readonly then: readonly TraceSend[];
   readonly json: boolean;
+  readonly verify: boolean;
 }
 
 const MDB_KEYS = {
@@ -316,7 +317,7 @@ function readMdbEntry(entry: string, ports: readonly string[]): TraceMdbEntry {
 }
 
 function common(
-  values: FrameValues & { fdb: readonly string[]; json: boolean },
+  values: FrameValues & { fdb: readonly string[]; json: boolean; verify: boolean },
   then: readonly TraceSend[],
   mdb: readonly TraceMdbEntry[],
   topology: TraceTopology,
@@ -340,6 +341,7 @@ function common(
     frame,
     then,
     json: values.json,
+    verify: values.verify,
   });
 }
 

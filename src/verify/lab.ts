@@ -91,7 +91,7 @@ export function unbuildable(t: LabTopology): string[] {
     }
   } else {
     for (const p of t.ports) {
-      if (p.mcastRouter !== undefined || p.fastLeave !== undefined)
+      if ((p.mcastRouter !== undefined && p.mcastRouter !== 1) || p.fastLeave === true)
         out.push(`${p.name}'s multicast router and fastleave settings: the lab's frames are not IP multicast`);
     }
   }
