@@ -16,10 +16,15 @@ export const KERNEL_COUNTERPARTS: Readonly<Record<string, KernelCounterpart>> = 
   // br_forward(), inlined into br_handle_frame_finish(): should_deliver() refuses the ingress port
   // without hairpin, and the skb is freed with kfree_skb(), so the reason is unspecified.
   'bridge-same-port': { reason: 'NOT_SPECIFIED', fn: 'br_handle_frame_finish' },
+  // br_flood(), inlined into br_handle_frame_finish(): no port takes the frame and the bridge's
+  // own stack does not either.
+  'bridge-flood-nobody': { reason: 'NO_TX_TARGET', fn: 'br_handle_frame_finish' },
   // br_handle_frame(): !is_valid_ether_addr(h_source).
   'bridge-invalid-source': { reason: 'MAC_INVALID_SOURCE', fn: 'br_handle_frame' },
   // br_handle_frame(): 01:80:c2:00:00:01 is MAC Control, never bridged.
   'bridge-pause': { reason: 'MAC_IEEE_MAC_CONTROL', fn: 'br_handle_frame' },
+  // macvlan_handle_frame(): the passthru endpoint that takes every frame is down.
+  'macvlan-endpoint-down': { reason: 'NOT_SPECIFIED', fn: 'macvlan_handle_frame' },
 });
 
 /** Every copy that reached a station's stack ends there as this, for a frame no protocol takes. */

@@ -86,7 +86,6 @@ export function unbuildable(t: LabTopology): string[] {
   const out: string[] = [];
   if (t.kind === 'macvlan') {
     for (const e of t.endpoints) {
-      if (e.up === false) out.push(`${e.name} down: the lab brings every endpoint up`);
       if (e.hashMix !== undefined) out.push(`${e.name}'s mc_hash mix: the kernel picks its own`);
     }
   } else {
@@ -176,7 +175,7 @@ export async function buildKernelLab(t: LabTopology): Promise<KernelLab> {
         if (e.nopromisc) args.push('flag', 'nopromisc');
         if ((e.sources ?? []).length > 0) args.push('macaddr', 'set', ...e.sources!.map(formatMac));
         ip(...args);
-        ip('-n', hv, 'link', 'set', name, 'up');
+        if (e.up !== false) ip('-n', hv, 'link', 'set', name, 'up');
         if (e.allmulti) ip('-n', hv, 'link', 'set', name, 'allmulticast', 'on');
         if (e.promisc) ip('-n', hv, 'link', 'set', name, 'promisc', 'on');
         for (const g of e.groups ?? []) ip('-n', hv, 'maddr', 'add', formatMac(g), 'dev', name);

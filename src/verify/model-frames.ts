@@ -2,6 +2,7 @@
 // the frames the model sent, and what the model said became of each.
 
 import type { TraceConfig } from '../config/trace.js';
+import { KERNEL_COUNTERPARTS } from '../kernel/counterparts.js';
 import type { Mac } from '../mac.js';
 import { countDeliveries, type Journey } from '../sim/network.js';
 import { EXT, HOST, LINUX_DEFAULT_GROUPS, type Wire } from '../sim/topology.js';
@@ -11,9 +12,18 @@ import type { EndpointConfig, MacvlanMode } from '../switch/macvlan.js';
 import type { LabTopology } from './lab.js';
 import type { ModelFrame } from './verify.js';
 
-/** Every drop a journey's hops made, named by hop. */
+/**
+ * Every drop a journey's hops made, named by hop. A hop that sent the frame nowhere without naming
+ * a drop ends it too: its last step says why (a bridge flood that no port takes).
+ */
 export function journeyDrops(journey: Pick<Journey, 'hops'>): { hop: string; reason: string }[] {
-  return journey.hops.flatMap((h, i) => (h.drop === null ? [] : [{ hop: `[${i + 1}] ${h.at}`, reason: h.drop }]));
+  return journey.hops.flatMap((h, i) => {
+    const hop = `[${i + 1}] ${h.at}`;
+    if (h.drop !== null) return [{ hop, reason: h.drop }];
+    if (h.outputs.length > 0) return [];
+    const ending = [...h.steps].reverse().find((s) => KERNEL_COUNTERPARTS[s.reason] !== undefined);
+    return ending === undefined ? [] : [{ hop, reason: ending.reason }];
+  });
 }
 
 export interface MacvlanShape {
