@@ -56,8 +56,9 @@ export interface Verification {
 const ETHERTYPE = 0x88b5;
 const FRAME_LEN = 60;
 /** How long nothing new must happen before a frame counts as settled (macvlan's bc workqueue). */
-const QUIET_MS = 150;
-const LONG_QUIET_MS = 500;
+const QUIET_MS = 250;
+const LONG_QUIET_MS = 600;
+const CANARY_MS = 5000;
 const MAX_MS = 3000;
 
 function markedFrame(model: Uint8Array, tag: number, index: number): Uint8Array {
@@ -107,6 +108,7 @@ export async function verifyFrames(
   try {
     lab = await buildKernelLab(topology);
     watch = await watchDrops(lab.namespaces);
+    await canary(lab.namespaces[0]!, watch);
     const sendable = frames.filter((f) => !(f.bytes.length >= 14 && (f.bytes[12]! << 8) + f.bytes[13]! === 0x8100));
     const tag = (Math.random() * 0xffffffff) >>> 0;
     const out: VerifiedFrame[] = [];
@@ -165,6 +167,23 @@ async function verifyOne(
     else kernelDrops.push({ reason: d.reason, fn: d.fn, where: where(d) });
   }
   return compare(frame, kernelCopies, kernelDrops);
+}
+
+/**
+ * bpftrace says it is ready before the kernel delivers every event to it: send marked frames on the
+ * lab's loopback (they come back in and die as UNHANDLED_PROTO on lo, touching no switch of the
+ * topology) until one is seen, so that no frame of the check is sent into a blind watch.
+ */
+async function canary(ns: string, watch: DropWatch): Promise<void> {
+  const tag = 0x63616e61; // "cana"
+  const bytes = markedFrame(new Uint8Array(12), tag, 0);
+  const deadline = Date.now() + CANARY_MS;
+  for (;;) {
+    send(ns, 'lo', bytes);
+    await new Promise((r) => setTimeout(r, 50));
+    if (watch.drops.some((d) => d.device === 'lo' && isMarked(d.head, tag, 0))) return;
+    if (Date.now() > deadline) throw new TapyardError('ENOWATCH', 'bpftrace attached but reported no drop in the lab');
+  }
 }
 
 function isArrival(d: KernelDrop): boolean {
