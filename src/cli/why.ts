@@ -108,10 +108,12 @@ function wrap(line: string, hang: number): string[] {
 function render(a: Answer): string {
   const q = a.question;
   const lines = [`Question: ${questionText(a)}`, `Topology: ${a.topology}`, ''];
+  const cause = a.frames.find((f) => !f.reached)?.cause ?? null;
   lines.push(
     a.reached
       ? `Yes: ${q.to} gets ${q.dst === null ? 'every frame of the ping' : 'it'}.`
-      : `No: ${q.dst === null ? `${q.from} cannot reach ${q.to}` : `${q.to} never gets it`}.`,
+      : `No: ${q.dst === null ? `${q.from} cannot reach ${q.to}` : `${q.to} never gets it`}` +
+          `${cause === null ? '' : `: ${cause}`}.`,
   );
   let explained = false;
   for (const f of a.frames) {
@@ -120,6 +122,7 @@ function render(a: Answer): string {
       continue;
     }
     lines.push(`  ✗ ${f.name} does not reach ${f.to}.`);
+    if (f.cause !== null && f.cause !== cause) lines.push(`      because ${f.cause}`);
     lines.push(`      lost at ${f.lost}`);
     // The first lost frame gets the whole story; later ones only their own last hop.
     if (!explained) for (const p of f.passedBy) lines.push(`      before that, ${p}`);
@@ -133,12 +136,15 @@ function render(a: Answer): string {
       for (const f of a.fixes) lines.push(`  • ${f.change}`);
     }
     if (a.tried.length > 0) {
-      lines.push('Tried, and not enough on its own:');
+      const refused = a.tried.some((f) => f.refused !== undefined);
+      lines.push(`Tried, and not enough on its own${refused ? ' (or refused by the kernel)' : ''}:`);
       const first = a.frames.find((f) => !f.reached)!;
       const same = `${first.name} still does not reach ${first.to}: ${first.lost}`;
       for (const f of a.tried)
         lines.push(
-          `  • ${f.change}: ${f.stillLost === same ? `${first.name} is still lost at the same hop` : f.stillLost}`,
+          f.refused !== undefined
+            ? `  • ${f.change}: impossible here, the kernel refuses it: ${f.refused}`
+            : `  • ${f.change}: ${f.stillLost === same ? `${first.name} is still lost at the same hop` : f.stillLost}`,
         );
     }
   }
