@@ -22,7 +22,7 @@ export function renderVerification(v: Verification, frames: readonly ModelFrame[
   for (const c of v.cannot) lines.push(`  the lab cannot build ${c}`);
   if (v.unavailable !== null) {
     lines.push(`  not checked: ${v.unavailable}.`);
-    return lines;
+    return lines.flatMap(wrap);
   }
   lines.push(
     '  (the same topology in throwaway namespaces; each frame sent again with the same addresses; only drops',
@@ -36,9 +36,11 @@ export function renderVerification(v: Verification, frames: readonly ModelFrame[
     lines.push(`  ${f.agree ? '✓' : '✗'} ${head}`);
     if (lost) {
       const where = model.lost === null ? '' : `${hopOf(model.lost)}: `;
-      const drops = f.model.drops.map((d) => `${d.reason}${d.kernel === null ? '' : ` (kernel: ${d.kernel})`}`);
+      const drops = f.model.drops.map(
+        (d) => `${d.reason}${d.kernel === null ? '' : `, which the kernel calls ${d.kernel}`}`,
+      );
       lines.push(
-        `      model:  ${where}${drops.length > 0 ? `dropped it, ${drops.join('; ')}` : 'no drop: it made no copy toward the target'}`,
+        `      model:  ${where}${drops.length > 0 ? `dropped it: ${drops.join('; ')}` : 'no drop: it made no copy toward the target'}`,
       );
     } else if (f.model.drops.length > 0)
       lines.push(`      model:  drops ${f.model.drops.map((d) => `${d.hop}: ${d.reason}`).join('; ')}`);
@@ -59,5 +61,22 @@ export function renderVerification(v: Verification, frames: readonly ModelFrame[
       ? `  The kernel agrees with the model on ${v.frames.length === 1 ? 'the frame' : `all ${v.frames.length} frames`}.`
       : `  The kernel disagrees with the model on ${disagree} of ${v.frames.length} frames.`,
   );
-  return lines;
+  return lines.flatMap(wrap);
+}
+
+const WIDTH = 110;
+
+/** Lines of at most WIDTH columns, continued under the text after the label (`model:  `). */
+function wrap(line: string): string[] {
+  const indent = /^ *(?:(?:model|kernel|copies): +|[✓✗] )?/.exec(line)![0].length;
+  const out: string[] = [];
+  let rest = line;
+  while (rest.length > WIDTH) {
+    const cut = rest.lastIndexOf(' ', WIDTH);
+    if (cut <= indent) break;
+    out.push(rest.slice(0, cut));
+    rest = ' '.repeat(indent) + rest.slice(cut + 1);
+  }
+  out.push(rest);
+  return out;
 }

@@ -111,7 +111,7 @@ export async function buildKernelLab(t: LabTopology): Promise<KernelLab> {
     ip('-n', name, 'link', 'set', 'lo', 'up');
     // No IPv6: no DAD, router solicitations or MLD reports of the lab's own.
     for (const key of ['all', 'default'])
-      execFileSync('ip', ['netns', 'exec', name, 'sysctl', '-qw', `net.ipv6.conf.${key}.disable_ipv6=1`]);
+      ip('netns', 'exec', name, 'sysctl', '-qw', `net.ipv6.conf.${key}.disable_ipv6=1`);
     return name;
   };
   const dev = (role: string) => `ty-${id}-${role}`;
