@@ -55,7 +55,12 @@ export const COMMON_TRACE_FLAGS = {
 } as const;
 
 export const MACVLAN_FLAGS = {
-  mode: valued('mode', oneOf(MACVLAN_MODE_NAMES), 'mode of the default endpoints a and b', 'vepa'),
+  mode: valued(
+    'mode',
+    oneOf(MACVLAN_MODE_NAMES),
+    "mode of the default endpoints a and b, as the kernel's (lab up macvtap builds bridge unless told)",
+    'vepa',
+  ),
   endpoint: repeated('endpoint', text('NAME=MODE[,key...]'), 'an endpoint (replaces the default ones)'),
   wire: valued('wire', oneOf(WIRES), 'what the lower is cabled to (hairpin: 802.1Qbg reflective relay)', 'switch'),
   hairpin: onOff('hairpin', 'short for --wire hairpin'),
