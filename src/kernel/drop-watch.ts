@@ -75,11 +75,25 @@ export function functionName(symbol: string): string {
   return symbol.replace(/\+0x[0-9a-f]+$/, '').replace(/(\.(constprop|isra|part|cold|llvm)\.?\d*)+$/, '');
 }
 
-/** The program: one line per drop whose device is in one of the namespaces. */
-export function dropProgram(inodes: readonly number[]): string {
-  if (inodes.length === 0 || inodes.some((n) => !Number.isSafeInteger(n) || n <= 0))
+/** Where to watch: a namespace (its inode number), and in it only these devices when given. */
+export interface DropScope {
+  inode: number;
+  ifindexes?: readonly number[];
+}
+
+/** The program: one line per drop whose device is in one of the namespaces (and among its devices). */
+export function dropProgram(scopes: readonly (number | DropScope)[]): string {
+  const all = scopes.map((s) => (typeof s === 'number' ? { inode: s } : s));
+  const whole = (n: number) => Number.isSafeInteger(n) && n > 0;
+  if (all.length === 0 || all.some((s) => !whole(s.inode) || (s.ifindexes ?? []).some((i) => !whole(i))))
     throw new TapyardError('EUSAGE', 'watching drops needs at least one namespace');
-  const ours = inodes.map((n) => `$n == ${n}`).join(' || ');
+  const ours = all
+    .map((s) =>
+      s.ifindexes === undefined
+        ? `$n == ${s.inode}`
+        : `($n == ${s.inode} && (${s.ifindexes.map((i) => `$dev->ifindex == ${i}`).join(' || ') || '0'}))`,
+    )
+    .join(' || ');
   return `BEGIN { printf("ready\\n"); }
 tracepoint:skb:kfree_skb {
   $skb = (struct sk_buff *)args->skbaddr;
@@ -140,22 +154,42 @@ export interface DropWatch {
   stop(): Promise<void>;
 }
 
+// tracefs where it is already mounted; else mounted in a mount namespace only this child sees.
+// bpftrace runs until our end of the shell's standard input closes: stop() closing it, or this
+// process ending in any way. That also works after `forward --user` gave up root, when a signal
+// to the root-owned bpftrace would be refused.
+const SCRIPT = `[ -e ${FORMAT} ] || mount -t tracefs nodev ${TRACEFS} || exit 97
+cat ${FORMAT} && echo '--- end of format'
+exec 3<&0
+bpftrace -B none -e "$1" </dev/null &
+pid=$!
+{ read -r _ <&3; kill -TERM $pid 2>/dev/null; } &
+reader=$!
+wait $pid
+echo "--- bpftrace exited $?"
+kill $reader 2>/dev/null
+exit 0`;
+
 /**
- * Watch skb:kfree_skb in these namespaces (names from `ip netns add`, or paths). Resolves once
- * the program is attached; rejects with one sentence when it cannot be.
+ * Watch skb:kfree_skb in these namespaces (names from `ip netns add`, or paths such as
+ * /proc/self/ns/net), or only on some of their devices. Resolves once the program is attached;
+ * rejects with one sentence when it cannot be.
  */
-export async function watchDrops(namespaces: readonly string[]): Promise<DropWatch> {
+export async function watchDrops(
+  namespaces: readonly (string | { netns: string; ifindexes: readonly number[] })[],
+): Promise<DropWatch> {
   const unavailable = dropWatchUnavailable();
   if (unavailable !== null) throw new TapyardError('ENOWATCH', unavailable);
-  const program = dropProgram(namespaces.map(netnsInode));
-  // tracefs where it is already mounted; else mounted in a mount namespace only this child sees.
-  const script =
-    `[ -e ${FORMAT} ] || mount -t tracefs nodev ${TRACEFS} || exit 97\n` +
-    `cat ${FORMAT} && echo '--- end of format' && exec bpftrace -B none -e "$1"`;
-  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', program], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const program = dropProgram(
+    namespaces.map((n) =>
+      typeof n === 'string' ? netnsInode(n) : { inode: netnsInode(n.netns), ifindexes: n.ifindexes },
+    ),
+  );
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', program], {
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
-  const stopOnExit = () => child.kill('SIGKILL');
+  child.stdin!.on('error', () => {});
+  const stopOnExit = () => child.stdin!.end();
   process.once('exit', stopOnExit);
   const drops: KernelDrop[] = [];
   let format = '';
@@ -191,6 +225,13 @@ export async function watchDrops(namespaces: readonly string[]): Promise<DropWat
         resolve();
         return;
       }
+      const exited = /^--- bpftrace exited (\d+)$/.exec(line);
+      if (exited !== null) {
+        clearTimeout(timer);
+        reject(failure(`exited (status ${exited[1]})`));
+        child.stdin!.end();
+        return;
+      }
       const drop = parseDropLine(line, names);
       if (drop !== null) drops.push(drop);
     });
@@ -198,7 +239,7 @@ export async function watchDrops(namespaces: readonly string[]): Promise<DropWat
   try {
     await ready;
   } catch (err) {
-    child.kill('SIGKILL');
+    child.stdin!.end();
     process.removeListener('exit', stopOnExit);
     throw err;
   }
@@ -206,10 +247,8 @@ export async function watchDrops(namespaces: readonly string[]): Promise<DropWat
     drops,
     async stop() {
       process.removeListener('exit', stopOnExit);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      child.stdin!.end();
       await exited;
-      clearTimeout(killer);
     },
   };
 }
