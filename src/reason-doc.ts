@@ -32,6 +32,9 @@ A frame the kernel refused on write is counted as \`tx-\` and the errno's name (
 Beside these, each macvtap and tap port reports what the kernel itself dropped on the device since
 tapyard opened it (\`kernel\` in \`--json\`): \`beforeRead\` (its queue overflowed before tapyard read) and
 \`afterWrite\` (it took tapyard's write, then dropped the frame: a link that is down, a full qdisc).
+With \`--kernel-reasons\` the kernel also says why, in its own words (\`reasons\` in \`--json\`): each drop on
+the device by \`SKB_DROP_REASON\` and the function that freed it, e.g. \`FULL_RING\` in \`tun_net_xmit\` for a
+tap whose ring tapyard did not empty in time.
 
 The last column is the kernel's own name for the same drop where it frees the frame at all: the
 \`SKB_DROP_REASON_*\` and the function that the \`skb:kfree_skb\` tracepoint reports

@@ -4,7 +4,7 @@
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { type ForwardConfig, forwardHelp, readForwardConfig } from '../config/forward.js';
 import { Forwarder } from '../engine/forwarder.js';
-import type { TapyardError } from '../error.js';
+import { TapyardError } from '../error.js';
 import { buildRxFilter } from '../filter/guest-filter.js';
 import { describeImpairments } from '../impair/config.js';
 import { openPort } from '../port/open.js';
@@ -14,6 +14,7 @@ import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
 import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
+import { type PortDropWatch, watchPortDrops } from './kernel-reasons.js';
 import { forwardOutput } from './output.js';
 import { onInfoSignal, STOP_SIGNALS } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
@@ -87,6 +88,17 @@ async function forward(config: ForwardConfig): Promise<number> {
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
+  // Before giving up root: BPF needs it. The watch ends with this process however it ends.
+  let kernelReasons: PortDropWatch | null = null;
+  if (fatal === null && config.kernelReasons) {
+    try {
+      kernelReasons = await watchPortDrops(config);
+    } catch (err) {
+      if (!(err instanceof TapyardError) || err.code !== 'ENOWATCH') throw err;
+      say(`tapyard: the kernel's drop reasons are not shown: ${err.message}`);
+    }
+  }
+  const annotate = (r: CountersReport) => kernelReasons?.annotate(r) ?? r;
   if (fatal === null && runAs !== null) {
     dropPrivileges(runAs);
     say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
@@ -102,7 +114,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   }
   const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
   if (fatal === null) rxFilterWatcher.start();
-  onInfoSignal(() => printReport(countersReport('interval', forwarder, ports, elapsed(), null, null), say));
+  onInfoSignal(() => printReport(annotate(countersReport('interval', forwarder, ports, elapsed(), null, null)), say));
   if (config.inject && fatal === null) {
     readInjections(process.stdin, forwarder, ports, (a) => print(config.json ? JSON.stringify(a) : injectedLine(a)));
   }
@@ -112,7 +124,7 @@ async function forward(config: ForwardConfig): Promise<number> {
     let last: CountersReport | null = null;
     timers.push(
       setInterval(() => {
-        const now = countersReport('interval', forwarder, ports, elapsed(), last, null);
+        const now = annotate(countersReport('interval', forwarder, ports, elapsed(), last, null));
         print(config.json ? JSON.stringify(now) : statsLine(now));
         last = now;
       }, 1000),
@@ -127,7 +139,9 @@ async function forward(config: ForwardConfig): Promise<number> {
   forwarder.stop();
   capture?.close();
 
-  const report = countersReport('final', forwarder, ports, elapsed(), null, fatal);
+  // Its last word first: the kernel's totals up to now.
+  await kernelReasons?.stop();
+  const report = annotate(countersReport('final', forwarder, ports, elapsed(), null, fatal));
   if (config.json) print(JSON.stringify(report));
   else printReport(report, print);
   closeOutput();

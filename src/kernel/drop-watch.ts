@@ -170,28 +170,96 @@ echo "--- bpftrace exited $?"
 kill $reader 2>/dev/null
 exit 0`;
 
+type Scope = string | { netns: string; ifindexes: readonly number[] };
+
+function scopes(namespaces: readonly Scope[]): DropScope[] {
+  return namespaces.map((n) =>
+    typeof n === 'string' ? { inode: netnsInode(n) } : { inode: netnsInode(n.netns), ifindexes: n.ifindexes },
+  );
+}
+
 /**
  * Watch skb:kfree_skb in these namespaces (names from `ip netns add`, or paths such as
- * /proc/self/ns/net), or only on some of their devices. Resolves once the program is attached;
- * rejects with one sentence when it cannot be.
+ * /proc/self/ns/net), or only on some of their devices: every drop, with its frame's head.
+ * Resolves once the program is attached; rejects with one sentence when it cannot be.
  */
-export async function watchDrops(
-  namespaces: readonly (string | { netns: string; ifindexes: readonly number[] })[],
-): Promise<DropWatch> {
+export async function watchDrops(namespaces: readonly Scope[]): Promise<DropWatch> {
+  const drops: KernelDrop[] = [];
+  const stop = await runBpftrace(dropProgram(scopes(namespaces)), (line, names) => {
+    const drop = parseDropLine(line, names);
+    if (drop !== null) drops.push(drop);
+  });
+  return { drops, stop };
+}
+
+/** Drops counted by namespace, device, reason and function; totals since the watch started. */
+export interface DropCount {
+  netns: number;
+  ifindex: number;
+  reason: string;
+  fn: string;
+  count: number;
+}
+
+const COUNT_EVERY_MS = 500;
+
+/** The counting program: the kernel keeps the totals, printed twice a second and at the end. */
+export function countProgram(scopes: readonly DropScope[]): string {
+  const lines = dropProgram(scopes).split('\n');
+  const at = lines.findIndex((l) => l.includes('$h = $skb->head'));
+  return [
+    ...lines.slice(0, at),
+    '      @drops[$n, $dev->ifindex, args->reason, ksym(args->location)] = count();',
+    '    }',
+    '  }',
+    '}',
+    `interval:ms:${COUNT_EVERY_MS} { print(@drops); }`,
+    '',
+  ].join('\n');
+}
+
+/** One line of a printed count map, or null. */
+export function parseCountLine(line: string, names: ReadonlyMap<number, string>): DropCount | null {
+  const m = /^@drops\[(\d+), (\d+), (\d+), ([^\]]+)\]: (\d+)$/.exec(line);
+  if (m === null) return null;
+  const code = Number(m[3]);
+  return {
+    netns: Number(m[1]),
+    ifindex: Number(m[2]),
+    reason: names.get(code) ?? `reason ${code}`,
+    fn: functionName(m[4]!),
+    count: Number(m[5]),
+  };
+}
+
+/**
+ * Count the drops on these devices in the kernel (a full ring can drop millions a second: no
+ * line per drop). counts() has the latest totals; stop() ends the program and keeps its last word.
+ */
+export async function countDrops(
+  namespaces: readonly Scope[],
+): Promise<{ counts(): DropCount[]; stop(): Promise<void> }> {
+  const totals = new Map<string, DropCount>();
+  const stop = await runBpftrace(countProgram(scopes(namespaces)), (line, names) => {
+    const c = parseCountLine(line, names);
+    if (c !== null) totals.set(`${c.netns} ${c.ifindex} ${c.reason} ${c.fn}`, c);
+  });
+  return { counts: () => [...totals.values()], stop };
+}
+
+/** Start bpftrace on a program; each output line goes to onLine once it is attached. */
+async function runBpftrace(
+  program: string,
+  onLine: (line: string, names: ReadonlyMap<number, string>) => void,
+): Promise<() => Promise<void>> {
   const unavailable = dropWatchUnavailable();
   if (unavailable !== null) throw new TapyardError('ENOWATCH', unavailable);
-  const program = dropProgram(
-    namespaces.map((n) =>
-      typeof n === 'string' ? netnsInode(n) : { inode: netnsInode(n.netns), ifindexes: n.ifindexes },
-    ),
-  );
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', program], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   child.stdin!.on('error', () => {});
   const stopOnExit = () => child.stdin!.end();
   process.once('exit', stopOnExit);
-  const drops: KernelDrop[] = [];
   let format = '';
   let names = new Map<number, string>();
   let inFormat = true;
@@ -232,8 +300,7 @@ export async function watchDrops(
         child.stdin!.end();
         return;
       }
-      const drop = parseDropLine(line, names);
-      if (drop !== null) drops.push(drop);
+      onLine(line, names);
     });
   });
   try {
@@ -243,13 +310,10 @@ export async function watchDrops(
     process.removeListener('exit', stopOnExit);
     throw err;
   }
-  return {
-    drops,
-    async stop() {
-      process.removeListener('exit', stopOnExit);
-      child.stdin!.end();
-      await exited;
-    },
+  return async () => {
+    process.removeListener('exit', stopOnExit);
+    child.stdin!.end();
+    await exited;
   };
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { dropProgram, functionName, parseDropLine, reasonNames } from '../../../src/kernel/drop-watch.js';
+import {
+  countProgram,
+  dropProgram,
+  functionName,
+  parseCountLine,
+  parseDropLine,
+  reasonNames,
+} from '../../../src/kernel/drop-watch.js';
 
 describe('the drop watch, read', () => {
   it('names reasons from the tracepoint format', () => {
@@ -37,5 +44,21 @@ describe('the drop watch, read', () => {
   it('filters on the namespaces in the kernel, and refuses to watch none', () => {
     expect(dropProgram([11, 22])).toContain('if ($n == 11 || $n == 22)');
     expect(() => dropProgram([])).toThrow(/at least one namespace/);
+  });
+
+  it('counts in the kernel for forward: a map by namespace, device, reason and function, printed as totals', () => {
+    const program = countProgram([{ inode: 7, ifindexes: [3, 4] }]);
+    expect(program).toContain('($n == 7 && ($dev->ifindex == 3 || $dev->ifindex == 4))');
+    expect(program).toContain('@drops[$n, $dev->ifindex, args->reason, ksym(args->location)] = count();');
+    expect(program).not.toContain('printf("drop');
+    const names = new Map([[80, 'FULL_RING']]);
+    expect(parseCountLine('@drops[4026531833, 5, 80, tun_net_xmit]: 2048', names)).toEqual({
+      netns: 4026531833,
+      ifindex: 5,
+      reason: 'FULL_RING',
+      fn: 'tun_net_xmit',
+      count: 2048,
+    });
+    expect(parseCountLine('@drops[1, 2]: 3', names)).toBeNull();
   });
 });
