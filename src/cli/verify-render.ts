@@ -17,6 +17,9 @@ function hopOf(lost: string): string {
   return colon < 0 ? lost : lost.slice(0, colon);
 }
 
+const NO_COPY_MODEL = 'no drop: it made no copy toward the target';
+const NO_COPY_KERNEL = 'freed no copy of it (it never made one toward the target)';
+
 export function renderVerification(v: Verification, frames: readonly ModelFrame[]): string[] {
   const lines = ['', "The kernel's check (--verify):"];
   for (const c of v.cannot) lines.push(`  the lab cannot build ${c}`);
@@ -39,16 +42,12 @@ export function renderVerification(v: Verification, frames: readonly ModelFrame[
       const drops = f.model.drops.map(
         (d) => `${d.reason}${d.kernel === null ? '' : `, which the kernel calls ${d.kernel}`}`,
       );
-      lines.push(
-        `      model:  ${where}${drops.length > 0 ? `dropped it: ${drops.join('; ')}` : 'no drop: it made no copy toward the target'}`,
-      );
+      lines.push(`      model:  ${where}${drops.length > 0 ? `dropped it: ${drops.join('; ')}` : NO_COPY_MODEL}`);
     } else if (f.model.drops.length > 0)
       lines.push(`      model:  drops ${f.model.drops.map((d) => `${d.hop}: ${d.reason}`).join('; ')}`);
     const kernelDrops = f.kernel.drops.map((d) => `${d.reason} in ${d.fn} (on ${d.where})`);
     if (lost || kernelDrops.length > 0)
-      lines.push(
-        `      kernel: ${kernelDrops.length > 0 ? kernelDrops.join('; ') : 'freed no copy of it (it never made one toward the target)'}`,
-      );
+      lines.push(`      kernel: ${kernelDrops.length > 0 ? kernelDrops.join('; ') : NO_COPY_KERNEL}`);
     lines.push(
       `      copies: model ${copiesText(f.model.copies)}; kernel ${copiesText(f.kernel.copies)}` +
         ` — ${f.agree ? 'they agree' : 'they DISAGREE'}`,
@@ -56,9 +55,10 @@ export function renderVerification(v: Verification, frames: readonly ModelFrame[
     for (const d of f.differences) lines.push(`      ✗ ${d}`);
   });
   const disagree = v.frames.filter((f) => !f.agree).length;
+  const all = v.frames.length === 1 ? 'the frame' : `all ${v.frames.length} frames`;
   lines.push(
     disagree === 0
-      ? `  The kernel agrees with the model on ${v.frames.length === 1 ? 'the frame' : `all ${v.frames.length} frames`}.`
+      ? `  The kernel agrees with the model on ${all}.`
       : `  The kernel disagrees with the model on ${disagree} of ${v.frames.length} frames.`,
   );
   return lines.flatMap(wrap);

@@ -140,11 +140,12 @@ function render(a: Answer): string {
       lines.push(`Tried, and not enough on its own${refused ? ' (or refused by the kernel)' : ''}:`);
       const first = a.frames.find((f) => !f.reached)!;
       const same = `${first.name} still does not reach ${first.to}: ${first.lost}`;
+      const sameHop = `${first.name} is still lost at the same hop`;
       for (const f of a.tried)
         lines.push(
           f.refused !== undefined
             ? `  • ${f.change}: impossible here, the kernel refuses it: ${f.refused}`
-            : `  • ${f.change}: ${f.stillLost === same ? `${first.name} is still lost at the same hop` : f.stillLost}`,
+            : `  • ${f.change}: ${f.stillLost === same ? sameHop : f.stillLost}`,
         );
     }
   }

@@ -76,7 +76,8 @@ export function whyForLab(
   const cannot: string[] = [];
   for (const [station] of setup.guests)
     cannot.push(
-      `${station}'s guest NIC and its receive filter (the lab has no VM): the kernel is checked up to ${station}'s device`,
+      `${station}'s guest NIC and its receive filter (the lab has no VM): ` +
+        `the kernel is checked up to ${station}'s device`,
     );
   let topology: LabTopology;
   if (setup.path === 'macvtap') {

@@ -131,7 +131,7 @@ describe('why --verify can disagree', () => {
     expect(v.frames.slice(1).every((f) => f.agree)).toBe(true);
   });
 
-  it('reports a planted drop the kernel does not make (the model said the switch dropped a delivered frame)', async () => {
+  it('reports a planted drop the kernel does not make (the switch said to drop a delivered frame)', async () => {
     const forLab = whyForLab(macvtap('vepa', 'hairpin'), { from: 'a', to: 'b', dst: null });
     const planted = forLab.frames.map((f, i) =>
       i === 2 ? { ...f, drops: [{ hop: '[2] switch', reason: 'bridge-same-port' }] } : f,

@@ -27,7 +27,7 @@ function flood(ns: string, dev: string, frames: number): void {
 }
 
 describe('forward --kernel-reasons', () => {
-  it("names the kernel's FULL_RING in tun_net_xmit for a guest tap tapyard could not read, adding up to its count", async () => {
+  it('names FULL_RING in tun_net_xmit for a guest tap tapyard did not read, adding up to its count', async () => {
     lab = labUp('macvtap', '--mode', 'bridge');
     const t = startTapyard(lab, forwardArgs(lab, '--kernel-reasons', '--json'));
     await t.waitFor(/tapyard: forwarding/, 30_000);

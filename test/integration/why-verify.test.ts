@@ -15,7 +15,7 @@ function tapyard(args: string[], env: NodeJS.ProcessEnv = process.env) {
 }
 
 describe('--verify', () => {
-  it('why macvlan vepa a → b: the switch drops the replies as the kernel does (NOT_SPECIFIED in br_handle_frame_finish)', () => {
+  it('why macvlan vepa a → b: the switch drops the replies (NOT_SPECIFIED in br_handle_frame_finish)', () => {
     const r = tapyard(['why', 'macvlan', '--mode', 'vepa', '--from', 'a', '--to', 'b', '--verify']);
     expect(r.err).toBe('');
     expect(r.status).toBe(0);
