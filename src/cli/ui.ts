@@ -10,6 +10,7 @@ import { readForwardConfig } from '../config/forward.js';
 import { netnsName, usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
 import { startForward } from '../ui/forward-child.js';
+import { kernelAround } from '../ui/kernel-around.js';
 import { listenAddress } from '../ui/listen.js';
 import { uiServer } from '../ui/server.js';
 import { uiTopology } from '../ui/topology.js';
@@ -51,7 +52,8 @@ export async function uiCommand(argv: string[]): Promise<number> {
     const config = readForwardConfig(forwardArgs);
     if (config === null) throw usageError('ask tapyard forward --help');
     const listen = values.listen ?? { host: '127.0.0.1', port: 8080 };
-    return await serve(uiTopology(config), forwardArgs, listen, values.allowRemote, values.netns);
+    const topology = { ...uiTopology(config), kernel: kernelAround(config, values.netns) };
+    return await serve(topology, forwardArgs, listen, values.allowRemote, values.netns);
   } catch (err) {
     if (!(err instanceof TapyardError)) throw err;
     process.stderr.write(`tapyard: ${err.message}\n`);
