@@ -65,11 +65,15 @@ function hook(): void {
   if (hooked) return;
   hooked = true;
   process.once('exit', () => removeNamespaces(live));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => {
+  // A lab being built or used when the process is told to stop is removed at once; the process
+  // then ends here only when nobody else handles the signal (the ui stops its run its own way).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = () => {
       removeNamespaces(live);
-      process.exit(130);
-    });
+      if (process.listenerCount(signal) === 1) process.exit(130);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 function ip(...args: string[]): void {
