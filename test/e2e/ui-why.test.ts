@@ -52,7 +52,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the ui why form in a browser', () => {
     lab?.down();
   });
 
-  test("answers host → guest on macvtap with the real cause, the lost hop drawn, and the kernel's reason", async () => {
+  test("answers host → guest on macvtap: the real cause, the lost hop drawn, the kernel's reason", async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 1500 } });
     await page.goto(new URL(await url).href);
     await page.locator('#counters tr[data-port="guest"]').waitFor();
