@@ -126,7 +126,8 @@ async function askWhy(ev) {
   if (v) for (const f of v.frames) {
     const drops = f.kernel.drops.map((d) => d.reason + ' in ' + d.fn + ' (on ' + d.where + ')');
     items.push(el('li', { class: f.agree ? 'out' : 'drop' }, f.name + ': the kernel ' +
-      (drops.length ? 'dropped it: ' + drops.join('; ') : 'dropped nothing') + (f.agree ? ' - agrees' : ' - DISAGREES')));
+      (drops.length ? 'dropped it: ' + drops.join('; ') : 'dropped nothing') +
+      (f.agree ? ' - agrees' : ' - DISAGREES')));
   }
   $('why-kernel').replaceChildren(...items);
 }
@@ -136,7 +137,8 @@ new EventSource('events').onmessage = (m) => {
   const report = JSON.parse(m.data);
   const rows = report.ports.flatMap((p) => ((p.kernel && p.kernel.reasons) || []).map((r) => {
     const tr = el('tr');
-    tr.append(el('td', {}, p.name), el('td', {}, r.reason), el('td', {}, r.fn), el('td', { class: 'n' }, String(r.count)));
+    tr.append(el('td', {}, p.name), el('td', {}, r.reason), el('td', {}, r.fn));
+    tr.append(el('td', { class: 'n' }, String(r.count)));
     return tr;
   }));
   const watched = report.ports.some((p) => p.kernel && p.kernel.reasons);
