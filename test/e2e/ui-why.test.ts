@@ -2,18 +2,25 @@
 // whose run watches the kernel's drops (--kernel-reasons): host → guest on macvtap in vepa mode,
 // asked with fields, answers with the real cause, draws the switch as the lost hop, and the kernel's
 // own reason (the switch's NOT_SPECIFIED in br_handle_frame_finish) beside the model's. A page opened
-// without the token says before any submit that its forms cannot be sent. The screenshots go to
-// docs/screenshots/ (ui-why.png, ui-no-token.png).
+// without the token says before any submit that its forms cannot be sent. The screenshots
+// (ui-why.png, ui-no-token.png) go to a temp dir, and to docs/screenshots/ with TY_UPDATE_SCREENSHOTS=1
+// as test/e2e/ui.test.ts does, so a test run leaves the tree clean.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CLI, type Lab, labUp, ROOT } from '../helpers/lab.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'docs', 'screenshots');
+const DOCS = join(ROOT, 'docs', 'screenshots');
+const SHOTS = mkdtempSync(join(tmpdir(), 'ty-ui-why-'));
+
+function keep(name: string): void {
+  if (process.env.TY_UPDATE_SCREENSHOTS === '1') copyFileSync(join(SHOTS, name), join(DOCS, name));
+}
 
 describe.skipIf(!existsSync(CHROMIUM))('the ui why form in a browser', () => {
   let lab: Lab;
@@ -50,6 +57,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the ui why form in a browser', () => {
       await new Promise((r) => child.once('close', r));
     }
     lab?.down();
+    rmSync(SHOTS, { recursive: true, force: true });
   });
 
   test("answers host → guest on macvtap: the real cause, the lost hop drawn, the kernel's reason", async () => {
@@ -82,6 +90,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the ui why form in a browser', () => {
         'toward the lower) - agrees',
     );
     await page.screenshot({ path: join(SHOTS, 'ui-why.png'), fullPage: true });
+    keep('ui-why.png');
   });
 
   test('a page without the token says so before any submit, and its buttons are off', async () => {
@@ -94,5 +103,6 @@ describe.skipIf(!existsSync(CHROMIUM))('the ui why form in a browser', () => {
     expect(await page.locator('#why button[type="submit"]').isDisabled()).toBe(true);
     expect(await page.locator('#trace button[type="submit"]').isDisabled()).toBe(true);
     await page.screenshot({ path: join(SHOTS, 'ui-no-token.png') });
+    keep('ui-no-token.png');
   });
 });
