@@ -29,7 +29,9 @@ function uiHelp(): string {
   return `usage: tapyard ui [options] -- FORWARD-ARGS...
 
 Run tapyard forward --json --stats FORWARD-ARGS and show it live in a browser: the ports around the
-switch, their counters and drop reasons, and a form that traces a frame through the model.
+switch, their counters and drop reasons, a form that traces a frame through the model, and a why
+form (asked of the model, and of the kernel if ticked). With --kernel-reasons among FORWARD-ARGS the
+page also shows the kernel's own drop reasons on the run's devices.
 The page's URL, with this run's token for the trace form, is printed on standard error.
 
 Options:
