@@ -244,8 +244,12 @@ export function printReport(report: CountersReport, print: (line: string) => voi
   for (const p of report.ports) {
     const drops = Object.entries(p.drops).map(([reason, n]) => `${reason} ${n}`);
     const k = p.kernel;
+    const why = (k?.reasons ?? []).map((r) => `${r.reason} in ${r.fn} ${r.count}`);
     const kernel =
-      k === null ? '' : `; the kernel dropped ${k.beforeRead} before our read, ${k.afterWrite} after our write`;
+      k === null
+        ? ''
+        : `; the kernel dropped ${k.beforeRead} before our read, ${k.afterWrite} after our write` +
+          `${why.length === 0 ? '' : ` (its reasons: ${why.join(', ')})`}`;
     print(
       `  ${p.name.padEnd(pad)}  rx ${p.rxFrames} frames ${p.rxBytes} B  tx ${p.txFrames} frames ${p.txBytes} B  ` +
         `drops ${drops.length === 0 ? '0' : drops.join(', ')}${kernel}`,

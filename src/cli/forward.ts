@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { type ForwardConfig, forwardHelp, readForwardConfig } from '../config/forward.js';
 import { Forwarder } from '../engine/forwarder.js';
-import type { TapyardError } from '../error.js';
+import { TapyardError } from '../error.js';
 import { buildRxFilter } from '../filter/guest-filter.js';
 import { describeImpairments } from '../impair/config.js';
 import { tapio } from '../port/native.js';
@@ -18,6 +18,7 @@ import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
 import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
+import { type PortDropWatch, watchPortDrops } from './kernel-reasons.js';
 import { forwardOutput } from './output.js';
 import { onInfoSignal, onStopSignal } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
@@ -92,6 +93,17 @@ async function forward(config: ForwardConfig): Promise<number> {
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   // A port that failed before it was ready ends the wait as well (through onFatal).
   await Promise.race([Promise.all(ports.map((p) => p.ready)), done]);
+  // Before giving up root: BPF needs it. The watch ends with this process however it ends.
+  let kernelReasons: PortDropWatch | null = null;
+  if (fatal === null && config.kernelReasons) {
+    try {
+      kernelReasons = await watchPortDrops(config);
+    } catch (err) {
+      if (!(err instanceof TapyardError) || err.code !== 'ENOWATCH') throw err;
+      say(`tapyard: the kernel's drop reasons are not shown: ${err.message}`);
+    }
+  }
+  const annotate = (r: CountersReport) => kernelReasons?.annotate(r) ?? r;
   if (fatal === null && runAs !== null) {
     // A VM's vhost-user socket belongs to the user tapyard becomes, as QEMU's -runas sockets do.
     for (const p of ports) if (isVhostUserPort(p)) p.ownSocket(runAs.uid, runAs.gid);
@@ -115,7 +127,7 @@ async function forward(config: ForwardConfig): Promise<number> {
   if (fatal === null) rxFilterWatcher.start();
   // Counters are the run's output, wherever they come from (SIGUSR1, --stats, the end): stdout.
   onInfoSignal(() => {
-    const now = countersReport('interval', forwarder, ports, elapsed(), null, null);
+    const now = annotate(countersReport('interval', forwarder, ports, elapsed(), null, null));
     if (config.json) print(JSON.stringify(now));
     else printReport(now, print);
   });
@@ -129,7 +141,7 @@ async function forward(config: ForwardConfig): Promise<number> {
     let last: CountersReport | null = null;
     timers.push(
       setInterval(() => {
-        const now = countersReport('interval', forwarder, ports, elapsed(), last, null);
+        const now = annotate(countersReport('interval', forwarder, ports, elapsed(), last, null));
         print(config.json ? JSON.stringify(now) : statsLine(now));
         last = now;
       }, 1000),
@@ -144,7 +156,9 @@ async function forward(config: ForwardConfig): Promise<number> {
   forwarder.stop();
   capture?.close();
 
-  const report = countersReport('final', forwarder, ports, elapsed(), null, fatal);
+  // Its last word first: the kernel's totals up to now.
+  await kernelReasons?.stop();
+  const report = annotate(countersReport('final', forwarder, ports, elapsed(), null, fatal));
   if (config.json) print(JSON.stringify(report));
   else printReport(report, print);
   closeOutput();

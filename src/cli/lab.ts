@@ -56,6 +56,14 @@ async function up(argv: string[]): Promise<number> {
     return 0;
   }
   const id = config.id ?? newLabId();
+  // A built-in kind's macvtaps are in bridge mode unless told; the kernel's default, and trace and
+  // why's, is vepa: every screen says which one is in use rather than leave it implied.
+  const macvtap = config.topology.guests.find((g) => g.via === 'macvtap');
+  if (config.kind !== null && !config.modeGiven && macvtap !== undefined)
+    process.stderr.write(
+      `tapyard: macvtap mode ${macvtap.mode} (the lab's default; the kernel's and trace/why's is vepa: ` +
+        '--mode says which)\n',
+    );
   // A stop signal (also one that came while tapyard was loading) stops the build between steps,
   // and what was made so far comes down.
   let signal: string | null = null;

@@ -4,9 +4,9 @@
 
 import { TapyardError } from '../error.js';
 
-export async function modelCommand(run: () => number): Promise<number> {
+export async function modelCommand(run: () => number | Promise<number>): Promise<number> {
   try {
-    return run();
+    return await run();
   } catch (err) {
     if (err instanceof TapyardError) {
       process.stderr.write(`tapyard: ${err.message}\n`);

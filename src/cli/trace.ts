@@ -6,14 +6,17 @@
 import { readTraceConfig, traceHelp } from '../config/trace.js';
 import { countDeliveries } from '../sim/network.js';
 import { buildTraceLab, traceFrame } from '../sim/trace-lab.js';
+import { traceForLab } from '../verify/model-frames.js';
+import { type ModelFrame, type Verification, verifyFrames } from '../verify/verify.js';
 import { modelCommand } from './model-command.js';
 import { render, toJson } from './trace-render.js';
+import { renderVerification } from './verify-render.js';
 
 export function traceCommand(argv: string[]): Promise<number> {
   return modelCommand(() => run(argv));
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[]): Promise<number> {
   const config = readTraceConfig(argv);
   if (config === null) {
     console.log(traceHelp());
@@ -29,13 +32,23 @@ function run(argv: string[]): number {
     return { from, bytes, afterS, journey, counts: countDeliveries(journey) };
   });
   const stations = lab.stations();
+  let verify: Verification | undefined;
+  let sent: ModelFrame[] = [];
+  if (config.verify) {
+    const forLab = traceForLab(config, lab.macs, traced);
+    sent = forLab.frames;
+    verify =
+      forLab.topology === null
+        ? { unavailable: 'the lab cannot build what the model was told', cannot: forLab.cannot, frames: [] }
+        : await verifyFrames(forLab.topology, forLab.frames, forLab.cannot);
+  }
   if (config.json) {
     const each = traced.map((t) => toJson(t.bytes, t.from, lab.description, t.journey, t.counts, stations));
     const out =
       each.length === 1
         ? each[0]
         : { topology: lab.description, frames: each.map((f, i) => ({ afterS: traced[i]!.afterS, ...f })) };
-    console.log(JSON.stringify(out, null, 2));
+    console.log(JSON.stringify(verify === undefined ? out : { ...out, verify }, null, 2));
   } else {
     const blocks = traced.map((t, i) => {
       const text = render(t.bytes, t.from, lab.description, t.journey, t.counts, stations, lab.macs);
@@ -44,6 +57,7 @@ function run(argv: string[]): number {
       return `=== frame ${i + 1} of ${traced.length}${after} ===\n${text}`;
     });
     console.log(blocks.join('\n\n'));
+    if (verify !== undefined) console.log(renderVerification(verify, sent).join('\n'));
   }
   return 0;
 }

@@ -10,6 +10,7 @@ import { readForwardConfig } from '../config/forward.js';
 import { netnsName, usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
 import { startForward } from '../ui/forward-child.js';
+import { kernelAround } from '../ui/kernel-around.js';
 import { listenAddress } from '../ui/listen.js';
 import { uiServer } from '../ui/server.js';
 import { uiTopology } from '../ui/topology.js';
@@ -26,7 +27,9 @@ function uiHelp(): string {
   return `usage: tapyard ui [options] -- FORWARD-ARGS...
 
 Run tapyard forward --json --stats FORWARD-ARGS and show it live in a browser: the ports around the
-switch, their counters and drop reasons, and a form that traces a frame through the model.
+switch, their counters and drop reasons, a form that traces a frame through the model, and a why
+form (asked of the model, and of the kernel if ticked). With --kernel-reasons among FORWARD-ARGS the
+page also shows the kernel's own drop reasons on the run's devices.
 The page's URL, with this run's token for the trace form, is printed on standard error.
 
 Options:
@@ -49,7 +52,8 @@ export async function uiCommand(argv: string[]): Promise<number> {
     const config = readForwardConfig(forwardArgs);
     if (config === null) throw usageError('ask tapyard forward --help');
     const listen = values.listen ?? { host: '127.0.0.1', port: 8080 };
-    return await serve(uiTopology(config), forwardArgs, listen, values.allowRemote, values.netns);
+    const topology = { ...uiTopology(config), kernel: kernelAround(config, values.netns) };
+    return await serve(topology, forwardArgs, listen, values.allowRemote, values.netns);
   } catch (err) {
     if (!(err instanceof TapyardError)) throw err;
     process.stderr.write(`tapyard: ${err.message}\n`);

@@ -16,13 +16,16 @@ import {
   type Setup,
   why,
 } from '../sim/why.js';
+import { whyForLab } from '../verify/model-frames.js';
+import { type ModelFrame, type Verification, verifyFrames } from '../verify/verify.js';
 import { modelCommand } from './model-command.js';
+import { renderVerification } from './verify-render.js';
 
 export function whyCommand(argv: string[]): Promise<number> {
   return modelCommand(() => run(argv));
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[]): Promise<number> {
   const config = readWhyConfig(argv);
   if (config === null) {
     console.log(whyHelp());
@@ -47,8 +50,19 @@ function run(argv: string[]): number {
   };
   const answers = [why(setup, question)];
   if (config.compare) answers.push(why(bridgeTwin(setup as MacvtapSetup), question));
-  if (config.json) console.log(JSON.stringify(answers.length === 1 ? answers[0] : { compare: answers }, jsonMac, 2));
-  else console.log(answers.length === 1 ? render(answers[0]!) : renderCompare(answers));
+  // The prediction prints first: building the lab and watching the kernel take a few seconds.
+  if (!config.json) console.log(answers.length === 1 ? render(answers[0]!) : renderCompare(answers));
+  let verify: Verification | undefined;
+  let sent: ModelFrame[] = [];
+  if (config.verify) {
+    const forLab = whyForLab(setup, question);
+    sent = forLab.frames;
+    verify = await verifyFrames(forLab.topology, forLab.frames, forLab.cannot);
+  }
+  if (config.json) {
+    const out = answers.length === 1 ? answers[0] : { compare: answers };
+    console.log(JSON.stringify(verify === undefined ? out : { ...out, verify }, jsonMac, 2));
+  } else if (verify !== undefined) console.log(renderVerification(verify, sent).join('\n'));
   return 0;
 }
 
@@ -95,10 +109,12 @@ function wrap(line: string, hang: number): string[] {
 export function render(a: Answer): string {
   const q = a.question;
   const lines = [`Question: ${questionText(a)}`, `Topology: ${a.topology}`, ''];
+  const cause = a.frames.find((f) => !f.reached)?.cause ?? null;
   lines.push(
     a.reached
       ? `Yes: ${q.to} gets ${q.dst === null ? 'every frame of the ping' : 'it'}.`
-      : `No: ${q.dst === null ? `${q.from} cannot reach ${q.to}` : `${q.to} never gets it`}.`,
+      : `No: ${q.dst === null ? `${q.from} cannot reach ${q.to}` : `${q.to} never gets it`}` +
+          `${cause === null ? '' : `: ${cause}`}.`,
   );
   let explained = false;
   for (const f of a.frames) {
@@ -107,6 +123,7 @@ export function render(a: Answer): string {
       continue;
     }
     lines.push(`  ✗ ${f.name} does not reach ${f.to}.`);
+    if (f.cause !== null && f.cause !== cause) lines.push(`      because ${f.cause}`);
     lines.push(`      lost at ${f.lost}`);
     // The first lost frame gets the whole story; later ones only their own last hop.
     if (!explained) for (const p of f.passedBy) lines.push(`      before that, ${p}`);
@@ -120,12 +137,16 @@ export function render(a: Answer): string {
       for (const f of a.fixes) lines.push(`  • ${f.change}`);
     }
     if (a.tried.length > 0) {
-      lines.push('Tried, and not enough on its own:');
+      const refused = a.tried.some((f) => f.refused !== undefined);
+      lines.push(`Tried, and not enough on its own${refused ? ' (or refused by the kernel)' : ''}:`);
       const first = a.frames.find((f) => !f.reached)!;
       const same = `${first.name} still does not reach ${first.to}: ${first.lost}`;
+      const sameHop = `${first.name} is still lost at the same hop`;
       for (const f of a.tried)
         lines.push(
-          `  • ${f.change}: ${f.stillLost === same ? `${first.name} is still lost at the same hop` : f.stillLost}`,
+          f.refused !== undefined
+            ? `  • ${f.change}: impossible here, the kernel refuses it: ${f.refused}`
+            : `  • ${f.change}: ${f.stillLost === same ? sameHop : f.stillLost}`,
         );
     }
   }

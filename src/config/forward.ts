@@ -43,6 +43,11 @@ export const FORWARD_FLAGS = {
     '802.1q',
   ),
   json: onOff('json', 'counters as JSON: with --stats one object per second, and always the final one'),
+  kernelReasons: onOff(
+    'kernel-reasons',
+    "name the kernel's own drop reason and function for each drop on a macvtap or tap port's device " +
+      '(skb:kfree_skb through BPF; needs root and bpftrace)',
+  ),
   duration: valued('duration', seconds(), 'stop after S seconds'),
   queues: valued(
     'queues',
@@ -68,6 +73,8 @@ export interface ForwardConfig {
   /** Frames to inject arrive on standard input (src/cli/inject-channel.ts). */
   readonly inject: boolean;
   readonly json: boolean;
+  /** Watch skb:kfree_skb on the macvtap and tap ports' devices (src/cli/kernel-reasons.ts). */
+  readonly kernelReasons: boolean;
   /** Drop root for this user once the ports are open. */
   readonly user: string | null;
   readonly durationS: number | null;
@@ -136,6 +143,7 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     stats: values.stats,
     inject: values.inject,
     json: values.json,
+    kernelReasons: values.kernelReasons,
     user: values.user ?? null,
     durationS: values.duration ?? null,
     queues,
@@ -152,9 +160,10 @@ function checkQueues(
   queues: number,
   kind: SwitchKind,
   ports: readonly PortConfig[],
-  values: { capture?: string; inject: boolean; user?: string },
+  values: { capture?: string; inject: boolean; user?: string; kernelReasons: boolean },
 ): void {
   const flag = `--queues ${queues}`;
+  if (values.kernelReasons) throw usageError(`--kernel-reasons is for one queue, not ${flag}`);
   if (kind !== 'cross') {
     throw usageError(`${flag} needs --switch cross (two ports): a ${kind}'s tables would be split between the threads`);
   }

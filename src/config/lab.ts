@@ -52,6 +52,8 @@ export interface LabUpConfig {
   /** The built-in kind it was asked by, or null for a file. */
   readonly kind: string | null;
   readonly id: string | undefined;
+  /** --mode was given (else a built-in kind's macvtaps keep the file's mode, and up says which). */
+  readonly modeGiven: boolean;
 }
 
 export function readLabUp(argv: readonly string[]): LabUpConfig | null {
@@ -98,7 +100,7 @@ export function readLabUp(argv: readonly string[]): LabUpConfig | null {
   if (values.accel !== undefined) t = { ...t, guests: t.guests.map((g) => ({ ...g, accel: values.accel! })) };
   if (values.backend !== undefined)
     t = { ...t, guests: t.guests.map((g) => (g.kind === 'vm' ? { ...g, backend: values.backend! } : g)) };
-  return { topology: t, kind: isKind ? what : null, id: values.id };
+  return { topology: t, kind: isKind ? what : null, id: values.id, modeGiven: values.mode !== undefined };
 }
 
 function withMode(t: Topology, mode: MacvlanMode): Topology {

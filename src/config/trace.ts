@@ -47,11 +47,20 @@ export const COMMON_TRACE_FLAGS = {
   ),
   ...FRAME_FLAGS,
   json: onOff('json', 'one JSON object: the frame, every hop, and the copies per station'),
+  verify: onOff(
+    'verify',
+    "build the topology in throwaway namespaces, send the frames again and show the kernel's own drop reasons",
+  ),
   help: HELP_FLAG,
 } as const;
 
 export const MACVLAN_FLAGS = {
-  mode: valued('mode', oneOf(MACVLAN_MODE_NAMES), 'mode of the default endpoints a and b', 'vepa'),
+  mode: valued(
+    'mode',
+    oneOf(MACVLAN_MODE_NAMES),
+    "mode of the default endpoints a and b, as the kernel's (lab up macvtap builds bridge unless told)",
+    'vepa',
+  ),
   endpoint: repeated('endpoint', text('NAME=MODE[,key...]'), 'an endpoint (replaces the default ones)'),
   wire: valued('wire', oneOf(WIRES), 'what the lower is cabled to (hairpin: 802.1Qbg reflective relay)', 'switch'),
   hairpin: onOff('hairpin', 'short for --wire hairpin'),
@@ -157,6 +166,7 @@ export interface TraceConfig {
   /** The frames after it (--then), in order: each sees what the earlier ones taught. */
   readonly then: readonly TraceSend[];
   readonly json: boolean;
+  readonly verify: boolean;
 }
 
 const MDB_KEYS = {
@@ -312,7 +322,7 @@ function readMdbEntry(entry: string, ports: readonly string[]): TraceMdbEntry {
 }
 
 function common(
-  values: FrameValues & { fdb: readonly string[]; json: boolean },
+  values: FrameValues & { fdb: readonly string[]; json: boolean; verify: boolean },
   then: readonly TraceSend[],
   mdb: readonly TraceMdbEntry[],
   topology: TraceTopology,
@@ -336,6 +346,7 @@ function common(
     frame,
     then,
     json: values.json,
+    verify: values.verify,
   });
 }
 

@@ -54,6 +54,7 @@ const QUESTION_FLAGS = {
   dst: COMMON_TRACE_FLAGS.dst,
   compare: onOff('compare', 'answer for the macvtap path and the bridge path side by side (macvlan only)'),
   json: COMMON_TRACE_FLAGS.json,
+  verify: COMMON_TRACE_FLAGS.verify,
   help: HELP_FLAG,
 } as const;
 
@@ -86,6 +87,7 @@ export interface WhyConfig {
   readonly dst: string | undefined;
   readonly compare: boolean;
   readonly json: boolean;
+  readonly verify: boolean;
 }
 
 export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
@@ -112,6 +114,7 @@ export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
     dst?: string;
     compare: boolean;
     json: boolean;
+    verify: boolean;
   };
   if (kind === 'macvlan') {
     const { values, positionals } = parseCommandLine(rest, MACVLAN_WHY);
@@ -162,7 +165,16 @@ export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
   }
   if (q.from === undefined || q.to === undefined)
     throw usageError('say who sends and who should get it: --from A --to B');
-  return Object.freeze({ topology, guests, from: q.from, to: q.to, dst: q.dst, compare: q.compare, json: q.json });
+  return Object.freeze({
+    topology,
+    guests,
+    from: q.from,
+    to: q.to,
+    dst: q.dst,
+    compare: q.compare,
+    json: q.json,
+    verify: q.verify,
+  });
 }
 
 export function whyHelp(): string {

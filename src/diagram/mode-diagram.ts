@@ -19,6 +19,7 @@ const COLUMN_TITLE: Record<Path, [string, string]> = {
   switch: ['macvtap path', 'lower cabled to a switch, hairpin off'],
   hairpin: ['macvtap path', 'switch with hairpin (reflective relay)'],
   bridge: ['bridge path', 'taps and the NIC on a Linux bridge'],
+  hostmv: ['the usual fix', "host's address on hostmv (bridge mode)"],
 };
 
 const SENDER_TITLE: Record<SenderKind, string> = {
@@ -35,7 +36,7 @@ export function drawModeDiagram(d: ModeDiagram): string {
   const width = LEFT + PATHS_IN_ORDER(d).length * PANEL_W + 16;
   const rows = [...new Set(d.panels.map((p) => p.frame))];
   const legendTop = TOP + rows.length * PANEL_H + 8;
-  const height = legendTop + 78;
+  const height = legendTop + 78 + (d.refused === null ? 0 : 40);
   const body: string[] = [
     text(16, 28, `macvlan mode ${d.mode}: ${SENDER_TITLE[d.sender]}`, { size: 20, weight: 'bold' }),
     text(16, 50, `Endpoints: ${d.endpoints.map((e) => `${e.name} (${endpointNote(e)})`).join(', ')}.`, { size: 12 }),
@@ -47,6 +48,11 @@ export function drawModeDiagram(d: ModeDiagram): string {
       { size: 11, fill: '#52606d', italic: true },
     ),
   ];
+  if (d.refused !== null) {
+    const bold = { size: 11, weight: 'bold' } as const;
+    body.push(text(16, legendTop + 94, 'No column for the usual fix, an on-host macvlan: the kernel refuses it', bold));
+    body.push(text(16, legendTop + 110, `(${d.refused}).`, bold));
+  }
   PATHS_IN_ORDER(d).forEach((path, col) => {
     const [title, sub] = COLUMN_TITLE[path];
     const x = LEFT + col * PANEL_W + PANEL_W / 2;
@@ -77,7 +83,8 @@ export function drawModeDiagram(d: ModeDiagram): string {
 
 /** An endpoint's mode, and what its source list makes it clone. */
 function endpointNote(e: ModeDiagram['endpoints'][number]): string {
-  return [e.mode, ...sourceNames(e).map((n) => `clones what ${n} sends`)].join(', ');
+  const alone = e.mode === 'passthru' ? ['takes the NIC alone: no sibling, and every unicast from the wire'] : [];
+  return [e.mode, ...alone, ...sourceNames(e).map((n) => `clones what ${n} sends`)].join(', ');
 }
 
 function PATHS_IN_ORDER(d: ModeDiagram): Path[] {
@@ -127,14 +134,24 @@ function drawPanel(p: Panel, x: number, y: number): string {
 
   // Guests on top, each linked to the hub.
   guests.forEach((g, i) => {
-    const gx = guests.length === 1 ? cx : cx - 46 + (92 * i) / (guests.length - 1);
+    const half = guests.length > 2 ? 66 : 46;
+    const gx = guests.length === 1 ? cx : cx - half + (2 * half * i) / (guests.length - 1);
     link(gx, y + 22 + BOX_H, gx, hubY, (use.get(`${hub}/${g}`) ?? 0) > 0);
     station(g, gx, y + 22);
   });
-  // The host stack, right of the hub.
+  // The host stack: the bridge device's own, right of the bridge; on the macvtap path the stack
+  // that owns the lower, on the wire below macvlan: it sends there directly, and macvlan only
+  // passes it what comes in from the wire.
   const hostX = x + 214;
-  link(cx + hubW / 2, hubY + 14, hostX - BOX_W / 2, hubY + 14, (use.get(`${hub}/${HOST}`) ?? 0) > 0);
-  station(HOST, hostX, hubY + 2);
+  const hostUsed = (use.get(`${hub}/${HOST}`) ?? 0) > 0;
+  if (p.path === 'bridge') {
+    link(cx + hubW / 2, hubY + 14, hostX - BOX_W / 2, hubY + 14, hostUsed);
+    station(HOST, hostX, hubY + 2);
+  } else {
+    const wireY = hubY + 50;
+    link(cx, wireY, hostX - BOX_W / 2, wireY, hostUsed);
+    station(HOST, hostX, wireY - 12);
+  }
   out.push(rect(cx - hubW / 2, hubY, hubW, 28, { fill: '#e4e7eb', stroke: COLOR.ink, width: 1.4 }));
   out.push(
     text(cx, hubY + 18, hub === 'bridge' ? 'Linux bridge' : 'macvlan (on the lower)', { size: 12, anchor: 'middle' }),

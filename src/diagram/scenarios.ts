@@ -25,8 +25,12 @@ export const SENDER_KINDS: readonly SenderKind[] = ['endpoint', 'ext', 'host'];
 export type FrameKind = 'unicast' | 'broadcast' | 'unknown';
 export const FRAME_KINDS: readonly FrameKind[] = ['unicast', 'broadcast', 'unknown'];
 
-export type Path = 'switch' | 'hairpin' | 'bridge';
+/** hostmv: the usual fix for the host, its address on an on-host macvlan in bridge mode (switch, hairpin off). */
+export type Path = 'switch' | 'hairpin' | 'bridge' | 'hostmv';
 export const PATHS: readonly Path[] = ['switch', 'hairpin', 'bridge'];
+
+/** The on-host macvlan of the fix column. */
+export const HOST_MACVLAN = 'hostmv';
 
 /** A MAC nobody owns: the "unknown unicast" row. */
 export const UNKNOWN_MAC: Mac = 0x02_00_00_00_99_99;
@@ -50,6 +54,8 @@ export interface ModeDiagram {
   sender: SenderKind;
   endpoints: EndpointConfig[];
   panels: Panel[];
+  /** Why a column the picture would have is missing: the kernel refuses that lab (passthru's fix). */
+  refused: string | null;
 }
 
 /**
@@ -99,6 +105,22 @@ export function modeDiagram(mode: MacvlanMode, sender: SenderKind): ModeDiagram 
   const endpoints = endpointsFor(mode);
   const from = senderName(sender);
   const panels: Panel[] = [];
+  // The host's frames never pass through macvlan; the fix column moves its address onto an
+  // on-host macvlan in bridge mode, with the endpoints in bridge mode too (what `why` proposes).
+  let refused: string | null = null;
+  const fixEndpoints: EndpointConfig[] = [
+    ...endpoints.map((e) => (e.mode === 'vepa' || e.mode === 'private' ? { ...e, mode: 'bridge' as const } : e)),
+    { name: HOST_MACVLAN, mode: 'bridge', groups: LINUX_DEFAULT_GROUPS },
+  ];
+  const paths: Path[] = [...PATHS];
+  if (sender === 'host') {
+    try {
+      new MacvlanLab({ endpoints: fixEndpoints, wire: 'switch' });
+      paths.push('hostmv');
+    } catch (err) {
+      refused = (err as Error).message;
+    }
+  }
   for (const frame of FRAME_KINDS) {
     const dst =
       frame === 'unicast'
@@ -106,28 +128,33 @@ export function modeDiagram(mode: MacvlanMode, sender: SenderKind): ModeDiagram 
         : frame === 'broadcast'
           ? 'broadcast'
           : formatMac(UNKNOWN_MAC);
-    for (const path of PATHS) {
+    for (const path of paths) {
       // A fresh lab for every frame: nothing learned from an earlier row changes this one.
+      const sender = path === 'hostmv' ? HOST_MACVLAN : from;
       const lab =
         path === 'bridge'
           ? new BridgeLab({ ports: [...endpoints.map((e) => ({ name: e.name })), { name: EXT }] })
-          : new MacvlanLab({ endpoints, wire: path as Wire });
-      const journey = lab.send(from, probeFrame(destinationMac(dst, lab.macs), lab.macs.get(from)!));
+          : path === 'hostmv'
+            ? new MacvlanLab({ endpoints: fixEndpoints, wire: 'switch' })
+            : new MacvlanLab({ endpoints, wire: path as Wire });
+      const journey = lab.send(sender, probeFrame(destinationMac(dst, lab.macs), lab.macs.get(sender)!));
       const topology =
         path === 'bridge'
           ? ['bridge', ...[...endpoints.map((e) => e.name), EXT].flatMap((name) => ['--port', name])]
-          : ['macvlan', ...endpointArgs(endpoints), '--wire', path];
+          : path === 'hostmv'
+            ? ['macvlan', ...endpointArgs(fixEndpoints), '--wire', 'switch']
+            : ['macvlan', ...endpointArgs(endpoints), '--wire', path];
       panels.push({
         path,
         frame,
-        from,
+        from: sender,
         dst,
         stations: lab.stations(),
         journey,
         copies: countDeliveries(journey),
-        traceArgs: [...topology, '--from', from, '--dst', dst],
+        traceArgs: [...topology, '--from', sender, '--dst', dst],
       });
     }
   }
-  return { mode, sender, endpoints, panels };
+  return { mode, sender, endpoints, panels, refused };
 }

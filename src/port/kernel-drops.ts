@@ -13,6 +13,11 @@ export interface KernelDrops {
   beforeRead: number;
   /** Frames tapyard wrote that the kernel then dropped. */
   afterWrite: number;
+  /**
+   * With `forward --kernel-reasons`: the kernel's own account of its drops on the device, by
+   * SKB_DROP_REASON and the function that freed the frame (skb:kfree_skb).
+   */
+  reasons?: { reason: string; fn: string; count: number }[];
 }
 
 interface DeviceStats {

@@ -10,7 +10,7 @@ import { EthernetView, EtherType } from '../frame/ethernet.js';
 import { BROADCAST, formatMac, isGroup, type Mac } from '../mac.js';
 import { describeReason } from '../reason.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
-import type { EndpointConfig } from '../switch/macvlan.js';
+import { type EndpointConfig, MacvlanReason } from '../switch/macvlan.js';
 import { TOWARD_LOWER } from './hairpin-switch.js';
 import type { Hop, Journey } from './network.js';
 import { probeFrame } from './probe-frame.js';
@@ -65,6 +65,8 @@ export interface FrameResult {
   lost: string | null;
   /** Earlier hops that could have sent it toward the target and did not. */
   passedBy: string[];
+  /** Why no hop could have helped, when that is the real cause (macvlan never sees the host's frames). */
+  cause: string | null;
   copies: Record<string, number>;
   hops: Hop[];
 }
@@ -76,6 +78,8 @@ export interface Fix {
   helps: boolean;
   /** When it does not help: the first frame still lost, and why. */
   stillLost: string | null;
+  /** When the kernel would refuse the change itself (e.g. a second macvlan beside passthru): its reason. */
+  refused?: string;
 }
 
 export interface Answer {
@@ -243,16 +247,56 @@ function findLoss(journey: Journey, lab: MacvlanLab | BridgeLab, target: string)
   return { lost: sentence(last), passedBy: misses.slice(0, -1).map(sentence) };
 }
 
+/**
+ * Between the host stack and its own lower's endpoints the loss is not at the switch that fails to
+ * send the frame back: macvlan never sees what the host sends, nor passes an endpoint's frame up to
+ * the host. The answer leads with that, then names the hop.
+ */
+function realCause(setup: Setup, journey: Journey, p: Probe): string | null {
+  if (setup.path !== 'macvtap') return null;
+  const endpoint = (s: string) => setup.endpoints.some((e) => e.name === s);
+  const hostSent = journey.hops[0]?.outputs.some((o) => o.reason === MacvlanReason.HOST_TX) ?? false;
+  if (p.from === HOST && endpoint(p.to) && hostSent)
+    return (
+      `the host's frames leave through the lower and macvlan never sees them, so ${p.to} gets one only if ` +
+      'something outside sends it back'
+    );
+  if (endpoint(p.from) && p.to === HOST)
+    return (
+      `macvlan never passes ${p.from}'s frames up to the host stack that owns the lower: they leave by the ` +
+      'lower, and come back only if something outside sends them back'
+    );
+  return null;
+}
+
 function runFrames(setup: Setup, q: Question): FrameResult[] {
+  return runProbes(setup, q).frames.map((f) => f.result);
+}
+
+/** A frame of the answer with the bytes the model sent (what `--verify` sends again). */
+export interface SentFrame {
+  result: FrameResult;
+  bytes: Uint8Array;
+}
+
+/** The frames of the question through the model, with the lab's stations and their MACs. */
+export function runProbes(setup: Setup, q: Question): { macs: ReadonlyMap<string, Mac>; frames: SentFrame[] } {
   const { lab, filters } = build(setup);
+  const passthru = setup.path === 'macvtap' ? setup.endpoints.find((e) => e.mode === 'passthru') : undefined;
   for (const s of [q.from, q.to])
     if (!lab.macs.has(s))
-      throw new TapyardError('EUSAGE', `why: no station named ${s} (stations: ${lab.stations().join(', ')})`);
+      throw new TapyardError(
+        'EUSAGE',
+        passthru === undefined
+          ? `why: no station named ${s} (stations: ${lab.stations().join(', ')})`
+          : `why: passthru allows one endpoint on a lower (${passthru.name} takes the NIC alone), so there is no ` +
+              `${s}: ask about ${passthru.name} with host or ext`,
+      );
   if (q.from === q.to) throw new TapyardError('EUSAGE', `why: --from and --to are both ${q.from}`);
   const view = new EthernetView();
   // One lab for the whole exchange: what the switches learn from the ARP request decides
   // where the replies go, as in the kernel.
-  return probes(q, lab.macs).map((p) => {
+  const frames = probes(q, lab.macs).map((p) => {
     const bytes = probeFrame(p.dst, lab.macs.get(p.from)!, p.etherType);
     const journey = lab.send(p.from, bytes);
     const copies: Record<string, number> = {};
@@ -260,6 +304,7 @@ function runFrames(setup: Setup, q: Question): FrameResult[] {
     let reached = (copies[p.to] ?? 0) > 0;
     let lost: string | null = null;
     let passedBy: string[] = [];
+    let cause: string | null = null;
     if (reached) {
       const filter = filters.get(p.to);
       view.parse(bytes, 0, bytes.length);
@@ -268,19 +313,27 @@ function runFrames(setup: Setup, q: Question): FrameResult[] {
         reached = false;
         lost = `it reached ${p.to}, whose guest NIC (virtio-net receive filter) refused it: ${verdict}`;
       }
-    } else ({ lost, passedBy } = findLoss(journey, lab, p.to));
-    return {
+    } else {
+      ({ lost, passedBy } = findLoss(journey, lab, p.to));
+      cause = realCause(setup, journey, p);
+      // The hop that only handed the frame to the lower is the cause, said already.
+      if (cause !== null) passedBy = passedBy.filter((h) => !h.includes(describeReason(MacvlanReason.HOST_TX)));
+    }
+    const result = {
       name: p.name,
       from: p.from,
       to: p.to,
       dst: p.dstText,
       reached,
       lost,
+      cause,
       passedBy,
       copies,
       hops: journey.hops,
     };
+    return { result, bytes };
   });
+  return { macs: lab.macs, frames };
 }
 
 // --- what could change the answer -----------------------------------------------------------
@@ -394,6 +447,16 @@ const CANDIDATES: readonly Candidate[] = [
   },
 ];
 
+/** The frames of a changed setup, or the kernel's refusal of the change (the model refuses what it would). */
+function refusal(run: () => FrameResult[]): FrameResult[] | string {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof TapyardError) return err.message;
+    throw err;
+  }
+}
+
 function firstLoss(frames: readonly FrameResult[]): string | null {
   const f = frames.find((r) => !r.reached);
   return f === undefined ? null : `${f.name} still does not reach ${f.to}: ${f.lost}`;
@@ -410,8 +473,12 @@ export function why(setup: Setup, question: Question): Answer {
     for (const candidate of CANDIDATES) {
       const applied = candidate.apply(setup, question);
       if (applied === null) continue;
+      const after = refusal(() => runFrames(applied.setup, applied.question));
+      if (typeof after === 'string') {
+        tried.push({ change: candidate.change, helps: false, stillLost: null, refused: after });
+        continue;
+      }
       singles.push({ candidate, applied });
-      const after = runFrames(applied.setup, applied.question);
       const fix = { change: candidate.change, helps: after.every((f) => f.reached), stillLost: firstLoss(after) };
       (fix.helps ? fixes : tried).push(fix);
     }
@@ -424,8 +491,8 @@ export function why(setup: Setup, question: Question): Answer {
       for (const { candidate: second } of weak.slice(weak.findIndex((w) => w.candidate === candidate) + 1)) {
         const both = second.apply(applied.setup, applied.question);
         if (both === null) continue;
-        const after = runFrames(both.setup, both.question);
-        if (after.every((f) => f.reached))
+        const after = refusal(() => runFrames(both.setup, both.question));
+        if (typeof after !== 'string' && after.every((f) => f.reached))
           fixes.push({ change: `${candidate.change}, and ${second.change}`, helps: true, stillLost: null });
       }
     }

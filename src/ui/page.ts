@@ -3,6 +3,8 @@
 // the trace form (the model) and the send form (the live forwarder). The token comes from the
 // page's own URL and goes only into POST headers.
 
+import { WHY_SCRIPT, WHY_SECTION } from './why-page.js';
+
 export const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tapyard ui</title>
 <style>
@@ -41,6 +43,7 @@ input { font: inherit; } button { grid-column: 2; justify-self: start; }
 </form>
 <div><div id="trace-topology"></div><ol id="hops"></ol><div id="copies"></div><div id="trace-error"></div></div>
 </div>
+${WHY_SECTION}
 <h2>Send a frame through the live forwarder</h2>
 <div class="row">
 <form id="send">
@@ -162,5 +165,6 @@ fetch('topology').then((r) => r.json()).then((t) => {
   $('send-port').replaceChildren(...t.ports.map((p) => el('option', { value: p.name }, p.name)));
   $('send').addEventListener('submit', sendOne);
 });
+${WHY_SCRIPT}
 </script></body></html>
 `;

@@ -10,6 +10,7 @@ import { PAGE } from './page.js';
 import { type Inject, sendFrame } from './send.js';
 import type { UiTopology } from './topology.js';
 import { traceJson } from './trace.js';
+import { whyJson } from './why.js';
 
 /** A form's request is a handful of fields: anything larger is not one. */
 const MAX_BODY = 16 * 1024;
@@ -42,6 +43,7 @@ export function uiServer(topology: UiTopology, token: string, allowRemote: boole
       return;
     }
     if (req.method === 'POST' && path === '/trace') return withFields(req, res, token, traceJson);
+    if (req.method === 'POST' && path === '/why') return withFields(req, res, token, whyJson);
     if (req.method === 'POST' && path === '/send') {
       return withFields(req, res, token, (fields) => {
         const { port, frame } = sendFrame(fields, topology);

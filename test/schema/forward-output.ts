@@ -18,7 +18,16 @@ export const PortReportSchema = z.strictObject({
   txBytes: count,
   /** Of rxFrames, those written to the peer below JavaScript: a plain cross-connect's splice. */
   splicedFrames: count,
-  kernel: z.strictObject({ beforeRead: count, afterWrite: count }).nullable(),
+  kernel: z
+    .strictObject({
+      beforeRead: count,
+      afterWrite: count,
+      /** forward --kernel-reasons: the kernel's drops on the device by SKB_DROP_REASON and function. */
+      reasons: z
+        .array(z.strictObject({ reason: z.string().regex(/^[A-Z][A-Z0-9_]*$/), fn: z.string(), count }))
+        .optional(),
+    })
+    .nullable(),
   guest: z
     .strictObject({
       arp: count,

@@ -1,0 +1,253 @@
+// The model's topology built for real, in throwaway namespaces: macvlan endpoints on a veth lower
+// (cabled straight to ext, or to a Linux bridge standing for the external switch, hairpin on or
+// off toward the lower), or a Linux bridge with one station behind each port. Every name is
+// ty-<id>-..., made inside namespaces this lab created; close() removes them, and so does the
+// process exiting or being interrupted. What the lab cannot build is returned as sentences, never
+// skipped silently.
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { TapyardError } from '../error.js';
+import { formatMac, type Mac } from '../mac.js';
+import { EXT, HOST, type Wire } from '../sim/topology.js';
+import type { BridgePortConfig } from '../switch/learning-bridge.js';
+import type { EndpointConfig } from '../switch/macvlan.js';
+
+export type LabTopology =
+  | {
+      kind: 'macvlan';
+      /** Each with its MAC (passthru: the lower's) and the groups it joined. */
+      endpoints: readonly EndpointConfig[];
+      wire: Wire;
+      lowerMac: Mac;
+      extMac: Mac;
+    }
+  | {
+      kind: 'bridge';
+      ports: readonly BridgePortConfig[];
+      /** Station name (the port's name) → its MAC; host → the bridge's MAC. */
+      macs: ReadonlyMap<string, Mac>;
+      snooping: boolean;
+    };
+
+/** Where a station sends from and receives on. */
+export interface Place {
+  ns: string;
+  dev: string;
+}
+
+export interface KernelLab {
+  readonly namespaces: readonly string[];
+  /** Station → its device. */
+  readonly stations: ReadonlyMap<string, Place>;
+  /** Devices that are the lab's own machinery, by `ns/dev`: what a drop there is called. */
+  readonly devices: ReadonlyMap<string, string>;
+  /** `ns/dev` of a device whose arrivals are the lab's own switch stack, not a station's. */
+  readonly switchStack: string | null;
+  close(): void;
+}
+
+const live = new Set<string>();
+let hooked = false;
+
+function removeNamespaces(names: Iterable<string>): void {
+  for (const ns of [...names]) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+    live.delete(ns);
+  }
+}
+
+function hook(): void {
+  if (hooked) return;
+  hooked = true;
+  process.once('exit', () => removeNamespaces(live));
+  // A lab being built or used when the process is told to stop is removed at once; the process
+  // then ends here only when nobody else handles the signal (the ui stops its run its own way).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = () => {
+      removeNamespaces(live);
+      if (process.listenerCount(signal) === 1) process.exit(130);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+function ip(...args: string[]): void {
+  try {
+    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim() ?? String(err);
+    throw new TapyardError('ELAB', `the lab could not run ip ${args.join(' ')}: ${stderr}`);
+  }
+}
+
+/** What the lab cannot build of this topology, one sentence each (empty: all of it). */
+export function unbuildable(t: LabTopology): string[] {
+  const out: string[] = [];
+  if (t.kind === 'macvlan') {
+    for (const e of t.endpoints) {
+      if (e.hashMix !== undefined) out.push(`${e.name}'s mc_hash mix: the kernel picks its own`);
+    }
+  } else {
+    for (const p of t.ports) {
+      if ((p.mcastRouter !== undefined && p.mcastRouter !== 1) || p.fastLeave === true)
+        out.push(`${p.name}'s multicast router and fastleave settings: the lab's frames are not IP multicast`);
+    }
+  }
+  return out;
+}
+
+/** Build it. Needs root. */
+export async function buildKernelLab(t: LabTopology): Promise<KernelLab> {
+  if (process.getuid?.() !== 0) throw new TapyardError('ELAB', 'building the lab needs root (namespaces, veth)');
+  hook();
+  const id = randomBytes(3).toString('hex').slice(0, 5);
+  const made: string[] = [];
+  const ns = (role: string) => {
+    const name = `ty-${id}-${role}`;
+    live.add(name);
+    made.push(name);
+    ip('netns', 'add', name);
+    ip('-n', name, 'link', 'set', 'lo', 'up');
+    // No IPv6: no DAD, router solicitations or MLD reports of the lab's own.
+    for (const key of ['all', 'default'])
+      ip('netns', 'exec', name, 'sysctl', '-qw', `net.ipv6.conf.${key}.disable_ipv6=1`);
+    return name;
+  };
+  const dev = (role: string) => `ty-${id}-${role}`;
+  const stations = new Map<string, Place>();
+  const devices = new Map<string, string>();
+  let switchStack: string | null = null;
+  const close = () => removeNamespaces(made);
+  try {
+    if (t.kind === 'macvlan') {
+      const hv = ns('hv');
+      const ext = ns('ext');
+      const lower = dev('l');
+      const x = dev('x');
+      if (t.wire === 'direct') {
+        ip('-n', hv, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', x, 'netns', ext);
+      } else {
+        const sw = ns('sw');
+        const br = dev('br');
+        ip(
+          '-n',
+          sw,
+          'link',
+          'add',
+          br,
+          'type',
+          'bridge',
+          'stp_state',
+          '0',
+          'forward_delay',
+          '0',
+          'mcast_snooping',
+          '0',
+        );
+        ip('-n', sw, 'link', 'add', dev('sl'), 'type', 'veth', 'peer', 'name', lower, 'netns', hv);
+        ip('-n', sw, 'link', 'add', dev('sx'), 'type', 'veth', 'peer', 'name', x, 'netns', ext);
+        for (const p of ['sl', 'sx']) {
+          ip('-n', sw, 'link', 'set', dev(p), 'master', br);
+          ip('-n', sw, 'link', 'set', dev(p), 'up');
+        }
+        if (t.wire === 'hairpin') ip('-n', sw, 'link', 'set', dev('sl'), 'type', 'bridge_slave', 'hairpin', 'on');
+        ip('-n', sw, 'link', 'set', br, 'up');
+        devices.set(`${sw}/${dev('sl')}`, "the switch's port toward the lower");
+        devices.set(`${sw}/${dev('sx')}`, "the switch's port toward ext");
+        devices.set(`${sw}/${br}`, 'the switch');
+        switchStack = `${sw}/${br}`;
+      }
+      ip('-n', hv, 'link', 'set', lower, 'address', formatMac(t.lowerMac));
+      ip('-n', ext, 'link', 'set', x, 'address', formatMac(t.extMac));
+      ip('-n', hv, 'link', 'set', lower, 'up');
+      ip('-n', ext, 'link', 'set', x, 'up');
+      // Ports forward once their veth peers are up too.
+      if (t.wire !== 'direct') await waitForwarding(`ty-${id}-sw`, [dev('sl'), dev('sx')]);
+      stations.set(HOST, { ns: hv, dev: lower });
+      stations.set(EXT, { ns: ext, dev: x });
+      t.endpoints.forEach((e, i) => {
+        const name = dev(`e${i}`);
+        const args = ['-n', hv, 'link', 'add', 'link', lower, 'name', name];
+        if (e.mode !== 'passthru' && e.mac !== undefined) args.push('address', formatMac(e.mac));
+        args.push('type', 'macvlan', 'mode', e.mode ?? 'vepa');
+        if (e.nodst) args.push('flag', 'nodst');
+        if (e.nopromisc) args.push('flag', 'nopromisc');
+        if ((e.sources ?? []).length > 0) args.push('macaddr', 'set', ...e.sources!.map(formatMac));
+        ip(...args);
+        if (e.up !== false) ip('-n', hv, 'link', 'set', name, 'up');
+        if (e.allmulti) ip('-n', hv, 'link', 'set', name, 'allmulticast', 'on');
+        if (e.promisc) ip('-n', hv, 'link', 'set', name, 'promisc', 'on');
+        for (const g of e.groups ?? []) ip('-n', hv, 'maddr', 'add', formatMac(g), 'dev', name);
+        stations.set(e.name, { ns: hv, dev: name });
+      });
+    } else {
+      const brNs = ns('br');
+      const st = ns('st');
+      const br = dev('br');
+      ip(
+        '-n',
+        brNs,
+        'link',
+        'add',
+        br,
+        'address',
+        formatMac(t.macs.get(HOST)!),
+        'type',
+        'bridge',
+        'stp_state',
+        '0',
+        'forward_delay',
+        '0',
+        'mcast_snooping',
+        t.snooping ? '1' : '0',
+      );
+      ip('-n', brNs, 'link', 'set', br, 'up');
+      stations.set(HOST, { ns: brNs, dev: br });
+      const ports: string[] = [];
+      t.ports.forEach((p, i) => {
+        const port = dev(`p${i}`);
+        const station = dev(`s${i}`);
+        ip('-n', brNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', station, 'netns', st);
+        if (p.mac !== undefined && p.mac !== null) ip('-n', brNs, 'link', 'set', port, 'address', formatMac(p.mac));
+        ip('-n', st, 'link', 'set', station, 'address', formatMac(t.macs.get(p.name)!));
+        ip('-n', brNs, 'link', 'set', port, 'master', br);
+        const flags: [string, boolean | undefined][] = [
+          ['hairpin', p.hairpin],
+          ['flood', p.flood],
+          ['bcast_flood', p.bcastFlood],
+          ['mcast_flood', p.mcastFlood],
+          ['learning', p.learning],
+        ];
+        const set = flags.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [k, v ? 'on' : 'off']);
+        if (p.groupFwdMask !== undefined) set.push('group_fwd_mask', String(p.groupFwdMask));
+        if (set.length > 0) ip('-n', brNs, 'link', 'set', port, 'type', 'bridge_slave', ...set);
+        ip('-n', brNs, 'link', 'set', port, 'up');
+        ip('-n', st, 'link', 'set', station, 'up');
+        stations.set(p.name, { ns: st, dev: station });
+        devices.set(`${brNs}/${port}`, `bridge port ${p.name}`);
+        ports.push(port);
+      });
+      await waitForwarding(brNs, ports);
+    }
+  } catch (err) {
+    close();
+    throw err;
+  }
+  for (const [name, place] of stations) devices.set(`${place.ns}/${place.dev}`, name);
+  return { namespaces: made, stations, devices, switchStack, close };
+}
+
+async function waitForwarding(ns: string, ports: readonly string[]): Promise<void> {
+  const deadline = Date.now() + 5000;
+  const forwarding = (p: string) =>
+    /state forwarding/.test(execFileSync('ip', ['-n', ns, '-d', 'link', 'show', 'dev', p], { encoding: 'utf8' }));
+  while (!ports.every(forwarding)) {
+    if (Date.now() > deadline) throw new TapyardError('ELAB', `the lab's bridge ports never reached forwarding`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
