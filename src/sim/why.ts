@@ -394,8 +394,6 @@ const CANDIDATES: readonly Candidate[] = [
       `itself (ip link add link LOWER name ${HOST_MACVLAN} type macvlan mode bridge)`,
     apply(setup, q) {
       if (setup.path !== 'macvtap' || (q.from !== HOST && q.to !== HOST)) return null;
-      // Passthru gives the lower to its one endpoint: the kernel refuses a macvlan beside it.
-      if (setup.endpoints.some((e) => e.mode === 'passthru')) return null;
       const swap = (s: string) => (s === HOST ? HOST_MACVLAN : s);
       return {
         setup: {

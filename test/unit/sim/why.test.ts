@@ -70,12 +70,6 @@ describe('why: the host to its guest over macvtap', () => {
     expect(why(bridgeTwin(macvtap('vepa', 'switch')), { from: 'host', to: 'a', dst: null }).reached).toBe(true);
   });
 
-  it('answers for a passthru guest too, without offering a macvlan the kernel would refuse beside it', () => {
-    const a = why(macvtap('passthru', 'switch', [], ['a']), { from: 'host', to: 'a', dst: null });
-    expect(a.reached).toBe(false);
-    expect([...changes(a), ...a.tried.map((f) => f.change)].some((c) => /on-host macvlan/.test(c))).toBe(false);
-  });
-
   it('works directly in bridge mode with the host on an on-host macvlan', () => {
     const setup = macvtap('bridge', 'switch', [], ['a', 'hostmv']);
     expect(why(setup, { from: 'hostmv', to: 'a', dst: null }).reached).toBe(true);
