@@ -25,7 +25,7 @@ const BENCH_FLAGS = {
   quick: onOff('quick', 'three short rounds, 64 and 1518 bytes only: directions in a few minutes'),
   json: onOff('json', 'print the report as JSON on stdout instead of the tables'),
   out: valued('out', text('DIR', 4096), 'where to write the report', 'report'),
-  rounds: valued('rounds', integer(1, 50), 'rounds of paired trials (--quick: 3)', '8'),
+  rounds: valued('rounds', integer(1, 50), 'rounds of paired trials (--quick: 3)', '10'),
   only: valued('only', text('LIST'), `measurements, comma-separated: ${MEASUREMENTS.join(', ')}`),
   paths: valued('paths', text('LIST'), 'paths, comma-separated (default: all)'),
   vmAccel: valued(

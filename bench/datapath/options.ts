@@ -1,7 +1,8 @@
 // What a run measures and for how long. The defaults answer the question on this kind of
-// machine in about twenty minutes: eight rounds of short paired trials (six are the fewest whose
-// paired ratios can reach a 95 % interval at all, paired.ts; eight let it drop the wildest); --quick
-// gives directions in a few minutes.
+// machine in about twenty minutes: ten rounds of short paired trials (six are the fewest whose
+// paired ratios can reach a 95 % interval at all, paired.ts; at eight, a full run in a quiet hour
+// still left 16 of its 30 goals undecided, most of them within a few % of the goal); --quick gives
+// directions in a few minutes.
 
 import { TapyardError } from '../../src/error.js';
 import { coreCount } from './cpu.js';
@@ -39,7 +40,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
   const cores = coreCount();
   return {
     quick,
-    rounds: input.rounds ?? (quick ? 3 : 8),
+    rounds: input.rounds ?? (quick ? 3 : 10),
     referenceRounds: quick ? 1 : 2,
     measurements: list('only', input.only, MEASUREMENTS),
     paths: list(
@@ -49,10 +50,10 @@ export function benchOptions(input: OptionInput): BenchOptions {
     ),
     tcpSeconds: 1,
     rateSeconds: 0.25,
-    latencyCount: quick ? 300 : 500,
+    latencyCount: quick ? 300 : 1000,
     latencyIntervalUs: 1000,
     // p99.9 needs well over a thousand round trips per load level: the rounds' are pooled.
-    loadedLatencyCount: quick ? 700 : 1000,
+    loadedLatencyCount: quick ? 700 : 2000,
     loadedLatencyIntervalUs: 200,
     loadFractions: [0.1, 0.5, 0.9],
     // Short trials, several per load (search.ts): a hiccup spoils one trial, not the load.

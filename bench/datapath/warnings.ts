@@ -43,7 +43,7 @@ export function collectWarnings(r: Report): string[] {
   if (r.options.rounds < 6)
     w.push(
       `${r.options.rounds} round${r.options.rounds === 1 ? '' : 's'}: too few for a 95 % interval of a paired ` +
-        'ratio (six at least): comparisons give a direction only (run without --quick for 8)',
+        'ratio (six at least): comparisons give a direction only (run without --quick for 10)',
     );
   for (const p of r.paths) if (p.status === 'skipped') w.push(`${p.id} was not measured: ${p.note}`);
 
