@@ -68,10 +68,11 @@ export function phrase(t: Told, ahead: string): string {
         : more > 100
           ? '; at this spread no run could tell them apart'
           : `; telling them apart would need about ${more} rounds`;
-    const low = t.byLow as number;
+    // The interval as the ratio it is: "−170 % lower" would read as nonsense for a cost.
+    const { low, high } = p.interval;
     return (
-      `the same within noise (${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, 95 % interval ` +
-      `${low < 0 ? '−' : '+'}${pct(low)} to +${pct(t.byHigh as number)}${need})`
+      `the same within noise (${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds; ${t.leader}/${t.other} ` +
+      `95 % interval ${low.toFixed(2)}–${high.toFixed(2)}x${need})`
     );
   }
   if (p.wins === p.losses) return `the same within noise (split ${p.wins}–${p.losses} over ${p.pairs} rounds)`;

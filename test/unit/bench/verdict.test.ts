@@ -102,7 +102,7 @@ describe('telling two paths apart', () => {
       tell({ name: 'macvtap', rounds: rounds(m) }, { name: 'bridge', rounds: rounds(b) }, true)!,
       'ahead',
     );
-    expect(said).toMatch(/^the same within noise \(.* 3 of 6 rounds, 95 % interval −\d+ % to \+\d+ %/);
+    expect(said).toMatch(/^the same within noise \(.* 3 of 6 rounds; \w+\/\w+ 95 % interval 0\.\d\d–1\.\d\dx/);
     const few = phrase(
       tell({ name: 'macvtap', rounds: rounds([1.1, 0.9]) }, { name: 'bridge', rounds: rounds([1, 1]) }, true)!,
       'ahead',
