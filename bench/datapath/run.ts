@@ -399,7 +399,14 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     for (const kind of kinds) {
       if (io.signal.aborted) break;
       progress.step(`lab up ${kind}`);
-      labs.set(kind, await labUp(kind));
+      try {
+        labs.set(kind, await labUp(kind));
+      } catch (err) {
+        // Interrupted while a lab came up (it takes the signal too and removes itself): the run
+        // ends as any interrupted run, with the report of what was measured (nothing yet).
+        if (io.signal.aborted) break;
+        throw err;
+      }
     }
     if (labs.size === kinds.length) await runSteps(steps, io, progress, paths, failures);
   } finally {
