@@ -1,5 +1,5 @@
-// scripts/netns/lab answers bad usage as every tapyard command does: one line, status 2, and
-// nothing built.
+// scripts/netns/lab (tapyard lab under its old name) answers bad usage as every tapyard command
+// does: one line, status 2, and nothing built.
 
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -9,11 +9,11 @@ import { ROOT } from '../helpers/lab.js';
 const LAB = join(ROOT, 'scripts', 'netns', 'lab');
 
 test.each([
-  [['up', 'macvtab'], /^lab: unknown lab kind 'macvtab' \(macvtap, bridge,/],
-  [['up', 'macvtap', '--mode', 'vepx'], /^lab: unknown macvlan mode 'vepx'/],
-  [['up', 'macvtap', '--frob'], /^lab: unknown option '--frob'/],
-  [['frob'], /^lab: unknown command 'frob'/],
-  [['exec', 'abc'], /^lab: usage: lab exec ID ROLE CMD/],
+  [['up', 'macvtab'], /^tapyard: no topology file 'macvtab' and no lab kind of that name \(macvtap, bridge,/],
+  [['up', 'macvtap', '--mode', 'vepx'], /^tapyard: --mode must be one of .*, not 'vepx'$/m],
+  [['up', 'macvtap', '--frob'], /^tapyard: unknown option '--frob'/],
+  [['frob'], /^tapyard: unknown lab command 'frob'/],
+  [['exec', 'abc'], /^tapyard: usage: tapyard lab exec NAME\|ID ROLE CMD/],
 ])('lab %j: one line, status 2', (args, message) => {
   const r = spawnSync(LAB, args, { encoding: 'utf8' });
   expect(r.status).toBe(2);
