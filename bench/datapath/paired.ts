@@ -9,8 +9,7 @@
 //   puts the level. It assumes only that the log ratios scatter symmetrically about their centre,
 //   and one wild round moves it far less than it moves [min, max]; its bounds are geometric means
 //   of measured ratios, so always positive;
-// - the sign of each pair says who won that round, and the sign test says how unlikely a split is
-//   when neither path is ahead.
+// - the sign of each pair says who won that round ("ahead in 7 of 8 rounds").
 // Below six pairs neither interval reaches 95 %: such a comparison gives a direction ("ahead in 3
 // of 3 rounds") and says it is too few to be sure.
 
@@ -111,13 +110,6 @@ export function pairsForLevel(level = 0.95): number {
   return n;
 }
 
-/** Two-sided sign test: how likely a split at least this uneven is when neither side is ahead. */
-export function signTestP(wins: number, losses: number): number {
-  const n = wins + losses;
-  if (n === 0) return 1;
-  return Math.min(1, 2 * binomialHalfCdf(Math.min(wins, losses), n));
-}
-
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -153,8 +145,6 @@ export interface Paired {
   ratio: number;
   /** Its 95 % interval (signed-rank, or order statistics when a ratio is 0 or unbounded); null below six pairs. */
   interval: Interval | null;
-  /** Two-sided sign-test p of the win/loss split. */
-  signP: number;
 }
 
 /** Compares a with b round by round; `higherIsBetter` says which way a win goes. */
@@ -169,7 +159,6 @@ export function comparePaired(a: ByRound, b: ByRound, higherIsBetter: boolean): 
     losses,
     ratio: walshCentre(ratios),
     interval: walshInterval(ratios) ?? medianInterval(ratios),
-    signP: signTestP(wins, losses),
   };
 }
 

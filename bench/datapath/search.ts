@@ -34,7 +34,7 @@ export interface SearchSetup extends SearchGoals {
 }
 
 /** The generator may fall this far short of its rate for reasons of its own (timer slack). */
-export const SEND_TOLERANCE = 0.01;
+const SEND_TOLERANCE = 0.01;
 
 /** Trials per load at most, and how many must agree to decide it. */
 export const TRIALS_PER_LOAD = 3;

@@ -13,7 +13,6 @@ import {
   pairsToResolve,
   roundOrder,
   signedRankCdf,
-  signTestP,
   walshInterval,
 } from '../../../bench/datapath/paired.js';
 import { summarize } from '../../../bench/datapath/stats.js';
@@ -136,12 +135,6 @@ describe('paired comparison', () => {
     const cheaper = comparePaired(rounds([90, 95, 92, 91, 94, 93]), rounds([100, 100, 100, 100, 100, 100]), false);
     expect(cheaper && decide(cheaper, 1.05, false)).toBe('met');
     expect(cheaper?.wins).toBe(6);
-  });
-
-  it('the sign test: 6 of 6 is unlikely by chance, 3 of 6 is not', () => {
-    expect(signTestP(6, 0)).toBeCloseTo(2 / 64, 12);
-    expect(signTestP(3, 3)).toBe(1);
-    expect(signTestP(0, 0)).toBe(1);
   });
 
   it('says how many rounds would tell a small effect apart', () => {
