@@ -169,7 +169,10 @@ describe.skipIf(unavailable !== null)('a real VM whose QEMU listens (vhost-user 
       await t.stop();
       const report = finalReport(t);
       expect(report.balanced).toBe(true);
-      expect(port(report, 'vm').vhostUser?.connections).toBe(2);
+      // Two QEMUs, so at least two connections; tapyard dials again as soon as the second goes
+      // away, and a QEMU still closing its listening socket may accept that dial (seen once, under
+      // the full suite's load): a third is not a fault.
+      expect(port(report, 'vm').vhostUser?.connections).toBeGreaterThanOrEqual(2);
     } finally {
       for (const vm of vms) await vm.stop();
       if (t !== null && t.child.exitCode === null) await t.stop();
