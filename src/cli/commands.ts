@@ -4,8 +4,8 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { quote } from '../config/quote.js';
 import { TapyardError } from '../error.js';
+import { quote } from '../grammar/quote.js';
 import { packageRoot } from '../package-root.js';
 import { addonPath, tapio } from '../port/native.js';
 import { benchCommand } from './bench.js';

@@ -4,12 +4,12 @@
 // (libvirt tags a guest's frames on the wire), the answer is no, and says so.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../config/argv.js';
-import { quote } from '../config/quote.js';
 import { CABLES, parseTopology } from '../config/topology.js';
 import { readTraceBridgePort } from '../config/trace.js';
-import { oneOf, text, usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
+import { flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../grammar/argv.js';
+import { quote } from '../grammar/quote.js';
+import { oneOf, text, usageError } from '../grammar/value.js';
 import { fromLibvirt, type LibvirtLab, type MappedInterface, readNetwork } from '../lab/libvirt.js';
 import { LINUX_DEFAULT_GROUPS } from '../sim/topology.js';
 import { type Answer, type Setup, why } from '../sim/why.js';

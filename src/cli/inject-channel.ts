@@ -9,8 +9,8 @@
 // standard input (whoever wrote it is gone) ends the run.
 
 import type { Readable } from 'node:stream';
-import { quote } from '../config/quote.js';
 import type { Forwarder } from '../engine/forwarder.js';
+import { quote } from '../grammar/quote.js';
 import { HEADROOM, type Port } from '../port/port.js';
 
 /** What one injected frame became. */

@@ -5,9 +5,9 @@
 
 import { spawnSync } from 'node:child_process';
 import { labHelp, readLabUp } from '../config/lab.js';
-import { quote } from '../config/quote.js';
-import { usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
+import { quote } from '../grammar/quote.js';
+import { usageError } from '../grammar/value.js';
 import {
   buildLab,
   findLab,

@@ -4,9 +4,9 @@
 
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { EXIT_NOT_MET, readSendConfig, type SendConfig, sendHelp } from '../config/send.js';
-import { usageError } from '../config/value.js';
 import { describe } from '../frame/describe.js';
 import type { Frame } from '../frame/frame.js';
+import { usageError } from '../grammar/value.js';
 import { openPort } from '../port/open.js';
 import { DEFAULT_BUDGET, type Port } from '../port/port.js';
 import { carrierUp } from '../send/carrier.js';

@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../config/argv.js';
 import { readForwardConfig } from '../config/forward.js';
-import { netnsName, usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
+import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../grammar/argv.js';
+import { netnsName, usageError } from '../grammar/value.js';
 import { startForward } from '../ui/forward-child.js';
 import { kernelAround } from '../ui/kernel-around.js';
 import { listenAddress } from '../ui/listen.js';

@@ -1,11 +1,11 @@
 // A switch bound to named ports, from each port's switch keys written as text: what `forward`
 // does with its --port specs, for scripts and tests that have no devices.
 
+import { Options } from '../grammar/keys.js';
 import type { Mac } from '../mac.js';
 import type { Switch } from '../switch/decision.js';
 import { makeSwitch, type SwitchContext } from '../switch/index.js';
 import type { SwitchKind } from '../switch/roles.js';
-import { Options } from './keys.js';
 import { readSwitchRole, switchConfig, switchPortKeys } from './switch.js';
 
 export interface NamedPort {

@@ -4,9 +4,9 @@
 // format and the schema cannot disagree.
 
 import { isMap, isScalar, isSeq, type LineCounter, type Node, Scalar } from 'yaml';
-import { suggest } from './keys.js';
-import { quote } from './quote.js';
-import { usageError } from './value.js';
+import { suggest } from '../grammar/keys.js';
+import { quote } from '../grammar/quote.js';
+import { usageError } from '../grammar/value.js';
 
 export type Shape =
   | { readonly type: 'string'; readonly pattern?: RegExp; readonly shape?: string }

@@ -1,15 +1,15 @@
 // `tapyard forward`'s command line, declared: the flags, the port specs and the switch become
 // one frozen ForwardConfig before any device is opened.
 
+import { flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../grammar/argv.js';
+import { Options } from '../grammar/keys.js';
+import { quote } from '../grammar/quote.js';
+import { integer, oneOf, seconds, text, usageError } from '../grammar/value.js';
 import { DEFAULT_BUDGET } from '../port/port.js';
 import { SWITCH_KINDS, type SwitchConfig, type SwitchKind } from '../switch/roles.js';
 import type { VlanConfig } from '../vlan/vlan-port.js';
-import { flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from './argv.js';
-import { Options } from './keys.js';
 import { type PortConfig, parsePortSpec, portHelp } from './port.js';
-import { quote } from './quote.js';
 import { switchConfig, switchHelp } from './switch.js';
-import { integer, oneOf, seconds, text, usageError } from './value.js';
 import { VLAN_PROTO_NAMES, vlanConfig } from './vlan.js';
 
 /** Each queue is a thread with its own loop; more than there are cores only adds switching. */

@@ -3,9 +3,9 @@
 // then the port runs the loop's plain path, with no impairment code at all.
 
 import { randomInt } from 'node:crypto';
+import { key, type Options, optional } from '../grammar/keys.js';
+import { integer, percent, usageError, type ValueType } from '../grammar/value.js';
 import { DEFAULT_LIMIT, type ImpairConfig, impairs } from '../impair/config.js';
-import { key, type Options, optional } from './keys.js';
-import { integer, percent, usageError, type ValueType } from './value.js';
 
 /** A number in [0, max], fractions allowed: milliseconds and Mbit/s. */
 function decimal(shape: string, unit: string, max: number, min = 0): ValueType<number> {

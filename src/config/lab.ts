@@ -3,12 +3,12 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../grammar/argv.js';
+import { quote } from '../grammar/quote.js';
+import { integer, oneOf, text, usageError } from '../grammar/value.js';
 import { packageRoot } from '../package-root.js';
 import { MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
-import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from './argv.js';
-import { quote } from './quote.js';
 import { readTopologyFile, type Topology, VM_BACKENDS } from './topology.js';
-import { integer, oneOf, text, usageError } from './value.js';
 
 /** The labs shipped in labs/: `lab up KIND` is `lab up labs/KIND.yaml`. */
 export const LAB_KINDS = [

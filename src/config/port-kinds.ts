@@ -2,14 +2,14 @@
 // entry here, its typed config beside its opener in src/port/, and one case in port/open.ts.
 
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import { type Keys, key, type Options, optional } from '../grammar/keys.js';
+import { flag, ifname, integer, mac, netnsName, oneOf, text, usageError, type ValueType } from '../grammar/value.js';
 import type { GuestConfig } from '../port/guest.js';
 import type { MacvtapConfig } from '../port/macvtap.js';
 import type { PcapConfig } from '../port/pcap.js';
 import type { QemuPortConfig } from '../port/qemu.js';
 import type { TapConfig } from '../port/tap.js';
 import type { VhostUserConfig } from '../port/vhost-user.js';
-import { type Keys, key, type Options, optional } from './keys.js';
-import { flag, ifname, integer, mac, netnsName, oneOf, text, usageError, type ValueType } from './value.js';
 
 export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig | GuestConfig | VhostUserConfig;
 export type DeviceKind = DeviceConfig['kind'];

@@ -8,16 +8,16 @@
 
 import type { RxFilterConfig } from '../filter/guest-filter.js';
 import { RX_MODES } from '../filter/guest-filter.js';
+import { type Key, key, keyHelp, Options, optional } from '../grammar/keys.js';
+import { quote } from '../grammar/quote.js';
+import { flag, integer, list, mac, oneOf, usageError } from '../grammar/value.js';
 import type { ImpairConfig } from '../impair/config.js';
 import type { Mac } from '../mac.js';
 import type { SwitchKind } from '../switch/roles.js';
 import type { VlanPortConfig } from '../vlan/vlan-port.js';
 import { IMPAIR_KEYS, readImpairments } from './impair.js';
-import { type Key, key, keyHelp, Options, optional } from './keys.js';
 import { DEVICE_KINDS, type DeviceConfig, type DeviceKind, PORT_KINDS } from './port-kinds.js';
-import { quote } from './quote.js';
 import { readSwitchRole, type SwitchRole, switchPortKeys } from './switch.js';
-import { flag, integer, list, mac, oneOf, usageError } from './value.js';
 import { readVlanPort, VLAN_KEYS } from './vlan.js';
 
 export interface PortConfig {

@@ -2,15 +2,15 @@
 // frames (a layered spec, --hex or --pcap), their schedule and what to expect back become one
 // frozen SendConfig before the port is opened. The grammar of the spec is src/send/layers.ts.
 
+import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../grammar/argv.js';
+import { quote } from '../grammar/quote.js';
+import { integer, seconds, text, usageError, type ValueType } from '../grammar/value.js';
 import { type CapturedFrames, type CaptureInterface, readCaptureFile } from '../send/capture-file.js';
 import { type FrameTemplate, readFrameSpec } from '../send/frame-spec.js';
 import { parseHexBytes } from '../send/layer-values.js';
 import { layerHelp } from '../send/layers.js';
 import { type FrameMatch, readMatch } from '../send/match.js';
-import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from './argv.js';
 import { type PortConfig, parsePortSpec, portHelp } from './port.js';
-import { quote } from './quote.js';
-import { integer, seconds, text, usageError, type ValueType } from './value.js';
 
 /** Exit status when --expect saw no matching frame within --timeout. */
 export const EXIT_NOT_MET = 3;

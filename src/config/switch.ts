@@ -2,14 +2,14 @@
 // (`role=lower`, `mode=vepa`, `hairpin`, ...). `tapyard trace` reads the same declarations for its
 // topologies, so a bridge port written for trace and for forward is the same typed config.
 
+import { type Key, type Keys, key, keyHelp, type Options, optional } from '../grammar/keys.js';
+import { flag, integer, list, mac, oneOf, seconds, usageError, type ValueType } from '../grammar/value.js';
 import type { Mac } from '../mac.js';
 import { LINUX_DEFAULT_GROUPS } from '../sim/topology.js';
 import type { BridgePortConfig, McastRouter } from '../switch/learning-bridge.js';
 import { DEFAULT_AGEING_MS } from '../switch/learning-bridge.js';
 import { type EndpointConfig, type LowerConfig, MACVLAN_MODE_NAMES } from '../switch/macvlan.js';
 import type { BridgeRole, MacvlanRole, SwitchConfig, SwitchKind } from '../switch/roles.js';
-import { type Key, type Keys, key, keyHelp, type Options, optional } from './keys.js';
-import { flag, integer, list, mac, oneOf, seconds, usageError, type ValueType } from './value.js';
 
 // --- the bridge -------------------------------------------------------------------------------
 

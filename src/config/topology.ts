@@ -6,13 +6,13 @@
 
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
+import { quote } from '../grammar/quote.js';
+import { usageError } from '../grammar/value.js';
 import { MACVLAN_MODE_NAMES, type MacvlanMode } from '../switch/macvlan.js';
 import { SWITCH_KINDS, type SwitchKind } from '../switch/roles.js';
 import { arr, bool, check, docError, type Fields, jsonSchema, obj, str, words } from './document-schema.js';
 import { readForwardConfig } from './forward.js';
 import { parsePortSpec } from './port.js';
-import { quote } from './quote.js';
-import { usageError } from './value.js';
 
 export const CABLES = ['direct', 'switch', 'hairpin'] as const;
 export type Cable = (typeof CABLES)[number];

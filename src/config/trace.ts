@@ -3,13 +3,14 @@
 
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { MCAST_MESSAGE_KINDS, type McastMessage, type McastMessageKind } from '../frame/mcast-message.js';
+import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../grammar/argv.js';
+import { key, keyHelp, Options, optional } from '../grammar/keys.js';
+import { quote } from '../grammar/quote.js';
+import { flag, hexOrDecimal, integer, oneOf, seconds, text, usageError } from '../grammar/value.js';
 import type { Wire } from '../sim/topology.js';
 import { WIRES } from '../sim/topology.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import { MACVLAN_MODE_NAMES } from '../switch/macvlan.js';
-import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from './argv.js';
-import { key, keyHelp, Options, optional } from './keys.js';
-import { quote } from './quote.js';
 import {
   BRIDGE_KEYS,
   BRIDGE_PORT_KEYS,
@@ -18,7 +19,6 @@ import {
   readEndpoint,
   type SourceRef,
 } from './switch.js';
-import { flag, hexOrDecimal, integer, oneOf, seconds, text, usageError } from './value.js';
 
 /** What each frame of a trace is: the first one's flags, and again after every --then. */
 export const FRAME_FLAGS = {

@@ -2,6 +2,8 @@
 // the forwarder-wide rule that a VLAN-aware forwarder has a VLAN role on every port: a port
 // with none would leave it unsaid which VLAN its untagged frames are in.
 
+import { type Options, optional } from '../grammar/keys.js';
+import { integer, usageError, type ValueType } from '../grammar/value.js';
 import {
   MAX_VID,
   MIN_VID,
@@ -10,8 +12,6 @@ import {
   type VlanPortConfig,
   type VlanProtoName,
 } from '../vlan/vlan-port.js';
-import { type Options, optional } from './keys.js';
-import { integer, usageError, type ValueType } from './value.js';
 
 const vid = integer(MIN_VID, MAX_VID);
 

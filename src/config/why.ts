@@ -2,14 +2,15 @@
 // and bridge-port keys as forward), the guests behind stations, and the question.
 
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../grammar/argv.js';
+import { key, keyHelp, Options } from '../grammar/keys.js';
+import { quote } from '../grammar/quote.js';
+import { flag, list, text, usageError, type ValueType } from '../grammar/value.js';
 import { ipv4MulticastMac, ipv6MulticastMac, isGroup, type Mac, parseMac } from '../mac.js';
 import type { Wire } from '../sim/topology.js';
 import type { Guest } from '../sim/why.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import type { EndpointConfig, MacvlanMode } from '../switch/macvlan.js';
-import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from './argv.js';
-import { key, keyHelp, Options } from './keys.js';
-import { quote } from './quote.js';
 import {
   BRIDGE_FLAGS,
   COMMON_TRACE_FLAGS,
@@ -18,7 +19,6 @@ import {
   readTraceEndpoint,
   refuseOtherTopology,
 } from './trace.js';
-import { flag, list, text, usageError, type ValueType } from './value.js';
 
 /** A group as a MAC, or as an IPv4/IPv6 multicast address (mapped the way the NIC sees it). */
 const group: ValueType<Mac> = {

@@ -9,8 +9,8 @@
 // bytes (a device or a pipe could be endless), and no more than that is ever read.
 
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-import { quote } from '../config/quote.js';
-import { usageError } from '../config/value.js';
+import { quote } from '../grammar/quote.js';
+import { usageError } from '../grammar/value.js';
 
 export interface CapturedFrames {
   readonly frames: readonly Uint8Array[];

@@ -2,11 +2,11 @@
 // builder (frame/build.ts), which computes every length, EtherType, protocol number and checksum.
 // One thing waits for the port: a source MAC not given is the port's own, known once it is open.
 
-import { usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
 import { buildFrame, type FrameSpec, type VlanTagSpec } from '../frame/build.js';
 import { EtherType } from '../frame/ethernet.js';
 import { Icmpv6Type } from '../frame/icmp.js';
+import { usageError } from '../grammar/value.js';
 import { BROADCAST, type Mac } from '../mac.js';
 import { type Layer, readLayers } from './layers.js';
 

@@ -1,13 +1,13 @@
-// The kinds of value a layer of a frame spec holds, beside the generic ones of config/value.ts:
+// The kinds of value a layer of a frame spec holds, beside the generic ones of grammar/value.ts:
 // addresses, port numbers, and the names tcpdump prints for ICMP types, ARP operations and TCP
 // flags, so that what `describe` prints can be written back into a spec or a match.
 
-import { quote } from '../config/quote.js';
-import { usageError, type ValueType } from '../config/value.js';
 import { ArpOperation } from '../frame/arp.js';
 import { Icmpv4Type, Icmpv6Type } from '../frame/icmp.js';
 import { type Ipv4Address, type Ipv6Address, parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { parseTcpFlags } from '../frame/tcp.js';
+import { quote } from '../grammar/quote.js';
+import { usageError, type ValueType } from '../grammar/value.js';
 
 function bad(where: string, text: string, expected: string): Error {
   return usageError(`${where} must be ${expected}, not ${quote(text)}`);

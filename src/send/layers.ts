@@ -10,9 +10,9 @@
 // known one. `text` and `hex` carry the payload and take the rest of the line. This file reads
 // text into typed layers; frame-spec.ts builds a frame from them and match.ts matches with them.
 
-import { type Key, keyHelp, Options, optional } from '../config/keys.js';
-import { quote } from '../config/quote.js';
-import { flag, hexOrDecimal, integer, mac, usageError } from '../config/value.js';
+import { type Key, keyHelp, Options, optional } from '../grammar/keys.js';
+import { quote } from '../grammar/quote.js';
+import { flag, hexOrDecimal, integer, mac, usageError } from '../grammar/value.js';
 import {
   arpOperation,
   hexBytes,

@@ -4,11 +4,11 @@
 // datagram from port 7 over IPv4 or IPv6, tagged or not. Tags are compared from the outermost.
 // A `text` or `hex` payload matches a payload that begins with those bytes.
 
-import { usageError } from '../config/value.js';
 import { EtherType } from '../frame/ethernet.js';
 import type { Frame } from '../frame/frame.js';
 import { IpProtocol } from '../frame/ip-protocol.js';
 import { payloadRange } from '../frame/payload.js';
+import { usageError } from '../grammar/value.js';
 import { type Layer, readLayers } from './layers.js';
 
 export interface FrameMatch {

@@ -8,7 +8,7 @@
 // The guest is looked at every LOOK_MS, so a change reaches the macvtap well within a second.
 
 import type { ForwardConfig } from '../config/forward.js';
-import { usageError } from '../config/value.js';
+import { usageError } from '../grammar/value.js';
 import type { Port } from '../port/port.js';
 import { pairedPort } from '../switch/pairs.js';
 import { builtinGuest, type GuestSide, netdevGuest } from './guest-side.js';

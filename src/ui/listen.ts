@@ -1,9 +1,9 @@
-// --listen HOST:PORT, read like every other value (src/config/value.ts): an IPv4 address or
+// --listen HOST:PORT, read like every other value (src/grammar/value.ts): an IPv4 address or
 // localhost, and a port (0: any free one, the kernel picks).
 
-import type { ValueType } from '../config/value.js';
-import { usageError } from '../config/value.js';
 import { parseIpv4 } from '../frame/ip-address.js';
+import type { ValueType } from '../grammar/value.js';
+import { usageError } from '../grammar/value.js';
 
 export interface ListenAddress {
   readonly host: string;

@@ -3,9 +3,9 @@
 // every option, so a bad one gets the sentence the command line would give.
 
 import type { InjectAnswer } from '../cli/inject-channel.js';
-import { hexOrDecimal, integer, mac } from '../config/value.js';
 import { TapyardError } from '../error.js';
 import { EtherType, emitEthernet } from '../frame/ethernet.js';
+import { hexOrDecimal, integer, mac } from '../grammar/value.js';
 import { BROADCAST, parseMac } from '../mac.js';
 import type { UiTopology } from './topology.js';
 

@@ -3,10 +3,10 @@
 
 import { describe, expect, test } from 'vitest';
 import { bashCompletion, helpOptions, helpSubcommands, manPage } from '../../../src/cli/manual.js';
-import type { Flags } from '../../../src/config/argv.js';
 import { FORWARD_FLAGS, forwardHelp } from '../../../src/config/forward.js';
 import { SEND_FLAGS, sendHelp } from '../../../src/config/send.js';
 import { BRIDGE_FLAGS, MACVLAN_FLAGS, traceHelp } from '../../../src/config/trace.js';
+import type { Flags } from '../../../src/grammar/argv.js';
 
 const declared = (...tables: Flags[]) => {
   const all = new Map<string, string | null>();

@@ -4,11 +4,11 @@
 
 import { describe, expect, it } from 'vitest';
 import { FORWARD_FLAGS, readForwardConfig } from '../../../src/config/forward.js';
-import type { Key } from '../../../src/config/keys.js';
 import { RX_FILTER_KEYS } from '../../../src/config/port.js';
 import { DEVICE_KINDS, PORT_KINDS } from '../../../src/config/port-kinds.js';
 import { SWITCH_ROLES } from '../../../src/config/switch.js';
 import { TapyardError } from '../../../src/error.js';
+import type { Key } from '../../../src/grammar/keys.js';
 
 /** A value of the wrong type for each shape, and one out of range where the shape has a range. */
 const WRONG: Record<string, string> = {

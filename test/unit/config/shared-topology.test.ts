@@ -3,8 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { readForwardConfig } from '../../../src/config/forward.js';
-import { quote } from '../../../src/config/quote.js';
 import { readTraceConfig } from '../../../src/config/trace.js';
+import { quote } from '../../../src/grammar/quote.js';
 
 describe('one topology, two commands', () => {
   it('bridge ports', () => {

@@ -3,9 +3,9 @@
 // both in a frame spec and in --expect; nothing is opened to find out.
 
 import { describe, expect, it } from 'vitest';
-import type { Key } from '../../../src/config/keys.js';
 import { readSendConfig, SEND_FLAGS } from '../../../src/config/send.js';
 import { TapyardError } from '../../../src/error.js';
+import type { Key } from '../../../src/grammar/keys.js';
 import { readFrameSpec } from '../../../src/send/frame-spec.js';
 import { LAYER_KINDS, LAYERS } from '../../../src/send/layers.js';
 import { readMatch } from '../../../src/send/match.js';

@@ -4,11 +4,11 @@
 // frames the snooping bridge does not forward are counted under its reasons.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { Options } from '../../../src/config/keys.js';
 import { readSwitchRole, switchConfig } from '../../../src/config/switch.js';
 import { Forwarder } from '../../../src/engine/forwarder.js';
 import { parseIpv4 } from '../../../src/frame/ip-address.js';
 import { mcastMessageFrame } from '../../../src/frame/mcast-message.js';
+import { Options } from '../../../src/grammar/keys.js';
 import { MemoryPort } from '../../../src/port/memory.js';
 import { makeSwitch } from '../../../src/switch/index.js';
 import { SnoopReason } from '../../../src/switch/mcast-snooping.js';
