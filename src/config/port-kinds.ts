@@ -4,14 +4,11 @@
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { type Keys, key, type Options, optional } from '../grammar/keys.js';
 import { flag, ifname, integer, mac, netnsName, oneOf, text, usageError, type ValueType } from '../grammar/value.js';
-import type { GuestConfig } from '../port/guest.js';
-import type { MacvtapConfig } from '../port/macvtap.js';
-import type { PcapConfig } from '../port/pcap.js';
+import type { DeviceConfig } from '../port/open.js';
 import type { QemuPortConfig } from '../port/qemu.js';
 import type { TapConfig } from '../port/tap.js';
 import type { VhostUserConfig } from '../port/vhost-user.js';
 
-export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig | GuestConfig | VhostUserConfig;
 export type DeviceKind = DeviceConfig['kind'];
 
 interface KindDeclaration {

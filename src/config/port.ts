@@ -13,10 +13,11 @@ import { quote } from '../grammar/quote.js';
 import { flag, integer, list, mac, oneOf, usageError } from '../grammar/value.js';
 import type { ImpairConfig } from '../impair/config.js';
 import type { Mac } from '../mac.js';
+import type { DeviceConfig } from '../port/open.js';
 import type { SwitchKind } from '../switch/roles.js';
 import type { VlanPortConfig } from '../vlan/vlan-port.js';
 import { IMPAIR_KEYS, readImpairments } from './impair.js';
-import { DEVICE_KINDS, type DeviceConfig, type DeviceKind, PORT_KINDS } from './port-kinds.js';
+import { DEVICE_KINDS, type DeviceKind, PORT_KINDS } from './port-kinds.js';
 import { readSwitchRole, type SwitchRole, switchPortKeys } from './switch.js';
 import { readVlanPort, VLAN_KEYS } from './vlan.js';
 

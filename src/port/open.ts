@@ -1,13 +1,15 @@
 // One place that turns a port's typed configuration into an open Port.
 
-import type { DeviceConfig } from '../config/port-kinds.js';
-import { openGuest } from './guest.js';
-import { openMacvtap } from './macvtap.js';
-import { openPcap } from './pcap.js';
+import { type GuestConfig, openGuest } from './guest.js';
+import { type MacvtapConfig, openMacvtap } from './macvtap.js';
+import { openPcap, type PcapConfig } from './pcap.js';
 import type { Port } from './port.js';
-import { openQemu } from './qemu.js';
-import { openTap } from './tap.js';
-import { openVhostUser } from './vhost-user.js';
+import { openQemu, type QemuPortConfig } from './qemu.js';
+import { openTap, type TapConfig } from './tap.js';
+import { openVhostUser, type VhostUserConfig } from './vhost-user.js';
+
+/** A port's typed configuration, one case per kind; config/port-kinds.ts reads each from text. */
+export type DeviceConfig = MacvtapConfig | TapConfig | PcapConfig | QemuPortConfig | GuestConfig | VhostUserConfig;
 
 export function openPort(config: DeviceConfig, budget: number): Port {
   switch (config.kind) {

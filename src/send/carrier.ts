@@ -6,7 +6,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { DeviceConfig } from '../config/port-kinds.js';
+import type { DeviceConfig } from '../port/open.js';
 
 const POLL_MS = 20;
 
