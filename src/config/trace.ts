@@ -7,8 +7,16 @@ import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, val
 import { key, keyHelp, Options, optional } from '../grammar/keys.js';
 import { quote } from '../grammar/quote.js';
 import { flag, hexOrDecimal, integer, oneOf, seconds, text, usageError } from '../grammar/value.js';
-import type { Wire } from '../sim/topology.js';
 import { WIRES } from '../sim/topology.js';
+import type {
+  TraceConfig,
+  TraceEndpoint,
+  TraceFdbEntry,
+  TraceFrame,
+  TraceMdbEntry,
+  TraceSend,
+  TraceTopology,
+} from '../sim/trace-config.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import { MACVLAN_MODE_NAMES } from '../switch/macvlan.js';
 import {
@@ -88,14 +96,6 @@ export const BRIDGE_FLAGS = {
   ...COMMON_TRACE_FLAGS,
 } as const;
 
-/** A macvlan endpoint for trace: its source list may name stations, resolved once the lab exists. */
-export interface TraceEndpoint {
-  readonly name: string;
-  readonly config: ReturnType<typeof readEndpoint>;
-  /** A tapyard serves its guest with an access port of this VLAN; undefined: the guest is on the macvtap. */
-  readonly vlan: number | undefined;
-}
-
 /** Trace only: what `forward`'s vlan= on the guest's port (and trunk= on the macvtap's) would do. */
 const TRACE_ENDPOINT_VLAN = optional(
   'vlan',
@@ -103,71 +103,10 @@ const TRACE_ENDPOINT_VLAN = optional(
   "a tapyard between the guest and its macvtap: the guest's port vlan=VID, the macvtap's trunk=VID",
 );
 
-export type TraceTopology =
-  | {
-      readonly kind: 'macvlan';
-      /** null: the default endpoints a and b (a alone for passthru) in `mode`. */
-      readonly endpoints: readonly TraceEndpoint[] | null;
-      readonly mode: (typeof MACVLAN_MODE_NAMES)[number];
-      readonly wire: Wire;
-      readonly lowerUnicastFilter: boolean;
-      readonly bcCutoff: number | undefined;
-      readonly extVlan: number | undefined;
-    }
-  | {
-      readonly kind: 'bridge';
-      readonly ports: readonly BridgePortConfig[];
-      readonly ageingMs: number | undefined;
-      readonly multicast: { readonly snooping: boolean; readonly querier: boolean };
-    };
-
-export type TraceFrame =
-  | { readonly hex: Uint8Array }
-  | { readonly mcast: McastMessage; readonly dst?: string; readonly src?: string }
-  | { readonly dst?: string; readonly src?: string; readonly vlan: number | null; readonly etherType: number };
-
-/** One frame of a sequence: who sends what, after how long. */
-export interface TraceSend {
-  readonly from: string | undefined;
-  readonly frame: TraceFrame;
-  /** Seconds that pass before it is sent. */
-  readonly afterS: number;
-}
-
-/** `--mdb GROUP=PORT`: a member behind PORT (host: the bridge's own stack joined). */
-export interface TraceMdbEntry {
-  readonly group: Uint8Array;
-  readonly port: string;
-  readonly permanent: boolean;
-}
-
-export interface TraceFdbEntry {
-  readonly who: string;
-  readonly port: string;
-  /** `bridge fdb add ... static`: never ages; it moves when WHO appears elsewhere, unless sticky. */
-  readonly static: boolean;
-  readonly sticky: boolean;
-}
-
 const FDB_KEYS = {
   static: key('static', flag, false, 'a static entry (never ages)'),
   sticky: key('sticky', flag, false, 'a sticky static entry (never moves)'),
 } as const;
-
-export interface TraceConfig {
-  readonly topology: TraceTopology;
-  readonly fdb: readonly TraceFdbEntry[];
-  /** Bridge only: what the mdb already holds. */
-  readonly mdb: readonly TraceMdbEntry[];
-  /** The first frame: seconds that pass between teaching the FDB and sending it, who, what. */
-  readonly afterS: number;
-  readonly from: string | undefined;
-  readonly frame: TraceFrame;
-  /** The frames after it (--then), in order: each sees what the earlier ones taught. */
-  readonly then: readonly TraceSend[];
-  readonly json: boolean;
-  readonly verify: boolean;
-}
 
 const MDB_KEYS = {
   permanent: key('permanent', flag, false, 'a permanent entry (never ages)'),

@@ -1,7 +1,6 @@
 // A model lab built from a trace topology, with what its switches already learned, and the frame
 // to send through it: the semantic half of `tapyard trace` (names resolve to stations here).
 
-import type { TraceConfig, TraceFrame, TraceTopology } from '../config/trace.js';
 import { TapyardError } from '../error.js';
 import { EthernetView, EtherType, emitEthernet } from '../frame/ethernet.js';
 import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
@@ -10,6 +9,7 @@ import { BROADCAST, ipv4MulticastMac, ipv6MulticastMac, type Mac, parseMac } fro
 import type { FdbEntryOptions } from '../switch/learning-bridge.js';
 import type { Journey } from './network.js';
 import { BridgeLab, LINUX_DEFAULT_GROUPS, MacvlanLab, type VlanEndpointConfig } from './topology.js';
+import type { TraceConfig, TraceFrame, TraceTopology } from './trace-config.js';
 
 /** Ethernet's minimum frame size without the FCS. */
 const MIN_FRAME = 60;

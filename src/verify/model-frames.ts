@@ -1,11 +1,11 @@
 // The two teaching views' models, as what the lab needs: the topology with every station's MAC,
 // the frames the model sent, and what the model said became of each.
 
-import type { TraceConfig } from '../config/trace.js';
 import { KERNEL_COUNTERPARTS } from '../kernel/counterparts.js';
 import type { Mac } from '../mac.js';
 import { countDeliveries, type Journey } from '../sim/network.js';
 import { EXT, HOST, LINUX_DEFAULT_GROUPS, type Wire } from '../sim/topology.js';
+import type { TraceConfig } from '../sim/trace-config.js';
 import { type Question, runProbes, type Setup } from '../sim/why.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
 import type { EndpointConfig, MacvlanMode } from '../switch/macvlan.js';

@@ -4,11 +4,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { boundSwitch } from '../../../src/config/bound-switch.js';
-import { readTraceConfig, type TraceConfig } from '../../../src/config/trace.js';
+import { readTraceConfig } from '../../../src/config/trace.js';
 import { EthernetView } from '../../../src/frame/ethernet.js';
 import { parseIpv4 } from '../../../src/frame/ip-address.js';
 import { mcastMessageFrame } from '../../../src/frame/mcast-message.js';
 import type { Journey } from '../../../src/sim/network.js';
+import type { TraceConfig } from '../../../src/sim/trace-config.js';
 import { buildTraceLab, traceFrame } from '../../../src/sim/trace-lab.js';
 import { Decision } from '../../../src/switch/decision.js';
 import { SnoopReason } from '../../../src/switch/mcast-snooping.js';
