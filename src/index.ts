@@ -11,7 +11,6 @@ export { Forwarder, type ForwarderOptions, type FrameObserver, type Ledger } fro
 export { TapyardError } from './error.js';
 export { buildRxFilter, type RxFilterConfig } from './filter/guest-filter.js';
 export { RxFilter } from './filter/rx-filter.js';
-export { buildFrame, type FrameSpec } from './frame/build.js';
 export { describe } from './frame/describe.js';
 export { EthernetView, EtherType, emitEthernet } from './frame/ethernet.js';
 export { Frame } from './frame/frame.js';
@@ -24,5 +23,6 @@ export { describeReason, reasons } from './reason.js';
 export { readCaptureFile } from './send/capture-file.js';
 export { type FrameTemplate, frameBytes, readFrameSpec } from './send/frame-spec.js';
 export { type FrameMatch, readMatch } from './send/match.js';
+export { buildFrame, type FrameSpec } from './spec/build.js';
 export { Decision, type Switch, type SwitchPort } from './switch/decision.js';
 export { CrossConnect, Hub, LearningBridge, Macvlan, makeSwitch, type SwitchConfig } from './switch/index.js';

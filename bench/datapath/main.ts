@@ -4,9 +4,9 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { TapyardError } from '../../src/error.js';
 import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../../src/grammar/argv.js';
 import { integer, oneOf, text } from '../../src/grammar/value.js';
-import { TapyardError } from '../../src/error.js';
 import { repoRoot } from './lab.js';
 import { consoleSummary } from './markdown.js';
 import { benchOptions, MEASUREMENTS } from './options.js';

@@ -10,10 +10,10 @@
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
-import { buildFrame } from '../../src/frame/build.js';
 import { completePartialChecksum, internetChecksum } from '../../src/frame/checksum.js';
 import { Frame } from '../../src/frame/frame.js';
 import { TcpField } from '../../src/frame/tcp.js';
+import { buildFrame } from '../../src/spec/build.js';
 
 const BATCH = 256;
 const quick = process.argv.includes('--quick');

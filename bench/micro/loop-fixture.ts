@@ -1,9 +1,9 @@
 // What the loop benchmarks share: ports that take every frame and keep nothing, and one batch of
 // 64-byte frames laid out as a port's ring, so that only the forwarder's own work is measured.
 
-import { buildFrame } from '../../src/frame/build.js';
 import { Counters } from '../../src/port/counters.js';
 import { HEADROOM, type Port, type RxBatch } from '../../src/port/port.js';
+import { buildFrame } from '../../src/spec/build.js';
 
 /** Frames per batch, as a port's default budget reads them. */
 export const BATCH = 64;

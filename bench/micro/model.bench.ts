@@ -17,10 +17,10 @@ import { getHeapStatistics } from 'node:v8';
 import { Bench } from 'tinybench';
 import { boundSwitch, type NamedPort } from '../../src/config/bound-switch.js';
 import { isAccepted, RxFilter } from '../../src/filter/rx-filter.js';
-import { buildFrame } from '../../src/frame/build.js';
 import { EthernetView } from '../../src/frame/ethernet.js';
 import { Frame } from '../../src/frame/frame.js';
 import { parseMac } from '../../src/mac.js';
+import { buildFrame } from '../../src/spec/build.js';
 import { Decision } from '../../src/switch/decision.js';
 
 const BATCH = 256;

@@ -5,13 +5,13 @@
 // SYN gets a RST, as from a closed port. Everything it receives is counted by what it was, and
 // what it does not answer is counted too.
 
-import { buildFrame } from '../frame/build.js';
 import { EtherType } from '../frame/ethernet.js';
 import { Frame } from '../frame/frame.js';
 import { formatIpv4, type Ipv4Address, type Ipv6Address } from '../frame/ip-address.js';
 import { IpProtocol } from '../frame/ip-protocol.js';
 import { TcpFlag } from '../frame/tcp.js';
 import { BROADCAST, isGroup, type Mac } from '../mac.js';
+import { buildFrame } from '../spec/build.js';
 
 export interface GuestHostConfig {
   readonly mac: Mac;

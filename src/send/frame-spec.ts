@@ -1,13 +1,14 @@
 // The frame `tapyard send` crafts, from the layered grammar (layers.ts) to a FrameSpec for the
-// builder (frame/build.ts), which computes every length, EtherType, protocol number and checksum.
+// builder (spec/build.ts, emitted by frame/build.ts), which computes every length, EtherType,
+// protocol number and checksum.
 // One thing waits for the port: a source MAC not given is the port's own, known once it is open.
 
 import { TapyardError } from '../error.js';
-import { buildFrame, type FrameSpec, type VlanTagSpec } from '../frame/build.js';
 import { EtherType } from '../frame/ethernet.js';
 import { Icmpv6Type } from '../frame/icmp.js';
 import { usageError } from '../grammar/value.js';
 import { BROADCAST, type Mac } from '../mac.js';
+import { buildFrame, type FrameSpec, type VlanTagSpec } from '../spec/build.js';
 import { type Layer, readLayers } from './layers.js';
 
 export interface FrameTemplate {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
-import { buildFrame } from '../../src/frame/build.js';
 import { netnsPath, tapio } from '../../src/port/native.js';
 import { readCaptureFile } from '../../src/send/capture-file.js';
+import { buildFrame } from '../../src/spec/build.js';
 import { CLI, type Lab, labUp, type Role, startTapyard, type Tapyard } from '../helpers/lab.js';
 
 let lab: Lab;

@@ -5,11 +5,12 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { TapyardError } from '../../../src/error.js';
-import { buildFrame, emitFrame, type FrameRepr, type FrameSpec, frameRepr } from '../../../src/frame/build.js';
+import { emitFrame, type FrameRepr, frameRepr } from '../../../src/frame/build.js';
 import { EtherType } from '../../../src/frame/ethernet.js';
 import { Frame } from '../../../src/frame/frame.js';
 import { IpProtocol } from '../../../src/frame/ip-protocol.js';
 import { parseMac } from '../../../src/mac.js';
+import { buildFrame, type FrameSpec } from '../../../src/spec/build.js';
 import * as arb from './arbitraries.js';
 import { grab, loadFixture } from './fixtures.js';
 

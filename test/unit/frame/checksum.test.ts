@@ -4,7 +4,6 @@
 
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { buildFrame, type FrameSpec, Ipv6Extension } from '../../../src/frame/build.js';
 import {
   checksumValid,
   checksumWithField,
@@ -22,6 +21,7 @@ import { Frame } from '../../../src/frame/frame.js';
 import { IpProtocol } from '../../../src/frame/ip-protocol.js';
 import { TcpField } from '../../../src/frame/tcp.js';
 import { UdpField } from '../../../src/frame/udp.js';
+import { buildFrame, type FrameSpec, Ipv6Extension } from '../../../src/spec/build.js';
 import * as arb from './arbitraries.js';
 
 /** RFC 1071 as written: add 16-bit words, fold the carry after every addition. */

@@ -2,8 +2,8 @@
 // same bytes, and on malformed frames.
 
 import { describe, expect, test } from 'vitest';
-import { buildFrame } from '../../../src/frame/build.js';
 import { describe as describeFrame } from '../../../src/frame/describe.js';
+import { buildFrame } from '../../../src/spec/build.js';
 import { fixtureNames, grab, loadFixture } from './fixtures.js';
 
 const line = (bytes: Uint8Array) => describeFrame(bytes, 0, bytes.length);

@@ -1,12 +1,12 @@
 // The built-in guest's answers, byte by byte, read back with tapyard's own frame views.
 
 import { describe, expect, it } from 'vitest';
-import { buildFrame } from '../../../src/frame/build.js';
 import { Frame } from '../../../src/frame/frame.js';
 import { parseIpv4, parseIpv6 } from '../../../src/frame/ip-address.js';
 import { TcpFlag } from '../../../src/frame/tcp.js';
 import { GuestHost } from '../../../src/guest/host.js';
 import { BROADCAST } from '../../../src/mac.js';
+import { buildFrame } from '../../../src/spec/build.js';
 
 const MAC = 0x02_00_00_00_00_02;
 const PEER = 0x02_00_00_00_00_01;
