@@ -6,10 +6,10 @@
 import { readTraceConfig, traceHelp } from '../config/trace.js';
 import { countDeliveries } from '../sim/network.js';
 import { buildTraceLab, traceFrame } from '../sim/trace-lab.js';
+import { render, toJson } from '../sim/trace-render.js';
 import { traceForLab } from '../verify/model-frames.js';
 import { type ModelFrame, type Verification, verifyFrames } from '../verify/verify.js';
 import { modelCommand } from './model-command.js';
-import { render, toJson } from './trace-render.js';
 import { renderVerification } from './verify-render.js';
 
 export function traceCommand(argv: string[]): Promise<number> {

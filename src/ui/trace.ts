@@ -1,11 +1,11 @@
 // The trace form's POST: the same reading and model as `tapyard trace --json`, so the page and the
 // command line cannot disagree. A bad field is the same one sentence trace prints.
 
-import { toJson } from '../cli/trace-render.js';
 import { readTraceConfig } from '../config/trace.js';
 import { TapyardError } from '../error.js';
 import { countDeliveries } from '../sim/network.js';
 import { buildTraceLab, traceFrame } from '../sim/trace-lab.js';
+import { toJson } from '../sim/trace-render.js';
 
 export interface TraceRequest {
   topology?: unknown;

@@ -6,7 +6,7 @@ import { EthernetView, EtherType, isVlanTpid } from '../frame/ethernet.js';
 import { Frame } from '../frame/frame.js';
 import { formatMac, type Mac } from '../mac.js';
 import { describeReason } from '../reason.js';
-import type { Journey } from '../sim/network.js';
+import type { Journey } from './network.js';
 
 function frameSummary(bytes: Uint8Array) {
   const v = new EthernetView();
