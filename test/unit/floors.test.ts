@@ -65,6 +65,12 @@ describe('the floor rule', () => {
     for (const e of EXCEPTIONS) expect(e.reason.length).toBeGreaterThan(10);
   });
 
+  it("keeps the house rule's spine in order: frame, switch, port, engine, config, cli", () => {
+    const floor = (room: string) => FLOORS.findIndex((rooms) => rooms.includes(room));
+    const spine = ['frame', 'switch', 'port', 'engine', 'config', 'cli'].map(floor);
+    expect(spine.every((f, i) => f >= 0 && (i === 0 || f > (spine[i - 1] ?? Infinity)))).toBe(true);
+  });
+
   it('reads rooms and imports as the rule means them', () => {
     expect(roomOf('src/config/trace.ts')).toBe('config');
     expect(roomOf('src/error.ts')).toBe('error');
