@@ -6,10 +6,10 @@
 import { readTraceConfig, traceHelp } from '../config/trace.js';
 import { countDeliveries } from '../sim/network.js';
 import { buildTraceLab, traceFrame } from '../sim/trace-lab.js';
+import { render, toJson } from '../sim/trace-render.js';
 import { traceForLab } from '../verify/model-frames.js';
 import { type ModelFrame, type Verification, verifyFrames } from '../verify/verify.js';
 import { modelCommand } from './model-command.js';
-import { render, toJson } from './trace-render.js';
 import { renderVerification } from './verify-render.js';
 
 export function traceCommand(argv: string[]): Promise<number> {
@@ -43,7 +43,7 @@ async function run(argv: string[]): Promise<number> {
         : await verifyFrames(forLab.topology, forLab.frames, forLab.cannot);
   }
   if (config.json) {
-    const each = traced.map((t) => toJson(t.bytes, t.from, lab.description, t.journey, t.counts, stations));
+    const each = traced.map((t) => toJson({ ...t, topology: lab.description, stations }));
     const out =
       each.length === 1
         ? each[0]
@@ -51,7 +51,7 @@ async function run(argv: string[]): Promise<number> {
     console.log(JSON.stringify(verify === undefined ? out : { ...out, verify }, null, 2));
   } else {
     const blocks = traced.map((t, i) => {
-      const text = render(t.bytes, t.from, lab.description, t.journey, t.counts, stations, lab.macs);
+      const text = render({ ...t, topology: lab.description, stations }, lab.macs);
       if (traced.length === 1) return text;
       const after = i > 0 && t.afterS > 0 ? `, ${t.afterS} s later` : '';
       return `=== frame ${i + 1} of ${traced.length}${after} ===\n${text}`;

@@ -1,11 +1,11 @@
 // The trace form's POST: the same reading and model as `tapyard trace --json`, so the page and the
 // command line cannot disagree. A bad field is the same one sentence trace prints.
 
-import { toJson } from '../cli/trace-render.js';
 import { readTraceConfig } from '../config/trace.js';
 import { TapyardError } from '../error.js';
 import { countDeliveries } from '../sim/network.js';
 import { buildTraceLab, traceFrame } from '../sim/trace-lab.js';
+import { toJson } from '../sim/trace-render.js';
 
 export interface TraceRequest {
   topology?: unknown;
@@ -40,5 +40,6 @@ export function traceJson(req: TraceRequest): ReturnType<typeof toJson> {
   const lab = buildTraceLab(config);
   const { from, bytes } = traceFrame(lab, config.from, config.frame);
   const journey = lab.send(from, bytes);
-  return toJson(bytes, from, lab.description, journey, countDeliveries(journey), lab.stations());
+  const counts = countDeliveries(journey);
+  return toJson({ bytes, from, topology: lab.description, journey, counts, stations: lab.stations() });
 }

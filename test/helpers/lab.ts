@@ -5,8 +5,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CountersReport } from '../../src/cli/counters-report.js';
 import { packageRoot } from '../../src/package-root.js';
+import type { CountersReport } from '../../src/run/counters-report.js';
 
 export const ROOT = packageRoot();
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
