@@ -151,15 +151,14 @@ class SendRun {
     if (this.timer !== null) clearTimeout(this.timer);
     const unsent = this.planned - this.next;
     if (unsent > 0) port.counters.drop(SendReason.UNSENT, unsent);
-    const { planned, sent, received, matched, fatal } = this;
     return {
-      planned,
-      sent,
-      received,
-      matched,
+      planned: this.planned,
+      sent: this.sent,
+      received: this.received,
+      matched: this.matched,
       drops: { ...port.counters.drops },
-      expectationMet: this.options.expect === null ? null : matched > 0,
-      fatal,
+      expectationMet: this.options.expect === null ? null : this.matched > 0,
+      fatal: this.fatal,
       seconds: this.elapsed(),
     };
   }
@@ -182,7 +181,10 @@ class SendRun {
   }
 
   private afterLastFrame(): void {
-    if (this.options.expect === null || this.allMatched()) return this.end();
+    if (this.options.expect === null || this.allMatched()) {
+      this.end();
+      return;
+    }
     const deadline = this.elapsed() + this.options.timeoutS;
     const wait = () => {
       const left = deadline - this.elapsed();
@@ -223,7 +225,8 @@ class SendRun {
 
   /** Write the N frames laid out in offsets/lengths; how many the port took. */
   private write(n: number, now: number): number {
-    const { port, status } = this;
+    const port = this.port;
+    const status = this.status;
     const taken = port.send(this.area, this.offsets, this.lengths, n, status);
     for (let i = 0; i < taken; i++) {
       const bytes = this.plan.frames[(this.next + i) % this.round]!;
@@ -243,7 +246,8 @@ class SendRun {
 
   /** Frames read back from the port: a match for the expectation, or one nobody asked for. */
   private readBack(batch: RxBatch): void {
-    const { port, frame } = this;
+    const port = this.port;
+    const frame = this.frame;
     for (let i = 0; i < batch.count; i++) {
       this.received++;
       const length = batch.lengths[i]!;
