@@ -12,6 +12,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/package-root.js';
+import { STOP_REQUESTS } from '../../src/stop-signals.js';
 
 const ROOT = packageRoot();
 const LAB = join(ROOT, 'scripts', 'netns', 'lab');
@@ -113,7 +114,7 @@ function cleanup(): void {
 }
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+for (const signal of STOP_REQUESTS) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;

@@ -7,11 +7,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TapyardError } from '../error.js';
 import { packageRoot } from '../package-root.js';
+import { STOP_REQUESTS } from '../stop-signals.js';
 
 /** Compiled by the same build as the CLI. */
 const BENCH_MAIN = join(packageRoot(), 'dist', 'bench', 'datapath', 'main.js');
-
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export function benchCommand(argv: string[]): Promise<number> {
   if (!existsSync(BENCH_MAIN))
@@ -19,10 +18,10 @@ export function benchCommand(argv: string[]): Promise<number> {
   const child = spawn(process.execPath, [BENCH_MAIN, ...argv], { stdio: 'inherit' });
   // A terminal's Ctrl-C reaches the child too; it ignores a second SIGINT while it stops.
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const s of FORWARDED) process.on(s, forward);
+  for (const s of STOP_REQUESTS) process.on(s, forward);
   return new Promise((resolve) => {
     const done = (status: number) => {
-      for (const s of FORWARDED) process.off(s, forward);
+      for (const s of STOP_REQUESTS) process.off(s, forward);
       resolve(status);
     };
     child.on('error', (err) => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import type { ForwardConfig } from '../config/forward.js';
 import { TapyardError } from '../error.js';
 import { countDrops, netnsInode } from '../kernel/drop-watch.js';
-import type { CountersReport } from './counters-report.js';
+import type { CountersReport } from '../run/counters-report.js';
 
 export interface PortDropWatch {
   /** Put each port's tally of kernel reasons into the report's kernel counters. */

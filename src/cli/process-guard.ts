@@ -12,28 +12,9 @@
 // handed to it as soon as it does, so the run stops before it has opened anything.
 
 import inspector from 'node:inspector';
+import { STOP_SIGNALS } from '../stop-signals.js';
 
 let info: () => void = () => {};
-
-/**
- * What ends a run with its counters: Ctrl-C, kill, a terminal gone away, Ctrl-\, and every other
- * signal whose default is to end the process and that is not a fault (SIGSEGV and its kind are
- * the process's own crash; SIGKILL and SIGSTOP cannot be caught).
- */
-const STOP_SIGNALS: readonly NodeJS.Signals[] = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGUSR2',
-  'SIGALRM',
-  'SIGVTALRM',
-  'SIGPROF',
-  'SIGIO',
-  'SIGPWR',
-  'SIGXCPU',
-  'SIGSTKFLT',
-];
 
 let stopper: (() => void) | null = null;
 let stopAsked = false;

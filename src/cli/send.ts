@@ -97,11 +97,21 @@ async function send(config: SendConfig): Promise<number> {
     await (port.closeAfterSent?.() ?? port.close());
     out?.close();
   }
-  const refused = Object.entries(outcome.drops)
-    .filter(([reason]) => reason.startsWith('tx-'))
-    .reduce((sum, [, n]) => sum + n, 0);
+  printSummary(config, port, outcome, out, { print, say });
+  return exitStatus(config, port, outcome, interrupted, say);
+}
+
+interface Lines {
+  /** The run's output (standard output). */
+  print(line: string): void;
+  /** Sentences about the run (standard error). */
+  say(line: string): void;
+}
+
+/** The last line: a JSON summary object, or one sentence. */
+function printSummary(config: SendConfig, port: Port, outcome: SendOutcome, out: PcapngWriter | null, io: Lines) {
   if (config.json) {
-    print(
+    io.print(
       JSON.stringify({
         event: 'summary',
         port: port.name,
@@ -118,7 +128,20 @@ async function send(config: SendConfig): Promise<number> {
       }),
     );
   } else
-    say(`tapyard: ${summary(config, port, outcome)}${out === null ? '' : `; saved ${out.frames} to ${config.out}`}`);
+    io.say(`tapyard: ${summary(config, port, outcome)}${out === null ? '' : `; saved ${out.frames} to ${config.out}`}`);
+}
+
+/** 0 done, 1 the port failed or refused frames, EXIT_NOT_MET nothing matched --expect in time. */
+function exitStatus(
+  config: SendConfig,
+  port: Port,
+  outcome: SendOutcome,
+  interrupted: boolean,
+  say: (line: string) => void,
+): number {
+  const refused = Object.entries(outcome.drops)
+    .filter(([reason]) => reason.startsWith('tx-'))
+    .reduce((sum, [, n]) => sum + n, 0);
   if (outcome.fatal !== null) {
     say(`tapyard: ${outcome.fatal.message}`);
     return 1;

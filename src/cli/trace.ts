@@ -43,7 +43,7 @@ async function run(argv: string[]): Promise<number> {
         : await verifyFrames(forLab.topology, forLab.frames, forLab.cannot);
   }
   if (config.json) {
-    const each = traced.map((t) => toJson(t.bytes, t.from, lab.description, t.journey, t.counts, stations));
+    const each = traced.map((t) => toJson({ ...t, topology: lab.description, stations }));
     const out =
       each.length === 1
         ? each[0]
@@ -51,7 +51,7 @@ async function run(argv: string[]): Promise<number> {
     console.log(JSON.stringify(verify === undefined ? out : { ...out, verify }, null, 2));
   } else {
     const blocks = traced.map((t, i) => {
-      const text = render(t.bytes, t.from, lab.description, t.journey, t.counts, stations, lab.macs);
+      const text = render({ ...t, topology: lab.description, stations }, lab.macs);
       if (traced.length === 1) return text;
       const after = i > 0 && t.afterS > 0 ? `, ${t.afterS} s later` : '';
       return `=== frame ${i + 1} of ${traced.length}${after} ===\n${text}`;

@@ -70,7 +70,7 @@ export interface ForwardConfig {
   /** What a failed capture does to the run: a side channel never ends it unless asked. */
   readonly captureError: 'warn' | 'stop';
   readonly stats: boolean;
-  /** Frames to inject arrive on standard input (src/cli/inject-channel.ts). */
+  /** Frames to inject arrive on standard input (src/run/inject-channel.ts). */
   readonly inject: boolean;
   readonly json: boolean;
   /** Watch skb:kfree_skb on the macvtap and tap ports' devices (src/cli/kernel-reasons.ts). */
@@ -78,7 +78,7 @@ export interface ForwardConfig {
   /** Drop root for this user once the ports are open. */
   readonly user: string | null;
   readonly durationS: number | null;
-  /** How many times each port is opened, one forwarding thread per queue (src/cli/forward-queues.ts). */
+  /** How many times each port is opened, one forwarding thread per queue (src/run/queue-set.ts). */
   readonly queues: number;
 }
 

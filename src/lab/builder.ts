@@ -60,9 +60,24 @@ const withoutPrefix = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
 
 /** Build the lab; resolves with what it recorded. Throws half-way: call teardown(id) then. */
 export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<string, string>> {
+  const k = labKit(t, o, claimLab(o.id));
+  recordBasics(k);
+  await buildWire(k);
+  await buildHost(k);
+  await buildGuests(k);
+  if (t.external.vlanHost) buildVlanHost(k);
+  const { id, ns, name, record, step } = k;
+  for (const f of t.forwarders) {
+    await startForwarder({ id, netns: ns(f.netns), name: f.name, argv: forwardArgv(f, name), record, step });
+  }
+  record('LAB_READY', '1');
+  return k.env;
+}
+
+/** The lab can be built: as root, with a free id; its state file, made empty. */
+function claimLab(id: string): string {
   if (process.getuid?.() !== 0)
     throw new TapyardError('ELAB', 'lab up must run as root (it creates network namespaces)');
-  const { id } = o;
   if (!LAB_ID.test(id)) throw new TapyardError('EUSAGE', `bad lab id '${id}' (1-6 lowercase letters or digits)`);
   mkdirSync(runDir(), { recursive: true, mode: 0o755 });
   const file = stateFile(id);
@@ -75,7 +90,30 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
   for (const ns of existing)
     if (ns.startsWith(`ty-${id}-`)) throw new TapyardError('EUSAGE', `namespace ${ns} already exists`);
   appendFileSync(file, '', { mode: 0o644 });
+  return file;
+}
 
+/** What every step of a build uses: the topology, names in the lab, and ip(8) recording into the state file. */
+interface LabKit {
+  readonly t: Topology;
+  readonly o: BuildOptions;
+  readonly id: string;
+  readonly env: Record<string, string>;
+  record(key: string, value: string): void;
+  /** Between steps: give a signal its chance, and stop when one came. */
+  step(): Promise<void>;
+  name(short: string): string;
+  ns(role: string): string;
+  macOf(role: string, link: string): string;
+  addNs(role: string): Promise<void>;
+  veth(roleA: string, a: string, roleB: string, b: string): void;
+  address(role: string, link: string, v4: string | null, v6: string | null): void;
+  tap(role: string, link: string): string;
+  bridge(role: string, link: string): void;
+}
+
+function labKit(t: Topology, o: BuildOptions, file: string): LabKit {
+  const { id } = o;
   const env: Record<string, string> = {};
   const record = (key: string, value: string) => {
     appendFileSync(file, `${key}=${value}\n`);
@@ -121,7 +159,10 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
     // Forward at once: STP and the default forward delay would hold frames for 15 s.
     ip('-n', ns(role), 'link', 'set', link, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
   };
+  return { t, o, id, env, record, step, name, ns, macOf, addNs, veth, address, tap, bridge };
+}
 
+function recordBasics({ t, o, id, record }: LabKit): void {
   const first = t.guests[0]!;
   record('LAB_ID', id);
   record('LAB_NAME', t.name);
@@ -132,8 +173,10 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
   if (t.ipv6 && t.external.address6 !== null) record('EXT_IP6', withoutPrefix(t.external.address6));
   if (t.ipv6 && first.address6 !== null) record('GUEST_IP6', withoutPrefix(first.address6));
   if (t.multiQueue) record('TAP_MQ', '1');
+}
 
-  // --- the wire: ext ── [sw] ── lower in hv -----------------------------------------------------
+/** The wire: ext ── [sw] ── lower in hv. */
+async function buildWire({ t, name, ns, record, step, addNs, veth, address, bridge, macOf }: LabKit): Promise<void> {
   await addNs('ext');
   const ext = name('ext');
   const lower = name('eth');
@@ -159,6 +202,11 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
     record('LOWER_IF', lower);
     await step();
   }
+}
+
+/** The hypervisor's own address, and the host's macvlan or bridge. */
+async function buildHost({ t, name, ns, record, step, bridge, macOf }: LabKit): Promise<void> {
+  const lower = name('eth');
   // The hypervisor's own address: on the lower, or on the bridge when the lower is one of its
   // ports (a bridge port's own address sees nothing: the bridge takes every frame).
   const bridged = t.guests.some((g) => g.via === 'bridge');
@@ -189,106 +237,112 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
     hostAddress(name('br'));
     await step();
   }
+}
 
-  // --- the guests -------------------------------------------------------------------------------
+/** The guests, in order; a passthru lower refusing a second macvtap ends the list there. */
+async function buildGuests(k: LabKit): Promise<void> {
   let built = 0;
-  for (const [index, g] of t.guests.entries()) {
-    const i = index + 1;
-    const wire = name(g.endpoint);
-    const nic = name(g.nic);
-    let wireKind: 'macvtap' | 'tap' | null = null;
-    let mac: string | null = null;
-    // The endpoint in hv: a macvtap on the lower, or a tap on the bridge.
-    if (g.via === 'macvtap') {
-      try {
-        ip('-n', ns('hv'), 'link', 'add', 'link', lower, 'name', wire, 'type', 'macvtap', 'mode', g.mode);
-      } catch (err) {
-        // passthru gives the lower to one endpoint: the kernel refuses the next one. That is the
-        // answer the lab shows, not a failure.
-        if (g.mode !== 'passthru' || built === 0) throw err;
-        const why = (err as Error).message.split(': ').at(-1)!;
-        process.stderr.write(`tapyard: passthru allows one macvtap per lower: the kernel refused ${wire} (${why})\n`);
-        record('PASSTHRU_REFUSED', `${wire}: ${why}`);
-        break;
-      }
-      ip('-n', ns('hv'), 'link', 'set', wire, 'up');
-      wireKind = 'macvtap';
-      // The guest's NIC carries the macvtap's MAC, as a VM's does: macvlan delivers only to it.
-      mac = macOf('hv', wire);
-    } else if (g.via === 'bridge' && g.kind !== 'veth') {
-      tap('hv', wire);
+  for (const [index, g] of k.t.guests.entries()) {
+    if (!(await buildGuest(k, g, index, built))) break;
+    built = index + 1;
+    await k.step();
+  }
+  k.record('GUESTS', String(built));
+}
+
+/** Guest INDEX (from 0), after BUILT others; false when the kernel refused its endpoint. */
+async function buildGuest(k: LabKit, g: Topology['guests'][number], index: number, built: number): Promise<boolean> {
+  const { t, id, name, ns, record, step, addNs, veth, address, tap, macOf } = k;
+  const ext = name('ext');
+  const lower = name('eth');
+  const i = index + 1;
+  const wire = name(g.endpoint);
+  const nic = name(g.nic);
+  let wireKind: 'macvtap' | 'tap' | null = null;
+  let mac: string | null = null;
+  // The endpoint in hv: a macvtap on the lower, or a tap on the bridge.
+  if (g.via === 'macvtap') {
+    try {
+      ip('-n', ns('hv'), 'link', 'add', 'link', lower, 'name', wire, 'type', 'macvtap', 'mode', g.mode);
+    } catch (err) {
+      // passthru gives the lower to one endpoint: the kernel refuses the next one. That is the
+      // answer the lab shows, not a failure.
+      if (g.mode !== 'passthru' || built === 0) throw err;
+      const why = (err as Error).message.split(': ').at(-1)!;
+      process.stderr.write(`tapyard: passthru allows one macvtap per lower: the kernel refused ${wire} (${why})\n`);
+      record('PASSTHRU_REFUSED', `${wire}: ${why}`);
+      return false;
+    }
+    ip('-n', ns('hv'), 'link', 'set', wire, 'up');
+    wireKind = 'macvtap';
+    // The guest's NIC carries the macvtap's MAC, as a VM's does: macvlan delivers only to it.
+    mac = macOf('hv', wire);
+  } else if (g.via === 'bridge' && g.kind !== 'veth') {
+    tap('hv', wire);
+    ip('-n', ns('hv'), 'link', 'set', wire, 'master', name('br'));
+    ip('-n', ns('hv'), 'link', 'set', wire, 'up');
+    wireKind = 'tap';
+    mac = randomMac();
+  }
+  if (g.kind === 'tap') {
+    await addNs(g.name);
+    tap(g.name, nic);
+    ip('-n', ns(g.name), 'link', 'set', nic, 'address', mac!);
+    ip('-n', ns(g.name), 'link', 'set', nic, 'up');
+  } else if (g.kind === 'veth') {
+    await addNs(g.name);
+    if (g.via === 'external') {
+      veth('ext', ext, g.name, nic);
+      address('ext', ext, t.external.address, t.external.address6);
+      record('EXT_IF', ext);
+      record('EXT_MAC', macOf('ext', ext));
+    } else {
+      veth('hv', wire, g.name, nic);
       ip('-n', ns('hv'), 'link', 'set', wire, 'master', name('br'));
-      ip('-n', ns('hv'), 'link', 'set', wire, 'up');
-      wireKind = 'tap';
-      mac = randomMac();
     }
-    if (g.kind === 'tap') {
-      await addNs(g.name);
-      tap(g.name, nic);
-      ip('-n', ns(g.name), 'link', 'set', nic, 'address', mac!);
-      ip('-n', ns(g.name), 'link', 'set', nic, 'up');
-    } else if (g.kind === 'veth') {
-      await addNs(g.name);
-      if (g.via === 'external') {
-        veth('ext', ext, g.name, nic);
-        address('ext', ext, t.external.address, t.external.address6);
-        record('EXT_IF', ext);
-        record('EXT_MAC', macOf('ext', ext));
-      } else {
-        veth('hv', wire, g.name, nic);
-        ip('-n', ns('hv'), 'link', 'set', wire, 'master', name('br'));
-      }
-    } else if (g.kind === 'macvlan') {
-      await addNs(g.name);
-      ip('-n', ns('hv'), 'link', 'add', 'link', lower, 'name', nic, 'type', 'macvlan', 'mode', g.mode);
-      ip('-n', ns('hv'), 'link', 'set', nic, 'netns', ns(g.name));
-      ip('-n', ns(g.name), 'link', 'set', nic, 'up');
-    }
-    const inNamespace = g.kind === 'tap' || g.kind === 'veth' || g.kind === 'macvlan';
-    if (inNamespace) {
-      address(g.name, nic, g.address, g.address6);
-      mac = macOf(g.name, nic);
-    }
-    const suffixes = index === 0 ? ['', `_${i}`] : [`_${i}`];
-    for (const s of suffixes) {
-      if (wireKind !== null) {
-        if (s === '') record('WIRE_KIND', wireKind);
-        record(`WIRE_IF${s}`, wire);
-      }
-      if (inNamespace) record(`GUEST_IF${s}`, nic);
-      if (mac !== null) record(`GUEST_MAC${s}`, mac);
-      if (s !== '' && g.address !== null) record(`GUEST_IP${s}`, withoutPrefix(g.address));
-    }
-    if (g.kind === 'vm') {
-      const o = { id, wire, via: g.via, mac: mac!, address: g.address!, accel: g.accel, record, step };
-      await bootVm({ ...o, backend: g.backend });
-    }
-    built = i;
-    await step();
+  } else if (g.kind === 'macvlan') {
+    await addNs(g.name);
+    ip('-n', ns('hv'), 'link', 'add', 'link', lower, 'name', nic, 'type', 'macvlan', 'mode', g.mode);
+    ip('-n', ns('hv'), 'link', 'set', nic, 'netns', ns(g.name));
+    ip('-n', ns(g.name), 'link', 'set', nic, 'up');
   }
-  record('GUESTS', String(built));
+  const inNamespace = g.kind === 'tap' || g.kind === 'veth' || g.kind === 'macvlan';
+  if (inNamespace) {
+    address(g.name, nic, g.address, g.address6);
+    mac = macOf(g.name, nic);
+  }
+  const suffixes = index === 0 ? ['', `_${i}`] : [`_${i}`];
+  for (const s of suffixes) {
+    if (wireKind !== null) {
+      if (s === '') record('WIRE_KIND', wireKind);
+      record(`WIRE_IF${s}`, wire);
+    }
+    if (inNamespace) record(`GUEST_IF${s}`, nic);
+    if (mac !== null) record(`GUEST_MAC${s}`, mac);
+    if (s !== '' && g.address !== null) record(`GUEST_IP${s}`, withoutPrefix(g.address));
+  }
+  if (g.kind === 'vm') {
+    const o = { id, wire, via: g.via, mac: mac!, address: g.address!, accel: g.accel, record, step };
+    await bootVm({ ...o, backend: g.backend });
+  }
+  return true;
+}
 
-  if (t.external.vlanHost) {
-    // VLANs without a VLAN module: ext's stack moves from its veth to a tap, so that a tapyard in
-    // ext (trunk on the passthru macvtap, access on the tap) can untag what hv's tapyard tagged.
-    const trunk = name('xmv');
-    const host = name('xtp');
-    ip('-n', ns('ext'), 'link', 'add', 'link', ext, 'name', trunk, 'type', 'macvtap', 'mode', 'passthru');
-    ip('-n', ns('ext'), 'link', 'set', trunk, 'up');
-    ip('-n', ns('ext'), 'tuntap', 'add', 'mode', 'tap', 'name', host);
-    ip('-n', ns('ext'), 'addr', 'flush', 'dev', ext);
-    address('ext', host, t.external.address, t.external.address6);
-    ip('-n', ns('ext'), 'link', 'set', host, 'up');
-    record('EXT_TRUNK_IF', trunk);
-    record('EXT_HOST_IF', host);
-    record('EXT_HOST_MAC', macOf('ext', host));
-  }
-
-  for (const f of t.forwarders) {
-    await startForwarder({ id, netns: ns(f.netns), name: f.name, argv: forwardArgv(f, name), record, step });
-  }
-  record('LAB_READY', '1');
-  return env;
+function buildVlanHost({ t, name, ns, record, address, macOf }: LabKit): void {
+  const ext = name('ext');
+  // VLANs without a VLAN module: ext's stack moves from its veth to a tap, so that a tapyard in
+  // ext (trunk on the passthru macvtap, access on the tap) can untag what hv's tapyard tagged.
+  const trunk = name('xmv');
+  const host = name('xtp');
+  ip('-n', ns('ext'), 'link', 'add', 'link', ext, 'name', trunk, 'type', 'macvtap', 'mode', 'passthru');
+  ip('-n', ns('ext'), 'link', 'set', trunk, 'up');
+  ip('-n', ns('ext'), 'tuntap', 'add', 'mode', 'tap', 'name', host);
+  ip('-n', ns('ext'), 'addr', 'flush', 'dev', ext);
+  address('ext', host, t.external.address, t.external.address6);
+  ip('-n', ns('ext'), 'link', 'set', host, 'up');
+  record('EXT_TRUNK_IF', trunk);
+  record('EXT_HOST_IF', host);
+  record('EXT_HOST_MAC', macOf('ext', host));
 }
 
 function forwardArgv(f: Topology['forwarders'][number], name: (short: string) => string): string[] {

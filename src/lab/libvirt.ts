@@ -143,83 +143,16 @@ export function fromLibvirt(
   let lowerDev: string | null = null;
   for (const [i, e] of interfaces.entries()) {
     const index = i + 1;
-    const type = attr(e, 'type') ?? '';
-    const source = child(e, 'source');
-    let libvirt = `type='${type}'`;
+    const path = interfacePath(e, o.networks);
+    let libvirt = path.libvirt;
     const skip = (why: string) => unmapped.push({ index, libvirt, why });
-    let via: 'macvtap' | 'bridge';
-    let mode: MacvlanMode = 'bridge';
-    let dev: string | null = null;
-    if (type === 'direct') {
-      dev = attr(source, 'dev') ?? null;
-      const m = attr(source, 'mode') || 'vepa';
-      libvirt += ` dev='${dev ?? '?'}' mode='${m}'`;
-      if (dev === null) {
-        skip('it has no <source dev=...>: no NIC to put a macvtap on');
-        continue;
-      }
-      if (MODES[m] === undefined) {
-        skip(`mode '${m}' is not a macvtap mode (vepa, bridge, private, passthrough)`);
-        continue;
-      }
-      via = 'macvtap';
-      mode = MODES[m]!;
-    } else if (type === 'bridge') {
-      libvirt += ` bridge='${attr(source, 'bridge') ?? '?'}'`;
-      const port = attr(child(e, 'virtualport'), 'type');
-      if (port != null) {
-        skip(`its <virtualport type='${port}'> is an Open vSwitch or 802.1Qbg/bh port; the lab's bridge is Linux's`);
-        continue;
-      }
-      via = 'bridge';
-    } else if (type === 'network') {
-      const net = attr(source, 'network') ?? '';
-      libvirt += ` network='${net}'`;
-      const path = o.networks.get(net);
-      if (path === undefined) {
-        skip(
-          `the domain does not say what network '${net}' is: ` +
-            `give its XML with --network FILE (virsh net-dumpxml ${net})`,
-        );
-        continue;
-      }
-      if (path.why !== null) {
-        skip(`network '${net}': ${path.why}`);
-        continue;
-      }
-      via = path.via;
-      mode = path.mode;
-      dev = path.dev;
-    } else {
-      skip(
-        type === ''
-          ? 'it has no type'
-          : `type='${type}' is not a path through the host's NIC that the lab builds (direct, bridge, network)`,
-      );
+    const why = path.why ?? conflict(path, lowerDev, mapped);
+    if (why !== null) {
+      skip(why);
       continue;
     }
-    if (via === 'macvtap') {
-      if (lowerDev !== null && dev !== lowerDev) {
-        skip(`the lab has one NIC, ${lowerDev}; this interface is on ${dev}`);
-        continue;
-      }
-      if (mapped.some((m) => m.via === 'bridge')) {
-        skip('an earlier interface puts the NIC in a Linux bridge, and the kernel refuses a macvtap on a bridge port');
-        continue;
-      }
-      if (mapped.some((m) => m.via === 'macvtap' && (m.mode === 'passthru' || mode === 'passthru'))) {
-        skip('passthru gives the NIC to one macvtap: the kernel refuses a second one on it');
-        continue;
-      }
-      lowerDev = dev;
-    } else if (mapped.some((m) => m.via === 'macvtap')) {
-      skip('an earlier interface has a macvtap on the NIC, and the kernel refuses to bridge a NIC that has one');
-      continue;
-    }
-    if (mapped.length === 4) {
-      skip('a lab has at most 4 guests');
-      continue;
-    }
+    const { via, mode, dev } = path;
+    if (via === 'macvtap') lowerDev = dev;
     const trusted = attr(e, 'trustGuestRxFilters') === 'yes';
     if (trusted) libvirt += " trustGuestRxFilters='yes'";
     const tags = children(child(e, 'vlan') ?? e, 'tag');
@@ -250,6 +183,64 @@ export function fromLibvirt(
     unmapped,
     yaml: topologyYaml({ name, about, file, mapped, unmapped, cable: o.cable }),
   };
+}
+
+/** Where interface E goes through the host's NIC (why: the lab does not build it), and how libvirt said so. */
+function interfacePath(e: Element, networks: ReadonlyMap<string, NetworkPath>): NetworkPath & { libvirt: string } {
+  const type = attr(e, 'type') ?? '';
+  const source = child(e, 'source');
+  let libvirt = `type='${type}'`;
+  const skip = (why: string) => ({ libvirt, via: 'bridge' as const, mode: 'bridge' as const, dev: null, why });
+  if (type === 'direct') {
+    const dev = attr(source, 'dev') ?? null;
+    const m = attr(source, 'mode') || 'vepa';
+    libvirt += ` dev='${dev ?? '?'}' mode='${m}'`;
+    if (dev === null) return skip('it has no <source dev=...>: no NIC to put a macvtap on');
+    if (MODES[m] === undefined) return skip(`mode '${m}' is not a macvtap mode (vepa, bridge, private, passthrough)`);
+    return { libvirt, via: 'macvtap', mode: MODES[m]!, dev, why: null };
+  }
+  if (type === 'bridge') {
+    libvirt += ` bridge='${attr(source, 'bridge') ?? '?'}'`;
+    const port = attr(child(e, 'virtualport'), 'type');
+    if (port != null)
+      return skip(
+        `its <virtualport type='${port}'> is an Open vSwitch or 802.1Qbg/bh port; the lab's bridge is Linux's`,
+      );
+    return { libvirt, via: 'bridge', mode: 'bridge', dev: null, why: null };
+  }
+  if (type === 'network') {
+    const net = attr(source, 'network') ?? '';
+    libvirt += ` network='${net}'`;
+    const path = networks.get(net);
+    if (path === undefined) {
+      return skip(
+        `the domain does not say what network '${net}' is: ` +
+          `give its XML with --network FILE (virsh net-dumpxml ${net})`,
+      );
+    }
+    if (path.why !== null) return skip(`network '${net}': ${path.why}`);
+    return { ...path, libvirt };
+  }
+  return skip(
+    type === ''
+      ? 'it has no type'
+      : `type='${type}' is not a path through the host's NIC that the lab builds (direct, bridge, network)`,
+  );
+}
+
+/** Why PATH cannot join the interfaces MAPPED so far on one lab (the kernel would refuse it), or null. */
+function conflict(path: NetworkPath, lowerDev: string | null, mapped: readonly MappedInterface[]): string | null {
+  if (path.via === 'macvtap') {
+    if (lowerDev !== null && path.dev !== lowerDev)
+      return `the lab has one NIC, ${lowerDev}; this interface is on ${path.dev}`;
+    if (mapped.some((m) => m.via === 'bridge'))
+      return 'an earlier interface puts the NIC in a Linux bridge, and the kernel refuses a macvtap on a bridge port';
+    if (mapped.some((m) => m.via === 'macvtap' && (m.mode === 'passthru' || path.mode === 'passthru')))
+      return 'passthru gives the NIC to one macvtap: the kernel refuses a second one on it';
+  } else if (mapped.some((m) => m.via === 'macvtap'))
+    return 'an earlier interface has a macvtap on the NIC, and the kernel refuses to bridge a NIC that has one';
+  if (mapped.length === 4) return 'a lab has at most 4 guests';
+  return null;
 }
 
 function topologyYaml(o: {

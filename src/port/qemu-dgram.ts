@@ -12,59 +12,35 @@
 
 import { constants } from 'node:os';
 import { TapyardError } from '../error.js';
-import { Counters } from './counters.js';
 import { errnoName } from './drop.js';
 import { isErrno, MAX_FRAME, PollEvent, type PollerHandle, tapio } from './native.js';
-import { HEADROOM, maxFrameForMtu, type Port, type PortListener, type RxBatch } from './port.js';
+import { HEADROOM, type Port, type PortListener } from './port.js';
 import type { QemuPortConfig } from './qemu.js';
-import { bindPrivately, newPeerCounters, type QemuPeerCounters, removeOwnSocket } from './qemu-peer.js';
+import { bindPrivately, removeOwnSocket } from './qemu-peer.js';
+import { QemuPortBase, REDIAL_MS } from './qemu-port-base.js';
 
 const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
 const { ECONNREFUSED, ENOTCONN, ENOENT } = constants.errno;
-/** At most this often, a QEMU that is not there is dialled again from send(). */
-const REDIAL_MS = 200;
 
-export class QemuDgramPort implements Port {
-  readonly kind = 'qemu' as const;
-  readonly name: string;
+export class QemuDgramPort extends QemuPortBase implements Port {
   readonly device: string;
-  readonly counters = new Counters();
-  readonly peer: QemuPeerCounters = newPeerCounters();
   readonly socketFile: string;
-  readonly hdrLen = 0;
-  readonly mac = null;
-  readonly maxFrame = maxFrameForMtu(1500);
-  readonly offload = false;
 
   private readonly path: string;
   private readonly peerPath: string;
   private readonly recvFd: number;
-  private readonly batch: RxBatch;
   private sendFd: number | null = null;
   private recvPoller: PollerHandle | null = null;
   private sendPoller: PollerHandle | null = null;
-  private listener: PortListener | null = null;
+  /** At most every REDIAL_MS, a QEMU that is not there is dialled again from send(). */
   private lastDial = 0;
-  private reading = true;
-  private wantWritable = false;
-  private closed = false;
 
-  constructor(
-    config: QemuPortConfig,
-    readonly budget: number,
-    private readonly warn: (sentence: string) => void,
-  ) {
-    this.name = config.name;
+  constructor(config: QemuPortConfig, budget: number, warn: (sentence: string) => void) {
+    super(config, budget, RING_BYTES, warn);
     this.path = config.path;
     this.peerPath = config.peer!;
     this.socketFile = config.path;
     this.device = `qemu dgram socket ${config.path}`;
-    this.batch = {
-      buf: new Uint8Array(RING_BYTES),
-      offsets: new Uint32Array(budget),
-      lengths: new Int32Array(budget),
-      count: 0,
-    };
     try {
       this.recvFd = bindPrivately(config.path, () => tapio().unixDgram(config.path, null));
     } catch (err) {

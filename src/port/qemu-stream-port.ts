@@ -7,66 +7,44 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
 import { TapyardError } from '../error.js';
-import { Counters } from './counters.js';
 import { tapio } from './native.js';
-import { HEADROOM, maxFrameForMtu, type Port, type PortListener, type RxBatch } from './port.js';
+import { HEADROOM, type Port, type PortListener } from './port.js';
 import type { QemuPortConfig } from './qemu.js';
-import { bindPrivately, newPeerCounters, type QemuPeerCounters, removeOwnSocket } from './qemu-peer.js';
+import { bindPrivately, removeOwnSocket } from './qemu-peer.js';
+import { QemuPortBase, REDIAL_MS } from './qemu-port-base.js';
 import { LENGTH_BYTES, NET_BUFSIZE, StreamDeframer, writeLength } from './qemu-stream.js';
 
 /** Above this many bytes waiting in the socket, send() takes nothing more: the egress is full. */
 const HIGH_WATER = 1 << 20;
 const RING_BYTES = 256 * 1024 + HEADROOM + NET_BUFSIZE;
 const ENOTCONN = constants.errno.ENOTCONN;
-/** How often tapyard dials a QEMU that is not listening (yet, or again). */
-const REDIAL_MS = 200;
 
-export class QemuStreamPort implements Port {
-  readonly kind = 'qemu' as const;
-  readonly name: string;
+export class QemuStreamPort extends QemuPortBase implements Port {
   readonly device: string;
-  readonly counters = new Counters();
-  readonly peer: QemuPeerCounters = newPeerCounters();
   readonly socketFile: string | null;
-  readonly hdrLen = 0;
-  readonly mac = null;
-  /** The guest's virtio-net has MTU 1500 unless told otherwise. */
-  readonly maxFrame = maxFrameForMtu(1500);
-  readonly offload = false;
   readonly ready: Promise<void>;
 
   private readonly server: Server | null = null;
   private readonly deframer = new StreamDeframer();
-  private readonly batch: RxBatch;
   private socket: Socket | null = null;
-  private listener: PortListener | null = null;
   /** A chunk the loop paused in the middle of, and where. */
   private held: { chunk: Buffer; at: number } | null = null;
   private fill = 0;
   /** The port itself ended the connection (bad framing): its end is not a VM going away. */
   private dropping = false;
-  private reading = true;
-  private wantWritable = false;
-  private closed = false;
   private redial: NodeJS.Timeout | null = null;
   /** Said once per wait, not at every attempt. */
   private saidWaiting = false;
 
   constructor(
     private readonly config: QemuPortConfig,
-    readonly budget: number,
-    private readonly warn: (sentence: string) => void,
+    budget: number,
+    warn: (sentence: string) => void,
   ) {
-    this.name = config.name;
+    super(config, budget, RING_BYTES, warn);
     const where = config.tcp === null ? config.path : `tcp ${config.path}`;
     this.device = `qemu socket ${where}`;
     this.socketFile = config.tcp === null && !config.connect ? config.path : null;
-    this.batch = {
-      buf: new Uint8Array(RING_BYTES),
-      offsets: new Uint32Array(budget),
-      lengths: new Int32Array(budget),
-      count: 0,
-    };
     if (config.connect) {
       // Nothing to wait for: a QEMU that is not listening yet is dialled until it is.
       this.ready = Promise.resolve();

@@ -55,7 +55,6 @@ export function readFrameSpec(text: string): FrameTemplate {
   const hasTransport = ['icmp', 'icmpv6', 'udp', 'tcp'].some((k) => at(k as Layer['kind']) >= 0);
   const icmpv6 = layers.find((l) => l.kind === 'icmpv6');
   const ndType = icmpv6?.kind === 'icmpv6' && typeof icmpv6.type === 'number' && ND_TYPES.has(icmpv6.type);
-  const warnings: string[] = [];
   layers.forEach((l, i) => {
     switch (l.kind) {
       case 'eth':
@@ -93,31 +92,14 @@ export function readFrameSpec(text: string): FrameTemplate {
         need(i, l.dst, 'dst', 'IPV4');
         if (l.proto !== undefined && hasTransport)
           throw usageError(`${where(i)}: proto= is for a packet with no icmp/udp/tcp layer`);
-        spec.ipv4 = {
-          src: l.src!,
-          dst: l.dst!,
-          ttl: l.ttl ?? 64,
-          identification: l.id ?? 0,
-          dscp: (l.tos ?? 0) >>> 2,
-          ecn: (l.tos ?? 0) & 3,
-          dontFragment: l.df ?? true,
-          ...(l.opts === undefined ? {} : { options: l.opts }),
-          ...(l.proto === undefined ? {} : { protocol: l.proto }),
-        };
+        spec.ipv4 = ipv4Spec(l);
         break;
       case 'ipv6':
         need(i, l.src, 'src', 'IPV6');
         need(i, l.dst, 'dst', 'IPV6');
         if (l.nh !== undefined && hasTransport)
           throw usageError(`${where(i)}: nh= is for a packet with no icmpv6/udp/tcp layer`);
-        spec.ipv6 = {
-          src: l.src!,
-          dst: l.dst!,
-          hopLimit: l.hlim ?? (ndType ? ND_HOP_LIMIT : 64),
-          trafficClass: l.tc ?? 0,
-          flowLabel: l.flow ?? 0,
-          ...(l.nh === undefined ? {} : { protocol: l.nh }),
-        };
+        spec.ipv6 = ipv6Spec(l, ndType);
         break;
       case 'icmp':
       case 'icmpv6':
@@ -129,15 +111,7 @@ export function readFrameSpec(text: string): FrameTemplate {
         break;
       case 'tcp':
         need(i, l.dport, 'dport', 'N');
-        spec.tcp = {
-          srcPort: l.sport ?? DEFAULT_PORT,
-          dstPort: l.dport!,
-          flags: l.flags ?? 'S',
-          seq: l.seq ?? 0,
-          ack: l.ack ?? 0,
-          window: l.win ?? 65535,
-          ...(l.opts === undefined ? {} : { options: l.opts }),
-        };
+        spec.tcp = tcpSpec(l);
         break;
       case 'text':
       case 'hex':
@@ -150,24 +124,70 @@ export function readFrameSpec(text: string): FrameTemplate {
   if (transport !== undefined && !spec.ipv4 && !spec.ipv6) {
     throw usageError(`${WHAT}: ${transport.kind} needs an ${under(transport.kind)} layer under it to be sent`);
   }
-  if (ndType && icmpv6?.kind === 'icmpv6') {
-    const ipv6 = layers.find((l) => l.kind === 'ipv6');
-    if (ipv6?.kind === 'ipv6' && ipv6.hlim !== undefined && ipv6.hlim !== ND_HOP_LIMIT)
-      warnings.push(
-        `hop limit ${ipv6.hlim}: a neighbour discovery message is dropped by its receiver unless it is 255`,
-      );
-    const isNsNa =
-      icmpv6.type === Icmpv6Type.NEIGHBOR_SOLICITATION || icmpv6.type === Icmpv6Type.NEIGHBOR_ADVERTISEMENT;
-    if (isNsNa && (spec.payload?.length ?? 0) < ND_TARGET_LEN)
-      warnings.push(
-        `a neighbour ${icmpv6.type === Icmpv6Type.NEIGHBOR_SOLICITATION ? 'solicitation' : 'advertisement'} ` +
-          `carries its ${ND_TARGET_LEN}-byte target address after the header (hex ...): this one has ` +
-          `${spec.payload?.length ?? 0} bytes, and its receiver drops it`,
-      );
-  }
+  const warnings = ndType ? ndWarnings(layers, spec.payload?.length ?? 0) : [];
   const template: FrameTemplate = { text, spec, srcFromPort, warnings };
   frameBytes(template, 0); // what the builder refuses (a payload too long for IP), refused now
   return template;
+}
+
+type LayerOf<K extends Layer['kind']> = Extract<Layer, { kind: K }>;
+
+/** An ipv4 layer whose src and dst are known to be there. */
+function ipv4Spec(l: LayerOf<'ipv4'>): FrameSpec['ipv4'] {
+  return {
+    src: l.src!,
+    dst: l.dst!,
+    ttl: l.ttl ?? 64,
+    identification: l.id ?? 0,
+    dscp: (l.tos ?? 0) >>> 2,
+    ecn: (l.tos ?? 0) & 3,
+    dontFragment: l.df ?? true,
+    ...(l.opts === undefined ? {} : { options: l.opts }),
+    ...(l.proto === undefined ? {} : { protocol: l.proto }),
+  };
+}
+
+/** An ipv6 layer whose src and dst are known to be there; ND: it carries neighbour discovery. */
+function ipv6Spec(l: LayerOf<'ipv6'>, nd: boolean): FrameSpec['ipv6'] {
+  return {
+    src: l.src!,
+    dst: l.dst!,
+    hopLimit: l.hlim ?? (nd ? ND_HOP_LIMIT : 64),
+    trafficClass: l.tc ?? 0,
+    flowLabel: l.flow ?? 0,
+    ...(l.nh === undefined ? {} : { protocol: l.nh }),
+  };
+}
+
+/** A tcp layer whose dport is known to be there. */
+function tcpSpec(l: LayerOf<'tcp'>): FrameSpec['tcp'] {
+  return {
+    srcPort: l.sport ?? DEFAULT_PORT,
+    dstPort: l.dport!,
+    flags: l.flags ?? 'S',
+    seq: l.seq ?? 0,
+    ack: l.ack ?? 0,
+    window: l.win ?? 65535,
+    ...(l.opts === undefined ? {} : { options: l.opts }),
+  };
+}
+
+/** What a neighbour discovery message's receiver would drop it for; PAYLOAD: its bytes after the header. */
+function ndWarnings(layers: readonly Layer[], payload: number): string[] {
+  const warnings: string[] = [];
+  const ipv6 = layers.find((l) => l.kind === 'ipv6');
+  if (ipv6?.kind === 'ipv6' && ipv6.hlim !== undefined && ipv6.hlim !== ND_HOP_LIMIT)
+    warnings.push(`hop limit ${ipv6.hlim}: a neighbour discovery message is dropped by its receiver unless it is 255`);
+  const icmpv6 = layers.find((l) => l.kind === 'icmpv6');
+  const type = icmpv6?.kind === 'icmpv6' ? icmpv6.type : undefined;
+  const isNsNa = type === Icmpv6Type.NEIGHBOR_SOLICITATION || type === Icmpv6Type.NEIGHBOR_ADVERTISEMENT;
+  if (isNsNa && payload < ND_TARGET_LEN)
+    warnings.push(
+      `a neighbour ${type === Icmpv6Type.NEIGHBOR_SOLICITATION ? 'solicitation' : 'advertisement'} ` +
+        `carries its ${ND_TARGET_LEN}-byte target address after the header (hex ...): this one has ` +
+        `${payload} bytes, and its receiver drops it`,
+    );
+  return warnings;
 }
 
 function under(kind: Layer['kind']): string {

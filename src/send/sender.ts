@@ -58,18 +58,13 @@ export interface SendOptions {
   readonly stop: Promise<void>;
 }
 
-export async function runSend(
-  port: Port,
-  plan: SendPlan,
-  events: SendEvents,
-  options: SendOptions,
-): Promise<SendOutcome> {
-  const { expect } = options;
-  const round = plan.frames.length;
-  const planned = round * plan.count;
-  const hdr = port.hdrLen;
-  // Every distinct frame once, each behind a zeroed vnet header when the port has one (no GSO,
-  // no checksum to finish: the frame is sent as it is).
+export function runSend(port: Port, plan: SendPlan, events: SendEvents, options: SendOptions): Promise<SendOutcome> {
+  return new SendRun(port, plan, events, options).run();
+}
+
+/** Every distinct frame of PLAN once in one buffer, each behind HDR zeroed bytes, and where each starts. */
+function layOut(plan: SendPlan, hdr: number): { area: Uint8Array; slotOffsets: number[] } {
+  // A zeroed vnet header: no GSO, no checksum to finish (the frame is sent as it is).
   const slotOffsets: number[] = [];
   let size = 0;
   for (const f of plan.frames) {
@@ -80,139 +75,193 @@ export async function runSend(
   plan.frames.forEach((f, i) => {
     area.set(f, slotOffsets[i]! + hdr);
   });
-  const budget = Math.max(1, port.budget);
-  const offsets = new Uint32Array(budget);
-  const lengths = new Uint32Array(budget);
-  const status = new Int32Array(budget);
-  const frame = new Frame();
+  return { area, slotOffsets };
+}
 
-  const roundLength = plan.times === null ? 0 : plan.times[round - 1]!;
-  const due = (k: number): number => {
-    if (plan.times === null) return k * plan.interval;
-    // The next round starts when the last frame of this one is sent.
-    return Math.floor(k / round) * roundLength + plan.times[k % round]!;
-  };
+/** Seconds from the start at which frame K of the whole plan (all rounds) is due. */
+function schedule(plan: SendPlan): (k: number) => number {
+  const round = plan.frames.length;
+  const times = plan.times;
+  if (times === null) return (k) => k * plan.interval;
+  // The next round starts when the last frame of this one is sent.
+  const roundLength = times[round - 1]!;
+  return (k) => Math.floor(k / round) * roundLength + times[k % round]!;
+}
 
-  let next = 0;
-  let sent = 0;
-  let received = 0;
-  let matched = 0;
-  let fatal: TapyardError | null = null;
-  let finish: () => void = () => {};
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
+/** One run of a plan: its schedule, what was sent and read back, and how it ends. */
+class SendRun {
+  private readonly round: number;
+  private readonly planned: number;
+  private readonly hdr: number;
+  private readonly area: Uint8Array;
+  private readonly slotOffsets: number[];
+  private readonly due: (k: number) => number;
+  private readonly offsets: Uint32Array;
+  private readonly lengths: Uint32Array;
+  private readonly status: Int32Array;
+  private readonly frame = new Frame();
+  private next = 0;
+  private sent = 0;
+  private received = 0;
+  private matched = 0;
+  private fatal: TapyardError | null = null;
+  private finish: () => void = () => {};
+  private readonly finished = new Promise<void>((resolve) => {
+    this.finish = resolve;
   });
-  let over = false;
-  let timer: NodeJS.Timeout | null = null;
-  let started = process.hrtime.bigint();
-  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  private over = false;
+  private timer: NodeJS.Timeout | null = null;
+  private started = process.hrtime.bigint();
 
-  const end = () => {
-    if (over) return;
-    over = true;
-    if (timer !== null) clearTimeout(timer);
-    finish();
-  };
+  constructor(
+    private readonly port: Port,
+    private readonly plan: SendPlan,
+    private readonly events: SendEvents,
+    private readonly options: SendOptions,
+  ) {
+    this.round = plan.frames.length;
+    this.planned = this.round * plan.count;
+    this.hdr = port.hdrLen;
+    ({ area: this.area, slotOffsets: this.slotOffsets } = layOut(plan, this.hdr));
+    this.due = schedule(plan);
+    const budget = Math.max(1, port.budget);
+    this.offsets = new Uint32Array(budget);
+    this.lengths = new Uint32Array(budget);
+    this.status = new Int32Array(budget);
+  }
+
+  async run(): Promise<SendOutcome> {
+    const port = this.port;
+    port.start({
+      onBatch: (_port, batch: RxBatch) => this.readBack(batch),
+      onWritable: () => {
+        if (!this.over) this.pump();
+      },
+      onFatal: (_port, error) => {
+        this.fatal = error;
+        this.end();
+      },
+    });
+    void this.options.stop.then(() => this.end());
+    // A capture process needs a moment before it sees replies: nothing is sent before it does.
+    await Promise.race([port.ready ?? Promise.resolve(), this.finished]);
+    this.started = process.hrtime.bigint();
+    if (!this.over) this.pump();
+    await this.finished;
+    if (this.timer !== null) clearTimeout(this.timer);
+    const unsent = this.planned - this.next;
+    if (unsent > 0) port.counters.drop(SendReason.UNSENT, unsent);
+    return {
+      planned: this.planned,
+      sent: this.sent,
+      received: this.received,
+      matched: this.matched,
+      drops: { ...port.counters.drops },
+      expectationMet: this.options.expect === null ? null : this.matched > 0,
+      fatal: this.fatal,
+      seconds: this.elapsed(),
+    };
+  }
+
+  private elapsed(): number {
+    return Number(process.hrtime.bigint() - this.started) / 1e9;
+  }
+
+  private end(): void {
+    if (this.over) return;
+    this.over = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.finish();
+  }
+
   // The wait ends when every frame sent has had its match (one frame: the first match, as srp1),
   // or at the timeout; the expectation is met by one match.
-  const allMatched = () => next === planned && matched >= sent;
-  const afterLastFrame = () => {
-    if (expect === null || allMatched()) return end();
-    const deadline = elapsed() + options.timeoutS;
-    const wait = () => {
-      const left = deadline - elapsed();
-      if (left <= 0) end();
-      else timer = setTimeout(wait, Math.min(left * 1000, MAX_TIMER_MS));
-    };
-    wait();
-  };
+  private allMatched(): boolean {
+    return this.next === this.planned && this.matched >= this.sent;
+  }
 
-  const pump = () => {
-    timer = null;
-    if (over) return;
-    const now = elapsed();
-    let n = 0;
-    while (next + n < planned && n < budget && due(next + n) <= now) {
-      const slot = (next + n) % round;
-      offsets[n] = slotOffsets[slot]!;
-      lengths[n] = hdr + plan.frames[slot]!.length;
-      n++;
-    }
-    if (n > 0) {
-      const taken = port.send(area, offsets, lengths, n, status);
-      for (let i = 0; i < taken; i++) {
-        const bytes = plan.frames[(next + i) % round]!;
-        if (status[i] === 0) {
-          sent++;
-          port.counters.tx(bytes.length);
-          events.sent(bytes, next + i, now);
-        } else {
-          const reason = txErrorReason(status[i]!);
-          port.counters.drop(reason);
-          events.refused(bytes, next + i, reason, now);
-        }
-      }
-      next += taken;
-      if (taken < n) {
-        // The device is full: go on when it says it can take more.
-        port.setWantWritable(true);
-        return;
-      }
-    }
-    if (next === planned) {
-      afterLastFrame();
+  private afterLastFrame(): void {
+    if (this.options.expect === null || this.allMatched()) {
+      this.end();
       return;
     }
-    const wait = due(next) - elapsed();
-    if (wait <= 0) setImmediate(pump);
+    const deadline = this.elapsed() + this.options.timeoutS;
+    const wait = () => {
+      const left = deadline - this.elapsed();
+      if (left <= 0) this.end();
+      else this.timer = setTimeout(wait, Math.min(left * 1000, MAX_TIMER_MS));
+    };
+    wait();
+  }
+
+  /** Write every frame that is due, then wait for the next one (or for room on the device). */
+  private pump(): void {
+    this.timer = null;
+    if (this.over) return;
+    const now = this.elapsed();
+    const { plan, round, planned, offsets, lengths } = this;
+    let n = 0;
+    while (this.next + n < planned && n < offsets.length && this.due(this.next + n) <= now) {
+      const slot = (this.next + n) % round;
+      offsets[n] = this.slotOffsets[slot]!;
+      lengths[n] = this.hdr + plan.frames[slot]!.length;
+      n++;
+    }
+    if (n > 0 && this.write(n, now) < n) {
+      // The device is full: go on when it says it can take more.
+      this.port.setWantWritable(true);
+      return;
+    }
+    if (this.next === planned) {
+      this.afterLastFrame();
+      return;
+    }
+    const wait = this.due(this.next) - this.elapsed();
+    if (wait <= 0) setImmediate(() => this.pump());
     // A timer holds at most 2^31-1 ms (24.8 days; Node warns and fires at once above it): a longer
     // gap in a capture is waited out in steps, pump checking each time whether the frame is due.
-    else timer = setTimeout(pump, Math.min(wait * 1000, MAX_TIMER_MS));
-  };
+    else this.timer = setTimeout(() => this.pump(), Math.min(wait * 1000, MAX_TIMER_MS));
+  }
 
-  port.start({
-    onBatch(_port, batch: RxBatch) {
-      for (let i = 0; i < batch.count; i++) {
-        received++;
-        const length = batch.lengths[i]!;
-        if (length < 0) {
-          port.counters.drop(DropReason.TRUNCATED);
-          continue;
-        }
-        port.counters.rx(length);
-        frame.parse(batch.buf, batch.offsets[i]!, length);
-        if (expect?.matches(frame)) {
-          matched++;
-          events.matched(frame, elapsed());
-          if (allMatched() && !over) end();
-        } else port.counters.drop(SendReason.NOT_EXPECTED);
+  /** Write the N frames laid out in offsets/lengths; how many the port took. */
+  private write(n: number, now: number): number {
+    const port = this.port;
+    const status = this.status;
+    const taken = port.send(this.area, this.offsets, this.lengths, n, status);
+    for (let i = 0; i < taken; i++) {
+      const bytes = this.plan.frames[(this.next + i) % this.round]!;
+      if (status[i] === 0) {
+        this.sent++;
+        port.counters.tx(bytes.length);
+        this.events.sent(bytes, this.next + i, now);
+      } else {
+        const reason = txErrorReason(status[i]!);
+        port.counters.drop(reason);
+        this.events.refused(bytes, this.next + i, reason, now);
       }
-    },
-    onWritable() {
-      if (!over) pump();
-    },
-    onFatal(_port, error) {
-      fatal = error;
-      end();
-    },
-  });
-  void options.stop.then(end);
-  // A capture process needs a moment before it sees replies: nothing is sent before it does.
-  await Promise.race([port.ready ?? Promise.resolve(), finished]);
-  started = process.hrtime.bigint();
-  if (!over) pump();
-  await finished;
-  if (timer !== null) clearTimeout(timer);
-  const unsent = planned - next;
-  if (unsent > 0) port.counters.drop(SendReason.UNSENT, unsent);
-  return {
-    planned,
-    sent,
-    received,
-    matched,
-    drops: { ...port.counters.drops },
-    expectationMet: expect === null ? null : matched > 0,
-    fatal,
-    seconds: elapsed(),
-  };
+    }
+    this.next += taken;
+    return taken;
+  }
+
+  /** Frames read back from the port: a match for the expectation, or one nobody asked for. */
+  private readBack(batch: RxBatch): void {
+    const port = this.port;
+    const frame = this.frame;
+    for (let i = 0; i < batch.count; i++) {
+      this.received++;
+      const length = batch.lengths[i]!;
+      if (length < 0) {
+        port.counters.drop(DropReason.TRUNCATED);
+        continue;
+      }
+      port.counters.rx(length);
+      frame.parse(batch.buf, batch.offsets[i]!, length);
+      if (this.options.expect?.matches(frame)) {
+        this.matched++;
+        this.events.matched(frame, this.elapsed());
+        if (this.allMatched() && !this.over) this.end();
+      } else port.counters.drop(SendReason.NOT_EXPECTED);
+    }
+  }
 }

@@ -27,14 +27,24 @@ function frameSummary(bytes: Uint8Array) {
   };
 }
 
+/** One traced frame and what it met: what render and toJson show. */
+export interface TracedFrame {
+  readonly bytes: Uint8Array;
+  /** The station that sent it. */
+  readonly from: string;
+  /** The topology, in the words it was described with. */
+  readonly topology: string;
+  readonly journey: Journey;
+  /** The copies each station received. */
+  readonly counts: ReadonlyMap<string, number>;
+  /** Every station, in the order the copies are listed. */
+  readonly stations: readonly string[];
+}
+
+/** The trace as text; MACS names the stations' own addresses where the frame shows them. */
 export function render(
-  bytes: Uint8Array,
-  from: string,
-  topology: string,
-  journey: Journey,
-  counts: Map<string, number>,
-  stations: string[],
-  macs: Map<string, Mac>,
+  { bytes, from, topology, journey, counts, stations }: TracedFrame,
+  macs: ReadonlyMap<string, Mac>,
 ): string {
   const f = frameSummary(bytes);
   const name = (m: string) => {
@@ -83,14 +93,7 @@ function tagText(tags: readonly string[]): string {
   return tags.length === 0 ? 'untagged' : tags.join(' / ');
 }
 
-export function toJson(
-  bytes: Uint8Array,
-  from: string,
-  topology: string,
-  journey: Journey,
-  counts: Map<string, number>,
-  stations: string[],
-) {
+export function toJson({ bytes, from, topology, journey, counts, stations }: TracedFrame) {
   return {
     frame: { ...frameSummary(bytes), hex: Buffer.from(bytes).toString('hex') },
     from,

@@ -165,47 +165,8 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
     trailer: EMPTY,
     checksum: spec.checksum ?? 'full',
   };
-  if (spec.arp) {
-    const op = spec.arp.operation ?? 'request';
-    const operation = op === 'request' ? ArpOperation.REQUEST : op === 'reply' ? ArpOperation.REPLY : op;
-    repr.arp = {
-      operation,
-      senderMac: spec.arp.senderMac === undefined ? src : mac(spec.arp.senderMac, 'arp.senderMac'),
-      senderIp: ipv4Address(spec.arp.senderIp, 'arp.senderIp'),
-      targetMac:
-        spec.arp.targetMac !== undefined
-          ? mac(spec.arp.targetMac, 'arp.targetMac')
-          : operation === ArpOperation.REQUEST
-            ? 0
-            : dst,
-      targetIp: ipv4Address(spec.arp.targetIp, 'arp.targetIp'),
-    };
-  }
-  if (spec.ipv4) {
-    const s = spec.ipv4;
-    const options = s.options ?? EMPTY;
-    const fragmentOffset = s.fragmentOffset ?? 0;
-    if (fragmentOffset % 8 !== 0 || fragmentOffset > 0xfff8) {
-      throw specError(`Fragment offset ${fragmentOffset} is not a multiple of 8 below 65536.`);
-    }
-    repr.ipv4 = {
-      dscp: s.dscp ?? 0,
-      ecn: s.ecn ?? 0,
-      identification: s.identification ?? 0,
-      dontFragment: s.dontFragment ?? true,
-      moreFragments: s.moreFragments ?? false,
-      fragmentOffset,
-      ttl: s.ttl ?? 64,
-      protocol: s.protocol ?? IpProtocol.NO_NEXT_HEADER,
-      src: ipv4Address(s.src, 'ipv4.src'),
-      dst: ipv4Address(s.dst, 'ipv4.dst'),
-      options,
-      payloadLength: 0,
-    };
-    if (ipv4HeaderLength(repr.ipv4) > IPV4_MAX_HEADER_LEN) {
-      throw specError(`${options.length} bytes of IPv4 options do not fit (40 at most).`);
-    }
-  }
+  if (spec.arp) repr.arp = arpFromSpec(spec.arp, src, dst);
+  if (spec.ipv4) repr.ipv4 = ipv4FromSpec(spec.ipv4);
   if (spec.ipv6) {
     const s = spec.ipv6;
     for (const ext of s.extensions ?? []) checkExtension(ext);
@@ -230,25 +191,7 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
     };
   }
   if (spec.udp) repr.udp = { srcPort: spec.udp.srcPort, dstPort: spec.udp.dstPort, payloadLength: 0 };
-  if (spec.tcp) {
-    const s = spec.tcp;
-    const flags = typeof s.flags === 'string' ? parseTcpFlags(s.flags) : (s.flags ?? parseTcpFlags('S'));
-    if (flags === null) throw specError(`TCP flags '${String(s.flags)}' use a letter other than S F P R U E W e '.'.`);
-    repr.tcp = {
-      srcPort: s.srcPort,
-      dstPort: s.dstPort,
-      seq: s.seq ?? 0,
-      ack: s.ack ?? 0,
-      flags,
-      window: s.window ?? 65535,
-      urgent: s.urgent ?? 0,
-      options: s.options ?? EMPTY,
-      payloadLength: 0,
-    };
-    if (tcpHeaderLength(repr.tcp) > TCP_MAX_HEADER_LEN) {
-      throw specError(`${repr.tcp.options.length} bytes of TCP options do not fit (40 at most).`);
-    }
-  }
+  if (spec.tcp) repr.tcp = tcpFromSpec(spec.tcp);
   const l4Length = transportHeaderLength(repr) + payload.length;
   // IPv4 counts its header in the total length, IPv6 only the extension headers.
   const ipLength = repr.ipv4
@@ -260,6 +203,66 @@ export function frameSpecRepr(spec: FrameSpec): FrameRepr {
   const unpadded = ethernetHeaderLength(repr.ethernet) + networkHeaderLength(repr) + l4Length;
   if (spec.padTo !== undefined && spec.padTo > unpadded) repr.trailer = new Uint8Array(spec.padTo - unpadded);
   return repr;
+}
+
+/** An ARP packet's fields. A sender MAC not given is the frame's SRC; a target MAC, 0 in a request, else DST. */
+function arpFromSpec(a: NonNullable<FrameSpec['arp']>, src: Mac, dst: Mac): NonNullable<FrameRepr['arp']> {
+  const op = a.operation ?? 'request';
+  const operation = op === 'request' ? ArpOperation.REQUEST : op === 'reply' ? ArpOperation.REPLY : op;
+  return {
+    operation,
+    senderMac: a.senderMac === undefined ? src : mac(a.senderMac, 'arp.senderMac'),
+    senderIp: ipv4Address(a.senderIp, 'arp.senderIp'),
+    targetMac:
+      a.targetMac !== undefined ? mac(a.targetMac, 'arp.targetMac') : operation === ArpOperation.REQUEST ? 0 : dst,
+    targetIp: ipv4Address(a.targetIp, 'arp.targetIp'),
+  };
+}
+
+function ipv4FromSpec(s: NonNullable<FrameSpec['ipv4']>): NonNullable<FrameRepr['ipv4']> {
+  const options = s.options ?? EMPTY;
+  const fragmentOffset = s.fragmentOffset ?? 0;
+  if (fragmentOffset % 8 !== 0 || fragmentOffset > 0xfff8) {
+    throw specError(`Fragment offset ${fragmentOffset} is not a multiple of 8 below 65536.`);
+  }
+  const ipv4 = {
+    dscp: s.dscp ?? 0,
+    ecn: s.ecn ?? 0,
+    identification: s.identification ?? 0,
+    dontFragment: s.dontFragment ?? true,
+    moreFragments: s.moreFragments ?? false,
+    fragmentOffset,
+    ttl: s.ttl ?? 64,
+    protocol: s.protocol ?? IpProtocol.NO_NEXT_HEADER,
+    src: ipv4Address(s.src, 'ipv4.src'),
+    dst: ipv4Address(s.dst, 'ipv4.dst'),
+    options,
+    payloadLength: 0,
+  };
+  if (ipv4HeaderLength(ipv4) > IPV4_MAX_HEADER_LEN) {
+    throw specError(`${options.length} bytes of IPv4 options do not fit (40 at most).`);
+  }
+  return ipv4;
+}
+
+function tcpFromSpec(s: NonNullable<FrameSpec['tcp']>): NonNullable<FrameRepr['tcp']> {
+  const flags = typeof s.flags === 'string' ? parseTcpFlags(s.flags) : (s.flags ?? parseTcpFlags('S'));
+  if (flags === null) throw specError(`TCP flags '${String(s.flags)}' use a letter other than S F P R U E W e '.'.`);
+  const tcp = {
+    srcPort: s.srcPort,
+    dstPort: s.dstPort,
+    seq: s.seq ?? 0,
+    ack: s.ack ?? 0,
+    flags,
+    window: s.window ?? 65535,
+    urgent: s.urgent ?? 0,
+    options: s.options ?? EMPTY,
+    payloadLength: 0,
+  };
+  if (tcpHeaderLength(tcp) > TCP_MAX_HEADER_LEN) {
+    throw specError(`${tcp.options.length} bytes of TCP options do not fit (40 at most).`);
+  }
+  return tcp;
 }
 
 function checkExtension(ext: Ipv6ExtensionRepr): void {

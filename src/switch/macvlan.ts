@@ -133,31 +133,43 @@ export interface MacvlanConfig {
   endpoints: readonly EndpointConfig[];
 }
 
+/** An endpoint as add() resolved it: every default filled in, and its mode's rules. */
+type EndpointSetup = Required<EndpointConfig> & { readonly rules: ModeRules };
+
 class Endpoint {
+  readonly name: string;
+  readonly mode: MacvlanMode;
+  readonly rules: ModeRules;
+  readonly mac: Mac;
+  readonly groups: readonly Mac[];
+  readonly sources: readonly Mac[];
+  readonly nodst: boolean;
+  readonly nopromisc: boolean;
+  readonly promisc: boolean;
+  readonly allmulti: boolean;
+  readonly up: boolean;
   readonly filter: McFilter;
   /** ModeBit[mode], looked up once: the flood masks test it for every sibling of every frame. */
   readonly modeBit: number;
   /** Forwarder port this endpoint maps to. */
   port = -1;
 
-  constructor(
-    readonly name: string,
-    readonly mode: MacvlanMode,
-    readonly rules: ModeRules,
-    readonly mac: Mac,
-    readonly groups: readonly Mac[],
-    readonly sources: readonly Mac[],
-    readonly nodst: boolean,
-    readonly nopromisc: boolean,
-    readonly promisc: boolean,
-    readonly allmulti: boolean,
-    readonly up: boolean,
-    hashMix: number,
-  ) {
-    this.modeBit = ModeBit[mode];
-    this.filter = new McFilter(hashMix);
-    if (promisc || allmulti) this.filter.fill();
-    else this.filter.compute(groups);
+  constructor(setup: EndpointSetup) {
+    this.name = setup.name;
+    this.mode = setup.mode;
+    this.rules = setup.rules;
+    this.mac = setup.mac;
+    this.groups = setup.groups;
+    this.sources = setup.sources;
+    this.nodst = setup.nodst;
+    this.nopromisc = setup.nopromisc;
+    this.promisc = setup.promisc;
+    this.allmulti = setup.allmulti;
+    this.up = setup.up;
+    this.modeBit = ModeBit[setup.mode];
+    this.filter = new McFilter(setup.hashMix);
+    if (setup.promisc || setup.allmulti) this.filter.fill();
+    else this.filter.compute(setup.groups);
   }
 }
 
@@ -253,20 +265,20 @@ export class Macvlan implements Switch {
         `endpoint ${c.name}: ${formatMac(mac)} is already used on this lower (EADDRINUSE)`,
       );
     }
-    const e = new Endpoint(
-      c.name,
+    const e = new Endpoint({
+      name: c.name,
       mode,
-      MACVLAN_MODES[mode],
+      rules: MACVLAN_MODES[mode],
       mac,
-      c.groups ?? [],
-      c.sources ?? [],
-      c.nodst ?? false,
-      c.nopromisc ?? false,
-      c.promisc ?? false,
-      c.allmulti ?? false,
+      groups: c.groups ?? [],
+      sources: c.sources ?? [],
+      nodst: c.nodst ?? false,
+      nopromisc: c.nopromisc ?? false,
+      promisc: c.promisc ?? false,
+      allmulti: c.allmulti ?? false,
       up,
-      c.hashMix ?? 0,
-    );
+      hashMix: c.hashMix ?? 0,
+    });
     const index = this.endpoints.length;
     e.port = index; // until bind() maps endpoints to forwarder ports
     this.endpoints.push(e);

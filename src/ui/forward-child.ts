@@ -1,13 +1,13 @@
 // The run the ui shows: `tapyard forward --json --stats --inject ARGS` as a child process,
 // optionally in a network namespace, whose counters (one JSON object per line) are handed on as
 // they arrive, and to whose standard input the page's frames are written. The forwarder itself
-// stays untouched: the ui reads and writes only what any script could (src/cli/inject-channel.ts).
+// stays untouched: the ui reads and writes only what any script could (src/run/inject-channel.ts).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { InjectAnswer } from '../cli/inject-channel.js';
 import { TapyardError } from '../error.js';
 import { packageRoot } from '../package-root.js';
+import type { InjectAnswer } from '../run/inject-channel.js';
 
 export interface ForwardChild {
   child: ChildProcess;

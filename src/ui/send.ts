@@ -2,11 +2,11 @@
 // the chosen port had read it (forward --inject). Fields are read with the same value types as
 // every option, so a bad one gets the sentence the command line would give.
 
-import type { InjectAnswer } from '../cli/inject-channel.js';
 import { TapyardError } from '../error.js';
 import { EtherType, emitEthernet } from '../frame/ethernet.js';
 import { hexOrDecimal, integer, mac } from '../grammar/value.js';
 import { BROADCAST, parseMac } from '../mac.js';
+import type { InjectAnswer } from '../run/inject-channel.js';
 import type { UiTopology } from './topology.js';
 
 export interface SendRequest {

@@ -40,5 +40,6 @@ export function traceJson(req: TraceRequest): ReturnType<typeof toJson> {
   const lab = buildTraceLab(config);
   const { from, bytes } = traceFrame(lab, config.from, config.frame);
   const journey = lab.send(from, bytes);
-  return toJson(bytes, from, lab.description, journey, countDeliveries(journey), lab.stations());
+  const counts = countDeliveries(journey);
+  return toJson({ bytes, from, topology: lab.description, journey, counts, stations: lab.stations() });
 }

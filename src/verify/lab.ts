@@ -119,127 +119,139 @@ export async function buildKernelLab(t: LabTopology): Promise<KernelLab> {
     return name;
   };
   const dev = (role: string) => `ty-${id}-${role}`;
-  const stations = new Map<string, Place>();
-  const devices = new Map<string, string>();
-  let switchStack: string | null = null;
+  const b: LabBuild = { ns, dev, stations: new Map(), devices: new Map() };
   const close = () => removeNamespaces(made);
+  let switchStack: string | null = null;
   try {
-    if (t.kind === 'macvlan') {
-      const hv = ns('hv');
-      const ext = ns('ext');
-      const lower = dev('l');
-      const x = dev('x');
-      if (t.wire === 'direct') {
-        ip('-n', hv, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', x, 'netns', ext);
-      } else {
-        const sw = ns('sw');
-        const br = dev('br');
-        ip(
-          '-n',
-          sw,
-          'link',
-          'add',
-          br,
-          'type',
-          'bridge',
-          'stp_state',
-          '0',
-          'forward_delay',
-          '0',
-          'mcast_snooping',
-          '0',
-        );
-        ip('-n', sw, 'link', 'add', dev('sl'), 'type', 'veth', 'peer', 'name', lower, 'netns', hv);
-        ip('-n', sw, 'link', 'add', dev('sx'), 'type', 'veth', 'peer', 'name', x, 'netns', ext);
-        for (const p of ['sl', 'sx']) {
-          ip('-n', sw, 'link', 'set', dev(p), 'master', br);
-          ip('-n', sw, 'link', 'set', dev(p), 'up');
-        }
-        if (t.wire === 'hairpin') ip('-n', sw, 'link', 'set', dev('sl'), 'type', 'bridge_slave', 'hairpin', 'on');
-        ip('-n', sw, 'link', 'set', br, 'up');
-        devices.set(`${sw}/${dev('sl')}`, "the switch's port toward the lower");
-        devices.set(`${sw}/${dev('sx')}`, "the switch's port toward ext");
-        devices.set(`${sw}/${br}`, 'the switch');
-        switchStack = `${sw}/${br}`;
-      }
-      ip('-n', hv, 'link', 'set', lower, 'address', formatMac(t.lowerMac));
-      ip('-n', ext, 'link', 'set', x, 'address', formatMac(t.extMac));
-      ip('-n', hv, 'link', 'set', lower, 'up');
-      ip('-n', ext, 'link', 'set', x, 'up');
-      // Ports forward once their veth peers are up too.
-      if (t.wire !== 'direct') await waitForwarding(`ty-${id}-sw`, [dev('sl'), dev('sx')]);
-      stations.set(HOST, { ns: hv, dev: lower });
-      stations.set(EXT, { ns: ext, dev: x });
-      t.endpoints.forEach((e, i) => {
-        const name = dev(`e${i}`);
-        const args = ['-n', hv, 'link', 'add', 'link', lower, 'name', name];
-        if (e.mode !== 'passthru' && e.mac !== undefined) args.push('address', formatMac(e.mac));
-        args.push('type', 'macvlan', 'mode', e.mode ?? 'vepa');
-        if (e.nodst) args.push('flag', 'nodst');
-        if (e.nopromisc) args.push('flag', 'nopromisc');
-        if ((e.sources ?? []).length > 0) args.push('macaddr', 'set', ...e.sources!.map(formatMac));
-        ip(...args);
-        if (e.up !== false) ip('-n', hv, 'link', 'set', name, 'up');
-        if (e.allmulti) ip('-n', hv, 'link', 'set', name, 'allmulticast', 'on');
-        if (e.promisc) ip('-n', hv, 'link', 'set', name, 'promisc', 'on');
-        for (const g of e.groups ?? []) ip('-n', hv, 'maddr', 'add', formatMac(g), 'dev', name);
-        stations.set(e.name, { ns: hv, dev: name });
-      });
-    } else {
-      const brNs = ns('br');
-      const st = ns('st');
-      const br = dev('br');
-      ip(
-        '-n',
-        brNs,
-        'link',
-        'add',
-        br,
-        'address',
-        formatMac(t.macs.get(HOST)!),
-        'type',
-        'bridge',
-        'stp_state',
-        '0',
-        'forward_delay',
-        '0',
-        'mcast_snooping',
-        t.snooping ? '1' : '0',
-      );
-      ip('-n', brNs, 'link', 'set', br, 'up');
-      stations.set(HOST, { ns: brNs, dev: br });
-      const ports: string[] = [];
-      t.ports.forEach((p, i) => {
-        const port = dev(`p${i}`);
-        const station = dev(`s${i}`);
-        ip('-n', brNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', station, 'netns', st);
-        if (p.mac !== undefined && p.mac !== null) ip('-n', brNs, 'link', 'set', port, 'address', formatMac(p.mac));
-        ip('-n', st, 'link', 'set', station, 'address', formatMac(t.macs.get(p.name)!));
-        ip('-n', brNs, 'link', 'set', port, 'master', br);
-        const flags: [string, boolean | undefined][] = [
-          ['hairpin', p.hairpin],
-          ['flood', p.flood],
-          ['bcast_flood', p.bcastFlood],
-          ['mcast_flood', p.mcastFlood],
-          ['learning', p.learning],
-        ];
-        const set = flags.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [k, v ? 'on' : 'off']);
-        if (p.groupFwdMask !== undefined) set.push('group_fwd_mask', String(p.groupFwdMask));
-        if (set.length > 0) ip('-n', brNs, 'link', 'set', port, 'type', 'bridge_slave', ...set);
-        ip('-n', brNs, 'link', 'set', port, 'up');
-        ip('-n', st, 'link', 'set', station, 'up');
-        stations.set(p.name, { ns: st, dev: station });
-        devices.set(`${brNs}/${port}`, `bridge port ${p.name}`);
-        ports.push(port);
-      });
-      await waitForwarding(brNs, ports);
-    }
+    if (t.kind === 'macvlan') switchStack = await buildMacvlanLab(t, b);
+    else await buildBridgeLab(t, b);
   } catch (err) {
     close();
     throw err;
   }
+  const { stations, devices } = b;
   for (const [name, place] of stations) devices.set(`${place.ns}/${place.dev}`, name);
   return { namespaces: made, stations, devices, switchStack, close };
+}
+
+/** What the steps of a build share: the lab's names, and the stations and devices it records. */
+interface LabBuild {
+  /** A new namespace of the lab, for ROLE. */
+  ns(role: string): string;
+  /** The name of the lab's device for ROLE. */
+  dev(role: string): string;
+  readonly stations: Map<string, Place>;
+  readonly devices: Map<string, string>;
+}
+
+/** A lower (cabled to ext directly or through a switch) and its macvlan endpoints; the switch's stack, if any. */
+async function buildMacvlanLab(t: Extract<LabTopology, { kind: 'macvlan' }>, b: LabBuild): Promise<string | null> {
+  const { ns, dev, stations, devices } = b;
+  let switchStack: string | null = null;
+  const hv = ns('hv');
+  const ext = ns('ext');
+  const lower = dev('l');
+  const x = dev('x');
+  if (t.wire === 'direct') {
+    ip('-n', hv, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', x, 'netns', ext);
+  } else {
+    const sw = ns('sw');
+    const br = dev('br');
+    ip('-n', sw, 'link', 'add', br, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0');
+    ip('-n', sw, 'link', 'add', dev('sl'), 'type', 'veth', 'peer', 'name', lower, 'netns', hv);
+    ip('-n', sw, 'link', 'add', dev('sx'), 'type', 'veth', 'peer', 'name', x, 'netns', ext);
+    for (const p of ['sl', 'sx']) {
+      ip('-n', sw, 'link', 'set', dev(p), 'master', br);
+      ip('-n', sw, 'link', 'set', dev(p), 'up');
+    }
+    if (t.wire === 'hairpin') ip('-n', sw, 'link', 'set', dev('sl'), 'type', 'bridge_slave', 'hairpin', 'on');
+    ip('-n', sw, 'link', 'set', br, 'up');
+    devices.set(`${sw}/${dev('sl')}`, "the switch's port toward the lower");
+    devices.set(`${sw}/${dev('sx')}`, "the switch's port toward ext");
+    devices.set(`${sw}/${br}`, 'the switch');
+    switchStack = `${sw}/${br}`;
+  }
+  ip('-n', hv, 'link', 'set', lower, 'address', formatMac(t.lowerMac));
+  ip('-n', ext, 'link', 'set', x, 'address', formatMac(t.extMac));
+  ip('-n', hv, 'link', 'set', lower, 'up');
+  ip('-n', ext, 'link', 'set', x, 'up');
+  // Ports forward once their veth peers are up too.
+  if (t.wire !== 'direct') await waitForwarding(dev('sw'), [dev('sl'), dev('sx')]);
+  stations.set(HOST, { ns: hv, dev: lower });
+  stations.set(EXT, { ns: ext, dev: x });
+  addEndpoints(t, b, hv, lower);
+  return switchStack;
+}
+
+function addEndpoints(t: Extract<LabTopology, { kind: 'macvlan' }>, b: LabBuild, hv: string, lower: string): void {
+  const { dev, stations } = b;
+  t.endpoints.forEach((e, i) => {
+    const name = dev(`e${i}`);
+    const args = ['-n', hv, 'link', 'add', 'link', lower, 'name', name];
+    if (e.mode !== 'passthru' && e.mac !== undefined) args.push('address', formatMac(e.mac));
+    args.push('type', 'macvlan', 'mode', e.mode ?? 'vepa');
+    if (e.nodst) args.push('flag', 'nodst');
+    if (e.nopromisc) args.push('flag', 'nopromisc');
+    if ((e.sources ?? []).length > 0) args.push('macaddr', 'set', ...e.sources!.map(formatMac));
+    ip(...args);
+    if (e.up !== false) ip('-n', hv, 'link', 'set', name, 'up');
+    if (e.allmulti) ip('-n', hv, 'link', 'set', name, 'allmulticast', 'on');
+    if (e.promisc) ip('-n', hv, 'link', 'set', name, 'promisc', 'on');
+    for (const g of e.groups ?? []) ip('-n', hv, 'maddr', 'add', formatMac(g), 'dev', name);
+    stations.set(e.name, { ns: hv, dev: name });
+  });
+}
+
+/** A bridge with a veth to each port's station (all stations in one namespace). */
+async function buildBridgeLab(t: Extract<LabTopology, { kind: 'bridge' }>, b: LabBuild): Promise<void> {
+  const { ns, dev, stations, devices } = b;
+  const brNs = ns('br');
+  const st = ns('st');
+  const br = dev('br');
+  ip(
+    '-n',
+    brNs,
+    'link',
+    'add',
+    br,
+    'address',
+    formatMac(t.macs.get(HOST)!),
+    'type',
+    'bridge',
+    'stp_state',
+    '0',
+    'forward_delay',
+    '0',
+    'mcast_snooping',
+    t.snooping ? '1' : '0',
+  );
+  ip('-n', brNs, 'link', 'set', br, 'up');
+  stations.set(HOST, { ns: brNs, dev: br });
+  const ports: string[] = [];
+  t.ports.forEach((p, i) => {
+    const port = dev(`p${i}`);
+    const station = dev(`s${i}`);
+    ip('-n', brNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', station, 'netns', st);
+    if (p.mac !== undefined && p.mac !== null) ip('-n', brNs, 'link', 'set', port, 'address', formatMac(p.mac));
+    ip('-n', st, 'link', 'set', station, 'address', formatMac(t.macs.get(p.name)!));
+    ip('-n', brNs, 'link', 'set', port, 'master', br);
+    const flags: [string, boolean | undefined][] = [
+      ['hairpin', p.hairpin],
+      ['flood', p.flood],
+      ['bcast_flood', p.bcastFlood],
+      ['mcast_flood', p.mcastFlood],
+      ['learning', p.learning],
+    ];
+    const set = flags.filter(([, v]) => v !== undefined).flatMap(([k, v]) => [k, v ? 'on' : 'off']);
+    if (p.groupFwdMask !== undefined) set.push('group_fwd_mask', String(p.groupFwdMask));
+    if (set.length > 0) ip('-n', brNs, 'link', 'set', port, 'type', 'bridge_slave', ...set);
+    ip('-n', brNs, 'link', 'set', port, 'up');
+    ip('-n', st, 'link', 'set', station, 'up');
+    stations.set(p.name, { ns: st, dev: station });
+    devices.set(`${brNs}/${port}`, `bridge port ${p.name}`);
+    ports.push(port);
+  });
+  await waitForwarding(brNs, ports);
 }
 
 async function waitForwarding(ns: string, ports: readonly string[]): Promise<void> {

@@ -5,8 +5,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CountersReport } from '../../src/cli/counters-report.js';
 import { packageRoot } from '../../src/package-root.js';
+import type { CountersReport } from '../../src/run/counters-report.js';
+import { STOP_REQUESTS } from '../../src/stop-signals.js';
 
 export const ROOT = packageRoot();
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -45,7 +46,7 @@ function cleanupAll(): void {
   for (const id of [...open]) downById(id);
 }
 process.once('exit', cleanupAll);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+for (const signal of STOP_REQUESTS) {
   process.once(signal, () => {
     cleanupAll();
     process.exit(130);

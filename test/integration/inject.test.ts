@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, expect, test } from 'vitest';
-import type { InjectAnswer } from '../../src/cli/inject-channel.js';
+import type { InjectAnswer } from '../../src/run/inject-channel.js';
 import { markedFrame, Observer, settle } from '../helpers/kernel-observer.js';
 import { CLI, type Lab, labUp } from '../helpers/lab.js';
 import { InjectedSchema } from '../schema/forward-output.js';

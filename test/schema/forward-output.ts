@@ -107,7 +107,7 @@ export const ForwardOutputSchema = z
       'rx + clones = tx + drops + queued, per queue and in total.',
   });
 
-/** With --inject: the answer to one injected frame (src/cli/inject-channel.ts). */
+/** With --inject: the answer to one injected frame (src/run/inject-channel.ts). */
 export const InjectedSchema = z
   .strictObject({
     type: z.literal('injected'),

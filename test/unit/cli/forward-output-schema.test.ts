@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
-import type { CountersReport } from '../../../src/cli/counters-report.js';
-import type { InjectAnswer } from '../../../src/cli/inject-channel.js';
 import { packageRoot } from '../../../src/package-root.js';
+import type { CountersReport } from '../../../src/run/counters-report.js';
+import type { InjectAnswer } from '../../../src/run/inject-channel.js';
 import { type ForwardOutputSchema, forwardOutputJsonSchema, type InjectedSchema } from '../../schema/forward-output.js';
 
 describe('docs/forward-output.schema.json', () => {

@@ -2,8 +2,8 @@
 // its own, and "balanced" needs every queue to balance as well as the total.
 
 import { describe, expect, it } from 'vitest';
-import { queuesReport } from '../../../src/cli/counters-report.js';
-import type { QueueSample } from '../../../src/queues/protocol.js';
+import { queuesReport } from '../../../src/run/counters-report.js';
+import type { QueueSample } from '../../../src/run/queue-protocol.js';
 import { ForwardOutputSchema } from '../../schema/forward-output.js';
 
 const NAMES = [

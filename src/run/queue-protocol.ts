@@ -1,5 +1,5 @@
-// What the main thread and a queue's worker thread say to each other (src/queues/worker.ts,
-// src/cli/forward-queues.ts). Plain data only: it crosses postMessage's structured clone.
+// What the main thread and a queue's worker thread say to each other (src/run/queue-worker.ts,
+// src/run/queue-set.ts). Plain data only: it crosses postMessage's structured clone.
 
 import type { ForwardConfig } from '../config/forward.js';
 import type { Ledger } from '../engine/forwarder.js';

@@ -5,13 +5,11 @@
 // to know about the other queues.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { Forwarder } from '../engine/forwarder.js';
+import type { Forwarder } from '../engine/forwarder.js';
 import { TapyardError } from '../error.js';
-import { buildRxFilter } from '../filter/guest-filter.js';
-import { openPort } from '../port/open.js';
 import { describePort, type Port } from '../port/port.js';
-import { makeSwitch } from '../switch/index.js';
-import type { FromQueue, QueueSample, QueueWorkerData, ToQueue } from './protocol.js';
+import { assemble } from './assemble.js';
+import type { FromQueue, QueueSample, QueueWorkerData, ToQueue } from './queue-protocol.js';
 
 const main = parentPort!;
 const { config, queue } = workerData as QueueWorkerData;
@@ -26,21 +24,13 @@ function sample(ports: readonly Port[], forwarder: Forwarder, fresh: boolean): Q
 }
 
 async function run(): Promise<void> {
-  const ports: Port[] = [];
+  let ports: readonly Port[] = [];
   let forwarder: Forwarder;
   try {
-    for (const p of config.ports) ports.push(openPort(p.device, config.budget));
-    forwarder = new Forwarder(ports, makeSwitch(config.switch), {
-      rxFilters: config.ports.map((p, i) =>
-        p.rxFilter === null ? null : buildRxFilter(p.name, p.rxFilter, ports[i]!.mac),
-      ),
-      busyPoll: config.busyPoll,
-      // VLANs decide per frame, with nothing shared between frames: each queue runs its own.
-      vlan: config.vlan,
+    ({ ports, forwarder } = assemble(config, {
       onNote: (sentence) => post({ type: 'note', sentence }),
       onFatal: (error) => post({ type: 'fatal', message: error.message }),
-    });
-    forwarder.start();
+    }));
     await Promise.all(ports.map((p) => p.ready));
   } catch (err) {
     for (const port of ports) port.close();

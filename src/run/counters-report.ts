@@ -10,19 +10,12 @@ import type { KernelDrops } from '../port/kernel-drops.js';
 import type { Port } from '../port/port.js';
 import { isQemuPort, type QemuPeerCounters } from '../port/qemu.js';
 import { isVhostUserPort, type VhostPeerCounters } from '../port/vhost-user.js';
-import type { QueueSample } from '../queues/protocol.js';
+import type { QueueSample } from './queue-protocol.js';
 
-export interface PortReport {
+/** A port's row: its name and device, its counters (drops by reason: docs/drop-reasons.md), and more. */
+export interface PortReport extends CountersSnapshot {
   name: string;
   device: string;
-  rxFrames: number;
-  rxBytes: number;
-  txFrames: number;
-  txBytes: number;
-  /** Of rxFrames, those a plain cross-connect wrote to the peer below JavaScript (forwarder.ts). */
-  splicedFrames: number;
-  /** Drops by reason (short stable keys, docs/drop-reasons.md). */
-  drops: Record<string, number>;
   /**
    * What the kernel dropped on this port's device since tapyard opened it, beside tapyard's own
    * drops: before tapyard could read (a full queue) and after tapyard's write. null: not known.
@@ -89,14 +82,27 @@ export interface QueueReport {
   balanced: boolean;
 }
 
-export function countersReport(
-  type: CountersReport['type'],
-  forwarder: Forwarder,
-  ports: readonly Port[],
-  seconds: number,
-  previous: CountersReport | null,
-  fatal: TapyardError | null,
-): CountersReport {
+/** What one report of a single-queue run is made of. */
+export interface CountersReportOptions {
+  readonly type: CountersReport['type'];
+  readonly forwarder: Forwarder;
+  readonly ports: readonly Port[];
+  /** Seconds since forwarding started. */
+  readonly seconds: number;
+  /** The report the rates run from (per-second lines); null: from the start. */
+  readonly previous: CountersReport | null;
+  /** The failure that ended the run, for the final report. */
+  readonly fatal: TapyardError | null;
+}
+
+export function countersReport({
+  type,
+  forwarder,
+  ports,
+  seconds,
+  previous,
+  fatal,
+}: CountersReportOptions): CountersReport {
   const { portRow, before } = rowsSince(previous, seconds);
   const rows = ports.map((p, i) => {
     const impairment = forwarder.impairment(i);
@@ -236,6 +242,12 @@ function sumLedgers(all: readonly Ledger[]): Ledger {
 function memoryReport(): MemoryReport {
   const m = process.memoryUsage();
   return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external };
+}
+
+/** A report as one JSON line (--json), or as printReport's text. */
+export function printCounters(json: boolean, report: CountersReport, print: (line: string) => void): void {
+  if (json) print(JSON.stringify(report));
+  else printReport(report, print);
 }
 
 export function printReport(report: CountersReport, print: (line: string) => void): void {
