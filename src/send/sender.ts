@@ -1,13 +1,16 @@
 // The loop of `tapyard send`: write a plan of frames to one port on their schedule and read what
-// comes back, until the plan is done and the expectation is met or has timed out. Frames are
-// written from one buffer built before the first is sent (a frame repeated N times is there
-// once), in batches of the port's budget; a full device (EAGAIN) holds the schedule back until
-// it drains, as the forwarder's egress does, so nothing is dropped for being early.
+// comes back, until the plan is done and the expectation is met or has timed out. Frames in
+// memory are written from one buffer built before the first is sent (a frame repeated N times is
+// there once); a capture file is read as it is sent, a batch at a time, so no more than a batch
+// of it is held. Frames go in batches of the port's budget; a full device (EAGAIN) holds the
+// schedule back until it drains, as the forwarder's egress does, so nothing is dropped for being
+// early.
 
-import type { TapyardError } from '../error.js';
+import { TapyardError } from '../error.js';
 import { Frame } from '../frame/frame.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
 import type { Port, RxBatch } from '../port/port.js';
+import type { CaptureStream, TimedFrame } from './capture-file.js';
 import type { FrameMatch } from './match.js';
 import { SendReason } from './reasons.js';
 
@@ -15,10 +18,13 @@ import { SendReason } from './reasons.js';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface SendPlan {
-  /** The frames of one round, in order. */
-  readonly frames: readonly Uint8Array[];
-  /** Seconds from the round's start at which each frame is due; null: `interval` apart. */
-  readonly times: readonly number[] | null;
+  /** The frames of one round, in order: in memory, or a capture file read as they are sent. */
+  readonly frames: readonly Uint8Array[] | CaptureStream;
+  /**
+   * Seconds from the round's start at which each frame is due ('captured': a capture file's own
+   * times); null: `interval` apart.
+   */
+  readonly times: readonly number[] | 'captured' | null;
   /** Seconds between two frames when `times` is null; 0: as fast as the port takes them. */
   readonly interval: number;
   /** How many rounds: every frame is sent this many times. */
@@ -65,32 +71,22 @@ export async function runSend(
   options: SendOptions,
 ): Promise<SendOutcome> {
   const { expect } = options;
-  const round = plan.frames.length;
-  const planned = round * plan.count;
   const hdr = port.hdrLen;
-  // Every distinct frame once, each behind a zeroed vnet header when the port has one (no GSO,
-  // no checksum to finish: the frame is sent as it is).
-  const slotOffsets: number[] = [];
-  let size = 0;
-  for (const f of plan.frames) {
-    slotOffsets.push(size);
-    size += hdr + f.length;
-  }
-  const area = new Uint8Array(size);
-  plan.frames.forEach((f, i) => {
-    area.set(f, slotOffsets[i]! + hdr);
-  });
   const budget = Math.max(1, port.budget);
+  const frames = Array.isArray(plan.frames)
+    ? inMemory(plan.frames as readonly Uint8Array[], hdr, plan.times as readonly number[] | null)
+    : streamed(plan.frames as CaptureStream, hdr, budget);
+  const round = frames.round;
+  const planned = round * plan.count;
   const offsets = new Uint32Array(budget);
   const lengths = new Uint32Array(budget);
   const status = new Int32Array(budget);
   const frame = new Frame();
 
-  const roundLength = plan.times === null ? 0 : plan.times[round - 1]!;
   const due = (k: number): number => {
     if (plan.times === null) return k * plan.interval;
     // The next round starts when the last frame of this one is sent.
-    return Math.floor(k / round) * roundLength + plan.times[k % round]!;
+    return Math.floor(k / round) * frames.roundLength + frames.time(k);
   };
 
   let next = 0;
@@ -132,16 +128,20 @@ export async function runSend(
     if (over) return;
     const now = elapsed();
     let n = 0;
-    while (next + n < planned && n < budget && due(next + n) <= now) {
-      const slot = (next + n) % round;
-      offsets[n] = slotOffsets[slot]!;
-      lengths[n] = hdr + plan.frames[slot]!.length;
-      n++;
+    let area: Uint8Array;
+    try {
+      while (next + n < planned && n < budget && due(next + n) <= now) n++;
+      area = frames.place(next, n, offsets, lengths);
+    } catch (err) {
+      // A capture file that changed into a bad one while it was replayed.
+      fatal = err as TapyardError;
+      end();
+      return;
     }
     if (n > 0) {
       const taken = port.send(area, offsets, lengths, n, status);
       for (let i = 0; i < taken; i++) {
-        const bytes = plan.frames[(next + i) % round]!;
+        const bytes = frames.bytes(next + i);
         if (status[i] === 0) {
           sent++;
           port.counters.tx(bytes.length);
@@ -214,5 +214,100 @@ export async function runSend(
     expectationMet: expect === null ? null : matched > 0,
     fatal,
     seconds: elapsed(),
+  };
+}
+
+/** The frames of a plan by their place in it (k counts over every round). */
+interface PlanFrames {
+  /** Frames in one round. */
+  readonly round: number;
+  /** Seconds from the first frame to the last of a round ('captured' times only). */
+  readonly roundLength: number;
+  /** Frame k's time in its round ('captured' times only). */
+  time(k: number): number;
+  /** Frame k's bytes (k no earlier than the last place()'s first). */
+  bytes(k: number): Uint8Array;
+  /** Frames k..k+n-1 behind their zeroed vnet headers: the area they are in, where and how long. */
+  place(k: number, n: number, offsets: Uint32Array, lengths: Uint32Array): Uint8Array;
+}
+
+/** Frames in memory: every distinct frame once, behind a zeroed vnet header when the port has one. */
+function inMemory(list: readonly Uint8Array[], hdr: number, times: readonly number[] | null): PlanFrames {
+  const slotOffsets: number[] = [];
+  let size = 0;
+  for (const f of list) {
+    slotOffsets.push(size);
+    size += hdr + f.length;
+  }
+  const area = new Uint8Array(size);
+  list.forEach((f, i) => {
+    area.set(f, slotOffsets[i]! + hdr);
+  });
+  const round = list.length;
+  return {
+    round,
+    roundLength: times === null ? 0 : times[round - 1]!,
+    time: (k) => times![k % round]!,
+    bytes: (k) => list[k % round]!,
+    place(k, n, offsets, lengths) {
+      for (let i = 0; i < n; i++) {
+        const slot = (k + i) % round;
+        offsets[i] = slotOffsets[slot]!;
+        lengths[i] = hdr + list[slot]!.length;
+      }
+      return area;
+    },
+  };
+}
+
+/**
+ * A capture file read as it is sent: a window of the frames from the oldest not yet taken to the
+ * furthest looked at (at most a batch), copied into one area per batch. A new round reads the
+ * file again from its start.
+ */
+function streamed(capture: CaptureStream, hdr: number, budget: number): PlanFrames {
+  const round = capture.count;
+  let pass = capture.replay();
+  let passFrom = 0;
+  const window: TimedFrame[] = [];
+  let windowFrom = 0;
+  const at = (k: number): TimedFrame => {
+    while (windowFrom + window.length <= k) {
+      if (windowFrom + window.length === passFrom + round) {
+        passFrom += round;
+        pass = capture.replay();
+      }
+      const got = pass.next();
+      if (got.done === true) {
+        throw new TapyardError('EPCAP', `the --pcap file lost frames while it was replayed (it had ${round})`);
+      }
+      window.push(got.value);
+    }
+    return window[k - windowFrom]!;
+  };
+  let area = new Uint8Array(budget * (hdr + 1518));
+  return {
+    round,
+    roundLength: capture.seconds,
+    time: (k) => at(k).time,
+    bytes: (k) => at(k).bytes,
+    place(k, n, offsets, lengths) {
+      const drop = Math.min(k - windowFrom, window.length);
+      window.splice(0, drop);
+      windowFrom += drop;
+      let size = 0;
+      for (let i = 0; i < n; i++) size += hdr + at(k + i).bytes.length;
+      if (size > area.length) area = new Uint8Array(size);
+      let o = 0;
+      for (let i = 0; i < n; i++) {
+        const bytes = at(k + i).bytes;
+        area.fill(0, o, o + hdr);
+        area.set(bytes, o + hdr);
+        offsets[i] = o;
+        lengths[i] = hdr + bytes.length;
+        o += hdr + bytes.length;
+      }
+      return area;
+    },
   };
 }
