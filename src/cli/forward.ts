@@ -16,6 +16,7 @@ import { isVhostUserPort } from '../port/vhost-user.js';
 import { makeSwitch } from '../switch/index.js';
 import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { type CountersReport, countersReport, printReport, statsLine } from './counters-report.js';
+import { followAddresses } from './follow-address.js';
 import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
 import { type PortDropWatch, watchPortDrops } from './kernel-reasons.js';
@@ -84,6 +85,14 @@ async function forward(config: ForwardConfig): Promise<number> {
       },
     });
     forwarder.start();
+    followAddresses({
+      ports,
+      rxFilters,
+      filterMacGiven: config.ports.map((p) => p.rxFilter?.mac != null),
+      portMacGiven: config.ports.map((p) => 'mac' in p.device && p.device.mac != null),
+      sw,
+      say,
+    });
   } catch (err) {
     capture?.close();
     for (const port of ports) port.close();

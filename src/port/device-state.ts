@@ -40,8 +40,7 @@ export function stateChanges(device: string, before: DeviceState, after: DeviceS
   }
   if (after.mac !== before.mac) {
     notes.push(
-      `the ${device}'s address changed from ${formatMac(before.mac)} to ${formatMac(after.mac)} ` +
-        '(a switch model or receive filter on this port keeps the address it started with)',
+      `the ${device}'s address changed from ${formatMac(before.mac)} to ${formatMac(after.mac)}`,
     );
   }
   return notes;
