@@ -21,7 +21,7 @@ import { forwardQueues } from './forward-queues.js';
 import { type InjectAnswer, readInjections } from './inject-channel.js';
 import { type PortDropWatch, watchPortDrops } from './kernel-reasons.js';
 import { forwardOutput } from './output.js';
-import { onInfoSignal, onStopSignal } from './process-guard.js';
+import { launcher, onInfoSignal, onStopSignal } from './process-guard.js';
 import { dropPrivileges, lookUpUser } from './run-as.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
@@ -120,7 +120,8 @@ async function forward(config: ForwardConfig): Promise<number> {
       runAs,
       ports.flatMap((p) => (isQemuPort(p) && p.socketFile !== null ? [p.socketFile] : [])),
     );
-    if (config.inject) endWithParent(); // a change of credentials clears it
+    // A change of credentials clears it (bin/tapyard's, or the ui's for --inject).
+    if (config.inject || launcher !== null) endWithParent();
     say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
   }
   if (fatal === null) {
