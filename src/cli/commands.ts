@@ -3,6 +3,7 @@
 // SIGPIPE is ignored (Node does), so a closed pipe is an EPIPE each command handles.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { TapyardError } from '../error.js';
 import { quote } from '../grammar/quote.js';
@@ -10,7 +11,7 @@ import { packageRoot } from '../package-root.js';
 import { addonPath, tapio } from '../port/native.js';
 import { benchCommand } from './bench.js';
 import { forwardCommand } from './forward.js';
-import { onStopSignal } from './process-guard.js';
+import { launcher, onStopSignal } from './process-guard.js';
 import { sendCommand } from './send.js';
 import { traceCommand } from './trace.js';
 import { uiCommand } from './ui.js';
@@ -114,7 +115,14 @@ async function main(argv: string[]): Promise<number> {
   if (command.stops === undefined) onStopSignal(() => process.exit(0));
   // A run ends only through its clean path: the real-time signals, whose default would end it and
   // which Node cannot listen to, are ignored (the addon does it; without it no run can start).
-  else if (existsSync(addonPath())) tapio().ignoreRealtimeSignals();
+  else if (existsSync(addonPath())) {
+    tapio().ignoreRealtimeSignals();
+    // A run outlives neither bin/tapyard nor a kill -9 of it: the kernel then sends a stop signal.
+    if (launcher !== null) {
+      tapio().parentDeathSignal(constants.signals.SIGTERM);
+      if (process.ppid !== launcher) process.kill(process.pid, 'SIGTERM');
+    }
+  }
   return command.run(rest);
 }
 

@@ -17,7 +17,7 @@ import { RxFilterWatcher, trustLinks } from '../trust/watch.js';
 import { forwardQueues } from './forward-queues.js';
 import { type PortDropWatch, watchPortDrops } from './kernel-reasons.js';
 import { forwardOutput } from './output.js';
-import { onInfoSignal, onStopSignal } from './process-guard.js';
+import { launcher, onInfoSignal, onStopSignal } from './process-guard.js';
 import { dropPrivileges, lookUpUser, type RunAs } from './run-as.js';
 
 export async function forwardCommand(argv: string[]): Promise<number> {
@@ -145,7 +145,8 @@ function becomeUser(config: ForwardConfig, runAs: RunAs, ports: readonly Port[],
     runAs,
     ports.flatMap((p) => (isQemuPort(p) && p.socketFile !== null ? [p.socketFile] : [])),
   );
-  if (config.inject) endWithParent(); // a change of credentials clears it
+  // A change of credentials clears it (bin/tapyard's, or the ui's for --inject).
+  if (config.inject || launcher !== null) endWithParent();
   say(`tapyard: running as ${runAs.user} (uid ${runAs.uid}); every device is open`);
 }
 

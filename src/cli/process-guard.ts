@@ -41,3 +41,15 @@ for (const signal of STOP_SIGNALS) {
   });
 }
 inspector.close();
+
+/**
+ * The pid of bin/tapyard when it started this process (null otherwise). It holds the stop signals
+ * sent to it until this line has run, then hands them on: SIGURG tells it so (SIGURG's default is
+ * to be ignored, so it is harmless should the variable have been inherited by someone else).
+ */
+export const launcher: number | null =
+  process.env.TAPYARD_LAUNCHER !== undefined && process.env.TAPYARD_LAUNCHER === String(process.ppid)
+    ? process.ppid
+    : null;
+delete process.env.TAPYARD_LAUNCHER;
+if (launcher !== null) process.kill(launcher, 'SIGURG');

@@ -62,6 +62,7 @@ async function send(config: SendConfig): Promise<number> {
     port = openPort(config.port.device, DEFAULT_BUDGET);
   } catch (err) {
     out?.close();
+    if (config.frames.kind === 'pcap') config.frames.captured.close();
     throw err;
   }
   let outcome: SendOutcome;
@@ -96,6 +97,7 @@ async function send(config: SendConfig): Promise<number> {
     onStopSignal(null);
     await (port.closeAfterSent?.() ?? port.close());
     out?.close();
+    if (config.frames.kind === 'pcap') config.frames.captured.close();
   }
   printSummary(config, port, outcome, out, { print, say });
   return exitStatus(config, port, outcome, interrupted, say);
@@ -168,7 +170,20 @@ function exitStatus(
 /** The frames as the port will carry them: the source MAC filled in, every one checked to fit. */
 function planFor(config: SendConfig, port: Port): SendPlan {
   const f = config.frames;
-  let frames: Uint8Array[];
+  const tooLong = (which: string, length: number) =>
+    usageError(
+      `${which} is ${length} bytes: the ${port.device} carries at most ${port.maxFrame} ` +
+        '(its MTU, the Ethernet header and one VLAN tag)',
+    );
+  const plan = { interval: config.interval ?? 0, count: config.count };
+  if (f.kind === 'pcap') {
+    const { longest } = f.captured;
+    if (longest.length > port.maxFrame) {
+      throw tooLong(f.captured.count === 1 ? 'the frame' : `frame ${longest.n}`, longest.length);
+    }
+    return { ...plan, frames: f.captured, times: config.interval === null ? 'captured' : null };
+  }
+  let bytes: Uint8Array;
   if (f.kind === 'spec') {
     const station = STATION_KINDS.includes(port.kind) ? port.mac : null;
     if (f.template.srcFromPort && station === null) {
@@ -177,25 +192,10 @@ function planFor(config: SendConfig, port: Port): SendPlan {
           'give it a source with eth src=MAC',
       );
     }
-    frames = [frameBytes(f.template, station ?? 0)];
-  } else if (f.kind === 'hex') frames = [f.bytes];
-  else frames = [...f.captured.frames];
-  frames.forEach((bytes, i) => {
-    if (bytes.length > port.maxFrame) {
-      const which = frames.length === 1 ? 'the frame' : `frame ${i + 1}`;
-      throw usageError(
-        `${which} is ${bytes.length} bytes: the ${port.device} carries at most ${port.maxFrame} ` +
-          '(its MTU, the Ethernet header and one VLAN tag)',
-      );
-    }
-  });
-  const original = f.kind === 'pcap' && config.interval === null;
-  return {
-    frames,
-    times: original ? f.captured.times : null,
-    interval: config.interval ?? 0,
-    count: config.count,
-  };
+    bytes = frameBytes(f.template, station ?? 0);
+  } else bytes = f.bytes;
+  if (bytes.length > port.maxFrame) throw tooLong('the frame', bytes.length);
+  return { ...plan, frames: [bytes], times: null };
 }
 
 function summary(config: SendConfig, port: Port, o: SendOutcome): string {

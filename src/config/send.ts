@@ -5,7 +5,7 @@
 import { flagHelp, HELP_FLAG, onOff, parseCommandLine, valued } from '../grammar/argv.js';
 import { quote } from '../grammar/quote.js';
 import { integer, seconds, text, usageError, type ValueType } from '../grammar/value.js';
-import { type CapturedFrames, type CaptureInterface, readCaptureFile } from '../send/capture-file.js';
+import { type CaptureInterface, type CaptureStream, openCaptureFile } from '../send/capture-file.js';
 import { type FrameTemplate, readFrameSpec } from '../send/frame-spec.js';
 import { parseHexBytes } from '../send/layer-values.js';
 import { layerHelp } from '../send/layers.js';
@@ -59,7 +59,7 @@ export const SEND_FLAGS = {
 export type SendFrames =
   | { readonly kind: 'spec'; readonly template: FrameTemplate }
   | { readonly kind: 'hex'; readonly bytes: Uint8Array }
-  | { readonly kind: 'pcap'; readonly path: string; readonly captured: CapturedFrames };
+  | { readonly kind: 'pcap'; readonly path: string; readonly captured: CaptureStream };
 
 export interface SendConfig {
   readonly port: PortConfig;
@@ -97,7 +97,7 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
     frames = {
       kind: 'pcap',
       path: values.pcap,
-      captured: readCaptureFile(values.pcap, captureInterface(values.interface)),
+      captured: openCaptureFile(values.pcap, captureInterface(values.interface)),
     };
   else frames = { kind: 'spec', template: readFrameSpec(positionals.join(' ')) };
   if (values.interval !== undefined && values.rate !== undefined)

@@ -43,7 +43,12 @@ export class GuestHost {
   readonly counts: GuestCounts = { arp: 0, icmp: 0, icmpv6: 0, udp: 0, tcp: 0, other: 0, answered: 0, unanswered: 0 };
   private readonly frame = new Frame();
 
-  constructor(readonly config: GuestHostConfig) {}
+  constructor(public config: GuestHostConfig) {}
+
+  /** Answers to MAC from now on (the macvtap it stands behind changed its address). */
+  setMac(mac: Mac): void {
+    this.config = { ...this.config, mac };
+  }
 
   /** The gratuitous ARP a booting guest sends: its address, announced to everyone. */
   announce(): Uint8Array {

@@ -39,10 +39,7 @@ export function stateChanges(device: string, before: DeviceState, after: DeviceS
     else notes.push(`the ${device} is up and running again`);
   }
   if (after.mac !== before.mac) {
-    notes.push(
-      `the ${device}'s address changed from ${formatMac(before.mac)} to ${formatMac(after.mac)} ` +
-        '(a switch model or receive filter on this port keeps the address it started with)',
-    );
+    notes.push(`the ${device}'s address changed from ${formatMac(before.mac)} to ${formatMac(after.mac)}`);
   }
   return notes;
 }

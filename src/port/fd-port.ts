@@ -46,7 +46,10 @@ export class FdPort implements Port {
   readonly device: string;
   readonly counters = new Counters();
   readonly hdrLen: number;
-  readonly mac: Mac | null;
+  /** The device's address; it follows the device (see onAddressChange). */
+  mac: Mac | null;
+  /** Told when the device's address changes (ip link set DEV address MAC), after `mac` has. */
+  onAddressChange: ((before: Mac, after: Mac) => void) | null = null;
   readonly offload: boolean;
   readonly budget: number;
 
@@ -252,6 +255,10 @@ export class FdPort implements Port {
     // changed is news.
     if (before !== null && this.seenRunning)
       for (const note of stateChanges(this.device, before, state)) this.note(note);
+    if (before !== null && state.mac !== before.mac) {
+      this.mac = state.mac;
+      this.onAddressChange?.(before.mac, state.mac);
+    }
     if (state.running) this.seenRunning = true;
     const maxFrame = maxFrameForMtu(state.mtu);
     if (maxFrame !== this.maxFrame) {

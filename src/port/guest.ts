@@ -31,6 +31,13 @@ export class GuestPort extends MemoryPort {
     this.host = new GuestHost({ mac, ipv4: config.ipv4, ipv6: config.ipv6, udpEcho: config.udpEcho });
   }
 
+  /** Takes MAC as its address, and announces it (a gratuitous ARP), as a VM whose MAC changed does. */
+  setMac(mac: Mac): void {
+    this.mac = mac;
+    this.host.setMac(mac);
+    this.inject(this.host.announce());
+  }
+
   get counts(): GuestCounts {
     return this.host.counts;
   }

@@ -25,7 +25,7 @@ export class MemoryPort implements Port {
   readonly device: string;
   readonly counters = new Counters();
   readonly hdrLen: number;
-  readonly mac: Mac | null;
+  mac: Mac | null;
   readonly maxFrame: number;
   readonly offload: boolean;
   readonly budget: number;

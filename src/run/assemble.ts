@@ -1,7 +1,8 @@
 // Opening a run's ports and wiring its Forwarder, written once: `tapyard forward` (and so the ui,
 // whose forwarder is a `forward --inject` child) and each thread of `forward --queues N`
-// (src/run/queue-worker.ts) all start here. What happens around the run (signals, output,
-// counters) stays with whoever called.
+// (src/run/queue-worker.ts) all start here, and follow a device whose address changes
+// (follow-address.ts). What happens around the run (signals, output, counters) stays with whoever
+// called.
 
 import type { ForwardConfig } from '../config/forward.js';
 import { Forwarder, type FrameObserver } from '../engine/forwarder.js';
@@ -11,6 +12,7 @@ import { openPort } from '../port/open.js';
 import type { Port } from '../port/port.js';
 import type { Switch } from '../switch/decision.js';
 import { makeSwitch } from '../switch/index.js';
+import { followAddresses } from './follow-address.js';
 
 /** What sees every frame (a capture file): it is closed with the ports when the run cannot start. */
 export interface RunObserver extends FrameObserver {
@@ -44,11 +46,12 @@ export function assemble(config: ForwardConfig, options: AssembleOptions): Assem
   let observer: RunObserver | undefined;
   try {
     observer = options.observe?.(ports);
+    const rxFilters = config.ports.map((p, i) =>
+      p.rxFilter === null ? null : buildRxFilter(p.name, p.rxFilter, ports[i]!.mac),
+    );
     const forwarder = new Forwarder(ports, sw, {
       observer,
-      rxFilters: config.ports.map((p, i) =>
-        p.rxFilter === null ? null : buildRxFilter(p.name, p.rxFilter, ports[i]!.mac),
-      ),
+      rxFilters,
       busyPoll: config.busyPoll,
       impairments: config.ports.map((p) => p.impair),
       // VLANs decide per frame, with nothing shared between frames: each queue runs its own.
@@ -57,6 +60,14 @@ export function assemble(config: ForwardConfig, options: AssembleOptions): Assem
       onFatal: options.onFatal,
     });
     forwarder.start();
+    followAddresses({
+      ports,
+      rxFilters,
+      filterMacGiven: config.ports.map((p) => p.rxFilter?.mac != null),
+      portMacGiven: config.ports.map((p) => 'mac' in p.device && p.device.mac != null),
+      sw,
+      onNote: options.onNote,
+    });
     return { ports, switch: sw, forwarder, observer };
   } catch (err) {
     observer?.close();

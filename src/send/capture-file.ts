@@ -5,12 +5,34 @@
 // something else, so the file is refused instead. Times come back relative to the first frame.
 // `only` picks one interface of a pcapng file (forward --capture writes one per port) by its
 // index in its section or by its if_name; the frames of the others are skipped.
-// The file is held whole while it is replayed: it must be a regular file of at most MAX_CAPTURE
-// bytes (a device or a pipe could be endless), and no more than that is ever read.
+// The file is streamed, never held whole: a first pass checks every frame (a bad file is refused
+// before anything is sent) and counts them, each replay reads it again from the start, and no more
+// than one block (at most MAX_BLOCK bytes) and a read-ahead chunk are held at a time. It must be a
+// regular file (a device or a pipe could be endless, and cannot be read twice).
 
 import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { quote } from '../grammar/quote.js';
 import { usageError } from '../grammar/value.js';
+
+/** One frame of a capture, with its time: seconds after the first frame, never decreasing. */
+export interface TimedFrame {
+  readonly bytes: Uint8Array;
+  readonly time: number;
+}
+
+/** A capture file, checked whole and open for replay. */
+export interface CaptureStream {
+  readonly format: 'pcap' | 'pcapng';
+  /** How many frames one replay gives. */
+  readonly count: number;
+  /** The longest frame: its length, and its number from 1. */
+  readonly longest: { readonly length: number; readonly n: number };
+  /** The last frame's time (the length of one replay). */
+  readonly seconds: number;
+  /** A pass over the frames from the start, holding at most one block; throws if the file changed into a bad one. */
+  replay(): Generator<TimedFrame>;
+  close(): void;
+}
 
 export interface CapturedFrames {
   readonly frames: readonly Uint8Array[];
@@ -37,67 +59,149 @@ interface Stamped {
   ns: bigint | null;
 }
 
-/** The largest capture file send replays: it is held in memory while it is sent. */
-export const MAX_CAPTURE = 256 * 1024 * 1024;
+/** The largest block (a frame and its options) read at once: a whole frame is at most 256 KiB in any capture tool. */
+export const MAX_BLOCK = 16 * 1024 * 1024;
+/** How much is read from the file at a time. */
+const CHUNK = 256 * 1024;
 
+/** Every frame at once: for a caller that wants them all in memory (send streams instead). */
 export function readCaptureFile(path: string, only: CaptureInterface | null = null): CapturedFrames {
+  const stream = openCaptureFile(path, only);
+  try {
+    const frames: Uint8Array[] = [];
+    const times: number[] = [];
+    for (const f of stream.replay()) {
+      frames.push(f.bytes);
+      times.push(f.time);
+    }
+    return { frames, times, format: stream.format };
+  } finally {
+    stream.close();
+  }
+}
+
+/** Opens and checks PATH (one pass, nothing kept); replay() then streams it. */
+export function openCaptureFile(path: string, only: CaptureInterface | null = null): CaptureStream {
   const fail = (why: string) => usageError(`--pcap ${quote(path)}: ${why}`);
-  const data = readBounded(path, fail);
-  if (data.length < 4) throw fail('too short for a pcap or pcapng file');
-  let format: 'pcap' | 'pcapng';
-  let stamped: Stamped[];
-  if (data.readUInt32LE(0) === PCAPNG_SECTION) {
-    format = 'pcapng';
-    stamped = readPcapng(data, fail, only);
-  } else if (
-    [PCAP_MICROS, PCAP_NANOS].includes(data.readUInt32LE(0)) ||
-    [PCAP_MICROS, PCAP_NANOS].includes(data.readUInt32BE(0))
-  ) {
-    format = 'pcap';
-    if (only !== null && only !== 0) throw fail(`a pcap file has one interface, 0, not ${quote(String(only))}`);
-    stamped = readPcap(data, fail);
-  } else {
-    throw fail(`neither pcap nor pcapng (it begins with ${data.subarray(0, 4).toString('hex')})`);
+  const cannot = (err: unknown) =>
+    usageError(`cannot read --pcap ${quote(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  const fd = openRegular(path, fail, cannot);
+  try {
+    const head = new FileBytes(fd, cannot);
+    if (head.have(4) < 4) throw fail('too short for a pcap or pcapng file');
+    let format: 'pcap' | 'pcapng';
+    let records: () => Generator<Stamped>;
+    if (head.data.readUInt32LE(0) === PCAPNG_SECTION) {
+      format = 'pcapng';
+      records = () => readPcapng(new FileBytes(fd, cannot), fail, only);
+    } else if (
+      [PCAP_MICROS, PCAP_NANOS].includes(head.data.readUInt32LE(0)) ||
+      [PCAP_MICROS, PCAP_NANOS].includes(head.data.readUInt32BE(0))
+    ) {
+      format = 'pcap';
+      if (only !== null && only !== 0) throw fail(`a pcap file has one interface, 0, not ${quote(String(only))}`);
+      records = () => readPcap(new FileBytes(fd, cannot), fail);
+    } else {
+      throw fail(`neither pcap nor pcapng (it begins with ${head.data.subarray(0, 4).toString('hex')})`);
+    }
+    const replay = function* (): Generator<TimedFrame> {
+      // Times count from the first frame that has one (a Simple Packet has none: it goes at once).
+      let first: bigint | null = null;
+      let last = 0;
+      for (const s of records()) {
+        if (s.ns !== null) {
+          first ??= s.ns;
+          last = Math.max(last, Number(s.ns - first) / 1e9);
+        }
+        yield { bytes: s.bytes, time: last };
+      }
+    };
+    let count = 0;
+    let seconds = 0;
+    let longest = { length: 0, n: 0 };
+    for (const f of replay()) {
+      count++;
+      seconds = f.time;
+      if (f.bytes.length > longest.length) longest = { length: f.bytes.length, n: count };
+    }
+    if (count === 0) throw fail('holds no frames');
+    return { format, count, longest, seconds, replay, close: () => closeSync(fd) };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
   }
-  if (stamped.length === 0) throw fail('holds no frames');
-  const first = stamped.find((s) => s.ns !== null)?.ns ?? 0n;
-  const times: number[] = [];
-  let last = 0;
-  for (const s of stamped) {
-    if (s.ns !== null) last = Math.max(last, Number(s.ns - first) / 1e9);
-    times.push(last);
-  }
-  return { frames: stamped.map((s) => s.bytes), times, format };
 }
 
 type Fail = (why: string) => Error;
 
-/** The file's bytes: a regular file, read up to MAX_CAPTURE and no further, however it changes meanwhile. */
-function readBounded(path: string, fail: Fail): Buffer {
-  const cannot = (err: unknown) =>
-    usageError(`cannot read --pcap ${quote(path)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+/** An fd on PATH, which must be a regular file. */
+function openRegular(path: string, fail: Fail, cannot: (err: unknown) => Error): number {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (err) {
     throw cannot(err);
   }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw fail(`is not a regular file (${fileKind(st)}); send replays a capture file`);
-    if (st.size > MAX_CAPTURE) {
-      throw fail(`has ${st.size} bytes; send replays at most ${MAX_CAPTURE} (cut it with editcap -r or -c)`);
-    }
-    const data = Buffer.allocUnsafe(st.size);
-    let got = 0;
-    try {
-      for (let n = 1; n > 0 && got < data.length; got += n) n = readSync(fd, data, got, data.length - got, got);
-    } catch (err) {
-      throw cannot(err);
-    }
-    return data.subarray(0, got);
-  } finally {
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
     closeSync(fd);
+    throw fail(`is not a regular file (${fileKind(st)}); send replays a capture file`);
+  }
+  return fd;
+}
+
+/**
+ * A file read forward through a window that holds what the parser asked for and one chunk more:
+ * `data` starts at the parser's position (`offset` bytes into the file).
+ */
+class FileBytes {
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private start = 0;
+  private end = 0;
+  /** Where the next read from the file starts. */
+  private readAt = 0;
+  offset = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly cannot: (err: unknown) => Error,
+  ) {}
+
+  /** The bytes held from the position on. */
+  get data(): Buffer {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** Makes N bytes (at most MAX_BLOCK + 16) from the position available; returns how many are (fewer at the end). */
+  have(n: number): number {
+    if (this.end - this.start >= n) return n;
+    if (this.start > 0) {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (n + CHUNK > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(n + CHUNK);
+      this.buf.copy(bigger, 0, 0, this.end);
+      this.buf = bigger;
+    }
+    while (this.end < n) {
+      let got: number;
+      try {
+        got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, this.readAt);
+      } catch (err) {
+        throw this.cannot(err);
+      }
+      if (got === 0) break;
+      this.end += got;
+      this.readAt += got;
+    }
+    return Math.min(n, this.end - this.start);
+  }
+
+  skip(n: number): void {
+    this.start += n;
+    this.offset += n;
   }
 }
 
@@ -122,27 +226,33 @@ function whole(bytes: Uint8Array, original: number, n: number, fail: Fail): Uint
   return bytes;
 }
 
-function readPcap(data: Buffer, fail: Fail): Stamped[] {
-  const le = [PCAP_MICROS, PCAP_NANOS].includes(data.readUInt32LE(0));
-  const u32 = (at: number) => (le ? data.readUInt32LE(at) : data.readUInt32BE(at));
-  if (data.length < 24) throw fail('its pcap header is cut short');
+/** A block or record longer than MAX_BLOCK is refused, not held. */
+function tooLong(what: string, length: number): string {
+  return `${what} is ${length} bytes long; send holds at most ${MAX_BLOCK} at once (is the file damaged?)`;
+}
+
+function* readPcap(b: FileBytes, fail: Fail): Generator<Stamped> {
+  if (b.have(24) < 24) throw fail('its pcap header is cut short');
+  const le = [PCAP_MICROS, PCAP_NANOS].includes(b.data.readUInt32LE(0));
+  const u32 = (at: number) => (le ? b.data.readUInt32LE(at) : b.data.readUInt32BE(at));
   const nanos = u32(0) === PCAP_NANOS;
   const link = u32(20) & 0xffff;
   if (link !== LINKTYPE_ETHERNET) throw fail(`its link type is ${link}, not Ethernet (1)`);
-  const out: Stamped[] = [];
-  for (let at = 24; at < data.length; ) {
-    const n = out.length + 1;
-    if (at + 16 > data.length) throw fail(`${nth(n)}'s record header is cut short`);
-    const sec = BigInt(u32(at));
-    const frac = BigInt(u32(at + 4));
-    const captured = u32(at + 8);
-    const original = u32(at + 12);
-    if (at + 16 + captured > data.length) throw fail(`${nth(n)} is cut short by the end of the file`);
-    const bytes = Uint8Array.prototype.slice.call(data, at + 16, at + 16 + captured);
-    out.push({ bytes: whole(bytes, original, n, fail), ns: sec * 1_000_000_000n + (nanos ? frac : frac * 1000n) });
-    at += 16 + captured;
+  b.skip(24);
+  for (let n = 1; ; n++) {
+    const held = b.have(16);
+    if (held === 0) return;
+    if (held < 16) throw fail(`${nth(n)}'s record header is cut short`);
+    const sec = BigInt(u32(0));
+    const frac = BigInt(u32(4));
+    const captured = u32(8);
+    const original = u32(12);
+    if (captured > MAX_BLOCK) throw fail(tooLong(nth(n), captured));
+    if (b.have(16 + captured) < 16 + captured) throw fail(`${nth(n)} is cut short by the end of the file`);
+    const bytes = Uint8Array.prototype.slice.call(b.data, 16, 16 + captured);
+    b.skip(16 + captured);
+    yield { bytes: whole(bytes, original, n, fail), ns: sec * 1_000_000_000n + (nanos ? frac : frac * 1000n) };
   }
-  return out;
 }
 
 interface Interface {
@@ -153,74 +263,77 @@ interface Interface {
   name: string | null;
 }
 
-function readPcapng(data: Buffer, fail: Fail, only: CaptureInterface | null): Stamped[] {
-  const out: Stamped[] = [];
+function* readPcapng(b: FileBytes, fail: Fail, only: CaptureInterface | null): Generator<Stamped> {
+  let n = 1;
   /** Every interface of every section, to say which exist when `only` names none of them. */
   const seen: string[] = [];
   const wanted = (id: number) =>
     only === null || (typeof only === 'number' ? id === only : interfaces[id]?.name === only);
   let le = true;
   let interfaces: Interface[] = [];
-  const u16 = (at: number) => (le ? data.readUInt16LE(at) : data.readUInt16BE(at));
-  const u32 = (at: number) => (le ? data.readUInt32LE(at) : data.readUInt32BE(at));
+  const u16 = (at: number) => (le ? b.data.readUInt16LE(at) : b.data.readUInt16BE(at));
+  const u32 = (at: number) => (le ? b.data.readUInt32LE(at) : b.data.readUInt32BE(at));
   const ts = (high: number, low: number, i: Interface) =>
     ((BigInt(high) * 0x1_0000_0000n + BigInt(low)) * 1_000_000_000n) / i.unitsPerSecond;
-  const iface = (id: number, n: number) => {
+  const iface = (id: number) => {
     const i = interfaces[id];
     if (i === undefined) throw fail(`${nth(n)} names interface ${id}, which the file never describes`);
     if (i.link !== LINKTYPE_ETHERNET) throw fail(`${nth(n)} is on a link of type ${i.link}, not Ethernet (1)`);
     return i;
   };
-  for (let at = 0; at < data.length; ) {
-    if (at + 12 > data.length) throw fail(`a block at byte ${at} is cut short`);
-    if (data.readUInt32LE(at) === PCAPNG_SECTION) {
-      const magic = data.readUInt32LE(at + 8);
-      if (magic !== PCAPNG_BYTE_ORDER && data.readUInt32BE(at + 8) !== PCAPNG_BYTE_ORDER) {
+  for (;;) {
+    const at = b.offset;
+    const held = b.have(12);
+    if (held === 0) break;
+    if (held < 12) throw fail(`a block at byte ${at} is cut short`);
+    if (b.data.readUInt32LE(0) === PCAPNG_SECTION) {
+      const magic = b.data.readUInt32LE(8);
+      if (magic !== PCAPNG_BYTE_ORDER && b.data.readUInt32BE(8) !== PCAPNG_BYTE_ORDER) {
         throw fail(`the section at byte ${at} has no byte-order magic`);
       }
       le = magic === PCAPNG_BYTE_ORDER;
       interfaces = [];
     }
-    const type = u32(at);
-    const length = u32(at + 4);
-    if (length < 12 || length % 4 !== 0 || at + length > data.length) {
+    const type = u32(0);
+    const length = u32(4);
+    if (length > MAX_BLOCK) throw fail(tooLong(`the block at byte ${at}`, length));
+    if (length < 12 || length % 4 !== 0 || b.have(length) < length) {
       throw fail(`the block at byte ${at} has a length (${length}) that does not fit the file`);
     }
-    const body = at + 8;
-    const n = out.length + 1;
+    const body = 8;
+    let frame: Stamped | null = null;
     if (type === Block.INTERFACE) {
-      const i = { link: u16(body), ...interfaceOptions(data, body + 8, at + length - 4, u16) };
+      const i = { link: u16(body), ...interfaceOptions(b.data, body + 8, length - 4, u16) };
       seen.push(i.name === null ? String(interfaces.length) : `${interfaces.length} ${i.name}`);
       interfaces.push(i);
     } else if (type === Block.ENHANCED_PACKET || type === Block.PACKET) {
       const enhanced = type === Block.ENHANCED_PACKET;
       const id = enhanced ? u32(body) : u16(body);
-      if (!wanted(id)) {
-        at += length;
-        continue;
+      if (wanted(id)) {
+        const i = iface(id);
+        const captured = u32(body + 12);
+        const original = u32(body + 16);
+        if (body + 20 + captured > length - 4) throw fail(`${nth(n)} runs past the end of its block`);
+        const bytes = Uint8Array.prototype.slice.call(b.data, body + 20, body + 20 + captured);
+        frame = { bytes: whole(bytes, original, n, fail), ns: ts(u32(body + 4), u32(body + 8), i) };
       }
-      const i = iface(id, n);
-      const captured = u32(body + 12);
-      const original = u32(body + 16);
-      if (body + 20 + captured > at + length - 4) throw fail(`${nth(n)} runs past the end of its block`);
-      const bytes = Uint8Array.prototype.slice.call(data, body + 20, body + 20 + captured);
-      out.push({ bytes: whole(bytes, original, n, fail), ns: ts(u32(body + 4), u32(body + 8), i) });
     } else if (type === Block.SIMPLE_PACKET && wanted(0)) {
-      iface(0, n);
+      iface(0);
       const original = u32(body);
       const captured = Math.min(original, length - 16);
-      out.push({
-        bytes: whole(Uint8Array.prototype.slice.call(data, body + 4, body + 4 + captured), original, n, fail),
-        ns: null,
-      });
+      const bytes = Uint8Array.prototype.slice.call(b.data, body + 4, body + 4 + captured);
+      frame = { bytes: whole(bytes, original, n, fail), ns: null };
     }
-    at += length;
+    b.skip(length);
+    if (frame !== null) {
+      n++;
+      yield frame;
+    }
   }
-  if (only !== null && out.length === 0) {
+  if (only !== null && n === 1) {
     const which = typeof only === 'number' ? `interface ${only}` : `an interface named ${quote(only)}`;
     throw fail(`holds no frames on ${which} (its interfaces: ${seen.join(', ') || 'none'})`);
   }
-  return out;
 }
 
 /**

@@ -1,24 +1,31 @@
 // The loop of `tapyard send`: write a plan of frames to one port on their schedule and read what
-// comes back, until the plan is done and the expectation is met or has timed out. Frames are
-// written from one buffer built before the first is sent (a frame repeated N times is there
-// once), in batches of the port's budget; a full device (EAGAIN) holds the schedule back until
-// it drains, as the forwarder's egress does, so nothing is dropped for being early.
+// comes back, until the plan is done and the expectation is met or has timed out. Frames in
+// memory are written from one buffer built before the first is sent (a frame repeated N times is
+// there once); a capture file is read as it is sent, a batch at a time, so no more than a batch
+// of it is held (plan-frames.ts). Frames go in batches of the port's budget; a full device
+// (EAGAIN) holds the schedule back until it drains, as the forwarder's egress does, so nothing is
+// dropped for being early.
 
-import type { TapyardError } from '../error.js';
+import { TapyardError } from '../error.js';
 import { Frame } from '../frame/frame.js';
 import { DropReason, txErrorReason } from '../port/drop.js';
 import type { Port, RxBatch } from '../port/port.js';
+import type { CaptureStream } from './capture-file.js';
 import type { FrameMatch } from './match.js';
+import { inMemory, type PlanFrames, streamed } from './plan-frames.js';
 import { SendReason } from './reasons.js';
 
 /** The longest delay a Node timer takes (2^31-1 ms); a longer one fires at once, with a warning. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface SendPlan {
-  /** The frames of one round, in order. */
-  readonly frames: readonly Uint8Array[];
-  /** Seconds from the round's start at which each frame is due; null: `interval` apart. */
-  readonly times: readonly number[] | null;
+  /** The frames of one round, in order: in memory, or a capture file read as they are sent. */
+  readonly frames: readonly Uint8Array[] | CaptureStream;
+  /**
+   * Seconds from the round's start at which each frame is due ('captured': a capture file's own
+   * times); null: `interval` apart.
+   */
+  readonly times: readonly number[] | 'captured' | null;
   /** Seconds between two frames when `times` is null; 0: as fast as the port takes them. */
   readonly interval: number;
   /** How many rounds: every frame is sent this many times. */
@@ -62,39 +69,25 @@ export function runSend(port: Port, plan: SendPlan, events: SendEvents, options:
   return new SendRun(port, plan, events, options).run();
 }
 
-/** Every distinct frame of PLAN once in one buffer, each behind HDR zeroed bytes, and where each starts. */
-function layOut(plan: SendPlan, hdr: number): { area: Uint8Array; slotOffsets: number[] } {
-  // A zeroed vnet header: no GSO, no checksum to finish (the frame is sent as it is).
-  const slotOffsets: number[] = [];
-  let size = 0;
-  for (const f of plan.frames) {
-    slotOffsets.push(size);
-    size += hdr + f.length;
+/** PLAN's frames, read from where they are. */
+function planFrames(plan: SendPlan, hdr: number, budget: number): PlanFrames {
+  if (Array.isArray(plan.frames)) {
+    return inMemory(plan.frames as readonly Uint8Array[], hdr, plan.times as readonly number[] | null);
   }
-  const area = new Uint8Array(size);
-  plan.frames.forEach((f, i) => {
-    area.set(f, slotOffsets[i]! + hdr);
-  });
-  return { area, slotOffsets };
+  return streamed(plan.frames as CaptureStream, hdr, budget);
 }
 
 /** Seconds from the start at which frame K of the whole plan (all rounds) is due. */
-function schedule(plan: SendPlan): (k: number) => number {
-  const round = plan.frames.length;
-  const times = plan.times;
-  if (times === null) return (k) => k * plan.interval;
+function schedule(plan: SendPlan, frames: PlanFrames): (k: number) => number {
+  if (plan.times === null) return (k) => k * plan.interval;
   // The next round starts when the last frame of this one is sent.
-  const roundLength = times[round - 1]!;
-  return (k) => Math.floor(k / round) * roundLength + times[k % round]!;
+  return (k) => Math.floor(k / frames.round) * frames.roundLength + frames.time(k);
 }
 
 /** One run of a plan: its schedule, what was sent and read back, and how it ends. */
 class SendRun {
-  private readonly round: number;
   private readonly planned: number;
-  private readonly hdr: number;
-  private readonly area: Uint8Array;
-  private readonly slotOffsets: number[];
+  private readonly frames: PlanFrames;
   private readonly due: (k: number) => number;
   private readonly offsets: Uint32Array;
   private readonly lengths: Uint32Array;
@@ -115,16 +108,14 @@ class SendRun {
 
   constructor(
     private readonly port: Port,
-    private readonly plan: SendPlan,
+    plan: SendPlan,
     private readonly events: SendEvents,
     private readonly options: SendOptions,
   ) {
-    this.round = plan.frames.length;
-    this.planned = this.round * plan.count;
-    this.hdr = port.hdrLen;
-    ({ area: this.area, slotOffsets: this.slotOffsets } = layOut(plan, this.hdr));
-    this.due = schedule(plan);
     const budget = Math.max(1, port.budget);
+    this.frames = planFrames(plan, port.hdrLen, budget);
+    this.planned = this.frames.round * plan.count;
+    this.due = schedule(plan, this.frames);
     this.offsets = new Uint32Array(budget);
     this.lengths = new Uint32Array(budget);
     this.status = new Int32Array(budget);
@@ -198,15 +189,21 @@ class SendRun {
   private pump(): void {
     this.timer = null;
     if (this.over) return;
-    const now = this.elapsed();
-    const { plan, round, planned, offsets, lengths } = this;
-    let n = 0;
-    while (this.next + n < planned && n < offsets.length && this.due(this.next + n) <= now) {
-      const slot = (this.next + n) % round;
-      offsets[n] = this.slotOffsets[slot]!;
-      lengths[n] = this.hdr + plan.frames[slot]!.length;
-      n++;
+    try {
+      this.writeDue();
+    } catch (err) {
+      // A capture file that changed into a bad one while it was replayed: the run ends on it.
+      if (!(err instanceof TapyardError)) throw err;
+      this.fatal = err;
+      this.end();
     }
+  }
+
+  private writeDue(): void {
+    const now = this.elapsed();
+    const { planned, offsets } = this;
+    let n = 0;
+    while (this.next + n < planned && n < offsets.length && this.due(this.next + n) <= now) n++;
     if (n > 0 && this.write(n, now) < n) {
       // The device is full: go on when it says it can take more.
       this.port.setWantWritable(true);
@@ -223,13 +220,14 @@ class SendRun {
     else this.timer = setTimeout(() => this.pump(), Math.min(wait * 1000, MAX_TIMER_MS));
   }
 
-  /** Write the N frames laid out in offsets/lengths; how many the port took. */
+  /** Write the next N frames of the plan; how many the port took. */
   private write(n: number, now: number): number {
     const port = this.port;
     const status = this.status;
-    const taken = port.send(this.area, this.offsets, this.lengths, n, status);
+    const area = this.frames.place(this.next, n, this.offsets, this.lengths);
+    const taken = port.send(area, this.offsets, this.lengths, n, status);
     for (let i = 0; i < taken; i++) {
-      const bytes = this.plan.frames[(this.next + i) % this.round]!;
+      const bytes = this.frames.bytes(this.next + i);
       if (status[i] === 0) {
         this.sent++;
         port.counters.tx(bytes.length);

@@ -2,11 +2,11 @@
 // 127.0.0.1:9229), and every signal that would end the process ends the run one way (status 0,
 // final counters, the qemu socket file removed).
 
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { ROOT } from '../helpers/lab.js';
 
 const LAUNCHER = join(ROOT, 'bin', 'tapyard');
@@ -28,8 +28,10 @@ interface Run {
 function forward(
   socket: string,
   extra: string[],
-): { kill: (s: NodeJS.Signals) => void; pid: number; done: Promise<Run> } {
-  const child = spawn(LAUNCHER, ['forward', '--port', `vm=qemu:${socket}`, '--port', 'g=guest:10.9.0.2/24', ...extra]);
+  detached = false,
+): { kill: (s: NodeJS.Signals) => void; pid: number; done: Promise<Run>; stderr: () => string } {
+  const argv = ['forward', '--port', `vm=qemu:${socket}`, '--port', 'g=guest:10.9.0.2/24', ...extra];
+  const child = spawn(LAUNCHER, argv, { detached });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -41,7 +43,7 @@ function forward(
   const done = new Promise<Run>((resolve) =>
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { kill: (s) => child.kill(s), pid: child.pid!, done };
+  return { kill: (s) => child.kill(s), pid: child.pid!, done, stderr: () => stderr };
 }
 
 test.each([0, 10, 50, 150])('SIGUSR1 %i ms after the start opens no debugger, and the run goes on', async (atMs) => {
@@ -119,4 +121,64 @@ test.each([
   expect(run.code).toBe(0);
   expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
   expect(existsSync(socket)).toBe(false);
+});
+
+const STARTING =
+  /^tapyard: stopped by signal (INT|TERM|HUP|QUIT) while Node was starting, before anything was opened$/m;
+
+describe.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT'] as const)('%s during the start', (signal) => {
+  test.each([0, 10, 50, 150])('%i ms after the start: status 0, final counters, no socket file left', async (atMs) => {
+    dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+    const socket = join(dir, 'vm.sock');
+    const t = forward(socket, []);
+    setTimeout(() => t.kill(signal), atMs);
+    const run = await t.done;
+    expect(existsSync(socket)).toBe(false);
+    if (atMs === 0 && run.signal === signal) {
+      // Sent before the launcher's first line could run (no program can take a signal before
+      // that): the kernel ended it, before anything was opened.
+      expect(run.stdout + run.stderr).toBe('');
+      return;
+    }
+    expect(run.signal).toBeNull();
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
+  });
+});
+
+test.each([10, 50, 150])('a Ctrl-C to the whole job %i ms after the start ends it with status 0', async (atMs) => {
+  dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+  const socket = join(dir, 'vm.sock');
+  // Its own process group, as a terminal's job is: the signal reaches Node too, not only the launcher.
+  const t = forward(socket, [], true);
+  setTimeout(() => process.kill(-t.pid, 'SIGINT'), atMs);
+  const run = await t.done;
+  expect(run.signal).toBeNull();
+  expect(run.code).toBe(0);
+  // Either Node had run tapyard's first line (the run stopped with its counters) or it had not
+  // (nothing was opened, and the launcher says so).
+  if (!/ledger: .*\(balanced\)/.test(run.stdout)) expect(run.stderr).toMatch(STARTING);
+  expect(existsSync(socket)).toBe(false);
+});
+
+test.each([
+  ['as root', []],
+  ['after --user nobody', ['--user', 'nobody']],
+])('kill -9 of the launcher, %s: the run still stops its clean way (no socket file left)', async (_name, extra) => {
+  dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+  const socket = join(dir, 'vm.sock');
+  chmodSync(dir, 0o1777); // after --user, nobody removes the socket file
+  const t = forward(socket, extra);
+  for (let i = 0; i < 100 && !/forwarding/.test(t.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(existsSync(socket)).toBe(true);
+  t.kill('SIGKILL');
+  for (let i = 0; i < 40 && existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  const left = existsSync(socket);
+  if (left) {
+    // A Node left running without its launcher: end it (it holds the test's pipes open).
+    const pids = spawnSync('pgrep', ['-f', socket], { encoding: 'utf8' }).stdout.trim().split('\n');
+    for (const pid of pids.filter((p) => p !== '')) process.kill(Number(pid), 'SIGTERM');
+  }
+  await t.done;
+  expect(left).toBe(false);
 });

@@ -3,12 +3,15 @@
 // under its errno; a vnet header goes before every frame on a port that has one; and every frame
 // planned or read back is accounted for.
 
-import { constants } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { describe as describeFrame } from '../../../src/frame/describe.js';
 import { parseMac } from '../../../src/mac.js';
 import { GuestPort } from '../../../src/port/guest.js';
 import { MemoryPort } from '../../../src/port/memory.js';
+import { openCaptureFile } from '../../../src/send/capture-file.js';
 import { frameBytes, readFrameSpec } from '../../../src/send/frame-spec.js';
 import { readMatch } from '../../../src/send/match.js';
 import { runSend, type SendEvents } from '../../../src/send/sender.js';
@@ -172,6 +175,53 @@ describe('the schedule and the device', () => {
     [0, 0.1, 0.2, 0.2, 0.3, 0.4].forEach((due, i) => {
       expect(at[i]).toBeGreaterThanOrEqual(due - 0.001);
     });
+  });
+});
+
+describe('a capture file is read as it is sent', () => {
+  test('through a full device, behind a vnet header, round after round: in order, with its spacing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ty-send-stream-'));
+    try {
+      // A classic pcap of 9 frames, 10 ms apart (more than one batch of the port's budget of 4).
+      const head = Buffer.alloc(24);
+      head.writeUInt32LE(0xa1b2c3d4, 0);
+      head.writeUInt32LE(65535, 16);
+      head.writeUInt32LE(1, 20);
+      const records = Array.from({ length: 9 }, (_, i) => {
+        const r = Buffer.alloc(16 + 14);
+        r.writeUInt32LE(1_700_000_000, 0);
+        r.writeUInt32LE(i * 10_000, 4);
+        r.writeUInt32LE(14, 8);
+        r.writeUInt32LE(14, 12);
+        r[16 + 13] = i;
+        return r;
+      });
+      const path = join(dir, 'nine.pcap');
+      writeFileSync(path, Buffer.concat([head, ...records]));
+      const capture = openCaptureFile(path);
+      const port = new MemoryPort('m', { capacity: 2, budget: 4, hdrLen: 10 });
+      const timer = setInterval(() => port.drain(1), 2);
+      const at: number[] = [];
+      const o = await runSend(
+        port,
+        { frames: capture, times: 'captured', interval: 0, count: 3 },
+        { sent: (_b, _i, t) => at.push(t), refused: () => {}, matched: () => {} },
+        { expect: null, timeoutS: 1, stop: never },
+      );
+      clearInterval(timer);
+      capture.close();
+      expect(o).toMatchObject({ planned: 27, sent: 27, fatal: null });
+      expect(o.drops).toEqual({});
+      const order = Array.from({ length: 27 }, (_, k) => k % 9);
+      expect(port.sent.map((b) => b[10 + 13])).toEqual(order);
+      for (const written of port.sent) expect([...written.subarray(0, 10)]).toEqual(new Array(10).fill(0));
+      // The next round starts when the last frame of this one is sent: 80 ms a round.
+      at.forEach((t, k) => {
+        expect(t).toBeGreaterThanOrEqual(Math.floor(k / 9) * 0.08 + (k % 9) * 0.01 - 0.001);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
