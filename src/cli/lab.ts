@@ -8,16 +8,8 @@ import { labHelp, readLabUp } from '../config/lab.js';
 import { quote } from '../config/quote.js';
 import { usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
-import {
-  buildLab,
-  findLab,
-  LAB_ID,
-  type LabState,
-  listLabs,
-  newLabId,
-  readLabState,
-  teardown,
-} from '../lab/builder.js';
+import { findLab, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
+import { bringUpLab } from '../lab/up.js';
 import { fromLibvirtCommand } from './from-libvirt.js';
 import { onStopSignal } from './process-guard.js';
 
@@ -65,29 +57,22 @@ async function up(argv: string[]): Promise<number> {
         '--mode says which)\n',
     );
   // A stop signal (also one that came while tapyard was loading) stops the build between steps,
-  // and what was made so far comes down.
-  let signal: string | null = null;
+  // and what was made so far comes down (bringUpLab does that, and says so).
+  let signal = false;
   onStopSignal(() => {
-    signal = 'a stop signal';
+    signal = true;
   });
-  // A lab of this id that exists already is someone else's: a failure then removes nothing.
-  const ours = readLabState(id) === null;
   try {
-    await buildLab(config.topology, {
+    await bringUpLab(config, {
       id,
-      kind: config.kind ?? config.topology.name,
-      interrupted: () => signal !== null,
+      interrupted: () => signal,
       onRecord: (key, value) => process.stdout.write(`${key}=${value}\n`),
     });
-    if (signal !== null) throw new TapyardError('EINTERRUPTED', 'interrupted');
     return 0;
   } catch (err) {
-    // Nothing of a lab that did not come up stays behind (an id that was already taken is not ours).
-    if (ours && readLabState(id) !== null) {
-      const why = signal !== null ? `interrupted by ${signal}` : (err as Error).message;
-      process.stderr.write(`tapyard: lab up failed, removing lab ${id}: ${why}\n`);
-      teardown(id);
-      return signal !== null ? 130 : 1;
+    if (err instanceof TapyardError && (err.code === 'EINTERRUPTED' || err.code === 'ELAB')) {
+      process.stderr.write(`tapyard: ${err.message}\n`);
+      return err.code === 'EINTERRUPTED' ? 130 : 1;
     }
     throw err;
   } finally {

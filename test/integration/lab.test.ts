@@ -64,7 +64,7 @@ test.each([
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/up failed, removing lab/);
+    expect(r.stderr).toMatch(/up failed, removed lab/);
   } finally {
     rmSync(bin, { recursive: true, force: true });
   }
