@@ -39,7 +39,7 @@ export interface BuildOptions {
   readonly onRecord?: (key: string, value: string) => void;
   /** Asked between steps: a signal arrived, stop and let the caller tear down. */
   readonly interrupted?: () => boolean;
-  /** The kind a lab was asked for by (scripts/netns/lab up KIND), else the topology's name. */
+  /** The kind a lab was asked for by (tapyard lab up KIND), else the topology's name. */
   readonly kind?: string;
 }
 
