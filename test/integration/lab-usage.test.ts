@@ -2,7 +2,6 @@
 // built.
 
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { CLI } from '../helpers/lab.js';
 
