@@ -3,10 +3,10 @@
 // what to remove; the builder itself removes what it made when it fails or a signal stops it.
 
 import { TapyardError } from '../../src/error.js';
+import { type IpLink, iprouteJsonAsync, showLinkAsync } from '../../src/kernel/iproute.js';
 import { newLabId, teardown } from '../../src/lab/builder.js';
 import { bringUpLab } from '../../src/lab/up.js';
 import { packageRoot } from '../../src/package-root.js';
-import { run } from './process.js';
 import type { LabKind } from './report-schema.js';
 
 /** The checkout: the same root the product finds its own files by. */
@@ -62,27 +62,23 @@ export async function linkStats(
   ns: string,
   ifname: string,
 ): Promise<{ rxPackets: number; txPackets: number; txDropped: number; rxDropped: number }> {
-  const out = await run(['ip', '-n', ns, '-s', '-j', 'link', 'show', 'dev', ifname], 10_000);
-  const link = (
-    JSON.parse(out.stdout) as Array<{ stats64: { rx: Record<string, number>; tx: Record<string, number> } }>
-  )[0]!;
+  const link = await showLinkAsync(ifname, { netns: ns, stats: true, timeoutMs: 10_000 });
   return {
-    rxPackets: link.stats64.rx.packets ?? 0,
-    rxDropped: link.stats64.rx.dropped ?? 0,
-    txPackets: link.stats64.tx.packets ?? 0,
-    txDropped: link.stats64.tx.dropped ?? 0,
+    rxPackets: link.stats64?.rx.packets ?? 0,
+    rxDropped: link.stats64?.rx.dropped ?? 0,
+    txPackets: link.stats64?.tx.packets ?? 0,
+    txDropped: link.stats64?.tx.dropped ?? 0,
   };
 }
 
 /** Whether a link has carrier: a persistent tap gets it when a forwarder attaches. */
 export async function hasCarrier(ns: string, ifname: string): Promise<boolean> {
-  const out = await run(['ip', '-n', ns, '-j', 'link', 'show', 'dev', ifname], 10_000);
-  const link = (JSON.parse(out.stdout) as Array<{ flags: string[] }>)[0]!;
+  const link = await showLinkAsync(ifname, { netns: ns, timeoutMs: 10_000 });
   return !link.flags.includes('NO-CARRIER') && link.flags.includes('LOWER_UP');
 }
 
 /** The bridge ports of `bridge` in `ns`. */
 export async function bridgePorts(ns: string, bridge: string): Promise<string[]> {
-  const out = await run(['ip', '-n', ns, '-j', 'link', 'show', 'master', bridge], 10_000);
-  return (JSON.parse(out.stdout) as Array<{ ifname: string }>).map((l) => l.ifname);
+  const links = await iprouteJsonAsync<IpLink[]>(['link', 'show', 'master', bridge], { netns: ns, timeoutMs: 10_000 });
+  return links.map((l) => l.ifname);
 }

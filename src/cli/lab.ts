@@ -8,6 +8,7 @@ import { labHelp, readLabUp } from '../config/lab.js';
 import { quote } from '../config/quote.js';
 import { usageError } from '../config/value.js';
 import { TapyardError } from '../error.js';
+import { type IpLink, iprouteJson, namespaces } from '../kernel/iproute.js';
 import { findLab, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
 import { bringUpLab } from '../lab/up.js';
 import { fromLibvirtCommand } from './from-libvirt.js';
@@ -103,12 +104,6 @@ function status(argv: string[]): number {
   return 0;
 }
 
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0]!);
-}
-
 function describe(lab: LabState, existing: ReadonlySet<string>): string {
   const get = (k: string) => lab.lines.find(([key]) => key === k)?.[1];
   const lines = [
@@ -120,11 +115,9 @@ function describe(lab: LabState, existing: ReadonlySet<string>): string {
       lines.push(`  ${ns}: missing`);
       continue;
     }
-    const links = spawnSync('ip', ['-n', ns, '-br', 'link'], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f[0] !== undefined && f[0] !== '' && f[0] !== 'lo')
-      .map((f) => `${f[0]!.split('@')[0]}(${f[1]})`);
+    const links = iprouteJson<IpLink[]>(['link', 'show'], { netns: ns })
+      .filter((l) => l.ifname !== 'lo')
+      .map((l) => `${l.ifname}(${l.operstate})`);
     lines.push(`  ${ns}: ${links.join(' ')}`);
   }
   for (const [key, value] of lab.lines) {

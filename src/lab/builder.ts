@@ -22,6 +22,7 @@ import {
 import { join } from 'node:path';
 import { renamePort, type Topology, type VmBackend } from '../config/topology.js';
 import { TapyardError } from '../error.js';
+import { IprouteError, iproute, namespaces, showLink } from '../kernel/iproute.js';
 import { packageRoot } from '../package-root.js';
 
 export const runDir = (): string => process.env.TAPYARD_RUN_DIR ?? '/run/tapyard';
@@ -46,15 +47,7 @@ export interface BuildOptions {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-function ip(...args: string[]): string {
-  const r = spawnSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error !== undefined) throw new TapyardError('ELAB', `ip: ${r.error.message} (is iproute2 installed?)`);
-  if (r.status !== 0) {
-    const why = (r.stderr || r.stdout).trim().split('\n').at(-1) ?? '';
-    throw new TapyardError('ELAB', `ip ${args.join(' ')}: ${why}`);
-  }
-  return r.stdout;
-}
+const ip = (...args: string[]): string => iproute(args);
 
 const withoutPrefix = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
 
@@ -67,12 +60,7 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
   mkdirSync(runDir(), { recursive: true, mode: 0o755 });
   const file = stateFile(id);
   if (existsSync(file)) throw new TapyardError('EUSAGE', `lab ${id} already exists (lab down ${id} first)`);
-  const existing = new Set(
-    ip('netns', 'list')
-      .split('\n')
-      .map((l) => l.split(' ')[0]!),
-  );
-  for (const ns of existing)
+  for (const ns of namespaces())
     if (ns.startsWith(`ty-${id}-`)) throw new TapyardError('EUSAGE', `namespace ${ns} already exists`);
   appendFileSync(file, '', { mode: 0o644 });
 
@@ -88,8 +76,7 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
   };
   const name = (short: string) => `ty-${id}-${short}`;
   const ns = (role: string) => name(role);
-  const macOf = (role: string, link: string) =>
-    (JSON.parse(ip('-n', ns(role), '-j', 'link', 'show', 'dev', link)) as { address: string }[])[0]!.address;
+  const macOf = (role: string, link: string) => showLink(link, { netns: ns(role) }).address;
   const addNs = async (role: string) => {
     appendFileSync(file, `NS_CREATED=${ns(role)}\n`);
     ip('netns', 'add', ns(role));
@@ -206,7 +193,7 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
         // passthru gives the lower to one endpoint: the kernel refuses the next one. That is the
         // answer the lab shows, not a failure.
         if (g.mode !== 'passthru' || built === 0) throw err;
-        const why = (err as Error).message.split(': ').at(-1)!;
+        const why = err instanceof IprouteError ? err.why : (err as Error).message;
         process.stderr.write(`tapyard: passthru allows one macvtap per lower: the kernel refused ${wire} (${why})\n`);
         record('PASSTHRU_REFUSED', `${wire}: ${why}`);
         break;
@@ -552,11 +539,7 @@ export function teardown(id: string): string[] {
     if (backend !== undefined) stop(Number(backend), `${vmDir}/`, 'SIGINT');
     rmSync(vmDir, { recursive: true, force: true });
   }
-  const existing = new Set(
-    spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .map((l) => l.split(' ')[0]!),
-  );
+  const existing = new Set(namespaces());
   for (const [key, ns] of state.lines) {
     if (key !== 'NS_CREATED' || !ns.startsWith(`ty-${id}-`) || !existing.has(ns)) continue;
     spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });

@@ -63,8 +63,9 @@ test('the benchmark brings a lab up and down in its own process', async () => {
     expect(lab.env.LAB_ID).toBe(lab.id);
     expect(lab.env.LAB_READY).toBe('1');
     expect(namespacesOf(lab.id).sort()).toEqual([`ty-${lab.id}-ext`, `ty-${lab.id}-gst`, `ty-${lab.id}-hv`]);
-    expect(execFileSync('ip', ['-n', lab.env.NS_HV!, '-o', 'link', 'show', lab.env.WIRE_IF!], { encoding: 'utf8' }))
-      .toMatch(/master/);
+    expect(
+      execFileSync('ip', ['-n', lab.env.NS_HV!, '-o', 'link', 'show', lab.env.WIRE_IF!], { encoding: 'utf8' }),
+    ).toMatch(/master/);
   } finally {
     await labDown(lab);
   }
