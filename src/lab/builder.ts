@@ -24,6 +24,7 @@ import { renamePort, type Topology, type VmBackend } from '../config/topology.js
 import { TapyardError } from '../error.js';
 import { IprouteError, iproute, namespaces, showLink } from '../kernel/iproute.js';
 import { packageRoot } from '../package-root.js';
+import { addBridge, addNamespace, addVeth, removeNamespace } from './netns.js';
 
 export const runDir = (): string => process.env.TAPYARD_RUN_DIR ?? '/run/tapyard';
 export const LAB_ID = /^[0-9a-z]{1,6}$/;
@@ -79,35 +80,19 @@ export async function buildLab(t: Topology, o: BuildOptions): Promise<Record<str
   const macOf = (role: string, link: string) => showLink(link, { netns: ns(role) }).address;
   const addNs = async (role: string) => {
     appendFileSync(file, `NS_CREATED=${ns(role)}\n`);
-    ip('netns', 'add', ns(role));
-    ip('-n', ns(role), 'link', 'set', 'lo', 'up');
-    if (!t.ipv6) {
-      execFileSync('ip', ['netns', 'exec', ns(role), 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'], {
-        stdio: 'ignore',
-      });
-      execFileSync('ip', ['netns', 'exec', ns(role), 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'], {
-        stdio: 'ignore',
-      });
-    }
+    addNamespace(ns(role), { ipv6: t.ipv6 });
     record(`NS_${role.toUpperCase()}`, ns(role));
     await step();
   };
-  const veth = (roleA: string, a: string, roleB: string, b: string) => {
-    ip('-n', ns(roleA), 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', ns(roleB));
-    ip('-n', ns(roleA), 'link', 'set', a, 'up');
-    ip('-n', ns(roleB), 'link', 'set', b, 'up');
-  };
+  const veth = (roleA: string, a: string, roleB: string, b: string) =>
+    addVeth({ netns: ns(roleA), name: a }, { netns: ns(roleB), name: b });
   const address = (role: string, link: string, v4: string | null, v6: string | null) => {
     if (v4 !== null) ip('-n', ns(role), 'addr', 'add', v4, 'dev', link);
     if (t.ipv6 && v6 !== null) ip('-n', ns(role), 'addr', 'add', v6, 'dev', link, 'nodad');
   };
   const mq = t.multiQueue ? ['multi_queue'] : [];
   const tap = (role: string, link: string) => ip('-n', ns(role), 'tuntap', 'add', 'dev', link, 'mode', 'tap', ...mq);
-  const bridge = (role: string, link: string) => {
-    ip('-n', ns(role), 'link', 'add', link, 'type', 'bridge');
-    // Forward at once: STP and the default forward delay would hold frames for 15 s.
-    ip('-n', ns(role), 'link', 'set', link, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
-  };
+  const bridge = (role: string, link: string) => addBridge(ns(role), link, { up: false });
 
   const first = t.guests[0]!;
   record('LAB_ID', id);
@@ -542,7 +527,7 @@ export function teardown(id: string): string[] {
   const existing = new Set(namespaces());
   for (const [key, ns] of state.lines) {
     if (key !== 'NS_CREATED' || !ns.startsWith(`ty-${id}-`) || !existing.has(ns)) continue;
-    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    removeNamespace(ns);
   }
   rmSync(stateFile(id), { force: true });
   return said;
