@@ -13,8 +13,6 @@ export interface IprouteOptions {
   readonly netns?: string | null | undefined;
   readonly tool?: IprouteTool;
   readonly timeoutMs?: number;
-  /** Commands for `-batch -`, one a line. */
-  readonly stdin?: string;
 }
 
 /** A failed iproute2 run; `why` is what iproute2 said (its last line), or why it did not run. */
@@ -44,15 +42,9 @@ export interface IpLink {
   readonly stats64?: { readonly rx: Readonly<Record<string, number>>; readonly tx: Readonly<Record<string, number>> };
 }
 
-/** One device of `ip -j maddr show`. */
-export interface IpMaddr {
-  readonly ifname?: string;
-  readonly maddr?: readonly { readonly family?: string; readonly link?: string }[];
-}
-
 const argvOf = (args: readonly string[], o: IprouteOptions): string[] => [
   ...(o.netns === undefined || o.netns === null ? [] : ['-n', o.netns]),
-  ...(o.stdin === undefined ? args : [...args, '-batch', '-']),
+  ...args,
 ];
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
@@ -71,8 +63,7 @@ export function iproute(args: readonly string[], o: IprouteOptions = {}): string
   try {
     return execFileSync(tool, argv, {
       encoding: 'utf8',
-      stdio: ['pipe', 'pipe', 'pipe'],
-      ...(o.stdin === undefined ? {} : { input: o.stdin }),
+      stdio: ['ignore', 'pipe', 'pipe'],
       ...(o.timeoutMs === undefined ? {} : { timeout: o.timeoutMs }),
     });
   } catch (err) {
@@ -91,7 +82,7 @@ export function iprouteAsync(args: readonly string[], o: IprouteOptions = {}): P
       { encoding: 'utf8', ...(o.timeoutMs === undefined ? {} : { timeout: o.timeoutMs }) },
       (err, stdout, stderr) => (err === null ? resolve(stdout) : reject(failure(tool, argv, err, stderr))),
     );
-    child.stdin?.end(o.stdin ?? '');
+    child.stdin?.end();
   });
 }
 
@@ -110,15 +101,6 @@ export function iprouteJson<T>(args: readonly string[], o: IprouteOptions = {}):
 
 export async function iprouteJsonAsync<T>(args: readonly string[], o: IprouteOptions = {}): Promise<T> {
   return parse<T>(await iprouteAsync(['-j', ...args], o), `${o.tool ?? 'ip'} -j ${args.join(' ')}`);
-}
-
-/** `ip -j -batch -` prints one JSON array per command, one after the other. */
-export async function iprouteJsonBatch(commands: readonly string[], o: IprouteOptions = {}): Promise<unknown[][]> {
-  const out = await iprouteAsync(['-j'], { ...o, stdin: `${commands.join('\n')}\n` });
-  return out
-    .trim()
-    .split(/\n(?=\[)/)
-    .map((part) => parse<unknown[]>(part, `${o.tool ?? 'ip'} -j -batch`));
 }
 
 export interface LinkQuery extends IprouteOptions {

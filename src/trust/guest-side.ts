@@ -3,7 +3,7 @@
 // dev->mc without any link event, so it has to be looked at, and a look is one short process.
 // The built-in guest's filter is its configuration and never changes while it runs.
 
-import { type IpLink, type IpMaddr, IprouteError, iprouteJsonBatch } from '../kernel/iproute.js';
+import { spawn } from 'node:child_process';
 import type { Mac } from '../mac.js';
 import { fromBuiltinGuest, fromNetdev, type RxFilterInfo } from './rx-filter-info.js';
 
@@ -18,16 +18,30 @@ export function netdevGuest(port: string, ifname: string, netns: string | null):
   const where = netns === null ? ifname : `${ifname} in ${netns}`;
   return {
     port,
-    read: async () => {
-      try {
-        const [links, maddrs] = await iprouteJsonBatch([`link show dev ${ifname}`, `maddr show dev ${ifname}`], {
-          netns,
+    read: () =>
+      new Promise((resolve) => {
+        const child = spawn('ip', [...(netns === null ? [] : ['-n', netns]), '-j', '-batch', '-'], {
+          stdio: ['pipe', 'pipe', 'pipe'],
         });
-        return fromNetdev(port, filterOf((links ?? []) as IpLink[], (maddrs ?? []) as IpMaddr[]));
-      } catch (err) {
-        return `cannot read ${where}: ${err instanceof IprouteError ? err.why : (err as Error).message}`;
-      }
-    },
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        child.on('error', (e) => resolve(`cannot run ip: ${e.message}`));
+        child.on('close', (code) => {
+          if (code !== 0) return resolve(`cannot read ${where}: ${err.trim() || `ip exited ${code}`}`);
+          try {
+            resolve(fromNetdev(port, parseBatch(out)));
+          } catch {
+            resolve(`cannot read ${where}: ip printed what tapyard does not understand`);
+          }
+        });
+        child.stdin.end(`link show dev ${ifname}\nmaddr show dev ${ifname}\n`);
+      }),
   };
 }
 
@@ -36,10 +50,21 @@ export function builtinGuest(port: string, mac: Mac, ipv6: Uint8Array | null): G
   return { port, read: async () => filter };
 }
 
-/** The filter as `link show` and `maddr show` of one device print it. */
-function filterOf(links: readonly IpLink[], maddrs: readonly IpMaddr[]) {
-  const link = links[0];
-  if (link === undefined) throw new IprouteError('no such device', 'ip link show');
-  const groups = (maddrs[0]?.maddr ?? []).flatMap((m) => (m.link === undefined ? [] : [m.link]));
-  return { mac: link.address, flags: [...link.flags], multicast: groups.map((g) => g.toLowerCase()) };
+interface IpLink {
+  address: string;
+  flags: string[];
+}
+interface IpMaddr {
+  maddr?: { link?: string }[];
+}
+
+/** `ip -j -batch` prints one JSON array per command, one after the other. */
+function parseBatch(text: string) {
+  const [links, maddrs] = text
+    .trim()
+    .split(/\n(?=\[)/)
+    .map((part) => JSON.parse(part) as unknown[]);
+  const link = (links as IpLink[])[0]!;
+  const groups = ((maddrs as IpMaddr[])[0]?.maddr ?? []).flatMap((m) => (m.link === undefined ? [] : [m.link]));
+  return { mac: link.address, flags: link.flags, multicast: groups.map((g) => g.toLowerCase()) };
 }

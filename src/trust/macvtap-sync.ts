@@ -15,8 +15,8 @@
 // tapyard runs in the macvtap's namespace, so the host side is read from sysfs and
 // /proc/net/dev_mcast, and changed with ip(8).
 
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { IprouteError, iprouteAsync } from '../kernel/iproute.js';
 import type { RxFilterInfo } from './rx-filter-info.js';
 
 const IFF_PROMISC = 0x100;
@@ -122,10 +122,11 @@ export async function applySteps(steps: readonly SyncStep[]): Promise<{ done: st
   const done: string[] = [];
   const failed: string[] = [];
   for (const step of steps) {
-    const why = await iprouteAsync(step.args).then(
-      () => null,
-      (err: unknown) => (err instanceof IprouteError ? err.why : String(err)),
-    );
+    const why = await new Promise<string | null>((resolve) => {
+      execFile('ip', step.args, { encoding: 'utf8' }, (err, _out, stderr) =>
+        resolve(err === null ? null : stderr.trim() || err.message),
+      );
+    });
     if (why === null) done.push(step.says);
     else failed.push(`${step.says}: ${why}`);
   }

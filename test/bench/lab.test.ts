@@ -90,7 +90,8 @@ test('a bench-style lab up that fails half-way leaves nothing', async () => {
     const realIp = spawnSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim();
     writeFileSync(
       join(bin, 'ip'),
-      `#!/bin/sh\ncase "$*" in *type\\ macvtap*) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`,
+      '#!/bin/sh\ncase "$*" in *type\\ macvtap*) echo "ip: refused by the test" >&2; exit 1;; esac\n' +
+        `exec ${realIp} "$@"\n`,
     );
     chmodSync(join(bin, 'ip'), 0o755);
     const run = benchStyle({ PATH: `${bin}:${process.env.PATH}` });
