@@ -4,7 +4,8 @@
 // an interface the lab did not make. Each step is written to the state file before it is taken,
 // so teardown() removes exactly what was made, also after a failure or a signal half-way.
 // The state file ($TAPYARD_RUN_DIR/lab-ID.env, KEY=VALUE lines) is also what `up` prints: the
-// shell variables scripts and benchmarks eval.
+// shell variables scripts eval. Programs bring a lab up through up.ts (bringUpLab); the pieces a
+// lab is made of (namespace, veth, bridge) are netns.ts's.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
