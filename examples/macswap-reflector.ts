@@ -33,7 +33,7 @@ const REFLECTOR_MAC = '02:00:00:00:5e:01';
 const inNetns = (ns: string, ...args: string[]) =>
   new Promise<string>((resolve) => execFile('ip', ['netns', 'exec', ns, ...args], (_error, out) => resolve(out)));
 
-const lab = labUp('bridge');
+const lab = await labUp('bridge');
 process.once('SIGINT', () => {
   lab.down();
   process.exit(130);

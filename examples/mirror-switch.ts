@@ -28,7 +28,7 @@ class MirrorSwitch implements Switch {
 const inNetns = (ns: string, ...args: string[]) =>
   new Promise<string>((resolve) => execFile('ip', ['netns', 'exec', ns, ...args], (_error, out) => resolve(out)));
 
-const lab = labUp('bridge');
+const lab = await labUp('bridge');
 process.once('SIGINT', () => {
   lab.down();
   process.exit(130);

@@ -1,12 +1,11 @@
-// The lab from TypeScript: `tapyard lab up/down` (src/cli/lab.ts, the builder in src/lab/), the
-// KEY=VALUE lines it prints as an object. Every name is ty-<id>-..., made inside the lab's own
-// namespaces; down() removes exactly what up made. The lab is built in a child process, which
-// removes what it made if it fails or is interrupted half-way.
+// The lab from TypeScript: what `tapyard lab up/down` does (the builder in src/lab/), with the
+// KEY=VALUE lines it records as an object. Every name is ty-<id>-..., made inside the lab's own
+// namespaces; down() removes exactly what up made, and a failure or a stop signal during up
+// removes what was made so far.
 
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { TapyardError } from './error.js';
-import { packageRoot } from './package-root.js';
+import { teardown } from './lab/builder.js';
+import { bringUpLab } from './lab/up.js';
 
 /** The topology files shipped in labs/ (a path to any other topology file works too). */
 export type LabKind =
@@ -33,34 +32,14 @@ export interface Lab {
   down(): void;
 }
 
-const cli = () => join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-
 /**
- * `tapyard lab up KIND|FILE [flags]`, e.g. labUp('macvtap', '--mode', 'vepa'), labUp('guests', '--mode',
- * 'vepa', '--hairpin'), labUp('host-to-guest', '--host-macvlan'), labUp('my-lab.yaml'). Needs root.
+ * `tapyard lab up KIND|FILE [flags]` in this process, e.g. await labUp('macvtap', '--mode', 'vepa'),
+ * labUp('guests', '--mode', 'vepa', '--hairpin'), labUp('host-to-guest', '--host-macvlan'),
+ * labUp('my-lab.yaml'). Needs root. A stop signal or a failure half-way removes what was made.
  */
-export function labUp(kind: LabKind | (string & {}), ...flags: string[]): Lab {
-  let out: string;
-  try {
-    out = execFileSync(process.execPath, [cli(), 'lab', 'up', kind, ...flags], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (err) {
-    const why = (err as { stderr?: string }).stderr
-      ?.trim()
-      .split('\n')
-      .at(-1)
-      ?.replace(/^tapyard: /, '');
-    throw new TapyardError('ELAB', `lab up ${kind} failed: ${why ?? String(err)}`);
-  }
-  const env = Object.fromEntries(
-    out
-      .trim()
-      .split('\n')
-      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as [string, string]),
-  );
-  const id = env.LAB_ID!;
+export async function labUp(kind: LabKind | (string & {}), ...flags: string[]): Promise<Lab> {
+  const lab = await bringUpLab([kind, ...flags]);
+  const { id, env } = lab;
   return {
     id,
     env,
@@ -72,6 +51,7 @@ export function labUp(kind: LabKind | (string & {}), ...flags: string[]): Lab {
   };
 }
 
+/** Remove the lab of this id (what labUp made), if it is still there. */
 export function labDown(id: string): void {
-  execFileSync(process.execPath, [cli(), 'lab', 'down', id], { stdio: 'ignore' });
+  teardown(id);
 }

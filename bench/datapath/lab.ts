@@ -1,14 +1,14 @@
-// The benchmark's labs, built and removed through scripts/netns/lab. We pick each lab's id
-// ourselves before `lab up` runs, so a run interrupted half-way still knows what to remove.
+// The benchmark's labs, built and removed by the lab builder in this process (src/lab/up.ts). We
+// pick each lab's id ourselves before anything is made, so a run interrupted half-way still knows
+// what to remove; the builder itself removes what it made when it fails or a signal stops it.
 
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { TapyardError } from '../../src/error.js';
+import { type IpLink, iprouteJsonAsync, showLinkAsync } from '../../src/kernel/iproute.js';
+import { newLabId, teardown } from '../../src/lab/builder.js';
+import { bringUpLab } from '../../src/lab/up.js';
 import { packageRoot } from '../../src/package-root.js';
-import { run } from './process.js';
 import type { LabKind } from './report-schema.js';
 
-/** The repository root, found from this file whether it runs as TypeScript or from dist/. */
 /** The checkout: the same root the product finds its own files by. */
 export function repoRoot(): string {
   return packageRoot();
@@ -23,29 +23,24 @@ export interface Lab {
 /** Labs brought up by this process and not yet taken down. */
 const upLabs = new Map<string, Lab>();
 
-/** Five lowercase letters or digits: the lab script's id format, random per run. */
-const newId = (): string => [...randomBytes(5)].map((b) => '0123456789abcdefghijklmnopqrstuvwxyz'[b % 36]).join('');
-
-/** `options` are the lab script's own (`--mq` for multi-queue taps). */
+/** `options` are `lab up`'s own (`--mq` for multi-queue taps). */
 export async function labUp(kind: LabKind, options: readonly string[] = []): Promise<Lab> {
-  const id = newId();
+  const id = newLabId();
   const lab: Lab = { id, kind, env: {} };
   upLabs.set(id, lab); // before `up`: a signal mid-way must still lead to `lab down`
-  const argv = [join(repoRoot(), 'scripts/netns/lab'), 'up', kind, '--id', id, ...options];
-  const out = await run(argv, 60_000, `lab up ${kind}`);
-  for (const line of out.stdout.split('\n')) {
-    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (m) lab.env[m[1]!] = m[2]!;
+  try {
+    const up = await bringUpLab([kind, ...options], { id });
+    Object.assign(lab.env, up.env);
+  } catch (err) {
+    upLabs.delete(id); // the builder removed what it had made
+    throw new TapyardError('BENCH_SETUP', (err as Error).message);
   }
-  if (lab.env.LAB_READY !== '1') throw new TapyardError('BENCH_SETUP', `lab up ${kind} did not finish (no LAB_READY)`);
   return lab;
 }
 
 export async function labDown(lab: Lab): Promise<void> {
   upLabs.delete(lab.id);
-  await run([join(repoRoot(), 'scripts/netns/lab'), 'down', lab.id], 60_000, `lab down ${lab.id}`).catch(() => {
-    // "no lab ID here": `up` failed early and its own trap already removed what it made.
-  });
+  teardown(lab.id); // a lab that is gone already is nothing to remove
 }
 
 /** Takes down every lab this process brought up; used by finally blocks and signal handlers. */
@@ -67,27 +62,23 @@ export async function linkStats(
   ns: string,
   ifname: string,
 ): Promise<{ rxPackets: number; txPackets: number; txDropped: number; rxDropped: number }> {
-  const out = await run(['ip', '-n', ns, '-s', '-j', 'link', 'show', 'dev', ifname], 10_000);
-  const link = (
-    JSON.parse(out.stdout) as Array<{ stats64: { rx: Record<string, number>; tx: Record<string, number> } }>
-  )[0]!;
+  const link = await showLinkAsync(ifname, { netns: ns, stats: true, timeoutMs: 10_000 });
   return {
-    rxPackets: link.stats64.rx.packets ?? 0,
-    rxDropped: link.stats64.rx.dropped ?? 0,
-    txPackets: link.stats64.tx.packets ?? 0,
-    txDropped: link.stats64.tx.dropped ?? 0,
+    rxPackets: link.stats64?.rx.packets ?? 0,
+    rxDropped: link.stats64?.rx.dropped ?? 0,
+    txPackets: link.stats64?.tx.packets ?? 0,
+    txDropped: link.stats64?.tx.dropped ?? 0,
   };
 }
 
 /** Whether a link has carrier: a persistent tap gets it when a forwarder attaches. */
 export async function hasCarrier(ns: string, ifname: string): Promise<boolean> {
-  const out = await run(['ip', '-n', ns, '-j', 'link', 'show', 'dev', ifname], 10_000);
-  const link = (JSON.parse(out.stdout) as Array<{ flags: string[] }>)[0]!;
+  const link = await showLinkAsync(ifname, { netns: ns, timeoutMs: 10_000 });
   return !link.flags.includes('NO-CARRIER') && link.flags.includes('LOWER_UP');
 }
 
 /** The bridge ports of `bridge` in `ns`. */
 export async function bridgePorts(ns: string, bridge: string): Promise<string[]> {
-  const out = await run(['ip', '-n', ns, '-j', 'link', 'show', 'master', bridge], 10_000);
-  return (JSON.parse(out.stdout) as Array<{ ifname: string }>).map((l) => l.ifname);
+  const links = await iprouteJsonAsync<IpLink[]>(['link', 'show', 'master', bridge], { netns: ns, timeoutMs: 10_000 });
+  return links.map((l) => l.ifname);
 }

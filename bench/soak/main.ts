@@ -8,14 +8,15 @@
 // The paths run at the same time, each in a lab of its own; every child is tracked by pid and
 // every lab is removed at the end, on a failure and on Ctrl-C.
 
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { newLabId, teardown } from '../../src/lab/builder.js';
+import { bringUpLab } from '../../src/lab/up.js';
 import { packageRoot } from '../../src/package-root.js';
 import { STOP_REQUESTS } from '../../src/stop-signals.js';
 
 const ROOT = packageRoot();
-const LAB = join(ROOT, 'scripts', 'netns', 'lab');
 const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const TYGEN = join(ROOT, 'bench', 'baseline', 'bin', 'tygen');
 const SAMPLE_MS = 10_000;
@@ -103,13 +104,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 function cleanup(): void {
   for (const child of children) child.kill('SIGKILL');
-  for (const id of labs) {
-    try {
-      execFileSync(LAB, ['down', id], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-  }
+  for (const id of labs) teardown(id);
   labs.clear();
 }
 
@@ -125,16 +120,12 @@ for (const signal of STOP_REQUESTS) {
 }
 process.on('exit', cleanup);
 
-function labUp(path: Path): Record<string, string> {
-  const out = execFileSync(LAB, ['up', path], { encoding: 'utf8' });
-  const env: Record<string, string> = {};
-  for (const line of out.trim().split('\n')) {
-    const at = line.indexOf('=');
-    env[line.slice(0, at)] = line.slice(at + 1);
-  }
-  labs.add(env.LAB_ID!);
-  process.stderr.write(`tapyard soak: ${path} lab ${env.LAB_ID} (namespaces ty-${env.LAB_ID}-*)\n`);
-  return env;
+/** The path's lab, built in this process; its id is ours before anything is made. */
+async function labUp(path: Path): Promise<Readonly<Record<string, string>>> {
+  const id = newLabId();
+  labs.add(id);
+  process.stderr.write(`tapyard soak: ${path} lab ${id} (namespaces ty-${id}-*)\n`);
+  return (await bringUpLab([path], { id })).env;
 }
 
 function inNs(ns: string, cmd: string, ...args: string[]): string[] {
@@ -221,7 +212,7 @@ async function traffic(env: Record<string, string>, until: number): Promise<void
 // --- one path ----------------------------------------------------------------------------------
 
 async function soakPath(path: Path, minutes: number): Promise<PathResult> {
-  const env = labUp(path);
+  const env = await labUp(path);
   const wire = `wire=${path === 'macvtap' ? 'macvtap' : 'tap'}:${env.WIRE_IF}`;
   const guest = `guest=tap:${env.GUEST_IF},netns=${env.NS_GST}`;
   // `ip netns exec` execs the command: the child's pid is the forwarder's own.
@@ -271,7 +262,7 @@ async function soakPath(path: Path, minutes: number): Promise<PathResult> {
 
   fwd.kill('SIGINT');
   await exited(fwd);
-  execFileSync(LAB, ['down', env.LAB_ID!], { stdio: 'ignore' });
+  teardown(env.LAB_ID!);
   labs.delete(env.LAB_ID!);
   return {
     path,

@@ -1,11 +1,12 @@
-// The labs the VM benchmark runs on, built and removed through scripts/netns/lab, and the
-// commands it runs inside them. The id is chosen here before `up`, so an interrupted run still
-// knows what to take down.
+// The labs the VM benchmark runs on, and the commands it runs inside them. The id is chosen here
+// before `up`, so an interrupted run still knows what to take down. measure.ts asks for a lab
+// synchronously, so `up` is the builder run by `tapyard lab up` in a child (which removes what it
+// made when it fails or is stopped half-way); `down` is the builder's teardown, in this process.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { TapyardError } from '../../src/error.js';
+import { newLabId, teardown } from '../../src/lab/builder.js';
 import { packageRoot } from '../../src/package-root.js';
 
 export type WireKind = 'macvtap' | 'bridge';
@@ -16,15 +17,13 @@ export interface Lab {
   env: Record<string, string>;
 }
 
-const LAB = () => join(packageRoot(), 'scripts', 'netns', 'lab');
+const CLI = () => join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const up = new Set<Lab>();
 
-const newId = (): string => [...randomBytes(5)].map((b) => '0123456789abcdefghijklmnopqrstuvwxyz'[b % 36]).join('');
-
 export function labUp(kind: WireKind): Lab {
-  const lab: Lab = { id: newId(), kind, env: {} };
+  const lab: Lab = { id: newLabId(), kind, env: {} };
   up.add(lab); // before `up`: a failure half-way must still lead to `lab down`
-  const out = execFileSync(LAB(), ['up', kind, '--id', lab.id], {
+  const out = execFileSync(process.execPath, [CLI(), 'lab', 'up', kind, '--id', lab.id], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -38,11 +37,7 @@ export function labUp(kind: WireKind): Lab {
 
 export function labDown(lab: Lab): void {
   up.delete(lab);
-  try {
-    execFileSync(LAB(), ['down', lab.id], { stdio: 'ignore' });
-  } catch {
-    // `up` failed early and its own trap already removed what it made.
-  }
+  teardown(lab.id); // a lab whose `up` failed removed itself: nothing is left to remove
 }
 
 export function labDownAll(): void {

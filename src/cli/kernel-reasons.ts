@@ -3,10 +3,10 @@
 // for exactly those devices (their namespace and ifindex, filtered in the kernel), and put beside
 // the counters the ports report (kernel.reasons in --json).
 
-import { execFileSync } from 'node:child_process';
 import type { ForwardConfig } from '../config/forward.js';
 import { TapyardError } from '../error.js';
 import { countDrops, netnsInode } from '../kernel/drop-watch.js';
+import { showLink } from '../kernel/iproute.js';
 import type { CountersReport } from '../run/counters-report.js';
 
 export interface PortDropWatch {
@@ -22,12 +22,8 @@ interface Watched {
 }
 
 function ifindex(ifname: string, netns: string | undefined): number {
-  const args = [...(netns === undefined ? [] : ['-n', netns]), '-j', 'link', 'show', 'dev', ifname];
   try {
-    const [link] = JSON.parse(execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as {
-      ifindex: number;
-    }[];
-    return link!.ifindex;
+    return showLink(ifname, { netns }).ifindex;
   } catch {
     throw new TapyardError('ENOWATCH', `cannot find ${ifname}'s ifindex`);
   }

@@ -8,16 +8,9 @@ import { labHelp, readLabUp } from '../config/lab.js';
 import { TapyardError } from '../error.js';
 import { quote } from '../grammar/quote.js';
 import { usageError } from '../grammar/value.js';
-import {
-  buildLab,
-  findLab,
-  LAB_ID,
-  type LabState,
-  listLabs,
-  newLabId,
-  readLabState,
-  teardown,
-} from '../lab/builder.js';
+import { type IpLink, iprouteJson, namespaces } from '../kernel/iproute.js';
+import { findLab, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
+import { bringUpLab } from '../lab/up.js';
 import { fromLibvirtCommand } from './from-libvirt.js';
 import { onStopSignal } from './process-guard.js';
 
@@ -65,29 +58,22 @@ async function up(argv: string[]): Promise<number> {
         '--mode says which)\n',
     );
   // A stop signal (also one that came while tapyard was loading) stops the build between steps,
-  // and what was made so far comes down.
-  let signal: string | null = null;
+  // and what was made so far comes down (bringUpLab does that, and says so).
+  let signal = false;
   onStopSignal(() => {
-    signal = 'a stop signal';
+    signal = true;
   });
-  // A lab of this id that exists already is someone else's: a failure then removes nothing.
-  const ours = readLabState(id) === null;
   try {
-    await buildLab(config.topology, {
+    await bringUpLab(config, {
       id,
-      kind: config.kind ?? config.topology.name,
-      interrupted: () => signal !== null,
+      interrupted: () => signal,
       onRecord: (key, value) => process.stdout.write(`${key}=${value}\n`),
     });
-    if (signal !== null) throw new TapyardError('EINTERRUPTED', 'interrupted');
     return 0;
   } catch (err) {
-    // Nothing of a lab that did not come up stays behind (an id that was already taken is not ours).
-    if (ours && readLabState(id) !== null) {
-      const why = signal !== null ? `interrupted by ${signal}` : (err as Error).message;
-      process.stderr.write(`tapyard: lab up failed, removing lab ${id}: ${why}\n`);
-      teardown(id);
-      return signal !== null ? 130 : 1;
+    if (err instanceof TapyardError && (err.code === 'EINTERRUPTED' || err.code === 'ELAB')) {
+      process.stderr.write(`tapyard: ${err.message}\n`);
+      return err.code === 'EINTERRUPTED' ? 130 : 1;
     }
     throw err;
   } finally {
@@ -118,12 +104,6 @@ function status(argv: string[]): number {
   return 0;
 }
 
-function namespaces(): string[] {
-  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .map((l) => l.split(' ')[0]!);
-}
-
 function describe(lab: LabState, existing: ReadonlySet<string>): string {
   const get = (k: string) => lab.lines.find(([key]) => key === k)?.[1];
   const lines = [
@@ -135,11 +115,9 @@ function describe(lab: LabState, existing: ReadonlySet<string>): string {
       lines.push(`  ${ns}: missing`);
       continue;
     }
-    const links = spawnSync('ip', ['-n', ns, '-br', 'link'], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .map((l) => l.trim().split(/\s+/))
-      .filter((f) => f[0] !== undefined && f[0] !== '' && f[0] !== 'lo')
-      .map((f) => `${f[0]!.split('@')[0]}(${f[1]})`);
+    const links = iprouteJson<IpLink[]>(['link', 'show'], { netns: ns })
+      .filter((l) => l.ifname !== 'lo')
+      .map((l) => `${l.ifname}(${l.operstate})`);
     lines.push(`  ${ns}: ${links.join(' ')}`);
   }
   for (const [key, value] of lab.lines) {

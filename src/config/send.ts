@@ -156,7 +156,7 @@ ${layerHelp().join('\n')}
 Ports (KIND:TARGET) and their keys (as forward's, but for the receive filter):
 ${portHelp().join('\n')}
 
-Examples (a lab from scripts/netns/lab up macvtap; the external namespace has a veth):
+Examples (a lab from tapyard lab up macvtap; the external namespace has a veth):
   ip netns exec $NS_EXT tapyard send --port x=pcap:$EXT_IF \\
       eth dst=$GUEST_MAC / ipv4 src=$EXT_IP dst=$GUEST_IP / udp dport=7 / text hello \\
       --expect 'udp sport=7 / text hello' --timeout 2

@@ -1,4 +1,4 @@
-// The two labs of scripts/netns/lab that tapyard forwards in (kinds macvtap and bridge): which
+// The two labs of `tapyard lab up` that tapyard forwards in (kinds macvtap and bridge): which
 // namespace holds which device, what is cabled to what, and where tapyard sits. The names are
 // the script's (ty-ID-ROLE namespaces, ty-ID-NAME links), so a student can find every box with
 // `ip -n ty-ID-hv link`.
@@ -109,7 +109,7 @@ export function drawLabDiagram(kind: LabKind): string {
   const width = 982;
   const height = NS_TOP + NS_H + 96;
   const body: string[] = [
-    text(16, 28, `scripts/netns/lab up ${kind}${kind === 'macvtap' ? ' [--mode MODE]' : ''} [--switch | --hairpin]`, {
+    text(16, 28, `tapyard lab up ${kind}${kind === 'macvtap' ? ' [--mode MODE]' : ''} [--switch | --hairpin]`, {
       size: 20,
       weight: 'bold',
     }),

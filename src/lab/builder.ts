@@ -4,7 +4,8 @@
 // an interface the lab did not make. Each step is written to the state file before it is taken,
 // so teardown() removes exactly what was made, also after a failure or a signal half-way.
 // The state file ($TAPYARD_RUN_DIR/lab-ID.env, KEY=VALUE lines) is also what `up` prints: the
-// shell variables scripts and benchmarks eval.
+// shell variables scripts eval. Programs bring a lab up through up.ts (bringUpLab); the pieces a
+// lab is made of (namespace, veth, bridge) are src/kernel/netns.ts's.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,6 +23,8 @@ import {
 import { join } from 'node:path';
 import { renamePort, type Topology, type VmBackend } from '../config/topology.js';
 import { TapyardError } from '../error.js';
+import { IprouteError, iproute, namespaces, showLink } from '../kernel/iproute.js';
+import { addBridge, addNamespace, addVeth, removeNamespace } from '../kernel/netns.js';
 import { packageRoot } from '../package-root.js';
 
 export const runDir = (): string => process.env.TAPYARD_RUN_DIR ?? '/run/tapyard';
@@ -39,22 +42,14 @@ export interface BuildOptions {
   readonly onRecord?: (key: string, value: string) => void;
   /** Asked between steps: a signal arrived, stop and let the caller tear down. */
   readonly interrupted?: () => boolean;
-  /** The kind a lab was asked for by (scripts/netns/lab up KIND), else the topology's name. */
+  /** The kind a lab was asked for by (tapyard lab up KIND), else the topology's name. */
   readonly kind?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-function ip(...args: string[]): string {
-  const r = spawnSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error !== undefined) throw new TapyardError('ELAB', `ip: ${r.error.message} (is iproute2 installed?)`);
-  if (r.status !== 0) {
-    const why = (r.stderr || r.stdout).trim().split('\n').at(-1) ?? '';
-    throw new TapyardError('ELAB', `ip ${args.join(' ')}: ${why}`);
-  }
-  return r.stdout;
-}
+const ip = (...args: string[]): string => iproute(args);
 
 const withoutPrefix = (cidr: string) => cidr.slice(0, cidr.indexOf('/'));
 
@@ -82,12 +77,7 @@ function claimLab(id: string): string {
   mkdirSync(runDir(), { recursive: true, mode: 0o755 });
   const file = stateFile(id);
   if (existsSync(file)) throw new TapyardError('EUSAGE', `lab ${id} already exists (lab down ${id} first)`);
-  const existing = new Set(
-    ip('netns', 'list')
-      .split('\n')
-      .map((l) => l.split(' ')[0]!),
-  );
-  for (const ns of existing)
+  for (const ns of namespaces())
     if (ns.startsWith(`ty-${id}-`)) throw new TapyardError('EUSAGE', `namespace ${ns} already exists`);
   appendFileSync(file, '', { mode: 0o644 });
   return file;
@@ -126,39 +116,22 @@ function labKit(t: Topology, o: BuildOptions, file: string): LabKit {
   };
   const name = (short: string) => `ty-${id}-${short}`;
   const ns = (role: string) => name(role);
-  const macOf = (role: string, link: string) =>
-    (JSON.parse(ip('-n', ns(role), '-j', 'link', 'show', 'dev', link)) as { address: string }[])[0]!.address;
+  const macOf = (role: string, link: string) => showLink(link, { netns: ns(role) }).address;
   const addNs = async (role: string) => {
     appendFileSync(file, `NS_CREATED=${ns(role)}\n`);
-    ip('netns', 'add', ns(role));
-    ip('-n', ns(role), 'link', 'set', 'lo', 'up');
-    if (!t.ipv6) {
-      execFileSync('ip', ['netns', 'exec', ns(role), 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'], {
-        stdio: 'ignore',
-      });
-      execFileSync('ip', ['netns', 'exec', ns(role), 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'], {
-        stdio: 'ignore',
-      });
-    }
+    addNamespace(ns(role), { ipv6: t.ipv6 });
     record(`NS_${role.toUpperCase()}`, ns(role));
     await step();
   };
-  const veth = (roleA: string, a: string, roleB: string, b: string) => {
-    ip('-n', ns(roleA), 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', ns(roleB));
-    ip('-n', ns(roleA), 'link', 'set', a, 'up');
-    ip('-n', ns(roleB), 'link', 'set', b, 'up');
-  };
+  const veth = (roleA: string, a: string, roleB: string, b: string) =>
+    addVeth({ netns: ns(roleA), name: a }, { netns: ns(roleB), name: b });
   const address = (role: string, link: string, v4: string | null, v6: string | null) => {
     if (v4 !== null) ip('-n', ns(role), 'addr', 'add', v4, 'dev', link);
     if (t.ipv6 && v6 !== null) ip('-n', ns(role), 'addr', 'add', v6, 'dev', link, 'nodad');
   };
   const mq = t.multiQueue ? ['multi_queue'] : [];
   const tap = (role: string, link: string) => ip('-n', ns(role), 'tuntap', 'add', 'dev', link, 'mode', 'tap', ...mq);
-  const bridge = (role: string, link: string) => {
-    ip('-n', ns(role), 'link', 'add', link, 'type', 'bridge');
-    // Forward at once: STP and the default forward delay would hold frames for 15 s.
-    ip('-n', ns(role), 'link', 'set', link, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0');
-  };
+  const bridge = (role: string, link: string) => addBridge(ns(role), link, { up: false });
   return { t, o, id, env, record, step, name, ns, macOf, addNs, veth, address, tap, bridge };
 }
 
@@ -268,7 +241,7 @@ async function buildGuest(k: LabKit, g: Topology['guests'][number], index: numbe
       // passthru gives the lower to one endpoint: the kernel refuses the next one. That is the
       // answer the lab shows, not a failure.
       if (g.mode !== 'passthru' || built === 0) throw err;
-      const why = (err as Error).message.split(': ').at(-1)!;
+      const why = err instanceof IprouteError ? err.why : (err as Error).message;
       process.stderr.write(`tapyard: passthru allows one macvtap per lower: the kernel refused ${wire} (${why})\n`);
       record('PASSTHRU_REFUSED', `${wire}: ${why}`);
       return false;
@@ -606,14 +579,10 @@ export function teardown(id: string): string[] {
     if (backend !== undefined) stop(Number(backend), `${vmDir}/`, 'SIGINT');
     rmSync(vmDir, { recursive: true, force: true });
   }
-  const existing = new Set(
-    spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-      .stdout.split('\n')
-      .map((l) => l.split(' ')[0]!),
-  );
+  const existing = new Set(namespaces());
   for (const [key, ns] of state.lines) {
     if (key !== 'NS_CREATED' || !ns.startsWith(`ty-${id}-`) || !existing.has(ns)) continue;
-    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    removeNamespace(ns);
   }
   rmSync(stateFile(id), { force: true });
   return said;

@@ -5,8 +5,8 @@
 // what userspace reads (its tx); a macvtap is the other way round (tap_get_user transmits on
 // the macvlan, tap_handle_frame queues what the lower receives).
 
-import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { type IpLink, showLink, showLinkAsync } from '../kernel/iproute.js';
 
 export interface KernelDrops {
   /** Frames the kernel dropped on the way to tapyard (its queue overflowed). */
@@ -30,10 +30,9 @@ function sysfsStats(ifname: string): DeviceStats {
   return { rxDropped: read('rx_dropped'), txDropped: read('tx_dropped') };
 }
 
-/** Another namespace's sysfs is not ours to read: ask iproute2 there. */
-function parseIpStats(out: string): DeviceStats {
-  const [link] = JSON.parse(out) as { stats64?: { rx: { dropped: number }; tx: { dropped: number } } }[];
-  return { rxDropped: link?.stats64?.rx.dropped ?? 0, txDropped: link?.stats64?.tx.dropped ?? 0 };
+/** Another namespace's sysfs is not ours to read: iproute2 there tells. */
+function ipStats(link: IpLink): DeviceStats {
+  return { rxDropped: link.stats64?.rx.dropped ?? 0, txDropped: link.stats64?.tx.dropped ?? 0 };
 }
 
 const REFRESH_MS = 1000;
@@ -53,13 +52,8 @@ export function kernelDropsReader(
     kind === 'tap'
       ? { beforeRead: s.txDropped, afterWrite: s.rxDropped }
       : { beforeRead: s.rxDropped, afterWrite: s.txDropped };
-  const args = ['-n', netns ?? '', '-j', '-s', 'link', 'show', 'dev', ifname];
-  const readNow = (): DeviceStats =>
-    netns === undefined
-      ? sysfsStats(ifname)
-      : parseIpStats(
-          execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }),
-        );
+  const query = { netns, stats: true, timeoutMs: 2000 };
+  const readNow = (): DeviceStats => (netns === undefined ? sysfsStats(ifname) : ipStats(showLink(ifname, query)));
   let last: KernelDrops = { beforeRead: 0, afterWrite: 0 };
   try {
     last = pick(readNow());
@@ -73,16 +67,15 @@ export function kernelDropsReader(
     timer = setInterval(() => {
       if (running) return;
       running = true;
-      execFile('ip', args, { encoding: 'utf8', timeout: 2000 }, (err, out) => {
-        running = false;
-        if (err === null) {
-          try {
-            last = pick(parseIpStats(out));
-          } catch {
-            // keep the last reading
-          }
-        }
-      });
+      showLinkAsync(ifname, query).then(
+        (link) => {
+          running = false;
+          last = pick(ipStats(link));
+        },
+        () => {
+          running = false; // keep the last reading
+        },
+      );
     }, REFRESH_MS);
     timer.unref();
   }

@@ -2,10 +2,10 @@
 // made from sysfs's major:minor: /dev/tapN is named after a per-namespace ifindex while /dev is
 // global, so on a machine with several namespaces that name can be another namespace's device.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
+import { showLink } from '../kernel/iproute.js';
 import { readMac } from '../mac.js';
 import { openersOf } from './device-owners.js';
 import { readDeviceState } from './device-state.js';
@@ -99,20 +99,12 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
 /** What a device is, in a word, for error messages: the link kind iproute2 reports. */
 export function describeDevice(ifname: string, netns?: string): string {
   try {
-    const args = [...(netns === undefined ? [] : ['-n', netns]), '-j', '-d', 'link', 'show', 'dev', ifname];
-    const [link] = JSON.parse(
-      execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-    ) as LinkInfo[];
-    const kind = link?.linkinfo?.info_kind;
-    if (kind === 'tun') return `a ${link?.linkinfo?.info_data?.type ?? 'tun'}`;
+    const link = showLink(ifname, { netns, details: true });
+    const kind = link.linkinfo?.info_kind;
+    if (kind === 'tun') return `a ${link.linkinfo?.info_data?.type ?? 'tun'}`;
     if (kind !== undefined) return `a ${kind}`;
-    return link?.link_type === 'loopback' ? 'the loopback' : 'a physical device';
+    return link.link_type === 'loopback' ? 'the loopback' : 'a physical device';
   } catch {
     return 'another kind of device';
   }
-}
-
-interface LinkInfo {
-  link_type?: string;
-  linkinfo?: { info_kind?: string; info_data?: { type?: string } };
 }

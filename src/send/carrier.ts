@@ -4,8 +4,8 @@
 // port that was still disabled and was lost (2 of 3 frames arrived in a test run, with no
 // counter saying so): send waits until the tap's operstate says up.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { showLink } from '../kernel/iproute.js';
 import type { DeviceConfig } from '../port/open.js';
 
 const POLL_MS = 20;
@@ -13,8 +13,7 @@ const POLL_MS = 20;
 function operstate(ifname: string, netns: string | undefined): string {
   try {
     if (netns === undefined) return readFileSync(`/sys/class/net/${ifname}/operstate`, 'utf8').trim();
-    const out = execFileSync('ip', ['-n', netns, '-j', 'link', 'show', 'dev', ifname], { encoding: 'utf8' });
-    return (JSON.parse(out) as { operstate?: string }[])[0]?.operstate?.toLowerCase() ?? 'unknown';
+    return showLink(ifname, { netns }).operstate?.toLowerCase() ?? 'unknown';
   } catch {
     return 'unknown';
   }

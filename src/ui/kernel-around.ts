@@ -2,8 +2,8 @@
 // macvlan mode and the lower it sits on (the device whose own stack is the host's), read with
 // iproute2 from the namespace the forwarder runs in. Read once at start; nothing here is a model.
 
-import { execFileSync } from 'node:child_process';
 import type { ForwardConfig } from '../config/forward.js';
+import { showLink } from '../kernel/iproute.js';
 
 export interface KernelAround {
   /** The port's name in the run. */
@@ -12,23 +12,15 @@ export interface KernelAround {
   lower: string;
 }
 
-interface IpLink {
-  link?: string;
-  linkinfo?: { info_kind?: string; info_data?: { mode?: string } };
-}
-
 /** Every macvtap port's mode and lower; a port ip cannot describe is left out. */
 export function kernelAround(config: ForwardConfig, netns: string | undefined): KernelAround[] {
   const out: KernelAround[] = [];
   for (const p of config.ports) {
     if (p.device.kind !== 'macvtap') continue;
-    const args = [...(netns === undefined ? [] : ['-n', netns]), '-d', '-j', 'link', 'show', 'dev', p.device.ifname];
     try {
-      const [link] = JSON.parse(
-        execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }),
-      ) as IpLink[];
-      const mode = link?.linkinfo?.info_data?.mode;
-      if (link?.link !== undefined && mode !== undefined) out.push({ port: p.name, mode, lower: link.link });
+      const link = showLink(p.device.ifname, { netns, details: true, timeoutMs: 2000 });
+      const mode = link.linkinfo?.info_data?.mode;
+      if (link.link !== undefined && mode !== undefined) out.push({ port: p.name, mode, lower: link.link });
     } catch {
       // not described: the page draws the port alone
     }

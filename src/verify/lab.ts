@@ -5,9 +5,10 @@
 // process exiting or being interrupted. What the lab cannot build is returned as sentences, never
 // skipped silently.
 
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../error.js';
+import { IprouteError, iproute } from '../kernel/iproute.js';
+import { addBridge, addOwnNamespace, addVeth, removeOwnNamespace, waitForwarding } from '../kernel/netns.js';
 import { formatMac, type Mac } from '../mac.js';
 import { EXT, HOST, type Wire } from '../sim/topology.js';
 import type { BridgePortConfig } from '../switch/learning-bridge.js';
@@ -47,43 +48,10 @@ export interface KernelLab {
   close(): void;
 }
 
-const live = new Set<string>();
-let hooked = false;
-
-function removeNamespaces(names: Iterable<string>): void {
-  for (const ns of [...names]) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-    live.delete(ns);
-  }
-}
-
-function hook(): void {
-  if (hooked) return;
-  hooked = true;
-  process.once('exit', () => removeNamespaces(live));
-  // A lab being built or used when the process is told to stop is removed at once; the process
-  // then ends here only when nobody else handles the signal (the ui stops its run its own way).
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    const onSignal = () => {
-      removeNamespaces(live);
-      if (process.listenerCount(signal) === 1) process.exit(130);
-    };
-    process.on(signal, onSignal);
-  }
-}
-
-function ip(...args: string[]): void {
-  try {
-    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim() ?? String(err);
-    throw new TapyardError('ELAB', `the lab could not run ip ${args.join(' ')}: ${stderr}`);
-  }
-}
+/** Run ip in the lab; a refusal is the lab's (ELAB: verify then says the kernel was not asked). */
+const ip = (...args: string[]): void => {
+  iproute(args);
+};
 
 /** What the lab cannot build of this topology, one sentence each (empty: all of it). */
 export function unbuildable(t: LabTopology): string[] {
@@ -104,29 +72,26 @@ export function unbuildable(t: LabTopology): string[] {
 /** Build it. Needs root. */
 export async function buildKernelLab(t: LabTopology): Promise<KernelLab> {
   if (process.getuid?.() !== 0) throw new TapyardError('ELAB', 'building the lab needs root (namespaces, veth)');
-  hook();
   const id = randomBytes(3).toString('hex').slice(0, 5);
   const made: string[] = [];
   const ns = (role: string) => {
     const name = `ty-${id}-${role}`;
-    live.add(name);
     made.push(name);
-    ip('netns', 'add', name);
-    ip('-n', name, 'link', 'set', 'lo', 'up');
-    // No IPv6: no DAD, router solicitations or MLD reports of the lab's own.
-    for (const key of ['all', 'default'])
-      ip('netns', 'exec', name, 'sysctl', '-qw', `net.ipv6.conf.${key}.disable_ipv6=1`);
+    addOwnNamespace(name);
     return name;
   };
   const dev = (role: string) => `ty-${id}-${role}`;
   const b: LabBuild = { ns, dev, stations: new Map(), devices: new Map() };
-  const close = () => removeNamespaces(made);
+  const close = () => {
+    for (const name of made) removeOwnNamespace(name);
+  };
   let switchStack: string | null = null;
   try {
     if (t.kind === 'macvlan') switchStack = await buildMacvlanLab(t, b);
     else await buildBridgeLab(t, b);
   } catch (err) {
     close();
+    if (err instanceof IprouteError) throw new TapyardError('ELAB', `the lab could not run ${err.message}`);
     throw err;
   }
   const { stations, devices } = b;
@@ -152,14 +117,14 @@ async function buildMacvlanLab(t: Extract<LabTopology, { kind: 'macvlan' }>, b: 
   const ext = ns('ext');
   const lower = dev('l');
   const x = dev('x');
-  if (t.wire === 'direct') {
-    ip('-n', hv, 'link', 'add', lower, 'type', 'veth', 'peer', 'name', x, 'netns', ext);
-  } else {
+  // The lower and ext's end take their MACs before they come up.
+  if (t.wire === 'direct') addVeth({ netns: hv, name: lower }, { netns: ext, name: x }, { up: false });
+  else {
     const sw = ns('sw');
     const br = dev('br');
-    ip('-n', sw, 'link', 'add', br, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0');
-    ip('-n', sw, 'link', 'add', dev('sl'), 'type', 'veth', 'peer', 'name', lower, 'netns', hv);
-    ip('-n', sw, 'link', 'add', dev('sx'), 'type', 'veth', 'peer', 'name', x, 'netns', ext);
+    addBridge(sw, br, { snooping: false, up: false });
+    addVeth({ netns: sw, name: dev('sl') }, { netns: hv, name: lower }, { up: false });
+    addVeth({ netns: sw, name: dev('sx') }, { netns: ext, name: x }, { up: false });
     for (const p of ['sl', 'sx']) {
       ip('-n', sw, 'link', 'set', dev(p), 'master', br);
       ip('-n', sw, 'link', 'set', dev(p), 'up');
@@ -208,30 +173,13 @@ async function buildBridgeLab(t: Extract<LabTopology, { kind: 'bridge' }>, b: La
   const brNs = ns('br');
   const st = ns('st');
   const br = dev('br');
-  ip(
-    '-n',
-    brNs,
-    'link',
-    'add',
-    br,
-    'address',
-    formatMac(t.macs.get(HOST)!),
-    'type',
-    'bridge',
-    'stp_state',
-    '0',
-    'forward_delay',
-    '0',
-    'mcast_snooping',
-    t.snooping ? '1' : '0',
-  );
-  ip('-n', brNs, 'link', 'set', br, 'up');
+  addBridge(brNs, br, { address: formatMac(t.macs.get(HOST)!), snooping: t.snooping });
   stations.set(HOST, { ns: brNs, dev: br });
   const ports: string[] = [];
   t.ports.forEach((p, i) => {
     const port = dev(`p${i}`);
     const station = dev(`s${i}`);
-    ip('-n', brNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', station, 'netns', st);
+    addVeth({ netns: brNs, name: port }, { netns: st, name: station }, { up: false });
     if (p.mac !== undefined && p.mac !== null) ip('-n', brNs, 'link', 'set', port, 'address', formatMac(p.mac));
     ip('-n', st, 'link', 'set', station, 'address', formatMac(t.macs.get(p.name)!));
     ip('-n', brNs, 'link', 'set', port, 'master', br);
@@ -252,14 +200,4 @@ async function buildBridgeLab(t: Extract<LabTopology, { kind: 'bridge' }>, b: La
     ports.push(port);
   });
   await waitForwarding(brNs, ports);
-}
-
-async function waitForwarding(ns: string, ports: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 5000;
-  const forwarding = (p: string) =>
-    /state forwarding/.test(execFileSync('ip', ['-n', ns, '-d', 'link', 'show', 'dev', p], { encoding: 'utf8' }));
-  while (!ports.every(forwarding)) {
-    if (Date.now() > deadline) throw new TapyardError('ELAB', `the lab's bridge ports never reached forwarding`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

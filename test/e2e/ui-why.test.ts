@@ -29,7 +29,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the ui why form in a browser', () => {
   let url: Promise<string>;
 
   beforeAll(async () => {
-    lab = labUp('macvtap', '--mode', 'vepa');
+    lab = await labUp('macvtap', '--mode', 'vepa');
     const e = lab.env;
     const args = ['ui', '--listen', '127.0.0.1:0', '--netns', lab.ns('hv'), '--'];
     args.push('--port', `wire=macvtap:${e.WIRE_IF}`, '--port', `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`);

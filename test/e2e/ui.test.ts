@@ -84,7 +84,7 @@ describe.skipIf(!existsSync(CHROMIUM))('tapyard ui in a browser', () => {
   let ui: ReturnType<typeof startUi>;
 
   beforeAll(async () => {
-    lab = labUp('macvtap');
+    lab = await labUp('macvtap');
     const e = lab.env;
     ui = startUi([
       '--listen',

@@ -37,8 +37,8 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
     for (const t of runs) if (t.child.exitCode === null) await t.stop();
     for (const lab of labs) lab.down();
   });
-  const lab = (kind: string) => {
-    const l = labUp(kind);
+  const lab = async (kind: string) => {
+    const l = await labUp(kind);
     labs.push(l);
     return l;
   };
@@ -62,7 +62,7 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
   };
 
   it('vhost-user <-> macvtap, offloads on: ping both ways, 100 MB each way intact as GSO, balanced', async () => {
-    const l = lab('macvtap');
+    const l = await lab('macvtap');
     const t = await forward(l, socketPath(l), ',offload=on', ',offload=on');
     const vm = await boot(l, socketPath(l));
     expect(await pingGuest(l)).toBe(3);
@@ -87,7 +87,7 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
   }, 300_000);
 
   it('vhost-user (no offloads) <-> bridged tap with offload=on: the tap follows the guest, no drop', async () => {
-    const l = lab('bridge');
+    const l = await lab('bridge');
     const t = await forward(l, socketPath(l), ',offload=on');
     const vm = await boot(l, socketPath(l));
     expect(await pingGuest(l)).toBe(3);
@@ -107,7 +107,7 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
   }, 180_000);
 
   it('QEMU killed mid-transfer, a new QEMU on the same socket, then a guest reboot: traffic each time', async () => {
-    const l = lab('macvtap');
+    const l = await lab('macvtap');
     const sock = socketPath(l);
     const t = await forward(l, sock);
     const first = await boot(l, sock);
@@ -144,7 +144,7 @@ describe.skipIf(unavailable !== null)('a real VM on a vhost-user port', () => {
 
 describe.skipIf(unavailable !== null)('a real VM whose QEMU listens (vhost-user client)', () => {
   it('tapyard dials QEMU (client), then dials again after QEMU is gone and a new one listens', async () => {
-    const l = labUp('macvtap');
+    const l = await labUp('macvtap');
     const sock = socketPath(l);
     const vms: Vm[] = [];
     let t: Tapyard | null = null;
@@ -197,7 +197,7 @@ function exited(pid: number): boolean {
 describe.skipIf(unavailable !== null)('lab up vm --backend tapyard-vhost', () => {
   it('the lab puts tapyard between the wire and QEMU on both paths; down removes tapyard, QEMU, socket', async () => {
     for (const on of ['macvtap', 'bridge']) {
-      const l = labUp('vm', '--on', on, '--backend', 'tapyard-vhost');
+      const l = await labUp('vm', '--on', on, '--backend', 'tapyard-vhost');
       try {
         expect(await pingGuest(l)).toBe(3);
         expect(readFileSync(join(l.env.VM_DIR!, 'tapyard.log'), 'utf8')).toMatch(

@@ -42,8 +42,8 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     for (const t of runs) if (t.child.exitCode === null) await t.stop();
     for (const lab of labs) lab.down();
   });
-  const lab = (kind: string) => {
-    const l = labUp(kind);
+  const lab = async (kind: string) => {
+    const l = await labUp(kind);
     labs.push(l);
     return l;
   };
@@ -54,7 +54,7 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
   };
 
   async function throughTapyard(kind: 'macvtap' | 'bridge') {
-    const l = lab(kind);
+    const l = await lab(kind);
     const sock = socketPath(l);
     const t = startTapyard(l, [
       'forward',
@@ -88,7 +88,7 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
   }, 240_000);
 
   it("QEMU's own tap backend on a macvtap fd (libvirt's type='direct'): ping, 100 MB intact", async () => {
-    const l = lab('macvtap');
+    const l = await lab('macvtap');
     const fd = openMacvtapFd(l);
     try {
       const vm = await boot(l, 'tap,id=n0,fd=3', { fds: [fd] });
@@ -102,7 +102,7 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
   }, 240_000);
 
   it("QEMU's own tap backend on the bridge's tap (script=no): ping, 100 MB intact", async () => {
-    const l = lab('bridge');
+    const l = await lab('bridge');
     const vm = await boot(l, `tap,id=n0,ifname=${l.env.WIRE_IF},script=no,downscript=no`, { netns: l.ns('hv') });
     expect(await pingGuest(l)).toBe(3);
     const x = await transferToGuest(l, vm, MB100);
@@ -116,7 +116,7 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
     netdev: (l: Lab) => string,
     extra: (l: Lab) => object = () => ({}),
   ) {
-    const l = lab('macvtap');
+    const l = await lab('macvtap');
     const t = startTapyard(l, ['forward', '--json', '--port', `wire=macvtap:${l.env.WIRE_IF}`, '--port', spec(l)]);
     runs.push(t);
     await t.waitFor(/forwarding/);
@@ -162,7 +162,7 @@ describe.skipIf(unavailable !== null)('a real VM', () => {
   }, 180_000);
 
   it('QEMU killed mid-transfer: counted; tapyard keeps its wire, refuses a bad length, takes the next VM', async () => {
-    const l = lab('macvtap');
+    const l = await lab('macvtap');
     const sock = socketPath(l);
     const t = startTapyard(l, [
       'forward',

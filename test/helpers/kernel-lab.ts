@@ -1,35 +1,19 @@
-// Throwaway network namespaces for the conformance suites. Every namespace and link is named
-// ty-<runid>-..., made inside namespaces this run created, and removed in afterAll, at exit and
-// on SIGINT/SIGTERM, so that nothing outlives the run even when it fails or is interrupted.
+// Throwaway network namespaces for the conformance suites, made with the labs' own pieces
+// (src/kernel/netns.ts). Every namespace and link is named ty-<runid>-..., made inside namespaces this
+// run created, and removed in afterAll, at exit and on SIGINT/SIGTERM/SIGHUP, so that nothing
+// outlives the run even when it fails or is interrupted.
 
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { iproute } from '../../src/kernel/iproute.js';
+import {
+  addBridge as addLabBridge,
+  addVeth as addLabVeth,
+  addOwnNamespace,
+  removeAllOwnNamespaces,
+  removeOwnNamespace,
+} from '../../src/kernel/netns.js';
 
-const created = new Set<string>();
-let hooked = false;
-
-function removeAll(): void {
-  for (const ns of [...created]) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
-    created.delete(ns);
-  }
-}
-
-function hookSignals(): void {
-  if (hooked) return;
-  hooked = true;
-  process.once('exit', removeAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      removeAll();
-      process.exit(130);
-    });
-  }
-}
+export { waitForwarding } from '../../src/kernel/netns.js';
 
 /** A fresh run id: 5 hex digits, so that ty-ID-xxxxx stays within 15 characters. */
 export function newRunId(): string {
@@ -38,12 +22,7 @@ export function newRunId(): string {
 
 /** Run `ip ARGS...`; throws with ip's own message on failure. */
 export function ip(...args: string[]): string {
-  try {
-    return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr?.trim() ?? '';
-    throw new Error(`ip ${args.join(' ')}: ${stderr || String(err)}`);
-  }
+  return iproute(args);
 }
 
 /** Run a command inside a namespace. */
@@ -51,36 +30,23 @@ export function nsExec(ns: string, ...args: string[]): string {
   return ip('netns', 'exec', ns, ...args);
 }
 
-/** Create a namespace with loopback up and IPv6 autoconfiguration off (no background traffic). */
+/** Create a namespace with loopback up and IPv6 off (no background traffic), removed at the end. */
 export function addNamespace(name: string): string {
-  if (!name.startsWith('ty-') || name.length > 40) throw new Error(`refusing to create namespace ${name}`);
-  hookSignals();
-  created.add(name);
-  ip('netns', 'add', name);
-  ip('-n', name, 'link', 'set', 'lo', 'up');
-  // disable_ipv6 first, so that devices created later never send DAD, RS or MLD reports.
-  nsExec(name, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+  addOwnNamespace(name);
   return name;
 }
 
 export function deleteNamespace(name: string): void {
-  if (!created.has(name)) return;
-  try {
-    ip('netns', 'del', name);
-  } finally {
-    created.delete(name);
-  }
+  removeOwnNamespace(name);
 }
 
 export function deleteAll(): void {
-  removeAll();
+  removeAllOwnNamespaces();
 }
 
 /** A veth pair, created inside `nsA`, with its peer moved into `nsB`; both ends up. */
 export function addVeth(nsA: string, nameA: string, nsB: string, nameB: string): void {
-  ip('-n', nsA, 'link', 'add', nameA, 'type', 'veth', 'peer', 'name', nameB, 'netns', nsB);
-  ip('-n', nsA, 'link', 'set', nameA, 'up');
-  ip('-n', nsB, 'link', 'set', nameB, 'up');
+  addLabVeth({ netns: nsA, name: nameA }, { netns: nsB, name: nameB });
 }
 
 export function macOf(ns: string, dev: string): string {
@@ -105,33 +71,7 @@ export function promiscuity(ns: string, dev: string): number {
  * (the models flood every group frame, as a bridge without snooping does).
  */
 export function addBridge(ns: string, name: string, ageingSeconds = 300): void {
-  ip(
-    '-n',
-    ns,
-    'link',
-    'add',
-    name,
-    'type',
-    'bridge',
-    'stp_state',
-    '0',
-    'forward_delay',
-    '0',
-    'mcast_snooping',
-    '0',
-    'ageing_time',
-    String(Math.round(ageingSeconds * 100)),
-  );
-  ip('-n', ns, 'link', 'set', name, 'up');
-}
-
-/** Wait until every port of the bridge is forwarding (ports start disabled until up). */
-export async function waitForwarding(ns: string, ports: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!ports.every((p) => /bridge_slave state forwarding/.test(ip('-n', ns, '-d', 'link', 'show', 'dev', p)))) {
-    if (Date.now() > deadline) throw new Error(`bridge ports ${ports.join(', ')} never reached forwarding`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  addLabBridge(ns, name, { snooping: false, ageingSeconds });
 }
 
 /** Forget every learned FDB entry of a Linux bridge. */

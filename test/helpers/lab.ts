@@ -1,18 +1,18 @@
-// The lab from the tests' side: tapyard lab up/down (the builder, src/lab/), commands inside its namespaces, and
-// tapyard runs. Every lab a test makes is removed when the test file ends, and also when the
+// The lab from the tests' side: the lab builder (src/lab/) in this process, commands inside its
+// namespaces, and tapyard runs. Every lab a test makes is removed when the test file ends, and also when the
 // worker is interrupted (Ctrl-C) or dies: nothing of ours outlives the run.
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { newLabId, teardown } from '../../src/lab/builder.js';
+import { bringUpLab } from '../../src/lab/up.js';
 import { packageRoot } from '../../src/package-root.js';
 import type { CountersReport } from '../../src/run/counters-report.js';
 import { STOP_REQUESTS } from '../../src/stop-signals.js';
 
 export const ROOT = packageRoot();
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-/** `tapyard lab ...`: the builder in a child process, which cleans up after itself if `up` fails. */
-const LAB = [CLI, 'lab'];
 
 export type Role = 'ext' | 'hv' | 'gst' | 'sw';
 
@@ -34,11 +34,7 @@ const running = new Map<string, Set<ChildProcess>>();
 function downById(id: string): void {
   for (const child of running.get(id) ?? []) if (child.exitCode === null) child.kill('SIGKILL');
   running.delete(id);
-  try {
-    execFileSync(process.execPath, [...LAB, 'down', id], { stdio: 'ignore' });
-  } catch {
-    // already gone
-  }
+  teardown(id); // a lab that is gone already is nothing to remove
   open.delete(id);
 }
 
@@ -53,16 +49,14 @@ for (const signal of STOP_REQUESTS) {
   });
 }
 
-/** `kind` is a lab shipped in labs/ (macvtap, bridge, ...) or a topology file. */
-export function labUp(kind: string, ...options: string[]): Lab {
-  const out = execFileSync(process.execPath, [...LAB, 'up', kind, ...options], { encoding: 'utf8' });
-  const env: Record<string, string> = {};
-  for (const line of out.trim().split('\n')) {
-    const at = line.indexOf('=');
-    env[line.slice(0, at)] = line.slice(at + 1);
-  }
-  const id = env.LAB_ID!;
-  open.add(id);
+/**
+ * `kind` is a lab shipped in labs/ (macvtap, bridge, ...) or a topology file, built in this
+ * process by the one lab builder (src/lab/up.ts) under an id chosen before anything is made.
+ */
+export async function labUp(kind: string, ...options: string[]): Promise<Lab> {
+  const id = newLabId();
+  open.add(id); // before `up`: a worker stopped half-way still removes it
+  const { env } = await bringUpLab([kind, ...options], { id });
   const ns = (role: Role) => `ty-${id}-${role}`;
   return {
     id,

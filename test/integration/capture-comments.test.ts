@@ -10,8 +10,8 @@ import { finalReport, type Lab, labUp, port, startTapyard } from '../helpers/lab
 
 let lab: Lab;
 let dir: string;
-beforeAll(() => {
-  lab = labUp('macvtap');
+beforeAll(async () => {
+  lab = await labUp('macvtap');
   dir = mkdtempSync(join(tmpdir(), 'tapyard-comments-'));
   // No ARP: the frames to the guest are ping's alone, and their fates are known in advance.
   const mac = lab.run('hv', 'cat', `/sys/class/net/${lab.env.WIRE_IF}/address`).trim();

@@ -9,8 +9,8 @@ import { CLI, type Lab, labUp, ROOT, startTapyard } from '../helpers/lab.js';
 
 let lab: Lab;
 let nobodyCopy: string;
-beforeAll(() => {
-  lab = labUp('macvtap');
+beforeAll(async () => {
+  lab = await labUp('macvtap');
   // An unprivileged user may not be able to enter the checkout (a clone under /root, or in a
   // 0700 directory): it runs a copy of the built CLI that everyone can read. The CLI imports
   // no package, so dist, the addon and package.json are all it needs.

@@ -24,7 +24,7 @@ test.each([
   ["the guest's tap", 'gst', 'GUEST_IF', /^tapyard: port guest: the tap ty-\w+-gtp \(netns ty-\w+-gst\) moved to /],
   ['the macvtap', 'hv', 'WIRE_IF', /^tapyard: port wire: the macvtap ty-\w+-mvt moved to /],
 ] as const)('%s moved to another namespace: said once, the run goes on, status 0', async (_what, from, key, said) => {
-  lab = labUp('macvtap');
+  lab = await labUp('macvtap');
   const dev = lab.env[key]!;
   const t = startTapyard(lab, forwardArgs(lab));
   await t.waitFor(/forwarding/);

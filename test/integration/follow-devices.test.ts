@@ -19,7 +19,7 @@ const setMtu = (l: Lab, role: 'ext' | 'hv' | 'gst', ifname: string, mtu: number)
   execFileSync('ip', ['-n', l.ns(role), 'link', 'set', ifname, 'mtu', String(mtu)]);
 
 test('raising the MTU while tapyard runs: big frames cross, none is dropped as oversize', async () => {
-  const l = labUp('macvtap');
+  const l = await labUp('macvtap');
   lab = l;
   const e = l.env;
   const t = startTapyard(l, forwardArgs(l, '--json'));
@@ -39,7 +39,7 @@ test('raising the MTU while tapyard runs: big frames cross, none is dropped as o
 });
 
 test('a link set down, a lost carrier and a new address are each said, and the run goes on', async () => {
-  const l = labUp('macvtap');
+  const l = await labUp('macvtap');
   lab = l;
   const e = l.env;
   const t = startTapyard(l, forwardArgs(l, '--json'));
@@ -73,7 +73,7 @@ test('a link set down, a lost carrier and a new address are each said, and the r
 });
 
 test("deleting the guest's namespace ends the run with one sentence", async () => {
-  const l = labUp('macvtap');
+  const l = await labUp('macvtap');
   lab = l;
   const t = startTapyard(l, forwardArgs(l));
   await t.waitFor(/forwarding/);
@@ -84,7 +84,7 @@ test("deleting the guest's namespace ends the run with one sentence", async () =
 });
 
 test('frames the kernel drops after our write (a macvtap that is down) are counted beside the ledger', async () => {
-  const l = labUp('macvtap');
+  const l = await labUp('macvtap');
   lab = l;
   const t = startTapyard(l, forwardArgs(l, '--json'));
   await t.waitFor(/forwarding/);
@@ -105,7 +105,7 @@ test('frames the kernel drops after our write (a macvtap that is down) are count
 });
 
 test('three stacked VLAN tags cross the cross-connect untouched, from the wire into the guest tap', async () => {
-  const l = labUp('macvtap');
+  const l = await labUp('macvtap');
   lab = l;
   const t = startTapyard(l, forwardArgs(l, '--json'));
   await t.waitFor(/forwarding/);

@@ -49,8 +49,8 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
   let lab: Lab;
   const wireRole = 'hv' as const;
 
-  beforeAll(() => {
-    lab = labUp(kind);
+  beforeAll(async () => {
+    lab = await labUp(kind);
   });
   afterAll(() => lab?.down());
 
@@ -228,8 +228,8 @@ describe.each(['macvtap', 'bridge'])('tapyard forward on the %s path', (kind) =>
 
 describe("the bridge path with the guest NIC's receive filter on (rx-filter=on)", () => {
   let lab: Lab;
-  beforeAll(() => {
-    lab = labUp('bridge');
+  beforeAll(async () => {
+    lab = await labUp('bridge');
   });
   afterAll(() => lab?.down());
 
@@ -263,8 +263,8 @@ describe("the bridge path with the guest NIC's receive filter on (rx-filter=on)"
 
 describe('a multi-queue guest tap (mq=on)', () => {
   let lab: Lab;
-  beforeAll(() => {
-    lab = labUp('macvtap');
+  beforeAll(async () => {
+    lab = await labUp('macvtap');
     // Replace the guest's tap with a multi-queue one: same name, MAC and address.
     const gst = lab.ns('gst');
     const e = lab.env;

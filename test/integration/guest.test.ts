@@ -15,7 +15,7 @@ const EXT6 = 'fd00:77::1';
 
 describe.each(['macvtap', 'bridge'] as const)('a built-in guest on the %s path', (kind) => {
   test('answers ARP, ping, ping6, UDP echo, and a SYN with a RST; every frame counted', async () => {
-    const l = labUp(kind, '--ipv6');
+    const l = await labUp(kind, '--ipv6');
     lab = l;
     const e = l.env;
     l.run('ext', 'ip', '-6', 'addr', 'add', `${EXT6}/64`, 'dev', e.EXT_IF!, 'nodad');

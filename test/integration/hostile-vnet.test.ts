@@ -44,7 +44,7 @@ print(sent, refused)
 `;
 
 test('3000 random virtio-net headers from a guest: no crash, every frame accounted for', async () => {
-  lab = labUp('macvtap');
+  lab = await labUp('macvtap');
   const e = lab.env;
   const t = startTapyard(lab, [
     'forward',

@@ -8,8 +8,8 @@ import { finalReport, type Lab, labUp, port, startTapyard } from '../helpers/lab
 import { ForwardOutputSchema } from '../schema/forward-output.js';
 
 let lab: Lab;
-beforeAll(() => {
-  lab = labUp('macvtap');
+beforeAll(async () => {
+  lab = await labUp('macvtap');
   // The guest answers with the macvtap's MAC; a permanent neighbour entry means no ARP at all,
   // so the frames tapyard writes to the guest are exactly ping's requests, run after run.
   const mac = lab.run('hv', 'cat', `/sys/class/net/${lab.env.WIRE_IF}/address`).trim();

@@ -18,7 +18,7 @@ afterEach(() => {
 });
 
 test('an injected frame crosses to the wire, is answered and counted, and a bad line changes nothing', async () => {
-  const l = labUp('macvtap');
+  const l = await labUp('macvtap');
   lab = l;
   const e = l.env;
   const child = spawn(

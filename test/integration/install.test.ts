@@ -12,10 +12,10 @@ import { CLI, type Lab, labUp, ROOT } from '../helpers/lab.js';
 
 let prefix: string;
 let lab: Lab;
-beforeAll(() => {
+beforeAll(async () => {
   prefix = mkdtempSync(join(tmpdir(), 'ty-install-'));
   execFileSync(join(ROOT, 'scripts', 'install'), ['--prefix', prefix], { stdio: 'pipe' });
-  lab = labUp('ref-veth');
+  lab = await labUp('ref-veth');
 });
 afterAll(() => {
   lab?.down();

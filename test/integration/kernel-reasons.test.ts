@@ -28,7 +28,7 @@ function flood(ns: string, dev: string, frames: number): void {
 
 describe('forward --kernel-reasons', () => {
   it('names FULL_RING in tun_net_xmit for a guest tap tapyard did not read, adding up to its count', async () => {
-    lab = labUp('macvtap', '--mode', 'bridge');
+    lab = await labUp('macvtap', '--mode', 'bridge');
     const t = startTapyard(lab, forwardArgs(lab, '--kernel-reasons', '--json'));
     await t.waitFor(/tapyard: forwarding/, 30_000);
     expect(t.stderr()).not.toMatch(/not shown/);
@@ -48,7 +48,7 @@ describe('forward --kernel-reasons', () => {
   });
 
   it('says in one sentence when it cannot watch, and forwards on', async () => {
-    lab = labUp('macvtap', '--mode', 'bridge');
+    lab = await labUp('macvtap', '--mode', 'bridge');
     const e = lab.env;
     const t = startTapyard(lab, [
       'forward',

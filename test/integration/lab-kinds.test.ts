@@ -49,7 +49,7 @@ describe('host to guest: the hypervisor pings its own guest behind a macvtap (br
     },
   ];
   test.each(cases)('$name', async ({ flags, why }) => {
-    const l = labUp('host-to-guest', ...flags);
+    const l = await labUp('host-to-guest', ...flags);
     lab = l;
     const t = startTapyard(l, forwardArgs(l));
     await t.waitFor(/forwarding/);
@@ -69,7 +69,7 @@ describe('guests side by side on one lower, one tapyard (--switch pairs)', () =>
     [false, true].map((hairpin) => ({ mode, hairpin, expected: mode === 'bridge' || (mode === 'vepa' && hairpin) })),
   );
   test.each(cases)('$mode, hairpin $hairpin: g1 reaches g2 = $expected', async ({ mode, hairpin, expected }) => {
-    const l = labUp('guests', '--mode', mode, hairpin ? '--hairpin' : '--switch');
+    const l = await labUp('guests', '--mode', mode, hairpin ? '--hairpin' : '--switch');
     lab = l;
     const e = l.env;
     const ports = [1, 2].flatMap((i) => [
@@ -88,8 +88,8 @@ describe('guests side by side on one lower, one tapyard (--switch pairs)', () =>
     await t.stop();
   });
 
-  test('passthru: the kernel refuses a second macvtap on the lower, and the lab says so', () => {
-    const l = labUp('guests', '--mode', 'passthru');
+  test('passthru: the kernel refuses a second macvtap on the lower, and the lab says so', async () => {
+    const l = await labUp('guests', '--mode', 'passthru');
     lab = l;
     expect(l.env.GUESTS).toBe('1');
     expect(l.env.PASSTHRU_REFUSED).toMatch(/^ty-\w+-mvt2: .*Invalid argument/);

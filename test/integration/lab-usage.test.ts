@@ -1,12 +1,9 @@
-// scripts/netns/lab (tapyard lab under its old name) answers bad usage as every tapyard command
-// does: one line, status 2, and nothing built.
+// tapyard lab answers bad usage as every tapyard command does: one line, status 2, and nothing
+// built.
 
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { ROOT } from '../helpers/lab.js';
-
-const LAB = join(ROOT, 'scripts', 'netns', 'lab');
+import { CLI } from '../helpers/lab.js';
 
 test.each([
   [['up', 'macvtab'], /^tapyard: no topology file 'macvtab' and no lab kind of that name \(macvtap, bridge,/],
@@ -15,7 +12,7 @@ test.each([
   [['frob'], /^tapyard: unknown lab command 'frob'/],
   [['exec', 'abc'], /^tapyard: usage: tapyard lab exec NAME\|ID ROLE CMD/],
 ])('lab %j: one line, status 2', (args, message) => {
-  const r = spawnSync(LAB, args, { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'lab', ...args], { encoding: 'utf8' });
   expect(r.status).toBe(2);
   expect(r.stdout).toBe('');
   expect(r.stderr.trim().split('\n')).toHaveLength(1);

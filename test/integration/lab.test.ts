@@ -1,5 +1,5 @@
-// The lab's promises, through scripts/netns/lab (the name scripts and benchmarks call it by; it
-// runs `tapyard lab`): names carry the run's id, `down` removes exactly what `up` made, and an
+// The lab's promises, through `tapyard lab` (the builder in a child process, as a user runs it):
+// names carry the run's id, `down` removes exactly what `up` made, and an
 // `up` that fails half-way (or is interrupted) leaves nothing behind.
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -7,9 +7,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { ROOT } from '../helpers/lab.js';
+import { CLI } from '../helpers/lab.js';
 
-const LAB = join(ROOT, 'scripts', 'netns', 'lab');
 const ours = (id: string) =>
   execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
     .split('\n')
@@ -19,14 +18,14 @@ const freshId = () => `t${Math.random().toString(36).slice(2, 7)}`;
 
 const ids: string[] = [];
 afterAll(() => {
-  for (const id of ids) spawnSync(LAB, ['down', id], { stdio: 'ignore' });
+  for (const id of ids) spawnSync(process.execPath, [CLI, 'lab', 'down', id], { stdio: 'ignore' });
 });
 
 test('up creates only ty-ID-* namespaces and links; down removes exactly them', () => {
   const id = freshId();
   ids.push(id);
   const before = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' });
-  const env = execFileSync(LAB, ['up', 'bridge', '--id', id], { encoding: 'utf8' });
+  const env = execFileSync(process.execPath, [CLI, 'lab', 'up', 'bridge', '--id', id], { encoding: 'utf8' });
   expect(env).toMatch(new RegExp(`^LAB_ID=${id}$`, 'm'));
   expect(ours(id).sort()).toEqual([`ty-${id}-ext`, `ty-${id}-gst`, `ty-${id}-hv`]);
   for (const ns of ours(id)) {
@@ -38,10 +37,10 @@ test('up creates only ty-ID-* namespaces and links; down removes exactly them', 
   }
   // Nothing appeared in the caller's namespace.
   expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).toBe(before);
-  expect(execFileSync(LAB, ['status', id], { encoding: 'utf8' })).toMatch(/ready/);
-  execFileSync(LAB, ['down', id]);
+  expect(execFileSync(process.execPath, [CLI, 'lab', 'status', id], { encoding: 'utf8' })).toMatch(/ready/);
+  execFileSync(process.execPath, [CLI, 'lab', 'down', id]);
   expect(ours(id)).toEqual([]);
-  expect(spawnSync(LAB, ['status', id]).status).not.toBe(0);
+  expect(spawnSync(process.execPath, [CLI, 'lab', 'status', id]).status).not.toBe(0);
 });
 
 test.each([
@@ -59,24 +58,24 @@ test.each([
       `#!/bin/sh\ncase "$*" in ${refused}) echo "ip: refused by the test" >&2; exit 1;; esac\nexec ${realIp} "$@"\n`,
     );
     chmodSync(join(bin, 'ip'), 0o755);
-    const r = spawnSync(LAB, ['up', 'macvtap', '--id', id], {
+    const r = spawnSync(process.execPath, [CLI, 'lab', 'up', 'macvtap', '--id', id], {
       encoding: 'utf8',
       env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/up failed, removing lab/);
+    expect(r.stderr).toMatch(/up failed, removed lab/);
   } finally {
     rmSync(bin, { recursive: true, force: true });
   }
   expect(ours(id)).toEqual([]);
-  expect(spawnSync(LAB, ['status', id]).status).not.toBe(0);
+  expect(spawnSync(process.execPath, [CLI, 'lab', 'status', id]).status).not.toBe(0);
   expect(existsSync(join(process.env.TAPYARD_RUN_DIR ?? '/run/tapyard', `lab-${id}.env`))).toBe(false);
 });
 
 test('an up interrupted by Ctrl-C removes what it had made', async () => {
   const id = freshId();
   ids.push(id);
-  const child = spawn(LAB, ['up', 'macvtap', '--switch', '--id', id], { stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, 'lab', 'up', 'macvtap', '--switch', '--id', id], { stdio: 'ignore' });
   // Interrupt once the first namespace exists, while the rest is still being built.
   while (ours(id).length === 0) await new Promise((r) => setTimeout(r, 5));
   child.kill('SIGINT');
@@ -94,7 +93,7 @@ test('bad usage is one line and a non-zero exit', () => {
     ['down', 'nosuch'],
     ['frob'],
   ]) {
-    const r = spawnSync(LAB, args, { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, 'lab', ...args], { encoding: 'utf8' });
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^tapyard: /);

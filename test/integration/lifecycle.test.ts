@@ -2,7 +2,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { afterEach, describe, expect, test } from 'vitest';
-import { forwardArgs, type Lab, labUp, startTapyard } from '../helpers/lab.js';
+import { CLI, forwardArgs, type Lab, labUp, startTapyard } from '../helpers/lab.js';
 
 let lab: Lab | null = null;
 afterEach(() => {
@@ -32,7 +32,7 @@ describe('a device deleted while tapyard runs', () => {
     ],
     ['the bridged tap', 'bridge', 'hv', 'WIRE_IF', /^tapyard: port wire: the tap ty-\w+-wtp was deleted$/],
   ] as const)('deleting %s is noticed within a second', async (_what, kind, role, key, sentence) => {
-    lab = labUp(kind);
+    lab = await labUp(kind);
     const t = startTapyard(lab, forwardArgs(lab));
     await t.waitFor(/forwarding/);
     // Keep traffic flowing so that the deletion happens mid-run, not on an idle fd.
@@ -57,7 +57,7 @@ describe('a device deleted while tapyard runs', () => {
 });
 
 test('Ctrl-C while traffic flows: counters printed, exit within a second, lab intact', async () => {
-  lab = labUp('macvtap');
+  lab = await labUp('macvtap');
   const t = startTapyard(lab, forwardArgs(lab));
   await t.waitFor(/forwarding/);
   const flood = spawn('ip', ['netns', 'exec', lab.ns('ext'), 'ping', '-f', '-W', '1', lab.env.GUEST_IP!], {
@@ -76,7 +76,7 @@ test('Ctrl-C while traffic flows: counters printed, exit within a second, lab in
   } finally {
     flood.kill();
   }
-  const status = execFileSync('scripts/netns/lab', ['status', lab.id], { encoding: 'utf8' });
+  const status = execFileSync(process.execPath, [CLI, 'lab', 'status', lab.id], { encoding: 'utf8' });
   expect(status).toMatch(/ready/);
   expect(status).not.toMatch(/missing/);
   // The guest tap is still there and usable: a second tapyard forwards again.

@@ -18,7 +18,7 @@ test.each([
   ['a cross-connect', false],
   ['the macvlan model', true],
 ])("the guest behind a macvtap, through %s, follows the macvtap's new address", async (_name, macvlan) => {
-  const l = labUp('macvtap');
+  const l = await labUp('macvtap');
   lab = l;
   const e = l.env;
   const [forward, flag, wire] = forwardArgs(l); // forward --port wire=...

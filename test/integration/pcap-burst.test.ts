@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 test('a 1000-frame burst into a pcap port: what the capture lost is counted beside the ledger', async () => {
-  const l = labUp('ref-veth');
+  const l = await labUp('ref-veth');
   lab = l;
   const tap = `ty-${l.id}-gtp`;
   const gst = l.ns('gst');

@@ -13,7 +13,7 @@ afterEach(() => {
 });
 
 test("SIGUSR1 to the pcap port's worker opens nothing, and the worker lives on", async () => {
-  lab = labUp('macvtap');
+  lab = await labUp('macvtap');
   const e = lab.env;
   const launcher = join(ROOT, 'bin', 'tapyard');
   const args = ['forward', '--port', `x=pcap:${e.EXT_IF}`, '--port', 'g=guest:10.77.0.9/24'];

@@ -12,8 +12,8 @@ afterEach(() => {
 });
 
 /** ref-veth lab, with the guest's address moved from its veth to a tap: tapyard joins the two. */
-function pcapLab(): { lab: Lab; args: string[] } {
-  const l = labUp('ref-veth');
+async function pcapLab(): Promise<{ lab: Lab; args: string[] }> {
+  const l = await labUp('ref-veth');
   const tap = `ty-${l.id}-gtp`;
   const gst = l.ns('gst');
   execFileSync('ip', ['-n', gst, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
@@ -24,7 +24,7 @@ function pcapLab(): { lab: Lab; args: string[] } {
 }
 
 test('ping crosses a pcap port and a tap, every frame counted', async () => {
-  const setup = pcapLab();
+  const setup = await pcapLab();
   lab = setup.lab;
   const t = startTapyard(lab, [...setup.args, '--json'], 'gst');
   await t.waitFor(/forwarding/);
@@ -40,7 +40,7 @@ test('ping crosses a pcap port and a tap, every frame counted', async () => {
 });
 
 test('deleting the captured interface ends tapyard with one sentence', async () => {
-  const setup = pcapLab();
+  const setup = await pcapLab();
   lab = setup.lab;
   const t = startTapyard(lab, setup.args, 'gst');
   await t.waitFor(/forwarding/);
@@ -54,7 +54,7 @@ test('deleting the captured interface ends tapyard with one sentence', async () 
 });
 
 test('an interface that is down is refused at once', async () => {
-  const setup = pcapLab();
+  const setup = await pcapLab();
   lab = setup.lab;
   execFileSync('ip', ['-n', lab.ns('gst'), 'link', 'set', lab.env.GUEST_IF!, 'down']);
   const t = startTapyard(lab, setup.args, 'gst');

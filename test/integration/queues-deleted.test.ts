@@ -15,7 +15,7 @@ test.each([
   ['the macvtap', 'WIRE_IF'],
   ['its lower device (which takes the macvtap with it)', 'LOWER_IF'],
 ])('deleting %s under two queues ends the run within a second, with one sentence', async (_what, key) => {
-  lab = labUp('macvtap', '--mq');
+  lab = await labUp('macvtap', '--mq');
   const e = lab.env;
   const t = startTapyard(lab, [
     'forward',

@@ -121,8 +121,8 @@ async function flowsCross(lab: Lab): Promise<void> {
 
 describe('forward --queues 2 on a macvtap and a multi-queue tap', () => {
   let lab: Lab;
-  beforeAll(() => {
-    lab = labUp('macvtap', '--mq');
+  beforeAll(async () => {
+    lab = await labUp('macvtap', '--mq');
   });
   afterAll(() => lab?.down());
 
@@ -130,7 +130,7 @@ describe('forward --queues 2 on a macvtap and a multi-queue tap', () => {
     flowsCross(lab));
 
   test('a tap that is not multi-queue: one sentence and status 1, no stack trace', async () => {
-    const plain = labUp('macvtap');
+    const plain = await labUp('macvtap');
     try {
       const t = startTapyard(plain, queueArgs(plain));
       const done = await t.exited();
@@ -160,8 +160,8 @@ describe('forward --queues 2 on a macvtap and a multi-queue tap', () => {
 
 describe('forward --queues 2 on the bridge path: two multi-queue taps', () => {
   let lab: Lab;
-  beforeAll(() => {
-    lab = labUp('bridge', '--mq');
+  beforeAll(async () => {
+    lab = await labUp('bridge', '--mq');
   });
   afterAll(() => lab?.down());
 

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CLI, forwardArgs, type Lab, labUp, startTapyard } from '../helpers/lab.js';
 
 let lab: Lab;
-beforeAll(() => {
-  lab = labUp('macvtap');
+beforeAll(async () => {
+  lab = await labUp('macvtap');
 });
 afterAll(() => lab?.down());
 

@@ -18,7 +18,7 @@ let lab: Lab;
 let guest: Tapyard;
 const dir = mkdtempSync(join(tmpdir(), 'ty-send-options-'));
 beforeAll(async () => {
-  lab = labUp('macvtap');
+  lab = await labUp('macvtap');
   const e = lab.env;
   guest = startTapyard(lab, [
     'forward',

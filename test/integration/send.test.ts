@@ -78,7 +78,7 @@ describe.each([
   ['tap', 'bridge', (l: Lab) => `wire=tap:${l.env.WIRE_IF}`],
 ] as const)('a crafted UDP frame through a %s port', (kind, labKind, portSpec) => {
   test('arrives in the external namespace byte for byte, as often as asked', async () => {
-    const l = labUp(labKind);
+    const l = await labUp(labKind);
     lab = l;
     const e = l.env;
     const seen = listen(l, 0x0800);
@@ -124,7 +124,7 @@ describe.each([
 
 describe('--expect', () => {
   test("sees the built-in guest's UDP echo and ARP reply through the macvtap, and a timeout is status 3", async () => {
-    const l = labUp('macvtap');
+    const l = await labUp('macvtap');
     lab = l;
     const e = l.env;
     const t = startTapyard(l, [
@@ -184,7 +184,7 @@ describe('--expect', () => {
 
 describe('--pcap', () => {
   test('a pcapng replays complete, in order, with its spacing, as often as asked', async () => {
-    const l = labUp('macvtap');
+    const l = await labUp('macvtap');
     lab = l;
     const e = l.env;
     const path = join(dir, 'replay.pcapng');

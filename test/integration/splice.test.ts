@@ -64,8 +64,8 @@ function listen(ns: string, ifname: string): { read: () => number[]; close: () =
 
 describe.each(['macvtap', 'bridge'])('a plain cross-connect on the %s path', (kind) => {
   let lab: Lab;
-  beforeAll(() => {
-    lab = labUp(kind);
+  beforeAll(async () => {
+    lab = await labUp(kind);
   });
   afterAll(() => lab?.down());
 

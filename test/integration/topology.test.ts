@@ -263,7 +263,7 @@ describe('a failure or a signal half-way leaves nothing', () => {
     const path = withForwarders('macvtap', FW('hv', 'fw', 'wire=macvtap:gtp', 'guest=tap:mvt'));
     const r = lab('up', path, '--id', id);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/^tapyard: lab up failed, removing lab \w+: forwarder fw did not start: /);
+    expect(r.stderr).toMatch(/^tapyard: lab up failed, removed lab \w+: forwarder fw did not start: /);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(ours(id)).toEqual([]);
     expect(existsSync(join(RUN_DIR, `lab-${id}.env`))).toBe(false);

@@ -30,7 +30,7 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 test("the guest's MAC, allmulti and group leave the macvtap with the run", async () => {
-  lab = labUp('macvtap');
+  lab = await labUp('macvtap');
   const e = lab.env;
   const before = link(e.NS_HV!, e.WIRE_IF!);
   const args = forwardArgs(lab);

@@ -94,7 +94,7 @@ const pings = (l: Lab, ...args: string[]) => {
 
 describe.each([false, true])('a guest behind a macvtap, trust-guest-rx-filters=%s', (trust) => {
   test(`changes its MAC: unicast ${trust ? 'follows' : 'is lost'}`, async () => {
-    const l = labUp('macvtap');
+    const l = await labUp('macvtap');
     lab = l;
     const e = l.env;
     const args = forwardArgs(l);
@@ -121,7 +121,7 @@ describe.each([false, true])('a guest behind a macvtap, trust-guest-rx-filters=%
   });
 
   test(`joins ${GROUP}: the group ${trust ? 'arrives' : 'never arrives'}`, async () => {
-    const l = labUp('macvtap');
+    const l = await labUp('macvtap');
     lab = l;
     const e = l.env;
     const args = forwardArgs(l);
@@ -161,7 +161,7 @@ describe.each([false, true])('a guest behind a macvtap, trust-guest-rx-filters=%
 });
 
 test('the built-in guest with trust: ping6 works with no maddr added by hand', async () => {
-  const l = labUp('macvtap', '--ipv6');
+  const l = await labUp('macvtap', '--ipv6');
   lab = l;
   const e = l.env;
   const vm = `vm=guest:${e.GUEST_IP}/24,ip6=${e.GUEST_IP6}/64`;
@@ -196,7 +196,7 @@ test('trust needs a guest it can see: a hub port or a pcap peer is bad usage', (
 
 describe.each([false, true])('guests side by side (bridge mode, --switch pairs), trust %s', (trust) => {
   test(`g2 joins ${GROUP}, g1 sends to it: g2 ${trust ? 'receives' : 'receives nothing'}`, async () => {
-    const l = labUp('guests', '--mode', 'bridge');
+    const l = await labUp('guests', '--mode', 'bridge');
     lab = l;
     const e = l.env;
     const t = startTapyard(l, [

@@ -72,9 +72,9 @@ describe('VLANs through tapyard (macvtap path, a tapyard with an access port on 
   let extTapMac: string;
   const running: Tapyard[] = [];
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // The external host's stack sits behind a second tapyard: its address is on a tap (lab up vlan).
-    lab = labUp('vlan');
+    lab = await labUp('vlan');
     extMvt = lab.env.EXT_TRUNK_IF!;
     extTap = lab.env.EXT_HOST_IF!;
     extTapMac = lab.env.EXT_HOST_MAC!;

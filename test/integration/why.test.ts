@@ -40,8 +40,8 @@ function model(mode: MacvlanMode, wire: Wire, others: [string, MacvlanMode][]): 
 }
 
 /** A lab with the guest on a macvlan in `mode`, and an address on the hypervisor's side. */
-function build(mode: MacvlanMode, wire: Wire, hvSide: { sibling: MacvlanMode } | 'lower'): Lab {
-  lab = labUp('ref-macvlan', '--mode', mode, ...(wire === 'hairpin' ? ['--hairpin'] : ['--switch']));
+async function build(mode: MacvlanMode, wire: Wire, hvSide: { sibling: MacvlanMode } | 'lower'): Promise<Lab> {
+  lab = await labUp('ref-macvlan', '--mode', mode, ...(wire === 'hairpin' ? ['--hairpin'] : ['--switch']));
   const e = lab.env;
   const ns = lab.ns('hv');
   if (hvSide === 'lower') {
@@ -73,22 +73,22 @@ function pingGuest(l: Lab): number {
 const ping = (from: string): Question => ({ from, to: 'a', dst: null });
 
 describe('why agrees with a ping in the lab', () => {
-  test('VEPA without hairpin: a sibling cannot reach the guest, and the model says so', () => {
+  test('VEPA without hairpin: a sibling cannot reach the guest, and the model says so', async () => {
     const answer = why(model('vepa', 'switch', [['b', 'vepa']]), ping('b'));
     expect(answer.reached).toBe(false);
     expect(answer.fixes[0]!.change).toMatch(/hairpin/);
-    expect(pingGuest(build('vepa', 'switch', { sibling: 'vepa' }))).toBe(0);
+    expect(pingGuest(await build('vepa', 'switch', { sibling: 'vepa' }))).toBe(0);
   });
 
-  test('VEPA with hairpin (the fix the model found): the sibling reaches the guest', () => {
+  test('VEPA with hairpin (the fix the model found): the sibling reaches the guest', async () => {
     expect(why(model('vepa', 'hairpin', [['b', 'vepa']]), ping('b')).reached).toBe(true);
-    expect(pingGuest(build('vepa', 'hairpin', { sibling: 'vepa' }))).toBe(3);
+    expect(pingGuest(await build('vepa', 'hairpin', { sibling: 'vepa' }))).toBe(3);
   });
 
-  test('private with hairpin: the ARP request is lost, and unicast alone would pass', () => {
+  test('private with hairpin: the ARP request is lost, and unicast alone would pass', async () => {
     const answer = why(model('private', 'hairpin', [['b', 'private']]), ping('b'));
     expect(answer.frames.map((f) => f.reached)).toEqual([false, true, true, true]);
-    const l = build('private', 'hairpin', { sibling: 'private' });
+    const l = await build('private', 'hairpin', { sibling: 'private' });
     expect(pingGuest(l)).toBe(0);
     // Static neighbour entries on both sides skip ARP: the unicast frames then cross, as the
     // model says (private isolates only group frames).
@@ -99,20 +99,21 @@ describe('why agrees with a ping in the lab', () => {
     expect(pingGuest(l)).toBe(3);
   });
 
-  test('the host owning the lower cannot reach its guest over VEPA, as the model says', () => {
+  test('the host owning the lower cannot reach its guest over VEPA, as the model says', async () => {
     const answer = why(model('vepa', 'switch', []), ping('host'));
     expect(answer.reached).toBe(false);
     expect(answer.fixes.map((f) => f.change)).toContainEqual(expect.stringMatching(/on-host macvlan in bridge mode/));
-    expect(pingGuest(build('vepa', 'switch', 'lower'))).toBe(0);
+    expect(pingGuest(await build('vepa', 'switch', 'lower'))).toBe(0);
     // The same lab with the other fix the model found, hairpin, works: the 0 above is the mode's.
     expect(answer.fixes[0]!.change).toMatch(/hairpin/);
     lab!.down();
-    expect(pingGuest(build('vepa', 'hairpin', 'lower'))).toBe(3);
+    expect(pingGuest(await build('vepa', 'hairpin', 'lower'))).toBe(3);
   });
 
-  test('the fix the model found for the host: an on-host macvlan in bridge mode, the guest’s in bridge mode', () => {
+  const fix = 'the fix the model found for the host: an on-host macvlan in bridge mode, the guest’s in bridge mode';
+  test(fix, async () => {
     expect(why(model('bridge', 'switch', [[HOST_MACVLAN, 'bridge']]), ping(HOST_MACVLAN)).reached).toBe(true);
-    expect(pingGuest(build('bridge', 'switch', { sibling: 'bridge' }))).toBe(3);
+    expect(pingGuest(await build('bridge', 'switch', { sibling: 'bridge' }))).toBe(3);
   });
 });
 
@@ -167,7 +168,7 @@ describe('why agrees with the kernel about a multicast the guest joined', () => 
       expect(why(guestModel(g, { trusted: true }), { from: 'ext', to: 'a', dst: g }).reached).toBe(true);
       expect(why(guestModel(g, { allmulti: true }), { from: 'ext', to: 'a', dst: g }).reached).toBe(true);
     }
-    const l = labUp('ref-macvlan', '--mode', 'vepa');
+    const l = await labUp('ref-macvlan', '--mode', 'vepa');
     lab = l;
     const dev = l.env.GUEST_IF!;
     expect(await delivered(l)).toBeLessThanOrEqual(MAX_LEAKS);
@@ -182,12 +183,12 @@ describe('why agrees with the kernel about a multicast the guest joined', () => 
 });
 
 describe('why agrees with a ping through tapyard on the macvtap path', () => {
-  // The lab the issue names: scripts/netns/lab up macvtap --mode vepa --switch [--hairpin], the
+  // The lab the issue names: tapyard lab up macvtap --mode vepa --switch [--hairpin], the
   // guest behind a macvtap that tapyard forwards, and a sibling macvlan on the hypervisor.
   for (const wire of ['switch', 'hairpin'] as const)
     test(`VEPA, ${wire === 'hairpin' ? 'with' : 'without'} hairpin`, async () => {
       const answer = why(model('vepa', wire, [['b', 'vepa']]), ping('b'));
-      const l = labUp('macvtap', '--mode', 'vepa', `--${wire}`);
+      const l = await labUp('macvtap', '--mode', 'vepa', `--${wire}`);
       lab = l;
       const dev = `ty-${l.id}-mvb`;
       ip(l.ns('hv'), 'link', 'add', 'link', l.env.LOWER_IF!, 'name', dev, 'type', 'macvlan', 'mode', 'vepa');
