@@ -286,15 +286,15 @@ export const VmRound = z
 export type VmRound = z.infer<typeof VmRound>;
 
 /**
- * A real QEMU VM on one path: QEMU's own tap backend (as libvirt wires it) or QEMU through
- * tapyard's qemu port, onto the macvtap or the bridged tap. Booted once; measured in rounds with
+ * A real QEMU VM on one path: QEMU's own tap backend (as libvirt wires it), or QEMU through
+ * tapyard's qemu port or its vhost-user port, onto the macvtap or the bridged tap. Booted once; measured in rounds with
  * the other paths in alternating order. Under plain emulation (tcg) the guest's speed is not the
  * host's: VM rows compare with each other only, under one accelerator.
  */
 export const VmRow = z
   .object({
     path: z.string().describe('"qemu-tap/macvtap", "tapyard/bridge", ...'),
-    backend: z.enum(['qemu-tap', 'tapyard']),
+    backend: z.enum(['qemu-tap', 'tapyard', 'tapyard-vhost']),
     wire: z.enum(['macvtap', 'bridge']),
     accel: z.enum(['tcg', 'kvm']),
     rounds: z.array(VmRound),

@@ -73,18 +73,21 @@ export function vmVerdict(r: Report): string[] {
   if (r.vm.status === 'skipped') return [r.vm.note];
   const row = (backend: string, wire: string) => r.vm.rows.find((v) => v.backend === backend && v.wire === wire);
   const out: string[] = [];
-  const clauses: string[] = [];
-  for (const wire of ['macvtap', 'bridge']) {
-    const t = row('tapyard', wire);
-    const q = row('qemu-tap', wire);
-    if (t && q) clauses.push(wireClause(t, q));
-  }
   const accel = r.vm.accel === 'tcg' ? 'plain emulation (tcg)' : 'KVM';
-  if (clauses.length)
-    out.push(
-      `A real QEMU VM under ${accel}, through tapyard against QEMU's own tap backend (VM rows compare with each ` +
-        `other only; medians over rounds, ratios paired per round): ${clauses.join('; ')}.`,
-    );
+  const through = { tapyard: "tapyard's qemu port (a socket netdev)", 'tapyard-vhost': "tapyard's vhost-user port" };
+  for (const backend of ['tapyard', 'tapyard-vhost'] as const) {
+    const clauses: string[] = [];
+    for (const wire of ['macvtap', 'bridge']) {
+      const t = row(backend, wire);
+      const q = row('qemu-tap', wire);
+      if (t && q) clauses.push(wireClause(t, q));
+    }
+    if (clauses.length)
+      out.push(
+        `A real QEMU VM under ${accel}, through ${through[backend]} against QEMU's own tap backend (VM rows ` +
+          `compare with each other only; medians over rounds, ratios paired per round): ${clauses.join('; ')}.`,
+      );
+  }
   const fb = row('qemu-tap', 'bridge');
   const fm = row('qemu-tap', 'macvtap');
   if (fb && fm) {

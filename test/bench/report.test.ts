@@ -381,6 +381,8 @@ describe('tapyard bench', () => {
       expect(report.vm.rows.map((v) => v.path).sort()).toEqual([
         'qemu-tap/bridge',
         'qemu-tap/macvtap',
+        'tapyard-vhost/bridge',
+        'tapyard-vhost/macvtap',
         'tapyard/bridge',
         'tapyard/macvtap',
       ]);

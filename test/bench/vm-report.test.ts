@@ -1,5 +1,5 @@
 // tapyard bench --quick --only vm, as a user runs it: the VM rows of the report with a real QEMU
-// guest on all four paths. Whether the numbers are good is not tested; that they are whole,
+// guest on all six paths. Whether the numbers are good is not tested; that they are whole,
 // consistent with each other and with what the kernel does to foreign frames, is.
 
 import { spawn } from 'node:child_process';
@@ -49,14 +49,16 @@ describe.skipIf(unavailable !== null)('tapyard bench --quick --only vm', () => {
     expect(report.labs).toEqual([]);
   });
 
-  it('has a row for each of the four VM paths, under the accelerator it names', () => {
+  it('has a row for each of the six VM paths, under the accelerator it names', () => {
     expect(report.vm.status).toBe('ok');
     expect(report.vm.accel).toBe('tcg');
     expect(report.vm.rows.map((v) => v.path)).toEqual([
       'qemu-tap/macvtap',
       'tapyard/macvtap',
+      'tapyard-vhost/macvtap',
       'qemu-tap/bridge',
       'tapyard/bridge',
+      'tapyard-vhost/bridge',
     ]);
     for (const v of report.vm.rows) expect(v.accel).toBe('tcg');
   });
@@ -74,7 +76,7 @@ describe.skipIf(unavailable !== null)('tapyard bench --quick --only vm', () => {
       expect(v.rate64.deliveredFrames).toBeLessThanOrEqual(v.rate64.sentFrames);
       expect(v.rtt.received).toBeGreaterThan(v.rtt.sent * 0.9);
       expect(v.rtt.p50Ns).toBeLessThanOrEqual(v.rtt.p99Ns);
-      expect(v.ledgerBalanced).toBe(v.backend === 'tapyard' ? true : null);
+      expect(v.ledgerBalanced).toBe(v.backend === 'qemu-tap' ? null : true);
       expect(v.foreign.tapyardExtraCores === null).toBe(v.backend === 'qemu-tap');
     }
   });
@@ -92,6 +94,7 @@ describe.skipIf(unavailable !== null)('tapyard bench --quick --only vm', () => {
   it('says so in the verdict, in report.md and on the console', () => {
     const vm = report.verdict.find((s) => s.startsWith('A real QEMU VM under plain emulation (tcg)'));
     expect(vm).toMatch(/tapyard better in \d of \d rounds/);
+    expect(report.verdict.some((s) => /through tapyard's vhost-user port against QEMU's own/.test(s))).toBe(true);
     expect(report.verdict.some((s) => s.startsWith("Other machines' traffic with a real idle VM"))).toBe(true);
     const md = readFileSync(join(dir, 'report', 'report.md'), 'utf8');
     expect(md).toContain('## A real VM');
