@@ -5,6 +5,7 @@
 // directions in a few minutes.
 
 import { TapyardError } from '../../src/error.js';
+import { VM_PATHS } from '../vm/measure.js';
 import { coreCount } from './cpu.js';
 import { PATHS } from './paths.js';
 import type { BenchOptions } from './report-schema.js';
@@ -70,6 +71,9 @@ export function benchOptions(input: OptionInput): BenchOptions {
     forwarderCpu: cores > 1 ? 1 : 0,
     // A VM under emulation is slow to measure: one boot per path, then short rounds.
     vmAccel: input.vmAccel ?? 'tcg',
+    // The quick run's VM rows answer "QEMU's tap backend or tapyard's vhost-user port?"; the
+    // socket netdev path, which vhost-user replaces, is measured in the full run only.
+    vmPaths: VM_PATHS.filter((p) => !quick || p.backend !== 'tapyard'),
     vmRounds: quick ? 2 : 6,
     vmTcpSeconds: quick ? 1 : 2,
     vmRateSeconds: 1,

@@ -19,7 +19,7 @@ import { baselineBin } from '../datapath/forwarders.js';
 import { linkStats } from '../datapath/lab.js';
 import { median } from '../datapath/paired.js';
 import { lastJson } from '../datapath/process.js';
-import type { VmRound, VmRow } from '../datapath/report-schema.js';
+import type { VmBackend, VmRound, VmRow } from '../datapath/report-schema.js';
 import { percentile } from '../datapath/stats.js';
 import { type Lab, labDown, labUp, need, ns, run, type WireKind } from './lab.js';
 
@@ -28,7 +28,7 @@ import { type Lab, labDown, labUp, need, ns, run, type WireKind } from './lab.js
  * (a socket netdev: no virtio-net header), or tapyard serving the guest's rings over vhost-user
  * (offloads passed through to the device).
  */
-export type Backend = 'qemu-tap' | 'tapyard' | 'tapyard-vhost';
+export type Backend = VmBackend;
 
 export interface VmPath {
   backend: Backend;
@@ -88,7 +88,9 @@ export async function openVmPath(path: VmPath, setup: VmSetup): Promise<OpenVm> 
       // QEMU shares the guest's memory with tapyard and connects to its socket (vectors=0: vm.ts).
       const sock = join(tmpdir(), `ty-${lab.id}-vhost.sock`);
       leftovers.add(sock);
-      tapyard = startTapyard(lab, `vm=vhost-user:${sock}`, true);
+      // QEMU hands a vhost-user back-end no receive filter (its control queue stays in QEMU), so
+      // tapyard plays virtio-net's own for the guest's MAC, as QEMU does for its tap backend.
+      tapyard = startTapyard(lab, `vm=vhost-user:${sock},rx-filter,mac=${guest.mac}`, true);
       await tapyard.forwarding;
       vm = await Vm.boot({ ...guest, vhostUser: sock });
     } else if (path.wire === 'macvtap') {

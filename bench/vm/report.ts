@@ -57,14 +57,16 @@ function paired(t: VmRow, q: VmRow, pick: (r: VmRound) => number, higherIsBetter
   return `${p.ratio.toFixed(2)}x, tapyard better in ${p.wins} of ${p.pairs} rounds, ${ci}`;
 }
 
-/** tapyard against QEMU's own backend on one wire: TCP both ways and the RTT, paired per round. */
+/** tapyard against QEMU's own backend on one wire: TCP both ways, 64-byte frames and the RTT, paired per round. */
 function wireClause(t: VmRow, q: VmRow): string {
   const p50 = (r: VmRound) => percentile(r.rttNs, 50);
+  const kfps = (v: VmRow) => (v.rate64.deliveredPerSecond / 1e3).toFixed(0);
   return (
     `on ${t.wire} TCP ext→guest ${mbit(t.tcpExtToGuestBitsPerSecond)} vs ${mbit(q.tcpExtToGuestBitsPerSecond)} ` +
     `Mbit/s (${paired(t, q, (r) => r.tcpExtToGuestBitsPerSecond, true)}), guest→ext ` +
     `${mbit(t.tcpGuestToExtBitsPerSecond)} vs ${mbit(q.tcpGuestToExtBitsPerSecond)} ` +
-    `(${paired(t, q, (r) => r.tcpGuestToExtBitsPerSecond, true)}), RTT p50 ${ms(t.rtt.p50Ns)} vs ` +
+    `(${paired(t, q, (r) => r.tcpGuestToExtBitsPerSecond, true)}), 64-byte frames delivered ${kfps(t)} vs ` +
+    `${kfps(q)} kfps (${paired(t, q, (r) => r.rate64.deliveredPerSecond, true)}), RTT p50 ${ms(t.rtt.p50Ns)} vs ` +
     `${ms(q.rtt.p50Ns)} ms (${paired(t, q, p50, false)})`
   );
 }
