@@ -276,8 +276,9 @@ const FOREIGN_HOW = [
 
 const VM_HOW = [
   "A QEMU guest (scripts/vm/build-guest) on QEMU's own tap backend, as libvirt wires it (qemu-tap: a macvtap's",
-  "fd passed as -netdev tap,fd=; the bridge's tap by name), and through tapyard's qemu port (-netdev stream) onto",
-  'the same macvtap or bridged tap. From the external namespace: iperf3 both ways, 64-byte frames flat out',
+  "fd passed as -netdev tap,fd=; the bridge's tap by name), through tapyard's vhost-user port (-netdev",
+  "vhost-user, the guest's offloads passed through, vectors=0) and, in the full run, its qemu port (-netdev stream)",
+  'onto the same macvtap or bridged tap. From the external namespace: iperf3 both ways, 64-byte frames flat out',
   "(delivered: the guest's eth0 rx_packets), ICMP every 20 ms, and the idle VM under 100 k frames/s to a MAC",
   "nobody owns: the share the wire device handed toward its reader, and QEMU's and tapyard's CPU above their idle",
   "(schedstat). One boot per path. Under plain emulation the guest's speed is the emulator's: these rows compare",

@@ -285,17 +285,22 @@ export const VmRound = z
   .strict();
 export type VmRound = z.infer<typeof VmRound>;
 
+/** Who carries a VM's frames to the wire: QEMU's tap backend, tapyard's qemu port, or its vhost-user port. */
+export const VmBackend = z.enum(['qemu-tap', 'tapyard', 'tapyard-vhost']);
+export type VmBackend = z.infer<typeof VmBackend>;
+export const VmWire = z.enum(['macvtap', 'bridge']);
+
 /**
- * A real QEMU VM on one path: QEMU's own tap backend (as libvirt wires it) or QEMU through
- * tapyard's qemu port, onto the macvtap or the bridged tap. Booted once; measured in rounds with
+ * A real QEMU VM on one path: QEMU's own tap backend (as libvirt wires it), or QEMU through
+ * tapyard's qemu port or its vhost-user port, onto the macvtap or the bridged tap. Booted once; measured in rounds with
  * the other paths in alternating order. Under plain emulation (tcg) the guest's speed is not the
  * host's: VM rows compare with each other only, under one accelerator.
  */
 export const VmRow = z
   .object({
     path: z.string().describe('"qemu-tap/macvtap", "tapyard/bridge", ...'),
-    backend: z.enum(['qemu-tap', 'tapyard']),
-    wire: z.enum(['macvtap', 'bridge']),
+    backend: VmBackend,
+    wire: VmWire,
     accel: z.enum(['tcg', 'kvm']),
     rounds: z.array(VmRound),
     /** iperf3 ext -> guest and guest -> ext (-R), offloads as QEMU leaves them: medians over the rounds. */
@@ -456,6 +461,9 @@ export const BenchOptions = z
     forwarderCpu: count,
     /** The real-VM paths: the accelerator asked for (auto: KVM only when a bounded boot under it works). */
     vmAccel: z.enum(['tcg', 'kvm', 'auto']),
+    vmPaths: z
+      .array(z.object({ backend: VmBackend, wire: VmWire }).strict())
+      .describe('the VM paths booted, in order (--quick leaves out the socket netdev path)'),
     vmRounds: count,
     vmTcpSeconds: nonNeg,
     vmRateSeconds: nonNeg,

@@ -337,6 +337,7 @@ async function sections(
     wants('vm') && !io.signal.aborted
       ? ((await measureVmSection({
           accel: opts.vmAccel,
+          paths: opts.vmPaths,
           rounds: opts.vmRounds,
           setup: {
             tcpSeconds: opts.vmTcpSeconds,
@@ -392,7 +393,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   );
   // Labs only for the measurements that use them (`--only vm` builds none of these).
   const kinds = steps.length ? [...new Set(active.map((p) => p.lab))] : [];
-  const vmStepCount = opts.measurements.includes('vm') ? vmSteps(opts.vmRounds).length : 0;
+  const vmStepCount = opts.measurements.includes('vm') ? vmSteps(opts.vmPaths, opts.vmRounds).length : 0;
   const queuesSteps = opts.measurements.includes('queues') ? queueSteps(coreCount()).length : 0;
   const progress = new Progress(kinds.length + steps.length + vmStepCount + queuesSteps + 1, io.progress);
   try {

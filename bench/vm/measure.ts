@@ -19,12 +19,16 @@ import { baselineBin } from '../datapath/forwarders.js';
 import { linkStats } from '../datapath/lab.js';
 import { median } from '../datapath/paired.js';
 import { lastJson } from '../datapath/process.js';
-import type { VmRound, VmRow } from '../datapath/report-schema.js';
+import type { VmBackend, VmRound, VmRow } from '../datapath/report-schema.js';
 import { percentile } from '../datapath/stats.js';
 import { type Lab, labDown, labUp, need, ns, run, type WireKind } from './lab.js';
 
-/** Who carries the VM's frames to the wire. */
-export type Backend = 'qemu-tap' | 'tapyard';
+/**
+ * Who carries the VM's frames to the wire: QEMU's own tap backend, tapyard through its qemu port
+ * (a socket netdev: no virtio-net header), or tapyard serving the guest's rings over vhost-user
+ * (offloads passed through to the device).
+ */
+export type Backend = VmBackend;
 
 export interface VmPath {
   backend: Backend;
@@ -34,8 +38,10 @@ export interface VmPath {
 export const VM_PATHS: readonly VmPath[] = [
   { backend: 'qemu-tap', wire: 'macvtap' },
   { backend: 'tapyard', wire: 'macvtap' },
+  { backend: 'tapyard-vhost', wire: 'macvtap' },
   { backend: 'qemu-tap', wire: 'bridge' },
   { backend: 'tapyard', wire: 'bridge' },
+  { backend: 'tapyard-vhost', wire: 'bridge' },
 ];
 
 export const pathName = (p: VmPath): string => `${p.backend}/${p.wire}`;
@@ -75,9 +81,18 @@ export async function openVmPath(path: VmPath, setup: VmSetup): Promise<OpenVm> 
     if (path.backend === 'tapyard') {
       const sock = join(tmpdir(), `ty-${lab.id}-vm.sock`);
       leftovers.add(sock);
-      tapyard = startTapyard(lab, sock);
+      tapyard = startTapyard(lab, `vm=qemu:${sock}`, false);
       await tapyard.forwarding;
       vm = await Vm.boot({ ...guest, netdev: `stream,id=n0,server=off,addr.type=unix,addr.path=${sock}` });
+    } else if (path.backend === 'tapyard-vhost') {
+      // QEMU shares the guest's memory with tapyard and connects to its socket (vectors=0: vm.ts).
+      const sock = join(tmpdir(), `ty-${lab.id}-vhost.sock`);
+      leftovers.add(sock);
+      // QEMU hands a vhost-user back-end no receive filter (its control queue stays in QEMU), so
+      // tapyard plays virtio-net's own for the guest's MAC, as QEMU does for its tap backend.
+      tapyard = startTapyard(lab, `vm=vhost-user:${sock},rx-filter,mac=${guest.mac}`, true);
+      await tapyard.forwarding;
+      vm = await Vm.boot({ ...guest, vhostUser: sock });
     } else if (path.wire === 'macvtap') {
       fd = openMacvtap(lab);
       vm = await Vm.boot({ ...guest, netdev: 'tap,id=n0,fd=3', fds: [fd] });
@@ -171,11 +186,12 @@ process.on('exit', () => {
 });
 
 /** `tapyard forward` in the hypervisor namespace: the wire, and a qemu port listening at `sock`. */
-function startTapyard(lab: Lab, sock: string): Tapyard {
+function startTapyard(lab: Lab, vmPort: string, offload: boolean): Tapyard {
   const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   const wire = `wire=${need(lab, 'WIRE_KIND')}:${need(lab, 'WIRE_IF')}`;
   const args = ['netns', 'exec', ns(lab, 'hv'), 'node', cli, 'forward', '--json', '--port', wire];
-  const child = spawn('ip', [...args, '--port', `vm=qemu:${sock}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const flags = offload ? ['--offload'] : [];
+  const child = spawn('ip', [...args, '--port', vmPort, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
   tapyards.add(child);
   child.once('exit', () => tapyards.delete(child));
   let out = '';

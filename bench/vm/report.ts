@@ -57,14 +57,16 @@ function paired(t: VmRow, q: VmRow, pick: (r: VmRound) => number, higherIsBetter
   return `${p.ratio.toFixed(2)}x, tapyard better in ${p.wins} of ${p.pairs} rounds, ${ci}`;
 }
 
-/** tapyard against QEMU's own backend on one wire: TCP both ways and the RTT, paired per round. */
+/** tapyard against QEMU's own backend on one wire: TCP both ways, 64-byte frames and the RTT, paired per round. */
 function wireClause(t: VmRow, q: VmRow): string {
   const p50 = (r: VmRound) => percentile(r.rttNs, 50);
+  const kfps = (v: VmRow) => (v.rate64.deliveredPerSecond / 1e3).toFixed(0);
   return (
     `on ${t.wire} TCP ext→guest ${mbit(t.tcpExtToGuestBitsPerSecond)} vs ${mbit(q.tcpExtToGuestBitsPerSecond)} ` +
     `Mbit/s (${paired(t, q, (r) => r.tcpExtToGuestBitsPerSecond, true)}), guest→ext ` +
     `${mbit(t.tcpGuestToExtBitsPerSecond)} vs ${mbit(q.tcpGuestToExtBitsPerSecond)} ` +
-    `(${paired(t, q, (r) => r.tcpGuestToExtBitsPerSecond, true)}), RTT p50 ${ms(t.rtt.p50Ns)} vs ` +
+    `(${paired(t, q, (r) => r.tcpGuestToExtBitsPerSecond, true)}), 64-byte frames delivered ${kfps(t)} vs ` +
+    `${kfps(q)} kfps (${paired(t, q, (r) => r.rate64.deliveredPerSecond, true)}), RTT p50 ${ms(t.rtt.p50Ns)} vs ` +
     `${ms(q.rtt.p50Ns)} ms (${paired(t, q, p50, false)})`
   );
 }
@@ -73,18 +75,21 @@ export function vmVerdict(r: Report): string[] {
   if (r.vm.status === 'skipped') return [r.vm.note];
   const row = (backend: string, wire: string) => r.vm.rows.find((v) => v.backend === backend && v.wire === wire);
   const out: string[] = [];
-  const clauses: string[] = [];
-  for (const wire of ['macvtap', 'bridge']) {
-    const t = row('tapyard', wire);
-    const q = row('qemu-tap', wire);
-    if (t && q) clauses.push(wireClause(t, q));
-  }
   const accel = r.vm.accel === 'tcg' ? 'plain emulation (tcg)' : 'KVM';
-  if (clauses.length)
-    out.push(
-      `A real QEMU VM under ${accel}, through tapyard against QEMU's own tap backend (VM rows compare with each ` +
-        `other only; medians over rounds, ratios paired per round): ${clauses.join('; ')}.`,
-    );
+  const through = { tapyard: "tapyard's qemu port (a socket netdev)", 'tapyard-vhost': "tapyard's vhost-user port" };
+  for (const backend of ['tapyard', 'tapyard-vhost'] as const) {
+    const clauses: string[] = [];
+    for (const wire of ['macvtap', 'bridge']) {
+      const t = row(backend, wire);
+      const q = row('qemu-tap', wire);
+      if (t && q) clauses.push(wireClause(t, q));
+    }
+    if (clauses.length)
+      out.push(
+        `A real QEMU VM under ${accel}, through ${through[backend]} against QEMU's own tap backend (VM rows ` +
+          `compare with each other only; medians over rounds, ratios paired per round): ${clauses.join('; ')}.`,
+      );
+  }
   const fb = row('qemu-tap', 'bridge');
   const fm = row('qemu-tap', 'macvtap');
   if (fb && fm) {

@@ -17,7 +17,7 @@ import {
   type OpenVm,
   openVmPath,
   pathName,
-  VM_PATHS,
+  type VmPath,
   type VmSetup,
 } from './measure.js';
 
@@ -31,16 +31,18 @@ export function vmUnavailable(): string | null {
 }
 
 /** The progress steps: each path booted, the rounds in alternating order, each path's foreign flood. */
-export const vmSteps = (rounds: number): string[] => [
-  ...VM_PATHS.map((p) => `vm boot ${pathName(p)}`),
+export const vmSteps = (paths: readonly VmPath[], rounds: number): string[] => [
+  ...paths.map((p) => `vm boot ${pathName(p)}`),
   ...Array.from({ length: rounds }, (_, i) =>
-    roundOrder(VM_PATHS, i + 1).map((p) => `vm ${pathName(p)} round ${i + 1}`),
+    roundOrder(paths, i + 1).map((p) => `vm ${pathName(p)} round ${i + 1}`),
   ).flat(),
-  ...VM_PATHS.map((p) => `vm foreign ${pathName(p)}`),
+  ...paths.map((p) => `vm foreign ${pathName(p)}`),
 ];
 
 export interface VmSectionIo {
   accel: AccelChoice;
+  /** The paths to boot, in this order (the first one tells whether this machine can boot at all). */
+  paths: readonly VmPath[];
   rounds: number;
   setup: Omit<VmSetup, 'accel'>;
   signal: AbortSignal;
@@ -58,7 +60,7 @@ const message = (err: unknown) => (err instanceof Error ? err.message : String(e
 export async function measureVmSection(io: VmSectionIo): Promise<VmSection> {
   const unavailable = vmUnavailable();
   if (unavailable !== null) {
-    for (const label of vmSteps(io.rounds)) io.step(`${label} (skipped)`);
+    for (const label of vmSteps(io.paths, io.rounds)) io.step(`${label} (skipped)`);
     return { status: 'skipped', accel: null, note: `No VM rows: ${unavailable}.`, rows: [] };
   }
   const accel = await chooseAccel(io.accel);
@@ -75,14 +77,14 @@ export async function measureVmSection(io: VmSectionIo): Promise<VmSection> {
   };
   const rows: VmRow[] = [];
   try {
-    for (const path of VM_PATHS) {
+    for (const path of io.paths) {
       checkAbort();
       io.step(`vm boot ${pathName(path)} (${accel})`);
       try {
         open.push(await openVmPath(path, setup));
       } catch (err) {
         // A guest that does not boot on the first path will not boot on the others: the machine cannot.
-        if (path === VM_PATHS[0] && err instanceof TapyardError && err.code === 'EVMBOOT')
+        if (path === io.paths[0] && err instanceof TapyardError && err.code === 'EVMBOOT')
           return {
             status: 'skipped',
             accel,

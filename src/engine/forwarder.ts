@@ -133,6 +133,8 @@ export class Forwarder implements PortListener {
   /** How many egresses each ingress waits for; it reads again at 0. */
   private readonly waits: number[];
   private readonly eth = new EthernetView();
+  /** Where a batch of an egress's backlog is laid out for one send (grown when a larger one comes). */
+  private backlogBuf = new Uint8Array(64 * 1024);
   /** A rewritten copy, for the egress's receive filter: it sees the tags the port will write. */
   private readonly egressEth = new EthernetView();
   private readonly vnet = new VnetView();
@@ -353,19 +355,37 @@ export class Forwarder implements PortListener {
   onWritable(port: Port): void {
     const egress = this.index.get(port)!;
     const q = this.queues[egress]!;
+    // The backlog goes out a batch per send, as the frames came: one frame per send would cost a
+    // system call (or a ring publish and interrupt) each, just when the egress is the bottleneck.
     while (q.backlog.length > 0) {
-      const frame = q.backlog[0]!;
-      q.offsets[0] = 0;
-      q.lengths[0] = frame.length;
-      if (port.send(frame, q.offsets, q.lengths, 1, q.status) === 0) {
+      const count = this.packBacklog(q);
+      const sent = port.send(this.backlogBuf, q.offsets, q.lengths, count, q.status);
+      for (let i = 0; i < sent; i++) this.account(port, q.status[i]!, q.lengths[i]! - port.hdrLen);
+      q.backlog.splice(0, sent);
+      if (sent < count) {
         port.setWantWritable(true);
         return;
       }
-      q.backlog.shift();
-      this.account(port, q.status[0]!, frame.length - port.hdrLen);
     }
     for (const ingress of q.holding) this.release(ingress);
     q.holding.clear();
+  }
+
+  /** Copy the oldest backlog frames (up to a batch) into backlogBuf, laid out as send() wants them. */
+  private packBacklog(q: TxQueue): number {
+    const count = Math.min(q.backlog.length, q.offsets.length);
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += q.backlog[i]!.length;
+    if (this.backlogBuf.length < bytes) this.backlogBuf = new Uint8Array(Math.max(bytes, this.backlogBuf.length * 2));
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const frame = q.backlog[i]!;
+      this.backlogBuf.set(frame, at);
+      q.offsets[i] = at;
+      q.lengths[i] = frame.length;
+      at += frame.length;
+    }
+    return count;
   }
 
   /** A guest's offloads (vhost-user): every device that may hand the loop offloaded frames follows. */

@@ -54,6 +54,13 @@ export class NetQueues {
   /** Receive buffers the guest offered malformed, returned unused, and the last one's reason. */
   badRxBuffers = 0;
   badRxReason: string | null = null;
+  /**
+   * The receive buffers give() saw offered when its frame did not fit. The guest adds buffers from
+   * another thread, so the ring read again a moment later may already hold more: a waiter that
+   * compared with that later count would wait for a kick the guest, having offered them all, never
+   * sends.
+   */
+  roomWhenFull = 0;
   private readonly header = new Uint8Array(VNET_HDR_MRG_LEN);
 
   constructor(readonly features: NetFeatures) {}
@@ -111,7 +118,8 @@ export class NetQueues {
     if (!this.allowed(header[0]!, header[1]!, toGuest)) return VirtqReason.OFFLOAD_NOT_NEGOTIATED;
     // DATA_VALID ("the checksum was checked") only means something to a guest with GUEST_CSUM.
     if ((toGuest & TunOffload.CSUM) === 0) header[0] = header[0]! & ~VnetFlag.DATA_VALID;
-    let available = ring.pending();
+    const offered = ring.pending();
+    let available = offered;
     // Chains taken (and returned) for this frame, so that a frame that does not fit leaves none.
     let taken = 0;
     let chains = 0;
@@ -122,6 +130,7 @@ export class NetQueues {
       if (head < 0) {
         ring.untake(taken);
         ring.unput(taken);
+        this.roomWhenFull = offered;
         return ring.broken !== null ? 'broken' : 'full';
       }
       available--;

@@ -256,7 +256,7 @@ export class VhostUserPort implements Port {
     for (; done < count; done++) {
       const outcome = ring.running ? net.give(ring, buf, offsets[done]!, lengths[done]!) : 'broken';
       if (outcome === 'full') {
-        this.rxOfferedWhenFull = ring.pending();
+        this.rxOfferedWhenFull = net.roomWhenFull;
         break;
       }
       if (outcome === null) {

@@ -378,11 +378,12 @@ describe('tapyard bench', () => {
         expect(report.verdict).toContain(report.vm.note);
         return;
       }
+      // --quick: QEMU's tap backend and tapyard's vhost-user port on each wire (no socket netdev).
       expect(report.vm.rows.map((v) => v.path).sort()).toEqual([
         'qemu-tap/bridge',
         'qemu-tap/macvtap',
-        'tapyard/bridge',
-        'tapyard/macvtap',
+        'tapyard-vhost/bridge',
+        'tapyard-vhost/macvtap',
       ]);
       for (const v of report.vm.rows) expect(v.accel).toBe(report.vm.accel);
       expect(report.verdict.some((s) => s.startsWith('A real QEMU VM under'))).toBe(true);

@@ -111,6 +111,21 @@ describe('telling two paths apart', () => {
     expect(verdict(report(m, b))[0]).toMatch(/cannot tell bridge and macvtap apart/);
   });
 
+  it('a lead decided at 95 % but under 10 % picks no path: the recommendation rests on the rest', () => {
+    const m = [1.02, 1.03, 1.01, 1.04, 1.02, 1.03];
+    const b = [1.06, 1.08, 1.07, 1.09, 1.06, 1.07];
+    const t = tell({ name: 'macvtap', rounds: rounds(m) }, { name: 'bridge', rounds: rounds(b) }, true)!;
+    expect(t.decided).toBe(true);
+    expect(t.leader).toBe('bridge');
+    const first = verdict(report(m, b))[0]!;
+    expect(first).toMatch(
+      /^On this machine bridge and macvtap forward about as many 64 B frames without loss \(bridge /,
+    );
+    expect(first).toMatch(/bridge by \d+ %, ahead in 6 of 6 paired rounds, 95 % interval \d+ %–\d+ %: under 10 %/);
+    expect(first).toMatch(/no reason to pick a path\); decide on the rest: macvtap/);
+    expect(first).toMatch(/docs\/macvtap-questions\.md/);
+  });
+
   it('a cost is lower-is-better: the cheaper path leads', () => {
     const t = tell(
       { name: 'macvtap', rounds: rounds([0.1, 0.12, 0.11]) },

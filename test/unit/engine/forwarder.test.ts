@@ -107,6 +107,32 @@ describe('Forwarder', () => {
     expect(fwd.ledger()).toEqual({ rx: 100, clones: 0, tx: 100, drops: 0, queued: 0 });
   });
 
+  test('what waited for a full egress goes out a batch per send as it drains, in order, counted once', async () => {
+    const a = new MemoryPort('a', { budget: 16 });
+    const b = new MemoryPort('b', { capacity: 10 });
+    const sends: number[] = [];
+    const send = b.send.bind(b);
+    b.send = (buf, offsets, lengths, count, status) => {
+      sends.push(count);
+      return send(buf, offsets, lengths, count, status);
+    };
+    const fwd = run([a, b]);
+    a.inject(...Array.from({ length: 16 }, (_, i) => frame(i, 60 + i)));
+    await settle();
+    expect(b.sent).toHaveLength(10);
+    sends.length = 0;
+    b.drain(4);
+    await settle();
+    b.drain(100);
+    await settle();
+    // Six waited: one send offered all six (four fit), the next the two left.
+    expect(sends).toEqual([6, 2]);
+    expect(b.sent.map((f) => seqOf(f))).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(b.sent.map((f) => f.length)).toEqual(Array.from({ length: 16 }, (_, i) => 60 + i));
+    expect(fwd.ledger()).toEqual({ rx: 16, clones: 0, tx: 16, drops: 0, queued: 0 });
+    expect(b.counters.txFrames).toBe(16);
+  });
+
   test('busy polling reads every port on every turn, and stops when the forwarder stops', async () => {
     const a = new MemoryPort('a', { budget: 4 });
     const b = new MemoryPort('b');

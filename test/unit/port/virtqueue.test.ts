@@ -256,6 +256,31 @@ describe('virtio-net receive: frames into the guest', () => {
     expect(g.usedIdx).toBe(3);
   });
 
+  it('buffers the guest offers while give runs: roomWhenFull is what give saw, not the ring a moment later', () => {
+    // The guest's vCPU adds buffers on another thread. If the waiter compared with the ring read
+    // after give, it would count those as already seen and wait for a kick that never comes.
+    const g = new Guest();
+    g.desc(0, GPA + 0x1000, 16, F.WRITE);
+    g.offer(0);
+    const ring = g.ring;
+    const take = ring.take.bind(ring);
+    ring.take = (writable: boolean) => {
+      const head = take(writable);
+      for (let i = 1; i < 3; i++) {
+        g.desc(i, GPA + 0x1000 * (i + 1), 16, F.WRITE);
+        g.offer(i);
+      }
+      ring.take = take;
+      return head;
+    };
+    const f = frame('a frame of more than four bytes');
+    const net = new NetQueues(V1);
+    expect(net.give(ring, f, 0, f.length)).toBe('full');
+    expect(net.roomWhenFull).toBe(1);
+    expect(ring.pending()).toBe(3);
+    expect(net.give(ring, f, 0, f.length)).toBeNull();
+  });
+
   it('a GSO frame reaches a guest with GUEST_TSO4 whole; one without it refuses it by name', () => {
     const g = new Guest();
     g.desc(0, GPA + 0x1000, 4096, F.WRITE);
