@@ -187,6 +187,7 @@ export async function measureRate(
           pdrPerSecond: found.pdrPerSecond,
           ndrResolutionFraction: found.ndrResolutionFraction,
           pdrResolutionFraction: found.pdrResolutionFraction,
+          ndrAtFullLoad: found.ndrAtFullLoad,
           trialCount: found.trialCount,
           loads: found.loads,
         },

@@ -170,6 +170,9 @@ export const NdrSample = z
     /** Each goal's final bracket, (upper - lower) / upper: the search's resolution, or where it stopped. */
     ndrResolutionFraction: nonNeg,
     pdrResolutionFraction: nonNeg,
+    ndrAtFullLoad: z
+      .boolean()
+      .describe("the full-load trial met the no-drop goal: the sender, not the path, set this round's figure"),
     trialCount: count,
     loads: z.array(SearchLoad),
     forwarder: ForwarderCounters.nullable(),

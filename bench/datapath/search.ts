@@ -69,6 +69,11 @@ export interface SearchResult {
   pdrPerSecond: number;
   /** Relative width of each goal's final bracket; 0 when full load itself passed. */
   ndrResolutionFraction: number;
+  /**
+   * The full-load trial itself met the no-drop goal: the figure is what the sender could send
+   * through the path, which was never pushed past it.
+   */
+  ndrAtFullLoad: boolean;
   pdrResolutionFraction: number;
   loads: LoadResult[];
   trialCount: number;
@@ -163,5 +168,6 @@ export async function searchRates(
   };
   const [ndrPerSecond, ndrResolutionFraction] = result('ndr', setup.ndrLossFraction);
   const [pdrPerSecond, pdrResolutionFraction] = result('pdr', setup.pdrLossFraction);
-  return { ndrPerSecond, pdrPerSecond, ndrResolutionFraction, pdrResolutionFraction, loads, trialCount };
+  const ndrAtFullLoad = fullMeets(setup.ndrLossFraction);
+  return { ndrPerSecond, pdrPerSecond, ndrResolutionFraction, pdrResolutionFraction, ndrAtFullLoad, loads, trialCount };
 }

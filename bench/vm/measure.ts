@@ -72,7 +72,7 @@ export interface OpenVm {
 
 /** Builds the path's lab and boots the guest on it; everything made is undone if the boot fails. */
 export async function openVmPath(path: VmPath, setup: VmSetup): Promise<OpenVm> {
-  const lab = labUp(path.wire);
+  const lab = await labUp(path.wire);
   let tapyard: Tapyard | null = null;
   let fd: number | null = null;
   try {
@@ -107,7 +107,7 @@ export async function openVmPath(path: VmPath, setup: VmSetup): Promise<OpenVm> 
   } catch (err) {
     if (tapyard !== null && tapyard.child.exitCode === null) tapyard.child.kill('SIGKILL');
     if (fd !== null) closeSync(fd);
-    labDown(lab);
+    await labDown(lab);
     throw err;
   }
 }
@@ -166,7 +166,7 @@ export async function closeVmPath(open: OpenVm): Promise<void> {
   await open.vm.stop();
   if (open.tapyard !== null && open.tapyard.child.exitCode === null) open.tapyard.child.kill('SIGKILL');
   if (open.fd !== null) closeSync(open.fd);
-  labDown(open.lab);
+  await labDown(open.lab);
 }
 
 interface Tapyard {

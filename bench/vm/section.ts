@@ -116,7 +116,7 @@ export async function measureVmSection(io: VmSectionIo): Promise<VmSection> {
     }
   } finally {
     for (const o of open) await closeVmPath(o).catch(() => undefined);
-    labDownAll();
+    await labDownAll();
   }
   const note =
     `A real QEMU guest (${accel === 'tcg' ? 'plain emulation, tcg' : 'kvm'}) per path, booted once and measured ` +

@@ -380,7 +380,8 @@ async function vhostBackend(o: Steps & { wire: string; via: string; mac: string;
   const log = openSync(join(o.dir, 'tapyard.log'), 'w', 0o644);
   const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   const wire = `wire=${o.via === 'macvtap' ? 'macvtap' : 'tap'}:${o.wire}`;
-  const argv = ['forward', '--offload', '--port', wire, '--port', `vm=vhost-user:${sock}`];
+  // QEMU hands a vhost-user back-end no receive filter: tapyard plays virtio-net's for the guest's MAC.
+  const argv = ['forward', '--offload', '--port', wire, '--port', `vm=vhost-user:${sock},rx-filter,mac=${o.mac}`];
   const child = spawn('ip', ['netns', 'exec', o.hv, process.execPath, cli, ...argv], {
     detached: true,
     stdio: ['ignore', log, log],

@@ -80,6 +80,8 @@ describe('the no-drop search on a noisy path', () => {
     const r = await searchRates(run, full, SETUP);
     expect(found(r.ndrPerSecond)).toBe(true);
     expect(r.pdrPerSecond).toBeGreaterThanOrEqual(r.ndrPerSecond);
+    // The path dropped at full load: the figure is the path's, not the sender's.
+    expect(r.ndrAtFullLoad).toBe(false);
     expect(r.trialCount).toBeLessThanOrEqual(SETUP.maxTrials);
     for (const load of r.loads) expect(load.trials.length).toBeLessThanOrEqual(TRIALS_PER_LOAD);
   });
@@ -125,6 +127,7 @@ describe('the no-drop search on a noisy path', () => {
       { ...SETUP, shortfallFails: true },
     );
     expect(r).toMatchObject({ ndrPerSecond: 800_000, pdrPerSecond: 800_000, trialCount: 1, loads: [] });
+    expect(r.ndrAtFullLoad).toBe(true);
   });
 
   it('a trial the generator could not send at its rate fails where a shortfall is the path (macvtap)', () => {

@@ -19,6 +19,7 @@ function ndrSample(round: number, perSecond: number): NdrSample {
     pdrPerSecond: perSecond,
     ndrResolutionFraction: 0.02,
     pdrResolutionFraction: 0.02,
+    ndrAtFullLoad: false,
     trialCount: 1,
     loads: [],
     forwarder: null,
@@ -124,6 +125,18 @@ describe('telling two paths apart', () => {
     expect(first).toMatch(/bridge by \d+ %, ahead in 6 of 6 paired rounds, 95 % interval \d+ %–\d+ %: under 10 %/);
     expect(first).toMatch(/no reason to pick a path\); decide on the rest: macvtap/);
     expect(first).toMatch(/docs\/macvtap-questions\.md/);
+  });
+
+  it('where the full load lost nothing on both paths in most rounds, it says the sender set the figures', () => {
+    const m = [1.02, 1.03, 1.01, 1.04, 1.02, 1.03];
+    const b = [1.06, 1.08, 1.07, 1.09, 1.06, 1.07];
+    const r = report(m, b);
+    expect(verdict(r).some((s) => /full-load trial lost nothing/.test(s))).toBe(false);
+    for (const n of r.ndr) for (const s of n.samples) s.ndrAtFullLoad = s.round <= 4;
+    const said = verdict(r).find((s) => /full-load trial lost nothing/.test(s));
+    expect(said).toMatch(/^At 64 B \(4 of 6 rounds\) the full-load trial lost nothing on both paths: .*sender/);
+    for (const s of r.ndr[0]!.samples) s.ndrAtFullLoad = s.round <= 3;
+    expect(verdict(r).some((s) => /full-load trial lost nothing/.test(s))).toBe(false);
   });
 
   it('a cost is lower-is-better: the cheaper path leads', () => {
