@@ -182,3 +182,17 @@ test.each([
   await t.done;
   expect(left).toBe(false);
 });
+
+test("a script's `tapyard forward & ... kill -INT $!` stops the run (INT ignored in its background job)", () => {
+  // A shell without job control starts background commands with SIGINT ignored, and a shell
+  // cannot trap a signal ignored on entry: the launcher must leave the signals to Node then.
+  dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+  const socket = join(dir, 'vm.sock');
+  const script =
+    `"${LAUNCHER}" forward --port vm=qemu:${socket} --port g=guest:10.9.0.2/24 & ` +
+    'for i in $(seq 100); do [ -S "$0" ] && break; sleep 0.05; done; sleep 0.3; kill -INT $!; wait $!; echo "exit $?"';
+  const run = spawnSync('/bin/sh', ['-c', script, socket], { encoding: 'utf8', timeout: 20_000 });
+  expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
+  expect(run.stdout).toMatch(/exit 0\n$/);
+  expect(existsSync(socket)).toBe(false);
+});
