@@ -185,7 +185,7 @@ process.on('exit', () => {
   for (const path of leftovers) rmSync(path, { recursive: true, force: true });
 });
 
-/** `tapyard forward` in the hypervisor namespace: the wire, and a qemu port listening at `sock`. */
+/** `tapyard forward` in the hypervisor namespace: the wire and the VM's port (`vmPort`, a --port spec). */
 function startTapyard(lab: Lab, vmPort: string, offload: boolean): Tapyard {
   const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
   const wire = `wire=${need(lab, 'WIRE_KIND')}:${need(lab, 'WIRE_IF')}`;
