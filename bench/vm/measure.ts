@@ -23,15 +23,9 @@ import type { VmBackend, VmRound, VmRow } from '../datapath/report-schema.js';
 import { percentile } from '../datapath/stats.js';
 import { type Lab, labDown, labUp, need, ns, run, type WireKind } from './lab.js';
 
-/**
- * Who carries the VM's frames to the wire: QEMU's own tap backend, tapyard through its qemu port
- * (a socket netdev: no virtio-net header), or tapyard serving the guest's rings over vhost-user
- * (offloads passed through to the device).
- */
-export type Backend = VmBackend;
-
 export interface VmPath {
-  backend: Backend;
+  /** QEMU's own tap backend, tapyard's qemu port (no virtio-net header), or its vhost-user port. */
+  backend: VmBackend;
   wire: WireKind;
 }
 

@@ -179,8 +179,6 @@ export class VhostUserPort implements Port {
   private reading = true;
   private wantWritable = false;
   private turnScheduled = false;
-  /** Receive buffers the guest had offered when the last frame did not fit in them. */
-  private rxOfferedWhenFull = 0;
   private closed = false;
   private redial: NodeJS.Timeout | null = null;
   private saidWaiting = false;
@@ -244,7 +242,7 @@ export class VhostUserPort implements Port {
     // none, so the ring is looked at once more. Nothing will ever make room while no ring runs:
     // the loop hears at once, and send() refuses.
     ring.wantKicks(true);
-    if (!ring.running || ring.pending() > this.rxOfferedWhenFull) setImmediate(() => this.writable());
+    if (!ring.running || ring.pending() > this.net.roomWhenFull) setImmediate(() => this.writable());
   }
 
   /** Frames to the guest: each into as many receive buffers as it needs (MRG_RXBUF), or one. */
@@ -255,10 +253,7 @@ export class VhostUserPort implements Port {
     let done = 0;
     for (; done < count; done++) {
       const outcome = ring.running ? net.give(ring, buf, offsets[done]!, lengths[done]!) : 'broken';
-      if (outcome === 'full') {
-        this.rxOfferedWhenFull = net.roomWhenFull;
-        break;
-      }
+      if (outcome === 'full') break;
       if (outcome === null) {
         status[done] = 0;
       } else if (outcome === 'broken') {
