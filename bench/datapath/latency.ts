@@ -1,26 +1,121 @@
 // Round-trip latency: typing's UDP ping-pong from the external namespace to an echo server in
 // the guest, one request per interval, every round trip counted into a 1 % histogram. Idle, or
-// under load: tygen offers 64-byte frames at a fraction of the path's no-drop rate meanwhile,
-// so the probes queue behind real traffic as a guest's requests would.
+// under load: tygen offers 64-byte frames at a fraction of the lab's load basis meanwhile, so the
+// probes queue behind real traffic as a guest's requests would.
+//
+// tapyard and the C loop are compared on two twin labs at once, one forwarder on each, probed in
+// short alternating sub-blocks (A B B A ...): a round's two figures then share the same seconds
+// of this shared machine. Measured one after the other, seconds apart, a round's p99 moved
+// between rounds 4-10x more than its own probes' sampling error (2026-12-07, full run: log
+// spread 0.13-0.38 between rounds against 0.03-0.08 within one), so the per-round ratios
+// were mostly neighbours' noise and half the RTT goal rows stayed undecided.
 
 import { baselineBin } from './forwarders.js';
 import { inNs, type Lab } from './lab.js';
 import type { PathDef } from './paths.js';
-import { lastJson, run, start } from './process.js';
+import { lastJson, type Proc, run, sleep, start } from './process.js';
 import { sizeArgs } from './rate.js';
-import type { LatencySample } from './report-schema.js';
-import { endpoints, session, warmUp } from './session.js';
+import type { ForwarderCounters, LatencySample } from './report-schema.js';
+import { type Endpoints, endpoints, session, warmUp } from './session.js';
 import { histogram, percentilesOf } from './stats.js';
 
 export interface LatencySetup {
   count: number;
   intervalUs: number;
+  /** Sub-blocks the probes are split into: one path's sub-blocks alternate with the other's. */
+  subBlocks: number;
   /** Background 64-byte frames per second; 0 for an idle path. */
   loadPerSecond: number;
   generatorCpu: number;
   forwarderCpu: number;
 }
 
+/** Round trips of one sub-block. */
+interface Probes {
+  sent: number;
+  lost: number;
+  rttNs: number[];
+}
+
+/** Time for the load to fill the forwarder's queues before the probes start. */
+const LOAD_SETTLE_MS = 50;
+
+const probeSeconds = (setup: LatencySetup, count: number) => (count * (setup.intervalUs + 100)) / 1e6;
+
+/** `count` round trips from ext to the guest's echo server, under load when the setup asks for it. */
+async function probe(ep: Endpoints, setup: LatencySetup, count: number): Promise<Probes> {
+  const seconds = probeSeconds(setup, count);
+  // The load runs a little longer than the probes on both sides, so every probe sees it.
+  const load =
+    setup.loadPerSecond > 0
+      ? start(
+          inNs(ep.nsExt, [
+            'taskset',
+            '-c',
+            String(setup.generatorCpu),
+            baselineBin('tygen'),
+            '--if',
+            ep.extIf,
+            '--dst',
+            ep.guestMac,
+            ...sizeArgs('64'),
+            '--rate',
+            String(Math.round(setup.loadPerSecond)),
+            '--seconds',
+            String(Math.ceil(seconds * 2 + 2)),
+            '--json',
+          ]),
+          'tygen (load)',
+        )
+      : null;
+  try {
+    if (load) await sleep(LOAD_SETTLE_MS);
+    const out = await run(
+      inNs(ep.nsExt, [
+        baselineBin('typing'),
+        'client',
+        '--to',
+        ep.guestIp,
+        '--count',
+        String(count),
+        '--interval-us',
+        String(setup.intervalUs),
+        '--json',
+      ]),
+      60_000 + seconds * 4000,
+      'typing client',
+    );
+    const j = lastJson(out.stdout, 'typing');
+    return { sent: Number(j.sent), lost: Number(j.lost), rttNs: (j.rtt_ns as number[]).map(Number) };
+  } finally {
+    await load?.stop('SIGINT');
+  }
+}
+
+const echoServer = (ep: Endpoints): Proc =>
+  start(inNs(ep.nsGst, [baselineBin('typing'), 'server', '--bind', ep.guestIp]), 'typing server');
+
+function sampleOf(
+  round: number,
+  setup: LatencySetup,
+  blocks: readonly Probes[],
+  forwarder: ForwarderCounters | null,
+): LatencySample {
+  const h = histogram(blocks.flatMap((b) => b.rttNs));
+  return {
+    round,
+    intervalUs: setup.intervalUs,
+    loadPerSecond: setup.loadPerSecond,
+    subBlocks: blocks.length,
+    sentProbes: blocks.reduce((n, b) => n + b.sent, 0),
+    lostProbes: blocks.reduce((n, b) => n + b.lost, 0),
+    percentiles: percentilesOf(h),
+    histogram: h,
+    forwarder,
+  };
+}
+
+/** One path alone (the kernel-only references): its sub-blocks back to back. */
 export async function measureLatency(
   path: PathDef,
   lab: Lab,
@@ -31,62 +126,63 @@ export async function measureLatency(
   const pin = setup.loadPerSecond > 0 ? { cpu: setup.forwarderCpu } : {};
   const { result, counters } = await session(path, lab, { offload: false, ...pin }, async () => {
     await warmUp(ep);
-    const server = start(inNs(ep.nsGst, [baselineBin('typing'), 'server', '--bind', ep.guestIp]), 'typing server');
-    // The load runs a little longer than the probes on both sides, so every probe sees it.
-    const probeSeconds = (setup.count * (setup.intervalUs + 100)) / 1e6;
-    const load =
-      setup.loadPerSecond > 0
-        ? start(
-            inNs(ep.nsExt, [
-              'taskset',
-              '-c',
-              String(setup.generatorCpu),
-              baselineBin('tygen'),
-              '--if',
-              ep.extIf,
-              '--dst',
-              ep.guestMac,
-              ...sizeArgs('64'),
-              '--rate',
-              String(Math.round(setup.loadPerSecond)),
-              '--seconds',
-              String(Math.ceil(probeSeconds * 2 + 2)),
-              '--json',
-            ]),
-            'tygen (load)',
-          )
-        : null;
+    const server = echoServer(ep);
     try {
       await server.waitFor(/ready/, 5_000);
-      const out = await run(
-        inNs(ep.nsExt, [
-          baselineBin('typing'),
-          'client',
-          '--to',
-          ep.guestIp,
-          '--count',
-          String(setup.count),
-          '--interval-us',
-          String(setup.intervalUs),
-          '--json',
-        ]),
-        60_000 + probeSeconds * 4000,
-        'typing client',
-      );
-      const j = lastJson(out.stdout, 'typing');
-      const h = histogram((j.rtt_ns as number[]).map(Number));
-      return {
-        intervalUs: setup.intervalUs,
-        loadPerSecond: setup.loadPerSecond,
-        sentProbes: Number(j.sent),
-        lostProbes: Number(j.lost),
-        percentiles: percentilesOf(h),
-        histogram: h,
-      };
+      return [await probe(ep, setup, setup.count)];
     } finally {
-      await load?.stop('SIGINT');
       await server.stop('SIGTERM', 3000);
     }
   });
-  return { round, ...result, forwarder: counters };
+  return sampleOf(round, setup, result, counters);
+}
+
+/** A path and the lab it is measured on in this round. */
+export interface OnLab {
+  path: PathDef;
+  lab: Lab;
+}
+
+/** Runs `body` with a forwarder per path running side by side, and returns each one's final counters. */
+async function sideBySide<T>(
+  members: readonly OnLab[],
+  pin: { cpu?: number },
+  body: () => Promise<T>,
+): Promise<{ result: T; counters: (ForwarderCounters | null)[] }> {
+  const [first, ...rest] = members;
+  if (first === undefined) return { result: await body(), counters: [] };
+  const outer = await session(first.path, first.lab, { offload: false, ...pin }, () => sideBySide(rest, pin, body));
+  return { result: outer.result.result, counters: [outer.counters, ...outer.result.counters] };
+}
+
+/**
+ * Several paths, each on a lab of its own, their forwarders running side by side (an idle one
+ * sleeps in poll and costs the others nothing); the sub-blocks visit them in turn, the order
+ * reversed every other time (A B C D, D C B A, ...). Loaded, only the lab being probed carries
+ * the load, so each forwarder sees the same load as when measured alone. Returns a sample per
+ * path, in the order given.
+ */
+export async function measureLatencyGroup(
+  members: readonly OnLab[],
+  setup: LatencySetup,
+  round: number,
+): Promise<LatencySample[]> {
+  const eps = members.map((m) => endpoints(m.lab));
+  const pin = setup.loadPerSecond > 0 ? { cpu: setup.forwarderCpu } : {};
+  const per = Math.ceil(setup.count / setup.subBlocks);
+  const blocks: Probes[][] = members.map(() => []);
+  const order = members.map((_, i) => i);
+  const { counters } = await sideBySide(members, pin, async () => {
+    await Promise.all(eps.map(warmUp));
+    const servers = eps.map(echoServer);
+    try {
+      await Promise.all(servers.map((s) => s.waitFor(/ready/, 5_000)));
+      for (let b = 0; b < setup.subBlocks; b++)
+        for (const i of b % 2 === 0 ? order : [...order].reverse())
+          blocks[i]?.push(await probe(eps[i] as Endpoints, setup, per));
+    } finally {
+      await Promise.all(servers.map((s) => s.stop('SIGTERM', 3000)));
+    }
+  });
+  return members.map((_, i) => sampleOf(round, setup, blocks[i] ?? [], counters[i] ?? null));
 }

@@ -212,6 +212,8 @@ export const LatencySample = z
     intervalUs: nonNeg,
     /** Background frames per second offered while probing (0: idle path). */
     loadPerSecond: nonNeg,
+    /** Sub-blocks the probes ran in; a paired path's alternate with its partner's, on a twin lab. */
+    subBlocks: count,
     sentProbes: count,
     lostProbes: count,
     percentiles: Percentiles,
@@ -450,6 +452,8 @@ export const BenchOptions = z
     latencyIntervalUs: nonNeg,
     loadedLatencyCount: count,
     loadedLatencyIntervalUs: nonNeg,
+    latencySubBlocks: count,
+    loadedLatencySubBlocks: count,
     loadFractions: z.array(nonNeg),
     ndrTrialSeconds: nonNeg,
     ndrMaxTrials: count,

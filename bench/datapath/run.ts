@@ -1,25 +1,24 @@
 // One benchmark run: describe the machine, build every lab the chosen paths need, run every
 // measurement as blocks of paired rounds, take the labs down whatever happens, and assemble the
-// report with summaries, tapyard-to-C ratios and the verdict. A block is one measurement variant
-// (TCP ext→guest with offloads, the 64-byte rate, idle latency, ...): round after round it visits
-// every forwarder path, in alternating order (paired.ts), so any two paths are measured minutes
-// apart at most and each goes first as often as the other. The kernel-only reference paths, and
-// the variants nothing is compared on, run in the first rounds only. Interrupted, the run stops
-// starting steps, takes its labs down and returns what it measured, marked incomplete.
+// report with summaries, tapyard-to-C ratios and the verdict (blocks.ts: how the rounds are laid
+// out). The kernel-only reference paths, and the variants nothing is compared on, run in the first
+// rounds only. Interrupted, the run stops starting steps, takes its labs down and returns what it
+// measured, marked incomplete.
 
 import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../../src/error.js';
 import { measureQueuesSection, queueSteps } from '../queues/section.js';
 import { measureVmSection, vmSteps } from '../vm/section.js';
+import { type Block, blocksOf, latencyBlocksOf, type Step, stepsOf } from './blocks.js';
 import { coreCount } from './cpu.js';
 import { measureForeign } from './foreign.js';
 import { tapyardUnavailable } from './forwarders.js';
 import { type Lab, labDownAll, labUp } from './lab.js';
-import { measureLatency } from './latency.js';
+import { type LatencySetup, measureLatency, measureLatencyGroup } from './latency.js';
 import { describeMachine } from './machine.js';
 import { runMicro } from './micro.js';
-import { median, roundOrder } from './paired.js';
-import { PATHS, type PathDef } from './paths.js';
+import { median } from './paired.js';
+import { FORWARDER_LABS, PATHS, type PathDef } from './paths.js';
 import { Progress, type ProgressMode } from './progress.js';
 import { measureRate } from './rate.js';
 import { computeRatios } from './ratios.js';
@@ -29,6 +28,7 @@ import {
   type ForeignResult,
   type LabKind,
   type LatencyResult,
+  type LatencySample,
   type NdrResult,
   type PathInfo,
   type QueuesSection,
@@ -48,20 +48,6 @@ export interface RunIo {
   progress: ProgressMode;
   /** Aborted on SIGINT/SIGTERM: no new step starts, the labs come down, the report says it is incomplete. */
   signal: AbortSignal;
-}
-
-interface Step {
-  label: string;
-  path: string;
-  run: () => Promise<void>;
-}
-
-/** One measurement variant: its paths, how many rounds, and the step for one path in one round. */
-interface Block {
-  label: string;
-  /** Each path of the block and the rounds it runs in (the first N). */
-  rounds: ReadonlyMap<string, number>;
-  step: (path: string, round: number) => Promise<void>;
 }
 
 const DIRECTIONS: readonly Direction[] = ['ext-to-guest', 'guest-to-ext'];
@@ -124,23 +110,40 @@ function resultSlots(active: readonly PathDef[], opts: BenchOptions): Results {
   return out;
 }
 
-/** Groups slots of one variant (same key) into a block over their paths. */
-function blocksOf<T extends { path: string }>(
-  slots: readonly T[],
-  key: (s: T) => string,
-  rounds: (s: T) => number,
-  step: (slot: T, round: number) => Promise<void>,
-): Block[] {
-  const keys = [...new Set(slots.map(key))];
-  return keys.map((k) => {
-    const mine = slots.filter((s) => key(s) === k);
-    const bySlot = new Map(mine.map((s) => [s.path, s]));
-    return {
-      label: k,
-      rounds: new Map(mine.map((s) => [s.path, rounds(s)])),
-      step: (path, round) => step(bySlot.get(path) as T, round),
-    };
-  });
+/**
+ * A second lab of each forwarder lab whose tapyard and C paths are both measured for latency: the
+ * forwarder paths then run side by side, each on a lab of its own (latency.ts).
+ */
+interface Twins {
+  kinds: LabKind[];
+  /** The forwarder paths of those kinds, measured together. */
+  group: string[];
+  labs: Map<LabKind, Lab>;
+  /**
+   * The lab a path of the group is measured on in a round: of the two of its kind, the first
+   * path takes one and the second the other, swapped every round so a difference between the
+   * twins cancels out.
+   */
+  labOf: (path: PathDef, round: number) => Lab;
+}
+
+function twinLabs(active: readonly PathDef[], opts: BenchOptions, labs: ReadonlyMap<LabKind, Lab>): Twins {
+  const has = (id: string) => active.some((p) => p.id === id);
+  const kinds = opts.measurements.includes('latency')
+    ? FORWARDER_LABS.filter((k) => has(`${k}/c`) && has(`${k}/tapyard`))
+    : [];
+  const group = active.filter((p) => kinds.includes(p.lab)).map((p) => p.id);
+  const twins = new Map<LabKind, Lab>();
+  return {
+    kinds,
+    group,
+    labs: twins,
+    labOf: (path, round) => {
+      const sameKind = group.filter((id) => id.startsWith(`${path.lab}/`));
+      const pick = (sameKind.indexOf(path.id) + round) % 2;
+      return (pick === 0 ? labs : twins).get(path.lab) as Lab;
+    },
+  };
 }
 
 /** The median of a path's per-round values so far, or null. */
@@ -151,6 +154,7 @@ function planBlocks(
   results: Results,
   pathDef: (id: string) => PathDef,
   lab: (id: string) => Lab,
+  twins: Twins,
   foreignMacAddress: string,
 ): Block[] {
   const isRef = (id: string) => pathDef(id).forwarder === null;
@@ -199,22 +203,27 @@ function planBlocks(
       n.samples.push(got.ndr);
     },
   );
-  const latencyBlocks = blocksOf(
-    results.latency,
-    (l) => `latency ${l.loadFraction === null ? 'idle' : `at ${l.loadFraction * 100}% load`}`,
-    (l) => roundsOf(l.path),
-    async (l, round) => {
-      const basis = l.loadFraction === null ? 0 : loadBasis(results, pathDef(l.path), pathDef);
-      const setup = {
-        count: l.loadFraction === null ? opts.latencyCount : opts.loadedLatencyCount,
-        intervalUs: l.loadFraction === null ? opts.latencyIntervalUs : opts.loadedLatencyIntervalUs,
-        loadPerSecond: basis * (l.loadFraction ?? 0),
-        generatorCpu: opts.generatorCpu,
-        forwarderCpu: opts.forwarderCpu,
-      };
-      l.samples.push(await measureLatency(pathDef(l.path), lab(l.path), setup, round));
+  const latencySetup = (l: LatencyResult): LatencySetup => {
+    const idle = l.loadFraction === null;
+    return {
+      count: idle ? opts.latencyCount : opts.loadedLatencyCount,
+      intervalUs: idle ? opts.latencyIntervalUs : opts.loadedLatencyIntervalUs,
+      subBlocks: idle ? opts.latencySubBlocks : opts.loadedLatencySubBlocks,
+      loadPerSecond: idle ? 0 : loadBasis(results, pathDef(l.path), pathDef) * (l.loadFraction ?? 0),
+      generatorCpu: opts.generatorCpu,
+      forwarderCpu: opts.forwarderCpu,
+    };
+  };
+  const latencyBlocks = latencyBlocksOf(results.latency, twins.group, roundsOf, {
+    single: async (l, round) => {
+      l.samples.push(await measureLatency(pathDef(l.path), lab(l.path), latencySetup(l), round));
     },
-  );
+    group: async (slots, round) => {
+      const members = slots.map((l) => ({ path: pathDef(l.path), lab: twins.labOf(pathDef(l.path), round) }));
+      const got = await measureLatencyGroup(members, latencySetup(slots[0] as LatencyResult), round);
+      slots.forEach((l, i) => l.samples.push(got[i] as LatencySample));
+    },
+  });
   // The verdict compares the paths at the top rate; the other rates and `flood off` are shown only.
   const topForeign = Math.max(...opts.foreignRatesPerSecond);
   const foreignBlocks = blocksOf(
@@ -252,22 +261,6 @@ function loadBasis(results: Results, path: PathDef, pathDef: (id: string) => Pat
   return basis;
 }
 
-/** Steps block by block, round by round, the paths of a round in alternating order. */
-function stepsOf(blocks: readonly Block[], order: readonly string[]): Step[] {
-  const steps: Step[] = [];
-  for (const b of blocks) {
-    const most = Math.max(...b.rounds.values());
-    for (let round = 1; round <= most; round++)
-      for (const path of roundOrder(order, round).filter((p) => round <= (b.rounds.get(p) ?? 0)))
-        steps.push({
-          label: `${b.label} ${path} round ${round}/${b.rounds.get(path)}`,
-          path,
-          run: () => b.step(path, round),
-        });
-  }
-  return steps;
-}
-
 /** Runs the steps in order; a failed step is recorded and the run goes on; an abort stops it. */
 async function runSteps(
   steps: readonly Step[],
@@ -285,9 +278,10 @@ async function runSteps(
       if (io.signal.aborted) return;
       const message = err instanceof Error ? err.message : String(err);
       failures.push(`${step.label}: ${message}`);
-      const info = paths.find((p) => p.id === step.path) as PathInfo;
-      if (info.status === 'ok') info.status = 'failed';
-      if (!info.note.includes(message)) info.note = `failed: ${message}`;
+      for (const info of paths.filter((p) => step.paths.includes(p.id))) {
+        if (info.status === 'ok') info.status = 'failed';
+        if (!info.note.includes(message)) info.note = `failed: ${message}`;
+      }
     }
   }
 }
@@ -387,21 +381,29 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const mac = foreignMac();
   const pathDef = (id: string): PathDef => active.find((p) => p.id === id) as PathDef;
   const lab = (id: string): Lab => labs.get(pathDef(id).lab) as Lab;
+  const twins = twinLabs(active, opts, labs);
   const steps = stepsOf(
-    planBlocks(opts, results, pathDef, lab, mac),
+    planBlocks(opts, results, pathDef, lab, twins, mac),
     active.map((p) => p.id),
   );
   // Labs only for the measurements that use them (`--only vm` builds none of these).
   const kinds = steps.length ? [...new Set(active.map((p) => p.lab))] : [];
   const vmStepCount = opts.measurements.includes('vm') ? vmSteps(opts.vmPaths, opts.vmRounds).length : 0;
   const queuesSteps = opts.measurements.includes('queues') ? queueSteps(coreCount()).length : 0;
-  const progress = new Progress(kinds.length + steps.length + vmStepCount + queuesSteps + 1, io.progress);
+  const progress = new Progress(
+    kinds.length + twins.kinds.length + steps.length + vmStepCount + queuesSteps + 1,
+    io.progress,
+  );
   try {
-    for (const kind of kinds) {
+    const wanted = steps.length ? [...kinds, ...twins.kinds] : [];
+    for (const [i, kind] of wanted.entries()) {
       if (io.signal.aborted) break;
-      progress.step(`lab up ${kind}`);
+      const second = i >= kinds.length;
+      progress.step(`lab up ${kind}${second ? ' (twin, for paired latency)' : ''}`);
       try {
-        labs.set(kind, await labUp(kind));
+        const up = await labUp(kind);
+        if (second) twins.labs.set(kind, up);
+        else labs.set(kind, up);
       } catch (err) {
         // Interrupted while a lab came up (it takes the signal too and removes itself): the run
         // ends as any interrupted run, with the report of what was measured (nothing yet).
@@ -409,7 +411,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
         throw err;
       }
     }
-    if (labs.size === kinds.length) await runSteps(steps, io, progress, paths, failures);
+    if (labs.size + twins.labs.size === wanted.length) await runSteps(steps, io, progress, paths, failures);
   } finally {
     await labDownAll();
   }
@@ -432,7 +434,7 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
     machine,
     complete: !io.signal.aborted,
     verdict: [],
-    labs: [...labs.values()].map((l) => ({ kind: l.kind, id: l.id })),
+    labs: [...labs.values(), ...twins.labs.values()].map((l) => ({ kind: l.kind, id: l.id })),
     paths,
     ...results,
     vm,
