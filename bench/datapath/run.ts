@@ -221,7 +221,7 @@ function planBlocks(
     group: async (slots, round) => {
       const members = slots.map((l) => ({ path: pathDef(l.path), lab: twins.labOf(pathDef(l.path), round) }));
       const got = await measureLatencyGroup(members, latencySetup(slots[0] as LatencyResult), round);
-      slots.forEach((l, i) => l.samples.push(got[i] as LatencySample));
+      for (const [i, l] of slots.entries()) l.samples.push(got[i] as LatencySample);
     },
   });
   // The verdict compares the paths at the top rate; the other rates and `flood off` are shown only.
