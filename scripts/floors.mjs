@@ -15,7 +15,8 @@ import { fileURLToPath } from 'node:url';
  */
 export const FLOORS = [
   ['error', 'mac', 'reason', 'stop-signals'], // what everything says: errors, MACs, reasons, stop signals
-  ['grammar', 'frame', 'kernel', 'package-root'], // text to values; bytes to views; the kernel's names
+  ['frame', 'kernel', 'package-root'], // bytes to views (and back, and to text for display); the kernel's names
+  ['grammar'], // text to values, addresses among them as frame/ holds them
   ['spec', 'switch', 'vlan', 'vm'], // frames described; the switch models; VLAN tags; the guest image
   ['filter', 'guest'], // the virtio receive filter; the built-in guest host
   ['port', 'sim'], // ports (devices and sockets); the trace/why simulator

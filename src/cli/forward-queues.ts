@@ -33,7 +33,14 @@ export async function forwardQueues(config: ForwardConfig): Promise<number> {
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   const report: Report = (type, previous) =>
-    queuesReport(type, queues.names(), queues.samples(), elapsed(), previous, type === 'final' ? failure : null);
+    queuesReport({
+      type,
+      names: queues.names(),
+      samples: queues.samples(),
+      seconds: elapsed(),
+      previous,
+      error: type === 'final' ? failure : null,
+    });
 
   const timers: NodeJS.Timeout[] = [];
   if (failure === null && queues.isReady) {

@@ -71,7 +71,7 @@ async function send(config: SendConfig): Promise<number> {
     if (!(await carrierUp(config.port.device))) {
       say(`tapyard: warning: the ${port.device} has no carrier (is it down?): the kernel may drop what is written`);
     }
-    const line = (event: string, at: number, bytes: Uint8Array, offset: number, length: number, extra = {}) => {
+    const line = (event: string, at: number, { bytes, offset, length }: FrameBytes, extra = {}) => {
       // A refused frame is a failure, not chatter: --quiet still names it.
       if (config.quiet && event !== 'refused') return;
       const text = describe(bytes, offset, length);
@@ -83,10 +83,10 @@ async function send(config: SendConfig): Promise<number> {
       port,
       plan,
       {
-        sent: (bytes, index, at) => line('sent', at, bytes, 0, bytes.length, { index }),
-        refused: (bytes, index, reason, at) => line('refused', at, bytes, 0, bytes.length, { index, reason }),
+        sent: (bytes, index, at) => line('sent', at, whole(bytes), { index }),
+        refused: (bytes, index, reason, at) => line('refused', at, whole(bytes), { index, reason }),
         matched: (f: Frame, at) => {
-          line('matched', at, f.bytes, f.offset, f.length);
+          line('matched', at, f);
           // Microseconds since 1970, finer than Date.now()'s milliseconds.
           out?.frame(0, Math.round((performance.timeOrigin + performance.now()) * 1000), f.bytes, f.offset, f.length);
         },
@@ -99,8 +99,16 @@ async function send(config: SendConfig): Promise<number> {
     out?.close();
     if (config.frames.kind === 'pcap') config.frames.captured.close();
   }
-  printSummary(config, port, outcome, out, { print, say });
-  return exitStatus(config, port, outcome, interrupted, say);
+  const run = { config, port, outcome };
+  printSummary(run, out, { print, say });
+  return exitStatus(run, interrupted, say);
+}
+
+/** A send that has ended: what it was told, through which port, and how it went. */
+interface SendRun {
+  readonly config: SendConfig;
+  readonly port: Port;
+  readonly outcome: SendOutcome;
 }
 
 interface Lines {
@@ -110,8 +118,17 @@ interface Lines {
   say(line: string): void;
 }
 
+/** Where a printed frame's bytes are: a frame in a larger buffer, or a whole buffer (`whole`). */
+interface FrameBytes {
+  readonly bytes: Uint8Array;
+  readonly offset: number;
+  readonly length: number;
+}
+
+const whole = (bytes: Uint8Array): FrameBytes => ({ bytes, offset: 0, length: bytes.length });
+
 /** The last line: a JSON summary object, or one sentence. */
-function printSummary(config: SendConfig, port: Port, outcome: SendOutcome, out: PcapngWriter | null, io: Lines) {
+function printSummary({ config, port, outcome }: SendRun, out: PcapngWriter | null, io: Lines) {
   if (config.json) {
     io.print(
       JSON.stringify({
@@ -134,13 +151,7 @@ function printSummary(config: SendConfig, port: Port, outcome: SendOutcome, out:
 }
 
 /** 0 done, 1 the port failed or refused frames, EXIT_NOT_MET nothing matched --expect in time. */
-function exitStatus(
-  config: SendConfig,
-  port: Port,
-  outcome: SendOutcome,
-  interrupted: boolean,
-  say: (line: string) => void,
-): number {
+function exitStatus({ config, port, outcome }: SendRun, interrupted: boolean, say: (line: string) => void): number {
   const refused = Object.entries(outcome.drops)
     .filter(([reason]) => reason.startsWith('tx-'))
     .reduce((sum, [, n]) => sum + n, 0);

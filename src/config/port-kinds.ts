@@ -1,7 +1,7 @@
 // What each port kind takes: what follows KIND: in a spec, and its own keys. Adding a kind is one
 // entry here, its typed config beside its opener in src/port/, and one case in port/open.ts.
 
-import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
 import { type Keys, key, type Options, optional } from '../grammar/keys.js';
 import { flag, ifname, integer, mac, netnsName, oneOf, text, usageError, type ValueType } from '../grammar/value.js';
 import type { DeviceConfig } from '../port/open.js';

@@ -1,9 +1,9 @@
 // `tapyard trace`'s command line, declared: a topology (macvlan endpoints or bridge ports, read
 // through the same keys as `forward --switch`), what the switches already learned, and a frame.
 
-import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { MCAST_MESSAGE_KINDS, type McastMessage, type McastMessageKind } from '../frame/mcast-message.js';
 import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../grammar/argv.js';
+import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
 import { key, keyHelp, Options, optional } from '../grammar/keys.js';
 import { quote } from '../grammar/quote.js';
 import { flag, hexOrDecimal, integer, oneOf, seconds, text, usageError } from '../grammar/value.js';

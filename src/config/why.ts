@@ -1,8 +1,8 @@
 // `tapyard why`'s command line: the topology through trace's declarations (the same endpoint
 // and bridge-port keys as forward), the guests behind stations, and the question.
 
-import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../grammar/argv.js';
+import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
 import { key, keyHelp, Options } from '../grammar/keys.js';
 import { quote } from '../grammar/quote.js';
 import { flag, list, text, usageError, type ValueType } from '../grammar/value.js';

@@ -4,7 +4,7 @@
 // frame is checked, handed to the switch, and its copies queued per egress; then every egress
 // queue is written in one batch. When an egress reports EAGAIN, the frames it did not take are
 // copied aside and every ingress that feeds it stops reading until it drains: frames wait in the
-// kernel (back-pressure) instead of being dropped here.
+// kernel (back-pressure) instead of being dropped here. The egress queues are tx-queue.ts's.
 //
 // Nothing is lost silently. For the whole forwarder, at every moment:
 //     rx + clones = tx + drops + queued
@@ -39,15 +39,16 @@ import { FrameError } from '../frame/error.js';
 import { EthernetView, VLAN_TAG_LEN } from '../frame/ethernet.js';
 import { GsoType, VNET_HDR_LEN, VnetFlag, VnetView } from '../frame/vnet.js';
 import type { ImpairConfig } from '../impair/config.js';
-import { Impairment, type ImpairOutput } from '../impair/impairment.js';
+import { Impairment } from '../impair/impairment.js';
 import type { Counters } from '../port/counters.js';
-import { DropReason, txErrorReason } from '../port/drop.js';
-import { COUNTED, type Port, type PortListener, type RxBatch } from '../port/port.js';
+import { DropReason } from '../port/drop.js';
+import type { Port, PortListener, RxBatch } from '../port/port.js';
 import { CrossConnect } from '../switch/cross-connect.js';
 import { Decision, type Switch, type SwitchPort } from '../switch/decision.js';
 import { VlanReason } from '../vlan/reason.js';
 import { VlanAction, VlanMembership } from '../vlan/vlan-membership.js';
 import type { VlanConfig } from '../vlan/vlan-port.js';
+import { Feeders, PackBuffer, TxQueue } from './tx-queue.js';
 
 export interface Ledger {
   rx: number;
@@ -102,39 +103,12 @@ export interface FrameFate {
 /** A copy behind a full egress, for a fate. */
 const QUEUED = 'queued: the egress is full';
 
-/** Copies waiting for one egress, in order. */
-interface TxQueue {
-  buf: Uint8Array | null;
-  offsets: Uint32Array;
-  lengths: Uint32Array;
-  status: Int32Array;
-  count: number;
-  /** Copies a full egress did not take, each with its header, oldest first. */
-  backlog: Uint8Array[];
-  /** This egress's impairments, or null: the plain path. */
-  impairment: Impairment | null;
-  /** Where the impairment's released copies are written. */
-  output: ImpairOutput;
-  /** Ingress ports that stopped reading until this egress drains. */
-  holding: Set<number>;
-  /** Copies rewritten for this egress (a VLAN tag pushed or popped), until the queue is flushed. */
-  rewritten: Uint8Array | null;
-  rewrittenAt: number;
-}
-
-/** Room for a batch of rewritten copies to start with (grown when a larger one comes). */
-const REWRITE_SLOT = 1536;
-
 export class Forwarder implements PortListener {
   clones = 0;
 
   private readonly index = new Map<Port, number>();
   private readonly queues: TxQueue[];
-  /** How many egresses each ingress waits for; it reads again at 0. */
-  private readonly waits: number[];
   private readonly eth = new EthernetView();
-  /** Where a batch of an egress's backlog is laid out for one send (grown when a larger one comes). */
-  private backlogBuf = new Uint8Array(64 * 1024);
   /** A rewritten copy, for the egress's receive filter: it sees the tags the port will write. */
   private readonly egressEth = new EthernetView();
   private readonly vnet = new VnetView();
@@ -168,26 +142,16 @@ export class Forwarder implements PortListener {
     // A batch can fan out to every port; the queue for one egress holds a whole batch's copies.
     const capacity = Math.max(...ports.map((p) => p.budget));
     const start = performance.now();
+    const feeders = new Feeders(ports, () => this.running);
+    const pack = new PackBuffer();
     this.queues = ports.map((port, i) => {
       this.index.set(port, i);
       const impair = options.impairments?.[i] ?? null;
-      return {
-        buf: null,
-        offsets: new Uint32Array(capacity),
-        lengths: new Uint32Array(capacity),
-        status: new Int32Array(capacity),
-        count: 0,
-        backlog: [],
-        impairment: impair === null ? null : new Impairment(impair, port.hdrLen, port.counters, start),
-        output: { write: (frame) => this.writeReleased(i, frame) },
-        holding: new Set<number>(),
-        rewritten: null,
-        rewrittenAt: 0,
-      };
+      const impairment = impair === null ? null : new Impairment(impair, port.hdrLen, port.counters, start);
+      return new TxQueue({ port, capacity, impairment, feeders, pack });
     });
     this.vlan = options.vlan == null ? null : new VlanMembership(options.vlan);
     this.vlanActions = new Int8Array(ports.length);
-    this.waits = ports.map(() => 0);
     this.anyTagStack = sw.anyTagStack === true;
     this.impaired = this.queues.some((q) => q.impairment !== null);
   }
@@ -246,10 +210,7 @@ export class Forwarder implements PortListener {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     this.ports.forEach((port, i) => {
-      const q = this.queues[i]!;
-      if (q.backlog.length > 0) port.counters.drop(DropReason.SHUTDOWN, q.backlog.length);
-      q.backlog.length = 0;
-      q.impairment?.shutdown();
+      this.queues[i]!.shutdown();
       port.close();
     });
   }
@@ -345,7 +306,7 @@ export class Forwarder implements PortListener {
       }
     }
     // Every queue is empty again when a batch ends: the ring is reused for the next one.
-    for (let e = 0; e < this.queues.length; e++) if (this.queues[e]!.count > 0) this.flush(e, ingress);
+    for (let e = 0; e < this.queues.length; e++) if (this.queues[e]!.count > 0) this.queues[e]!.flush(ingress);
     if (this.impaired) {
       this.releaseDue();
       this.arm();
@@ -353,39 +314,7 @@ export class Forwarder implements PortListener {
   }
 
   onWritable(port: Port): void {
-    const egress = this.index.get(port)!;
-    const q = this.queues[egress]!;
-    // The backlog goes out a batch per send, as the frames came: one frame per send would cost a
-    // system call (or a ring publish and interrupt) each, just when the egress is the bottleneck.
-    while (q.backlog.length > 0) {
-      const count = this.packBacklog(q);
-      const sent = port.send(this.backlogBuf, q.offsets, q.lengths, count, q.status);
-      for (let i = 0; i < sent; i++) this.account(port, q.status[i]!, q.lengths[i]! - port.hdrLen);
-      q.backlog.splice(0, sent);
-      if (sent < count) {
-        port.setWantWritable(true);
-        return;
-      }
-    }
-    for (const ingress of q.holding) this.release(ingress);
-    q.holding.clear();
-  }
-
-  /** Copy the oldest backlog frames (up to a batch) into backlogBuf, laid out as send() wants them. */
-  private packBacklog(q: TxQueue): number {
-    const count = Math.min(q.backlog.length, q.offsets.length);
-    let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += q.backlog[i]!.length;
-    if (this.backlogBuf.length < bytes) this.backlogBuf = new Uint8Array(Math.max(bytes, this.backlogBuf.length * 2));
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      const frame = q.backlog[i]!;
-      this.backlogBuf.set(frame, at);
-      q.offsets[i] = at;
-      q.lengths[i] = frame.length;
-      at += frame.length;
-    }
-    return count;
+    this.queues[this.index.get(port)!]!.drain();
   }
 
   /** A guest's offloads (vhost-user): every device that may hand the loop offloaded frames follows. */
@@ -468,7 +397,7 @@ export class Forwarder implements PortListener {
     // A copy whose VLAN tag changes is written from the egress's own buffer, header and all.
     let view = this.eth;
     if (action !== VlanAction.KEEP) {
-      const at = this.reserve(q, egress, ingress, hdr + len + VLAN_TAG_LEN) + hdr;
+      const at = q.reserve(ingress, hdr + len + VLAN_TAG_LEN) + hdr;
       const out = q.rewritten!;
       len = this.vlan!.rewrite(action, buf, off, len, out, at);
       if (hdr > 0) this.rewriteHeader(out, at - hdr, buf, off, srcHdr, VlanMembership.growth(action));
@@ -497,27 +426,15 @@ export class Forwarder implements PortListener {
     }
     if (hdr > 0 && srcHdr === 0) this.vnet.wrap(buf, off - VNET_HDR_LEN).clear();
     if (buf === q.rewritten) q.rewrittenAt = off + len;
-    if (q.impairment !== null) return this.impair(q, egress, ingress, buf, off - hdr, len + hdr);
+    if (q.impairment !== null) return this.impair(q, ingress, buf, off - hdr, len + hdr);
     if (q.backlog.length > 0) {
       // Order matters: behind a full egress, new copies wait behind the old ones.
       q.backlog.push(buf.slice(off - hdr, off + len));
-      this.hold(ingress, q);
+      q.hold(ingress);
       return QUEUED;
     }
-    this.place(q, egress, ingress, buf, off - hdr, len + hdr);
+    q.place(ingress, buf, off - hdr, len + hdr);
     return null;
-  }
-
-  /**
-   * Where in the egress's own buffer a rewritten copy of `size` bytes goes. A queue writes one
-   * buffer per batch, so copies still queued from the ingress ring are written first.
-   */
-  private reserve(q: TxQueue, egress: number, ingress: number, size: number): number {
-    if (q.count > 0 && (q.buf !== q.rewritten || q.rewrittenAt + size > q.rewritten!.length))
-      this.flush(egress, ingress);
-    if (q.rewritten === null || size > q.rewritten.length)
-      q.rewritten = new Uint8Array(Math.max(size, q.offsets.length * REWRITE_SLOT));
-    return q.rewrittenAt;
   }
 
   /** The vnet header of a rewritten copy: the ingress's, its offsets moved with the tag, or none. */
@@ -531,27 +448,18 @@ export class Forwarder implements PortListener {
     this.egressVnet.wrap(out, at).shift(growth);
   }
 
-  /** Queue buf[start, start + total) to be written at the end of the batch (or now, if full). */
-  private place(q: TxQueue, egress: number, ingress: number, buf: Uint8Array, start: number, total: number): void {
-    if (q.count > 0 && q.buf !== buf) this.flush(egress, ingress);
-    q.buf = buf;
-    q.offsets[q.count] = start;
-    q.lengths[q.count] = total;
-    if (++q.count === q.offsets.length) this.flush(egress, ingress);
-  }
-
   /**
    * A copy for an impaired egress, buf[start, start + total) with its header: what the
    * impairment does not lose or hold is queued as on the plain path; a full egress stops the
    * feeder as it does there, whether or not the copy was held.
    */
-  private impair(q: TxQueue, egress: number, ingress: number, buf: Uint8Array, start: number, total: number) {
+  private impair(q: TxQueue, ingress: number, buf: Uint8Array, start: number, total: number) {
     const impairment = q.impairment!;
     for (let direct = impairment.admit(buf, start, total, this.now); direct > 0; direct--) {
       if (q.backlog.length > 0) q.backlog.push(buf.slice(start, start + total));
-      else this.place(q, egress, ingress, buf, start, total);
+      else q.place(ingress, buf, start, total);
     }
-    if (q.backlog.length > 0) this.hold(ingress, q);
+    if (q.backlog.length > 0) q.hold(ingress);
     return this.options.observer === undefined ? null : impairment.describeLast();
   }
 
@@ -587,52 +495,4 @@ export class Forwarder implements PortListener {
     this.releaseDue();
     this.arm();
   };
-
-  /** A copy an impairment released: written now, or behind the egress's backlog. */
-  private writeReleased(egress: number, frame: Uint8Array): void {
-    const port = this.ports[egress]!;
-    const q = this.queues[egress]!;
-    if (q.backlog.length === 0) {
-      q.offsets[0] = 0;
-      q.lengths[0] = frame.length;
-      if (port.send(frame, q.offsets, q.lengths, 1, q.status) === 1) {
-        this.account(port, q.status[0]!, frame.length - port.hdrLen);
-        return;
-      }
-      port.setWantWritable(true);
-    }
-    q.backlog.push(frame);
-  }
-
-  /** Write an egress queue; what a full device does not take waits aside, and the feeder pauses. */
-  private flush(egress: number, ingress: number): void {
-    const port = this.ports[egress]!;
-    const q = this.queues[egress]!;
-    const buf = q.buf!;
-    const sent = port.send(buf, q.offsets, q.lengths, q.count, q.status);
-    for (let i = 0; i < sent; i++) this.account(port, q.status[i]!, q.lengths[i]! - port.hdrLen);
-    if (sent < q.count) {
-      for (let i = sent; i < q.count; i++) q.backlog.push(buf.slice(q.offsets[i]!, q.offsets[i]! + q.lengths[i]!));
-      this.hold(ingress, q);
-      port.setWantWritable(true);
-    }
-    q.count = 0;
-    q.buf = null;
-    q.rewrittenAt = 0;
-  }
-
-  private account(port: Port, errno: number, bytes: number): void {
-    if (errno === 0) port.counters.tx(bytes);
-    else if (errno !== COUNTED) port.counters.drop(txErrorReason(errno));
-  }
-
-  private hold(ingress: number, q: TxQueue): void {
-    if (q.holding.has(ingress)) return;
-    q.holding.add(ingress);
-    if (this.waits[ingress]++ === 0) this.ports[ingress]!.setReading(false);
-  }
-
-  private release(ingress: number): void {
-    if (--this.waits[ingress]! === 0 && this.running) this.ports[ingress]!.setReading(true);
-  }
 }

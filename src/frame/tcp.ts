@@ -144,8 +144,8 @@ export function emitTcp(repr: TcpRepr, bytes: Uint8Array, offset: number): numbe
   return headerLength;
 }
 
-// tcpdump's flag letters, in its order; ACK is '.'.
-const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
+// tcpdump's flag letters, in its order; ACK is '.'. spec/tcp-flags.ts reads the same letters.
+export const TCP_FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
   [TcpFlag.SYN, 'S'],
   [TcpFlag.FIN, 'F'],
   [TcpFlag.PSH, 'P'],
@@ -160,18 +160,6 @@ const FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
 /** Flags as tcpdump prints them: `S`, `S.`, `P.`, `F.`, `R`; `none` for no flag. */
 export function formatTcpFlags(flags: number): string {
   let text = '';
-  for (const [bit, letter] of FLAG_LETTERS) if ((flags & bit) !== 0) text += letter;
+  for (const [bit, letter] of TCP_FLAG_LETTERS) if ((flags & bit) !== 0) text += letter;
   return text === '' ? 'none' : text;
-}
-
-/** The inverse of formatTcpFlags; null when a letter is not a flag. */
-export function parseTcpFlags(text: string): number | null {
-  if (text === 'none') return 0;
-  let flags = 0;
-  for (const letter of text) {
-    const entry = FLAG_LETTERS.find(([, l]) => l === letter);
-    if (entry === undefined) return null;
-    flags |= entry[0];
-  }
-  return flags;
 }

@@ -43,7 +43,14 @@ export function openPcap(config: PcapConfig, budget = DEFAULT_BUDGET): PcapPort 
     .join(' and ');
   const mtu = Number(readFileSync(`${sys}/mtu`, 'utf8'));
   const mac = parseMac(readFileSync(`${sys}/address`, 'utf8'));
-  const port = new PcapPort(config.name, config.ifname, filter, mac, maxFrameForMtu(mtu), budget);
+  const port = new PcapPort({
+    name: config.name,
+    ifname: config.ifname,
+    filter,
+    mac,
+    maxFrame: maxFrameForMtu(mtu),
+    budget,
+  });
   // The capture buffer's own drops are not to be had through cap (no pcap_stats); but without a
   // filter the capture should see every frame the interface received, so the difference is what
   // was lost before tapyard's read. With bpf= some frames are left out on purpose: unknown then.
@@ -70,6 +77,17 @@ function workerPath(): string {
   return join(packageRoot(), 'dist', 'src', 'port', 'pcap-worker.js');
 }
 
+/** What a PcapPort is opened with, once openPcap has checked the interface. */
+export interface PcapPortOptions {
+  readonly name: string;
+  readonly ifname: string;
+  /** The libpcap filter expression; '' captures everything. */
+  readonly filter: string;
+  readonly mac: number | null;
+  readonly maxFrame: number;
+  readonly budget: number;
+}
+
 export class PcapPort implements Port {
   readonly kind = 'pcap' as const;
   readonly device: string;
@@ -91,14 +109,20 @@ export class PcapPort implements Port {
   private closed = false;
   private errors = '';
 
-  constructor(
-    readonly name: string,
-    private readonly ifname: string,
-    private readonly filter: string,
-    readonly mac: number | null,
-    readonly maxFrame: number,
-    readonly budget: number,
-  ) {
+  readonly name: string;
+  readonly mac: number | null;
+  readonly maxFrame: number;
+  readonly budget: number;
+  private readonly ifname: string;
+  private readonly filter: string;
+
+  constructor({ name, ifname, filter, mac, maxFrame, budget }: PcapPortOptions) {
+    this.name = name;
+    this.ifname = ifname;
+    this.filter = filter;
+    this.mac = mac;
+    this.maxFrame = maxFrame;
+    this.budget = budget;
     this.device = `pcap ${ifname}`;
     this.batch = {
       buf: new Uint8Array(HEADROOM + SNAPLEN + 64 + budget * 2048),

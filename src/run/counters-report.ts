@@ -107,7 +107,7 @@ export function countersReport({
   const rows = ports.map((p, i) => {
     const impairment = forwarder.impairment(i);
     return {
-      ...portRow(p.name, p.device, p.counters.snapshot(), p.kernelDrops?.(type === 'final') ?? null, before(i)),
+      ...portRow(p, p.counters.snapshot(), p.kernelDrops?.(type === 'final') ?? null, before(i)),
       ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
       ...(isQemuPort(p) ? { qemu: { ...p.peer } } : {}),
       ...(isVhostUserPort(p) ? { vhostUser: { ...p.peer } } : {}),
@@ -124,7 +124,22 @@ export function countersReport({
           }),
     };
   });
-  return assemble(type, seconds, rows, forwarder.ledger(), fatal?.message ?? null);
+  return assemble({ type, seconds, ports: rows, ledger: forwarder.ledger(), error: fatal?.message ?? null });
+}
+
+/** What one report of a `forward --queues N` run is made of. */
+export interface QueuesReportOptions {
+  readonly type: CountersReport['type'];
+  /** The ports, in the order of each sample's rows. */
+  readonly names: readonly { name: string; device: string }[];
+  /** One per queue, in queue order. */
+  readonly samples: readonly QueueSample[];
+  /** Seconds since forwarding started. */
+  readonly seconds: number;
+  /** The report the rates run from (per-second lines); null: from the start. */
+  readonly previous: CountersReport | null;
+  /** The sentence of the failure that ended the run, for the final report. */
+  readonly error: string | null;
 }
 
 /**
@@ -132,19 +147,12 @@ export function countersReport({
  * queues, the ledger sums theirs, and `queues` keeps each one's own counters and ledger. Each
  * queue must balance on its own, and so must the total.
  */
-export function queuesReport(
-  type: CountersReport['type'],
-  names: readonly { name: string; device: string }[],
-  samples: readonly QueueSample[],
-  seconds: number,
-  previous: CountersReport | null,
-  error: string | null,
-): CountersReport {
+export function queuesReport({ type, names, samples, seconds, previous, error }: QueuesReportOptions): CountersReport {
   const { portRow, before } = rowsSince(previous, seconds);
   const rows = names.map((p, i) => {
     const total = sumSnapshots(samples.map((s) => s.ports[i]!));
     const kernel = samples.find((s) => s.kernel[i] !== null)?.kernel[i] ?? null;
-    return portRow(p.name, p.device, total, kernel, before(i));
+    return portRow(p, total, kernel, before(i));
   });
   const queues = samples.map((s, queue) => ({
     queue,
@@ -153,7 +161,7 @@ export function queuesReport(
     balanced: balances(s.ledger),
   }));
   const ledger = sumLedgers(samples.map((s) => s.ledger));
-  const report = assemble(type, seconds, rows, ledger, error);
+  const report = assemble({ type, seconds, ports: rows, ledger, error });
   report.queues = queues;
   report.balanced = report.balanced && queues.every((q) => q.balanced);
   return report;
@@ -163,13 +171,16 @@ function balances(l: Ledger): boolean {
   return l.rx + l.clones === l.tx + l.drops + l.queued;
 }
 
-function assemble(
-  type: CountersReport['type'],
-  seconds: number,
-  ports: PortReport[],
-  ledger: Ledger,
-  error: string | null,
-): CountersReport {
+/** A report's parts, before its time, balance and memory are added. */
+interface ReportParts {
+  readonly type: CountersReport['type'];
+  readonly seconds: number;
+  readonly ports: PortReport[];
+  readonly ledger: Ledger;
+  readonly error: string | null;
+}
+
+function assemble({ type, seconds, ports, ledger, error }: ReportParts): CountersReport {
   const report: CountersReport = {
     type,
     time: new Date().toISOString(),
@@ -189,8 +200,7 @@ function rowsSince(previous: CountersReport | null, seconds: number) {
   const per = (n: number) => (span > 0 ? Math.round(n / span) : 0);
   const mbps = (bytes: number) => (span > 0 ? Math.round((bytes * 8) / span / 1e3) / 1e3 : 0);
   const portRow = (
-    name: string,
-    device: string,
+    { name, device }: { name: string; device: string },
     s: CountersSnapshot,
     kernel: KernelDrops | null,
     was: PortReport | undefined,

@@ -4,10 +4,11 @@
 
 import { ArpOperation } from '../frame/arp.js';
 import { Icmpv4Type, Icmpv6Type } from '../frame/icmp.js';
-import { type Ipv4Address, type Ipv6Address, parseIpv4, parseIpv6 } from '../frame/ip-address.js';
-import { parseTcpFlags } from '../frame/tcp.js';
+import type { Ipv4Address, Ipv6Address } from '../frame/ip-address.js';
+import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
 import { quote } from '../grammar/quote.js';
 import { usageError, type ValueType } from '../grammar/value.js';
+import { parseTcpFlags } from '../spec/tcp-flags.js';
 
 function bad(where: string, text: string, expected: string): Error {
   return usageError(`${where} must be ${expected}, not ${quote(text)}`);

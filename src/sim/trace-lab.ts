@@ -3,8 +3,8 @@
 
 import { TapyardError } from '../error.js';
 import { EthernetView, EtherType, emitEthernet } from '../frame/ethernet.js';
-import { parseIpv4, parseIpv6 } from '../frame/ip-address.js';
 import { mcastMessageFrame } from '../frame/mcast-message.js';
+import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
 import { BROADCAST, ipv4MulticastMac, ipv6MulticastMac, type Mac, parseMac } from '../mac.js';
 import type { FdbEntryOptions } from '../switch/learning-bridge.js';
 import type { Journey } from './network.js';

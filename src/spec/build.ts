@@ -16,12 +16,14 @@ import {
 import { put16 } from '../frame/bytes.js';
 import { EtherType, ethernetHeaderLength, type VlanTag } from '../frame/ethernet.js';
 import { Icmpv4Type, Icmpv6Type } from '../frame/icmp.js';
-import { IPV6_ADDRESS_LEN, type Ipv4Address, type Ipv6Address, parseIpv4, parseIpv6 } from '../frame/ip-address.js';
+import { IPV6_ADDRESS_LEN, type Ipv4Address, type Ipv6Address } from '../frame/ip-address.js';
 import { IpProtocol } from '../frame/ip-protocol.js';
 import { IPV4_MAX_HEADER_LEN, ipv4HeaderLength } from '../frame/ipv4.js';
 import { IPV6_HEADER_LEN, type Ipv6ExtensionRepr, ipv6HeaderLength } from '../frame/ipv6.js';
-import { parseTcpFlags, TCP_MAX_HEADER_LEN, tcpHeaderLength } from '../frame/tcp.js';
+import { TCP_MAX_HEADER_LEN, tcpHeaderLength } from '../frame/tcp.js';
+import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
 import { type Mac, parseMac } from '../mac.js';
+import { parseTcpFlags } from './tcp-flags.js';
 
 const EMPTY = new Uint8Array(0);
 

@@ -233,7 +233,7 @@ export class MulticastSnooping {
       case IgmpType.V3_REPORT: {
         let at = igmp.firstRecordOffset;
         for (let i = 0; i < igmp.recordCount; i++) {
-          this.record(McastProto.IPV4, bytes, at, at + IgmpRecordField.GROUP, IgmpRecordField.NSRCS, port, d);
+          this.record(McastProto.IPV4, bytes, at, port, d);
           at += igmp.recordLengthAt(at);
         }
         return null;
@@ -293,7 +293,7 @@ export class MulticastSnooping {
       case MldType.V2_REPORT: {
         let r = mld.firstRecordOffset;
         for (let i = 0; i < mld.recordCount; i++) {
-          this.record(McastProto.IPV6, bytes, r, r + MldRecordField.ADDRESS, MldRecordField.NSRCS, port, d);
+          this.record(McastProto.IPV6, bytes, r, port, d);
           r += mld.recordLengthAt(r);
         }
         break;
@@ -316,15 +316,10 @@ export class MulticastSnooping {
 
   /** An IGMPv3 / MLDv2 group record, as igmp_version 2 / mld_version 1 read it: a join, or a
    *  leave for INCLUDE {} and TO_INCLUDE {}; unknown record types are skipped. */
-  private record(
-    proto: McastProto,
-    bytes: Uint8Array,
-    at: number,
-    group: number,
-    nsrcsField: number,
-    port: number,
-    d: Decision,
-  ): void {
+  private record(proto: McastProto, bytes: Uint8Array, at: number, port: number, d: Decision): void {
+    const v4 = proto === McastProto.IPV4;
+    const group = at + (v4 ? IgmpRecordField.GROUP : MldRecordField.ADDRESS);
+    const nsrcsField = v4 ? IgmpRecordField.NSRCS : MldRecordField.NSRCS;
     const type = bytes[at]!;
     if (type < GroupRecordType.MODE_IS_INCLUDE || type > GroupRecordType.BLOCK_OLD_SOURCES) return;
     const nsrcs = (bytes[at + nsrcsField]! << 8) | bytes[at + nsrcsField + 1]!;

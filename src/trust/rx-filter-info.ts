@@ -49,14 +49,14 @@ export function fromNetdev(name: string, state: NetdevState): RxFilterInfo {
   let multicast: RxState = 'normal';
   if (!flags.has('MULTICAST')) multicast = 'none';
   else if (flags.has('ALLMULTI')) multicast = 'all';
-  return info(
+  return info({
     name,
-    state.mac.toLowerCase(),
-    flags.has('PROMISC'),
+    mac: state.mac.toLowerCase(),
+    promiscuous: flags.has('PROMISC'),
     multicast,
-    overflow ? [] : state.multicast,
+    table: overflow ? [] : state.multicast,
     overflow,
-  );
+  });
 }
 
 /**
@@ -70,17 +70,28 @@ export function fromBuiltinGuest(name: string, mac: Mac, ipv6: Uint8Array | null
     const low24 = (ipv6[13]! << 16) | (ipv6[14]! << 8) | ipv6[15]!;
     groups.push(ipv6MulticastMac(1), ipv6MulticastMac(0xff00_0000 + low24));
   }
-  return info(name, formatMac(mac), false, 'normal', groups.map(formatMac), false);
+  return info({
+    name,
+    mac: formatMac(mac),
+    promiscuous: false,
+    multicast: 'normal',
+    table: groups.map(formatMac),
+    overflow: false,
+  });
 }
 
-function info(
-  name: string,
-  mac: string,
-  promiscuous: boolean,
-  multicast: RxState,
-  table: readonly string[],
-  overflow: boolean,
-): RxFilterInfo {
+/** What differs between one NIC's filter and another's; the rest is what virtio-net reports. */
+interface FilterState {
+  readonly name: string;
+  readonly mac: string;
+  readonly promiscuous: boolean;
+  readonly multicast: RxState;
+  /** The multicast MACs, in any order. */
+  readonly table: readonly string[];
+  readonly overflow: boolean;
+}
+
+function info({ name, mac, promiscuous, multicast, table, overflow }: FilterState): RxFilterInfo {
   return {
     name,
     promiscuous,

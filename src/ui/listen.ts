@@ -1,7 +1,7 @@
 // --listen HOST:PORT, read like every other value (src/grammar/value.ts): an IPv4 address or
 // localhost, and a port (0: any free one, the kernel picks).
 
-import { parseIpv4 } from '../frame/ip-address.js';
+import { parseIpv4 } from '../grammar/ip-address.js';
 import type { ValueType } from '../grammar/value.js';
 import { usageError } from '../grammar/value.js';
 

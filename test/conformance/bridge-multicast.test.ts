@@ -17,8 +17,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtherType } from '../../src/frame/ethernet.js';
-import { parseIpv4, parseIpv6 } from '../../src/frame/ip-address.js';
 import { type McastMessage, mcastMessageFrame } from '../../src/frame/mcast-message.js';
+import { parseIpv4, parseIpv6 } from '../../src/grammar/ip-address.js';
 import { formatMac, parseMac } from '../../src/mac.js';
 import { BridgeLab, defaultStationMac, HOST } from '../../src/sim/topology.js';
 import type { BridgeMulticastConfig, BridgePortConfig } from '../../src/switch/learning-bridge.js';

@@ -3,7 +3,7 @@
 
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { parseIpv4, parseIpv6 } from '../../src/frame/ip-address.js';
+import { parseIpv4, parseIpv6 } from '../../src/grammar/ip-address.js';
 import {
   BROADCAST,
   formatMac,

@@ -6,9 +6,10 @@ import { FrameError } from '../../../src/frame/error.js';
 import { EtherType } from '../../../src/frame/ethernet.js';
 import { Frame } from '../../../src/frame/frame.js';
 import { emitIgmp, GroupRecordType, IgmpType, IgmpView, igmpLength, igmpRepr } from '../../../src/frame/igmp.js';
-import { formatIpv4, formatIpv6, parseIpv4 } from '../../../src/frame/ip-address.js';
+import { formatIpv4, formatIpv6 } from '../../../src/frame/ip-address.js';
 import { mcastMessageFrame } from '../../../src/frame/mcast-message.js';
 import { emitMld, MldType, MldView, mldLength, mldRepr } from '../../../src/frame/mld.js';
+import { parseIpv4 } from '../../../src/grammar/ip-address.js';
 import { grab, loadFixture } from './fixtures.js';
 
 function igmpOf(name: string): { view: IgmpView; bytes: Uint8Array; frame: Frame } {

@@ -2,8 +2,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { Frame } from '../../../src/frame/frame.js';
-import { parseIpv4, parseIpv6 } from '../../../src/frame/ip-address.js';
 import { TcpFlag } from '../../../src/frame/tcp.js';
+import { parseIpv4, parseIpv6 } from '../../../src/grammar/ip-address.js';
 import { GuestHost } from '../../../src/guest/host.js';
 import { BROADCAST } from '../../../src/mac.js';
 import { buildFrame } from '../../../src/spec/build.js';

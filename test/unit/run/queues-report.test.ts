@@ -30,14 +30,14 @@ function queue(wire: [number, number], guest: [number, number], drops: Record<st
 
 describe('queuesReport', () => {
   it('sums the queues into the port rows and the ledger, and keeps each queue', () => {
-    const r = queuesReport(
-      'final',
-      NAMES,
-      [queue([10, 7], [7, 9], { 'tx-EIO': 1 }), queue([5, 3], [3, 5])],
-      2,
-      null,
-      null,
-    );
+    const r = queuesReport({
+      type: 'final',
+      names: NAMES,
+      samples: [queue([10, 7], [7, 9], { 'tx-EIO': 1 }), queue([5, 3], [3, 5])],
+      seconds: 2,
+      previous: null,
+      error: null,
+    });
     expect(ForwardOutputSchema.parse(r)).toBeTruthy();
     expect(r.ports.map((p) => [p.name, p.rxFrames, p.txFrames])).toEqual([
       ['wire', 15, 10],
@@ -55,14 +55,23 @@ describe('queuesReport', () => {
 
   it('is not balanced when one queue is off, even if the total happens to balance', () => {
     // Queue 0 wrote one frame more than it read, queue 1 one less: the sums hide it.
-    const r = queuesReport('final', NAMES, [queue([10, 10], [10, 11]), queue([5, 5], [5, 4])], 1, null, null);
+    const samples = [queue([10, 10], [10, 11]), queue([5, 5], [5, 4])];
+    const r = queuesReport({ type: 'final', names: NAMES, samples, seconds: 1, previous: null, error: null });
     expect(r.ledger.rx + r.ledger.clones).toBe(r.ledger.tx + r.ledger.drops + r.ledger.queued);
     expect(r.queues!.map((q) => q.balanced)).toEqual([false, false]);
     expect(r.balanced).toBe(false);
   });
 
   it('says the error of a failed run', () => {
-    const r = queuesReport('final', NAMES, [queue([1, 1], [1, 1]), queue([0, 0], [0, 0])], 1, null, 'queue 1: gone');
+    const samples = [queue([1, 1], [1, 1]), queue([0, 0], [0, 0])];
+    const r = queuesReport({
+      type: 'final',
+      names: NAMES,
+      samples,
+      seconds: 1,
+      previous: null,
+      error: 'queue 1: gone',
+    });
     expect(r.error).toBe('queue 1: gone');
   });
 });

@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSwitchRole, switchConfig } from '../../../src/config/switch.js';
 import { Forwarder } from '../../../src/engine/forwarder.js';
-import { parseIpv4 } from '../../../src/frame/ip-address.js';
 import { mcastMessageFrame } from '../../../src/frame/mcast-message.js';
+import { parseIpv4 } from '../../../src/grammar/ip-address.js';
 import { Options } from '../../../src/grammar/keys.js';
 import { MemoryPort } from '../../../src/port/memory.js';
 import { makeSwitch } from '../../../src/switch/index.js';

@@ -5,8 +5,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { EthernetView } from '../../../src/frame/ethernet.js';
-import { parseIpv4, parseIpv6 } from '../../../src/frame/ip-address.js';
 import { type McastMessage, mcastMessageFrame } from '../../../src/frame/mcast-message.js';
+import { parseIpv4, parseIpv6 } from '../../../src/grammar/ip-address.js';
 import type { Mac } from '../../../src/mac.js';
 import { Decision } from '../../../src/switch/decision.js';
 import { type BridgeConfig, type BridgePortConfig, LearningBridge } from '../../../src/switch/learning-bridge.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readForwardConfig } from '../../../src/config/forward.js';
-import { parseIpv6 } from '../../../src/frame/ip-address.js';
+import { parseIpv6 } from '../../../src/grammar/ip-address.js';
 import { type HostFilter, syncSteps } from '../../../src/trust/macvtap-sync.js';
 import { fromBuiltinGuest, fromNetdev, MAC_TABLE_ENTRIES } from '../../../src/trust/rx-filter-info.js';
 import { trustLinks } from '../../../src/trust/watch.js';

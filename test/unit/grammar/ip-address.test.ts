@@ -1,9 +1,10 @@
-// Address text: RFC 4291 input forms and RFC 5952 canonical output.
+// Address text: RFC 4291 input forms read by grammar/, RFC 5952 canonical output written by frame/.
 
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../../../src/frame/ip-address.js';
-import * as arb from './arbitraries.js';
+import { formatIpv4, formatIpv6 } from '../../../src/frame/ip-address.js';
+import { parseIpv4, parseIpv6 } from '../../../src/grammar/ip-address.js';
+import * as arb from '../frame/arbitraries.js';
 
 test('IPv4 text round-trips and rejects what is not a dotted quad', () => {
   fc.assert(
