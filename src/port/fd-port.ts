@@ -255,7 +255,8 @@ export class FdPort implements Port {
     this.spoofWarned = true;
     this.note(
       `warning: the guest side sent a frame out of the ${this.device} with a source MAC that is not its own ` +
-        `(${formatMac(this.sourceGuard!.mac)}); such frames pass and are counted (spoofedSource), spoof=drop drops them`,
+        `(${formatMac(this.sourceGuard!.mac)}); such frames pass and are counted (spoofedSource), ` +
+        'spoof=drop drops them',
     );
   }
 

@@ -144,7 +144,7 @@ describe.each(['loop', 'splice'] as const)('through the %s', (path) => {
     }
   });
 
-  test('spoof=drop: a frame with a foreign source is dropped under spoofed-source, and the ledger balances', async () => {
+  test('spoof=drop: a frame with a foreign source is dropped under spoofed-source; the ledger balances', async () => {
     const { t, capture } = await forward('drop', path);
     const ext = listenOnExt();
     let seen: Map<Mac, number>;

@@ -4,8 +4,8 @@
 
 import { describe, expect, test } from 'vitest';
 import { fateComment } from '../../../src/capture/fate-comment.js';
-import { parsePortSpec } from '../../../src/config/port.js';
 import { forwardHelp } from '../../../src/config/forward.js';
+import { parsePortSpec } from '../../../src/config/port.js';
 import type { FrameFate } from '../../../src/engine/forwarder.js';
 import { emitEthernet } from '../../../src/frame/ethernet.js';
 import { Counters } from '../../../src/port/counters.js';
@@ -61,7 +61,9 @@ describe('a frame with a spoofed source in its fate', () => {
   const names = ['guest', 'wire'];
 
   test('counted, dropped, or left as it was when something else dropped it first', () => {
-    expect(fateComment(fate([null]), names, () => 'count')).toBe('to wire (cross-peer) with a spoofed source (counted)');
+    expect(fateComment(fate([null]), names, () => 'count')).toBe(
+      'to wire (cross-peer) with a spoofed source (counted)',
+    );
     expect(fateComment(fate([null]), names, () => 'drop')).toBe('to wire (cross-peer) dropped: spoofed-source');
     expect(fateComment(fate(['oversize']), names, () => 'drop')).toBe('to wire (cross-peer) dropped: oversize');
     expect(fateComment(fate(['queued: the egress is full']), names, () => 'count')).toBe(
