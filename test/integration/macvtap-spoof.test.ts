@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { EtherType } from '../../src/frame/ethernet.js';
 import { formatMac, type Mac, parseMac, readMac } from '../../src/mac.js';
 import { tapio } from '../../src/port/native.js';
@@ -27,6 +27,12 @@ let dir: string;
 beforeAll(async () => {
   lab = await labUp('macvtap');
   dir = mkdtempSync(join(tmpdir(), 'tapyard-spoof-'));
+});
+/** The run of the test under way: one that fails half-way must not keep the macvtap open. */
+let running: Tapyard | null = null;
+afterEach(async () => {
+  if (running !== null && running.child.exitCode === null) await running.stop('SIGKILL');
+  running = null;
 });
 afterAll(() => {
   lab?.down();
@@ -90,6 +96,7 @@ async function forward(spoof: string | null, path: 'loop' | 'splice'): Promise<R
     '--json',
     ...(capture === null ? [] : ['--capture', capture]),
   ]);
+  running = t;
   await t.waitFor(/forwarding/);
   await sleep(300); // the tap's carrier comes up a moment after tapyard attaches it
   return { t, capture };
