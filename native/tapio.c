@@ -684,10 +684,11 @@ typedef struct {
 
 enum { GUARD_COUNT = 1, GUARD_DROP = 2 };
 
-// Whether the egress's guard is to see this frame as spoofed: plain_frame proved frame_len >= ETH_HLEN,
-// so the source MAC (bytes 6-11) lies inside the frame.
+// Whether the egress's guard sees this frame as spoofed. Called only once plain_frame has proved
+// frame_len >= ETH_HLEN, so the source MAC (bytes 6-11) lies inside the frame.
 static int spoofed_source(const uint8_t *guard, const uint8_t *frame) {
-  return guard != NULL && guard[6] != 0 && memcmp(frame + 6, guard, 6) != 0;
+  int checks = guard != NULL && (guard[6] == GUARD_COUNT || guard[6] == GUARD_DROP);
+  return checks && memcmp(frame + 6, guard, 6) != 0;
 }
 
 static int is_vlan_tpid(const uint8_t *type) {
