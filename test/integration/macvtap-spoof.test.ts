@@ -209,3 +209,38 @@ test("the check follows the macvtap's address when it changes while running", as
   expect(r.balanced).toBe(true);
   expect(port(r, 'wire').drops).toEqual({ 'spoofed-source': SPOOFED });
 });
+
+test('with trust-guest-rx-filters the check takes the MAC the guest gave the macvtap at once', async () => {
+  const e = lab.env;
+  const renamed = '02:5b:00:00:00:03';
+  const t = startTapyard(lab, [
+    'forward',
+    '--port',
+    `wire=macvtap:${e.WIRE_IF},trust-guest-rx-filters=on,spoof=drop`,
+    '--port',
+    `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`,
+    '--json',
+  ]);
+  running = t;
+  const guestMac = lab.run('gst', 'cat', `/sys/class/net/${e.GUEST_IF}/address`).trim();
+  const ext = listenOnExt();
+  let seen: Map<Mac, number>;
+  try {
+    await t.waitFor(/forwarding/);
+    await sleep(300);
+    lab.run('gst', 'ip', 'link', 'set', e.GUEST_IF!, 'address', renamed);
+    await t.waitFor(new RegExp(`<- guest: address ${renamed}`));
+    // At once: the port's own look at its device may be 0.2 s away.
+    await fromGuest(parseMac(renamed)!, SPOOFED);
+    await sleep(300);
+    seen = ext.bySource();
+  } finally {
+    ext.close();
+    lab.run('gst', 'ip', 'link', 'set', e.GUEST_IF!, 'address', guestMac);
+  }
+  expect((await t.stop()).code).toBe(0);
+  expect(seen.get(parseMac(renamed)!)).toBe(SPOOFED);
+  const r = finalReport(t);
+  expect(r.balanced).toBe(true);
+  expect(port(r, 'wire').drops).toEqual({});
+});
