@@ -667,15 +667,29 @@ static napi_value WriteBatch(napi_env env, napi_callback_info info) {
 // The first frame that is not such a frame, or that the egress does not take (EAGAIN, or any
 // error: a refused write leaves nothing behind, so the loop may try it again and name the
 // error), stays in the ring, and the rest of the turn is read behind it for the loop. Counts
-// go to two Float64Arrays the ports' Counters add in: [rx frames, rx bytes, tx frames, tx bytes].
+// go to two Float64Arrays the ports' Counters add in: [rx frames, rx bytes, tx frames, tx bytes,
+// spoofed]. An egress with a source guard (a macvtap, source-guard.ts: its MAC in bytes 0-5, the
+// mode in byte 6, kept current by JavaScript) has each frame's source MAC checked: another MAC
+// is counted as spoofed when written (count), or the frame is not plain (drop: the loop drops it
+// under its reason).
 
 typedef struct {
   int fd;              // the egress, or -1: no splice
   int32_t *max_frame;  // the egress's largest frame without GSO
   double *in_stats;    // this port's counters
   double *out_stats;   // the egress's
-  napi_ref refs[3];
+  const uint8_t *guard;  // the egress's source guard, or NULL
+  napi_ref refs[4];
 } splice_to;
+
+enum { GUARD_COUNT = 1, GUARD_DROP = 2 };
+
+// Whether the egress's guard sees this frame as spoofed. Called only once plain_frame has proved
+// frame_len >= ETH_HLEN, so the source MAC (bytes 6-11) lies inside the frame.
+static int spoofed_source(const uint8_t *guard, const uint8_t *frame) {
+  int checks = guard != NULL && (guard[6] == GUARD_COUNT || guard[6] == GUARD_DROP);
+  return checks && memcmp(frame + 6, guard, 6) != 0;
+}
 
 static int is_vlan_tpid(const uint8_t *type) {
   uint16_t t = (uint16_t)(type[0] << 8 | type[1]);
@@ -704,6 +718,8 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) 
     }
     int32_t frame_len = (int32_t)got - r->hdr_len;
     int keep = (size_t)got >= want || !plain_frame(at, r->hdr_len, frame_len, *s->max_frame);
+    int spoofed = !keep && spoofed_source(s->guard, at + r->hdr_len);
+    if (spoofed && s->guard[6] == GUARD_DROP) keep = 1;
     ssize_t put = -1;
     if (!keep) {
       do put = frame_write(s->fd, at, (size_t)got);
@@ -720,6 +736,7 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) 
     s->in_stats[1] += frame_len;
     s->out_stats[2] += 1;
     s->out_stats[3] += frame_len;
+    if (spoofed) s->out_stats[4] += 1;
   }
   return 0;
 }
@@ -1130,32 +1147,41 @@ static napi_value PollerSetRing(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-#define SPLICE_USAGE "poller.setSplice(egressFd, maxFrame, stats, egressStats) or poller.setSplice(-1)"
+#define SPLICE_USAGE \
+  "poller.setSplice(egressFd, maxFrame, stats, egressStats[, egressGuard]) or poller.setSplice(-1)"
 
 static void splice_release(napi_env env, poller *p) {
   if (p->splice.fd < 0) return;
   for (int i = 0; i < 3; i++) napi_delete_reference(env, p->splice.refs[i]);
+  if (p->splice.guard != NULL) napi_delete_reference(env, p->splice.refs[3]);
+  p->splice.guard = NULL;
   p->splice.fd = -1;
 }
 
-// poller.setSplice(egressFd, maxFrame: Int32Array(1), stats: Float64Array(4), egressStats) or
-// poller.setSplice(-1): write plain frames to egressFd from C (see Splice above), or stop.
-// setRing must come first.
+// poller.setSplice(egressFd, maxFrame: Int32Array(1), stats: Float64Array(5), egressStats
+// [, egressGuard: Uint8Array(8)]) or poller.setSplice(-1): write plain frames to egressFd from C
+// (see Splice above), or stop. setRing must come first.
 static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   poller *p = unwrap_poller(env, info, &argc, argv);
   int32_t fd;
   if (p == NULL || argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, SPLICE_USAGE);
   splice_release(env, p);
   if (fd < 0) return undefined(env);
-  void *max_frame, *in_stats, *out_stats;
-  size_t max_size, in_size, out_size;
+  void *max_frame, *in_stats, *out_stats, *guard = NULL;
+  size_t max_size, in_size, out_size, guard_size = 0;
+  napi_valuetype guard_type = napi_undefined;
+  if (argc >= 5) napi_typeof(env, argv[4], &guard_type);
+  int has_guard = guard_type != napi_undefined && guard_type != napi_null;
   if (argc < 4 || !p->has_ring || !arg_bytes(env, argv[1], &max_frame, &max_size) || max_size < 4 ||
-      !arg_bytes(env, argv[2], &in_stats, &in_size) || in_size < 4 * sizeof(double) ||
-      !arg_bytes(env, argv[3], &out_stats, &out_size) || out_size < 4 * sizeof(double))
+      !arg_bytes(env, argv[2], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
+      !arg_bytes(env, argv[3], &out_stats, &out_size) || out_size < 5 * sizeof(double) ||
+      (has_guard && (!arg_bytes(env, argv[4], &guard, &guard_size) || guard_size < 7)))
     return throw_usage(env, SPLICE_USAGE);
-  for (int i = 0; i < 3; i++) napi_create_reference(env, argv[i + 1], 1, &p->splice.refs[i]);  // raw pointers
+  for (int i = 0; i < (has_guard ? 4 : 3); i++)
+    napi_create_reference(env, argv[i + 1], 1, &p->splice.refs[i]);  // raw pointers
+  p->splice.guard = guard;
   p->splice.max_frame = max_frame;
   p->splice.in_stats = in_stats;
   p->splice.out_stats = out_stats;

@@ -12,6 +12,7 @@
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import type { FrameFate, FrameObserver } from '../engine/forwarder.js';
 import { TapyardError } from '../error.js';
+import type { SourceGuard } from '../port/source-guard.js';
 import { fateComment } from './fate-comment.js';
 
 const BlockType = { SECTION_HEADER: 0x0a0d0d0a, INTERFACE: 0x00000001, ENHANCED_PACKET: 0x00000006 } as const;
@@ -43,6 +44,15 @@ export class PcapngWriter implements FrameObserver {
   frames = 0;
   /** Why the capture stopped early (a full disk, a closed pipe), or null. */
   failure: string | null = null;
+  /** Each port's source guard (a macvtap's spoof=), in port order, for the fates; none by default. */
+  sourceGuards: readonly (SourceGuard | null)[] = [];
+  private readonly spoofed = (port: number): SourceGuard['policy'] | null => {
+    const guard = this.sourceGuards[port] ?? null;
+    const start = this.open;
+    if (guard === null || start < 0) return null;
+    // The frame as frame() kept it, in the block still in the buffer.
+    return guard.isForeign(this.buf, start + 28, this.buf.readUInt32LE(start + 20)) ? guard.policy : null;
+  };
 
   constructor(
     readonly path: string,
@@ -104,7 +114,7 @@ export class PcapngWriter implements FrameObserver {
 
   /** The fate of the frame just written, as its comment. */
   fate(fate: FrameFate): void {
-    this.comment(fateComment(fate, this.interfaces));
+    this.comment(fateComment(fate, this.interfaces, this.spoofed));
   }
 
   /** Append an opt_comment to the frame frame() wrote last (once; later calls do nothing). */

@@ -6,6 +6,7 @@ import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { type ForwardConfig, forwardHelp, readForwardConfig } from '../config/forward.js';
 import { TapyardError } from '../error.js';
 import { describeImpairments } from '../impair/config.js';
+import { FdPort } from '../port/fd-port.js';
 import { tapio } from '../port/native.js';
 import { describePort, type Port } from '../port/port.js';
 import { isQemuPort } from '../port/qemu.js';
@@ -113,7 +114,7 @@ function openCapture(
   say: (line: string) => void,
 ): PcapngWriter | undefined {
   if (config.capture === null) return undefined;
-  return new PcapngWriter(
+  const writer = new PcapngWriter(
     config.capture,
     ports.map((p) => p.name),
     undefined,
@@ -124,6 +125,8 @@ function openCapture(
       } else say(`tapyard: warning: ${sentence}; forwarding goes on (--capture-error stop ends the run)`);
     },
   );
+  writer.sourceGuards = ports.map((p) => (p instanceof FdPort ? p.sourceGuard : null));
+  return writer;
 }
 
 /** --kernel-reasons: the kernel's own drop reasons, or one line saying why they are not shown. */

@@ -32,6 +32,13 @@ const MACVTAP_KEYS = {
     "mirror its guest's MAC, groups, allmulti, promisc (peer tap or guest); a trusted guest can take any MAC; " +
       'the macvtap gets its own back at the end (not after --user, which may not change it)',
   ),
+  spoof: key(
+    'spoof',
+    oneOf(['count', 'drop'] as const),
+    'count',
+    "what the guest side sends out with a source MAC not the macvtap's: count it and pass it (one warning), " +
+      'or drop it (spoofed-source); the kernel lets it out',
+  ),
 } as const;
 const TAP_KEYS = {
   netns: optional('netns', netnsName, 'the tap lives in this network namespace (/run/netns/NAME)'),

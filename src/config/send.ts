@@ -85,6 +85,11 @@ export function readSendConfig(argv: readonly string[]): SendConfig | null {
   if (port.rxFilter !== null) {
     throw usageError(`port ${port.name}: rx-filter plays a guest NIC's filter for forward; send reads everything back`);
   }
+  if (port.device.kind === 'macvtap' && port.device.spoof === 'drop') {
+    throw usageError(
+      `port ${port.name}: spoof=drop stops what a guest sends through forward; send writes what it is given`,
+    );
+  }
   const given = [positionals.length > 0, values.hex !== undefined, values.pcap !== undefined].filter(Boolean).length;
   if (given === 0)
     throw usageError('send needs a frame: a spec (ipv4 src=A dst=B / udp dport=7), --hex BYTES or --pcap FILE');

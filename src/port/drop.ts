@@ -25,6 +25,10 @@ export const DropReason = reasons({
     'gso-to-plain-port',
     'a GSO super-frame for a port with no vnet header: nobody would segment it there',
   ],
+  SPOOFED_SOURCE: [
+    'spoofed-source',
+    "a macvtap port with spoof=drop: the guest side sent it with a source MAC that is not the macvtap's own",
+  ],
   SHUTDOWN: ['queued-at-shutdown', 'still queued for a full egress when tapyard stopped'],
   NO_OUTPUT: ['no-output', 'the switch sent the frame nowhere and gave no reason'],
 });

@@ -2,13 +2,22 @@
 // written in batches, and watched for the device disappearing under it.
 
 import { TapyardError } from '../error.js';
-import type { Mac } from '../mac.js';
+import { formatMac, type Mac } from '../mac.js';
 import { Counters } from './counters.js';
 import { type DeviceState, stateChanges } from './device-state.js';
-import { errnoName } from './drop.js';
+import { DropReason, errnoName } from './drop.js';
 import type { KernelDrops } from './kernel-drops.js';
 import { isErrno, MAX_FRAME, PollEvent, type PollerHandle, tapio } from './native.js';
-import { HEADROOM, maxFrameForMtu, type Port, type PortKind, type PortListener, type RxBatch } from './port.js';
+import {
+  COUNTED,
+  HEADROOM,
+  maxFrameForMtu,
+  type Port,
+  type PortKind,
+  type PortListener,
+  type RxBatch,
+} from './port.js';
+import type { SourceGuard } from './source-guard.js';
 
 /** Room for many small frames per batch and always for one 64 KiB GSO frame. */
 const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
@@ -38,6 +47,8 @@ export interface FdPortConfig {
   kernelDrops?: (fresh: boolean) => KernelDrops;
   /** Release what the opener holds beside the fd. */
   onClose?: () => void;
+  /** A macvtap's check of the source MAC of what it sends (source-guard.ts); it follows `mac`. */
+  sourceGuard?: SourceGuard;
 }
 
 export class FdPort implements Port {
@@ -52,6 +63,7 @@ export class FdPort implements Port {
   onAddressChange: ((before: Mac, after: Mac) => void) | null = null;
   readonly offload: boolean;
   readonly budget: number;
+  readonly sourceGuard: SourceGuard | null;
 
   private readonly fd: number;
   private readonly offloadFlags: number;
@@ -78,6 +90,8 @@ export class FdPort implements Port {
   private busy = false;
   private wantWritable = false;
   private closed = false;
+  /** Whether the one warning about spoofed sources (spoof=count) has been given. */
+  private spoofWarned = false;
 
   constructor(config: FdPortConfig) {
     this.name = config.name;
@@ -95,6 +109,7 @@ export class FdPort implements Port {
     this.seenRunning = this.state?.running ?? false;
     this.kernelDrops = config.kernelDrops;
     this.onClose = config.onClose;
+    this.sourceGuard = config.sourceGuard ?? null;
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(config.budget),
@@ -157,7 +172,14 @@ export class FdPort implements Port {
     // Before start() there is no poller yet: start() sets it.
     if (this.poller !== null && !this.closed) {
       if (peer === null) this.poller.setSplice(-1);
-      else this.poller.setSplice(peer.fd, peer.maxFrameCell, this.counters.spliced, peer.counters.spliced);
+      else
+        this.poller.setSplice(
+          peer.fd,
+          peer.maxFrameCell,
+          this.counters.spliced,
+          peer.counters.spliced,
+          peer.sourceGuard?.cell,
+        );
     }
     return true;
   }
@@ -178,7 +200,64 @@ export class FdPort implements Port {
   }
 
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number {
-    return tapio().writeBatch(this.fd, buf, offsets, lengths, count, status);
+    const guard = this.sourceGuard;
+    if (guard === null) return tapio().writeBatch(this.fd, buf, offsets, lengths, count, status);
+    if (guard.policy === 'drop') return this.sendOwnSources(guard, buf, offsets, lengths, count, status);
+    const sent = tapio().writeBatch(this.fd, buf, offsets, lengths, count, status);
+    for (let i = 0; i < sent; i++)
+      if (status[i] === 0 && guard.isForeign(buf, offsets[i]! + this.hdrLen, lengths[i]! - this.hdrLen))
+        this.counters.spoofed();
+    this.warnSpoofed();
+    return sent;
+  }
+
+  /**
+   * spoof=drop: each frame with another source MAC is dropped under its reason (COUNTED), and the
+   * runs of frames between them are written as they are. Returns the frames consumed, as send().
+   */
+  private sendOwnSources(
+    guard: SourceGuard,
+    buf: Uint8Array,
+    offsets: Uint32Array,
+    lengths: Uint32Array,
+    count: number,
+    status: Int32Array,
+  ): number {
+    const hdr = this.hdrLen;
+    let i = 0;
+    while (i < count) {
+      const start = i;
+      while (i < count && !guard.isForeign(buf, offsets[i]! + hdr, lengths[i]! - hdr)) i++;
+      if (i > start) {
+        // Views only where a spoofed frame split the batch: the common batch is written whole.
+        const at = (a: Uint32Array) => (start === 0 ? a : a.subarray(start));
+        const sent = tapio().writeBatch(
+          this.fd,
+          buf,
+          at(offsets),
+          at(lengths),
+          i - start,
+          start === 0 ? status : status.subarray(start),
+        );
+        if (sent < i - start) return start + sent;
+      }
+      if (i < count) {
+        this.counters.drop(DropReason.SPOOFED_SOURCE);
+        status[i++] = COUNTED;
+      }
+    }
+    return count;
+  }
+
+  /** spoof=count: one line the first time a spoofed source passes, through JavaScript or the splice. */
+  private warnSpoofed(): void {
+    if (this.spoofWarned || this.counters.spoofedSource === 0) return;
+    this.spoofWarned = true;
+    this.note(
+      `warning: the guest side sent a frame out of the ${this.device} with a source MAC that is not its own ` +
+        `(${formatMac(this.sourceGuard!.mac)}); such frames pass and are counted (spoofedSource), ` +
+        'spoof=drop drops them',
+    );
   }
 
   close(): void {
@@ -222,6 +301,8 @@ export class FdPort implements Port {
    */
   private checkDevice(): void {
     if (this.closed) return;
+    // What the splice counted below JavaScript is seen here.
+    this.warnSpoofed();
     let name: string;
     try {
       name = tapio().tunGetIff(this.fd).name;
@@ -257,6 +338,7 @@ export class FdPort implements Port {
       for (const note of stateChanges(this.device, before, state)) this.note(note);
     if (before !== null && state.mac !== before.mac) {
       this.mac = state.mac;
+      this.sourceGuard?.setMac(state.mac);
       this.onAddressChange?.(before.mac, state.mac);
     }
     if (state.running) this.seenRunning = true;

@@ -13,6 +13,7 @@ import { FdPort } from './fd-port.js';
 import { kernelDropsReader } from './kernel-drops.js';
 import { isErrno, TunOffload, tapio } from './native.js';
 import { DEFAULT_BUDGET, maxFrameForMtu } from './port.js';
+import { SourceGuard, type SpoofPolicy } from './source-guard.js';
 
 /** The offloads tapyard asks for when a port is opened with offload=on. */
 export const OFFLOAD_FLAGS = TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6 | TunOffload.TSO_ECN;
@@ -27,6 +28,8 @@ export interface MacvtapConfig {
   readonly shared: boolean;
   /** Mirror the guest's receive filter onto the macvtap (src/trust/): the port itself is unchanged. */
   readonly trustGuestRxFilters: boolean;
+  /** Frames sent with a source MAC not the macvtap's own: counted and passed, or dropped. */
+  readonly spoof: SpoofPolicy;
 }
 
 export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdPort {
@@ -74,13 +77,14 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
     tapio().tunSetOffload(fd, offload ? OFFLOAD_FLAGS : 0);
     probe = tapio().nsSocket(null); // tapyard runs in the macvtap's namespace
     const first = readDeviceState(probe, ifname);
+    const mac = readMac(tapio().hwaddr(fd), 0);
     return new FdPort({
       name: config.name,
       kind: 'macvtap',
       device: `macvtap ${ifname}`,
       fd,
       hdrLen: VNET_HDR_LEN,
-      mac: readMac(tapio().hwaddr(fd), 0),
+      mac,
       maxFrame: maxFrameForMtu(first.mtu),
       offload,
       offloadFlags: OFFLOAD_FLAGS,
@@ -88,6 +92,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       follow: { state: first, read: () => readDeviceState(probe, ifname) },
       kernelDrops: kernelDropsReader('macvtap', ifname, undefined).read,
       onClose: () => tapio().close(probe),
+      sourceGuard: new SourceGuard(config.spoof, mac),
     });
   } catch (err) {
     if (probe >= 0) tapio().close(probe);

@@ -21,10 +21,18 @@ export interface PollerHandle {
   ): void;
   /**
    * Write the plain frames of each readable batch to `egressFd` from C (tapio.c, Splice), counting
-   * them into `stats` ([rx frames, rx bytes, tx frames, tx bytes]) and `egressStats`; the rest go
-   * to the callback as before. -1 stops it.
+   * them into `stats` ([rx frames, rx bytes, tx frames, tx bytes, spoofed]) and `egressStats`; the
+   * rest go to the callback as before. With `egressGuard` (source-guard.ts: the egress's MAC and
+   * mode), a frame with another source MAC is counted in egressStats[4] (count) or left to the
+   * callback (drop), where JavaScript drops it under its reason. -1 stops it.
    */
-  setSplice(egressFd: number, maxFrame?: Int32Array, stats?: Float64Array, egressStats?: Float64Array): void;
+  setSplice(
+    egressFd: number,
+    maxFrame?: Int32Array,
+    stats?: Float64Array,
+    egressStats?: Float64Array,
+    egressGuard?: Uint8Array,
+  ): void;
   close(): void;
 }
 

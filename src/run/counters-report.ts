@@ -225,13 +225,22 @@ function rowsSince(previous: CountersReport | null, seconds: number) {
 }
 
 function sumSnapshots(all: readonly CountersSnapshot[]): CountersSnapshot {
-  const total: CountersSnapshot = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, splicedFrames: 0, drops: {} };
+  const total: CountersSnapshot = {
+    rxFrames: 0,
+    rxBytes: 0,
+    txFrames: 0,
+    txBytes: 0,
+    splicedFrames: 0,
+    spoofedSource: 0,
+    drops: {},
+  };
   for (const s of all) {
     total.rxFrames += s.rxFrames;
     total.rxBytes += s.rxBytes;
     total.txFrames += s.txFrames;
     total.txBytes += s.txBytes;
     total.splicedFrames += s.splicedFrames;
+    total.spoofedSource += s.spoofedSource;
     for (const [reason, n] of Object.entries(s.drops)) total.drops[reason] = (total.drops[reason] ?? 0) + n;
   }
   return total;
@@ -276,6 +285,9 @@ export function printReport(report: CountersReport, print: (line: string) => voi
       `  ${p.name.padEnd(pad)}  rx ${p.rxFrames} frames ${p.rxBytes} B  tx ${p.txFrames} frames ${p.txBytes} B  ` +
         `drops ${drops.length === 0 ? '0' : drops.join(', ')}${kernel}`,
     );
+    if (p.spoofedSource > 0) {
+      print(`  ${' '.repeat(pad)}  spoofed source ${p.spoofedSource}: sent with a source MAC not the port's own`);
+    }
     const g = p.guest;
     if (g !== undefined) {
       const kinds = `arp ${g.arp}, icmp ${g.icmp}, icmpv6 ${g.icmpv6}, udp ${g.udp}, tcp ${g.tcp}, other ${g.other}`;
@@ -323,7 +335,8 @@ function ledgerLine(l: Ledger, balanced: boolean): string {
 export function statsLine(r: CountersReport): string {
   const cells = r.ports.map(
     (p) =>
-      `${p.name} rx ${p.rate.rxPps}/s ${p.rate.rxMbps.toFixed(1)} Mb/s tx ${p.rate.txPps}/s drop ${p.rate.dropPps}`,
+      `${p.name} rx ${p.rate.rxPps}/s ${p.rate.rxMbps.toFixed(1)} Mb/s tx ${p.rate.txPps}/s drop ${p.rate.dropPps}` +
+      (p.spoofedSource > 0 ? ` spoofed source ${p.spoofedSource}` : ''),
   );
   return `t=${Math.round(r.seconds)}s  ${cells.join('  |  ')}`;
 }

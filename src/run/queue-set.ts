@@ -175,7 +175,7 @@ export class QueueSet {
 }
 
 function emptySample(ports: number): QueueSample {
-  const none = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, splicedFrames: 0, drops: {} };
+  const none = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, splicedFrames: 0, spoofedSource: 0, drops: {} };
   return {
     ports: Array.from({ length: ports }, () => none),
     kernel: Array.from({ length: ports }, () => null),

@@ -9,7 +9,10 @@
 
 import type { ForwardConfig } from '../config/forward.js';
 import { usageError } from '../grammar/value.js';
+import { parseMac } from '../mac.js';
+import { FdPort } from '../port/fd-port.js';
 import type { Port } from '../port/port.js';
+import type { SourceGuard } from '../port/source-guard.js';
 import { pairedPort } from '../switch/pairs.js';
 import { builtinGuest, type GuestSide, netdevGuest } from './guest-side.js';
 import { applySteps, type HostFilter, readHostFilter, restoreSteps, type SyncStep, syncSteps } from './macvtap-sync.js';
@@ -61,7 +64,9 @@ export class RxFilterWatcher {
       else if (device.kind === 'tap') side = netdevGuest(g.name, device.ifname, device.netns ?? null);
       else throw new Error(`unreachable: ${device.kind} guest`);
       const m = config.ports[link.macvtap]!;
-      return new Follower(m.name, (m.device as { ifname: string }).ifname, side, say);
+      const wire = ports[link.macvtap];
+      const guard = wire instanceof FdPort ? wire.sourceGuard : null;
+      return new Follower(m.name, (m.device as { ifname: string }).ifname, side, guard, say);
     });
   }
 
@@ -98,6 +103,8 @@ class Follower {
     private readonly port: string,
     private readonly ifname: string,
     private readonly guest: GuestSide,
+    /** The macvtap port's source check: it takes the guest's MAC as soon as the macvtap has it. */
+    private readonly guard: SourceGuard | null,
     private readonly say: (line: string) => void,
   ) {}
 
@@ -148,6 +155,10 @@ class Follower {
     }
     if (steps.length === 0) return '';
     const { done, failed } = await applySteps(steps);
+    // The port reads its device's address only every 0.2 s: until then the guest's frames from
+    // its new MAC would count as spoofed.
+    const mac = filter['main-mac'];
+    if (done.includes(`address ${mac}`)) this.guard?.setMac(parseMac(mac)!);
     if (done.length > 0)
       this.say(`tapyard: rx-filter ${this.port} (${this.ifname}) <- ${this.guest.port}: ${done.join(', ')}`);
     return failed.join('; ');

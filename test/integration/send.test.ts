@@ -258,6 +258,10 @@ describe('bad input is one sentence and status 2, before any device is opened', 
       ['--port', 'x=pcap:ty-none0', 'eth', '--hex', '00'],
       /^tapyard: send takes one of a frame spec, --hex and --pcap$/,
     ],
+    [
+      ['--port', 'x=macvtap:ty-none0,spoof=drop', 'eth'],
+      /^tapyard: port x: spoof=drop stops what a guest sends through forward; send writes what it is given$/,
+    ],
   ])('%j', (args, message) => {
     const r = spawnSync('node', [CLI, 'send', ...args], { encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(2);

@@ -18,6 +18,8 @@ export const PortReportSchema = z.strictObject({
   txBytes: count,
   /** Of rxFrames, those written to the peer below JavaScript: a plain cross-connect's splice. */
   splicedFrames: count,
+  /** Of txFrames, those with a source MAC that is not the port's own (a macvtap's spoof=count). */
+  spoofedSource: count,
   kernel: z
     .strictObject({
       beforeRead: count,
@@ -87,6 +89,7 @@ export const ForwardOutputSchema = z
               txFrames: count,
               txBytes: count,
               splicedFrames: count,
+              spoofedSource: count,
               drops: DropsSchema,
             }),
           ),

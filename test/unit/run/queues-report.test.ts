@@ -18,6 +18,7 @@ function queue(wire: [number, number], guest: [number, number], drops: Record<st
     txFrames: tx,
     txBytes: tx * 60,
     splicedFrames: 0,
+    spoofedSource: 0,
     drops: d,
   });
   const dropped = Object.values(drops).reduce((a, b) => a + b, 0);
