@@ -119,6 +119,7 @@ class Follower {
   ) {}
 
   look(): void {
+    if (this.stopped) return;
     if (this.busy) {
       this.again = true;
       return;

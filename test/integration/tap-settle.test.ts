@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, expect, test } from 'vitest';
 import { markedFrame, Observer, settle } from '../helpers/kernel-observer.js';
-import { CLI, type Lab, labUp } from '../helpers/lab.js';
+import { CLI, type Lab, labUp, startTapyard } from '../helpers/lab.js';
 
 let lab: Lab | null = null;
 afterEach(() => {
@@ -76,4 +76,32 @@ test('frames for a tap whose bridge port does not forward yet are held, then all
   expect(wire.txFrames).toBe(3);
   expect(final.balanced).toBe(true);
   expect(stderr).not.toMatch(/is not running 1 s after/);
+});
+
+test('a tap whose link never comes up is waited for one second, said in one line, then written', async () => {
+  const l = await labUp('bridge');
+  lab = l;
+  const e = l.env;
+  l.run('hv', 'ip', 'link', 'set', e.WIRE_IF!, 'mode', 'dormant');
+  const t = startTapyard(l, [
+    'forward',
+    '--json',
+    '--port',
+    `wire=tap:${e.WIRE_IF}`,
+    '--port',
+    `guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`,
+  ]);
+  await t.waitFor(/forwarding/);
+  const started = Date.now();
+  await t.waitFor(/port wire: the tap ty-\w+-wtp is not running 1 s after tapyard attached it/, 5000);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(700);
+  // The run goes on: the guest's ARP request is written to the tap (and the kernel drops it, so
+  // the ping itself fails).
+  expect(() => l.run('gst', 'ping', '-c', '1', '-W', '1', e.EXT_IP!)).toThrow();
+  const r = await t.stop();
+  expect(r.code).toBe(0);
+  const final = JSON.parse(t.stdout().trim().split('\n').at(-1)!);
+  const wire = final.ports.find((p: { name: string }) => p.name === 'wire');
+  expect(wire.txFrames).toBeGreaterThanOrEqual(1);
+  expect(final.balanced).toBe(true);
 });
