@@ -17,6 +17,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <node_api.h>
 #include <sched.h>
@@ -494,7 +495,7 @@ static napi_value NsSocket(napi_env env, napi_callback_info info) {
   return make_int(env, s);
 }
 
-// ifStateAt(socketFd, ifname) -> { mtu, flags, mac }: ifname as its namespace (the socket's) sees
+// ifStateAt(socketFd, ifname) -> { mtu, flags, index, mac }: ifname as its namespace (the socket's) sees
 // it now. flags are SIOCGIFFLAGS's: IFF_UP as set by the administrator, IFF_RUNNING when the
 // device also has its carrier.
 static napi_value IfStateAt(napi_env env, napi_callback_info info) {
@@ -514,14 +515,85 @@ static napi_value IfStateAt(napi_env env, napi_callback_info info) {
   if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return throw_errno(env, "SIOCGIFFLAGS", errno);
   unsigned short flags = (unsigned short)ifr.ifr_flags;
   if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) return throw_errno(env, "SIOCGIFHWADDR", errno);
+  struct sockaddr hwaddr = ifr.ifr_hwaddr;
+  if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) return throw_errno(env, "SIOCGIFINDEX", errno);
+  int index = ifr.ifr_ifindex;
   napi_value out, mac;
   void *data;
   napi_create_object(env, &out);
   napi_set_named_property(env, out, "mtu", make_int(env, mtu));
   napi_set_named_property(env, out, "flags", make_int(env, flags));
-  napi_create_buffer_copy(env, 6, ifr.ifr_hwaddr.sa_data, &data, &mac);
+  napi_set_named_property(env, out, "index", make_int(env, index));
+  napi_create_buffer_copy(env, 6, hwaddr.sa_data, &data, &mac);
   napi_set_named_property(env, out, "mac", mac);
   return out;
+}
+
+// nsOpenRead(netnsPath|null, path) -> fd: PATH opened read-only from inside that namespace. For
+// /proc/thread-self/net/* files: they keep showing the namespace they were opened in, so the
+// caller reads them again later (pread at 0 restarts a seq file) without entering it again.
+static napi_value NsOpenRead(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char ns[PATH_MAX], path[PATH_MAX];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !arg_string(env, argv[0], ns, sizeof ns, NULL) || !arg_string(env, argv[1], path, sizeof path, NULL))
+    return throw_usage(env, "nsOpenRead(netnsPath, path)");
+  netns_guard g;
+  if (netns_enter(ns, &g) < 0) return throw_errno(env, "enter network namespace", errno);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int e = errno;
+  netns_leave(&g);
+  if (fd < 0) return throw_errno(env, "open", e);
+  return make_int(env, fd);
+}
+
+// rtnlSubscribe(netnsPath|null, groups: number[]) -> fd: a non-blocking NETLINK_ROUTE socket made
+// in that namespace and joined to these multicast groups (RTNLGRP_*, NETLINK_ADD_MEMBERSHIP: the
+// groups past 32 cannot be named in bind). The kernel then sends it what changes there; a Poller
+// reads it like any datagram fd.
+static napi_value RtnlSubscribe(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char ns[PATH_MAX];
+  uint32_t groups = 0;
+  int group[8];
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_array = false;
+  if (argc >= 2) napi_is_array(env, argv[1], &is_array);
+  if (argc < 2 || !arg_string(env, argv[0], ns, sizeof ns, NULL) || !is_array ||
+      napi_get_array_length(env, argv[1], &groups) != napi_ok || groups < 1 || groups > 8)
+    return throw_usage(env, "rtnlSubscribe(netnsPath, groups: 1..8 numbers)");
+  for (uint32_t i = 0; i < groups; i++) {
+    napi_value v;
+    if (napi_get_element(env, argv[1], i, &v) != napi_ok || napi_get_value_int32(env, v, &group[i]) != napi_ok ||
+        group[i] < 1)
+      return throw_usage(env, "rtnlSubscribe(netnsPath, groups: 1..8 numbers)");
+  }
+  netns_guard g;
+  if (netns_enter(ns, &g) < 0) return throw_errno(env, "enter network namespace", errno);
+  const char *what = "socket(AF_NETLINK)";
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  int e = errno;
+  if (fd >= 0) {
+    struct sockaddr_nl sa;
+    memset(&sa, 0, sizeof sa);
+    sa.nl_family = AF_NETLINK;
+    int failed = bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0;
+    if (failed) what = "bind(AF_NETLINK)";
+    for (uint32_t i = 0; i < groups && !failed; i++) {
+      failed = setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group[i], sizeof group[i]) < 0;
+      if (failed) what = "NETLINK_ADD_MEMBERSHIP";
+    }
+    if (failed) {
+      e = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  netns_leave(&g);
+  if (fd < 0) return throw_errno(env, what, e);
+  return make_int(env, fd);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1235,6 +1307,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"ifMtu", NULL, IfMtu, NULL, NULL, NULL, napi_default, NULL},
       {"nsSocket", NULL, NsSocket, NULL, NULL, NULL, napi_default, NULL},
       {"ifStateAt", NULL, IfStateAt, NULL, NULL, NULL, napi_default, NULL},
+      {"nsOpenRead", NULL, NsOpenRead, NULL, NULL, NULL, napi_default, NULL},
+      {"rtnlSubscribe", NULL, RtnlSubscribe, NULL, NULL, NULL, napi_default, NULL},
       {"readBatch", NULL, ReadBatch, NULL, NULL, NULL, napi_default, NULL},
       {"writeBatch", NULL, WriteBatch, NULL, NULL, NULL, napi_default, NULL},
       {"unixListen", NULL, UnixListen, NULL, NULL, NULL, napi_default, NULL},

@@ -59,9 +59,10 @@ async function forward(config: ForwardConfig): Promise<number> {
     const report = countersReport({ type, forwarder, ports, seconds: elapsed(), previous, fatal });
     return kernelReasons?.annotate(report) ?? report;
   };
+  // Before giving up root too: it looks into the guests' namespaces from sockets made there.
+  const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
   if (end.fatal === null && runAs !== null) becomeUser(config, runAs, ports, say);
   if (end.fatal === null) sayForwarding(config, run, say);
-  const rxFilterWatcher = new RxFilterWatcher(trusted, config, ports, say);
   if (end.fatal === null) rxFilterWatcher.start();
   // Counters are the run's output, wherever they come from (SIGUSR1, --stats, the end): stdout.
   onInfoSignal(() => printCounters(config.json, counters('interval', null), print));

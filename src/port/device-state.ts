@@ -3,6 +3,7 @@
 // on a socket made once in the device's namespace rather than learnt from rtnetlink: a deleted
 // macvtap never wakes poll either, so the port polls anyway, and three ioctls cost microseconds.
 
+import { readFileSync } from 'node:fs';
 import { formatMac, type Mac, readMac } from '../mac.js';
 import { tapio } from './native.js';
 
@@ -22,6 +23,24 @@ const IFF_RUNNING = 0x40;
 export function readDeviceState(socket: number, ifname: string): DeviceState {
   const s = tapio().ifStateAt(socket, ifname);
   return { mtu: s.mtu, up: (s.flags & IFF_UP) !== 0, running: (s.flags & IFF_RUNNING) !== 0, mac: readMac(s.mac, 0) };
+}
+
+/** BR_STATE_FORWARDING in include/uapi/linux/if_bridge.h. */
+const BR_STATE_FORWARDING = 3;
+
+/**
+ * Whether IFNAME, in this process's network namespace, forwards as a bridge's port; true when it
+ * is no bridge's port. A port is disabled while its device has no carrier and is enabled when the
+ * bridge hears of the change (NETDEV_CHANGE, after the operstate): with STP off it forwards at once.
+ */
+export function bridgePortForwarding(ifname: string): boolean {
+  let state: string;
+  try {
+    state = readFileSync(`/sys/class/net/${ifname}/brport/state`, 'utf8');
+  } catch {
+    return true;
+  }
+  return Number(state) === BR_STATE_FORWARDING;
 }
 
 /** One sentence per change that matters to a user between two readings (the MTU aside). */

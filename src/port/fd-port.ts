@@ -25,6 +25,10 @@ const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
 /** How often the device is asked whether it still exists: a deleted macvtap never signals poll. */
 const WATCH_MS = 200;
 
+/** How often a port waiting for its link (linkReady) asks again, and for how long at most. */
+const SETTLE_POLL_MS = 2;
+const SETTLE_MS = 1000;
+
 export interface FdPortConfig {
   name: string;
   kind: PortKind;
@@ -43,6 +47,15 @@ export interface FdPortConfig {
    * namespace is gone.
    */
   follow?: { state: DeviceState; read: () => DeviceState };
+  /**
+   * Whether the device carries what is written to it now. Given for a tap: attaching gives it
+   * its carrier at once, but its operstate, and a bridge's port on it, follow only when the
+   * kernel's link watcher has run (net/core/link_watch.c); a frame written before is dropped
+   * by the bridge without a counter (BRIDGE_INGRESS_STP_STATE in br_handle_frame). Until it
+   * says true, or SETTLE_MS have passed, send() takes nothing: the loop keeps the frames queued
+   * and pauses their ingress, as for a full device.
+   */
+  linkReady?: () => boolean;
   /** The kernel's own drops on the device (kernel-drops.ts). */
   kernelDrops?: (fresh: boolean) => KernelDrops;
   /** Release what the opener holds beside the fd. */
@@ -82,6 +95,10 @@ export class FdPort implements Port {
   private lostSight = false;
   readonly kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
   private readonly onClose: (() => void) | undefined;
+  private readonly linkReady: (() => boolean) | undefined;
+  /** Waiting for the link after attach (see FdPortConfig.linkReady): nothing is written meanwhile. */
+  private settling: boolean;
+  private settleTimer: NodeJS.Timeout | null = null;
   private readonly batch: RxBatch;
   private poller: PollerHandle | null = null;
   private listener: PortListener | null = null;
@@ -110,6 +127,8 @@ export class FdPort implements Port {
     this.kernelDrops = config.kernelDrops;
     this.onClose = config.onClose;
     this.sourceGuard = config.sourceGuard ?? null;
+    this.linkReady = config.linkReady;
+    this.settling = this.linkReady !== undefined && !this.isLinkReady();
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(config.budget),
@@ -134,10 +153,11 @@ export class FdPort implements Port {
       this.batch.offsets.length,
     );
     this.poller = poller;
-    if (this.spliceInto !== null) this.spliceTo(this.spliceInto);
+    this.applySplice();
     this.arm();
     this.watch = setInterval(() => this.checkDevice(), WATCH_MS);
     this.watch.unref();
+    if (this.settling) this.settle(performance.now() + SETTLE_MS);
   }
 
   setReading(on: boolean): void {
@@ -169,19 +189,26 @@ export class FdPort implements Port {
     if (this.spliceInto !== null) this.spliceInto.spliceFrom = null;
     this.spliceInto = peer;
     if (peer !== null) peer.spliceFrom = this;
-    // Before start() there is no poller yet: start() sets it.
-    if (this.poller !== null && !this.closed) {
-      if (peer === null) this.poller.setSplice(-1);
-      else
-        this.poller.setSplice(
-          peer.fd,
-          peer.maxFrameCell,
-          this.counters.spliced,
-          peer.counters.spliced,
-          peer.sourceGuard?.cell,
-        );
-    }
+    this.applySplice();
     return true;
+  }
+
+  /**
+   * Before start() there is no poller yet: start() sets it. A peer still waiting for its link
+   * takes no splice either (it would write past the wait): it sets it once it is ready.
+   */
+  private applySplice(): void {
+    if (this.poller === null || this.closed) return;
+    const peer = this.spliceInto;
+    if (peer === null || peer.settling) this.poller.setSplice(-1);
+    else
+      this.poller.setSplice(
+        peer.fd,
+        peer.maxFrameCell,
+        this.counters.spliced,
+        peer.counters.spliced,
+        peer.sourceGuard?.cell,
+      );
   }
 
   setOffloads(flags: number): void {
@@ -200,6 +227,7 @@ export class FdPort implements Port {
   }
 
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number {
+    if (this.settling) return 0;
     const guard = this.sourceGuard;
     if (guard === null) return tapio().writeBatch(this.fd, buf, offsets, lengths, count, status);
     if (guard.policy === 'drop') return this.sendOwnSources(guard, buf, offsets, lengths, count, status);
@@ -267,14 +295,49 @@ export class FdPort implements Port {
     this.spliceFrom?.spliceTo(null);
     this.spliceInto = null;
     if (this.watch !== null) clearInterval(this.watch);
+    if (this.settleTimer !== null) clearTimeout(this.settleTimer);
     this.poller?.close();
     tapio().close(this.fd);
     this.onClose?.();
   }
 
-  /** Readiness to read is only waited for when nobody busy-polls this port. */
+  /**
+   * Readiness to read is only waited for when nobody busy-polls this port; readiness to write
+   * not while the link settles (the fd is writable at once: the loop would spin).
+   */
   private arm(): void {
-    if (this.poller !== null && !this.closed) this.poller.start(this.reading && !this.busy, this.wantWritable);
+    if (this.poller !== null && !this.closed)
+      this.poller.start(this.reading && !this.busy, this.wantWritable && !this.settling);
+  }
+
+  /** A device that is gone counts as ready: checkDevice says what happened to it. */
+  private isLinkReady(): boolean {
+    try {
+      return this.linkReady!();
+    } catch {
+      return true;
+    }
+  }
+
+  /** Ask again every SETTLE_POLL_MS until the link is ready or the deadline passes; then write on. */
+  private settle(deadline: number): void {
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = null;
+      if (this.closed) return;
+      if (!this.isLinkReady()) {
+        if (performance.now() < deadline) {
+          this.settle(deadline);
+          return;
+        }
+        this.note(
+          `the ${this.device} is not running ${SETTLE_MS / 1000} s after tapyard attached it (down, dormant, ` +
+            'or its bridge port is not forwarding): the kernel may drop what tapyard writes to it',
+        );
+      }
+      this.settling = false;
+      this.spliceFrom?.applySplice();
+      this.arm();
+    }, SETTLE_POLL_MS);
   }
 
   private onPoll(events: number, errno: number, count: number): void {

@@ -56,7 +56,11 @@ export interface Tapio {
   ifMtu(ifname: string, netnsPath: string | null): number;
   /** A datagram socket made in that namespace: asks about its devices without entering it again. */
   nsSocket(netnsPath: string | null): number;
-  ifStateAt(socketFd: number, ifname: string): { mtu: number; flags: number; mac: Buffer };
+  ifStateAt(socketFd: number, ifname: string): { mtu: number; flags: number; index: number; mac: Buffer };
+  /** A file opened read-only from inside a namespace (/proc/thread-self/net/... keeps showing that one). */
+  nsOpenRead(netnsPath: string | null, path: string): number;
+  /** A non-blocking NETLINK_ROUTE socket in that namespace, joined to these RTNLGRP_* groups. */
+  rtnlSubscribe(netnsPath: string | null, groups: number[]): number;
   readBatch(
     fd: number,
     ring: Uint8Array,

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN } from '../frame/vnet.js';
 import { readMac } from '../mac.js';
-import { readDeviceState } from './device-state.js';
+import { bridgePortForwarding, readDeviceState } from './device-state.js';
 import { FdPort } from './fd-port.js';
 import { kernelDropsReader } from './kernel-drops.js';
 import { describeDevice, OFFLOAD_FLAGS } from './macvtap.js';
@@ -90,6 +90,10 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       offloadFlags: OFFLOAD_FLAGS,
       budget,
       kernelDrops: drops.read,
+      // Running (IFF_RUNNING: its operstate is up) and, where this process's sysfs shows it, a
+      // bridge's port that forwards. Another namespace's bridge port is not seen here: it is
+      // enabled in the same step of the link watcher that sets the operstate, microseconds later.
+      linkReady: () => readDeviceState(probe, ifname).running && (nsName !== undefined || bridgePortForwarding(ifname)),
       // The tap's fd keeps a deleted namespace alive, and the guest with it: say so and stop.
       follow: {
         state: first,

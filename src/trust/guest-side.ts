@@ -1,10 +1,17 @@
 // Where tapyard sees a guest's receive filter. A guest namespace's interface (a tap port) is read
-// with one `ip -batch` (link and maddr) per look, in its own namespace: a multicast join changes
-// dev->mc without any link event, so it has to be looked at, and a look is one short process.
+// in this process, without entering its namespace again: its flags and address through ioctls on
+// a socket made there, its link-layer groups (dev->mc) from that namespace's /proc/net/dev_mcast,
+// opened there once and read again from its start. Both are made before --user gives up root,
+// and a reading costs microseconds, so it never holds the loop. It is read again when the kernel
+// announces a change of the interface (link-events.ts); a group added with `ip maddr add`, and
+// any IP group join on a kernel before 6.13, are announced by nothing, so the caller also looks
+// now and then.
 // The built-in guest's filter is its configuration and never changes while it runs.
 
-import { spawn } from 'node:child_process';
-import type { Mac } from '../mac.js';
+import { readSync } from 'node:fs';
+import { formatMac, type Mac, readMac } from '../mac.js';
+import { netnsPath, tapio } from '../port/native.js';
+import { LinkEvents } from './link-events.js';
 import { fromBuiltinGuest, fromNetdev, type RxFilterInfo } from './rx-filter-info.js';
 
 export interface GuestSide {
@@ -12,59 +19,93 @@ export interface GuestSide {
   readonly port: string;
   /** The guest's filter now, or an error sentence when it cannot be read. */
   read(): Promise<RxFilterInfo | string>;
+  /** Call `onChange` whenever the kernel says the guest's interface changed; `onError` once if it stops. */
+  watch(onChange: () => void, onError: (sentence: string) => void): void;
+  /** Release what watching and reading hold. */
+  close(): void;
 }
 
+/** The SIOCGIFFLAGS bits the filter reads, by the names `ip link` gives them. */
+const FLAG_NAMES: readonly [number, string][] = [
+  [0x100, 'PROMISC'],
+  [0x200, 'ALLMULTI'],
+  [0x1000, 'MULTICAST'],
+];
+
+/** A namespace's interface, read in this process (see the top of the file). Throws if it cannot be entered. */
 export function netdevGuest(port: string, ifname: string, netns: string | null): GuestSide {
   const where = netns === null ? ifname : `${ifname} in ${netns}`;
+  const ns = netnsPath(netns ?? undefined);
+  const io = tapio();
+  const socket = io.nsSocket(ns);
+  let mcast = -1;
+  let events: LinkEvents | null = null;
+  let onChange = () => {};
+  let onError = (_sentence: string) => {};
+  try {
+    mcast = io.nsOpenRead(ns, '/proc/thread-self/net/dev_mcast');
+    events = new LinkEvents(
+      ns,
+      io.ifStateAt(socket, ifname).index,
+      () => onChange(),
+      (sentence) => onError(sentence),
+    );
+  } catch (err) {
+    if (mcast >= 0) io.close(mcast);
+    io.close(socket);
+    throw err;
+  }
+  const text = new Uint8Array(64 * 1024);
   return {
     port,
-    read: () =>
-      new Promise((resolve) => {
-        const child = spawn('ip', [...(netns === null ? [] : ['-n', netns]), '-j', '-batch', '-'], {
-          stdio: ['pipe', 'pipe', 'pipe'],
+    read: async () => {
+      try {
+        const state = io.ifStateAt(socket, ifname);
+        return fromNetdev(port, {
+          mac: formatMac(readMac(state.mac, 0)),
+          flags: FLAG_NAMES.filter(([bit]) => (state.flags & bit) !== 0).map(([, name]) => name),
+          multicast: groupsOf(readWhole(mcast, text), ifname),
         });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        child.stderr.on('data', (d: Buffer) => {
-          err += d.toString();
-        });
-        child.on('error', (e) => resolve(`cannot run ip: ${e.message}`));
-        child.on('close', (code) => {
-          if (code !== 0) return resolve(`cannot read ${where}: ${err.trim() || `ip exited ${code}`}`);
-          try {
-            resolve(fromNetdev(port, parseBatch(out)));
-          } catch {
-            resolve(`cannot read ${where}: ip printed what tapyard does not understand`);
-          }
-        });
-        child.stdin.end(`link show dev ${ifname}\nmaddr show dev ${ifname}\n`);
-      }),
+      } catch (err) {
+        return `cannot read ${where} (${err instanceof Error ? err.message : String(err)})`;
+      }
+    },
+    watch: (change, error) => {
+      onChange = change;
+      onError = error;
+    },
+    close: () => {
+      events?.close();
+      io.close(mcast);
+      io.close(socket);
+    },
   };
 }
 
 export function builtinGuest(port: string, mac: Mac, ipv6: Uint8Array | null): GuestSide {
   const filter = fromBuiltinGuest(port, mac, ipv6);
-  return { port, read: async () => filter };
+  return { port, read: async () => filter, watch: () => {}, close: () => {} };
 }
 
-interface IpLink {
-  address: string;
-  flags: string[];
-}
-interface IpMaddr {
-  maddr?: { link?: string }[];
+/** A /proc seq file from its start (pread at 0 restarts it), whatever its length. */
+function readWhole(fd: number, chunk: Uint8Array): string {
+  const parts: string[] = [];
+  let at = 0;
+  for (;;) {
+    const got = readSync(fd, chunk, 0, chunk.length, at);
+    if (got === 0) return parts.join('');
+    parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, got).toString('latin1'));
+    at += got;
+  }
 }
 
-/** `ip -j -batch` prints one JSON array per command, one after the other. */
-function parseBatch(text: string) {
-  const [links, maddrs] = text
-    .trim()
-    .split(/\n(?=\[)/)
-    .map((part) => JSON.parse(part) as unknown[]);
-  const link = (links as IpLink[])[0]!;
-  const groups = ((maddrs as IpMaddr[])[0]?.maddr ?? []).flatMap((m) => (m.link === undefined ? [] : [m.link]));
-  return { mac: link.address, flags: link.flags, multicast: groups.map((g) => g.toLowerCase()) };
+/** IFNAME's groups in /proc/net/dev_mcast: ifindex name users global-users address (dev_mc_seq_show). */
+function groupsOf(text: string, ifname: string): string[] {
+  const groups: string[] = [];
+  for (const line of text.split('\n')) {
+    const [, name, , , hex] = line.trim().split(/\s+/);
+    if (name !== ifname || hex === undefined || !/^[0-9a-f]{12}$/.test(hex)) continue;
+    groups.push(hex.match(/../g)!.join(':'));
+  }
+  return groups;
 }

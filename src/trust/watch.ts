@@ -5,7 +5,10 @@
 // change tapyard made to the macvtap as another:
 //   tapyard: rx-filter guest: {"name":"guest","promiscuous":false,...,"multicast-table":[...]}
 //   tapyard: rx-filter wire (ty-1a2b3-mvt) <- guest: address 02:11:22:33:44:55, maddr add 01:00:5e:01:01:01
-// The guest is looked at every LOOK_MS, so a change reaches the macvtap well within a second.
+// The guest is looked at when the kernel announces a change of its interface (guest-side.ts),
+// and every LOOK_MS for what the kernel does not announce (a link-layer group added by hand, an IP
+// group on a kernel before 6.13). A look is made in this process, and a change to the macvtap is
+// made by ip(8) children the loop does not wait for (macvtap-sync.ts).
 
 import type { ForwardConfig } from '../config/forward.js';
 import { usageError } from '../grammar/value.js';
@@ -18,7 +21,7 @@ import { builtinGuest, type GuestSide, netdevGuest } from './guest-side.js';
 import { applySteps, type HostFilter, readHostFilter, restoreSteps, type SyncStep, syncSteps } from './macvtap-sync.js';
 import { type RxFilterInfo, sameFilter } from './rx-filter-info.js';
 
-const LOOK_MS = 250;
+const LOOK_MS = 1000;
 
 /** A trusted macvtap and its guest, by port index. */
 export interface TrustLink {
@@ -61,7 +64,7 @@ export class RxFilterWatcher {
       const device = g.device;
       let side: GuestSide;
       if (device.kind === 'guest') side = builtinGuest(g.name, ports[link.guest]!.mac!, device.ipv6);
-      else if (device.kind === 'tap') side = netdevGuest(g.name, device.ifname, device.netns ?? null);
+      else if (device.kind === 'tap') side = openNetdevGuest(g.name, device.ifname, device.netns ?? null);
       else throw new Error(`unreachable: ${device.kind} guest`);
       const m = config.ports[link.macvtap]!;
       const wire = ports[link.macvtap];
@@ -72,6 +75,7 @@ export class RxFilterWatcher {
 
   start(): void {
     if (this.followers.length === 0) return;
+    for (const f of this.followers) f.watch();
     const look = () => {
       for (const f of this.followers) f.look();
     };
@@ -87,11 +91,24 @@ export class RxFilterWatcher {
   }
 }
 
+/** A guest namespace that cannot be looked into says so at every look, and forwarding goes on. */
+function openNetdevGuest(port: string, ifname: string, netns: string | null): GuestSide {
+  try {
+    return netdevGuest(port, ifname, netns);
+  } catch (err) {
+    const where = netns === null ? ifname : `${ifname} in ${netns}`;
+    const sentence = `cannot look at ${where} (${err instanceof Error ? err.message : String(err)})`;
+    return { port, read: async () => sentence, watch: () => {}, close: () => {} };
+  }
+}
+
 /** One macvtap following one guest. */
 class Follower {
   /** Set when the run ends: a look still under way then changes nothing and says nothing. */
   private stopped = false;
   private busy = false;
+  /** A change was announced during a look: look once more when it ends. */
+  private again = false;
   /** The look under way (reading the guest, changing the macvtap), which stop waits for. */
   private current: Promise<void> = Promise.resolve();
   private filter: RxFilterInfo | null = null;
@@ -109,20 +126,35 @@ class Follower {
   ) {}
 
   look(): void {
-    if (this.busy) return;
+    if (this.stopped) return;
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
     this.busy = true;
+    this.again = false;
     this.current = this.guest
       .read()
       .then((filter) => this.follow(filter))
       .finally(() => {
         this.busy = false;
+        if (this.again && !this.stopped) this.look();
       });
+  }
+
+  /** Look whenever the kernel announces a change of the guest's interface. */
+  watch(): void {
+    this.guest.watch(
+      () => this.look(),
+      (sentence) => this.complain(`${sentence}; looking every ${LOOK_MS / 1000} s`),
+    );
   }
 
   /** The run is over: no more changes, and the macvtap gets back what it had. */
   async stop(): Promise<void> {
     this.stopped = true;
     await this.current;
+    this.guest.close();
     if (this.before === null) return;
     let steps: SyncStep[];
     try {
