@@ -140,7 +140,7 @@ function ask(lab: LibvirtLab, cable: (typeof CABLES)[number], from: string, to: 
 }
 
 function setup(interfaces: readonly MappedInterface[], cable: (typeof CABLES)[number]): Setup {
-  if (interfaces[0]!.via === 'bridge') {
+  if (interfaces[0]?.via === 'bridge') {
     return {
       path: 'bridge',
       ports: [...interfaces.map((m) => m.guest), 'ext'].map((p) => readTraceBridgePort(p)),
