@@ -119,7 +119,8 @@ export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
   };
   if (kind === 'macvlan') {
     const { values, positionals } = parseCommandLine(rest, MACVLAN_WHY);
-    if (positionals.length > 0) throw usageError(`unexpected argument ${quote(positionals[0]!)}`);
+    const [extra] = positionals;
+    if (extra !== undefined) throw usageError(`unexpected argument ${quote(extra)}`);
     if (values.hairpin && values.wire !== undefined && values.wire !== 'hairpin') {
       throw usageError(`--hairpin contradicts --wire ${values.wire}`);
     }
@@ -143,7 +144,8 @@ export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
     q = values;
   } else {
     const { values, positionals } = parseCommandLine(rest, BRIDGE_WHY);
-    if (positionals.length > 0) throw usageError(`unexpected argument ${quote(positionals[0]!)}`);
+    const [extra] = positionals;
+    if (extra !== undefined) throw usageError(`unexpected argument ${quote(extra)}`);
     if (values.trust.length > 0) throw usageError('--trust-guest-rx-filters is a macvlan option');
     if (values.compare) throw usageError('--compare is a macvlan option (it adds the bridge path beside it)');
     topology = { kind, ports: (values.port.length > 0 ? values.port : ['a', 'b', 'ext']).map(readTraceBridgePort) };
