@@ -224,7 +224,8 @@ export function compare(
   if (unmapped.length === 0) {
     const left = kernelDrops.map((d) => `${d.reason} in ${d.fn}`);
     for (const d of modelDrops) {
-      const at = left.indexOf(d.kernel!);
+      if (d.kernel === null) continue; // none is: unmapped is empty
+      const at = left.indexOf(d.kernel);
       if (at >= 0) left.splice(at, 1);
       else differences.push(`the model drops it at ${d.hop} (${d.reason}); the kernel has no ${d.kernel} for it`);
     }
