@@ -196,7 +196,10 @@ function splitThen(argv: readonly string[]): [string[], ...string[][]] {
   const parts: [string[], ...string[][]] = [part];
   for (const word of argv) {
     if (word !== THEN) part.push(word);
-    else parts.push((part = []));
+    else {
+      part = [];
+      parts.push(part);
+    }
   }
   return parts;
 }
