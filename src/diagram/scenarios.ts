@@ -93,7 +93,7 @@ function senderName(kind: SenderKind): string {
 /** The unicast row's destination: the sibling when an endpoint sends (ext when it has none), else a. */
 function unicastTarget(kind: SenderKind, endpoints: readonly EndpointConfig[]): string {
   if (kind !== 'endpoint') return 'a';
-  return endpoints.length > 1 ? endpoints[1]!.name : EXT;
+  return endpoints[1]?.name ?? EXT;
 }
 
 function destinationMac(dst: string, macs: ReadonlyMap<string, Mac>): Mac {

@@ -106,11 +106,11 @@ export class MacvlanLab extends ModelLab {
     this.macvlan.bindNodes();
     const wireName = options.wire === 'direct' ? EXT : TOWARD_LOWER;
     // A guest behind a tapyard with VLANs: station ── tapyard (access) ── (trunk) the macvtap.
-    const served = options.endpoints.filter((e) => e.vlan !== undefined);
     const port = (e: VlanEndpointConfig) => (e.vlan === undefined ? e.name : `${e.name}-mvt`);
     this.network.add('macvlan', this.macvlan, [...options.endpoints.map(port), wireName, HOST]);
-    for (const e of served) {
-      const vid = e.vlan!;
+    for (const e of options.endpoints) {
+      const vid = e.vlan;
+      if (vid === undefined) continue;
       this.network.add(`tapyard-${e.name}`, new CrossConnect(), [e.name, TAPYARD_WIRE], {
         vlan: {
           proto: EtherType.VLAN,

@@ -64,7 +64,8 @@ function parseBatch(text: string) {
     .trim()
     .split(/\n(?=\[)/)
     .map((part) => JSON.parse(part) as unknown[]);
-  const link = (links as IpLink[])[0]!;
+  const [link] = links as IpLink[];
+  if (link === undefined) throw new Error('ip link show printed no link'); // the caller says it in a sentence
   const groups = ((maddrs as IpMaddr[])[0]?.maddr ?? []).flatMap((m) => (m.link === undefined ? [] : [m.link]));
   return { mac: link.address, flags: link.flags, multicast: groups.map((g) => g.toLowerCase()) };
 }
