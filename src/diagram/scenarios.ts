@@ -137,7 +137,7 @@ export function modeDiagram(mode: MacvlanMode, sender: SenderKind): ModeDiagram 
           : path === 'hostmv'
             ? new MacvlanLab({ endpoints: fixEndpoints, wire: 'switch' })
             : new MacvlanLab({ endpoints, wire: path as Wire });
-      const journey = lab.send(sender, probeFrame(destinationMac(dst, lab.macs), lab.macs.get(sender)!));
+      const journey = lab.send(sender, probeFrame(destinationMac(dst, lab.macs), lab.mac(sender)));
       const topology =
         path === 'bridge'
           ? ['bridge', ...[...endpoints.map((e) => e.name), EXT].flatMap((name) => ['--port', name])]

@@ -297,7 +297,7 @@ export function runProbes(setup: Setup, q: Question): { macs: ReadonlyMap<string
   // One lab for the whole exchange: what the switches learn from the ARP request decides
   // where the replies go, as in the kernel.
   const frames = probes(q, lab.macs).map((p) => {
-    const bytes = probeFrame(p.dst, lab.macs.get(p.from)!, p.etherType);
+    const bytes = probeFrame(p.dst, lab.mac(p.from), p.etherType);
     const journey = lab.send(p.from, bytes);
     const copies: Record<string, number> = {};
     for (const d of journey.deliveries) copies[d.station] = (copies[d.station] ?? 0) + 1;
