@@ -599,8 +599,8 @@ export class VhostUserPort implements Port {
 
   /** Start or stop a ring as the front-end's settings now say; a sentence when it cannot start. */
   private refresh(q: Queue): string | null {
-    const { memory } = this;
-    const { addresses } = q;
+    const memory = this.memory;
+    const addresses = q.addresses;
     if (memory === null || addresses === null || !q.started || !q.enabled) {
       q.ring.stop();
       this.arm();

@@ -416,7 +416,7 @@ const CANDIDATES: readonly Candidate[] = [
     change: 'turn on all-multicast on the macvtap (ip link set MACVTAP allmulticast on)',
     apply(setup, q) {
       if (!isMulticastQuestion(q) || setup.path !== 'macvtap' || !isEndpoint(setup, q.to)) return null;
-      if (setup.endpoints.find((e) => e.name === q.to)!.allmulti) return null;
+      if (setup.endpoints.find((e) => e.name === q.to)?.allmulti) return null;
       return { setup: withEndpoints(setup, (e) => (e.name === q.to ? { ...e, allmulti: true } : e)), question: q };
     },
   },
