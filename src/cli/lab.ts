@@ -9,7 +9,7 @@ import { TapyardError } from '../error.js';
 import { quote } from '../grammar/quote.js';
 import { usageError } from '../grammar/value.js';
 import { type IpLink, iprouteJson, namespaces } from '../kernel/iproute.js';
-import { findLab, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
+import { findLab, forwarderRecord, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
 import { bringUpLab } from '../lab/up.js';
 import { fromLibvirtCommand } from './from-libvirt.js';
 import { onStopSignal } from './process-guard.js';
@@ -123,9 +123,8 @@ function describe(lab: LabState, existing: ReadonlySet<string>): string {
   }
   for (const [key, value] of lab.lines) {
     if (key !== 'FORWARDER') continue;
-    // The lab file is ours but lives in a shared directory: a line without a pid reads as not running.
-    const [name, pid] = value.split(':');
-    const running = pid !== undefined && /^\d+$/.test(pid) && spawnSync('kill', ['-0', pid]).status === 0;
+    const { name, pid } = forwarderRecord(value);
+    const running = pid !== null && spawnSync('kill', ['-0', String(pid)]).status === 0;
     lines.push(`  forwarder ${name}: pid ${pid ?? 'unknown'}, ${running ? 'running' : 'not running'}`);
   }
   return lines.join('\n');

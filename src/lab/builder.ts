@@ -505,6 +505,12 @@ export function readLabState(id: string): LabState | null {
   return { id, name: get('LAB_NAME') ?? id, ready: get('LAB_READY') === '1', lines };
 }
 
+/** A FORWARDER line of a state file, NAME:PID:LOG; a part the line lost (cut short) is null. */
+export function forwarderRecord(value: string): { name: string; pid: number | null; log: string | null } {
+  const [name = '', pid, log] = value.split(':');
+  return { name, pid: pid !== undefined && /^\d+$/.test(pid) ? Number(pid) : null, log: log ?? null };
+}
+
 export function listLabs(): LabState[] {
   let files: string[];
   try {
@@ -564,8 +570,9 @@ export function teardown(id: string): string[] {
   const said: string[] = [];
   for (const [key, value] of state.lines) {
     if (key !== 'FORWARDER') continue;
-    const [fname, pid, log] = value.split(':') as [string, string, string];
-    stop(Number(pid), `ty-${id}-`, 'SIGINT');
+    const { name: fname, pid, log } = forwarderRecord(value);
+    if (pid !== null) stop(pid, `ty-${id}-`, 'SIGINT');
+    if (log === null) continue;
     try {
       const text = readFileSync(log, 'utf8').trim().split('\n');
       said.push(...text.slice(-3).map((l) => `forwarder ${fname}: ${l.replace(/^tapyard: /, '')}`));
