@@ -530,12 +530,13 @@ export function findLab(nameOrId: string): LabState {
   const labs = listLabs();
   const byId = labs.find((l) => l.id === nameOrId);
   if (byId !== undefined) return byId;
-  const [named, ...more] = labs.filter((l) => l.name === nameOrId);
-  if (named !== undefined && more.length === 0) return named;
-  if (named !== undefined)
+  const named = labs.filter((l) => l.name === nameOrId);
+  const [only] = named;
+  if (only !== undefined && named.length === 1) return only;
+  if (only !== undefined)
     throw new TapyardError(
       'EUSAGE',
-      `${1 + more.length} labs are named ${nameOrId} (ids ${[named, ...more].map((l) => l.id).join(', ')}): say which id`,
+      `${named.length} labs are named ${nameOrId} (ids ${named.map((l) => l.id).join(', ')}): say which id`,
     );
   throw new TapyardError('EUSAGE', `no lab ${nameOrId} here (see: tapyard lab status)`);
 }
