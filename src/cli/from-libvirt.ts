@@ -99,7 +99,8 @@ export async function fromLibvirtCommand(argv: string[]): Promise<number> {
   for (const u of lab.unmapped) lines.push(`  not mapped: interface ${u.index}, ${u.libvirt}: ${u.why}`);
   for (const r of replies) {
     lines.push('', `=== ${r.from} <-> ${r.to} ===`);
-    lines.push(r.vlan !== null ? `No: ${r.vlan}.` : render(r.answer!));
+    // A reply has an answer, or the VLAN sentence that stands for one.
+    lines.push(r.answer !== null ? render(r.answer) : `No: ${r.vlan}.`);
   }
   console.log(lines.join('\n'));
   return 0;

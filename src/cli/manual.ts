@@ -192,8 +192,9 @@ export function bashCompletion(top: CommandHelp, commands: readonly CommandHelp[
   const topWords = [...names, 'help', ...helpOptions(top.help).map((o) => `--${o.name}`), '--help'];
   const cases = commands.map((c) => {
     const options = helpOptions(c.help);
-    const valued = options.filter((o) => o.shape !== null);
-    const values = valued.map((o) => `        --${o.name}) ${valueCompletion(o.shape!)}; return ;;`);
+    const values = options.flatMap((o) =>
+      o.shape === null ? [] : [`        --${o.name}) ${valueCompletion(o.shape)}; return ;;`],
+    );
     const subcommands = helpSubcommands(c.name, c.help);
     const first =
       subcommands.length === 0
