@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { TapyardError } from '../error.js';
+import { lookup } from '../grammar/lookup.js';
 import { quote } from '../grammar/quote.js';
 import { packageRoot } from '../package-root.js';
 import { addonPath, tapio } from '../port/native.js';
@@ -105,11 +106,11 @@ async function main(argv: string[]): Promise<number> {
       console.log(help());
       return 0;
     }
-    const command = COMMANDS[topic];
+    const command = lookup(COMMANDS, topic);
     if (command === undefined) throw unknown(topic);
     return command.run(['--help']);
   }
-  const command = COMMANDS[name];
+  const command = lookup(COMMANDS, name);
   if (command === undefined) throw unknown(name);
   // A model question or a help text holds nothing open: a stop signal ends it at once, status 0.
   if (command.stops === undefined) onStopSignal(() => process.exit(0));

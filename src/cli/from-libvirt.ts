@@ -99,7 +99,8 @@ export async function fromLibvirtCommand(argv: string[]): Promise<number> {
   for (const u of lab.unmapped) lines.push(`  not mapped: interface ${u.index}, ${u.libvirt}: ${u.why}`);
   for (const r of replies) {
     lines.push('', `=== ${r.from} <-> ${r.to} ===`);
-    lines.push(r.vlan !== null ? `No: ${r.vlan}.` : render(r.answer!));
+    // A reply has an answer, or the VLAN sentence that stands for one.
+    lines.push(r.answer !== null ? render(r.answer) : `No: ${r.vlan}.`);
   }
   console.log(lines.join('\n'));
   return 0;
@@ -140,7 +141,7 @@ function ask(lab: LibvirtLab, cable: (typeof CABLES)[number], from: string, to: 
 }
 
 function setup(interfaces: readonly MappedInterface[], cable: (typeof CABLES)[number]): Setup {
-  if (interfaces[0]!.via === 'bridge') {
+  if (interfaces[0]?.via === 'bridge') {
     return {
       path: 'bridge',
       ports: [...interfaces.map((m) => m.guest), 'ext'].map((p) => readTraceBridgePort(p)),

@@ -9,7 +9,7 @@ import { TapyardError } from '../error.js';
 import { quote } from '../grammar/quote.js';
 import { usageError } from '../grammar/value.js';
 import { type IpLink, iprouteJson, namespaces } from '../kernel/iproute.js';
-import { findLab, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
+import { findLab, forwarderRecord, LAB_ID, type LabState, listLabs, newLabId, teardown } from '../lab/builder.js';
 import { bringUpLab } from '../lab/up.js';
 import { fromLibvirtCommand } from './from-libvirt.js';
 import { onStopSignal } from './process-guard.js';
@@ -94,7 +94,8 @@ function down(argv: string[]): number {
 
 function status(argv: string[]): number {
   if (argv.length > 1) throw usageError('lab status takes at most one lab name or id');
-  const labs = argv.length === 1 ? [findLab(argv[0]!)] : listLabs();
+  const [which] = argv;
+  const labs = which !== undefined ? [findLab(which)] : listLabs();
   if (labs.length === 0) {
     console.log('no labs');
     return 0;
@@ -122,22 +123,23 @@ function describe(lab: LabState, existing: ReadonlySet<string>): string {
   }
   for (const [key, value] of lab.lines) {
     if (key !== 'FORWARDER') continue;
-    const [name, pid] = value.split(':');
-    const running = spawnSync('kill', ['-0', pid!]).status === 0;
-    lines.push(`  forwarder ${name}: pid ${pid}, ${running ? 'running' : 'not running'}`);
+    const { name, pid } = forwarderRecord(value);
+    const running = pid !== null && spawnSync('kill', ['-0', String(pid)]).status === 0;
+    lines.push(`  forwarder ${name}: pid ${pid ?? 'unknown'}, ${running ? 'running' : 'not running'}`);
   }
   return lines.join('\n');
 }
 
 function exec(argv: string[]): number {
   const [which, role, ...command] = argv;
-  if (which === undefined || role === undefined || command.length === 0)
+  const [program] = command;
+  if (which === undefined || role === undefined || program === undefined)
     throw usageError('usage: tapyard lab exec NAME|ID ROLE CMD...');
   const lab = findLab(which);
   const roles = lab.lines.filter(([k]) => k === 'NS_CREATED').map(([, ns]) => ns.slice(`ty-${lab.id}-`.length));
   if (!roles.includes(role)) throw usageError(`lab ${lab.name} has no namespace ${quote(role)} (${roles.join(', ')})`);
   if (!LAB_ID.test(lab.id)) throw usageError(`bad lab id ${quote(lab.id)}`);
   const r = spawnSync('ip', ['netns', 'exec', `ty-${lab.id}-${role}`, ...command], { stdio: 'inherit' });
-  if (r.error !== undefined) throw new TapyardError('ELAB', `cannot run ${quote(command[0]!)}: ${r.error.message}`);
+  if (r.error !== undefined) throw new TapyardError('ELAB', `cannot run ${quote(program)}: ${r.error.message}`);
   return r.status ?? 1;
 }

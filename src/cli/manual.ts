@@ -41,10 +41,10 @@ export function helpOptions(help: string): HelpOption[] {
     const shape = word !== undefined && isShape(word) ? word : null;
     // A flag without a value has its help after the padding: `--switch bridge[,...]` alone is a heading.
     if (shape === null && !/ {2,}/.test(line.trimStart())) continue;
-    if (seen.has(name!)) continue;
-    seen.add(name!);
+    if (name === undefined || seen.has(name)) continue;
+    seen.add(name);
     const text = shape === null ? [word, rest].filter((s) => s !== undefined).join(' ') : (rest ?? '');
-    options.push({ name: name!, short: short ?? null, shape, help: text.trim() });
+    options.push({ name, short: short ?? null, shape, help: text.trim() });
   }
   return options;
 }
@@ -54,8 +54,8 @@ export function helpSubcommands(command: string, help: string): string[] {
   const words = new Set<string>();
   const usage = new RegExp(`^(?:usage:)?\\s+tapyard ${command} ([a-z][a-z0-9-]*)\\b`);
   for (const line of help.split('\n')) {
-    const m = usage.exec(line);
-    if (m !== null) words.add(m[1]!);
+    const word = usage.exec(line)?.[1];
+    if (word !== undefined) words.add(word);
   }
   return [...words];
 }
@@ -101,7 +101,7 @@ function section(heading: string): string {
   if (/^options$/i.test(text)) return '.SH OPTIONS';
   if (/^examples?\b/i.test(text)) {
     const note = /\((.*)\)$/.exec(text)?.[1];
-    return note === undefined ? '.SH EXAMPLES' : `.SH EXAMPLES\n${roff(note[0]!.toUpperCase() + note.slice(1))}.`;
+    return note === undefined ? '.SH EXAMPLES' : `.SH EXAMPLES\n${roff(note.charAt(0).toUpperCase() + note.slice(1))}.`;
   }
   return `.SS ${roff(text)}`;
 }
@@ -148,8 +148,10 @@ export function manPage(command: CommandHelp, version: string): string {
     if (block.kind === 'usage') {
       out.push('.SH SYNOPSIS', '.nf', ...block.lines.map((l) => roff(l.replace(/^usage: /, '').trimStart())), '.fi');
     } else if (block.kind === 'heading') {
-      out.push(section(block.lines[0]!));
-      described ||= out.at(-1)!.startsWith('.SH');
+      // A heading block holds its one line (blocks() starts a new one for each).
+      const heading = section(block.lines.join(' '));
+      out.push(heading);
+      described ||= heading.startsWith('.SH');
     } else if (block.kind === 'prose') {
       const text = block.lines.join(' ');
       if (text.startsWith('Exit status:')) {
@@ -190,8 +192,9 @@ export function bashCompletion(top: CommandHelp, commands: readonly CommandHelp[
   const topWords = [...names, 'help', ...helpOptions(top.help).map((o) => `--${o.name}`), '--help'];
   const cases = commands.map((c) => {
     const options = helpOptions(c.help);
-    const valued = options.filter((o) => o.shape !== null);
-    const values = valued.map((o) => `        --${o.name}) ${valueCompletion(o.shape!)}; return ;;`);
+    const values = options.flatMap((o) =>
+      o.shape === null ? [] : [`        --${o.name}) ${valueCompletion(o.shape)}; return ;;`],
+    );
     const subcommands = helpSubcommands(c.name, c.help);
     const first =
       subcommands.length === 0

@@ -163,16 +163,15 @@ function exitStatus({ config, port, outcome }: SendRun, interrupted: boolean, sa
     say(`tapyard: the ${port.device} refused ${refused} of the frames (see refused lines)`);
     return 1;
   }
-  if (outcome.expectationMet === false && interrupted) {
+  // expectationMet is false only when there was an --expect to meet.
+  const expect = config.expect;
+  if (outcome.expectationMet === false && expect !== null && interrupted) {
     // Stopped before its time was up: the wait was cut short, not answered (status 0, as after any signal).
-    say(
-      `tapyard: interrupted after ${outcome.seconds.toFixed(1)} s: ` +
-        `no frame matched --expect '${config.expect!.text}' yet`,
-    );
+    say(`tapyard: interrupted after ${outcome.seconds.toFixed(1)} s: no frame matched --expect '${expect.text}' yet`);
     return 0;
   }
-  if (outcome.expectationMet === false) {
-    say(`tapyard: no frame matched --expect '${config.expect!.text}' within ${config.timeoutS} s of the last frame`);
+  if (outcome.expectationMet === false && expect !== null) {
+    say(`tapyard: no frame matched --expect '${expect.text}' within ${config.timeoutS} s of the last frame`);
     return EXIT_NOT_MET;
   }
   return 0;

@@ -43,11 +43,11 @@ async function run(argv: string[]): Promise<number> {
         : await verifyFrames(forLab.topology, forLab.frames, forLab.cannot);
   }
   if (config.json) {
-    const each = traced.map((t) => toJson({ ...t, topology: lab.description, stations }));
+    const each = traced.map((t) => ({ afterS: t.afterS, json: toJson({ ...t, topology: lab.description, stations }) }));
     const out =
       each.length === 1
-        ? each[0]
-        : { topology: lab.description, frames: each.map((f, i) => ({ afterS: traced[i]!.afterS, ...f })) };
+        ? each[0]?.json
+        : { topology: lab.description, frames: each.map(({ afterS, json }) => ({ afterS, ...json })) };
     console.log(JSON.stringify(verify === undefined ? out : { ...out, verify }, null, 2));
   } else {
     const blocks = traced.map((t, i) => {

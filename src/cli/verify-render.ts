@@ -32,6 +32,7 @@ export function renderVerification(v: Verification, frames: readonly ModelFrame[
     "  whose skb is on a device in the lab's namespaces are read from skb:kfree_skb)",
   );
   v.frames.forEach((f, i) => {
+    // v.frames were sent from `frames`, one for one, so the index always holds one.
     const model = frames.find((m) => m.name === f.name) ?? frames[i]!;
     const target = model.to;
     const lost = target !== null && (model.copies[target] ?? 0) === 0;
@@ -68,7 +69,8 @@ const WIDTH = 110;
 
 /** Lines of at most WIDTH columns, continued under the text after the label (`model:  `). */
 function wrap(line: string): string[] {
-  const indent = /^ *(?:(?:model|kernel|copies): +|[✓✗] )?/.exec(line)![0].length;
+  // The pattern matches the empty string too, so it always matches.
+  const indent = /^ *(?:(?:model|kernel|copies): +|[✓✗] )?/.exec(line)?.[0].length ?? 0;
   const out: string[] = [];
   let rest = line;
   while (rest.length > WIDTH) {

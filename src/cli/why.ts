@@ -4,7 +4,7 @@
 //
 // The command line is read by src/config/why.ts, through trace's declarations.
 
-import { GUEST_KEYS, readWhyConfig, whyHelp } from '../config/why.js';
+import { GROUP, readWhyConfig, whyHelp } from '../config/why.js';
 import { BROADCAST, formatMac, type Mac, parseMac } from '../mac.js';
 import { LINUX_DEFAULT_GROUPS } from '../sim/topology.js';
 import {
@@ -48,10 +48,10 @@ async function run(argv: string[]): Promise<number> {
     to: config.to,
     dst: config.dst === undefined ? null : destination(config.dst),
   };
-  const answers = [why(setup, question)];
+  const answers: [Answer, ...Answer[]] = [why(setup, question)];
   if (config.compare) answers.push(why(bridgeTwin(setup as MacvtapSetup), question));
   // The prediction prints first: building the lab and watching the kernel take a few seconds.
-  if (!config.json) console.log(answers.length === 1 ? render(answers[0]!) : renderCompare(answers));
+  if (!config.json) console.log(answers.length === 1 ? render(answers[0]) : renderCompare(answers));
   let verify: Verification | undefined;
   let sent: ModelFrame[] = [];
   if (config.verify) {
@@ -70,8 +70,8 @@ async function run(argv: string[]): Promise<number> {
 function destination(text: string): string | Mac {
   if (text === 'broadcast') return BROADCAST;
   const [name, g] = text.split('=', 2) as [string, string | undefined];
-  if (name === 'ipv4-mcast') return GUEST_KEYS.groups.parse(g ?? '224.0.0.1', '--dst')[0]!;
-  if (name === 'ipv6-mcast') return GUEST_KEYS.groups.parse(g ?? 'ff02::1', '--dst')[0]!;
+  if (name === 'ipv4-mcast') return GROUP.parse(g ?? '224.0.0.1', '--dst');
+  if (name === 'ipv6-mcast') return GROUP.parse(g ?? 'ff02::1', '--dst');
   return parseMac(text) ?? text;
 }
 
@@ -92,7 +92,7 @@ function questionText(a: Answer): string {
 /** Lines of at most WIDTH columns, continued under the text's own indent plus `hang`. */
 const WIDTH = 110;
 function wrap(line: string, hang: number): string[] {
-  const indent = /^ */.exec(line)![0].length;
+  const indent = line.search(/[^ ]|$/);
   const out: string[] = [];
   let rest = line;
   while (rest.length > WIDTH) {
@@ -154,12 +154,13 @@ export function render(a: Answer): string {
   return lines.flatMap((l) => wrap(l, hang(l))).join('\n');
 }
 
-function renderCompare(answers: Answer[]): string {
-  const names = answers[0]!.frames.map((f) => f.name);
+function renderCompare(answers: readonly [Answer, ...Answer[]]): string {
+  const names = answers[0].frames.map((f) => f.name);
   const width = Math.max(...names.map((n) => n.length));
-  const cell = (a: Answer, i: number) => (a.frames[i]!.reached ? 'arrives' : 'lost').padEnd(14);
+  // Both paths answer the same question, so their frames come in the same order.
+  const cell = (a: Answer, i: number) => (a.frames[i]?.reached ? 'arrives' : 'lost').padEnd(14);
   const lines = [
-    `Question: ${questionText(answers[0]!)}`,
+    `Question: ${questionText(answers[0])}`,
     '',
     `${''.padEnd(width)}  ${answers.map((a) => `${a.path} path`.padEnd(14)).join('')}`.trimEnd(),
     ...names.map((n, i) => `${n.padEnd(width)}  ${answers.map((a) => cell(a, i)).join('')}`.trimEnd()),

@@ -86,7 +86,8 @@ export interface ForwardConfig {
 export function readForwardConfig(argv: readonly string[]): ForwardConfig | null {
   const { values, positionals } = parseCommandLine(argv, FORWARD_FLAGS);
   if (values.help) return null;
-  if (positionals.length > 0) throw usageError(`forward takes no argument ${quote(positionals[0]!)}`);
+  const [extra] = positionals;
+  if (extra !== undefined) throw usageError(`forward takes no argument ${quote(extra)}`);
   const specs = values.port;
   if (specs.length < 2) {
     // A malformed spec is the better sentence to give.
@@ -94,9 +95,9 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     throw usageError('forward needs at least two --port NAME=KIND:TARGET');
   }
   const defaultKind = specs.length === 2 ? 'cross' : 'hub';
-  const [kindText, ...switchParts] = values.switch === undefined ? [defaultKind] : values.switch.split(',');
-  if (!(SWITCH_KINDS as readonly string[]).includes(kindText!)) {
-    throw usageError(`--switch ${quote(kindText!)} is not a switch (${SWITCH_KINDS.join(', ')})`);
+  const [kindText = defaultKind, ...switchParts] = values.switch === undefined ? [] : values.switch.split(',');
+  if (!(SWITCH_KINDS as readonly string[]).includes(kindText)) {
+    throw usageError(`--switch ${quote(kindText)} is not a switch (${SWITCH_KINDS.join(', ')})`);
   }
   const kind = kindText as SwitchKind;
   const ports = specs.map((spec) => parsePortSpec(values.offload ? withOffload(spec) : spec, kind));

@@ -76,13 +76,15 @@ export function readLabUp(argv: readonly string[]): LabUpConfig | null {
   if (values.ipv6) t = { ...t, ipv6: true };
   if (values.mq) t = { ...t, multiQueue: true };
   if (values.hostMacvlan) {
-    const address = needLower('host-macvlan').address;
+    const lower = needLower('host-macvlan');
+    const { address } = lower;
     if (address === null)
       throw usageError(`--host-macvlan: lab ${t.name} gives the hypervisor no address on the lower`);
-    t = { ...t, lower: { ...t.lower!, address: null }, hostMacvlan: { mode: 'bridge', address } };
+    t = { ...t, lower: { ...lower, address: null }, hostMacvlan: { mode: 'bridge', address } };
   }
   if (values.guests !== undefined) {
     if (what !== 'guests') throw usageError('--guests is for lab up guests');
+    // readTopologyFile refuses a lab without guests.
     const template = t.guests[0]!;
     t = {
       ...t,
@@ -95,11 +97,10 @@ export function readLabUp(argv: readonly string[]): LabUpConfig | null {
       })),
     };
   }
-  if (values.on !== undefined)
-    t = { ...t, guests: t.guests.map((g) => (g.kind === 'vm' ? { ...g, via: values.on! } : g)) };
-  if (values.accel !== undefined) t = { ...t, guests: t.guests.map((g) => ({ ...g, accel: values.accel! })) };
-  if (values.backend !== undefined)
-    t = { ...t, guests: t.guests.map((g) => (g.kind === 'vm' ? { ...g, backend: values.backend! } : g)) };
+  const { on, accel, backend } = values;
+  if (on !== undefined) t = { ...t, guests: t.guests.map((g) => (g.kind === 'vm' ? { ...g, via: on } : g)) };
+  if (accel !== undefined) t = { ...t, guests: t.guests.map((g) => ({ ...g, accel })) };
+  if (backend !== undefined) t = { ...t, guests: t.guests.map((g) => (g.kind === 'vm' ? { ...g, backend } : g)) };
   return { topology: t, kind: isKind ? what : null, id: values.id, modeGiven: values.mode !== undefined };
 }
 

@@ -139,11 +139,13 @@ export function readSwitchRole(kind: SwitchKind, o: Options): SwitchRole {
   const table = SWITCH_ROLES[kind];
   if (table === null) return null;
   const role = o.takeOne(roleKey(table));
+  // roleKey only takes a role the table has.
+  const ownKeys = Object.values(table.keys[role] ?? {});
   // A key that belongs to another role of this switch is named as such.
   for (const [other, keys] of Object.entries(table.keys)) {
     if (other === role) continue;
     for (const k of Object.values(keys)) {
-      const mine = Object.values(table.keys[role]!).some((m) => m.name === k.name);
+      const mine = ownKeys.some((m) => m.name === k.name);
       if (!mine && o.has(k.name)) throw usageError(`${o.where}: ${k.name} is for role=${other}, not role=${role}`);
     }
   }
@@ -173,7 +175,7 @@ export function switchConfig(
 ): SwitchConfig {
   // A role that only one port may have: name the first two that claim it.
   const once = (role: string) => {
-    const which = roles.flatMap((r, i) => (r?.role === role ? [names[i]!] : []));
+    const which = names.filter((_, i) => roles[i]?.role === role);
     if (which.length > 1) throw usageError(`two ports have role=${role} (${which[0]} and ${which[1]})`);
     return which.length;
   };

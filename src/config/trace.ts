@@ -123,9 +123,9 @@ export function readTraceConfig(argv: readonly string[]): TraceConfig | null {
   }
   const [first, ...later] = splitThen(rest);
   const then = later.map(readSend);
-  if (kind === 'macvlan' || kind === 'bridge') refuseOtherTopology(kind, first!);
+  if (kind === 'macvlan' || kind === 'bridge') refuseOtherTopology(kind, first);
   if (kind === 'macvlan') {
-    const { values, positionals } = parseCommandLine(first!, MACVLAN_FLAGS);
+    const { values, positionals } = parseCommandLine(first, MACVLAN_FLAGS);
     noPositionals(positionals);
     if (values.hairpin && values.wire !== undefined && values.wire !== 'hairpin') {
       throw usageError(`--hairpin contradicts --wire ${values.wire}`);
@@ -142,7 +142,7 @@ export function readTraceConfig(argv: readonly string[]): TraceConfig | null {
     });
   }
   if (kind === 'bridge') {
-    const { values, positionals } = parseCommandLine(first!, BRIDGE_FLAGS);
+    const { values, positionals } = parseCommandLine(first, BRIDGE_FLAGS);
     noPositionals(positionals);
     const ports = (values.port.length > 0 ? values.port : ['p1', 'p2', 'p3']).map(readTraceBridgePort);
     const names = ports.map((p) => p.name);
@@ -169,13 +169,14 @@ export function refuseOtherTopology(
   const names = (f: Flags) => new Set(Object.values(f).map((x) => `--${x.name}`));
   const own = names(mine);
   for (const word of argv) {
-    const flag = word.split('=')[0]!;
+    const flag = word.split('=', 1)[0] ?? word;
     if (!own.has(flag) && names(other).has(flag)) throw usageError(`${flag} is not a ${kind} option`);
   }
 }
 
 function noPositionals(positionals: readonly string[]): void {
-  if (positionals.length > 0) throw usageError(`unexpected argument ${quote(positionals[0]!)}`);
+  const [extra] = positionals;
+  if (extra !== undefined) throw usageError(`unexpected argument ${quote(extra)}`);
 }
 
 type FrameValues = {
@@ -190,11 +191,15 @@ type FrameValues = {
 };
 
 /** The words of each frame: before the first --then (with the topology), and after each. */
-function splitThen(argv: readonly string[]): string[][] {
-  const parts: string[][] = [[]];
+function splitThen(argv: readonly string[]): [string[], ...string[][]] {
+  let part: string[] = [];
+  const parts: [string[], ...string[][]] = [part];
   for (const word of argv) {
-    if (word === THEN) parts.push([]);
-    else parts[parts.length - 1]!.push(word);
+    if (word !== THEN) part.push(word);
+    else {
+      part = [];
+      parts.push(part);
+    }
   }
   return parts;
 }
@@ -254,9 +259,9 @@ function readMdbEntry(entry: string, ports: readonly string[]): TraceMdbEntry {
   if (port !== 'host' && !ports.includes(port))
     throw usageError(`--mdb ${quote(entry)}: no bridge port named ${port} (nor host)`);
   const v4 = parseIpv4(groupText);
-  const v6 = v4 === null ? parseIpv6(groupText) : null;
-  if (v4 === null && v6 === null) throw usageError(`--mdb ${quote(entry)}: '${groupText}' is not an IP group`);
-  const group = v4 !== null ? Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff) : v6!;
+  const group =
+    v4 !== null ? Uint8Array.of(v4 >>> 24, (v4 >>> 16) & 0xff, (v4 >>> 8) & 0xff, v4 & 0xff) : parseIpv6(groupText);
+  if (group === null) throw usageError(`--mdb ${quote(entry)}: '${groupText}' is not an IP group`);
   return { group, port, permanent };
 }
 
@@ -315,7 +320,7 @@ export function readTraceBridgePort(text: string): BridgePortConfig {
 function parseHex(text: string): Uint8Array {
   const clean = text.replace(/[\s:.-]/g, '');
   if (!/^([0-9a-fA-F]{2})+$/.test(clean)) throw usageError('--hex must be pairs of hex digits');
-  return Uint8Array.from(clean.match(/../g)!.map((b) => Number.parseInt(b, 16)));
+  return Uint8Array.from(Buffer.from(clean, 'hex'));
 }
 
 export type { SourceRef };

@@ -55,13 +55,14 @@ export function vlanConfig(
   ports: readonly { name: string; vlan: VlanPortConfig | null }[],
   proto: VlanProtoName,
 ): VlanConfig | null {
-  const aware = ports.filter((p) => p.vlan !== null);
-  if (aware.length === 0) return null;
+  const aware = ports.find((p) => p.vlan !== null);
+  if (aware === undefined) return null;
+  const vlans = ports.flatMap((p) => (p.vlan === null ? [] : [p.vlan]));
   const plain = ports.find((p) => p.vlan === null);
   if (plain !== undefined)
     throw usageError(
-      `port ${plain.name} has no vlan= or trunk=, but ${aware[0]!.name} has: ` +
+      `port ${plain.name} has no vlan= or trunk=, but ${aware.name} has: ` +
         'when one port is VLAN-aware, every port needs to say its VLANs',
     );
-  return Object.freeze({ proto: VLAN_PROTOS[proto], ports: Object.freeze(ports.map((p) => p.vlan!)) });
+  return Object.freeze({ proto: VLAN_PROTOS[proto], ports: Object.freeze(vlans) });
 }

@@ -1,6 +1,7 @@
 // `tapyard why`'s command line: the topology through trace's declarations (the same endpoint
 // and bridge-port keys as forward), the guests behind stations, and the question.
 
+import { u32 } from '../frame/bytes.js';
 import { type Flags, flagHelp, HELP_FLAG, onOff, parseCommandLine, repeated, valued } from '../grammar/argv.js';
 import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
 import { key, keyHelp, Options } from '../grammar/keys.js';
@@ -21,7 +22,7 @@ import {
 } from './trace.js';
 
 /** A group as a MAC, or as an IPv4/IPv6 multicast address (mapped the way the NIC sees it). */
-const group: ValueType<Mac> = {
+export const GROUP: ValueType<Mac> = {
   shape: 'GROUP',
   parse(value, where) {
     const m = parseMac(value);
@@ -30,14 +31,14 @@ const group: ValueType<Mac> = {
     if (v4 !== null && v4 >>> 28 === 0xe) return ipv4MulticastMac(v4);
     const v6 = parseIpv6(value);
     if (v6 !== null && v6[0] === 0xff) {
-      return ipv6MulticastMac(((v6[12]! << 24) | (v6[13]! << 16) | (v6[14]! << 8) | v6[15]!) >>> 0);
+      return ipv6MulticastMac(u32(v6, 12));
     }
     throw usageError(`${where} must be a group MAC or a multicast address, not ${quote(value)}`);
   },
 };
 
 export const GUEST_KEYS = {
-  groups: key('groups', list(group), [] as readonly Mac[], 'groups the guest joined, besides 224.0.0.1 and ff02::1'),
+  groups: key('groups', list(GROUP), [] as readonly Mac[], 'groups the guest joined, besides 224.0.0.1 and ff02::1'),
   allmulti: key('allmulti', flag, false, 'the guest asked for all multicast'),
   promisc: key('promisc', flag, false, 'the guest is promiscuous'),
 } as const;
@@ -118,7 +119,8 @@ export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
   };
   if (kind === 'macvlan') {
     const { values, positionals } = parseCommandLine(rest, MACVLAN_WHY);
-    if (positionals.length > 0) throw usageError(`unexpected argument ${quote(positionals[0]!)}`);
+    const [extra] = positionals;
+    if (extra !== undefined) throw usageError(`unexpected argument ${quote(extra)}`);
     if (values.hairpin && values.wire !== undefined && values.wire !== 'hairpin') {
       throw usageError(`--hairpin contradicts --wire ${values.wire}`);
     }
@@ -142,7 +144,8 @@ export function readWhyConfig(argv: readonly string[]): WhyConfig | null {
     q = values;
   } else {
     const { values, positionals } = parseCommandLine(rest, BRIDGE_WHY);
-    if (positionals.length > 0) throw usageError(`unexpected argument ${quote(positionals[0]!)}`);
+    const [extra] = positionals;
+    if (extra !== undefined) throw usageError(`unexpected argument ${quote(extra)}`);
     if (values.trust.length > 0) throw usageError('--trust-guest-rx-filters is a macvlan option');
     if (values.compare) throw usageError('--compare is a macvlan option (it adds the bridge path beside it)');
     topology = { kind, ports: (values.port.length > 0 ? values.port : ['a', 'b', 'ext']).map(readTraceBridgePort) };

@@ -93,7 +93,7 @@ function senderName(kind: SenderKind): string {
 /** The unicast row's destination: the sibling when an endpoint sends (ext when it has none), else a. */
 function unicastTarget(kind: SenderKind, endpoints: readonly EndpointConfig[]): string {
   if (kind !== 'endpoint') return 'a';
-  return endpoints.length > 1 ? endpoints[1]!.name : EXT;
+  return endpoints[1]?.name ?? EXT;
 }
 
 function destinationMac(dst: string, macs: ReadonlyMap<string, Mac>): Mac {
@@ -137,7 +137,7 @@ export function modeDiagram(mode: MacvlanMode, sender: SenderKind): ModeDiagram 
           : path === 'hostmv'
             ? new MacvlanLab({ endpoints: fixEndpoints, wire: 'switch' })
             : new MacvlanLab({ endpoints, wire: path as Wire });
-      const journey = lab.send(sender, probeFrame(destinationMac(dst, lab.macs), lab.macs.get(sender)!));
+      const journey = lab.send(sender, probeFrame(destinationMac(dst, lab.macs), lab.mac(sender)));
       const topology =
         path === 'bridge'
           ? ['bridge', ...[...endpoints.map((e) => e.name), EXT].flatMap((name) => ['--port', name])]

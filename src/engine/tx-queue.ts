@@ -16,6 +16,7 @@ const REWRITE_SLOT = 1536;
  * ingress waits for. It stops reading at the first and reads again when the last one drains.
  */
 export class Feeders {
+  /** Per port number; every port has its cell from the start. */
   private readonly waits: number[];
 
   constructor(
@@ -27,7 +28,7 @@ export class Feeders {
   }
 
   hold(ingress: number): void {
-    if (this.waits[ingress]++ === 0) this.ports[ingress]!.setReading(false);
+    if (this.waits[ingress]!++ === 0) this.ports[ingress]!.setReading(false);
   }
 
   release(ingress: number): void {

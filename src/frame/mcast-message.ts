@@ -4,7 +4,7 @@
 // through the bridge model; the conformance tests send the same bytes through a Linux bridge.
 
 import { ipv4MulticastMac, ipv6MulticastMac, type Mac } from '../mac.js';
-import { EMPTY_BYTES } from './bytes.js';
+import { EMPTY_BYTES, u32 } from './bytes.js';
 import { checksumWithField, ipv6PseudoHeaderSum } from './checksum.js';
 import { EtherType, emitEthernet } from './ethernet.js';
 import { emitIgmp, GroupRecordType, IgmpField, type IgmpRepr, IgmpType, igmpLength } from './igmp.js';
@@ -64,7 +64,7 @@ export function linkLocalFor(mac: Mac): Ipv6Address {
 /** The Ethernet group an IP group maps to. */
 export function groupMac(group: Ipv4Address | Ipv6Address): Mac {
   if (!isIpv6Group(group)) return ipv4MulticastMac(group);
-  return ipv6MulticastMac(((group[12]! << 24) | (group[13]! << 16) | (group[14]! << 8) | group[15]!) >>> 0);
+  return ipv6MulticastMac(u32(group, 12));
 }
 
 /**

@@ -86,8 +86,8 @@ export class Options {
   }
 
   takeOne<T>(k: Key<T>): T {
-    if (!this.given.has(k.name)) return k.fallback;
-    const text = this.given.get(k.name)!;
+    const text = this.given.get(k.name);
+    if (text === undefined) return k.fallback;
     this.given.delete(k.name);
     const where = `${this.where}: ${k.name}`;
     if (text === null) {

@@ -257,14 +257,14 @@ async function runBpftrace(
   const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', program], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  child.stdin!.on('error', () => {});
-  const stopOnExit = () => child.stdin!.end();
+  child.stdin.on('error', () => {});
+  const stopOnExit = () => child.stdin.end();
   process.once('exit', stopOnExit);
   let format = '';
   let names = new Map<number, string>();
   let inFormat = true;
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
@@ -280,7 +280,7 @@ async function runBpftrace(
       clearTimeout(timer);
       reject(failure(code === 97 ? 'found no tracefs to mount' : `exited (status ${code})`));
     });
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (inFormat) {
         if (line === '--- end of format') {
           inFormat = false;
@@ -297,7 +297,7 @@ async function runBpftrace(
       if (exited !== null) {
         clearTimeout(timer);
         reject(failure(`exited (status ${exited[1]})`));
-        child.stdin!.end();
+        child.stdin.end();
         return;
       }
       onLine(line, names);
@@ -306,13 +306,13 @@ async function runBpftrace(
   try {
     await ready;
   } catch (err) {
-    child.stdin!.end();
+    child.stdin.end();
     process.removeListener('exit', stopOnExit);
     throw err;
   }
   return async () => {
     process.removeListener('exit', stopOnExit);
-    child.stdin!.end();
+    child.stdin.end();
     await exited;
   };
 }

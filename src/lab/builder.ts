@@ -136,6 +136,7 @@ function labKit(t: Topology, o: BuildOptions, file: string): LabKit {
 }
 
 function recordBasics({ t, o, id, record }: LabKit): void {
+  // readTopologyFile refuses a lab without guests.
   const first = t.guests[0]!;
   record('LAB_ID', id);
   record('LAB_NAME', t.name);
@@ -414,12 +415,10 @@ async function bootVm(
   const built = spawnSync(join(root, 'scripts', 'vm', 'build-guest'), { encoding: 'utf8', cwd: root });
   if (built.status !== 0)
     throw new TapyardError('ELAB', `the VM guest cannot be built: ${built.stderr.trim().split('\n').at(-1)}`);
-  const [kernel, initrd] = built.stdout
-    .trim()
-    .split('\n')
-    .at(-1)!
-    .split(' ')
-    .map((p) => join(root, p));
+  // Its last line names the kernel and the initrd, relative to the package.
+  const [kernel, initrd] = (built.stdout.trim().split('\n').at(-1) ?? '').split(' ').map((p) => join(root, p));
+  if (kernel === undefined || initrd === undefined)
+    throw new TapyardError('ELAB', 'the VM guest build did not name its kernel and initrd');
   const dir = mkdtempSync(`/tmp/ty-${o.id}-vm.`);
   o.record('VM_DIR', dir);
   const hv = `ty-${o.id}-hv`;
@@ -432,12 +431,15 @@ async function bootVm(
       encoding: 'utf8',
     })
       .trim()
-      .split('\n')[0]!;
+      .split('\n')[0];
+    if (queue === undefined || queue === '') throw new TapyardError('ELAB', `${o.wire} has no macvtap queue`);
     const dev = execFileSync('ip', ['netns', 'exec', hv, 'cat', `/sys/class/net/${o.wire}/macvtap/${queue}/dev`], {
       encoding: 'utf8',
     }).trim();
-    const [major, minor] = dev.split(':');
-    execFileSync('mknod', ['-m', '600', join(dir, 'tap'), 'c', major!, minor!]);
+    const [, major, minor] = /^(\d+):(\d+)$/.exec(dev) ?? [];
+    if (major === undefined || minor === undefined)
+      throw new TapyardError('ELAB', `${o.wire} has no character device number (its dev file reads '${dev}')`);
+    execFileSync('mknod', ['-m', '600', join(dir, 'tap'), 'c', major, minor]);
     fd = openSync(join(dir, 'tap'), 'r+');
     rmSync(join(dir, 'tap'));
     nic[1] = 'tap,id=n0,fd=3';
@@ -448,12 +450,13 @@ async function bootVm(
   const argv = [
     'qemu-system-x86_64',
     ...['-accel', o.accel, '-m', '256', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none'],
-    ...['-no-reboot', '-daemonize', '-pidfile', join(dir, 'qemu.pid'), '-kernel', kernel!, '-initrd', initrd!],
+    ...['-no-reboot', '-daemonize', '-pidfile', join(dir, 'qemu.pid'), '-kernel', kernel, '-initrd', initrd],
     ...['-append', `console=ttyS0 quiet panic=-1 ty.ip=${o.address}`],
     ...['-chardev', `socket,id=ser0,path=${dir}/console.sock,server=on,wait=off,logfile=${dir}/console.log`],
     ...['-serial', 'chardev:ser0', ...nic],
   ];
   const all = [...wrap, ...argv];
+  // all holds at least qemu's own argv.
   const r = spawnSync(all[0]!, all.slice(1), {
     encoding: 'utf8',
     stdio: ['ignore', 'ignore', 'pipe', ...(fd === null ? [] : [fd])],
@@ -502,6 +505,12 @@ export function readLabState(id: string): LabState | null {
   return { id, name: get('LAB_NAME') ?? id, ready: get('LAB_READY') === '1', lines };
 }
 
+/** A FORWARDER line of a state file, NAME:PID:LOG; a part the line lost (cut short) is null. */
+export function forwarderRecord(value: string): { name: string; pid: number | null; log: string | null } {
+  const [name = '', pid, log] = value.split(':');
+  return { name, pid: pid !== undefined && /^\d+$/.test(pid) ? Number(pid) : null, log: log ?? null };
+}
+
 export function listLabs(): LabState[] {
   let files: string[];
   try {
@@ -522,8 +531,9 @@ export function findLab(nameOrId: string): LabState {
   const byId = labs.find((l) => l.id === nameOrId);
   if (byId !== undefined) return byId;
   const named = labs.filter((l) => l.name === nameOrId);
-  if (named.length === 1) return named[0]!;
-  if (named.length > 1)
+  const [only] = named;
+  if (only !== undefined && named.length === 1) return only;
+  if (only !== undefined)
     throw new TapyardError(
       'EUSAGE',
       `${named.length} labs are named ${nameOrId} (ids ${named.map((l) => l.id).join(', ')}): say which id`,
@@ -561,8 +571,9 @@ export function teardown(id: string): string[] {
   const said: string[] = [];
   for (const [key, value] of state.lines) {
     if (key !== 'FORWARDER') continue;
-    const [fname, pid, log] = value.split(':') as [string, string, string];
-    stop(Number(pid), `ty-${id}-`, 'SIGINT');
+    const { name: fname, pid, log } = forwarderRecord(value);
+    if (pid !== null) stop(pid, `ty-${id}-`, 'SIGINT');
+    if (log === null) continue;
     try {
       const text = readFileSync(log, 'utf8').trim().split('\n');
       said.push(...text.slice(-3).map((l) => `forwarder ${fname}: ${l.replace(/^tapyard: /, '')}`));

@@ -10,6 +10,7 @@
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import type { Cable } from '../config/topology.js';
 import { TapyardError } from '../error.js';
+import { lookup } from '../grammar/lookup.js';
 import type { MacvlanMode } from '../switch/macvlan.js';
 
 export interface MappedInterface {
@@ -61,11 +62,11 @@ function parseXml(text: string, file: string): Element {
   try {
     root = new DOMParser({
       onError: (level, message) => {
-        if (level !== 'warning') problem ??= message.split('\n')[0]!;
+        if (level !== 'warning') problem ??= firstLine(message);
       },
     }).parseFromString(text, 'text/xml').documentElement;
   } catch (err) {
-    problem ??= (err as Error).message.split('\n')[0]!;
+    problem ??= firstLine((err as Error).message);
   }
   if (problem !== null || root === null) throw new TapyardError('EUSAGE', `${file}: not XML: ${problem ?? 'empty'}`);
   return root;
@@ -75,6 +76,11 @@ function parseXml(text: string, file: string): Element {
  * An attribute, as text safe to put into a message and a YAML comment: a character reference can
  * put a newline (or an escape sequence) into an attribute, so control characters become '?'.
  */
+/** The first line of an XML parser's message (the rest repeats the document). */
+function firstLine(message: string): string {
+  return message.split('\n', 1)[0] ?? message;
+}
+
 function attr(e: Element | undefined, name: string): string | null {
   const v = e?.getAttribute(name) ?? null;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it replaces
@@ -96,10 +102,11 @@ export function readNetwork(text: string, file: string): [string, NetworkPath] {
   const mode = attr(forward, 'mode') ?? (forward === undefined ? 'isolated' : 'nat');
   const dev = attr(forward, 'dev') ?? (forward && attr(child(forward, 'interface'), 'dev')) ?? null;
   const hasBridge = attr(child(root, 'bridge'), 'name') !== null;
-  if (MODES[mode] !== undefined && !hasBridge) {
+  const macvtapMode = lookup(MODES, mode);
+  if (macvtapMode !== undefined && !hasBridge) {
     return [
       name,
-      { via: 'macvtap', mode: MODES[mode]!, dev, why: dev === null ? 'its <forward> names no device' : null },
+      { via: 'macvtap', mode: macvtapMode, dev, why: dev === null ? 'its <forward> names no device' : null },
     ];
   }
   if (mode === 'bridge' || (hasBridge && ['nat', 'route', 'open', 'isolated'].includes(mode))) {
@@ -164,7 +171,7 @@ export function fromLibvirt(
     if (tags.length === 1) {
       const id = Number(attr(tags[0], 'id'));
       if (!Number.isInteger(id) || id < 1 || id > 4094) {
-        skip(`<vlan><tag id='${attr(tags[0]!, 'id')}'/> is not a VLAN id from 1 to 4094`);
+        skip(`<vlan><tag id='${attr(tags[0], 'id')}'/> is not a VLAN id from 1 to 4094`);
         continue;
       }
       vlan = id;
@@ -196,8 +203,9 @@ function interfacePath(e: Element, networks: ReadonlyMap<string, NetworkPath>): 
     const m = attr(source, 'mode') || 'vepa';
     libvirt += ` dev='${dev ?? '?'}' mode='${m}'`;
     if (dev === null) return skip('it has no <source dev=...>: no NIC to put a macvtap on');
-    if (MODES[m] === undefined) return skip(`mode '${m}' is not a macvtap mode (vepa, bridge, private, passthrough)`);
-    return { libvirt, via: 'macvtap', mode: MODES[m]!, dev, why: null };
+    const mode = lookup(MODES, m);
+    if (mode === undefined) return skip(`mode '${m}' is not a macvtap mode (vepa, bridge, private, passthrough)`);
+    return { libvirt, via: 'macvtap', mode, dev, why: null };
   }
   if (type === 'bridge') {
     libvirt += ` bridge='${attr(source, 'bridge') ?? '?'}'`;

@@ -45,9 +45,12 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
   }
   const queues = existsSync(`${sys}/macvtap`) ? readdirSync(`${sys}/macvtap`) : [];
   if (queues.length === 0) throw fail('ENOTMACVTAP', `${ifname} is not a macvtap (it is ${describeDevice(ifname)})`);
-  const [major, minor] = readFileSync(`${sys}/macvtap/${queues[0]}/dev`, 'utf8').trim().split(':').map(Number);
+  const dev = readFileSync(`${sys}/macvtap/${queues[0]}/dev`, 'utf8').trim();
+  const [, major, minor] = /^(\d+):(\d+)$/.exec(dev)?.map(Number) ?? [];
+  if (major === undefined || minor === undefined)
+    throw fail('ENOTMACVTAP', `${ifname} has no character device number (its dev file reads '${dev}')`);
 
-  const others = openersOf(major!, minor!);
+  const others = openersOf(major, minor);
   if (others.length > 0 && !config.shared) {
     const who = others.map((o) => `${o.command} (pid ${o.pid})`).join(', ');
     throw fail(
@@ -58,7 +61,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
   }
   let fd: number;
   try {
-    fd = tapio().openMacvtap(major!, minor!);
+    fd = tapio().openMacvtap(major, minor);
   } catch (err) {
     if (isErrno(err, 'EPERM') || isErrno(err, 'EACCES'))
       throw fail('EPERM', `opening the macvtap ${ifname} needs root (CAP_MKNOD and CAP_NET_ADMIN)`);

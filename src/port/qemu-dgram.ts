@@ -38,7 +38,10 @@ export class QemuDgramPort extends QemuPortBase implements Port {
   constructor(config: QemuPortConfig, budget: number, warn: (sentence: string) => void) {
     super(config, budget, RING_BYTES, warn);
     this.path = config.path;
-    this.peerPath = config.peer!;
+    // config/ refuses proto=dgram without peer=; a caller of the library gets the same sentence.
+    if (config.peer === null)
+      throw new TapyardError('EUSAGE', `port ${config.name}: proto=dgram needs peer=PATH, QEMU's local.path`);
+    this.peerPath = config.peer;
     this.socketFile = config.path;
     this.device = `qemu dgram socket ${config.path}`;
     try {

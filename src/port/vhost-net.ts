@@ -136,7 +136,8 @@ export class NetQueues {
       available--;
       taken++;
       const segment = ring.firstSegment();
-      if (ring.reason !== null || (first === null && segment!.length < hdr)) {
+      // A chain collected without a reason has a first segment.
+      if (ring.reason !== null || segment === null || (first === null && segment.length < hdr)) {
         // A buffer the guest made wrong: returned unused, and the frame tries the next one.
         this.badRxBuffers++;
         this.badRxReason = ring.reason ?? 'a first segment shorter than the virtio-net header';
@@ -150,7 +151,7 @@ export class NetQueues {
           ring.unput(taken - 1);
           return VirtqReason.RX_NO_ROOM;
         }
-        first = { bytes: segment!.bytes, offset: segment!.offset };
+        first = { bytes: segment.bytes, offset: segment.offset };
         used = ring.writeChain(header, 0, hdr, 0);
       }
       const n = ring.writeChain(buf, off + VNET_HDR_LEN + frameDone, frame - frameDone, used);

@@ -599,15 +599,16 @@ export class VhostUserPort implements Port {
 
   /** Start or stop a ring as the front-end's settings now say; a sentence when it cannot start. */
   private refresh(q: Queue): string | null {
-    const want = this.memory !== null && q.addresses !== null && q.started && q.enabled;
-    if (!want) {
+    const memory = this.memory;
+    const addresses = q.addresses;
+    if (memory === null || addresses === null || !q.started || !q.enabled) {
       q.ring.stop();
       this.arm();
       return null;
     }
     if (q.ring.running) q.ring.stop();
     q.brokenSaid = false;
-    const sentence = q.ring.start(this.memory!, q.addresses!);
+    const sentence = q.ring.start(memory, addresses);
     this.arm();
     if (sentence !== null) return `queue ${q === this.queues[RX] ? RX : TX}: ${sentence}`;
     if (q === this.queues[TX]) this.scheduleTurn();

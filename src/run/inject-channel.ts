@@ -42,7 +42,7 @@ export function injectFrame(
   port: Port,
   frame: Uint8Array,
 ): Pick<InjectAnswer, 'tx' | 'drops' | 'queued'> {
-  const before = ports.map((p) => p.counters.snapshot());
+  const before = ports.map((p) => ({ p, was: p.counters.snapshot() }));
   const queuedBefore = forwarder.ledger().queued;
   // A batch of one, laid out as a port's ring: the frame after the headroom, and before it a
   // zeroed vnet header where the port has one (no offload work pending).
@@ -53,13 +53,13 @@ export function injectFrame(
   forwarder.onBatch(port, { buf, offsets, lengths, count: 1 });
   const tx: string[] = [];
   const drops: { port: string; reason: string }[] = [];
-  ports.forEach((p, i) => {
+  for (const { p, was } of before) {
     const now = p.counters.snapshot();
-    for (let n = now.txFrames - before[i]!.txFrames; n > 0; n--) tx.push(p.name);
+    for (let n = now.txFrames - was.txFrames; n > 0; n--) tx.push(p.name);
     for (const [reason, count] of Object.entries(now.drops)) {
-      for (let n = count - (before[i]!.drops[reason] ?? 0); n > 0; n--) drops.push({ port: p.name, reason });
+      for (let n = count - (was.drops[reason] ?? 0); n > 0; n--) drops.push({ port: p.name, reason });
     }
-  });
+  }
   return { tx, drops, queued: forwarder.ledger().queued - queuedBefore };
 }
 

@@ -62,12 +62,12 @@ export class QueueSet {
 
   /** Each port's banner line, as the first queue opened it. */
   banners(): string[] {
-    return this.queues[0]!.ports?.map((p) => p.banner) ?? [];
+    return this.queues[0]?.ports?.map((p) => p.banner) ?? [];
   }
 
   /** Each port's name and its device, for the report. */
   names(): { name: string; device: string }[] {
-    return this.config.ports.map((p, i) => ({ name: p.name, device: this.queues[0]!.ports?.[i]?.device ?? p.name }));
+    return this.config.ports.map((p, i) => ({ name: p.name, device: this.queues[0]?.ports?.[i]?.device ?? p.name }));
   }
 
   /** Every queue's latest counters; a queue that never sent any counts nothing. */

@@ -11,7 +11,8 @@ import { describePort, type Port } from '../port/port.js';
 import { assemble } from './assemble.js';
 import type { FromQueue, QueueSample, QueueWorkerData, ToQueue } from './queue-protocol.js';
 
-const main = parentPort!;
+if (parentPort === null) throw new Error('src/run/queue-worker.ts runs only as a worker thread');
+const main = parentPort;
 const { config, queue } = workerData as QueueWorkerData;
 const post = (message: FromQueue) => main.postMessage(message);
 

@@ -44,9 +44,10 @@ const DEFAULT_PORT = 49152; // the first of IANA's dynamic ports, as a sender's 
 export function readFrameSpec(text: string): FrameTemplate {
   const layers = readLayers(text, WHAT);
   const at = (kind: Layer['kind']) => layers.findIndex((l) => l.kind === kind);
-  const where = (i: number) => `${WHAT}, layer ${i + 1} (${layers[i]!.kind})`;
-  const need = (i: number, value: unknown, key: string, shape: string) => {
-    if (value === undefined) throw usageError(`${where(i)}: ${key}= is needed to send (${key}=${shape})`);
+  const where = (l: Layer, i: number) => `${WHAT}, layer ${i + 1} (${l.kind})`;
+  const needed = <T>(l: Layer, i: number, value: T | undefined, key: string, shape: string): T => {
+    if (value === undefined) throw usageError(`${where(l, i)}: ${key}= is needed to send (${key}=${shape})`);
+    return value;
   };
   const spec: FrameSpec = { eth: { dst: BROADCAST, src: 0 } };
   const tags: VlanTagSpec[] = [];
@@ -64,7 +65,7 @@ export function readFrameSpec(text: string): FrameTemplate {
           srcFromPort = false;
         }
         if (l.type !== undefined && hasNetwork)
-          throw usageError(`${where(i)}: type= is for a frame with no arp/ip layer`);
+          throw usageError(`${where(l, i)}: type= is for a frame with no arp/ip layer`);
         if (l.type !== undefined) spec.eth.etherType = l.type;
         if (l.pad !== undefined) spec.padTo = l.pad;
         break;
@@ -78,40 +79,39 @@ export function readFrameSpec(text: string): FrameTemplate {
         });
         break;
       case 'arp':
-        need(i, l.target, 'target', 'IPV4');
         spec.arp = {
           operation: l.op ?? 'request',
           senderIp: l.sender ?? 0,
-          targetIp: l.target!,
+          targetIp: needed(l, i, l.target, 'target', 'IPV4'),
           ...(l.senderMac === undefined ? {} : { senderMac: l.senderMac }),
           ...(l.targetMac === undefined ? {} : { targetMac: l.targetMac }),
         };
         break;
-      case 'ipv4':
-        need(i, l.src, 'src', 'IPV4');
-        need(i, l.dst, 'dst', 'IPV4');
+      case 'ipv4': {
+        const src = needed(l, i, l.src, 'src', 'IPV4');
+        const dst = needed(l, i, l.dst, 'dst', 'IPV4');
         if (l.proto !== undefined && hasTransport)
-          throw usageError(`${where(i)}: proto= is for a packet with no icmp/udp/tcp layer`);
-        spec.ipv4 = ipv4Spec(l);
+          throw usageError(`${where(l, i)}: proto= is for a packet with no icmp/udp/tcp layer`);
+        spec.ipv4 = ipv4Spec(l, src, dst);
         break;
-      case 'ipv6':
-        need(i, l.src, 'src', 'IPV6');
-        need(i, l.dst, 'dst', 'IPV6');
+      }
+      case 'ipv6': {
+        const src = needed(l, i, l.src, 'src', 'IPV6');
+        const dst = needed(l, i, l.dst, 'dst', 'IPV6');
         if (l.nh !== undefined && hasTransport)
-          throw usageError(`${where(i)}: nh= is for a packet with no icmpv6/udp/tcp layer`);
-        spec.ipv6 = ipv6Spec(l, ndType);
+          throw usageError(`${where(l, i)}: nh= is for a packet with no icmpv6/udp/tcp layer`);
+        spec.ipv6 = ipv6Spec(l, ndType, src, dst);
         break;
+      }
       case 'icmp':
       case 'icmpv6':
         spec.icmp = { type: l.type ?? 'echo-request', code: l.code ?? 0, identifier: l.id ?? 0, sequence: l.seq ?? 0 };
         break;
       case 'udp':
-        need(i, l.dport, 'dport', 'N');
-        spec.udp = { srcPort: l.sport ?? DEFAULT_PORT, dstPort: l.dport! };
+        spec.udp = { srcPort: l.sport ?? DEFAULT_PORT, dstPort: needed(l, i, l.dport, 'dport', 'N') };
         break;
       case 'tcp':
-        need(i, l.dport, 'dport', 'N');
-        spec.tcp = tcpSpec(l);
+        spec.tcp = tcpSpec(l, needed(l, i, l.dport, 'dport', 'N'));
         break;
       case 'text':
       case 'hex':
@@ -131,12 +131,13 @@ export function readFrameSpec(text: string): FrameTemplate {
 }
 
 type LayerOf<K extends Layer['kind']> = Extract<Layer, { kind: K }>;
+type Address<K extends 'ipv4' | 'ipv6'> = NonNullable<LayerOf<K>['src']>;
 
-/** An ipv4 layer whose src and dst are known to be there. */
-function ipv4Spec(l: LayerOf<'ipv4'>): FrameSpec['ipv4'] {
+/** An ipv4 layer, with the src and dst it has to have. */
+function ipv4Spec(l: LayerOf<'ipv4'>, src: Address<'ipv4'>, dst: Address<'ipv4'>): FrameSpec['ipv4'] {
   return {
-    src: l.src!,
-    dst: l.dst!,
+    src,
+    dst,
     ttl: l.ttl ?? 64,
     identification: l.id ?? 0,
     dscp: (l.tos ?? 0) >>> 2,
@@ -147,11 +148,11 @@ function ipv4Spec(l: LayerOf<'ipv4'>): FrameSpec['ipv4'] {
   };
 }
 
-/** An ipv6 layer whose src and dst are known to be there; ND: it carries neighbour discovery. */
-function ipv6Spec(l: LayerOf<'ipv6'>, nd: boolean): FrameSpec['ipv6'] {
+/** An ipv6 layer, with the src and dst it has to have; ND: it carries neighbour discovery. */
+function ipv6Spec(l: LayerOf<'ipv6'>, nd: boolean, src: Address<'ipv6'>, dst: Address<'ipv6'>): FrameSpec['ipv6'] {
   return {
-    src: l.src!,
-    dst: l.dst!,
+    src,
+    dst,
     hopLimit: l.hlim ?? (nd ? ND_HOP_LIMIT : 64),
     trafficClass: l.tc ?? 0,
     flowLabel: l.flow ?? 0,
@@ -159,11 +160,11 @@ function ipv6Spec(l: LayerOf<'ipv6'>, nd: boolean): FrameSpec['ipv6'] {
   };
 }
 
-/** A tcp layer whose dport is known to be there. */
-function tcpSpec(l: LayerOf<'tcp'>): FrameSpec['tcp'] {
+/** A tcp layer, with the dport it has to have. */
+function tcpSpec(l: LayerOf<'tcp'>, dstPort: number): FrameSpec['tcp'] {
   return {
     srcPort: l.sport ?? DEFAULT_PORT,
-    dstPort: l.dport!,
+    dstPort,
     flags: l.flags ?? 'S',
     seq: l.seq ?? 0,
     ack: l.ack ?? 0,

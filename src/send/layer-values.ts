@@ -6,6 +6,7 @@ import { ArpOperation } from '../frame/arp.js';
 import { Icmpv4Type, Icmpv6Type } from '../frame/icmp.js';
 import type { Ipv4Address, Ipv6Address } from '../frame/ip-address.js';
 import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
+import { lookup } from '../grammar/lookup.js';
 import { quote } from '../grammar/quote.js';
 import { usageError, type ValueType } from '../grammar/value.js';
 import { parseTcpFlags } from '../spec/tcp-flags.js';
@@ -38,7 +39,8 @@ function named(shape: string, names: Readonly<Record<string, number>>, max: numb
   return {
     shape,
     parse(text, where) {
-      if (Object.hasOwn(names, text)) return names[text]!;
+      const value = lookup(names, text);
+      if (value !== undefined) return value;
       const n = Number(text);
       if (!/^\d+$/.test(text) || n > max) throw bad(where, text, `one of ${list.join(', ')} or a number to ${max}`);
       return n;

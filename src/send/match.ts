@@ -87,10 +87,11 @@ function layerTests(l: Layer, where: string, tagIndex: number): Test[] {
       ];
     case 'ipv6': {
       const same = (a: Uint8Array, f: Frame, at: number) => a.every((b, i) => f.bytes[at + i] === b);
+      const { src, dst } = l;
       return [
         (f) => f.network === EtherType.IPV6,
-        ...(l.src === undefined ? [] : [(f: Frame) => same(l.src!, f, f.ipv6.srcOffset)]),
-        ...(l.dst === undefined ? [] : [(f: Frame) => same(l.dst!, f, f.ipv6.dstOffset)]),
+        ...(src === undefined ? [] : [(f: Frame) => same(src, f, f.ipv6.srcOffset)]),
+        ...(dst === undefined ? [] : [(f: Frame) => same(dst, f, f.ipv6.dstOffset)]),
         ...eq(l.hlim, (f) => f.ipv6.hopLimit),
         ...eq(l.tc, (f) => f.ipv6.trafficClass),
         ...eq(l.flow, (f) => f.ipv6.flowLabel),

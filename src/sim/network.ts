@@ -105,8 +105,7 @@ export class Network {
     const journey: Journey = { hops: [], deliveries: [] };
     type Copy = { node: string; port: number; path: string[]; bytes: Uint8Array; reason: string | null };
     const queue: Copy[] = [{ ...start, path: [], bytes, reason: null }];
-    while (queue.length > 0) {
-      const at = queue.shift()!;
+    for (let at = queue.shift(); at !== undefined; at = queue.shift()) {
       if (journey.hops.length >= MAX_HOPS)
         throw new TapyardError('ELOOP', `the frame is still being forwarded after ${MAX_HOPS} hops: a loop`);
       const node = this.nodes.get(at.node)!;
@@ -123,7 +122,8 @@ export class Network {
         drop: null,
       };
       journey.hops.push(hop);
-      const refused = node.vlan?.classify(at.port, frame) ?? null;
+      const { vlan } = node;
+      const refused = vlan?.classify(at.port, frame) ?? null;
       if (refused !== null) {
         hop.drop = refused;
         continue;
@@ -135,14 +135,14 @@ export class Network {
       const pruned: string[] = [];
       decision.outputs.forEach((p, i) => {
         const portName = node.ports[p]!;
-        const action = node.vlan?.action(p) ?? VlanAction.KEEP;
+        const action = vlan?.action(p) ?? VlanAction.KEEP;
         if (action === VlanAction.PRUNE) {
           pruned.push(portName);
           return;
         }
         const reason = node.passThrough && at.reason !== null ? at.reason : decision.reasons[i]!;
         hop.outputs.push({ port: portName, reason: decision.reasons[i]! });
-        const out = action === VlanAction.KEEP ? at.bytes : rewritten(node.vlan!, action, at.bytes);
+        const out = vlan === null || action === VlanAction.KEEP ? at.bytes : rewritten(vlan, action, at.bytes);
         const peer = this.cables.get(`${at.node}/${portName}`);
         if (peer === undefined) {
           const view = new EthernetView();
@@ -150,11 +150,12 @@ export class Network {
           journey.deliveries.push({ station: portName, reason, path, tags: tagsOf(view) });
         } else queue.push({ ...peer, path, bytes: out, reason });
       });
-      if (pruned.length > 0) {
+      // Only a VLAN-aware node prunes.
+      if (vlan !== null && pruned.length > 0) {
         hop.steps.push({
           at: at.node,
           reason: VlanReason.MEMBERS_ONLY,
-          detail: `vlan ${node.vlan!.vid}: not to ${pruned.join(', ')}`,
+          detail: `vlan ${vlan.vid}: not to ${pruned.join(', ')}`,
         });
         if (hop.outputs.length === 0 && hop.drop === null) hop.drop = VlanReason.NO_MEMBER_EGRESS;
       }

@@ -67,9 +67,16 @@ abstract class ModelLab {
     return [...this.macs.keys()];
   }
 
+  /** The MAC of STATION; one sentence when the lab has no station of that name. */
+  mac(station: string): Mac {
+    const mac = this.macs.get(station);
+    if (mac === undefined)
+      throw new TapyardError('EUSAGE', `no station named ${station} (stations: ${this.stations().join(', ')})`);
+    return mac;
+  }
+
   send(from: string, bytes: Uint8Array, trace = true): Journey {
-    if (!this.macs.has(from))
-      throw new TapyardError('EUSAGE', `no station named ${from} (stations: ${this.stations().join(', ')})`);
+    this.mac(from); // refuses a sender that is no station
     const journey = this.network.send(from, bytes, trace);
     const dst = readMac(bytes, 0);
     for (const d of journey.deliveries) d.kind = this.copyKind(d, dst, from);
@@ -106,11 +113,11 @@ export class MacvlanLab extends ModelLab {
     this.macvlan.bindNodes();
     const wireName = options.wire === 'direct' ? EXT : TOWARD_LOWER;
     // A guest behind a tapyard with VLANs: station ── tapyard (access) ── (trunk) the macvtap.
-    const served = options.endpoints.filter((e) => e.vlan !== undefined);
     const port = (e: VlanEndpointConfig) => (e.vlan === undefined ? e.name : `${e.name}-mvt`);
     this.network.add('macvlan', this.macvlan, [...options.endpoints.map(port), wireName, HOST]);
-    for (const e of served) {
-      const vid = e.vlan!;
+    for (const e of options.endpoints) {
+      const vid = e.vlan;
+      if (vid === undefined) continue;
       this.network.add(`tapyard-${e.name}`, new CrossConnect(), [e.name, TAPYARD_WIRE], {
         vlan: {
           proto: EtherType.VLAN,
@@ -162,9 +169,9 @@ export class MacvlanLab extends ModelLab {
   }
 
   protected copyKind(d: Delivery, dst: Mac): CopyKind {
-    const own = this.macs.get(d.station)!;
+    const own = this.mac(d.station);
     if (d.station === HOST || d.station === EXT) return stackKind(dst, [own]);
-    return macvlanKind(dst, d.reason, own, this.macs.get(HOST)!);
+    return macvlanKind(dst, d.reason, own, this.mac(HOST));
   }
 }
 
@@ -211,7 +218,7 @@ export class BridgeLab extends ModelLab {
   private readonly portMacs = new Map<string, Mac>();
 
   protected copyKind(d: Delivery, dst: Mac, from: string): CopyKind {
-    if (d.station !== HOST) return stackKind(dst, [this.macs.get(d.station)!]);
+    if (d.station !== HOST) return stackKind(dst, [this.mac(d.station)]);
     // The bridge's MAC is host (br_handle_frame); else what the ingress port's eth_type_trans said.
     const ingress = this.portMacs.get(from);
     return stackKind(dst, ingress === undefined ? [this.bridgeMac] : [this.bridgeMac, ingress]);

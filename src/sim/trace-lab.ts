@@ -2,6 +2,7 @@
 // to send through it: the semantic half of `tapyard trace` (names resolve to stations here).
 
 import { TapyardError } from '../error.js';
+import { u32 } from '../frame/bytes.js';
 import { EthernetView, EtherType, emitEthernet } from '../frame/ethernet.js';
 import { mcastMessageFrame } from '../frame/mcast-message.js';
 import { parseIpv4, parseIpv6 } from '../grammar/ip-address.js';
@@ -145,20 +146,22 @@ export function traceFrame(
   from: string | undefined,
   frame: TraceFrame,
 ): { from: string; bytes: Uint8Array } {
-  const sender = from ?? lab.stations()[0]!;
-  if (!lab.macs.has(sender)) throw usage(`--from ${sender} is not a station (${lab.stations().join(', ')})`);
+  const sender = from ?? lab.stations()[0];
+  const senderMac = sender === undefined ? undefined : lab.macs.get(sender);
+  if (sender === undefined || senderMac === undefined)
+    throw usage(`--from ${sender} is not a station (${lab.stations().join(', ')})`);
   if ('hex' in frame) {
     const err = new EthernetView().parse(frame.hex, 0, frame.hex.length);
     if (err !== null) throw usage(`--hex is not a valid Ethernet frame (${err})`);
     return { from: sender, bytes: frame.hex };
   }
   if ('mcast' in frame) {
-    const src = frame.src === undefined ? lab.macs.get(sender)! : station(lab.macs, frame.src, '--src');
+    const src = frame.src === undefined ? senderMac : station(lab.macs, frame.src, '--src');
     const dst = frame.dst === undefined ? undefined : destination(lab.macs, frame.dst);
     return { from: sender, bytes: mcastMessageFrame(frame.mcast, src, undefined, dst) };
   }
   const dst = frame.dst === undefined ? BROADCAST : destination(lab.macs, frame.dst);
-  const src = frame.src === undefined ? lab.macs.get(sender)! : station(lab.macs, frame.src, '--src');
+  const src = frame.src === undefined ? senderMac : station(lab.macs, frame.src, '--src');
   const bytes = new Uint8Array(MIN_FRAME + (frame.vlan === null ? 0 : 4));
   const tags = frame.vlan === null ? [] : [{ tpid: EtherType.VLAN, tci: frame.vlan }];
   const at = emitEthernet({ dst, src, tags, etherType: frame.etherType }, bytes, 0);
@@ -177,7 +180,7 @@ function destination(macs: ReadonlyMap<string, Mac>, text: string): Mac {
   if (name === 'ipv6-mcast') {
     const ip = parseIpv6(group ?? 'ff02::1');
     if (ip === null || ip[0] !== 0xff) throw usage(`--dst ${text}: '${group}' is not an IPv6 multicast group`);
-    return ipv6MulticastMac(((ip[12]! << 24) | (ip[13]! << 16) | (ip[14]! << 8) | ip[15]!) >>> 0);
+    return ipv6MulticastMac(u32(ip, 12));
   }
   return station(macs, text, '--dst');
 }

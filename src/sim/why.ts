@@ -297,7 +297,7 @@ export function runProbes(setup: Setup, q: Question): { macs: ReadonlyMap<string
   // One lab for the whole exchange: what the switches learn from the ARP request decides
   // where the replies go, as in the kernel.
   const frames = probes(q, lab.macs).map((p) => {
-    const bytes = probeFrame(p.dst, lab.macs.get(p.from)!, p.etherType);
+    const bytes = probeFrame(p.dst, lab.mac(p.from), p.etherType);
     const journey = lab.send(p.from, bytes);
     const copies: Record<string, number> = {};
     for (const d of journey.deliveries) copies[d.station] = (copies[d.station] ?? 0) + 1;
@@ -416,7 +416,7 @@ const CANDIDATES: readonly Candidate[] = [
     change: 'turn on all-multicast on the macvtap (ip link set MACVTAP allmulticast on)',
     apply(setup, q) {
       if (!isMulticastQuestion(q) || setup.path !== 'macvtap' || !isEndpoint(setup, q.to)) return null;
-      if (setup.endpoints.find((e) => e.name === q.to)!.allmulti) return null;
+      if (setup.endpoints.find((e) => e.name === q.to)?.allmulti) return null;
       return { setup: withEndpoints(setup, (e) => (e.name === q.to ? { ...e, allmulti: true } : e)), question: q };
     },
   },

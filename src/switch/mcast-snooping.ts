@@ -108,8 +108,9 @@ export class MulticastSnooping {
   private readonly otherQuerierUntil = new Float64Array(2);
   private readonly querierDelayUntil = new Float64Array(2);
   private readonly bridgeRouterUntil = new Float64Array(2);
-  /** Per protocol and bridge port: until when it is a router port by the queries it brought. */
-  private routerUntil: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
+  /** Per protocol and bridge port: until when it is a router port by the queries it brought. The
+   *  Float64Arrays here are indexed by a McastProto (0 or 1) and a bridge port, inside their sizes. */
+  private routerUntil: [Float64Array, Float64Array] = [new Float64Array(0), new Float64Array(0)];
   /** After classify: the protocol of the frame and its mdb row (-1: routers only). */
   proto: McastProto = McastProto.IPV4;
   row = -1;
@@ -143,7 +144,7 @@ export class MulticastSnooping {
   /** Whether bridge port `port` is a multicast router port for `proto` now. */
   isRouterPort(proto: McastProto, port: number): boolean {
     const mode = this.config.ports[port]!.router;
-    return mode === 2 || (mode === 1 && this.now() < this.routerUntil[proto]![port]!);
+    return mode === 2 || (mode === 1 && this.now() < this.routerUntil[proto][port]!);
   }
 
   /** br_multicast_is_router: the bridge device itself. */
@@ -357,7 +358,7 @@ export class MulticastSnooping {
     if (port === HOST_MEMBER) {
       if (this.config.router === 1) this.bridgeRouterUntil[proto] = now + QUERIER_INTERVAL_MS;
     } else if (this.config.ports[port]!.router === 1) {
-      this.routerUntil[proto]![port] = now + QUERIER_INTERVAL_MS;
+      this.routerUntil[proto][port] = now + QUERIER_INTERVAL_MS;
     }
     d.step('bridge', SnoopReason.QUERY);
   }

@@ -105,7 +105,7 @@ function groupsOf(text: string, ifname: string): string[] {
   for (const line of text.split('\n')) {
     const [, name, , , hex] = line.trim().split(/\s+/);
     if (name !== ifname || hex === undefined || !/^[0-9a-f]{12}$/.test(hex)) continue;
-    groups.push(hex.match(/../g)!.join(':'));
+    groups.push(hex.replace(/(..)(?!$)/g, '$1:'));
   }
   return groups;
 }

@@ -43,7 +43,7 @@ export function readHostFilter(ifname: string): HostFilter {
   for (const line of readFileSync('/proc/net/dev_mcast', 'utf8').split('\n')) {
     const [, name, , global, hex] = line.trim().split(/\s+/);
     if (name !== ifname || hex === undefined || hex.length !== 12) continue;
-    const mac = hex.match(/../g)!.join(':');
+    const mac = hex.replace(/..(?!$)/g, '$&:');
     multicast.push(mac);
     if (Number(global) > 0) staticMulticast.push(mac);
   }

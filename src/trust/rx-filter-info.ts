@@ -3,6 +3,7 @@
 // the filter onto a macvtap. tapyard builds it from what it can see of the guest: a network
 // namespace's interface (its flags and dev->mc list), or the built-in guest's own addresses.
 
+import { u32 } from '../frame/bytes.js';
 import { formatMac, ipv4MulticastMac, ipv6MulticastMac, type Mac } from '../mac.js';
 
 export type RxState = 'normal' | 'none' | 'all';
@@ -67,7 +68,7 @@ export function fromNetdev(name: string, state: NetdevState): RxFilterInfo {
 export function fromBuiltinGuest(name: string, mac: Mac, ipv6: Uint8Array | null): RxFilterInfo {
   const groups: Mac[] = [ipv4MulticastMac(0xe0_00_00_01)];
   if (ipv6 !== null) {
-    const low24 = (ipv6[13]! << 16) | (ipv6[14]! << 8) | ipv6[15]!;
+    const low24 = u32(ipv6, 12) & 0xff_ffff;
     groups.push(ipv6MulticastMac(1), ipv6MulticastMac(0xff00_0000 + low24));
   }
   return info({

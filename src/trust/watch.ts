@@ -42,11 +42,13 @@ export function trustLinks(config: ForwardConfig): TrustLink[] {
       );
     }
     const guest = sw === 'cross' ? 1 - i : pairedPort(i);
-    const kind = config.ports[guest]!.device.kind;
+    // readSwitchConfig gives a cross-connect two ports and pairs an even number.
+    const other = config.ports[guest]!;
+    const kind = other.device.kind;
     if (kind !== 'tap' && kind !== 'guest') {
       throw usageError(
         `port ${p.name}: trust-guest-rx-filters reads the guest's filter from a tap or a built-in guest; ` +
-          `${config.ports[guest]!.name} is a ${kind} port, whose filter tapyard cannot see`,
+          `${other.name} is a ${kind} port, whose filter tapyard cannot see`,
       );
     }
     links.push({ macvtap: i, guest });

@@ -32,12 +32,12 @@ export function startForward(
     netns === undefined
       ? spawn(launcher, argv, { stdio: ['pipe', 'pipe', 'inherit'] })
       : spawn('ip', ['netns', 'exec', netns, launcher, ...argv], { stdio: ['pipe', 'pipe', 'inherit'] });
-  child.stdin!.on('error', () => {}); // the forwarder is gone: 'close' below says so
+  child.stdin.on('error', () => {}); // the forwarder is gone: 'close' below says so
   const answers = new Map<number, (a: InjectAnswer) => void>();
   let nextId = 1;
   let pending = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
     pending += chunk;
     let at = pending.indexOf('\n');
     while (at >= 0) {
@@ -66,7 +66,7 @@ export function startForward(
     exited,
     inject: (port, frame) =>
       new Promise<InjectAnswer>((resolve, reject) => {
-        if (child.exitCode !== null || child.signalCode !== null || !child.stdin!.writable)
+        if (child.exitCode !== null || child.signalCode !== null || !child.stdin.writable)
           return reject(new TapyardError('EDEVGONE', 'the run has ended: nothing can be sent'));
         const id = nextId++;
         const timer = setTimeout(() => {
@@ -77,7 +77,7 @@ export function startForward(
           clearTimeout(timer);
           resolve(a);
         });
-        child.stdin!.write(`${JSON.stringify({ id, port, hex: Buffer.from(frame).toString('hex') })}\n`);
+        child.stdin.write(`${JSON.stringify({ id, port, hex: Buffer.from(frame).toString('hex') })}\n`);
       }),
   };
 }

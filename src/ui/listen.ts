@@ -14,10 +14,11 @@ export const listenAddress: ValueType<ListenAddress> = {
   shape: 'HOST:PORT',
   parse(text, where) {
     const m = /^([^:]+):(\d{1,5})$/.exec(text);
-    const port = m === null ? -1 : Number(m[2]);
-    if (m === null || port > 65535 || (m[1] !== 'localhost' && parseIpv4(m[1]!) === null)) {
+    const host = m?.[1];
+    const port = Number(m?.[2]);
+    if (host === undefined || port > 65535 || (host !== 'localhost' && parseIpv4(host) === null)) {
       throw usageError(`${where} must be an IPv4 address and a port such as 127.0.0.1:8080, not '${text}'`);
     }
-    return { host: m[1] === 'localhost' ? '127.0.0.1' : m[1]!, port };
+    return { host: host === 'localhost' ? '127.0.0.1' : host, port };
   },
 };

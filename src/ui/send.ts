@@ -5,7 +5,7 @@
 import { TapyardError } from '../error.js';
 import { EtherType, emitEthernet } from '../frame/ethernet.js';
 import { hexOrDecimal, integer, mac } from '../grammar/value.js';
-import { BROADCAST, parseMac } from '../mac.js';
+import { BROADCAST, type Mac } from '../mac.js';
 import type { InjectAnswer } from '../run/inject-channel.js';
 import type { UiTopology } from './topology.js';
 
@@ -20,7 +20,7 @@ export interface SendRequest {
 /** Ethernet's minimum frame size without the FCS. */
 const MIN_FRAME = 60;
 /** A locally administered sender, "ty": the frame is plainly not any station's own. */
-const DEFAULT_SRC = parseMac('02:74:79:00:00:01')!;
+const DEFAULT_SRC: Mac = 0x02_74_79_00_00_01;
 /** In the payload, so that a capture shows where the frame came from. */
 const MARK = new TextEncoder().encode('tapyard ui');
 

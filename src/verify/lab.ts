@@ -157,7 +157,8 @@ function addEndpoints(t: Extract<LabTopology, { kind: 'macvlan' }>, b: LabBuild,
     args.push('type', 'macvlan', 'mode', e.mode ?? 'vepa');
     if (e.nodst) args.push('flag', 'nodst');
     if (e.nopromisc) args.push('flag', 'nopromisc');
-    if ((e.sources ?? []).length > 0) args.push('macaddr', 'set', ...e.sources!.map(formatMac));
+    const sources = e.sources ?? [];
+    if (sources.length > 0) args.push('macaddr', 'set', ...sources.map(formatMac));
     ip(...args);
     if (e.up !== false) ip('-n', hv, 'link', 'set', name, 'up');
     if (e.allmulti) ip('-n', hv, 'link', 'set', name, 'allmulticast', 'on');

@@ -1,6 +1,7 @@
 // The two teaching views' models, as what the lab needs: the topology with every station's MAC,
 // the frames the model sent, and what the model said became of each.
 
+import { u16 } from '../frame/bytes.js';
 import { KERNEL_COUNTERPARTS } from '../kernel/counterparts.js';
 import type { Mac } from '../mac.js';
 import { countDeliveries, type Journey } from '../sim/network.js';
@@ -128,10 +129,10 @@ export function traceForLab(
     drops: journeyDrops(f.journey),
     lost: null,
   }));
-  for (const [i, f] of traced.entries())
-    if (f.bytes.length >= 14 && (f.bytes[12]! << 8) + f.bytes[13]! !== 0x88b5)
+  for (const f of frames)
+    if (f.bytes.length >= 14 && u16(f.bytes, 12) !== 0x88b5)
       cannot.push(
-        `${frames[i]!.name} as it is: the lab sends its addresses under ethertype 0x88b5, so IGMP, MLD and other ` +
+        `${f.name} as it is: the lab sends its addresses under ethertype 0x88b5, so IGMP, MLD and other ` +
           'protocols are not seen by the kernel as such',
       );
   let topology: LabTopology | null = null;

@@ -7,6 +7,7 @@
 // sees deliveries, in the kernel's own words, and every other drop of the frame is a loss.
 
 import { TapyardError } from '../error.js';
+import { u16 } from '../frame/bytes.js';
 import { ARRIVAL, counterpartText, KERNEL_COUNTERPARTS } from '../kernel/counterparts.js';
 import { type DropWatch, dropWatchUnavailable, type KernelDrop, netnsInode, watchDrops } from '../kernel/drop-watch.js';
 import { netnsPath, tapio } from '../port/native.js';
@@ -87,7 +88,7 @@ function isMarked(head: Uint8Array, tag: number, index: number): boolean {
 /** What the lab cannot do with these frames (tagged ones), one sentence each. */
 function unsendable(frames: readonly ModelFrame[]): string[] {
   return frames
-    .filter((f) => f.bytes.length >= 14 && (f.bytes[12]! << 8) + f.bytes[13]! === 0x8100)
+    .filter((f) => f.bytes.length >= 14 && u16(f.bytes, 12) === 0x8100)
     .map((f) => `${f.name}: a VLAN-tagged frame (the lab sends untagged frames only)`);
 }
 
@@ -109,7 +110,7 @@ export async function verifyFrames(
     lab = await buildKernelLab(topology);
     watch = await watchDrops(lab.namespaces);
     await canary(lab.namespaces[0]!, watch);
-    const sendable = frames.filter((f) => !(f.bytes.length >= 14 && (f.bytes[12]! << 8) + f.bytes[13]! === 0x8100));
+    const sendable = frames.filter((f) => !(f.bytes.length >= 14 && u16(f.bytes, 12) === 0x8100));
     const tag = (Math.random() * 0xffffffff) >>> 0;
     const out: VerifiedFrame[] = [];
     for (const [i, frame] of sendable.entries())
@@ -138,7 +139,8 @@ async function verifyOne(
   const seen: KernelDrop[] = [];
   let read = watch.drops.length;
   const collect = () => {
-    for (; read < watch.drops.length; read++) if (ours(watch.drops[read]!.head)) seen.push(watch.drops[read]!);
+    seen.push(...watch.drops.slice(read).filter((d) => ours(d.head)));
+    read = watch.drops.length;
   };
   const expected = Object.values(frame.copies).reduce((a, b) => a + b, 0);
   send(place.ns, place.dev, bytes);
@@ -224,7 +226,8 @@ export function compare(
   if (unmapped.length === 0) {
     const left = kernelDrops.map((d) => `${d.reason} in ${d.fn}`);
     for (const d of modelDrops) {
-      const at = left.indexOf(d.kernel!);
+      if (d.kernel === null) continue; // none is: unmapped is empty
+      const at = left.indexOf(d.kernel);
       if (at >= 0) left.splice(at, 1);
       else differences.push(`the model drops it at ${d.hop} (${d.reason}); the kernel has no ${d.kernel} for it`);
     }

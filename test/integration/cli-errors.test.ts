@@ -131,6 +131,9 @@ describe('tapyard forward refuses bad input in one sentence', () => {
       /port a: offload must be on or off, not 'maybe'/,
     ],
     [['teleport'], /unknown command 'teleport'/],
+    // A command is looked up among the commands, not among what every object inherits.
+    [['constructor'], /unknown command 'constructor'/],
+    [['help', 'toString'], /unknown command 'toString'/],
     // Nothing unknown is ignored, and nothing is opened before the whole command line is read.
     [['forward', '--port', 'a=tap:x,bogus=1', '--port', 'b=tap:y'], /port a: unknown option 'bogus'/],
     [

@@ -48,6 +48,12 @@ describe('interfaces that map', () => {
     ]);
     expect(direct.interfaces[0]).toMatchObject({ via: 'macvtap', mode: 'private' });
   });
+
+  test('a network whose forward mode is a name every object inherits is no macvtap mode', () => {
+    const [, path] = readNetwork("<network><name>n</name><forward mode='toString' dev='eth1'/></network>", 'net.xml');
+    expect(path.via).toBe('bridge');
+    expect(path.why).toMatch(/toString/);
+  });
 });
 
 describe('interfaces that do not map are named, with why', () => {
@@ -56,6 +62,8 @@ describe('interfaces that do not map are named, with why', () => {
     ["<interface type='network'><source network='default'/></interface>", /give its XML with --network FILE/],
     ["<interface type='direct'><source mode='vepa'/></interface>", /no <source dev=/],
     ["<interface type='direct'><source dev='eth0' mode='loud'/></interface>", /mode 'loud' is not a macvtap mode/],
+    // A mode is looked up among the modes, not among what every object inherits.
+    ["<interface type='direct'><source dev='eth0' mode='constructor'/></interface>", /'constructor' is not a macvtap/],
     ["<interface type='bridge'><source bridge='ovsbr'/><virtualport type='openvswitch'/></interface>", /Open vSwitch/],
     ["<interface type='bridge'><source bridge='br0'/><vlan><tag id='5000'/></vlan></interface>", /not a VLAN id/],
     ["<interface type='bridge' trustGuestRxFilters='yes'><source bridge='br0'/></interface>", /is for type='direct'/],
