@@ -316,6 +316,10 @@ describe('tapyard bench', () => {
           expect(s.percentiles.p50Ns).toBeLessThanOrEqual(s.percentiles.p99Ns);
           expect(s.percentiles.p99Ns).toBeLessThanOrEqual(s.percentiles.p999Ns);
           if (l.loadFraction !== null) expect(s.loadPerSecond).toBeGreaterThan(0);
+          // The forwarder paths ran side by side, in alternating sub-blocks; a kernel-only path alone.
+          const { latencySubBlocks, loadedLatencySubBlocks } = report.options;
+          const sideBySide = l.loadFraction === null ? latencySubBlocks : loadedLatencySubBlocks;
+          expect(s.subBlocks).toBe(l.path.startsWith('ref-') ? 1 : sideBySide);
         }
     });
 
@@ -390,8 +394,11 @@ describe('tapyard bench', () => {
     });
 
     it('took its labs down', async () => {
+      // A twin of each forwarder lab: the latency rounds run tapyard and the C loop side by side.
       expect(report.labs.map((l) => l.kind).sort()).toEqual([
         'bridge',
+        'bridge',
+        'macvtap',
         'macvtap',
         'ref-bridge',
         'ref-macvlan',
