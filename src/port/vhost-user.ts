@@ -23,6 +23,7 @@ import {
   type RxBatch,
 } from './port.js';
 import { removeOwnSocket } from './qemu-peer.js';
+import { REDIAL_MS } from './qemu-port-base.js';
 import { GuestMemory, type MemoryRegion } from './vhost-memory.js';
 import {
   encodeReply,
@@ -102,8 +103,6 @@ const TX = 1;
 const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
 /** Reads of the socket per wake-up (a message takes one or two). */
 const MESSAGE_READS_PER_TURN = 128;
-/** How often tapyard dials a QEMU that is not listening (yet, or again), with `client`. */
-const REDIAL_MS = 200;
 /** The frame is refused: no VM, or its receive queue is not running. */
 const ENOTCONN = constants.errno.ENOTCONN;
 
