@@ -243,7 +243,7 @@ function pollPid(find: () => number | undefined): number | null {
   return null;
 }
 
-/** Whether anything in PID's network namespace listens on TCP port 9229 (0x2411), the inspector's. */
+/** Whether anything in PID's network namespace listens on TCP port 9229 (0x240D), the inspector's. */
 function listensOn9229(pid: number): boolean {
   return ['tcp', 'tcp6'].some((table) =>
     readFileSync(`/proc/${pid}/net/${table}`, 'utf8')
@@ -251,7 +251,7 @@ function listensOn9229(pid: number): boolean {
       .slice(1)
       .some((line) => {
         const [, local, , state] = line.trim().split(/\s+/);
-        return local?.endsWith(':2411') === true && state === '0A'; // 0A: LISTEN
+        return local?.endsWith(':240D') === true && state === '0A'; // 0A: LISTEN
       }),
   );
 }
