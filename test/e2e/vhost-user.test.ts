@@ -1,7 +1,8 @@
 // A real QEMU VM attached to tapyard by vhost-user: the guest's virtio-net rings served from
 // tapyard over the shared guest memory, onto the macvtap and the bridged tap. Ping both ways,
 // 100 MB each way checked by md5, QEMU killed mid-transfer and a new one on the same socket, a
-// guest reboot; and a front-end that speaks the protocol wrong, which tapyard refuses and outlives.
+// guest reboot; and a front-end that speaks the protocol wrong, or sends absurd virtio-net headers,
+// which tapyard refuses (each by name) and outlives.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
