@@ -1,11 +1,11 @@
-// Signals from tapyard's first moment: SIGUSR1 never opens Node's debugger (a root door on
-// 127.0.0.1:9229), and every signal that would end the process ends the run one way (status 0,
-// final counters, the qemu socket file removed).
+// Signals from tapyard's first moment: SIGUSR1, sent to the launcher or to Node's own pid, never
+// opens Node's debugger (a root door on 127.0.0.1:9229), and every signal that would end the
+// process ends the run one way (status 0, final counters, the qemu socket file removed).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { ROOT } from '../helpers/lab.js';
 
@@ -199,4 +199,161 @@ test("a script's `tapyard forward & ... kill -INT $!` stops the run (INT ignored
   expect(run.stdout).toMatch(/ledger: .*\(balanced\)/);
   expect(run.stdout).toMatch(/exit 0\n$/);
   expect(existsSync(socket)).toBe(false);
+});
+
+// The tests above signal the launcher, which holds a signal until tapyard is ready: Node itself is
+// never signalled while it starts. These signal Node's own pid, found as soon as it exists.
+
+/** Wait MS without giving the event loop a turn (a timer's tick is too coarse here). */
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** The child processes of PID (the kernel lists them per thread). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+        .split(' ')
+        .filter((p) => p.trim() !== '')
+        .map(Number),
+    );
+  } catch {
+    return []; // gone already
+  }
+}
+
+/** Whether PID runs Node: it has exec'd it (a shell that forked it is not Node yet). */
+function runsNode(pid: number): boolean {
+  try {
+    return basename(readlinkSync(`/proc/${pid}/exe`)) === 'node';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first pid `find` gives, asked again and again (no sleep: Node's first milliseconds are what
+ * is tested) for up to 5 s; null if none came.
+ */
+function pollPid(find: () => number | undefined): number | null {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const pid = find();
+    if (pid !== undefined) return pid;
+  }
+  return null;
+}
+
+/** Whether anything in PID's network namespace listens on TCP port 9229 (0x240D), the inspector's. */
+function listensOn9229(pid: number): boolean {
+  return ['tcp', 'tcp6'].some((table) =>
+    readFileSync(`/proc/${pid}/net/${table}`, 'utf8')
+      .split('\n')
+      .slice(1)
+      .some((line) => {
+        const [, local, , state] = line.trim().split(/\s+/);
+        return local?.endsWith(':240D') === true && state === '0A'; // 0A: LISTEN
+      }),
+  );
+}
+
+/**
+ * A network namespace of the run's own, with its loopback up (where the inspector would listen):
+ * nothing else on this machine listens there. Unnamed, so it goes with the run's processes.
+ */
+const OWN_NETNS = ['--net', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh'];
+
+interface Output {
+  stdout: string;
+  stderr: string;
+}
+
+function collect(child: ReturnType<typeof spawn>): { out: Output; closed: Promise<number | null> } {
+  const out: Output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (d: Buffer) => {
+    out.stdout += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out.stderr += d.toString();
+  });
+  return { out, closed: new Promise((resolve) => child.once('close', (code) => resolve(code))) };
+}
+
+async function until(ok: () => boolean, ms: number): Promise<void> {
+  for (let i = 0; i < ms / 20 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Signal Node's pid AT ('exec': the moment it runs Node; a number: ms after `spawned`). */
+function signalNode(node: number, at: 'exec' | number, spawned: number): void {
+  if (at !== 'exec') pause(Math.max(0, spawned + at - Date.now()));
+  process.kill(node, 'SIGUSR1');
+}
+
+/** After the signal: tapyard gets ready, opens no inspector, and Node is the same process still. */
+async function expectNoInspector(node: number, out: Output): Promise<void> {
+  await until(() => /forwarding/.test(out.stderr) || !runsNode(node), 10_000);
+  expect(out.stderr).toMatch(/forwarding/);
+  await new Promise((r) => setTimeout(r, 300)); // the inspector opens on the loop's next turn
+  expect(listensOn9229(node)).toBe(false);
+  expect(out.stderr).not.toMatch(/Debugger|inspector|ws:\/\//i);
+  expect(runsNode(node)).toBe(true);
+}
+
+describe("SIGUSR1 to Node's own pid while it starts", () => {
+  // 'exec': the moment the launcher's child has become Node; a number: that many ms after the spawn.
+  const MOMENTS = ['exec', 10, 50, 150] as const;
+
+  test.each(MOMENTS)('at %s, under the launcher: no inspector, and the run ends as Ctrl-C ends it', async (at) => {
+    dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+    const socket = join(dir, 'vm.sock');
+    const spawned = Date.now();
+    const launcher = spawn('unshare', [
+      ...OWN_NETNS,
+      LAUNCHER,
+      'forward',
+      '--port',
+      `vm=qemu:${socket}`,
+      '--port',
+      'g=guest:10.9.0.2/24',
+    ]);
+    const { out, closed } = collect(launcher);
+    // unshare and sh exec, so the launcher keeps this pid; Node is its child.
+    const node = pollPid(() => childrenOf(launcher.pid!).find(runsNode));
+    try {
+      expect(node).not.toBeNull();
+      signalNode(node!, at, spawned);
+      await expectNoInspector(node!, out);
+    } finally {
+      launcher.kill('SIGINT');
+    }
+    expect(await closed).toBe(0);
+    expect(out.stdout).toMatch(/ledger: .*\(balanced\)/);
+    expect(existsSync(socket)).toBe(false);
+  });
+
+  test.each(MOMENTS)("at %s in a script's `tapyard forward &` (the launcher execs Node): no inspector", async (at) => {
+    dir = mkdtempSync(join(tmpdir(), 'ty-sig-'));
+    const socket = join(dir, 'vm.sock');
+    const spawned = Date.now();
+    // A shell without job control: its background job starts with SIGINT ignored, and the
+    // launcher then becomes Node itself (bin/tapyard): $! is Node's pid.
+    const script =
+      `"${LAUNCHER}" forward --port vm=qemu:${socket} --port g=guest:10.9.0.2/24 & ` +
+      'echo "pid $!"; wait $!; echo "exit $?"';
+    const shell = spawn('unshare', [...OWN_NETNS, '/bin/sh', '-c', script]);
+    const { out, closed } = collect(shell);
+    // unshare and sh exec, so the script's shell keeps this pid; $! is its child, Node once exec'd.
+    const node = pollPid(() => childrenOf(shell.pid!).find(runsNode));
+    try {
+      expect(node).not.toBeNull();
+      signalNode(node!, at, spawned);
+      await expectNoInspector(node!, out);
+      expect(out.stdout).toMatch(new RegExp(`^pid ${node}$`, 'm'));
+    } finally {
+      if (node !== null && runsNode(node)) process.kill(node, 'SIGINT');
+    }
+    expect(await closed).toBe(0);
+    expect(out.stdout).toMatch(/ledger: .*\(balanced\)/);
+    expect(out.stdout).toMatch(/exit 0\n$/);
+    expect(existsSync(socket)).toBe(false);
+  });
 });

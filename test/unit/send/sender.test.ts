@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { describe as describeFrame } from '../../../src/frame/describe.js';
 import { parseMac } from '../../../src/mac.js';
 import { GuestPort } from '../../../src/port/guest.js';
@@ -249,5 +249,44 @@ describe('a gap longer than a Node timer holds', () => {
     expect(o).toMatchObject({ planned: 2, sent: 1 });
     expect(lines).toHaveLength(1);
     expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
+  test('on a faked clock: the frame 30 days on goes out once the gap has passed, not before', async () => {
+    // Node's own timers and clock, faked: 30 days pass as the test says, and every timer the
+    // sender sets is seen (one above 2^31-1 ms would fire at once, with a TimeoutOverflowWarning).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'hrtime', 'Date'] });
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const port = new MemoryPort('m');
+      const sentAt: [number, number][] = [];
+      const events: SendEvents = { sent: (_b, i, at) => sentAt.push([i, at]), refused: () => {}, matched: () => {} };
+      const frames = [0, 1].map((i) => Uint8Array.from([...new Uint8Array(13), i]));
+      const gapMs = 30 * 86_400_000;
+      const run = runSend(port, { frames, times: [0, gapMs / 1000], interval: 0, count: 1 }, events, {
+        expect: null,
+        timeoutS: 1,
+        stop: never,
+      });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(port.sent.map((b) => b[13])).toEqual([0]);
+      // The wait is set, and no timer is longer than a Node timer holds.
+      const delays = () => timers.mock.calls.map((c) => c[1] ?? 0);
+      expect(delays().length).toBeGreaterThan(0);
+      expect(Math.max(...delays())).toBeLessThanOrEqual(2 ** 31 - 1);
+      await vi.advanceTimersByTimeAsync(gapMs - 1000);
+      expect(port.sent.map((b) => b[13])).toEqual([0]);
+      await vi.advanceTimersByTimeAsync(2000);
+      expect(port.sent.map((b) => b[13])).toEqual([0, 1]);
+      const o = await run;
+      expect(o).toMatchObject({ planned: 2, sent: 2 });
+      expect(o.drops).toEqual({});
+      expect(sentAt[1]![0]).toBe(1);
+      expect(sentAt[1]![1]).toBeGreaterThanOrEqual(gapMs / 1000);
+      expect(sentAt[1]![1]).toBeLessThan(gapMs / 1000 + 1);
+      expect(Math.max(...delays())).toBeLessThanOrEqual(2 ** 31 - 1);
+    } finally {
+      timers.mockRestore(); // back to the fake one, which useRealTimers then takes away
+      vi.useRealTimers();
+    }
   });
 });
