@@ -3,12 +3,12 @@
 // under load: tygen offers 64-byte frames at a fraction of the lab's load basis meanwhile, so the
 // probes queue behind real traffic as a guest's requests would.
 //
-// tapyard and the C loop are compared on two twin labs at once, one forwarder on each, probed in
-// short alternating sub-blocks (A B B A ...): a round's two figures then share the same seconds
-// of this shared machine. Measured one after the other, seconds apart, a round's p99 moved
-// between rounds 4-10x more than its own probes' sampling error (2026-12-07, full run: log
-// spread 0.13-0.38 between rounds against 0.03-0.08 within one), so the per-round ratios
-// were mostly neighbours' noise and half the RTT goal rows stayed undecided.
+// The forwarder paths are measured side by side: each forwarder on a lab of its own (a twin of
+// each kind of lab), all running at once, probed in turn in short sub-blocks (A B C D, D C B A,
+// ...), so a round's figures share the same seconds of this shared machine. Measured one after
+// the other, seconds apart, a round's p99 moved between rounds 4-10x more than its own probes'
+// sampling error (2026-12-07, full run: log spread 0.13-0.38 between rounds against 0.03-0.08
+// within one), so the per-round ratios were mostly the neighbours' noise.
 
 import { baselineBin } from './forwarders.js';
 import { inNs, type Lab } from './lab.js';
@@ -22,7 +22,7 @@ import { histogram, percentilesOf } from './stats.js';
 export interface LatencySetup {
   count: number;
   intervalUs: number;
-  /** Sub-blocks the probes are split into: one path's sub-blocks alternate with the other's. */
+  /** Sub-blocks the probes of a path measured side by side are split into (measureLatencyGroup). */
   subBlocks: number;
   /** Background 64-byte frames per second; 0 for an idle path. */
   loadPerSecond: number;
@@ -115,7 +115,7 @@ function sampleOf(
   };
 }
 
-/** One path alone (the kernel-only references): its sub-blocks back to back. */
+/** One path alone (the kernel-only references): its probes in one block. */
 export async function measureLatency(
   path: PathDef,
   lab: Lab,
