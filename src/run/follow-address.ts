@@ -49,7 +49,8 @@ export function followAddresses(o: FollowAddress): void {
         }
       }
       if (followed.length > 0) {
-        o.onNote(`${followed.join(', ')} now use ${device.name}'s new address ${formatMac(after)}`);
+        const verb = followed.length === 1 ? 'now uses' : 'now use';
+        o.onNote(`${followed.join(', ')} ${verb} ${device.name}'s new address ${formatMac(after)}`);
       }
     };
   }
