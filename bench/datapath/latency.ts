@@ -137,10 +137,12 @@ export async function measureLatency(
   return sampleOf(round, setup, result, counters);
 }
 
-/** A path and the lab it is measured on in this round. */
+/** A path, the lab it is measured on in this round, and the load its lab is probed under. */
 export interface OnLab {
   path: PathDef;
   lab: Lab;
+  /** Its lab's basis times the block's load fraction (0 idle): each kind of lab has its own. */
+  loadPerSecond: number;
 }
 
 /** Runs `body` with a forwarder per path running side by side, and returns each one's final counters. */
@@ -164,10 +166,12 @@ async function sideBySide<T>(
  */
 export async function measureLatencyGroup(
   members: readonly OnLab[],
-  setup: LatencySetup,
+  common: Omit<LatencySetup, 'loadPerSecond'>,
   round: number,
 ): Promise<LatencySample[]> {
   const eps = members.map((m) => endpoints(m.lab));
+  const setups = members.map((m) => ({ ...common, loadPerSecond: m.loadPerSecond }));
+  const setup = { ...common, loadPerSecond: Math.max(0, ...members.map((m) => m.loadPerSecond)) };
   const pin = setup.loadPerSecond > 0 ? { cpu: setup.forwarderCpu } : {};
   const per = Math.ceil(setup.count / setup.subBlocks);
   const blocks: Probes[][] = members.map(() => []);
@@ -179,10 +183,10 @@ export async function measureLatencyGroup(
       await Promise.all(servers.map((s) => s.waitFor(/ready/, 5_000)));
       for (let b = 0; b < setup.subBlocks; b++)
         for (const i of b % 2 === 0 ? order : [...order].reverse())
-          blocks[i]?.push(await probe(eps[i] as Endpoints, setup, per));
+          blocks[i]?.push(await probe(eps[i] as Endpoints, setups[i] as LatencySetup, per));
     } finally {
       await Promise.all(servers.map((s) => s.stop('SIGTERM', 3000)));
     }
   });
-  return members.map((_, i) => sampleOf(round, setup, blocks[i] ?? [], counters[i] ?? null));
+  return members.map((_, i) => sampleOf(round, setups[i] as LatencySetup, blocks[i] ?? [], counters[i] ?? null));
 }

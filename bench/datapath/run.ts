@@ -219,7 +219,12 @@ function planBlocks(
       l.samples.push(await measureLatency(pathDef(l.path), lab(l.path), latencySetup(l), round));
     },
     group: async (slots, round) => {
-      const members = slots.map((l) => ({ path: pathDef(l.path), lab: twins.labOf(pathDef(l.path), round) }));
+      // Each path keeps its own lab kind's load basis: macvtap and the bridge are loaded differently.
+      const members = slots.map((l) => ({
+        path: pathDef(l.path),
+        lab: twins.labOf(pathDef(l.path), round),
+        loadPerSecond: latencySetup(l).loadPerSecond,
+      }));
       const got = await measureLatencyGroup(members, latencySetup(slots[0] as LatencyResult), round);
       for (const [i, l] of slots.entries()) l.samples.push(got[i] as LatencySample);
     },

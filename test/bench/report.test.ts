@@ -303,6 +303,18 @@ describe('tapyard bench', () => {
         }
     });
 
+    it("loads each lab's latency at its own basis: the lower of its two forwarders' 64-byte PDR", () => {
+      const loaded = report.latency.filter((l) => l.loadFraction !== null && !l.path.startsWith('ref-'));
+      expect(loaded.length).toBeGreaterThan(0);
+      for (const l of loaded) {
+        const lab = l.path.split('/')[0];
+        const pdr = (fwd: string) =>
+          report.ndr.find((n) => n.path === `${lab}/${fwd}` && n.frameSize === '64')?.pdrPerSecond?.median;
+        const basis = Math.min(pdr('c') as number, pdr('tapyard') as number);
+        for (const s of l.samples) expect(s.loadPerSecond).toBeCloseTo(basis * (l.loadFraction as number), 0);
+      }
+    });
+
     it('counts every round trip into the histogram, and the percentiles come from it', () => {
       for (const l of report.latency)
         for (const s of l.samples) {
