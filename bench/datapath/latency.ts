@@ -4,12 +4,17 @@
 // probes queue behind real traffic as a guest's requests would.
 //
 // The forwarder paths are measured side by side: each forwarder on a lab of its own (a twin of
-// each kind of lab), all running at once, probed in turn in short sub-blocks (A B C D, D C B A,
-// ...), so a round's figures share the same seconds of this shared machine. Measured one after
-// the other, seconds apart, a round's p99 moved between rounds 4-10x more than its own probes'
-// sampling error (2026-12-07, full run: log spread 0.13-0.38 between rounds against 0.03-0.08
-// within one), so the per-round ratios were mostly the neighbours' noise.
+// each kind of lab), all running at once, so a round's figures share the same seconds of this
+// shared machine. Measured one after the other, seconds apart, a round's p99 moved between rounds
+// 4-10x more than its own probes' sampling error (2026-12-07, full run: log spread 0.13-0.38
+// between rounds against 0.03-0.08 within one), so the per-round ratios were mostly the
+// neighbours' noise. Idle, one typing client probes the paths in turn, one round trip each (A B
+// C D, D C B A, ...): a hiccup of a few ms lands on all of them alike. In sub-blocks of 125 ms
+// it still landed on one path's, and the idle p50 and p99 rows stayed undecided in 2 full runs
+// of 2 (docs/benchmark.md). Loaded, only the lab being probed carries the load, so the paths take
+// turns in short sub-blocks (100 ms).
 
+import { TapyardError } from '../../src/error.js';
 import { baselineBin } from './forwarders.js';
 import { inNs, type Lab } from './lab.js';
 import type { PathDef } from './paths.js';
@@ -22,7 +27,7 @@ import { histogram, percentilesOf } from './stats.js';
 export interface LatencySetup {
   count: number;
   intervalUs: number;
-  /** Sub-blocks the probes of a path measured side by side are split into (measureLatencyGroup). */
+  /** Loaded, the sub-blocks the probes of a path measured side by side are split into (measureLatencyGroup). */
   subBlocks: number;
   /** Background 64-byte frames per second; 0 for an idle path. */
   loadPerSecond: number;
@@ -92,6 +97,35 @@ async function probe(ep: Endpoints, setup: LatencySetup, count: number): Promise
   }
 }
 
+/**
+ * Idle paths probed in turn by one client, `count` round trips each: a socket per path, each made
+ * in its lab's ext namespace.
+ */
+async function probeInTurn(eps: readonly Endpoints[], setup: LatencySetup): Promise<Probes[]> {
+  const seconds = probeSeconds(setup, setup.count * eps.length);
+  const out = await run(
+    [
+      baselineBin('typing'),
+      'client',
+      ...eps.flatMap((ep) => ['--to', `${ep.guestIp}@${ep.nsExt}`]),
+      '--count',
+      String(setup.count),
+      '--interval-us',
+      String(setup.intervalUs),
+      '--json',
+    ],
+    60_000 + seconds * 4000,
+    'typing client',
+  );
+  const targets = lastJson(out.stdout, 'typing').targets as { sent: number; lost: number; rtt_ns: number[] }[];
+  return eps.map((_, i) => {
+    const t = targets[i];
+    if (t === undefined)
+      throw new TapyardError('BENCH_TOOL', `typing measured ${targets.length} of ${eps.length} paths`);
+    return { sent: Number(t.sent), lost: Number(t.lost), rttNs: t.rtt_ns.map(Number) };
+  });
+}
+
 const echoServer = (ep: Endpoints): Proc =>
   start(inNs(ep.nsGst, [baselineBin('typing'), 'server', '--bind', ep.guestIp]), 'typing server');
 
@@ -100,14 +134,16 @@ function sampleOf(
   setup: LatencySetup,
   blocks: readonly Probes[],
   forwarder: ForwarderCounters | null,
+  inTurn = false,
 ): LatencySample {
   const h = histogram(blocks.flatMap((b) => b.rttNs));
+  const sent = blocks.reduce((n, b) => n + b.sent, 0);
   return {
     round,
     intervalUs: setup.intervalUs,
     loadPerSecond: setup.loadPerSecond,
-    subBlocks: blocks.length,
-    sentProbes: blocks.reduce((n, b) => n + b.sent, 0),
+    subBlocks: inTurn ? sent : blocks.length, // in turn, every round trip is a turn of its own
+    sentProbes: sent,
     lostProbes: blocks.reduce((n, b) => n + b.lost, 0),
     percentiles: percentilesOf(h),
     histogram: h,
@@ -159,10 +195,11 @@ async function sideBySide<T>(
 
 /**
  * Several paths, each on a lab of its own, their forwarders running side by side (an idle one
- * sleeps in poll and costs the others nothing); the sub-blocks visit them in turn, the order
- * reversed every other time (A B C D, D C B A, ...). Loaded, only the lab being probed carries
- * the load, so each forwarder sees the same load as when measured alone. Returns a sample per
- * path, in the order given.
+ * sleeps in poll and costs the others nothing). Idle, one client probes them in turn, a round
+ * trip each; loaded, sub-blocks visit them in turn. Either way the order is reversed every other
+ * time (A B C D, D C B A, ...). Loaded, only the lab being probed carries the load, so each
+ * forwarder sees the same load as when measured alone. Returns a sample per path, in the order
+ * given.
  */
 export async function measureLatencyGroup(
   members: readonly OnLab[],
@@ -176,17 +213,22 @@ export async function measureLatencyGroup(
   const per = Math.ceil(setup.count / setup.subBlocks);
   const blocks: Probes[][] = members.map(() => []);
   const order = members.map((_, i) => i);
+  const inTurn = setup.loadPerSecond === 0;
   const { counters } = await sideBySide(members, pin, async () => {
     await Promise.all(eps.map(warmUp));
     const servers = eps.map(echoServer);
     try {
       await Promise.all(servers.map((s) => s.waitFor(/ready/, 5_000)));
-      for (let b = 0; b < setup.subBlocks; b++)
-        for (const i of b % 2 === 0 ? order : [...order].reverse())
-          blocks[i]?.push(await probe(eps[i] as Endpoints, setups[i] as LatencySetup, per));
+      if (inTurn) for (const [i, p] of (await probeInTurn(eps, setup)).entries()) blocks[i]?.push(p);
+      else
+        for (let b = 0; b < setup.subBlocks; b++)
+          for (const i of b % 2 === 0 ? order : [...order].reverse())
+            blocks[i]?.push(await probe(eps[i] as Endpoints, setups[i] as LatencySetup, per));
     } finally {
       await Promise.all(servers.map((s) => s.stop('SIGTERM', 3000)));
     }
   });
-  return members.map((_, i) => sampleOf(round, setups[i] as LatencySetup, blocks[i] ?? [], counters[i] ?? null));
+  return members.map((_, i) =>
+    sampleOf(round, setups[i] as LatencySetup, blocks[i] ?? [], counters[i] ?? null, inTurn),
+  );
 }

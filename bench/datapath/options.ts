@@ -59,8 +59,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
     // p99.9 needs well over a thousand round trips per load level: the rounds' are pooled.
     loadedLatencyCount: quick ? 700 : 3000,
     loadedLatencyIntervalUs: 200,
-    // tapyard and the C loop alternate in sub-blocks of 125 ms idle, 100 ms loaded (latency.ts).
-    latencySubBlocks: quick ? 2 : 8,
+    // Loaded, tapyard and the C loop alternate in sub-blocks of 100 ms; idle, probe by probe (latency.ts).
     loadedLatencySubBlocks: quick ? 2 : 6,
     loadFractions: [0.1, 0.5, 0.9],
     // Short trials, several per load (search.ts): a hiccup spoils one trial, not the load.

@@ -212,7 +212,10 @@ export const LatencySample = z
     intervalUs: nonNeg,
     /** Background frames per second offered while probing (0: idle path). */
     loadPerSecond: nonNeg,
-    /** Sub-blocks the probes ran in; a paired path's alternate with its partner's, on a twin lab. */
+    /**
+     * Turns the probes ran in, alternating with the paths measured side by side (each on a lab of
+     * its own): sub-blocks under load; idle, every round trip is a turn (subBlocks = sentProbes).
+     */
     subBlocks: count,
     sentProbes: count,
     lostProbes: count,
@@ -452,7 +455,6 @@ export const BenchOptions = z
     latencyIntervalUs: nonNeg,
     loadedLatencyCount: count,
     loadedLatencyIntervalUs: nonNeg,
-    latencySubBlocks: count,
     loadedLatencySubBlocks: count,
     loadFractions: z.array(nonNeg),
     ndrTrialSeconds: nonNeg,

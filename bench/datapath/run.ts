@@ -208,7 +208,7 @@ function planBlocks(
     return {
       count: idle ? opts.latencyCount : opts.loadedLatencyCount,
       intervalUs: idle ? opts.latencyIntervalUs : opts.loadedLatencyIntervalUs,
-      subBlocks: idle ? opts.latencySubBlocks : opts.loadedLatencySubBlocks,
+      subBlocks: opts.loadedLatencySubBlocks, // idle paths are probed in turn, a round trip each
       loadPerSecond: idle ? 0 : loadBasis(results, pathDef(l.path), pathDef) * (l.loadFraction ?? 0),
       generatorCpu: opts.generatorCpu,
       forwarderCpu: opts.forwarderCpu,

@@ -328,9 +328,9 @@ describe('tapyard bench', () => {
           expect(s.percentiles.p50Ns).toBeLessThanOrEqual(s.percentiles.p99Ns);
           expect(s.percentiles.p99Ns).toBeLessThanOrEqual(s.percentiles.p999Ns);
           if (l.loadFraction !== null) expect(s.loadPerSecond).toBeGreaterThan(0);
-          // The forwarder paths ran side by side, in alternating sub-blocks; a kernel-only path alone.
-          const { latencySubBlocks, loadedLatencySubBlocks } = report.options;
-          const sideBySide = l.loadFraction === null ? latencySubBlocks : loadedLatencySubBlocks;
+          // The forwarder paths ran side by side: idle in turn, a round trip each; loaded in
+          // alternating sub-blocks. A kernel-only path alone, in one block.
+          const sideBySide = l.loadFraction === null ? s.sentProbes : report.options.loadedLatencySubBlocks;
           expect(s.subBlocks).toBe(l.path.startsWith('ref-') ? 1 : sideBySide);
         }
     });
