@@ -11,10 +11,10 @@
 
 import { TapyardError } from '../../src/error.js';
 import { busyCores, hostSnapshot } from './cpu.js';
-import { baselineBin } from './forwarders.js';
 import { bridgePorts, inNs, type Lab, linkStats, need } from './lab.js';
 import type { PathDef } from './paths.js';
 import { lastJson, run, sleep } from './process.js';
+import { tygenCommand } from './rate.js';
 import type { ForeignSample } from './report-schema.js';
 import { endpoints, session } from './session.js';
 
@@ -67,23 +67,13 @@ export async function measureForeign(
       const i1 = hostSnapshot();
       const f0 = fwd?.cpuNs() ?? 0;
       const gen = await run(
-        inNs(ep.nsExt, [
-          'taskset',
-          '-c',
-          String(setup.generatorCpu),
-          baselineBin('tygen'),
-          '--if',
-          ep.extIf,
-          '--dst',
-          setup.foreignMac,
-          '--rate',
-          String(setup.rate),
-          '--burst',
-          '32',
-          '--seconds',
-          String(setup.seconds),
-          '--json',
-        ]),
+        tygenCommand(ep, {
+          dst: setup.foreignMac,
+          size: '64',
+          perSecond: setup.rate,
+          seconds: setup.seconds,
+          cpu: setup.generatorCpu,
+        }),
         (setup.seconds + 30) * 1000,
         'tygen',
       );

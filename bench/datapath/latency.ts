@@ -19,7 +19,7 @@ import { baselineBin } from './forwarders.js';
 import { inNs, type Lab } from './lab.js';
 import type { PathDef } from './paths.js';
 import { lastJson, type Proc, run, sleep, start } from './process.js';
-import { sizeArgs } from './rate.js';
+import { tygenCommand } from './rate.js';
 import type { ForwarderCounters, LatencySample } from './report-schema.js';
 import { type Endpoints, endpoints, session, warmUp } from './session.js';
 import { histogram, percentilesOf } from './stats.js';
@@ -54,22 +54,13 @@ async function probe(ep: Endpoints, setup: LatencySetup, count: number): Promise
   const load =
     setup.loadPerSecond > 0
       ? start(
-          inNs(ep.nsExt, [
-            'taskset',
-            '-c',
-            String(setup.generatorCpu),
-            baselineBin('tygen'),
-            '--if',
-            ep.extIf,
-            '--dst',
-            ep.guestMac,
-            ...sizeArgs('64'),
-            '--rate',
-            String(Math.round(setup.loadPerSecond)),
-            '--seconds',
-            String(Math.ceil(seconds * 2 + 2)),
-            '--json',
-          ]),
+          tygenCommand(ep, {
+            dst: ep.guestMac,
+            size: '64',
+            perSecond: setup.loadPerSecond,
+            seconds: Math.ceil(seconds * 2 + 2),
+            cpu: setup.generatorCpu,
+          }),
           'tygen (load)',
         )
       : null;

@@ -38,6 +38,28 @@ export interface RateSetup extends SearchGoals {
 export const sizeArgs = (size: FrameSize): string[] =>
   size === 'imix' ? ['--imix'] : ['--size', String(Number(size) - 4)];
 
+/** What tygen offers from a lab's ext side: rate, latency's load and the seed experiment share it. */
+export interface TygenLoad {
+  /** The destination MAC: the guest's, or one nobody owns. */
+  dst: string;
+  size: FrameSize;
+  /** Frames per second, paced in bursts of 32; 0: flat out. */
+  perSecond: number;
+  seconds: number;
+  /** The core it is pinned to. */
+  cpu: number;
+}
+
+/** tygen's command line, in the lab's ext namespace, printing its counts as JSON. */
+export function tygenCommand(ep: Endpoints, load: TygenLoad): string[] {
+  const pace = load.perSecond > 0 ? ['--rate', String(Math.round(load.perSecond)), '--burst', '32'] : [];
+  return inNs(ep.nsExt, [
+    ...['taskset', '-c', String(load.cpu), baselineBin('tygen')],
+    ...['--if', ep.extIf, '--dst', load.dst, ...sizeArgs(load.size), ...pace],
+    ...['--seconds', String(load.seconds), '--json'],
+  ]);
+}
+
 /** The offered rate of the fixed-rate trial: below every path's no-drop rate seen here. */
 export const FIXED_RATE_PER_SECOND = 100_000;
 
@@ -85,23 +107,8 @@ async function trial(
   generatorCpu: number,
 ): Promise<Trial & { sendErrors: number }> {
   await sink.count(); // whatever arrived before this trial is not its own
-  const pace = perSecond > 0 ? ['--rate', String(Math.round(perSecond)), '--burst', '32'] : [];
   const gen = await run(
-    inNs(ep.nsExt, [
-      'taskset',
-      '-c',
-      String(generatorCpu),
-      baselineBin('tygen'),
-      '--if',
-      ep.extIf,
-      '--dst',
-      ep.guestMac,
-      ...sizeArgs(size),
-      ...pace,
-      '--seconds',
-      String(seconds),
-      '--json',
-    ]),
+    tygenCommand(ep, { dst: ep.guestMac, size, perSecond, seconds, cpu: generatorCpu }),
     (seconds + 30) * 1000,
     'tygen',
   );
