@@ -4,21 +4,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { traceCommand } from '../../../src/cli/trace.js';
 import { describeReason } from '../../../src/reason.js';
 import { MacvlanReason } from '../../../src/switch/macvlan.js';
+import { runCommand } from '../../helpers/run-command.js';
 
-async function trace(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    out += `${args.join(' ')}\n`;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  const code = await traceCommand(argv);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
+const trace = (...argv: string[]) => runCommand(traceCommand, argv);
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -2,21 +2,9 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { whyCommand } from '../../../src/cli/why.js';
+import { runCommand } from '../../helpers/run-command.js';
 
-async function why(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    out += `${args.join(' ')}\n`;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
-  const code = await whyCommand(argv);
-  vi.restoreAllMocks();
-  return { code, out, err };
-}
+const why = (...argv: string[]) => runCommand(whyCommand, argv);
 
 afterEach(() => vi.restoreAllMocks());
 

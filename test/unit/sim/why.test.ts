@@ -10,6 +10,7 @@ import { packageRoot } from '../../../src/package-root.js';
 import { LINUX_DEFAULT_GROUPS, type Wire } from '../../../src/sim/topology.js';
 import { bridgeTwin, type Guest, type MacvtapSetup, why } from '../../../src/sim/why.js';
 import type { MacvlanMode } from '../../../src/switch/macvlan.js';
+import { runCommand } from '../../helpers/run-command.js';
 
 const GROUP = ipv4MulticastMac(0xe0_01_02_03); // 224.1.2.3
 
@@ -122,23 +123,7 @@ describe('why: a multicast the guest filter drops', () => {
 });
 
 describe('tapyard why (the command)', () => {
-  async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const log = vi.spyOn(console, 'log').mockImplementation((s: string) => {
-      out += `${s}\n`;
-    });
-    const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
-      err += String(s);
-      return true;
-    });
-    try {
-      return { code: await whyCommand(args), out, err };
-    } finally {
-      log.mockRestore();
-      write.mockRestore();
-    }
-  }
+  const run = (args: string[]) => runCommand(whyCommand, args);
 
   it('answers in sentences, with the hop and the fixes', async () => {
     const r = await run(['macvlan', '--mode', 'vepa', '--from', 'a', '--to', 'b']);
