@@ -57,7 +57,7 @@ export interface FdPortConfig {
    */
   linkReady?: () => boolean;
   /** The kernel's own drops on the device (kernel-drops.ts). */
-  kernelDrops?: (fresh: boolean) => KernelDrops;
+  kernelDrops?: () => KernelDrops;
   /** Release what the opener holds beside the fd. */
   onClose?: () => void;
   /** A macvtap's check of the source MAC of what it sends (source-guard.ts); it follows `mac`. */
@@ -93,7 +93,7 @@ export class FdPort implements Port {
   private ifname: string | null = null;
   /** The device left the namespace tapyard reads its state in: its fd still works, its state is unknown. */
   private lostSight = false;
-  readonly kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
+  readonly kernelDrops: (() => KernelDrops) | undefined;
   private readonly onClose: (() => void) | undefined;
   private readonly linkReady: (() => boolean) | undefined;
   /** Waiting for the link after attach (see FdPortConfig.linkReady): nothing is written meanwhile. */

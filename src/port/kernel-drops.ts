@@ -6,7 +6,8 @@
 // the macvlan, tap_handle_frame queues what the lower receives).
 
 import { readFileSync } from 'node:fs';
-import { type IpLink, showLink, showLinkAsync } from '../kernel/iproute.js';
+import { netnsPath, tapio } from './native.js';
+import { readWhole } from './proc-file.js';
 
 export interface KernelDrops {
   /** Frames the kernel dropped on the way to tapyard (its queue overflowed). */
@@ -30,69 +31,70 @@ function sysfsStats(ifname: string): DeviceStats {
   return { rxDropped: read('rx_dropped'), txDropped: read('tx_dropped') };
 }
 
-/** Another namespace's sysfs is not ours to read: iproute2 there tells. */
-function ipStats(link: IpLink): DeviceStats {
-  return { rxDropped: link.stats64?.rx.dropped ?? 0, txDropped: link.stats64?.tx.dropped ?? 0 };
+/**
+ * Another namespace's sysfs is not ours to read, but its /proc/net/dev is, through an fd opened in
+ * it: `IFNAME: rx bytes packets errs drop ... tx bytes packets errs drop ...` (dev_seq_printf_stats;
+ * rx drop is rx_dropped + rx_missed_errors, and neither a tap nor a macvtap counts missed frames).
+ * null when the device is not there (gone, or moved away).
+ */
+function procNetDevStats(text: string, ifname: string): DeviceStats | null {
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.slice(0, colon).trim() !== ifname) continue;
+    const f = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    const rxDropped = f[3];
+    const txDropped = f[11];
+    if (rxDropped === undefined || txDropped === undefined || !(rxDropped >= 0 && txDropped >= 0)) return null;
+    return { rxDropped, txDropped };
+  }
+  return null;
 }
 
-const REFRESH_MS = 1000;
-
 /**
- * A reader of the kernel's drops since now (the counters' values at open are the baseline). In
- * this namespace sysfs is read at once; another namespace's counters come from `ip -n`, run in
- * the background once a second so that the loop never waits for it, and run to completion when
- * a fresh reading is asked for (the final report). A device that is gone keeps its last counts.
+ * A reader of the kernel's drops since now (the counters' values at open are the baseline): this
+ * namespace's sysfs, or another namespace's /proc/net/dev through an fd opened there at start.
+ * Both are read in microseconds, so every reading is fresh. A device that is gone keeps its last
+ * counts, and so does a closed port (stop).
  */
 export function kernelDropsReader(
   kind: 'tap' | 'macvtap',
   ifname: string,
   netns: string | undefined,
-): { read: (fresh: boolean) => KernelDrops; stop: () => void } {
+): { read: () => KernelDrops; stop: () => void } {
   const pick = (s: DeviceStats): KernelDrops =>
     kind === 'tap'
       ? { beforeRead: s.txDropped, afterWrite: s.rxDropped }
       : { beforeRead: s.rxDropped, afterWrite: s.txDropped };
-  const query = { netns, stats: true, timeoutMs: 2000 };
-  const readNow = (): DeviceStats => (netns === undefined ? sysfsStats(ifname) : ipStats(showLink(ifname, query)));
+  let proc = netns === undefined ? -1 : tapio().nsOpenRead(netnsPath(netns), '/proc/thread-self/net/dev');
+  const text = new Uint8Array(16 * 1024);
   let last: KernelDrops = { beforeRead: 0, afterWrite: 0 };
-  try {
-    last = pick(readNow());
-  } catch {
-    // counted from zero
-  }
-  const base = last;
-  let timer: NodeJS.Timeout | null = null;
-  if (netns !== undefined) {
-    let running = false;
-    timer = setInterval(() => {
-      if (running) return;
-      running = true;
-      showLinkAsync(ifname, query).then(
-        (link) => {
-          running = false;
-          last = pick(ipStats(link));
-        },
-        () => {
-          running = false; // keep the last reading
-        },
-      );
-    }, REFRESH_MS);
-    timer.unref();
-  }
-  const read = (fresh: boolean): KernelDrops => {
-    if (fresh || netns === undefined) {
-      try {
-        last = pick(readNow());
-      } catch {
-        // the device is gone: its last counters stand
-      }
+  let stopped = false;
+  const refresh = () => {
+    if (stopped) return; // the port is closed: its last reading, taken at stop, stands
+    try {
+      const now = proc < 0 ? sysfsStats(ifname) : procNetDevStats(readWhole(proc, text), ifname);
+      if (now !== null) last = pick(now);
+    } catch {
+      // the device is gone: its last counters stand
     }
-    return { beforeRead: last.beforeRead - base.beforeRead, afterWrite: last.afterWrite - base.afterWrite };
   };
+  refresh();
+  const base = last;
   return {
-    read,
+    read: () => {
+      refresh();
+      return { beforeRead: last.beforeRead - base.beforeRead, afterWrite: last.afterWrite - base.afterWrite };
+    },
+    // The final counters are read after the ports close: read once more first.
     stop: () => {
-      if (timer !== null) clearInterval(timer);
+      refresh();
+      stopped = true;
+      if (proc >= 0) tapio().close(proc);
+      proc = -1;
     },
   };
 }

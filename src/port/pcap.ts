@@ -94,7 +94,7 @@ export class PcapPort implements Port {
   readonly counters = new Counters();
   readonly hdrLen = 0;
   readonly offload = false;
-  kernelDrops: ((fresh: boolean) => KernelDrops) | undefined;
+  kernelDrops: (() => KernelDrops) | undefined;
 
   private readonly batch: RxBatch;
   private child: ChildProcessByStdio<Writable, Readable, Readable> | null = null;

@@ -67,10 +67,9 @@ export interface Port {
 
   /**
    * What the kernel dropped on this port's device since it was opened, outside tapyard's own
-   * counters (docs/drop-reasons.md); absent where the device has no such counters. `fresh`
-   * reads them now, which may take a moment; otherwise the last reading (at most a second old).
+   * counters (docs/drop-reasons.md), read now; absent where the device has no such counters.
    */
-  kernelDrops?(fresh: boolean): KernelDrops;
+  kernelDrops?(): KernelDrops;
 
   /** Begin delivering batches and events to `listener`. */
   start(listener: PortListener): void;

@@ -107,7 +107,7 @@ export function countersReport({
   const rows = ports.map((p, i) => {
     const impairment = forwarder.impairment(i);
     return {
-      ...portRow(p, p.counters.snapshot(), p.kernelDrops?.(type === 'final') ?? null, before(i)),
+      ...portRow(p, p.counters.snapshot(), p.kernelDrops?.() ?? null, before(i)),
       ...(p instanceof GuestPort ? { guest: { ...p.counts } } : {}),
       ...(isQemuPort(p) ? { qemu: { ...p.peer } } : {}),
       ...(isVhostUserPort(p) ? { vhostUser: { ...p.peer } } : {}),

@@ -16,10 +16,10 @@ const main = parentPort;
 const { config, queue } = workerData as QueueWorkerData;
 const post = (message: FromQueue) => main.postMessage(message);
 
-function sample(ports: readonly Port[], forwarder: Forwarder, fresh: boolean): QueueSample {
+function sample(ports: readonly Port[], forwarder: Forwarder): QueueSample {
   return {
     ports: ports.map((p) => p.counters.snapshot()),
-    kernel: ports.map((p) => (queue === 0 ? (p.kernelDrops?.(fresh) ?? null) : null)),
+    kernel: ports.map((p) => (queue === 0 ? (p.kernelDrops?.() ?? null) : null)),
     ledger: forwarder.ledger(),
   };
 }
@@ -42,11 +42,11 @@ async function run(): Promise<void> {
   }
   main.on('message', (message: ToQueue) => {
     if (message.type === 'sample') {
-      post({ type: 'sample', seq: message.seq, sample: sample(ports, forwarder, false) });
+      post({ type: 'sample', seq: message.seq, sample: sample(ports, forwarder) });
       return;
     }
     forwarder.stop(); // counts what is still queued, closes every fd of this queue
-    post({ type: 'stopped', sample: sample(ports, forwarder, true) });
+    post({ type: 'stopped', sample: sample(ports, forwarder) });
     main.close();
   });
   post({ type: 'ready', ports: ports.map((p) => ({ device: p.device, banner: describePort(p) })) });

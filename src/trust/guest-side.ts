@@ -8,9 +8,9 @@
 // now and then.
 // The built-in guest's filter is its configuration and never changes while it runs.
 
-import { readSync } from 'node:fs';
 import { formatMac, type Mac, readMac } from '../mac.js';
 import { netnsPath, tapio } from '../port/native.js';
+import { readWhole } from '../port/proc-file.js';
 import { LinkEvents } from './link-events.js';
 import { fromBuiltinGuest, fromNetdev, type RxFilterInfo } from './rx-filter-info.js';
 
@@ -85,18 +85,6 @@ export function netdevGuest(port: string, ifname: string, netns: string | null):
 export function builtinGuest(port: string, mac: Mac, ipv6: Uint8Array | null): GuestSide {
   const filter = fromBuiltinGuest(port, mac, ipv6);
   return { port, read: async () => filter, watch: () => {}, close: () => {} };
-}
-
-/** A /proc seq file from its start (pread at 0 restarts it), whatever its length. */
-function readWhole(fd: number, chunk: Uint8Array): string {
-  const parts: string[] = [];
-  let at = 0;
-  for (;;) {
-    const got = readSync(fd, chunk, 0, chunk.length, at);
-    if (got === 0) return parts.join('');
-    parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, got).toString('latin1'));
-    at += got;
-  }
 }
 
 /** IFNAME's groups in /proc/net/dev_mcast: ifindex name users global-users address (dev_mc_seq_show). */
