@@ -2,14 +2,25 @@
 // path, by how much, and when to pick the other), then each headline comparison with its
 // direction, size and confidence ("macvtap ahead in 9 of 9 rounds, by 55-160 %"), what other
 // machines' traffic costs the bridge path and what `flood off` removes, and how tapyard stands
-// against the C loop. "The same within noise" only where the paired interval straddles 1, and
-// then with what more rounds would need. Nothing here is written by hand.
+// against the C loop. "The same within 10 %" where the whole paired interval lies within 10 % either
+// way; "the same within noise" only where it straddles 1 and reaches further, and then with what
+// more rounds would need. Nothing here is written by hand.
 
 import { queuesVerdict } from '../queues/report.js';
 import { vmVerdict } from '../vm/report.js';
 import { type ByRound, comparePaired, type Paired, pairsForLevel, pairsToResolve } from './paired.js';
 import { PER_ROUND, SIZE_NAME } from './ratios.js';
 import type { Report } from './report-schema.js';
+
+/**
+ * The smallest difference that matters for choosing a path. Below it a lead can be real (decided at
+ * 95 %) and still not matter: the foreign-traffic cost and the host-to-guest question weigh more,
+ * and on a quiet 2-core machine both forwarder paths sit within a few percent of one core's limit
+ * (2026-12-07: 1.02-1.09 Mfps each at 64 B). A comparison whose whole interval lies within it
+ * either way is "the same within 10 %", decided, whoever leads: two runs can disagree on a lead of
+ * 3 % (one decides it, the other not) and still agree on that.
+ */
+const MATERIAL = 0.1;
 
 const pct = (x: number) =>
   Number.isFinite(x) ? `${Math.abs(x * 100).toFixed(0)} %` : 'without bound (the other measured 0)';
@@ -29,6 +40,8 @@ export interface Told {
   byLow: number | null;
   byHigh: number | null;
   decided: boolean;
+  /** The whole 95 % interval within MATERIAL either way: the same for choosing a path. */
+  equivalent: boolean;
 }
 
 /** How far ahead a ratio leader/other puts the leader: more of a rate, less of a cost. */
@@ -49,16 +62,28 @@ export function tell(a: Side, b: Side, higherIsBetter: boolean): Told | null {
     byLow: lo,
     byHigh: hi,
     decided: lo !== null && lo > 0,
+    equivalent: p.interval !== null && p.interval.low >= 1 / (1 + MATERIAL) && p.interval.high <= 1 + MATERIAL,
   };
 }
 
+/** The interval as the ratio it is ("bridge/macvtap 95 % interval 0.96-1.05x"): a lead's % would cross 0. */
+const ratioInterval = (t: Told) =>
+  t.p.interval
+    ? `${t.leader}/${t.other} 95 % interval ${t.p.interval.low.toFixed(2)}–${t.p.interval.high.toFixed(2)}x`
+    : '';
+
 /**
- * "macvtap ahead in 6 of 6 rounds, by 55-160 %", "the same within noise (...)", or, below six
- * rounds, the direction with a note that it is too few to be sure. `ahead` is the verb phrase.
+ * "macvtap ahead in 6 of 6 rounds, by 55-160 %", "the same within 10 % (...)", "the same within
+ * noise (...)", or, below six rounds, the direction with a note that it is too few to be sure.
+ * `ahead` is the verb phrase.
  */
 export function phrase(t: Told, ahead: string): string {
   const { p } = t;
   const range = t.byLow !== null && t.byHigh !== null ? `${pct(t.byLow)}–${pct(t.byHigh)}` : null;
+  if (t.equivalent) {
+    const lead = `${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds${t.decided ? `, by ${range}` : ''}`;
+    return `the same within ${pct(MATERIAL)} (${lead}; ${ratioInterval(t)})`;
+  }
   if (t.decided) return `${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, by ${range} (median ${pct(t.by)})`;
   if (p.interval !== null) {
     const more = pairsToResolve(p);
@@ -68,12 +93,7 @@ export function phrase(t: Told, ahead: string): string {
         : more > 100
           ? '; at this spread no run could tell them apart'
           : `; telling them apart would need about ${more} rounds`;
-    // The interval as the ratio it is: "−170 % lower" would read as nonsense for a cost.
-    const { low, high } = p.interval;
-    return (
-      `the same within noise (${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds; ${t.leader}/${t.other} ` +
-      `95 % interval ${low.toFixed(2)}–${high.toFixed(2)}x${need})`
-    );
+    return `the same within noise (${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds; ${ratioInterval(t)}${need})`;
   }
   if (p.wins === p.losses) return `the same within noise (split ${p.wins}–${p.losses} over ${p.pairs} rounds)`;
   const rounds = `${p.pairs} round${p.pairs === 1 ? '' : 's'}`;
@@ -160,14 +180,6 @@ function headlines(r: Report, fwd: 'tapyard' | 'c'): Headlines {
 
 const ON_HOST = 'docs/macvtap-questions.md';
 
-/**
- * The smallest lead in the no-drop rate that picks a path on its own. Below it a lead can be real
- * (decided at 95 %) and still not matter: the foreign-traffic cost and the host-to-guest question
- * weigh more, and on a quiet 2-core machine both forwarder paths sit within a few percent of one
- * core's limit (2026-12-07: 1.02-1.09 Mfps each at 64 B).
- */
-const MATERIAL = 0.1;
-
 /** How far a comparison goes: decided at 95 %, every round one way but too few to be sure, or neither. */
 type Strength = 'decided' | 'leaning' | 'open';
 const strength = (t: Told): Strength =>
@@ -196,9 +208,11 @@ function recommendation(h: Headlines): string | null {
     strength(t) === 'decided'
       ? `ahead in ${t.p.wins} of ${t.p.pairs} paired rounds, 95 % interval ${pct(t.byLow as number)}–` +
         `${pct(t.byHigh as number)}`
-      : `ahead in all ${t.p.pairs} paired rounds, too few to be sure: a 95 % interval takes ${pairsForLevel()}`;
+      : strength(t) === 'leaning'
+        ? `ahead in all ${t.p.pairs} paired rounds, too few to be sure: a 95 % interval takes ${pairsForLevel()}`
+        : `ahead in ${t.p.wins} of ${t.p.pairs} paired rounds, ${ratioInterval(t)}`;
   const tentative = strength(t) === 'leaning' ? ', tentatively' : '';
-  if (strength(t) !== 'open' && t.by < MATERIAL)
+  if (t.equivalent || (strength(t) !== 'open' && t.by < MATERIAL))
     return (
       `On this machine bridge and macvtap forward about as many ${small.size} frames without loss (${t.leader} ` +
       `by ${pct(t.by)}, ${how}: under ${pct(MATERIAL)}, no reason to pick a path); decide on the rest: ${rest}. ` +

@@ -96,8 +96,8 @@ describe('telling two paths apart', () => {
     expect(first).toMatch(/ahead in 6 of 6 paired rounds, 95 % interval/);
   });
 
-  it('rounds that split evenly are the same within noise, and say what more rounds would need', () => {
-    const m = [1.02, 0.97, 1.01, 0.99, 1.03, 0.98];
+  it('rounds that split evenly and widely are the same within noise, and say what more rounds would need', () => {
+    const m = [1.3, 0.75, 1.2, 0.8, 1.25, 0.7];
     const b = [1, 1, 1, 1, 1, 1];
     const said = phrase(
       tell({ name: 'macvtap', rounds: rounds(m) }, { name: 'bridge', rounds: rounds(b) }, true)!,
@@ -110,6 +110,30 @@ describe('telling two paths apart', () => {
     );
     expect(few).toBe('the same within noise (split 1–1 over 2 rounds)');
     expect(verdict(report(m, b))[0]).toMatch(/cannot tell bridge and macvtap apart/);
+  });
+
+  it('rounds that split evenly within a few % are the same within 10 %: decided, and no path picked for it', () => {
+    // Issue 20's second full run of 7 December 2026 at 64 B: bridge/macvtap 0.96-1.05x, 5 of 10 rounds each way.
+    const m = [1.02, 0.97, 1.01, 0.99, 1.03, 0.98, 1.0, 1.02, 0.98, 1.01];
+    const b = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+    const t = tell({ name: 'macvtap', rounds: rounds(m) }, { name: 'bridge', rounds: rounds(b) }, true)!;
+    expect(t.decided).toBe(false);
+    expect(t.equivalent).toBe(true);
+    expect(phrase(t, 'ahead')).toMatch(
+      /^the same within 10 % \(\w+ ahead in \d+ of 10 rounds; \w+\/\w+ 95 % interval 0\.9\d–1\.0\dx\)$/,
+    );
+    const first = verdict(report(m, b))[0]!;
+    expect(first).toMatch(/^On this machine bridge and macvtap forward about as many 64 B frames without loss/);
+    expect(first).toMatch(/95 % interval 0\.9\d–1\.0\dx: under 10 %, no reason to pick a path\); decide on the rest/);
+    // A lead decided at 95 % inside the band says its size too.
+    const lead = tell(
+      { name: 'bridge', rounds: rounds([1.04, 1.05, 1.03, 1.06, 1.04, 1.05]) },
+      { name: 'macvtap', rounds: rounds([1, 1, 1, 1, 1, 1]) },
+      true,
+    )!;
+    const said = phrase(lead, 'ahead');
+    expect(said).toMatch(/^the same within 10 % \(bridge ahead in 6 of 6 rounds, by \d %–\d %; /);
+    expect(said).toMatch(/; bridge\/macvtap 95 % interval 1\.0\d–1\.0\dx\)$/);
   });
 
   it('a lead decided at 95 % but under 10 % picks no path: the recommendation rests on the rest', () => {
