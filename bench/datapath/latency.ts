@@ -9,10 +9,14 @@
 // 4-10x more than its own probes' sampling error (2026-12-07, full run: log spread 0.13-0.38
 // between rounds against 0.03-0.08 within one), so the per-round ratios were mostly the
 // neighbours' noise. Idle, one typing client probes the paths in turn, one round trip each (A B
-// C D, D C B A, ...): a hiccup of a few ms lands on all of them alike. In sub-blocks of 125 ms
-// it still landed on one path's, and the idle p50 and p99 rows stayed undecided in 2 full runs
-// of 2 (docs/benchmark.md). Loaded, only the lab being probed carries the load, so the paths take
-// turns in short sub-blocks (100 ms).
+// C D, D C B A, ...): a hiccup of a few ms lands on all of them alike. Loaded, only the lab being
+// probed carries the load, so the paths take turns in short sub-blocks (100 ms).
+//
+// Idle, the client, the echo servers and the forwarders share one core. Left to the scheduler,
+// where each process landed in a round decided its round trips more than the path did: a wake-up
+// on the other vCPU is an inter-processor interrupt, tens of µs in a VM. Probed in turn but
+// unpinned, the per-round tapyard/C ratios of idle p50 spread 0.85-1.30 (2026-12-07, 10 rounds);
+// on one core, 1.27-1.30. Loaded, the forwarder has its core and the generator the other.
 
 import { TapyardError } from '../../src/error.js';
 import { baselineBin } from './forwarders.js';
@@ -42,6 +46,13 @@ interface Probes {
   rttNs: number[];
 }
 
+/** Idle, the core everything runs on; loaded, none for the probes (the forwarder and the load are pinned). */
+const probeCore = (setup: LatencySetup): number | null => (setup.loadPerSecond === 0 ? setup.forwarderCpu : null);
+
+/** argv pinned to `core` (taskset execs it), or as it is. */
+const onCore = (core: number | null, argv: string[]): string[] =>
+  core === null ? argv : ['taskset', '-c', String(core), ...argv];
+
 /** Time for the load to fill the forwarder's queues before the probes start. */
 const LOAD_SETTLE_MS = 50;
 
@@ -67,17 +78,20 @@ async function probe(ep: Endpoints, setup: LatencySetup, count: number): Promise
   try {
     if (load) await sleep(LOAD_SETTLE_MS);
     const out = await run(
-      inNs(ep.nsExt, [
-        baselineBin('typing'),
-        'client',
-        '--to',
-        ep.guestIp,
-        '--count',
-        String(count),
-        '--interval-us',
-        String(setup.intervalUs),
-        '--json',
-      ]),
+      inNs(
+        ep.nsExt,
+        onCore(probeCore(setup), [
+          baselineBin('typing'),
+          'client',
+          '--to',
+          ep.guestIp,
+          '--count',
+          String(count),
+          '--interval-us',
+          String(setup.intervalUs),
+          '--json',
+        ]),
+      ),
       60_000 + seconds * 4000,
       'typing client',
     );
@@ -95,7 +109,7 @@ async function probe(ep: Endpoints, setup: LatencySetup, count: number): Promise
 async function probeInTurn(eps: readonly Endpoints[], setup: LatencySetup): Promise<Probes[]> {
   const seconds = probeSeconds(setup, setup.count * eps.length);
   const out = await run(
-    [
+    onCore(probeCore(setup), [
       baselineBin('typing'),
       'client',
       ...eps.flatMap((ep) => ['--to', `${ep.guestIp}@${ep.nsExt}`]),
@@ -104,7 +118,7 @@ async function probeInTurn(eps: readonly Endpoints[], setup: LatencySetup): Prom
       '--interval-us',
       String(setup.intervalUs),
       '--json',
-    ],
+    ]),
     60_000 + seconds * 4000,
     'typing client',
   );
@@ -117,8 +131,8 @@ async function probeInTurn(eps: readonly Endpoints[], setup: LatencySetup): Prom
   });
 }
 
-const echoServer = (ep: Endpoints): Proc =>
-  start(inNs(ep.nsGst, [baselineBin('typing'), 'server', '--bind', ep.guestIp]), 'typing server');
+const echoServer = (ep: Endpoints, core: number | null): Proc =>
+  start(inNs(ep.nsGst, onCore(core, [baselineBin('typing'), 'server', '--bind', ep.guestIp])), 'typing server');
 
 function sampleOf(
   round: number,
@@ -150,10 +164,10 @@ export async function measureLatency(
   round: number,
 ): Promise<LatencySample> {
   const ep = endpoints(lab);
-  const pin = setup.loadPerSecond > 0 ? { cpu: setup.forwarderCpu } : {};
+  const pin = { cpu: setup.forwarderCpu };
   const { result, counters } = await session(path, lab, { offload: false, ...pin }, async () => {
     await warmUp(ep);
-    const server = echoServer(ep);
+    const server = echoServer(ep, probeCore(setup));
     try {
       await server.waitFor(/ready/, 5_000);
       return [await probe(ep, setup, setup.count)];
@@ -200,14 +214,14 @@ export async function measureLatencyGroup(
   const eps = members.map((m) => endpoints(m.lab));
   const setups = members.map((m) => ({ ...common, loadPerSecond: m.loadPerSecond }));
   const setup = { ...common, loadPerSecond: Math.max(0, ...members.map((m) => m.loadPerSecond)) };
-  const pin = setup.loadPerSecond > 0 ? { cpu: setup.forwarderCpu } : {};
+  const pin = { cpu: setup.forwarderCpu };
   const per = Math.ceil(setup.count / setup.subBlocks);
   const blocks: Probes[][] = members.map(() => []);
   const order = members.map((_, i) => i);
   const inTurn = setup.loadPerSecond === 0;
   const { counters } = await sideBySide(members, pin, async () => {
     await Promise.all(eps.map(warmUp));
-    const servers = eps.map(echoServer);
+    const servers = eps.map((ep) => echoServer(ep, probeCore(setup)));
     try {
       await Promise.all(servers.map((s) => s.waitFor(/ready/, 5_000)));
       if (inTurn) for (const [i, p] of (await probeInTurn(eps, setup)).entries()) blocks[i]?.push(p);
