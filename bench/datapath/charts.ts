@@ -88,7 +88,9 @@ export function latencyChart(r: Report): string {
     subtitle: [
       runLine(r),
       'round trips of all rounds pooled (as in the table): dot p50, thick tick p99, thin tick p99.9;',
-      'labels: p50 / p99 / p99.9 µs; load: a share of the lab’s lower 64-byte PDR (the same rate for tapyard and C)',
+      'labels: p50 / p99 / p99.9 µs; load: a share of the lab’s lower 64-byte PDR (the same rate for',
+      'tapyard and C); idle: probes, echo servers and forwarders on one core (no cross-core wake-ups);',
+      'loaded: the forwarder and the load pinned to a core each',
     ],
     axis: 'round trip, µs (log scale)',
     rows,
