@@ -102,6 +102,7 @@ struct target {
 static int connect_in(const char *ip, const char *ns, unsigned port) {
   int home = -1;
   if (ns) {
+    if (*ns == 0 || strchr(ns, '/')) die("bad namespace name '%s'", ns);  // a name in /run/netns, not a path
     char path[256];
     snprintf(path, sizeof path, "/run/netns/%s", ns);
     int there = open(path, O_RDONLY | O_CLOEXEC);

@@ -91,3 +91,12 @@ test('a namespace that does not exist is one line and exit 2', () => {
   expect(client.status).toBe(2);
   expect(client.stderr.trim()).toBe(`typing: open /run/netns/ty-${run}-none: No such file or directory`);
 });
+
+test('a namespace is a name in /run/netns, never a path', () => {
+  const client = spawnSync(TYPING, ['client', '--to', '127.0.0.1@../../proc/1/ns/net', '--count', '1'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  expect(client.status).toBe(2);
+  expect(client.stderr.trim()).toBe("typing: bad namespace name '../../proc/1/ns/net'");
+});
