@@ -15,8 +15,8 @@
 // Idle, the client, the echo servers and the forwarders share one core. Left to the scheduler,
 // where each process landed in a round decided its round trips more than the path did: a wake-up
 // on the other vCPU is an inter-processor interrupt, tens of µs in a VM. Probed in turn but
-// unpinned, the per-round tapyard/C ratios of idle p50 spread 0.85-1.30 (2026-12-07, 10 rounds);
-// on one core, 1.27-1.30. Loaded, the forwarder has its core and the generator the other.
+// unpinned, the per-round tapyard/C ratios of macvtap's idle p50 spread 0.85-1.30 (2026-12-07, 10
+// rounds); on one core, 1.27-1.37. Loaded, the forwarder has its core and the generator the other.
 
 import { TapyardError } from '../../src/error.js';
 import { baselineBin } from './forwarders.js';
@@ -39,7 +39,7 @@ export interface LatencySetup {
   forwarderCpu: number;
 }
 
-/** Round trips of one sub-block. */
+/** One path's round trips: of a sub-block, or of all its turns when probed in turn. */
 interface Probes {
   sent: number;
   lost: number;
