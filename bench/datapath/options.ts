@@ -69,7 +69,14 @@ export function benchOptions(input: OptionInput): BenchOptions {
     ndrLossFraction: 0.001,
     pdrLossFraction: 0.005,
     ndrTimeBoundSeconds: quick ? 5 : 10,
+    // The CPU-per-frame goal rows rest on this one trial per round: at 0.2 s (20 k frames) their
+    // per-round ratios scattered by ±10 % and 5 of 8 rows stayed undecided within a few % of the
+    // goal (two full runs, 2026-12-07); four times the frames, half the scatter.
+    fixedRateSeconds: quick ? 0.2 : 0.8,
     foreignSeconds: 1,
+    // Six rounds, the fewest with a 95 % interval: its comparison (65 % apart) needs no more, and
+    // the time goes to the fixed-rate trial above.
+    foreignRounds: quick ? 3 : 6,
     foreignRatesPerSecond: quick ? [100_000] : [50_000, 100_000, 200_000],
     frameSizes: quick ? ['64', '1518'] : ['64', '512', '1518', 'imix'],
     generatorCpu: 0,

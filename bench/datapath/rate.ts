@@ -25,6 +25,8 @@ export interface RateSetup extends SearchGoals {
   frameSize: FrameSize;
   fullLoadSeconds: number;
   trialSeconds: number;
+  /** The fixed-rate trial's length: the forwarder's CPU per frame is measured over it. */
+  fixedRateSeconds: number;
   maxTrials: number;
   resolutionFraction: number;
   timeBoundSeconds: number;
@@ -174,7 +176,7 @@ export async function measureRate(
       let fixedRate: RateSample['fixedRate'] = null;
       if (fwd) {
         const c0 = fwd.cpuNs();
-        const t = await run(FIXED_RATE_PER_SECOND, setup.trialSeconds);
+        const t = await run(FIXED_RATE_PER_SECOND, setup.fixedRateSeconds);
         const cpuNs = fwd.cpuNs() - c0;
         fixedRate = { trial: strip(t), forwarderNsPerFrame: t.deliveredFrames > 0 ? cpuNs / t.deliveredFrames : null };
       }

@@ -463,7 +463,11 @@ export const BenchOptions = z
     ndrLossFraction: nonNeg,
     pdrLossFraction: nonNeg,
     ndrTimeBoundSeconds: nonNeg,
+    /** The fixed-rate trial each rate session ends with (forwarder CPU per frame at FIXED_RATE_PER_SECOND). */
+    fixedRateSeconds: nonNeg,
     foreignSeconds: nonNeg,
+    /** The foreign traffic's compared rate runs in this many rounds (the other rates in the reference rounds). */
+    foreignRounds: count,
     foreignRatesPerSecond: z.array(nonNeg),
     frameSizes: z.array(FrameSize),
     generatorCpu: count,

@@ -189,6 +189,7 @@ function planBlocks(
         frameSize: r.frameSize,
         fullLoadSeconds: opts.rateSeconds,
         trialSeconds: opts.ndrTrialSeconds,
+        fixedRateSeconds: opts.fixedRateSeconds,
         maxTrials: opts.ndrMaxTrials,
         resolutionFraction: opts.ndrResolutionFraction,
         ndrLossFraction: opts.ndrLossFraction,
@@ -234,7 +235,10 @@ function planBlocks(
   const foreignBlocks = blocksOf(
     results.foreign,
     (f) => `foreign${f.floodOff ? ' flood off' : ''} ${f.offeredPerSecond / 1000}k/s`,
-    (f) => roundsOf(f.path, f.floodOff || f.offeredPerSecond !== topForeign),
+    (f) =>
+      f.floodOff || f.offeredPerSecond !== topForeign
+        ? roundsOf(f.path, true)
+        : Math.min(roundsOf(f.path), opts.foreignRounds),
     async (f, round) => {
       const setup = {
         rate: f.offeredPerSecond,

@@ -279,7 +279,8 @@ export function verdict(r: Report): string[] {
     : 'INCOMPLETE: the run was interrupted; what follows is what was measured before it stopped.';
   const noise =
     `${r.options.rounds} round${r.options.rounds === 1 ? '' : 's'} of paired trials (the kernel-only paths ` +
-    `${r.options.referenceRounds}) on a shared ${r.machine.cpus}-vCPU machine ` +
+    `${Math.min(r.options.referenceRounds, r.options.rounds)}, the foreign traffic ` +
+    `${Math.min(r.options.foreignRounds, r.options.rounds)}) on a shared ${r.machine.cpus}-vCPU machine ` +
     `(${r.machine.hostBusyCoresAtStart.toFixed(2)} cores busy before the run): each round measures the paths in ` +
     'alternating order; a comparison is judged on its per-round ratios (95 % signed-rank interval).';
   const sentences = [
