@@ -686,6 +686,14 @@ export class VhostUserPort implements Port {
       fill = at + got;
     }
     if (count === offsets.length) more = true;
+    // The frames go to the wire before the guest hears its buffers are back, as QEMU's own
+    // backend does (virtio_net_flush_tx): the call wakes QEMU's loop, which on a shared core
+    // would otherwise run before the write and put its interrupt ahead of the frame.
+    if (count > 0) {
+      this.batch.count = count;
+      this.listener.onBatch(this, this.batch);
+      this.batch.count = 0;
+    }
     if (ring.publish()) this.call(q);
     if (ring.broken !== null) {
       this.ringBroke(q);
@@ -696,11 +704,6 @@ export class VhostUserPort implements Port {
     } else {
       ring.wantKicks(true);
       if (ring.pending() > 0) this.scheduleTurn();
-    }
-    if (count > 0) {
-      this.batch.count = count;
-      this.listener.onBatch(this, this.batch);
-      this.batch.count = 0;
     }
   }
 
