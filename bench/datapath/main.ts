@@ -27,7 +27,7 @@ const BENCH_FLAGS = {
   out: valued('out', text('DIR', 4096), 'where to write the report', 'report'),
   rounds: valued('rounds', integer(1, 50), 'rounds of paired trials (--quick: 3)', '10'),
   only: valued('only', text('LIST'), `measurements, comma-separated: ${MEASUREMENTS.join(', ')}`),
-  paths: valued('paths', text('LIST'), 'paths, comma-separated (default: all)'),
+  paths: valued('paths', text('LIST'), 'paths, comma-separated, namespace and VM (default: all)'),
   vmAccel: valued(
     'vm-accel',
     oneOf(['tcg', 'kvm', 'auto'] as const),
@@ -62,10 +62,12 @@ p50/p99/p99.9); CPU per frame; and the extra CPU that other machines' traffic (f
 nobody owns) costs while the guest is idle.
 
 VM rows (when this machine can boot the guest of scripts/vm/build-guest; else one sentence): a
-real QEMU VM on QEMU's own tap backend (a macvtap fd as libvirt passes it; the bridge's tap) and
-through tapyard's qemu port onto the same two wires: TCP both ways, 64-byte frames flat out, ICMP
-round trips, and the foreign traffic with the VM idle. Labelled with the accelerator, and
-compared only with each other.
+real QEMU VM on QEMU's own tap backend (a macvtap fd as libvirt passes it; the bridge's tap),
+through tapyard's vhost-user port and (full run) its qemu port onto the same two wires: TCP both
+ways, 64-byte frames flat out, ICMP round trips, and the foreign traffic with the VM idle.
+Labelled with the accelerator, and compared only with each other. --paths may name VM paths
+(BACKEND/WIRE: qemu-tap, tapyard, tapyard-vhost, and qemu-tap-intx, QEMU's tap backend with the
+NIC's vectors=0 as the vhost-user NIC has; WIRE macvtap or bridge) beside the others.
 
 Queue rows: tapyard forward --queues 1, 2 (and 4, 8, ... where the cores exist) on the macvtap
 path, 16 UDP flows of 64-byte frames at full load; the report says how many cores there were

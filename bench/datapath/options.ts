@@ -5,7 +5,7 @@
 // directions in a few minutes.
 
 import { TapyardError } from '../../src/error.js';
-import { VM_PATHS } from '../vm/measure.js';
+import { pathName, VM_PATHS, VM_PATHS_ALL } from '../vm/measure.js';
 import { coreCount } from './cpu.js';
 import { PATHS } from './paths.js';
 import type { BenchOptions } from './report-schema.js';
@@ -39,16 +39,15 @@ function list(option: string, text: string | undefined, allowed: readonly string
 export function benchOptions(input: OptionInput): BenchOptions {
   const quick = input.quick === true;
   const cores = coreCount();
+  // --paths names namespace paths and VM paths in one list; naming no VM path keeps the default ones.
+  const named = list('paths', input.paths, [...PATHS.map((p) => p.id), ...VM_PATHS_ALL.map(pathName)]);
+  const namedVm = VM_PATHS_ALL.filter((p) => named.includes(pathName(p)));
   return {
     quick,
     rounds: input.rounds ?? (quick ? 3 : 10),
     referenceRounds: quick ? 1 : 2,
     measurements: list('only', input.only, MEASUREMENTS),
-    paths: list(
-      'paths',
-      input.paths,
-      PATHS.map((p) => p.id),
-    ),
+    paths: named.filter((id) => PATHS.some((p) => p.id === id)),
     tcpSeconds: 1,
     rateSeconds: 0.25,
     // A round's p99 is its 1 % slowest round trips: two thousand give it twenty to stand on, where
@@ -85,7 +84,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
     vmAccel: input.vmAccel ?? 'tcg',
     // The quick run's VM rows answer "QEMU's tap backend or tapyard's vhost-user port?"; the
     // socket netdev path, which vhost-user replaces, is measured in the full run only.
-    vmPaths: VM_PATHS.filter((p) => !quick || p.backend !== 'tapyard'),
+    vmPaths: namedVm.length > 0 ? namedVm : VM_PATHS.filter((p) => !quick || p.backend !== 'tapyard'),
     vmRounds: quick ? 2 : 6,
     vmTcpSeconds: quick ? 1 : 2,
     vmRateSeconds: 1,

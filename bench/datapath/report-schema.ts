@@ -293,8 +293,11 @@ export const VmRound = z
   .strict();
 export type VmRound = z.infer<typeof VmRound>;
 
-/** Who carries a VM's frames to the wire: QEMU's tap backend, tapyard's qemu port, or its vhost-user port. */
-export const VmBackend = z.enum(['qemu-tap', 'tapyard', 'tapyard-vhost']);
+/**
+ * Who carries a VM's frames to the wire: QEMU's tap backend, tapyard's qemu port, or its vhost-user
+ * port; qemu-tap-intx is QEMU's tap backend with the NIC's vectors=0, as a vhost-user NIC has (--paths only).
+ */
+export const VmBackend = z.enum(['qemu-tap', 'qemu-tap-intx', 'tapyard', 'tapyard-vhost']);
 export type VmBackend = z.infer<typeof VmBackend>;
 export const VmWire = z.enum(['macvtap', 'bridge']);
 

@@ -36,6 +36,11 @@ export interface VmOptions {
   vhostUser?: string;
   /** QEMU listens on that socket (chardev server=on) and waits for the back-end to connect. */
   vhostUserServer?: boolean;
+  /**
+   * The NIC without MSI-X (`vectors=0`, INTx interrupts) on any netdev, as a vhost-user NIC always
+   * is: to measure what that costs QEMU's own backends.
+   */
+  intx?: boolean;
   memoryMiB?: number;
   /** Let the machine reboot (reboot()); otherwise QEMU exits when the guest reboots or panics. */
   rebootable?: boolean;
@@ -67,7 +72,7 @@ export class Vm {
     const nic = `virtio-net-pci,netdev=n0,mac=${options.mac}`;
     const net =
       options.vhostUser === undefined
-        ? ['-netdev', options.netdev ?? '', '-device', nic]
+        ? ['-netdev', options.netdev ?? '', '-device', options.intx ? `${nic},vectors=0` : nic]
         : [
             ...['-object', `memory-backend-memfd,id=mem,size=${memory}M,share=on`, '-numa', 'node,memdev=mem'],
             ...['-chardev', `socket,id=vhu0,path=${options.vhostUser}${options.vhostUserServer ? ',server=on' : ''}`],
