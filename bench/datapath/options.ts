@@ -41,7 +41,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
   const cores = coreCount();
   // --paths names namespace paths and VM paths in one list; naming no VM path keeps the default ones.
   const named = list('paths', input.paths, [...PATHS.map((p) => p.id), ...VM_PATHS_ALL.map(pathName)]);
-  const namedVm = VM_PATHS_ALL.filter((p) => named.includes(pathName(p)));
+  const namedVm = input.paths === undefined ? [] : VM_PATHS_ALL.filter((p) => named.includes(pathName(p)));
   return {
     quick,
     rounds: input.rounds ?? (quick ? 3 : 10),

@@ -7,6 +7,20 @@ import type { Report, VmRound, VmRow } from '../../../bench/datapath/report-sche
 import { vmVerdict } from '../../../bench/vm/report.js';
 
 describe('--paths with VM paths', () => {
+  it('without --paths, boots the default VM paths only (no INTx one) and every namespace path', () => {
+    const o = benchOptions({});
+    expect(o.vmPaths.map((p) => `${p.backend}/${p.wire}`)).toEqual([
+      'qemu-tap/macvtap',
+      'tapyard/macvtap',
+      'tapyard-vhost/macvtap',
+      'qemu-tap/bridge',
+      'tapyard/bridge',
+      'tapyard-vhost/bridge',
+    ]);
+    expect(o.paths).toContain('bridge/tapyard');
+    expect(o.paths).toContain('ref-veth');
+  });
+
   it('keeps the default VM paths when it names none', () => {
     const o = benchOptions({ paths: 'macvtap/c,macvtap/tapyard' });
     expect(o.paths).toEqual(['macvtap/c', 'macvtap/tapyard']);
