@@ -14,13 +14,15 @@ import { VLAN_PROTO_NAMES, vlanConfig } from './vlan.js';
 
 /** Each queue is a thread with its own loop; more than there are cores only adds switching. */
 export const MAX_QUEUES = 16;
+/** The ports a busy-polling loop can read without waiting for readiness. */
+const BUSY_POLLED: readonly string[] = ['macvtap', 'tap', 'vhost-user'];
 
 export const FORWARD_FLAGS = {
   port: repeated('port', text('SPEC'), 'NAME=KIND:TARGET[,key=value...], at least two'),
   switch: valued('switch', text('KIND'), `${SWITCH_KINDS.join(', ')}[,key=value] (cross for two ports, hub for more)`),
   budget: valued('budget', integer(1, 1024), 'frames read per port per turn', String(DEFAULT_BUDGET)),
   offload: onOff('offload', 'offload=on for every macvtap, tap and vhost-user port'),
-  busyPoll: onOff('busy-poll', 'never sleep: lower latency, one core always busy (macvtap and tap ports)'),
+  busyPoll: onOff('busy-poll', 'never sleep: lower latency, one core always busy (macvtap, tap, vhost-user ports)'),
   capture: valued('capture', text('FILE'), 'write every frame read to pcapng, one interface per port (- for stdout)'),
   captureError: valued(
     'capture-error',
@@ -118,9 +120,11 @@ export function readForwardConfig(argv: readonly string[]): ForwardConfig | null
     devices.set(id, p.name);
   }
   if (values.busyPoll) {
-    const slow = ports.find((p) => p.device.kind !== 'macvtap' && p.device.kind !== 'tap');
+    const slow = ports.find((p) => !BUSY_POLLED.includes(p.device.kind));
     if (slow !== undefined) {
-      throw usageError(`--busy-poll needs macvtap and tap ports; ${slow.name} is a ${slow.device.kind} port`);
+      throw usageError(
+        `--busy-poll needs macvtap, tap and vhost-user ports; ${slow.name} is a ${slow.device.kind} port`,
+      );
     }
   }
   const queues = values.queues ?? 1;

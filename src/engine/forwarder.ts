@@ -169,7 +169,7 @@ export class Forwarder implements PortListener {
       if (slow !== undefined)
         throw new TapyardError(
           'EUSAGE',
-          `busy polling needs macvtap and tap ports; ${slow.name} is a ${slow.kind} port`,
+          `busy polling needs ports that can poll (macvtap, tap, vhost-user); ${slow.name} is a ${slow.kind} port`,
         );
     }
     this.running = true;

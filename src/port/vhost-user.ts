@@ -176,6 +176,8 @@ export class VhostUserPort implements Port {
   private header: Header | null = null;
   private inFds: number[] = [];
   private reading = true;
+  /** Busy polling: the loop calls pollOnce() on every turn, and the guest need never kick. */
+  private busy = false;
   private wantWritable = false;
   private turnScheduled = false;
   private closed = false;
@@ -229,6 +231,16 @@ export class VhostUserPort implements Port {
     this.reading = on;
     this.arm();
     if (on) this.scheduleTurn();
+  }
+
+  enterBusyPoll(): void {
+    this.busy = true;
+    this.arm();
+  }
+
+  /** One turn of the guest's transmit queue, from a busy-polling loop. */
+  pollOnce(): void {
+    this.txTurn();
   }
 
   setWantWritable(on: boolean): void {
@@ -637,7 +649,7 @@ export class VhostUserPort implements Port {
   private arm(): void {
     if (this.closed) return;
     const [rx, tx] = this.queues;
-    tx.kickPoller?.start(this.reading && tx.ring.running, false);
+    tx.kickPoller?.start(this.reading && !this.busy && tx.ring.running, false);
     rx.kickPoller?.start(this.wantWritable && rx.ring.running, false);
   }
 
@@ -697,10 +709,11 @@ export class VhostUserPort implements Port {
     if (ring.publish()) this.call(q);
     if (ring.broken !== null) {
       this.ringBroke(q);
-    } else if (more) {
-      // Another turn comes at once: the guest need not kick for what it adds meanwhile.
+    } else if (more || this.busy) {
+      // Another turn comes at once (busy polling: on the loop's next turn): the guest need not
+      // kick for what it adds meanwhile.
       ring.wantKicks(false);
-      this.scheduleTurn();
+      if (!this.busy) this.scheduleTurn();
     } else {
       ring.wantKicks(true);
       if (ring.pending() > 0) this.scheduleTurn();

@@ -340,6 +340,44 @@ describe.skipIf(process.getuid?.() !== 0)('a vhost-user front-end that speaks wr
     expect(Object.keys(vm.drops).some((r) => r.startsWith('vhost-'))).toBe(true);
   }, 120_000);
 
+  it('with --busy-poll, a guest that never kicks is served: every chain taken, written, balanced', async () => {
+    const l = await labUp('macvtap');
+    const sock = join(tmpdir(), `ty-${l.id}-vhost-busy.sock`);
+    const chains = 320;
+    const t = startTapyard(l, [
+      'forward',
+      '--json',
+      '--busy-poll',
+      '--port',
+      `wire=macvtap:${l.env.WIRE_IF},offload=on`,
+      '--port',
+      `vm=vhost-user:${sock},offload=on`,
+    ]);
+    try {
+      await t.waitFor(/forwarding/);
+      // The same well-formed rings as below, but the guest writes no kick eventfd: without polling,
+      // nothing would look at its transmit ring and the front-end would give up after 10 s.
+      const out = await runAsync('python3', [
+        join(ROOT, 'test', 'helpers', 'vhost-front-end.py'),
+        sock,
+        'headers',
+        String(chains),
+        '5',
+        l.env.EXT_MAC!,
+        'nokick',
+      ]);
+      expect(out.trim()).toBe(`chains ${chains} used ${chains}`);
+      expect((await t.stop('SIGINT')).code).toBe(0);
+    } finally {
+      if (t.child.exitCode === null) await t.stop();
+      l.down();
+    }
+    const report = finalReport(t);
+    expect(report.balanced).toBe(true);
+    expect(port(report, 'vm').rxFrames).toBe(chains);
+    expect(port(report, 'wire').txFrames).toBeGreaterThan(0);
+  }, 120_000);
+
   it('absurd virtio-net headers from the guest onto a macvtap: each chain written or dropped by name', async () => {
     const l = await labUp('macvtap');
     const sock = join(tmpdir(), `ty-${l.id}-vhost-hdr.sock`);

@@ -9,7 +9,9 @@
 # Or a guest whose rings are right but whose virtio-net headers are not: with the offloads negotiated,
 # COUNT well-formed transmit chains toward DST_MAC, each with random and absurd header fields.
 #
-#   vhost-front-end.py SOCKET headers COUNT SEED DST_MAC  prints "chains N used N"
+#   vhost-front-end.py SOCKET headers COUNT SEED DST_MAC [nokick]  prints "chains N used N"
+#
+# With nokick the guest never kicks: only a back-end that polls its rings (--busy-poll) takes the chains.
 
 import mmap
 import os
@@ -20,6 +22,7 @@ import sys
 import time
 
 path, headers = sys.argv[1], sys.argv[2] == "headers"
+kicking = not (headers and sys.argv[6:7] == ["nokick"])
 connections = 1 if headers else int(sys.argv[2])
 states, seed = int(sys.argv[3]), int(sys.argv[4])
 rnd = random.Random(seed)
@@ -163,7 +166,8 @@ def send_headers(s, view, kicks, dst):
             struct.pack_into("<H", view, avail + 4 + 2 * ((idx + slot) % NUM), 2 * slot)
         idx = (idx + batch) % (1 << 16)
         struct.pack_into("<H", view, avail + 2, idx)
-        os.eventfd_write(kick, 1)
+        if kicking:
+            os.eventfd_write(kick, 1)
         deadline = time.monotonic() + 10
         while struct.unpack_from("<H", view, used + 2)[0] != idx and time.monotonic() < deadline:
             time.sleep(0.001)

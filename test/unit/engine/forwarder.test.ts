@@ -151,7 +151,7 @@ describe('Forwarder', () => {
   test('busy polling refuses a port that cannot do it', () => {
     const cannot = Object.assign(new MemoryPort('p'), { enterBusyPoll: undefined });
     expect(() => new Forwarder([new MemoryPort('a'), cannot], new CrossConnect(), { busyPoll: true }).start()).toThrow(
-      /busy polling needs macvtap and tap ports; p is a memory port/,
+      /busy polling needs ports that can poll \(macvtap, tap, vhost-user\); p is a memory port/,
     );
   });
 
