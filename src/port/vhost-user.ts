@@ -643,8 +643,8 @@ export class VhostUserPort implements Port {
 
   /**
    * The one place the kicks' polling is armed (the listening socket and the connection are always
-   * polled): the transmit ring's while the loop reads this port, the receive ring's while the loop
-   * waits for room in it.
+   * polled): the transmit ring's while the loop reads this port and does not busy-poll it (then
+   * pollOnce looks at the ring instead), the receive ring's while the loop waits for room in it.
    */
   private arm(): void {
     if (this.closed) return;
