@@ -255,7 +255,7 @@ async function iperf(lab: Lab, seconds: number, reverse: boolean): Promise<numbe
   let error = '';
   // The guest's one iperf3 server may still be closing the last test ("busy"): it is asked again.
   // "No route to host" is the external namespace's neighbour entry for the guest failed (now and then,
-  // on QEMU's own backend, after a 64-byte flood): a ping resolves it again before the next try.
+  // on QEMU's own backend; why its ARP went unanswered is not known): a ping resolves it again first.
   for (let attempt = 0; attempt < 4; attempt++) {
     const out = await run(inExt(lab, [...argv, ...(reverse ? ['-R'] : [])]), (seconds + 30) * 1000).catch(
       (err: Error) => JSON.stringify({ error: err.message }),
