@@ -70,10 +70,10 @@ export function benchOptions(input: OptionInput): BenchOptions {
     ndrTimeBoundSeconds: quick ? 5 : 10,
     // The CPU-per-frame goal rows rest on this one trial per round: at 0.2 s (20 k frames) their
     // per-round ratios scattered by ±10 % and 5 of 8 rows stayed undecided within a few % of the
-    // goal (two full runs, 2026-12-07); four times the frames, half the scatter.
+    // goal (two full runs, 2026-12-07); at 0.8 s their intervals were half as wide (four full runs).
     fixedRateSeconds: quick ? 0.2 : 0.8,
     foreignSeconds: 1,
-    // Six rounds, the fewest with a 95 % interval: its comparison (65 % apart) needs no more, and
+    // Six rounds, the fewest with a 95 % interval: its comparison (60-65 % apart) needs no more, and
     // the time goes to the fixed-rate trial above.
     foreignRounds: quick ? 3 : 6,
     foreignRatesPerSecond: quick ? [100_000] : [50_000, 100_000, 200_000],
