@@ -1,7 +1,8 @@
 // What tapyard follows about a device while it uses it: its MTU, whether it is up and has its
-// carrier, and its address. fd-port.ts asks every 0.2 s and says what changed. Asked with ioctls
-// on a socket made once in the device's namespace rather than learnt from rtnetlink: a deleted
-// macvtap never wakes poll either, so the port polls anyway, and three ioctls cost microseconds.
+// carrier, and its address. fd-port.ts asks whenever the kernel announces a change of the link
+// (link-events.ts), and once a second for what nothing announces, and says what changed. Asked
+// with ioctls on a socket made once in the device's namespace: four ioctls cost microseconds,
+// and the answer does not depend on parsing the announcement.
 
 import { readFileSync } from 'node:fs';
 import { formatMac, type Mac, readMac } from '../mac.js';
@@ -14,6 +15,8 @@ export interface DeviceState {
   /** IFF_RUNNING: up and with its carrier (a macvtap's follows its lower device). */
   running: boolean;
   mac: Mac;
+  /** Its ifindex: the link announcements name it so. */
+  index: number;
 }
 
 const IFF_UP = 0x1;
@@ -22,7 +25,8 @@ const IFF_RUNNING = 0x40;
 /** The state of IFNAME as seen through SOCKET, a socket from tapio().nsSocket. Throws when it is gone. */
 export function readDeviceState(socket: number, ifname: string): DeviceState {
   const s = tapio().ifStateAt(socket, ifname);
-  return { mtu: s.mtu, up: (s.flags & IFF_UP) !== 0, running: (s.flags & IFF_RUNNING) !== 0, mac: readMac(s.mac, 0) };
+  const up = (s.flags & IFF_UP) !== 0;
+  return { mtu: s.mtu, up, running: (s.flags & IFF_RUNNING) !== 0, mac: readMac(s.mac, 0), index: s.index };
 }
 
 /** BR_STATE_FORWARDING in include/uapi/linux/if_bridge.h. */

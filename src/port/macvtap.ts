@@ -92,7 +92,7 @@ export function openMacvtap(config: MacvtapConfig, budget = DEFAULT_BUDGET): FdP
       offload,
       offloadFlags: OFFLOAD_FLAGS,
       budget,
-      follow: { state: first, read: () => readDeviceState(probe, ifname) },
+      follow: { state: first, netns: null, read: () => readDeviceState(probe, ifname) },
       kernelDrops: kernelDropsReader('macvtap', ifname, undefined).read,
       onClose: () => tapio().close(probe),
       sourceGuard: new SourceGuard(config.spoof, mac),

@@ -97,6 +97,7 @@ export function openTap(config: TapConfig, budget = DEFAULT_BUDGET): FdPort {
       // The tap's fd keeps a deleted namespace alive, and the guest with it: say so and stop.
       follow: {
         state: first,
+        netns: ns,
         read: () => {
           if (ns !== null && !existsSync(ns)) {
             throw new TapyardError('ENONETNS', `the network namespace ${nsName} was deleted`);

@@ -3,15 +3,15 @@
 // a socket made there, its link-layer groups (dev->mc) from that namespace's /proc/net/dev_mcast,
 // opened there once and read again from its start. Both are made before --user gives up root,
 // and a reading costs microseconds, so it never holds the loop. It is read again when the kernel
-// announces a change of the interface (link-events.ts); a group added with `ip maddr add`, and
+// announces a change of the interface (port/link-events.ts); a group added with `ip maddr add`, and
 // any IP group join on a kernel before 6.13, are announced by nothing, so the caller also looks
 // now and then.
 // The built-in guest's filter is its configuration and never changes while it runs.
 
 import { formatMac, type Mac, readMac } from '../mac.js';
+import { LinkEvents } from '../port/link-events.js';
 import { netnsPath, tapio } from '../port/native.js';
 import { readWhole } from '../port/proc-file.js';
-import { LinkEvents } from './link-events.js';
 import { fromBuiltinGuest, fromNetdev, type RxFilterInfo } from './rx-filter-info.js';
 
 export interface GuestSide {

@@ -126,7 +126,7 @@ describe.each(['loop', 'splice'] as const)('through the %s', (path) => {
     try {
       await fromGuest(FOREIGN, SPOOFED);
       await fromGuest(wireMac(), OWN);
-      await sleep(500); // the splice's counts are seen by the port's next look at its device
+      await sleep(1300); // the splice's counts are seen by the port's next look at its device (each second)
       seen = ext.bySource();
     } finally {
       ext.close();
@@ -193,7 +193,7 @@ test("the check follows the macvtap's address when it changes while running", as
   let seen: Map<Mac, number>;
   try {
     lab.run('hv', 'ip', 'link', 'set', lab.env.WIRE_IF!, 'address', '02:5b:00:00:00:02');
-    await sleep(600); // the port reads its device's state every 200 ms
+    await sleep(300); // the kernel announces the change; the port reads its device's state then
     await fromGuest(after, OWN);
     await fromGuest(before, SPOOFED);
     await sleep(500);
@@ -230,7 +230,7 @@ test('with trust-guest-rx-filters the check takes the MAC the guest gave the mac
     await sleep(300);
     lab.run('gst', 'ip', 'link', 'set', e.GUEST_IF!, 'address', renamed);
     await t.waitFor(new RegExp(`<- guest: address ${renamed}`));
-    // At once: the port's own look at its device may be 0.2 s away.
+    // At once: the port's own look at its device may not have come yet.
     await fromGuest(parseMac(renamed)!, SPOOFED);
     await sleep(300);
     seen = ext.bySource();

@@ -3,7 +3,7 @@
 // message that claims more than the datagram holds or less than its type carries.
 
 import { expect, test } from 'vitest';
-import { linkEventIndexes } from '../../../src/trust/link-events.js';
+import { linkEventIndexes } from '../../../src/port/link-events.js';
 
 /** One netlink message: header (len, type, flags, seq, pid) and a body with the ifindex at 4. */
 function message(type: number, bodyLen: number, ifindex: number, lenField?: number): Uint8Array {

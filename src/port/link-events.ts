@@ -6,8 +6,8 @@
 // every length in them is checked before it is used.
 
 import { constants } from 'node:os';
-import { errnoName } from '../port/drop.js';
-import { MAX_FRAME, type PollerHandle, tapio } from '../port/native.js';
+import { errnoName } from './drop.js';
+import { MAX_FRAME, type PollerHandle, tapio } from './native.js';
 
 /** include/uapi/linux/rtnetlink.h: the groups (RTNLGRP_STATS is 36) and the message types. */
 const RTNLGRP_LINK = 1;
