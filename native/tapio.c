@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -779,8 +780,23 @@ static int plain_frame(const uint8_t *hdr, int32_t hdr_len, int32_t frame_len, i
   return hdr[0] == 0 && hdr[1] == 0 && (int32_t)(hdr[2] | hdr[3] << 8) <= frame_len;
 }
 
-// Returns the frames left in the ring for JavaScript; *err as read_batch.
-static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) {
+// What a splice moved, as the stats arrays count it: [rx frames, rx bytes] of the ingress,
+// [tx frames, tx bytes, spoofed] of the egress.
+enum { SPLICED_RX_FRAMES, SPLICED_RX_BYTES, SPLICED_TX_FRAMES, SPLICED_TX_BYTES, SPLICED_SPOOFED, SPLICED_N };
+
+// Adds `counts` to the ports' stats arrays (Node's thread only: JavaScript reads them there).
+static void spliced_publish(const splice_to *s, double *counts) {
+  s->in_stats[0] += counts[SPLICED_RX_FRAMES];
+  s->in_stats[1] += counts[SPLICED_RX_BYTES];
+  s->out_stats[2] += counts[SPLICED_TX_FRAMES];
+  s->out_stats[3] += counts[SPLICED_TX_BYTES];
+  s->out_stats[4] += counts[SPLICED_SPOOFED];
+  memset(counts, 0, SPLICED_N * sizeof *counts);
+}
+
+// Returns the frames left in the ring for JavaScript; *err as read_batch. What went is added
+// to `counts`.
+static int splice_batch(int fd, const rx_ring *r, const splice_to *s, double *counts, int *err) {
   size_t want = (size_t)r->hdr_len + MAX_FRAME;
   uint8_t *at = r->ring + frame_slot(r, 0) - r->hdr_len;  // the first slot, each time
   *err = 0;
@@ -807,11 +823,11 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) 
       size_t next = r->lengths[0] < 0 ? 0 : frame_slot(r, 0) + (size_t)r->lengths[0];
       return read_batch_from(fd, r, next, 1, err);
     }
-    s->in_stats[0] += 1;
-    s->in_stats[1] += frame_len;
-    s->out_stats[2] += 1;
-    s->out_stats[3] += frame_len;
-    if (spoofed) s->out_stats[4] += 1;
+    counts[SPLICED_RX_FRAMES] += 1;
+    counts[SPLICED_RX_BYTES] += frame_len;
+    counts[SPLICED_TX_FRAMES] += 1;
+    counts[SPLICED_TX_BYTES] += frame_len;
+    if (spoofed) counts[SPLICED_SPOOFED] += 1;
   }
   return 0;
 }
@@ -1085,9 +1101,10 @@ static napi_value EventfdWrite(napi_env env, napi_callback_info info) {
 // about 100 ns per frame more CPU than the C loop at 100 k frames/s in bursts of 32
 // (perf: node's own code 4.8 % of the forwarder's samples, the C loop has none).
 // The thread touches the ring and the splice only while it runs; every change from JavaScript
-// (start, setRing, setSplice, close) first waits until it is paused. When the splice leaves
-// frames for JavaScript, or a read fails, the thread pauses itself and hands the batch to the
-// loop (uv_async), which calls JavaScript as on_poll does and lets the thread go on after.
+// (start, setRing, close) first waits until it is paused, and a new splice (setSplice) takes a
+// new thread (see own_descriptors). When the splice leaves frames for JavaScript, or a read
+// fails, the thread pauses itself and hands the batch to the loop (an eventfd the loop polls),
+// which calls JavaScript as on_poll does and lets the thread go on after.
 
 typedef struct {
   pthread_t tid;
@@ -1100,7 +1117,12 @@ typedef struct {
   int handed;   // a batch waits for JavaScript: hand_count frames, hand_err (under mu)
   int hand_count;
   int hand_err;
-  uv_async_t async;  // the hand-over to Node's loop
+  // What the thread spliced and JavaScript's arrays do not show yet (under mu): the loop adds it
+  // (splicer_sync), so that every figure JavaScript reads of both ports comes from one moment.
+  double pending[SPLICED_N];
+  int egress;     // the splice's egress when the thread was made: its table holds that one
+  int handover;   // eventfd: the thread hands a batch over; handover_poll watches it on the loop
+  uv_poll_t handover_poll;
 } splicer;
 
 typedef struct {
@@ -1130,6 +1152,7 @@ static void poller_free(uv_handle_t *h) {
   pthread_mutex_destroy(&p->thr.mu);
   pthread_cond_destroy(&p->thr.cv);
   if (p->thr.wake >= 0) close(p->thr.wake);
+  if (p->thr.handover >= 0) close(p->thr.handover);
   free(p);
 }
 
@@ -1190,7 +1213,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int spliced = p->has_ring && p->splice.fd >= 0 && status >= 0;
   if (p->has_ring && (ev & 1 || status < 0)) {
     int read_err;
-    count = spliced ? splice_batch(p->fd, &p->ring, &p->splice, &read_err) : read_batch(p->fd, &p->ring, &read_err);
+    double counts[SPLICED_N] = {0};
+    count = spliced ? splice_batch(p->fd, &p->ring, &p->splice, counts, &read_err)
+                    : read_batch(p->fd, &p->ring, &read_err);
+    if (spliced) spliced_publish(&p->splice, counts);
     if (read_err) err = read_err;
   }
   // The splice wrote every frame of this turn: nothing for JavaScript to do.
@@ -1200,12 +1226,46 @@ static void on_poll(uv_poll_t *h, int status, int events) {
 
 // ----- the splicer thread
 
+static void close_range_of(unsigned lo, unsigned hi) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
+#endif
+  struct rlimit rl;  // without close_range (Linux before 5.9): one by one
+  unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1u << 20 ? (unsigned)rl.rlim_cur : 1u << 20;
+  for (unsigned fd = lo; fd <= hi && fd < max; fd++) close((int)fd);
+}
+
+// The thread's own table of descriptors, as a single-threaded process has: with the table shared
+// (Node is threaded), every read and write takes and drops a reference on the file (fdget_pos,
+// fput: 3-4 % of the forwarder's samples at 64 B), which the kernel skips for a table of one.
+// It keeps its copies of the four descriptors it uses and closes the rest, so that what
+// JavaScript closes is not held open here; the egress it keeps is why a new splice takes a new
+// thread. If the kernel refuses, the shared table serves: slower, as correct.
+static void own_descriptors(const poller *p) {
+  if (unshare(CLONE_FILES) != 0) return;
+  int keep[4] = {p->fd, p->splice.fd, p->thr.wake, p->thr.handover};
+  for (int i = 1; i < 4; i++)  // sorted, for the ranges between them
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+      int t = keep[j];
+      keep[j] = keep[j - 1];
+      keep[j - 1] = t;
+    }
+  unsigned lo = 0;
+  for (int i = 0; i < 4; i++) {
+    if (keep[i] < 0 || (unsigned)keep[i] < lo) continue;
+    if ((unsigned)keep[i] > lo) close_range_of(lo, (unsigned)keep[i] - 1);
+    lo = (unsigned)keep[i] + 1;
+  }
+  close_range_of(lo, ~0u);
+}
+
 static void *splicer_main(void *arg) {
   poller *p = arg;
   splicer *s = &p->thr;
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, NULL);  // signals are Node's, on its own thread
+  own_descriptors(p);
   pthread_mutex_lock(&s->mu);
   for (;;) {
     if (s->run != 1) {
@@ -1222,23 +1282,27 @@ static void *splicer_main(void *arg) {
     uint64_t drained;
     if (n > 0 && fds[1].revents) (void)!read(s->wake, &drained, sizeof drained);
     int count = 0, err = poll_err, hand = poll_err != 0, lost = 0;
+    double counts[SPLICED_N] = {0};
     pthread_mutex_lock(&s->mu);
     int go = s->run == 1;
     pthread_mutex_unlock(&s->mu);
     if (go && n > 0 && fds[0].revents) {
       // POLLERR and the like: a read says what happened, and uv_poll takes over from there.
       lost = (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
-      count = splice_batch(p->fd, &p->ring, &p->splice, &err);
+      count = splice_batch(p->fd, &p->ring, &p->splice, counts, &err);
       hand = count > 0 || err != 0 || lost;
     }
     pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < SPLICED_N; i++) s->pending[i] += counts[i];
+    memset(counts, 0, sizeof counts);
     if (hand) {
       s->handed = 1;
       s->hand_count = count;
       s->hand_err = err;
       if (lost) p->lost_thread = 1;
       s->run = 0;
-      uv_async_send(&s->async);
+      uint64_t one = 1;
+      (void)!write(s->handover, &one, sizeof one);
     }
   }
   pthread_mutex_unlock(&s->mu);
@@ -1272,12 +1336,26 @@ static void splicer_end(poller *p) {
   s->created = 0;
 }
 
+// Node's loop: what the thread spliced since the last time goes into the ports' arrays.
+static void splicer_sync(poller *p) {
+  splicer *s = &p->thr;
+  if (p->splice.fd < 0 || s->handover < 0) return;
+  pthread_mutex_lock(&s->mu);
+  spliced_publish(&p->splice, s->pending);
+  pthread_mutex_unlock(&s->mu);
+}
+
 // Node's loop: the thread handed a batch over. JavaScript gets it (unless on_poll gave it
 // already), then the thread goes on if it is still what start() asked for.
-static void on_handover(uv_async_t *a) {
-  poller *p = a->data;
+static void on_handover(uv_poll_t *h, int status, int events) {
+  poller *p = h->data;
   int count, err;
+  uint64_t drained;
+  (void)status;
+  (void)events;
   if (p->closing) return;
+  (void)!read(p->thr.handover, &drained, sizeof drained);
+  splicer_sync(p);
   if (take_handed(p, &count, &err))
     deliver(p, 1, err, count);
   else
@@ -1286,9 +1364,20 @@ static void on_handover(uv_async_t *a) {
 
 static int splicer_start(poller *p) {
   splicer *s = &p->thr;
-  if (s->created) return 0;
+  if (s->created && s->egress == p->splice.fd) return 0;
+  splicer_end(p);  // made for another egress
   if (s->wake < 0) s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (s->wake < 0) return -1;
+  if (s->handover < 0) {
+    s->handover = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->handover < 0) return -1;
+    uv_poll_init(p->handle.loop, &s->handover_poll, s->handover);
+    s->handover_poll.data = p;
+    p->open_handles++;
+    uv_poll_start(&s->handover_poll, UV_READABLE, on_handover);
+    uv_unref((uv_handle_t *)&s->handover_poll);
+  }
+  s->egress = p->splice.fd;
   s->run = 0;
   if (pthread_create(&s->tid, NULL, splicer_main, p) != 0) return -1;
   s->created = 1;
@@ -1303,7 +1392,7 @@ static int poller_apply(poller *p) {
                  !p->closing && splicer_start(p) == 0;
   if (!threaded) {
     splicer_pause(p);
-    uv_unref((uv_handle_t *)&s->async);
+    if (s->handover >= 0) uv_unref((uv_handle_t *)&s->handover_poll);
   }
   int uv_events = threaded || p->closing ? 0 : p->events;
   if (uv_events != p->uv_events) {
@@ -1313,7 +1402,7 @@ static int poller_apply(poller *p) {
     p->uv_events = uv_events;
   }
   if (!threaded) return 0;
-  uv_ref((uv_handle_t *)&s->async);  // the thread's work keeps the process alive
+  uv_ref((uv_handle_t *)&s->handover_poll);  // the thread's work keeps the process alive
   pthread_mutex_lock(&s->mu);
   // Not over a batch JavaScript has not had, nor while it reads one.
   if (!s->handed && !p->delivering && s->run == 0) {
@@ -1328,7 +1417,7 @@ static void poller_shut(poller *p) {
   p->closing = 1;
   splicer_end(p);
   uv_close((uv_handle_t *)&p->handle, poller_free);
-  uv_close((uv_handle_t *)&p->thr.async, poller_free);
+  if (p->thr.handover >= 0) uv_close((uv_handle_t *)&p->thr.handover_poll, poller_free);
 }
 
 static void poller_finalize(napi_env env, void *data, void *hint) {
@@ -1365,13 +1454,11 @@ static napi_value PollerNew(napi_env env, napi_callback_info info) {
     return throw_errno(env, "uv_poll_init", -r);
   }
   p->handle.data = p;
-  uv_async_init(loop, &p->thr.async, on_handover);
-  uv_unref((uv_handle_t *)&p->thr.async);
-  p->thr.async.data = p;
-  p->open_handles = 2;
+  p->open_handles = 1;  // and the splicer's hand-over poll, once made
   pthread_mutex_init(&p->thr.mu, NULL);
   pthread_cond_init(&p->thr.cv, NULL);
   p->thr.wake = -1;
+  p->thr.handover = -1;
   p->fd = fd;
   p->splice.fd = -1;
   p->env = env;
@@ -1445,7 +1532,8 @@ static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
   poller *p = unwrap_poller(env, info, &argc, argv);
   int32_t fd;
   if (p == NULL || argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, SPLICE_USAGE);
-  splicer_pause(p);
+  splicer_end(p);  // its table holds the egress: none may stay open behind JavaScript's back
+  splicer_sync(p);
   splice_release(env, p);
   if (fd < 0) {
     poller_apply(p);
@@ -1474,6 +1562,15 @@ static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// poller.syncSpliced(): the splice's counts, as far as the thread got, into the stats arrays.
+static napi_value PollerSyncSpliced(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  poller *p = unwrap_poller(env, info, &argc, NULL);
+  if (p == NULL) return throw_usage(env, "poller.syncSpliced()");
+  if (!p->closing) splicer_sync(p);
+  return undefined(env);
+}
+
 // poller.close(): stop for good. The fd itself is closed by the caller afterwards.
 static napi_value PollerClose(napi_env env, napi_callback_info info) {
   size_t argc = 0;
@@ -1481,6 +1578,7 @@ static napi_value PollerClose(napi_env env, napi_callback_info info) {
   if (p == NULL) return throw_usage(env, "poller.close()");
   if (p->closing) return undefined(env);
   splicer_end(p);  // before anything it reads is released
+  splicer_sync(p);
   if (p->active) {
     napi_reference_unref(env, p->self, NULL);
     p->active = 0;
@@ -1539,6 +1637,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"start", NULL, PollerStart, NULL, NULL, NULL, napi_default, NULL},
       {"setRing", NULL, PollerSetRing, NULL, NULL, NULL, napi_default, NULL},
       {"setSplice", NULL, PollerSetSplice, NULL, NULL, NULL, napi_default, NULL},
+      {"syncSpliced", NULL, PollerSyncSpliced, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, PollerClose, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;

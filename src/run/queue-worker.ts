@@ -17,10 +17,11 @@ const { config, queue } = workerData as QueueWorkerData;
 const post = (message: FromQueue) => main.postMessage(message);
 
 function sample(ports: readonly Port[], forwarder: Forwarder): QueueSample {
+  const ledger = forwarder.ledger(); // first: it takes in the splice's counts the ports show
   return {
     ports: ports.map((p) => p.counters.snapshot()),
     kernel: ports.map((p) => (queue === 0 ? (p.kernelDrops?.() ?? null) : null)),
-    ledger: forwarder.ledger(),
+    ledger,
   };
 }
 
