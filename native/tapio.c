@@ -1140,6 +1140,7 @@ typedef struct {
   int active;      // events != 0: the JS object is kept alive
   int delivering;  // JavaScript is being called with a batch in the ring
   int lost_thread; // the splicer saw an error condition: uv_poll reports it from here on
+  int loop_turns;  // > 0: the splice runs on the loop until that many turns went whole
   int uv_events;  // what uv_poll watches now
   int open_handles;
   splicer thr;
@@ -1157,6 +1158,13 @@ static void poller_free(uv_handle_t *h) {
 }
 
 static int poller_apply(poller *p);
+
+// After a batch the splice left to JavaScript, the port reads on Node's loop again until this
+// many turns in a row were spliced whole: traffic most of whose frames need the loop (TCP with
+// offloads: every segment carries GSO work) is not handed from the thread to the loop and back
+// for each batch. That ping-pong cost 20 % of TCP's throughput with offloads on (0.80x the C
+// loop, where the loop-driven splice had 1.00x).
+#define SPLICE_CLEAN_TURNS 256
 
 // Calls JavaScript with (events, errno, count), keeps the thread off the ring meanwhile, and
 // arms again for what JavaScript asked for while it ran.
@@ -1220,7 +1228,11 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (read_err) err = read_err;
   }
   // The splice wrote every frame of this turn: nothing for JavaScript to do.
-  if (spliced && ev == 1 && count == 0 && err == 0) return;
+  if (spliced && ev == 1 && count == 0 && err == 0) {
+    if (p->loop_turns > 0 && --p->loop_turns == 0) poller_apply(p);  // back to the thread
+    return;
+  }
+  if (spliced && count > 0) p->loop_turns = SPLICE_CLEAN_TURNS;
   deliver(p, ev, err, count);
 }
 
@@ -1300,6 +1312,7 @@ static void *splicer_main(void *arg) {
       s->hand_count = count;
       s->hand_err = err;
       if (lost) p->lost_thread = 1;
+      if (count > 0) p->loop_turns = SPLICE_CLEAN_TURNS;
       s->run = 0;
       uint64_t one = 1;
       (void)!write(s->handover, &one, sizeof one);
@@ -1389,7 +1402,7 @@ static int splicer_start(poller *p) {
 static int poller_apply(poller *p) {
   splicer *s = &p->thr;
   int threaded = p->events == UV_READABLE && p->has_ring && p->splice.fd >= 0 && !p->lost_thread &&
-                 !p->closing && splicer_start(p) == 0;
+                 p->loop_turns == 0 && !p->closing && splicer_start(p) == 0;
   if (!threaded) {
     splicer_pause(p);
     if (s->handover >= 0) uv_unref((uv_handle_t *)&s->handover_poll);

@@ -25,8 +25,13 @@ const IFF_RUNNING = 0x40;
 /** The state of IFNAME as seen through SOCKET, a socket from tapio().nsSocket. Throws when it is gone. */
 export function readDeviceState(socket: number, ifname: string): DeviceState {
   const s = tapio().ifStateAt(socket, ifname);
-  const up = (s.flags & IFF_UP) !== 0;
-  return { mtu: s.mtu, up, running: (s.flags & IFF_RUNNING) !== 0, mac: readMac(s.mac, 0), index: s.index };
+  return {
+    mtu: s.mtu,
+    up: (s.flags & IFF_UP) !== 0,
+    running: (s.flags & IFF_RUNNING) !== 0,
+    mac: readMac(s.mac, 0),
+    index: s.index,
+  };
 }
 
 /** BR_STATE_FORWARDING in include/uapi/linux/if_bridge.h. */
