@@ -20,8 +20,6 @@
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <node_api.h>
-#include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,8 +27,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -780,23 +776,8 @@ static int plain_frame(const uint8_t *hdr, int32_t hdr_len, int32_t frame_len, i
   return hdr[0] == 0 && hdr[1] == 0 && (int32_t)(hdr[2] | hdr[3] << 8) <= frame_len;
 }
 
-// What a splice moved, as the stats arrays count it: [rx frames, rx bytes] of the ingress,
-// [tx frames, tx bytes, spoofed] of the egress.
-enum { SPLICED_RX_FRAMES, SPLICED_RX_BYTES, SPLICED_TX_FRAMES, SPLICED_TX_BYTES, SPLICED_SPOOFED, SPLICED_N };
-
-// Adds `counts` to the ports' stats arrays (Node's thread only: JavaScript reads them there).
-static void spliced_publish(const splice_to *s, double *counts) {
-  s->in_stats[0] += counts[SPLICED_RX_FRAMES];
-  s->in_stats[1] += counts[SPLICED_RX_BYTES];
-  s->out_stats[2] += counts[SPLICED_TX_FRAMES];
-  s->out_stats[3] += counts[SPLICED_TX_BYTES];
-  s->out_stats[4] += counts[SPLICED_SPOOFED];
-  memset(counts, 0, SPLICED_N * sizeof *counts);
-}
-
-// Returns the frames left in the ring for JavaScript; *err as read_batch. What went is added
-// to `counts`.
-static int splice_batch(int fd, const rx_ring *r, const splice_to *s, double *counts, int *err) {
+// Returns the frames left in the ring for JavaScript; *err as read_batch.
+static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) {
   size_t want = (size_t)r->hdr_len + MAX_FRAME;
   uint8_t *at = r->ring + frame_slot(r, 0) - r->hdr_len;  // the first slot, each time
   *err = 0;
@@ -823,11 +804,11 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, double *co
       size_t next = r->lengths[0] < 0 ? 0 : frame_slot(r, 0) + (size_t)r->lengths[0];
       return read_batch_from(fd, r, next, 1, err);
     }
-    counts[SPLICED_RX_FRAMES] += 1;
-    counts[SPLICED_RX_BYTES] += frame_len;
-    counts[SPLICED_TX_FRAMES] += 1;
-    counts[SPLICED_TX_BYTES] += frame_len;
-    if (spoofed) counts[SPLICED_SPOOFED] += 1;
+    s->in_stats[0] += 1;
+    s->in_stats[1] += frame_len;
+    s->out_stats[2] += 1;
+    s->out_stats[3] += frame_len;
+    if (spoofed) s->out_stats[4] += 1;
   }
   return 0;
 }
@@ -1094,36 +1075,6 @@ static napi_value EventfdWrite(napi_env env, napi_callback_info info) {
 // writable; count is the frames now in the ring; errno is non-zero when reading failed or
 // libuv reported an error (a deleted tap raises POLLERR: libuv stops the poll and says EBADF,
 // and the read behind it says what really happened).
-//
-// A spliced poller that waits only to read runs its splice on a thread of its own instead (the
-// splicer below): poll() and the splice, as the C reference loop does, without a turn of Node's
-// loop per wake-up. A turn of the loop (timers, immediates, the metrics clock) cost tapyard
-// about 100 ns per frame more CPU than the C loop at 100 k frames/s in bursts of 32
-// (perf: node's own code 4.8 % of the forwarder's samples, the C loop has none).
-// The thread touches the ring and the splice only while it runs; every change from JavaScript
-// (start, setRing, close) first waits until it is paused, and a new splice (setSplice) takes a
-// new thread (see own_descriptors). When the splice leaves frames for JavaScript, or a read
-// fails, the thread pauses itself and hands the batch to the loop (an eventfd the loop polls),
-// which calls JavaScript as on_poll does and lets the thread go on after.
-
-typedef struct {
-  pthread_t tid;
-  int created;
-  int wake;  // eventfd: interrupts the thread's poll() when it is asked to pause
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int run;      // asked of it: 1 run, 0 pause, -1 end (under mu)
-  int running;  // what it does: 1 while it may touch the ring (under mu)
-  int handed;   // a batch waits for JavaScript: hand_count frames, hand_err (under mu)
-  int hand_count;
-  int hand_err;
-  // What the thread spliced and JavaScript's arrays do not show yet (under mu): the loop adds it
-  // (splicer_sync), so that every figure JavaScript reads of both ports comes from one moment.
-  double pending[SPLICED_N];
-  int egress;     // the splice's egress when the thread was made: its table holds that one
-  int handover;   // eventfd: the thread hands a batch over; handover_poll watches it on the loop
-  uv_poll_t handover_poll;
-} splicer;
 
 typedef struct {
   uv_poll_t handle;
@@ -1136,308 +1087,59 @@ typedef struct {
   int has_ring;
   splice_to splice;
   napi_async_context async;
-  int events;      // what start() asked for (UV_READABLE | UV_WRITABLE)
-  int active;      // events != 0: the JS object is kept alive
-  int delivering;  // JavaScript is being called with a batch in the ring
-  int lost_thread; // the splicer saw an error condition: uv_poll reports it from here on
-  int loop_turns;  // > 0: the splice runs on the loop until that many turns went whole
-  int uv_events;  // what uv_poll watches now
-  int open_handles;
-  splicer thr;
+  int active;
   int closing;
 } poller;
 
 static void poller_free(uv_handle_t *h) {
   poller *p = h->data;
-  if (--p->open_handles > 0) return;
-  pthread_mutex_destroy(&p->thr.mu);
-  pthread_cond_destroy(&p->thr.cv);
-  if (p->thr.wake >= 0) close(p->thr.wake);
-  if (p->thr.handover >= 0) close(p->thr.handover);
   free(p);
 }
 
-static int poller_apply(poller *p);
-
-// After a batch the splice left to JavaScript, the port reads on Node's loop again until this
-// many turns in a row were spliced whole: traffic most of whose frames need the loop (TCP with
-// offloads: every segment carries GSO work) is not handed from the thread to the loop and back
-// for each batch. That ping-pong cost 20 % of TCP's throughput with offloads on (0.80x the C
-// loop, where the loop-driven splice had 1.00x).
-#define SPLICE_CLEAN_TURNS 256
-
-// Calls JavaScript with (events, errno, count), keeps the thread off the ring meanwhile, and
-// arms again for what JavaScript asked for while it ran.
-static void deliver(poller *p, int ev, int err, int count) {
+static void on_poll(uv_poll_t *h, int status, int events) {
+  poller *p = h->data;
+  if (p->closing) return;
   napi_env env = p->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
   napi_value cb, recv, argv[3], result;
   napi_get_reference_value(env, p->callback, &cb);
   napi_get_reference_value(env, p->self, &recv);
-  napi_create_int32(env, ev, &argv[0]);
-  napi_create_int32(env, err, &argv[1]);
-  napi_create_int32(env, count, &argv[2]);
-  p->delivering = 1;
-  // make_callback, not call_function: it drains the microtask queue and keeps async hooks right.
-  napi_status s = napi_make_callback(env, p->async, recv, cb, 3, argv, &result);
-  p->delivering = 0;
-  if (s == napi_pending_exception) {
-    napi_value e;
-    napi_get_and_clear_last_exception(env, &e);
-    napi_fatal_exception(env, e);
-  }
-  napi_close_handle_scope(env, scope);
-  if (!p->closing) poller_apply(p);
-}
-
-// A batch the splicer handed over and JavaScript has not had yet: taken (returns 1) or none.
-static int take_handed(poller *p, int *count, int *err) {
-  splicer *s = &p->thr;
-  if (!s->created) return 0;
-  pthread_mutex_lock(&s->mu);
-  int handed = s->handed;
-  *count = s->hand_count;
-  *err = s->hand_err;
-  s->handed = 0;
-  pthread_mutex_unlock(&s->mu);
-  return handed;
-}
-
-static void on_poll(uv_poll_t *h, int status, int events) {
-  poller *p = h->data;
-  if (p->closing) return;
   int ev = ((events & UV_READABLE) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
-  int err = status < 0 ? -status : 0, count = 0, handed_err;
-  if (status < 0) {
-    p->active = 0;  // libuv stopped the handle
-    p->uv_events = 0;
-  }
-  // The splicer's last batch is still in the ring: it goes first, and nothing is read over it.
-  if (take_handed(p, &count, &handed_err)) {
-    deliver(p, 1, handed_err, count);
-    return;
-  }
+  int err = status < 0 ? -status : 0, count = 0;
+  if (status < 0) p->active = 0;  // libuv stopped the handle
   int spliced = p->has_ring && p->splice.fd >= 0 && status >= 0;
   if (p->has_ring && (ev & 1 || status < 0)) {
     int read_err;
-    double counts[SPLICED_N] = {0};
-    count = spliced ? splice_batch(p->fd, &p->ring, &p->splice, counts, &read_err)
-                    : read_batch(p->fd, &p->ring, &read_err);
-    if (spliced) spliced_publish(&p->splice, counts);
+    count = spliced ? splice_batch(p->fd, &p->ring, &p->splice, &read_err) : read_batch(p->fd, &p->ring, &read_err);
     if (read_err) err = read_err;
   }
   // The splice wrote every frame of this turn: nothing for JavaScript to do.
   if (spliced && ev == 1 && count == 0 && err == 0) {
-    if (p->loop_turns > 0 && --p->loop_turns == 0) poller_apply(p);  // back to the thread
+    napi_close_handle_scope(env, scope);
     return;
   }
-  if (spliced && count > 0) p->loop_turns = SPLICE_CLEAN_TURNS;
-  deliver(p, ev, err, count);
-}
-
-// ----- the splicer thread
-
-static void close_range_of(unsigned lo, unsigned hi) {
-#ifdef SYS_close_range
-  if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
-#endif
-  struct rlimit rl;  // without close_range (Linux before 5.9): one by one
-  unsigned max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1u << 20 ? (unsigned)rl.rlim_cur : 1u << 20;
-  for (unsigned fd = lo; fd <= hi && fd < max; fd++) close((int)fd);
-}
-
-// The thread's own table of descriptors, as a single-threaded process has: with the table shared
-// (Node is threaded), every read and write takes and drops a reference on the file (fdget_pos,
-// fput: 3-4 % of the forwarder's samples at 64 B), which the kernel skips for a table of one.
-// It keeps its copies of the four descriptors it uses and closes the rest, so that what
-// JavaScript closes is not held open here; the egress it keeps is why a new splice takes a new
-// thread. If the kernel refuses, the shared table serves: slower, as correct.
-static void own_descriptors(const poller *p) {
-  if (unshare(CLONE_FILES) != 0) return;
-  int keep[4] = {p->fd, p->splice.fd, p->thr.wake, p->thr.handover};
-  for (int i = 1; i < 4; i++)  // sorted, for the ranges between them
-    for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-      int t = keep[j];
-      keep[j] = keep[j - 1];
-      keep[j - 1] = t;
-    }
-  unsigned lo = 0;
-  for (int i = 0; i < 4; i++) {
-    if (keep[i] < 0 || (unsigned)keep[i] < lo) continue;
-    if ((unsigned)keep[i] > lo) close_range_of(lo, (unsigned)keep[i] - 1);
-    lo = (unsigned)keep[i] + 1;
+  napi_create_int32(env, ev, &argv[0]);
+  napi_create_int32(env, err, &argv[1]);
+  napi_create_int32(env, count, &argv[2]);
+  // make_callback, not call_function: it drains the microtask queue and keeps async hooks right.
+  napi_status s = napi_make_callback(env, p->async, recv, cb, 3, argv, &result);
+  if (s == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
   }
-  close_range_of(lo, ~0u);
-}
-
-static void *splicer_main(void *arg) {
-  poller *p = arg;
-  splicer *s = &p->thr;
-  sigset_t all;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, NULL);  // signals are Node's, on its own thread
-  own_descriptors(p);
-  pthread_mutex_lock(&s->mu);
-  for (;;) {
-    if (s->run != 1) {
-      s->running = 0;
-      pthread_cond_broadcast(&s->cv);
-      if (s->run < 0) break;
-      pthread_cond_wait(&s->cv, &s->mu);
-      continue;
-    }
-    s->running = 1;
-    pthread_mutex_unlock(&s->mu);
-    struct pollfd fds[2] = {{.fd = p->fd, .events = POLLIN}, {.fd = s->wake, .events = POLLIN}};
-    int n = poll(fds, 2, -1), poll_err = n < 0 && errno != EINTR ? errno : 0;
-    uint64_t drained;
-    if (n > 0 && fds[1].revents) (void)!read(s->wake, &drained, sizeof drained);
-    int count = 0, err = poll_err, hand = poll_err != 0, lost = 0;
-    double counts[SPLICED_N] = {0};
-    pthread_mutex_lock(&s->mu);
-    int go = s->run == 1;
-    pthread_mutex_unlock(&s->mu);
-    if (go && n > 0 && fds[0].revents) {
-      // POLLERR and the like: a read says what happened, and uv_poll takes over from there.
-      lost = (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
-      count = splice_batch(p->fd, &p->ring, &p->splice, counts, &err);
-      hand = count > 0 || err != 0 || lost;
-    }
-    pthread_mutex_lock(&s->mu);
-    for (int i = 0; i < SPLICED_N; i++) s->pending[i] += counts[i];
-    memset(counts, 0, sizeof counts);
-    if (hand) {
-      s->handed = 1;
-      s->hand_count = count;
-      s->hand_err = err;
-      if (lost) p->lost_thread = 1;
-      if (count > 0) p->loop_turns = SPLICE_CLEAN_TURNS;
-      s->run = 0;
-      uint64_t one = 1;
-      (void)!write(s->handover, &one, sizeof one);
-    }
-  }
-  pthread_mutex_unlock(&s->mu);
-  return NULL;
-}
-
-// Returns when the thread does not touch the ring (it may already be paused or never started).
-static void splicer_pause(poller *p) {
-  splicer *s = &p->thr;
-  if (!s->created) return;
-  pthread_mutex_lock(&s->mu);
-  if (s->run == 1) {
-    s->run = 0;
-    uint64_t one = 1;
-    (void)!write(s->wake, &one, sizeof one);
-  }
-  while (s->running) pthread_cond_wait(&s->cv, &s->mu);
-  pthread_mutex_unlock(&s->mu);
-}
-
-static void splicer_end(poller *p) {
-  splicer *s = &p->thr;
-  if (!s->created) return;
-  pthread_mutex_lock(&s->mu);
-  s->run = -1;
-  uint64_t one = 1;
-  (void)!write(s->wake, &one, sizeof one);
-  pthread_cond_broadcast(&s->cv);
-  pthread_mutex_unlock(&s->mu);
-  pthread_join(s->tid, NULL);
-  s->created = 0;
-}
-
-// Node's loop: what the thread spliced since the last time goes into the ports' arrays.
-static void splicer_sync(poller *p) {
-  splicer *s = &p->thr;
-  if (p->splice.fd < 0 || s->handover < 0) return;
-  pthread_mutex_lock(&s->mu);
-  spliced_publish(&p->splice, s->pending);
-  pthread_mutex_unlock(&s->mu);
-}
-
-// Node's loop: the thread handed a batch over. JavaScript gets it (unless on_poll gave it
-// already), then the thread goes on if it is still what start() asked for.
-static void on_handover(uv_poll_t *h, int status, int events) {
-  poller *p = h->data;
-  int count, err;
-  uint64_t drained;
-  (void)status;
-  (void)events;
-  if (p->closing) return;
-  (void)!read(p->thr.handover, &drained, sizeof drained);
-  splicer_sync(p);
-  if (take_handed(p, &count, &err))
-    deliver(p, 1, err, count);
-  else
-    poller_apply(p);
-}
-
-static int splicer_start(poller *p) {
-  splicer *s = &p->thr;
-  if (s->created && s->egress == p->splice.fd) return 0;
-  splicer_end(p);  // made for another egress
-  if (s->wake < 0) s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (s->wake < 0) return -1;
-  if (s->handover < 0) {
-    s->handover = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->handover < 0) return -1;
-    uv_poll_init(p->handle.loop, &s->handover_poll, s->handover);
-    s->handover_poll.data = p;
-    p->open_handles++;
-    uv_poll_start(&s->handover_poll, UV_READABLE, on_handover);
-    uv_unref((uv_handle_t *)&s->handover_poll);
-  }
-  s->egress = p->splice.fd;
-  s->run = 0;
-  if (pthread_create(&s->tid, NULL, splicer_main, p) != 0) return -1;
-  s->created = 1;
-  return 0;
-}
-
-// The one place that arms polling: after start(), setRing, setSplice and a hand-over, reading
-// goes to the thread when it is spliced and nothing else is waited for, else to uv_poll.
-static int poller_apply(poller *p) {
-  splicer *s = &p->thr;
-  int threaded = p->events == UV_READABLE && p->has_ring && p->splice.fd >= 0 && !p->lost_thread &&
-                 p->loop_turns == 0 && !p->closing && splicer_start(p) == 0;
-  if (!threaded) {
-    splicer_pause(p);
-    if (s->handover >= 0) uv_unref((uv_handle_t *)&s->handover_poll);
-  }
-  int uv_events = threaded || p->closing ? 0 : p->events;
-  if (uv_events != p->uv_events) {
-    // Only on a change: uv_poll_start re-registers the fd with epoll even for the same events.
-    int r = uv_events ? uv_poll_start(&p->handle, uv_events, on_poll) : uv_poll_stop(&p->handle);
-    if (r < 0) return r;
-    p->uv_events = uv_events;
-  }
-  if (!threaded) return 0;
-  uv_ref((uv_handle_t *)&s->handover_poll);  // the thread's work keeps the process alive
-  pthread_mutex_lock(&s->mu);
-  // Not over a batch JavaScript has not had, nor while it reads one.
-  if (!s->handed && !p->delivering && s->run == 0) {
-    s->run = 1;
-    pthread_cond_broadcast(&s->cv);
-  }
-  pthread_mutex_unlock(&s->mu);
-  return 0;
-}
-
-static void poller_shut(poller *p) {
-  p->closing = 1;
-  splicer_end(p);
-  uv_close((uv_handle_t *)&p->handle, poller_free);
-  if (p->thr.handover >= 0) uv_close((uv_handle_t *)&p->thr.handover_poll, poller_free);
+  napi_close_handle_scope(env, scope);
 }
 
 static void poller_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   poller *p = data;
-  if (!p->closing) poller_shut(p);
+  if (!p->closing) {
+    p->closing = 1;
+    uv_close((uv_handle_t *)&p->handle, poller_free);
+  }
 }
 
 static poller *unwrap_poller(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
@@ -1467,11 +1169,6 @@ static napi_value PollerNew(napi_env env, napi_callback_info info) {
     return throw_errno(env, "uv_poll_init", -r);
   }
   p->handle.data = p;
-  p->open_handles = 1;  // and the splicer's hand-over poll, once made
-  pthread_mutex_init(&p->thr.mu, NULL);
-  pthread_cond_init(&p->thr.cv, NULL);
-  p->thr.wake = -1;
-  p->thr.handover = -1;
   p->fd = fd;
   p->splice.fd = -1;
   p->env = env;
@@ -1496,8 +1193,7 @@ static napi_value PollerStart(napi_env env, napi_callback_info info) {
     return throw_usage(env, "poller.start(readable, writable)");
   if (p->closing) return throw_usage(env, "poller is closed");
   int events = (rd ? UV_READABLE : 0) | (wr ? UV_WRITABLE : 0);
-  p->events = events;
-  int r = poller_apply(p);
+  int r = events ? uv_poll_start(&p->handle, events, on_poll) : uv_poll_stop(&p->handle);
   if (r < 0) return throw_errno(env, "uv_poll_start", -r);
   // An active poll keeps the process alive and its JS object reachable; a stopped one neither.
   if (events && !p->active) napi_reference_ref(env, p->self, NULL);
@@ -1514,14 +1210,12 @@ static napi_value PollerSetRing(napi_env env, napi_callback_info info) {
   rx_ring r;
   if (p == NULL || argc < 6 || !arg_ring(env, argv, &r))
     return throw_usage(env, "poller.setRing(ring, offsets, lengths, hdrLen, headroom, budget)");
-  splicer_pause(p);
   for (int i = 0; i < 3; i++) {
     if (p->has_ring) napi_delete_reference(env, p->ring_refs[i]);
     napi_create_reference(env, argv[i], 1, &p->ring_refs[i]);  // C keeps raw pointers into them
   }
   p->ring = r;
   p->has_ring = 1;
-  poller_apply(p);
   return undefined(env);
 }
 
@@ -1545,13 +1239,8 @@ static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
   poller *p = unwrap_poller(env, info, &argc, argv);
   int32_t fd;
   if (p == NULL || argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, SPLICE_USAGE);
-  splicer_end(p);  // its table holds the egress: none may stay open behind JavaScript's back
-  splicer_sync(p);
   splice_release(env, p);
-  if (fd < 0) {
-    poller_apply(p);
-    return undefined(env);
-  }
+  if (fd < 0) return undefined(env);
   void *max_frame, *in_stats, *out_stats, *guard = NULL;
   size_t max_size, in_size, out_size, guard_size = 0;
   napi_valuetype guard_type = napi_undefined;
@@ -1560,10 +1249,8 @@ static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
   if (argc < 4 || !p->has_ring || !arg_bytes(env, argv[1], &max_frame, &max_size) || max_size < 4 ||
       !arg_bytes(env, argv[2], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
       !arg_bytes(env, argv[3], &out_stats, &out_size) || out_size < 5 * sizeof(double) ||
-      (has_guard && (!arg_bytes(env, argv[4], &guard, &guard_size) || guard_size < 7))) {
-    poller_apply(p);
+      (has_guard && (!arg_bytes(env, argv[4], &guard, &guard_size) || guard_size < 7)))
     return throw_usage(env, SPLICE_USAGE);
-  }
   for (int i = 0; i < (has_guard ? 4 : 3); i++)
     napi_create_reference(env, argv[i + 1], 1, &p->splice.refs[i]);  // raw pointers
   p->splice.guard = guard;
@@ -1571,16 +1258,6 @@ static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
   p->splice.in_stats = in_stats;
   p->splice.out_stats = out_stats;
   p->splice.fd = fd;
-  poller_apply(p);
-  return undefined(env);
-}
-
-// poller.syncSpliced(): the splice's counts, as far as the thread got, into the stats arrays.
-static napi_value PollerSyncSpliced(napi_env env, napi_callback_info info) {
-  size_t argc = 0;
-  poller *p = unwrap_poller(env, info, &argc, NULL);
-  if (p == NULL) return throw_usage(env, "poller.syncSpliced()");
-  if (!p->closing) splicer_sync(p);
   return undefined(env);
 }
 
@@ -1590,12 +1267,12 @@ static napi_value PollerClose(napi_env env, napi_callback_info info) {
   poller *p = unwrap_poller(env, info, &argc, NULL);
   if (p == NULL) return throw_usage(env, "poller.close()");
   if (p->closing) return undefined(env);
-  splicer_end(p);  // before anything it reads is released
-  splicer_sync(p);
   if (p->active) {
+    uv_poll_stop(&p->handle);
     napi_reference_unref(env, p->self, NULL);
     p->active = 0;
   }
+  p->closing = 1;
   napi_async_destroy(env, p->async);
   napi_delete_reference(env, p->callback);
   napi_delete_reference(env, p->self);
@@ -1607,7 +1284,7 @@ static napi_value PollerClose(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, NULL, &self, NULL);
   void *unused;
   napi_remove_wrap(env, self, &unused);
-  poller_shut(p);
+  uv_close((uv_handle_t *)&p->handle, poller_free);
   return undefined(env);
 }
 
@@ -1650,7 +1327,6 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"start", NULL, PollerStart, NULL, NULL, NULL, napi_default, NULL},
       {"setRing", NULL, PollerSetRing, NULL, NULL, NULL, napi_default, NULL},
       {"setSplice", NULL, PollerSetSplice, NULL, NULL, NULL, napi_default, NULL},
-      {"syncSpliced", NULL, PollerSyncSpliced, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, PollerClose, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;

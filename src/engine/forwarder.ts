@@ -215,12 +215,7 @@ export class Forwarder implements PortListener {
     });
   }
 
-  /**
-   * The ledger, after every port's counts made below JavaScript were taken in: a report reads it
-   * first and the ports' counters after, in the same turn, so that all agree.
-   */
   ledger(): Ledger {
-    for (const port of this.ports) port.syncCounters?.();
     let rx = 0;
     let tx = 0;
     let drops = 0;

@@ -247,13 +247,6 @@ export class FdPort implements Port {
       );
   }
 
-  syncCounters(): void {
-    if (!this.closed) this.poller?.syncSpliced();
-    // The peer's thread counts what it splices into this port (tx, spoofed) too.
-    const from = this.spliceFrom;
-    if (from !== null && !from.closed) from.poller?.syncSpliced();
-  }
-
   setOffloads(flags: number): void {
     if (!this.offload || this.closed) return;
     try {
@@ -409,7 +402,6 @@ export class FdPort implements Port {
   private checkDevice(): void {
     if (this.closed) return;
     // What the splice counted below JavaScript is seen here.
-    this.syncCounters();
     this.warnSpoofed();
     let name: string;
     try {

@@ -24,9 +24,7 @@ export interface PollerHandle {
    * them into `stats` ([rx frames, rx bytes, tx frames, tx bytes, spoofed]) and `egressStats`; the
    * rest go to the callback as before. With `egressGuard` (source-guard.ts: the egress's MAC and
    * mode), a frame with another source MAC is counted in egressStats[4] (count) or left to the
-   * callback (drop), where JavaScript drops it under its reason. -1 stops it. The splice runs on
-   * a thread of its own: its counts reach the arrays when syncSpliced() (or a hand-over, a new
-   * splice, close) adds them on Node's thread, so that both ports' figures are of one moment.
+   * callback (drop), where JavaScript drops it under its reason. -1 stops it.
    */
   setSplice(
     egressFd: number,
@@ -35,8 +33,6 @@ export interface PollerHandle {
     egressStats?: Float64Array,
     egressGuard?: Uint8Array,
   ): void;
-  /** The splice's counts so far into the stats arrays. */
-  syncSpliced(): void;
   close(): void;
 }
 

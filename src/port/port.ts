@@ -104,11 +104,6 @@ export interface Port {
    * fewer than `count` means the device is full (EAGAIN): the rest were not written.
    */
   send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number, status: Int32Array): number;
-  /**
-   * Counts made below JavaScript (a splice's thread) into `counters`, for every port at once
-   * before a report reads them (Forwarder.ledger), so that all figures are of one moment.
-   */
-  syncCounters?(): void;
   /** Stop polling and release the device. Safe to call twice. */
   close(): void;
   /**

@@ -104,7 +104,6 @@ export function countersReport({
   fatal,
 }: CountersReportOptions): CountersReport {
   const { portRow, before } = rowsSince(previous, seconds);
-  const ledger = forwarder.ledger(); // first: it takes in the splice's counts the rows show
   const rows = ports.map((p, i) => {
     const impairment = forwarder.impairment(i);
     return {
@@ -125,7 +124,7 @@ export function countersReport({
           }),
     };
   });
-  return assemble({ type, seconds, ports: rows, ledger, error: fatal?.message ?? null });
+  return assemble({ type, seconds, ports: rows, ledger: forwarder.ledger(), error: fatal?.message ?? null });
 }
 
 /** What one report of a `forward --queues N` run is made of. */

@@ -42,10 +42,8 @@ export function injectFrame(
   port: Port,
   frame: Uint8Array,
 ): Pick<InjectAnswer, 'tx' | 'drops' | 'queued'> {
-  // The ledger first: it takes in what a splice counted until now, and nothing else changes the
-  // counters until the frame's copies are counted below.
-  const queuedBefore = forwarder.ledger().queued;
   const before = ports.map((p) => ({ p, was: p.counters.snapshot() }));
+  const queuedBefore = forwarder.ledger().queued;
   // A batch of one, laid out as a port's ring: the frame after the headroom, and before it a
   // zeroed vnet header where the port has one (no offload work pending).
   const buf = new Uint8Array(HEADROOM + frame.length);

@@ -17,11 +17,10 @@ const { config, queue } = workerData as QueueWorkerData;
 const post = (message: FromQueue) => main.postMessage(message);
 
 function sample(ports: readonly Port[], forwarder: Forwarder): QueueSample {
-  const ledger = forwarder.ledger(); // first: it takes in the splice's counts the ports show
   return {
     ports: ports.map((p) => p.counters.snapshot()),
     kernel: ports.map((p) => (queue === 0 ? (p.kernelDrops?.() ?? null) : null)),
-    ledger,
+    ledger: forwarder.ledger(),
   };
 }
 

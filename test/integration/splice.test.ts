@@ -4,14 +4,10 @@
 // and the counters must agree with the tap's own.
 
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parsePortSpec } from '../../src/config/port.js';
 import { EtherType, emitEthernet } from '../../src/frame/ethernet.js';
 import { type Mac, parseMac } from '../../src/mac.js';
-import type { FdPort } from '../../src/port/fd-port.js';
 import { tapio } from '../../src/port/native.js';
-import { openPort } from '../../src/port/open.js';
-import type { PortListener } from '../../src/port/port.js';
-import { markedFrames, sendFrames } from '../helpers/frames.js';
+import { sendFrames } from '../helpers/frames.js';
 import { finalReport, forwardArgs, type Lab, labUp, port, startTapyard } from '../helpers/lab.js';
 
 const LENGTH = 64;
@@ -116,57 +112,5 @@ describe.each(['macvtap', 'bridge'])('a plain cross-connect on the %s path', (ki
     expect(port(r, 'wire').rxFrames).toBeGreaterThanOrEqual(3);
     expect(port(r, 'wire').splicedFrames).toBe(0);
     expect(port(r, 'guest').splicedFrames).toBe(0);
-  });
-
-  // Both taps of the bridge lab can be opened from here (netns=); the macvtap only from inside
-  // its namespace. The ports are joined as the forwarder joins them, in this process, so that
-  // the test can keep JavaScript busy: only a splice beside the loop moves frames meanwhile.
-  test.runIf(kind === 'bridge')('the splice runs beside JavaScript, and hands the loop what it leaves', async () => {
-    const e = lab.env;
-    const open = (spec: string) => openPort(parsePortSpec(spec, 'hub').device, 32) as FdPort;
-    const wire = open(`wire=tap:${e.WIRE_IF},netns=${e.NS_HV}`);
-    const guest = open(`guest=tap:${e.GUEST_IF},netns=${e.NS_GST}`);
-    const handed: number[] = [];
-    const listener: PortListener = {
-      onBatch: (_port, batch) => handed.push(batch.count),
-      onWritable: () => {},
-      onFatal: (_port, err) => handed.push(-1, err.message.length),
-    };
-    const dst = parseMac(e.GUEST_MAC!)!;
-    const src = parseMac(e.EXT_MAC!)!;
-    // The thread's counts reach the port's counters when asked for (as a report does).
-    const spliced = () => {
-      wire.syncCounters();
-      return wire.counters.spliced[0]!;
-    };
-    /** Spins without yielding to the loop until `n` frames were spliced or 3 s passed. */
-    const spinUntilSpliced = (n: number) => {
-      const deadline = Date.now() + 3000;
-      while (spliced() < n && Date.now() < deadline);
-      return spliced();
-    };
-    try {
-      wire.spliceTo(guest);
-      guest.start(listener);
-      wire.start(listener);
-      await new Promise((r) => setTimeout(r, 1200)); // the guest's tap settles (SETTLE_MS) before it is spliced into
-      const base = spliced();
-      await sendFrames(lab.ns('ext'), e.EXT_IF!, markedFrames(dst, src, 100, LENGTH), 100, LENGTH);
-      expect(spinUntilSpliced(base + 100)).toBeGreaterThanOrEqual(base + 100);
-      // A tagged frame is the loop's: the splice stops before it and hands it over.
-      const i = COUNT / 2 + 2;
-      expect(tagged(i)).toBe(true);
-      await sendFrames(lab.ns('ext'), e.EXT_IF!, sequence(dst, src).subarray(i * LENGTH, (i + 1) * LENGTH), 1, LENGTH);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(handed.some((n) => n >= 1)).toBe(true);
-      // And goes on splicing after the hand-over.
-      const after = spliced();
-      await sendFrames(lab.ns('ext'), e.EXT_IF!, markedFrames(dst, src, 50, LENGTH), 50, LENGTH);
-      expect(spinUntilSpliced(after + 50)).toBeGreaterThanOrEqual(after + 50);
-    } finally {
-      wire.close();
-      guest.close();
-    }
-    expect(handed).not.toContain(-1);
   });
 });
