@@ -111,7 +111,6 @@ export class FdPort implements Port {
   private listener: PortListener | null = null;
   private watch: NodeJS.Timeout | null = null;
   private linkEvents: LinkEvents | null = null;
-  private readonly linkNetns: string | null;
   /** A note from before start(): nobody listened yet. */
   private unsaid: string | null = null;
   private reading = true;
@@ -133,7 +132,6 @@ export class FdPort implements Port {
     this.offloadFlags = config.offloadFlags ?? 0;
     this.budget = config.budget;
     this.readState = config.follow?.read;
-    this.linkNetns = config.follow?.netns ?? null;
     this.state = config.follow?.state ?? null;
     this.seenRunning = this.state?.running ?? false;
     this.kernelDrops = config.kernelDrops;
@@ -141,7 +139,7 @@ export class FdPort implements Port {
     this.sourceGuard = config.sourceGuard ?? null;
     this.linkReady = config.linkReady;
     this.settling = this.linkReady !== undefined && !this.isLinkReady();
-    this.followLink();
+    if (config.follow !== undefined) this.followLink(config.follow.netns, config.follow.state.index);
     this.batch = {
       buf: new Uint8Array(RING_BYTES),
       offsets: new Uint32Array(config.budget),
@@ -179,13 +177,12 @@ export class FdPort implements Port {
    * started). Subscribed at open, as the probe socket is made: in another namespace it takes
    * setns, which --user no longer allows.
    */
-  private followLink(): void {
-    if (this.state === null) return;
+  private followLink(netns: string | null, ifindex: number): void {
     const slower = `tapyard looks at the ${this.device} once a second only`;
     try {
       this.linkEvents = new LinkEvents(
-        this.linkNetns,
-        this.state.index,
+        netns,
+        ifindex,
         () => {
           if (this.listener !== null) this.checkDevice();
         },
