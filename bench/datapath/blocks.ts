@@ -5,10 +5,22 @@
 // side by side (latency: tapyard and the C loop on twin labs, latency.ts).
 
 import { roundOrder } from './paired.js';
-import type { LatencyResult } from './report-schema.js';
+import type { Direction, FrameSize, LatencyResult } from './report-schema.js';
+
+/** The blocks' labels, in one place: the goal rows name the block that measures them (ratios.ts). */
+export const BLOCK_LABEL = {
+  tcp: (offload: boolean | null, direction: Direction) =>
+    `tcp${offload === null ? '' : offload ? ' offload on' : ' offload off'} ${direction}`,
+  rate: (size: FrameSize) => `rate ${size} B`,
+  latency: (loadFraction: number | null) =>
+    `latency ${loadFraction === null ? 'idle' : `at ${loadFraction * 100}% load`}`,
+};
 
 export interface Step {
   label: string;
+  /** The block it is a step of, and its key there (a path, or paths measured side by side). */
+  block: string;
+  key: string;
   /** The paths it measures: a failed step marks them failed. */
   paths: readonly string[];
   run: () => Promise<void>;
@@ -60,8 +72,7 @@ export function latencyBlocksOf(
     group: (slots: LatencyResult[], round: number) => Promise<void>;
   },
 ): Block[] {
-  const labelOf = (l: LatencyResult) =>
-    `latency ${l.loadFraction === null ? 'idle' : `at ${l.loadFraction * 100}% load`}`;
+  const labelOf = (l: LatencyResult) => BLOCK_LABEL.latency(l.loadFraction);
   return [...new Set(slots.map(labelOf))].map((label) => {
     const mine = slots.filter((l) => labelOf(l) === label);
     const slotOf = (path: string) => mine.find((l) => l.path === path) as LatencyResult;
@@ -94,6 +105,8 @@ export function stepsOf(blocks: readonly Block[], order: readonly string[]): Ste
       for (const key of roundOrder(keys, round).filter((k) => round <= (b.rounds.get(k) ?? 0)))
         steps.push({
           label: `${b.label} ${key} round ${round}/${b.rounds.get(key)}`,
+          block: b.label,
+          key,
           paths: pathsOfKey(key),
           run: () => b.step(key, round),
         });

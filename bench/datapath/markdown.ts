@@ -183,7 +183,7 @@ export function ratioTable(r: Report): Table | string {
       ratioValue(x, x.tapyard),
       ratioValue(x, x.c),
       x.ratio === null ? '—' : `${x.ratio.toFixed(2)}x`,
-      x.pairs ? `${x.wins} of ${x.pairs}` : '—',
+      x.pairs ? `${x.wins} of ${x.pairs}${x.followUpPairs ? ` (${x.followUpPairs} added)` : ''}` : '—',
       pairedCell(x),
       x.goal === null ? '—' : `${x.higherIsBetter ? '>=' : '<='} ${x.goal.toFixed(2)}x`,
       VERDICT_TEXT[x.verdict],
@@ -299,8 +299,10 @@ const HOW = [
   "  the lab's lower partial-drop rate (tapyard and the C loop offered the same rate); round trips in 1 % histogram",
   '  buckets, pooled over rounds for the percentiles.',
   '- CPU: forwarder from /proc/PID/task/*/schedstat, host as cores − Δidle/Δt from /proc/stat (both exact).',
-  '- Comparisons: per-round ratios of two paths; the 95 % interval of their median from two order statistics',
-  '  (no assumption about the noise; six rounds at least), and in how many rounds each side won.',
+  '- Comparisons: per-round ratios of two paths; their Hodges-Lehmann centre and 95 % signed-rank interval',
+  '  (six rounds at least), and in how many rounds each side won. A goal row the planned rounds leave',
+  '  undecided gets more rounds at the end of the run while its follow-up time lasts, where its spread says',
+  '  they could decide it.',
   '- See docs/benchmark.md for what limits these numbers.',
 ];
 
@@ -332,8 +334,9 @@ export function markdownReport(r: Report, charts: string[]): string {
     '',
     '## Results',
     '',
-    `Medians over ${r.options.rounds} round(s) (kernel-only paths: ${r.options.referenceRounds}), min–max in ` +
-      'brackets. TCP for the forwarder paths: offloads ' +
+    `Medians over ${r.options.rounds} round(s) (kernel-only paths: ${r.options.referenceRounds}; more where a ` +
+      'goal row got follow-up rounds, see "tapyard against the C loop"), min–max in brackets. TCP for the ' +
+      'forwarder paths: offloads ' +
       'off / on; kernel-only paths run with the kernel’s offloads on. NDR: no-drop rate, counted in the guest.',
     '',
     md(summaryTable(r)),
@@ -356,8 +359,9 @@ export function markdownReport(r: Report, charts: string[]): string {
     '## tapyard against the C loop',
     '',
     'Same path, every round, alternating which goes first. The figures are the ones the tables above show and',
-    '"tapyard / C" is their ratio; the verdict is judged on the per-round ratios: met or missed only when the',
-    '95 % interval of their median lies on one side of the goal.',
+    '"tapyard / C" is their ratio; the verdict is judged on the per-round ratios: met or missed only when their',
+    '95 % signed-rank interval lies on one side of the goal. "(N added)": the planned rounds left the row',
+    'undecided, and the run gave it N more rounds of the same measurement at its end (docs/benchmark.md).',
     '',
     show(md, ratioTable(r)),
     '',

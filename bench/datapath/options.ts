@@ -72,11 +72,16 @@ export function benchOptions(input: OptionInput): BenchOptions {
     // per-round ratios scattered by ±10 % and 5 of 8 rows stayed undecided within a few % of the
     // goal (two full runs, 2026-12-07); at 0.8 s their intervals were half as wide (four full runs).
     fixedRateSeconds: quick ? 0.2 : 0.8,
+    // Rounds for the goal rows ten rounds left undecided (follow-up.ts): on a quiet 2-core machine 7-11
+    // of 30 were (six full runs, 2026-12-07), most within a few % of their goal. A quick run's
+    // three rounds give no interval to follow up.
+    followUpSeconds: quick ? 0 : 80,
     foreignSeconds: 1,
     // Six rounds, the fewest with a 95 % interval: its comparison (60-65 % apart) needs no more, and
     // the time goes to the fixed-rate trial above.
     foreignRounds: quick ? 3 : 6,
-    foreignRatesPerSecond: quick ? [100_000] : [50_000, 100_000, 200_000],
+    // 50 k frames/s, shown only, gave its 43 s to the follow-up rounds above.
+    foreignRatesPerSecond: quick ? [100_000] : [100_000, 200_000],
     frameSizes: quick ? ['64', '1518'] : ['64', '512', '1518', 'imix'],
     generatorCpu: 0,
     forwarderCpu: cores > 1 ? 1 : 0,

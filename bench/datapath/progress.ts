@@ -9,9 +9,14 @@ export class Progress {
   private readonly started = Date.now();
 
   constructor(
-    private readonly total: number,
+    private total: number,
     private readonly mode: ProgressMode,
   ) {}
+
+  /** Steps planned after the start (a run's follow-up rounds), or taken back when they do not run. */
+  add(steps: number): void {
+    this.total += steps;
+  }
 
   step(label: string): void {
     this.done++;

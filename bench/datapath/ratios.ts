@@ -1,19 +1,24 @@
 // tapyard against the C loop on the same path. Both run in every round, in alternating order, so
-// the ratio is taken per round (paired) and a goal is judged on the median of those ratios: met or
-// missed only when its 95 % order-statistic interval lies on one side of the goal (paired.ts). The
-// figures shown beside each ratio are the ones every table and chart shows (one source per
-// number); the ratio cell is computed from them. The goals are what the project aims for; the
-// report states them and never fails because of them.
+// the ratio is taken per round (paired) and a goal is judged on those ratios: met or missed only
+// when their 95 % signed-rank interval lies on one side of the goal (paired.ts). The figures shown
+// beside each ratio are the ones every table and chart shows (one source per number); the ratio
+// cell is computed from them. Each row names the block that measures it, so a run can give a row
+// its planned rounds leave undecided a few more (follow-up.ts). The goals are what the project
+// aims for; the report states them and never fails because of them.
 
-import { type ByRound, comparePaired, decide, median } from './paired.js';
+import { BLOCK_LABEL } from './blocks.js';
+import { type ByRound, comparePaired, decide, median, type Paired } from './paired.js';
 import { FORWARDER_LABS } from './paths.js';
 import { FIXED_RATE_PER_SECOND } from './rate.js';
-import type { FrameSize, RateSample, Ratio, Report, Summary } from './report-schema.js';
+import type { Direction, FrameSize, RateSample, Ratio, Report, Summary } from './report-schema.js';
+
+/** What the goal rows are computed from: the namespace paths' results (a run's, also before it ends). */
+export type Measured = Pick<Report, 'options' | 'tcp' | 'rate' | 'ndr' | 'latency' | 'foreign'>;
 
 /** A metric's value per round on one path. */
-type PerRound = (report: Report, path: string) => ByRound;
+type PerRound = (report: Measured, path: string) => ByRound;
 /** The figure the report shows for a path: a median over rounds, or latency's pooled percentile. */
-type Shown = (report: Report, path: string) => number | null;
+type Shown = (report: Measured, path: string) => number | null;
 
 interface Goal {
   metric: string;
@@ -23,6 +28,8 @@ interface Goal {
   goal: number | null;
   perRound: PerRound;
   shown: Shown;
+  /** The block whose rounds measure it (blocks.ts): another round of it adds a pair. */
+  block: string;
 }
 
 const byRound = <S extends { round: number }>(samples: readonly S[], value: (s: S) => number | null): ByRound =>
@@ -35,13 +42,13 @@ const byRound = <S extends { round: number }>(samples: readonly S[], value: (s: 
 
 const mid = (s: Summary | null | undefined) => s?.median ?? null;
 
-const ndrOf = (size: FrameSize) => (r: Report, path: string) =>
+const ndrOf = (size: FrameSize) => (r: Measured, path: string) =>
   r.ndr.find((x) => x.path === path && x.frameSize === size);
-const rateOf = (size: FrameSize) => (r: Report, path: string) =>
+const rateOf = (size: FrameSize) => (r: Measured, path: string) =>
   r.rate.find((x) => x.path === path && x.frameSize === size);
-const tcpOf = (direction: string) => (r: Report, path: string) =>
+const tcpOf = (direction: Direction) => (r: Measured, path: string) =>
   r.tcp.find((x) => x.path === path && x.offload === true && x.direction === direction);
-const latencyOf = (load: number | null) => (r: Report, path: string) =>
+const latencyOf = (load: number | null) => (r: Measured, path: string) =>
   r.latency.find((x) => x.path === path && x.loadFraction === load);
 
 export const PER_ROUND = {
@@ -66,7 +73,7 @@ export const PER_ROUND = {
     (r, path) =>
       byRound(rateOf(size)(r, path)?.samples ?? [], (s: RateSample) => s.fixedRate?.forwarderNsPerFrame ?? null),
   tcp:
-    (direction: string): PerRound =>
+    (direction: Direction): PerRound =>
     (r, path) =>
       byRound(tcpOf(direction)(r, path)?.samples ?? [], (s) => s.bitsPerSecond),
   latency:
@@ -92,7 +99,7 @@ const medianOf =
 
 const SIZE_NAME: Record<FrameSize, string> = { '64': '64 B', '512': '512 B', '1518': '1518 B', imix: 'IMIX' };
 
-function goals(r: Report): Goal[] {
+function goals(r: Measured): Goal[] {
   const sizes = r.options.frameSizes;
   return [
     ...sizes.map((s) => ({
@@ -101,7 +108,8 @@ function goals(r: Report): Goal[] {
       higherIsBetter: true,
       goal: 1.0,
       perRound: PER_ROUND.ndr(s),
-      shown: (x: Report, path: string) => mid(ndrOf(s)(x, path)?.ndrPerSecond),
+      shown: (x: Measured, path: string) => mid(ndrOf(s)(x, path)?.ndrPerSecond),
+      block: BLOCK_LABEL.rate(s),
     })),
     // The goal is judged where neither forwarder is saturated; at full load each uses its whole
     // core and the ratio is only the inverse of the rate ratio above.
@@ -112,6 +120,7 @@ function goals(r: Report): Goal[] {
       goal: 1.05,
       perRound: PER_ROUND.fixedCpu(s),
       shown: medianOf(PER_ROUND.fixedCpu(s)),
+      block: BLOCK_LABEL.rate(s),
     })),
     ...sizes.map((s) => ({
       metric: `forwarder CPU per frame at full load, ${SIZE_NAME[s]}`,
@@ -119,7 +128,8 @@ function goals(r: Report): Goal[] {
       higherIsBetter: false,
       goal: null,
       perRound: PER_ROUND.cpu(s),
-      shown: (x: Report, path: string) => mid(rateOf(s)(x, path)?.forwarderNsPerFrame),
+      shown: (x: Measured, path: string) => mid(rateOf(s)(x, path)?.forwarderNsPerFrame),
+      block: BLOCK_LABEL.rate(s),
     })),
     ...(['ext-to-guest', 'guest-to-ext'] as const).map((d) => ({
       metric: `TCP ${d === 'ext-to-guest' ? 'ext→guest' : 'guest→ext'}, offloads on`,
@@ -127,7 +137,8 @@ function goals(r: Report): Goal[] {
       higherIsBetter: true,
       goal: 0.9,
       perRound: PER_ROUND.tcp(d),
-      shown: (x: Report, path: string) => mid(tcpOf(d)(x, path)?.bitsPerSecond),
+      shown: (x: Measured, path: string) => mid(tcpOf(d)(x, path)?.bitsPerSecond),
+      block: BLOCK_LABEL.tcp(true, d),
     })),
     ...([null, ...r.options.loadFractions] as (number | null)[]).flatMap((f) =>
       (f === null ? (['p50Ns', 'p99Ns'] as const) : (['p99Ns'] as const)).map((pick) => ({
@@ -136,14 +147,26 @@ function goals(r: Report): Goal[] {
         higherIsBetter: false,
         goal: pick === 'p50Ns' ? 1.2 : 1.3,
         perRound: PER_ROUND.latency(f, pick),
-        shown: (x: Report, path: string) => latencyOf(f)(x, path)?.pooled?.[pick] ?? null,
+        shown: (x: Measured, path: string) => latencyOf(f)(x, path)?.pooled?.[pick] ?? null,
+        block: BLOCK_LABEL.latency(f),
       })),
     ),
   ];
 }
 
-export function computeRatios(report: Report): Ratio[] {
-  const out: Ratio[] = [];
+/** A goal row judged, with the block that measures it and its paired comparison. */
+interface Judged {
+  ratio: Ratio;
+  block: string;
+  paired: Paired | null;
+}
+
+/** Rounds both forwarders measured after the planned ones: the follow-up's (run.ts). */
+const addedPairs = (a: ByRound, b: ByRound, planned: number) =>
+  [...a.keys()].filter((round) => round > planned && b.has(round)).length;
+
+function judge(report: Measured): Judged[] {
+  const out: Judged[] = [];
   for (const lab of FORWARDER_LABS)
     for (const g of goals(report)) {
       const t = `${lab}/tapyard`;
@@ -151,10 +174,11 @@ export function computeRatios(report: Report): Ratio[] {
       const tapyard = g.shown(report, t);
       const cLoop = g.shown(report, c);
       if (tapyard === null && cLoop === null) continue;
-      const paired = comparePaired(g.perRound(report, t), g.perRound(report, c), g.higherIsBetter);
+      const [tRounds, cRounds] = [g.perRound(report, t), g.perRound(report, c)];
+      const paired = comparePaired(tRounds, cRounds, g.higherIsBetter);
       const verdict =
         paired === null ? 'not-measured' : g.goal === null ? 'no-goal' : decide(paired, g.goal, g.higherIsBetter);
-      out.push({
+      const ratio: Ratio = {
         metric: g.metric,
         unit: g.unit,
         path: lab,
@@ -162,6 +186,7 @@ export function computeRatios(report: Report): Ratio[] {
         c: cLoop,
         ratio: tapyard !== null && cLoop !== null && cLoop > 0 ? tapyard / cLoop : null,
         pairs: paired?.pairs ?? 0,
+        followUpPairs: addedPairs(tRounds, cRounds, report.options.rounds),
         wins: paired?.wins ?? 0,
         losses: paired?.losses ?? 0,
         pairedRatio: paired?.ratio ?? null,
@@ -170,9 +195,28 @@ export function computeRatios(report: Report): Ratio[] {
         higherIsBetter: g.higherIsBetter,
         goal: g.goal,
         verdict,
-      });
+      };
+      out.push({ ratio, block: g.block, paired });
     }
   return out;
 }
+
+export const computeRatios = (report: Measured): Ratio[] => judge(report).map((j) => j.ratio);
+
+/** A goal row whose interval still straddles its goal: what another round of `block` on `lab` could decide. */
+export interface OpenGoal {
+  metric: string;
+  lab: string;
+  block: string;
+  paired: Paired;
+  goal: number;
+}
+
+export const openGoals = (report: Measured): OpenGoal[] =>
+  judge(report).flatMap(({ ratio, block, paired }) =>
+    ratio.verdict === 'undecided' && paired !== null && ratio.goal !== null
+      ? [{ metric: ratio.metric, lab: ratio.path, block, paired, goal: ratio.goal }]
+      : [],
+  );
 
 export { SIZE_NAME };

@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 
-export const REPORT_SCHEMA = 'tapyard-bench/5';
+export const REPORT_SCHEMA = 'tapyard-bench/6';
 
 /** Frame sizes on the wire, FCS included, the way RFC 2544 names them; IMIX is 7:4:1 of 64/594/1518. */
 export const FRAME_SIZES = ['64', '512', '1518', 'imix'] as const;
@@ -404,9 +404,11 @@ export const Ratio = z
     ratio: z.number().nullable(),
     /** Rounds that measured both, and in how many tapyard was better and worse. */
     pairs: count,
+    /** Of those, the rounds added after the planned ones because the row was still undecided (follow-up.ts). */
+    followUpPairs: count,
     wins: count,
     losses: count,
-    /** Median of the per-round ratios tapyard / C, and its 95 % order-statistic interval (null below 6 pairs). */
+    /** Centre of the per-round ratios tapyard / C (Hodges-Lehmann); its 95 % signed-rank interval (none below 6). */
     pairedRatio: z.number().nullable(),
     ciLow: z.number().nullable(),
     ciHigh: z.number().nullable(),
@@ -468,6 +470,8 @@ export const BenchOptions = z
     ndrTimeBoundSeconds: nonNeg,
     /** The fixed-rate trial each rate session ends with (forwarder CPU per frame at FIXED_RATE_PER_SECOND). */
     fixedRateSeconds: nonNeg,
+    /** Time at most for rounds added to goal rows the planned rounds left undecided (0: none; follow-up.ts). */
+    followUpSeconds: nonNeg,
     foreignSeconds: nonNeg,
     /** The foreign traffic's compared rate runs in this many rounds (the other rates in the reference rounds). */
     foreignRounds: count,

@@ -9,19 +9,20 @@ import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../../src/error.js';
 import { measureQueuesSection, queueSteps } from '../queues/section.js';
 import { measureVmSection, vmSteps } from '../vm/section.js';
-import { type Block, blocksOf, latencyBlocksOf, type Step, stepsOf } from './blocks.js';
+import { BLOCK_LABEL, type Block, blocksOf, latencyBlocksOf, pathsOfKey, type Step, stepsOf } from './blocks.js';
 import { coreCount } from './cpu.js';
+import { planFollowUp } from './follow-up.js';
 import { measureForeign } from './foreign.js';
 import { tapyardUnavailable } from './forwarders.js';
 import { type Lab, labDownAll, labUp } from './lab.js';
 import { type LatencySetup, measureLatency, measureLatencyGroup } from './latency.js';
 import { describeMachine } from './machine.js';
 import { runMicro } from './micro.js';
-import { median } from './paired.js';
+import { median, roundOrder } from './paired.js';
 import { FORWARDER_LABS, PATHS, type PathDef } from './paths.js';
 import { Progress, type ProgressMode } from './progress.js';
 import { measureRate } from './rate.js';
-import { computeRatios } from './ratios.js';
+import { computeRatios, openGoals } from './ratios.js';
 import {
   type BenchOptions,
   type Direction,
@@ -54,8 +55,6 @@ const DIRECTIONS: readonly Direction[] = ['ext-to-guest', 'guest-to-ext'];
 
 /** A locally administered unicast MAC, fresh per run, that no lab interface has. */
 const foreignMac = (): string => ['02', ...[...randomBytes(5)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
-
-const offloadLabel = (offload: boolean | null) => (offload === null ? '' : offload ? ' offload on' : ' offload off');
 
 interface Results {
   tcp: TcpResult[];
@@ -162,7 +161,7 @@ function planBlocks(
     isRef(id) || descriptive ? Math.min(opts.referenceRounds, opts.rounds) : opts.rounds;
   const tcpBlocks = blocksOf(
     results.tcp,
-    (t) => `tcp${offloadLabel(t.offload)} ${t.direction}`,
+    (t) => BLOCK_LABEL.tcp(t.offload, t.direction),
     // Offloads off is shown, never compared: it runs in the reference rounds only.
     (t) => roundsOf(t.path, t.offload === false),
     async (t, round) => {
@@ -179,7 +178,7 @@ function planBlocks(
   );
   const rateBlocks = blocksOf(
     results.rate,
-    (r) => `rate ${r.frameSize} B`,
+    (r) => BLOCK_LABEL.rate(r.frameSize),
     (r) => roundsOf(r.path),
     async (r, round) => {
       const n = results.ndr.find((x) => x.path === r.path && x.frameSize === r.frameSize) as NdrResult;
@@ -204,13 +203,20 @@ function planBlocks(
       n.samples.push(got.ndr);
     },
   );
+  // Taken once per path: the rounds a follow-up adds after more rate rounds load it as the planned ones did.
+  const bases = new Map<string, number>();
+  const basisOf = (path: PathDef) => {
+    const basis = bases.get(path.id) ?? loadBasis(results, path, pathDef);
+    bases.set(path.id, basis);
+    return basis;
+  };
   const latencySetup = (l: LatencyResult): LatencySetup => {
     const idle = l.loadFraction === null;
     return {
       count: idle ? opts.latencyCount : opts.loadedLatencyCount,
       intervalUs: idle ? opts.latencyIntervalUs : opts.loadedLatencyIntervalUs,
       subBlocks: opts.loadedLatencySubBlocks, // idle paths are probed in turn, a round trip each
-      loadPerSecond: idle ? 0 : loadBasis(results, pathDef(l.path), pathDef) * (l.loadFraction ?? 0),
+      loadPerSecond: idle ? 0 : basisOf(pathDef(l.path)) * (l.loadFraction ?? 0),
       generatorCpu: opts.generatorCpu,
       forwarderCpu: opts.forwarderCpu,
     };
@@ -270,19 +276,28 @@ function loadBasis(results: Results, path: PathDef, pathDef: (id: string) => Pat
   return basis;
 }
 
+/** Seconds each path's steps took, by block (`block|path`; a step measuring several paths split evenly). */
+type StepTimes = Map<string, number[]>;
+
+/** What running steps needs and where it records what happened. */
+interface StepRun {
+  io: RunIo;
+  progress: Progress;
+  paths: PathInfo[];
+  failures: string[];
+  times: StepTimes;
+}
+
 /** Runs the steps in order; a failed step is recorded and the run goes on; an abort stops it. */
-async function runSteps(
-  steps: readonly Step[],
-  io: RunIo,
-  progress: Progress,
-  paths: PathInfo[],
-  failures: string[],
-): Promise<void> {
+async function runSteps(steps: readonly Step[], { io, progress, paths, failures, times }: StepRun): Promise<void> {
   for (const step of steps) {
     if (io.signal.aborted) return;
     progress.step(step.label);
+    const started = performance.now();
     try {
       await step.run();
+      const each = (performance.now() - started) / 1000 / step.paths.length;
+      for (const p of step.paths) times.set(`${step.block}|${p}`, [...(times.get(`${step.block}|${p}`) ?? []), each]);
     } catch (err) {
       if (io.signal.aborted) return;
       const message = err instanceof Error ? err.message : String(err);
@@ -292,6 +307,63 @@ async function runSteps(
         if (!info.note.includes(message)) info.note = `failed: ${message}`;
       }
     }
+  }
+}
+
+/**
+ * The keys one more round of `block` on a forwarder lab runs: its two forwarders side by side
+ * where the block measures them so (latency), else one after the other.
+ */
+function labKeys(block: Block, lab: string): string[] {
+  const forwarders = [`${lab}/c`, `${lab}/tapyard`];
+  const together = [...block.rounds.keys()].some((k) => forwarders.every((p) => pathsOfKey(k).includes(p)));
+  return together ? [forwarders.join('+')] : forwarders.filter((p) => block.rounds.has(p));
+}
+
+/**
+ * Rounds added to the goal rows the planned rounds left undecided (follow-up.ts), while the labs
+ * are still up. The plan is costed from the planned rounds' own steps; once its budget is spent
+ * (and a little more, for rounds slower than planned) no further round starts.
+ */
+async function followUp(opts: BenchOptions, results: Results, blocks: readonly Block[], run: StepRun): Promise<void> {
+  if (opts.followUpSeconds <= 0 || run.io.signal.aborted) return;
+  summarizeAll(results);
+  const median0 = (xs: readonly number[] | undefined) => (xs?.length ? median(xs) : 0);
+  const costOf = (block: Block, lab: string) =>
+    labKeys(block, lab)
+      .flatMap(pathsOfKey)
+      .reduce((sum, p) => sum + median0(run.times.get(`${block.label}|${p}`)), 0);
+  const blockOf = (label: string) => blocks.find((b) => b.label === label);
+  const rows = openGoals({ options: opts, ...results }).flatMap((g) => {
+    const block = blockOf(g.block);
+    return block ? [{ ...g, roundSeconds: costOf(block, g.lab) }] : [];
+  });
+  const plan = planFollowUp(rows, opts.followUpSeconds);
+  const rounds = plan.flatMap((f) => {
+    const block = blockOf(f.block) as Block;
+    const keys = labKeys(block, f.lab);
+    const last = opts.rounds + f.rounds;
+    return Array.from({ length: f.rounds }, (_, i) =>
+      roundOrder(keys, opts.rounds + i + 1).map(
+        (key): Step => ({
+          label: `follow-up ${block.label} ${key} round ${opts.rounds + i + 1}/${last}`,
+          block: block.label,
+          key,
+          paths: pathsOfKey(key),
+          run: () => block.step(key, opts.rounds + i + 1),
+        }),
+      ),
+    );
+  });
+  run.progress.add(rounds.flat().length);
+  // The plan fits the budget by the planned rounds' times; a slower round may overrun it a little.
+  const deadline = performance.now() + opts.followUpSeconds * 1.15 * 1000;
+  for (const round of rounds) {
+    if (performance.now() > deadline) {
+      run.progress.add(-round.length);
+      continue;
+    }
+    await runSteps(round, run);
   }
 }
 
@@ -391,8 +463,9 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
   const pathDef = (id: string): PathDef => active.find((p) => p.id === id) as PathDef;
   const lab = (id: string): Lab => labs.get(pathDef(id).lab) as Lab;
   const twins = twinLabs(active, opts, labs);
+  const blocks = planBlocks(opts, results, pathDef, lab, twins, mac);
   const steps = stepsOf(
-    planBlocks(opts, results, pathDef, lab, twins, mac),
+    blocks,
     active.map((p) => p.id),
   );
   // Labs only for the measurements that use them (`--only vm` builds none of these).
@@ -420,7 +493,11 @@ export async function runBench(opts: BenchOptions, io: RunIo): Promise<Report> {
         throw err;
       }
     }
-    if (labs.size + twins.labs.size === wanted.length) await runSteps(steps, io, progress, paths, failures);
+    const run: StepRun = { io, progress, paths, failures, times: new Map() };
+    if (labs.size + twins.labs.size === wanted.length) {
+      await runSteps(steps, run);
+      await followUp(opts, results, blocks, run);
+    }
   } finally {
     await labDownAll();
   }

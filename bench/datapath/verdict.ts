@@ -101,9 +101,16 @@ export function phrase(t: Told, ahead: string): string {
   return `${t.leader} ${ahead} in ${p.wins} of ${p.pairs} rounds, by ${pct(t.by)} (median; ${sure})`;
 }
 
+/**
+ * The planned rounds only: the follow-up adds rounds to one lab at a time (follow-up.ts), and a
+ * macvtap round paired with a bridge round of the same number but other minutes is no pair.
+ */
+const planned = (rounds: ByRound, r: Report): ByRound =>
+  new Map([...rounds].filter(([round]) => round <= r.options.rounds));
+
 const sides = (r: Report, fwd: 'tapyard' | 'c', per: (r: Report, path: string) => ByRound): [Side, Side] => [
-  { name: 'macvtap', rounds: per(r, `macvtap/${fwd}`) },
-  { name: 'bridge', rounds: per(r, `bridge/${fwd}`) },
+  { name: 'macvtap', rounds: planned(per(r, `macvtap/${fwd}`), r) },
+  { name: 'bridge', rounds: planned(per(r, `bridge/${fwd}`), r) },
 ];
 
 function foreignSentence(r: Report, forwarder: 'tapyard' | 'c', told: Told | null): string | null {
@@ -141,6 +148,16 @@ function againstC(r: Report): string | null {
     x.higherIsBetter ? (x.ratio as number) / (x.goal as number) : (x.goal as number) / (x.ratio as number);
   const worst = [...judged].sort((a, b) => score(a) - score(b))[0] as (typeof judged)[number];
   const few = count('too-few-pairs');
+  const followed = judged.filter((x) => x.followUpPairs > 0);
+  const [fewest, most] = [
+    Math.min(...followed.map((x) => x.followUpPairs)),
+    Math.max(...followed.map((x) => x.followUpPairs)),
+  ];
+  const added = followed.length
+    ? ` ${followed.length} row${followed.length === 1 ? '' : 's'} the planned ${r.options.rounds} rounds left ` +
+      `undecided got ${fewest === most ? fewest : `${fewest}–${most}`} more rounds; ` +
+      `${followed.filter((x) => x.verdict === 'met' || x.verdict === 'missed').length} of them are decided now.`
+    : '';
   const tally =
     `${count('met')} goals met, ${count('missed')} missed, ${count('undecided')} undecided` +
     `${few ? `, ${few} with too few rounds to judge` : ''} (of ${judged.length}; met or missed when the 95 % ` +
@@ -148,7 +165,7 @@ function againstC(r: Report): string | null {
   return (
     `tapyard against the C loop on the same path: ${tally}. ` +
     `Furthest from its goal: ${worst.metric} on ${worst.path}, ${(worst.ratio as number).toFixed(2)}x ` +
-    `(goal ${worst.higherIsBetter ? '>=' : '<='} ${(worst.goal as number).toFixed(2)}x).`
+    `(goal ${worst.higherIsBetter ? '>=' : '<='} ${(worst.goal as number).toFixed(2)}x).${added}`
   );
 }
 

@@ -173,6 +173,15 @@ describe('telling two paths apart', () => {
     expect(t.by).toBeGreaterThan(0.6);
   });
 
+  it('the bridge-or-macvtap comparison pairs the planned rounds only, not rounds a follow-up added', () => {
+    const m = [0.8, 0.82, 0.79, 0.85, 0.81, 0.83];
+    const b = [0.5, 0.52, 0.48, 0.55, 0.51, 0.5];
+    // Rounds 7-12, added to each lab at other minutes: bridge far ahead there.
+    const r = report([...m, ...m.map(() => 0.1)], [...b, ...b.map(() => 2)]);
+    r.options.rounds = 6;
+    expect(verdict(r)[0]).toMatch(/: macvtap\. .*ahead in 6 of 6 paired rounds/);
+  });
+
   it('an interrupted run says so first', () => {
     const r = { ...report(RECORDED.macvtap, RECORDED.bridge), complete: false };
     expect(verdict(r)[0]).toMatch(/^INCOMPLETE/);
