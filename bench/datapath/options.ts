@@ -75,7 +75,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
     // Rounds for the goal rows ten rounds left undecided (follow-up.ts): on a quiet 2-core machine 7-11
     // of 30 were (six full runs, 2026-12-07), most within a few % of their goal. A quick run's
     // three rounds give no interval to follow up.
-    followUpSeconds: quick ? 0 : 80,
+    followUpSeconds: quick ? 0 : 60,
     foreignSeconds: 1,
     // Six rounds, the fewest with a 95 % interval: its comparison (60-65 % apart) needs no more, and
     // the time goes to the fixed-rate trial above.
@@ -94,7 +94,8 @@ export function benchOptions(input: OptionInput): BenchOptions {
     vmTcpSeconds: quick ? 1 : 2,
     vmRateSeconds: 1,
     vmPings: quick ? 25 : 50,
-    vmForeignSeconds: quick ? 1 : 2,
+    // One second idle and one flooded per VM path: its figure is shown, not compared.
+    vmForeignSeconds: 1,
     // forward --queues N: one full-load run per N, a few seconds each.
     queuesSeconds: quick ? 1 : 3,
     outDir: input.outDir ?? 'report',

@@ -2,8 +2,9 @@
 // measurement as blocks of paired rounds, take the labs down whatever happens, and assemble the
 // report with summaries, tapyard-to-C ratios and the verdict (blocks.ts: how the rounds are laid
 // out). The kernel-only reference paths, and the variants nothing is compared on, run in the first
-// rounds only. Interrupted, the run stops starting steps, takes its labs down and returns what it
-// measured, marked incomplete.
+// rounds only. Before the labs come down, goal rows the planned rounds left undecided may get a few
+// more rounds of their block (follow-up.ts). Interrupted, the run stops starting steps, takes its
+// labs down and returns what it measured, marked incomplete.
 
 import { randomBytes } from 'node:crypto';
 import { TapyardError } from '../../src/error.js';

@@ -38,7 +38,7 @@ const cases: [string, number, VlanConfig | null, number | null][] = [
   ['forward 64B access to trunk (tag pushed)', 2, access15, null],
   ['forward 68B trunk to trunk (tag kept)', 2, trunks15, 15],
 ];
-const bench = new Bench({ time: quick ? 200 : 500, warmupTime: quick ? 50 : 100 });
+const bench = new Bench({ time: quick ? 200 : 300, warmupTime: 50 });
 for (const [name, ports, vlan, tag] of cases) {
   const all = Array.from({ length: ports }, (_, i) => new SinkPort(`p${i}`, VNET_HDR_LEN));
   const fwd = new Forwarder(all, ports === 2 ? new CrossConnect() : new Hub(), { vlan });

@@ -39,7 +39,7 @@ const cases: [string, ImpairConfig | null][] = [
 
 const best = new Map<string, number>();
 for (let round = 0; round < ROUNDS; round++) {
-  const bench = new Bench({ time: quick ? 200 : 500, warmupTime: quick ? 50 : 100 });
+  const bench = new Bench({ time: quick ? 200 : 300, warmupTime: 50 });
   for (const [name, impair] of cases) {
     const ports = [new SinkPort('in', 0), new SinkPort('out', 0)];
     const fwd = new Forwarder(ports, new CrossConnect(), { impairments: [null, impair] });

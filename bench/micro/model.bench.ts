@@ -171,7 +171,7 @@ for (const [ingress, mac] of [
   bridge.decide(ingress, frame.ethernet, decision.reset());
 }
 
-const bench = new Bench({ time: quick ? 300 : 750, warmupTime: quick ? 100 : 250 });
+const bench = new Bench({ time: quick ? 300 : 400, warmupTime: 100 });
 for (const [name, fn] of tasks) bench.add(name, fn);
 await bench.run();
 const results = bench.tasks.map((task) => {
