@@ -4,8 +4,12 @@
 // many pairs its interval would need at its present spread to leave the goal behind; a row that
 // would need more than three times its pairs is out of reach and stays undecided. The others are
 // given what they ask for, at least four rounds and at most as many as they have, of the block
-// that measures them, the most rows per second first, while the time lasts. Rows of one block on
-// one lab (the no-drop rate and CPU per frame of one frame size) share its rounds.
+// that measures them, the most rows per second first, while the time lasts. A round added is one
+// of the planned rounds' own steps again, so it measures under the same conditions: the rate and
+// TCP steps of the row's two forwarders, or the whole side-by-side latency step (all forwarder
+// paths probed in turn: with fewer, idle round trips came twice as often and their p99 doubled).
+// Rows measured by the same steps (the no-drop rate and CPU per frame of one frame size, or both
+// labs' latency at one load) share their rounds.
 //
 // The extra rounds are a second look at the data: a row exactly at its goal is called met or
 // missed a little more often than the 5 % of one look (7 % in the simulation of
@@ -15,20 +19,21 @@
 
 import type { Paired } from './paired.js';
 
-/** A goal row the planned rounds left undecided, and what one more paired round of its block costs. */
+/** A goal row the planned rounds left undecided, and what one more paired round of it costs. */
 export interface OpenRow {
   block: string;
-  lab: string;
+  /** The block's step keys one more round runs for this row (its two forwarders, alone or side by side). */
+  keys: readonly string[];
   paired: Paired;
   goal: number;
-  /** Seconds one more round of the block takes on the lab (both forwarders), from the planned rounds. */
+  /** Seconds those steps take, from the planned rounds. */
   roundSeconds: number;
 }
 
-/** More rounds of one block on one lab. */
+/** More rounds of some steps of one block. */
 export interface FollowUp {
   block: string;
-  lab: string;
+  keys: readonly string[];
   rounds: number;
   seconds: number;
   /** The undecided rows they are for. */
@@ -68,18 +73,18 @@ export function extraRounds(p: Paired, goal: number): number | null {
   return Math.min(p.pairs, Math.max(MIN_EXTRA_ROUNDS, Math.ceil(need * MARGIN) - p.pairs));
 }
 
-/** Which blocks get more rounds on which lab, within `budgetSeconds`: the most rows per second first. */
+/** Which steps get more rounds, within `budgetSeconds`: the most rows per second first. */
 export function planFollowUp(rows: readonly OpenRow[], budgetSeconds: number): FollowUp[] {
   const wanted = new Map<string, FollowUp>();
   for (const row of rows) {
     const extra = extraRounds(row.paired, row.goal);
     if (extra === null || !(row.roundSeconds > 0)) continue;
-    const key = `${row.block}|${row.lab}`;
+    const key = `${row.block}|${row.keys.join(',')}`;
     const had = wanted.get(key);
     const rounds = Math.max(extra, had?.rounds ?? 0);
     wanted.set(key, {
       block: row.block,
-      lab: row.lab,
+      keys: row.keys,
       rounds,
       seconds: rounds * row.roundSeconds,
       rows: (had?.rows ?? 0) + 1,

@@ -312,13 +312,14 @@ async function runSteps(steps: readonly Step[], { io, progress, paths, failures,
 }
 
 /**
- * The keys one more round of `block` on a forwarder lab runs: its two forwarders side by side
- * where the block measures them so (latency), else one after the other.
+ * The keys one more round of `block` runs for a forwarder lab's row: the planned step that measures
+ * its two forwarders side by side (latency: with every other path of the group, as planned), else
+ * each forwarder's own step.
  */
 function labKeys(block: Block, lab: string): string[] {
   const forwarders = [`${lab}/c`, `${lab}/tapyard`];
-  const together = [...block.rounds.keys()].some((k) => forwarders.every((p) => pathsOfKey(k).includes(p)));
-  return together ? [forwarders.join('+')] : forwarders.filter((p) => block.rounds.has(p));
+  const together = [...block.rounds.keys()].find((k) => forwarders.every((p) => pathsOfKey(k).includes(p)));
+  return together !== undefined ? [together] : forwarders.filter((p) => block.rounds.has(p));
 }
 
 /**
@@ -330,22 +331,21 @@ async function followUp(opts: BenchOptions, results: Results, blocks: readonly B
   if (opts.followUpSeconds <= 0 || run.io.signal.aborted) return;
   summarizeAll(results);
   const median0 = (xs: readonly number[] | undefined) => (xs?.length ? median(xs) : 0);
-  const costOf = (block: Block, lab: string) =>
-    labKeys(block, lab)
-      .flatMap(pathsOfKey)
-      .reduce((sum, p) => sum + median0(run.times.get(`${block.label}|${p}`)), 0);
+  const costOf = (block: Block, keys: readonly string[]) =>
+    keys.flatMap(pathsOfKey).reduce((sum, p) => sum + median0(run.times.get(`${block.label}|${p}`)), 0);
   const blockOf = (label: string) => blocks.find((b) => b.label === label);
   const rows = openGoals({ options: opts, ...results }).flatMap((g) => {
     const block = blockOf(g.block);
-    return block ? [{ ...g, roundSeconds: costOf(block, g.lab) }] : [];
+    if (block === undefined) return [];
+    const keys = labKeys(block, g.lab);
+    return [{ ...g, keys, roundSeconds: costOf(block, keys) }];
   });
   const plan = planFollowUp(rows, opts.followUpSeconds);
   const rounds = plan.flatMap((f) => {
     const block = blockOf(f.block) as Block;
-    const keys = labKeys(block, f.lab);
     const last = opts.rounds + f.rounds;
     return Array.from({ length: f.rounds }, (_, i) =>
-      roundOrder(keys, opts.rounds + i + 1).map(
+      roundOrder(f.keys, opts.rounds + i + 1).map(
         (key): Step => ({
           label: `follow-up ${block.label} ${key} round ${opts.rounds + i + 1}/${last}`,
           block: block.label,

@@ -62,9 +62,10 @@ describe('extraRounds', () => {
 });
 
 describe('planFollowUp', () => {
-  const row = (block: string, lab: string, p: Paired, roundSeconds: number): OpenRow => ({
+  /** A row measured by its lab's two forwarders' own steps, or by `keys` when given. */
+  const row = (block: string, lab: string, p: Paired, roundSeconds: number, keys?: string[]): OpenRow => ({
     block,
-    lab,
+    keys: keys ?? [`${lab}/c`, `${lab}/tapyard`],
     paired: p,
     goal: 1.05,
     roundSeconds,
@@ -72,12 +73,21 @@ describe('planFollowUp', () => {
   const near = paired(1.08, 1.049, 1.11); // asks for MIN_EXTRA_ROUNDS
   const far = paired(1.09, 1.03, 1.15); // asks for ten
 
-  it('rows of one block on one lab share its rounds: the most any of them asks for', () => {
+  it('rows of one block on one lab share its steps: the most rounds any of them asks for', () => {
     const plan = planFollowUp([row('rate 64 B', 'bridge', near, 5), row('rate 64 B', 'bridge', far, 5)], 1000);
     expect(plan).toHaveLength(1);
     expect(plan[0]?.rows).toBe(2);
     expect(plan[0]?.rounds).toBe(extraRounds(far, 1.05));
     expect(plan[0]?.seconds).toBe((plan[0]?.rounds ?? 0) * 5);
+  });
+
+  it('rows measured by one side-by-side step share its rounds, whichever lab they are of', () => {
+    const group = ['macvtap/c+macvtap/tapyard+bridge/c+bridge/tapyard'];
+    const plan = planFollowUp(
+      [row('latency idle', 'bridge', near, 5, group), row('latency idle', 'macvtap', far, 5, group)],
+      1000,
+    );
+    expect(plan.map((f) => [f.keys, f.rows])).toEqual([[group, 2]]);
   });
 
   it('buys the most rows per second first, and never more than the budget', () => {
