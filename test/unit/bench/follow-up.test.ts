@@ -11,6 +11,7 @@ import {
   planFollowUp,
 } from '../../../bench/datapath/follow-up.js';
 import { comparePaired, type Decision, decide, type Paired } from '../../../bench/datapath/paired.js';
+import { seeded } from '../../helpers/seeded.js';
 
 const rounds = (values: readonly number[]) => new Map(values.map((v, i) => [i + 1, v]));
 
@@ -107,18 +108,6 @@ describe('planFollowUp', () => {
     expect(planFollowUp(rows, 1000)).toEqual([]);
   });
 });
-
-/** mulberry32: a seeded generator, so the simulation is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Ten rounds of tapyard/C ratios whose logs scatter normally about log(truth); the decision on

@@ -6,18 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Trial } from '../../../bench/datapath/report-schema.js';
 import { meets, type RunTrial, searchRates, TRIALS_PER_LOAD } from '../../../bench/datapath/search.js';
-
-/** A small seeded generator (mulberry32), so every seed is one repeatable run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seeded as rng } from '../../helpers/seeded.js';
 
 const TRUE_NDR = 400_000;
 const SECONDS = 0.25;
