@@ -13,9 +13,10 @@ const mfps = (v: number) => (v >= 1 ? v.toFixed(2) : v.toFixed(3).replace(/0$/, 
 const dir = (d: string) => (d === 'ext-to-guest' ? 'ext → guest' : 'guest → ext');
 
 function runLine(r: Report): string {
+  const followed = r.ratios.some((x) => x.followUpPairs > 0) ? '; more where a goal row got follow-up rounds' : '';
   const reps =
     `${r.options.rounds} paired round${r.options.rounds === 1 ? '' : 's'} ` +
-    `(kernel-only paths ${Math.min(r.options.referenceRounds, r.options.rounds)})`;
+    `(kernel-only paths ${Math.min(r.options.referenceRounds, r.options.rounds)}${followed})`;
   const at = r.startedAt.slice(0, 16).replace('T', ' ');
   return `${r.machine.cpus} vCPU (shared), kernel ${r.machine.kernel}, ${reps}, ${at} UTC`;
 }
