@@ -153,10 +153,11 @@ function againstC(r: Report): string | null {
     Math.min(...followed.map((x) => x.followUpPairs)),
     Math.max(...followed.map((x) => x.followUpPairs)),
   ];
+  const decidedNow = followed.filter((x) => x.verdict === 'met' || x.verdict === 'missed').length;
   const added = followed.length
     ? ` ${followed.length} row${followed.length === 1 ? '' : 's'} the planned ${r.options.rounds} rounds left ` +
       `undecided got ${fewest === most ? fewest : `${fewest}–${most}`} more rounds; ` +
-      `${followed.filter((x) => x.verdict === 'met' || x.verdict === 'missed').length} of them are decided now.`
+      `${decidedNow} of them ${decidedNow === 1 ? 'is' : 'are'} decided now.`
     : '';
   const tally =
     `${count('met')} goals met, ${count('missed')} missed, ${count('undecided')} undecided` +

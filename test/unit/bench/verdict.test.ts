@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { benchOptions } from '../../../bench/datapath/options.js';
-import type { NdrSample, Report } from '../../../bench/datapath/report-schema.js';
+import type { NdrSample, Ratio, Report } from '../../../bench/datapath/report-schema.js';
 import { phrase, tell, verdict } from '../../../bench/datapath/verdict.js';
 
 const rounds = (values: number[]) => new Map(values.map((v, i) => [i + 1, v]));
@@ -180,6 +180,35 @@ describe('telling two paths apart', () => {
     const r = report([...m, ...m.map(() => 0.1)], [...b, ...b.map(() => 2)]);
     r.options.rounds = 6;
     expect(verdict(r)[0]).toMatch(/: macvtap\. .*ahead in 6 of 6 paired rounds/);
+  });
+
+  it('says how many goal rows got follow-up rounds and how many of them those decided', () => {
+    const r = report([0.8, 0.82, 0.79, 0.85, 0.81, 0.83], [0.5, 0.52, 0.48, 0.55, 0.51, 0.5]);
+    const row = (followUpPairs: number, verdict: Ratio['verdict']): Ratio => ({
+      metric: 'no-drop rate, 64 B',
+      unit: 'frames/s',
+      path: 'bridge',
+      tapyard: 0.95e6,
+      c: 1e6,
+      ratio: 0.95,
+      pairs: 6 + followUpPairs,
+      followUpPairs,
+      wins: 0,
+      losses: 6 + followUpPairs,
+      pairedRatio: 0.95,
+      ciLow: 0.9,
+      ciHigh: 0.99,
+      higherIsBetter: true,
+      goal: 1,
+      verdict,
+    });
+    r.ratios = [row(4, 'missed'), row(6, 'undecided'), row(0, 'missed')];
+    const said = verdict(r).find((s) => s.startsWith('tapyard against the C loop'));
+    expect(said).toMatch(
+      / 2 rows the planned 6 rounds left undecided got 4–6 more rounds; 1 of them is decided now\.$/,
+    );
+    r.ratios = [row(0, 'missed')];
+    expect(verdict(r).find((s) => s.startsWith('tapyard against the C loop'))).not.toMatch(/more rounds/);
   });
 
   it('an interrupted run says so first', () => {
