@@ -40,16 +40,17 @@ process.once('SIGINT', () => {
 });
 try {
   const { NS_EXT, NS_HV, EXT_IF, WIRE_IF, GUEST_IP } = lab.env;
-  const port = openPort(parsePortSpec(`wire=tap:${WIRE_IF},netns=${NS_HV}`, 'cross').device, 64);
-  const forwarder = new Forwarder([port], new MacSwap());
-  forwarder.start();
-  await port.ready;
-
   // The external host's traffic: pings to GUEST_IP, which it believes is at REFLECTOR_MAC.
   const ext = (...args: string[]) => inNetns(NS_EXT!, ...args);
   const received = async () => Number(await ext('cat', `/sys/class/net/${EXT_IF}/statistics/rx_packets`));
   await ext('ip', 'neigh', 'replace', GUEST_IP!, 'lladdr', REFLECTOR_MAC, 'dev', EXT_IF!);
+  // Counted before the reflector starts, so whatever it turns around is after this.
   const before = await received();
+
+  const port = openPort(parsePortSpec(`wire=tap:${WIRE_IF},netns=${NS_HV}`, 'cross').device, 64);
+  const forwarder = new Forwarder([port], new MacSwap());
+  forwarder.start();
+  await port.ready;
   // Nobody answers these pings (the reflector only turns them around), so ping says 100 % loss.
   await ext('ping', '-q', '-c', String(PINGS), '-i', '0.1', '-W', '1', GUEST_IP!);
 
