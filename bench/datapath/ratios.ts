@@ -165,6 +165,14 @@ interface Judged {
 const addedPairs = (a: ByRound, b: ByRound, planned: number) =>
   [...a.keys()].filter((round) => round > planned && b.has(round)).length;
 
+const plannedOnly = (rounds: ByRound, planned: number): ByRound =>
+  new Map([...rounds].filter(([round]) => round <= planned));
+
+function verdictOf(paired: Paired | null, g: Goal): Ratio['verdict'] {
+  if (paired === null) return 'not-measured';
+  return g.goal === null ? 'no-goal' : decide(paired, g.goal, g.higherIsBetter);
+}
+
 function judge(report: Measured): Judged[] {
   const out: Judged[] = [];
   for (const lab of FORWARDER_LABS)
@@ -176,8 +184,12 @@ function judge(report: Measured): Judged[] {
       if (tapyard === null && cLoop === null) continue;
       const [tRounds, cRounds] = [g.perRound(report, t), g.perRound(report, c)];
       const paired = comparePaired(tRounds, cRounds, g.higherIsBetter);
-      const verdict =
-        paired === null ? 'not-measured' : g.goal === null ? 'no-goal' : decide(paired, g.goal, g.higherIsBetter);
+      const verdict = verdictOf(paired, g);
+      const planned = report.options.rounds;
+      const followUpPairs = addedPairs(tRounds, cRounds, planned);
+      const plannedVerdict = followUpPairs
+        ? verdictOf(comparePaired(plannedOnly(tRounds, planned), plannedOnly(cRounds, planned), g.higherIsBetter), g)
+        : verdict;
       const ratio: Ratio = {
         metric: g.metric,
         unit: g.unit,
@@ -186,7 +198,7 @@ function judge(report: Measured): Judged[] {
         c: cLoop,
         ratio: tapyard !== null && cLoop !== null && cLoop > 0 ? tapyard / cLoop : null,
         pairs: paired?.pairs ?? 0,
-        followUpPairs: addedPairs(tRounds, cRounds, report.options.rounds),
+        followUpPairs,
         wins: paired?.wins ?? 0,
         losses: paired?.losses ?? 0,
         pairedRatio: paired?.ratio ?? null,
@@ -195,6 +207,7 @@ function judge(report: Measured): Judged[] {
         higherIsBetter: g.higherIsBetter,
         goal: g.goal,
         verdict,
+        plannedVerdict,
       };
       out.push({ ratio, block: g.block, paired });
     }

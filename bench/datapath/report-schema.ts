@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 
-export const REPORT_SCHEMA = 'tapyard-bench/6';
+export const REPORT_SCHEMA = 'tapyard-bench/7';
 
 /** Frame sizes on the wire, FCS included, the way RFC 2544 names them; IMIX is 7:4:1 of 64/594/1518. */
 export const FRAME_SIZES = ['64', '512', '1518', 'imix'] as const;
@@ -415,6 +415,12 @@ export const Ratio = z
     higherIsBetter: z.boolean(),
     goal: z.number().nullable(),
     verdict: Verdict,
+    /**
+     * The verdict on the planned rounds alone: what the row was before any follow-up round. A row
+     * can get added rounds without having been undecided (another row of its block was), so this,
+     * not followUpPairs, says which rows the follow-up was for.
+     */
+    plannedVerdict: Verdict,
   })
   .strict();
 export type Ratio = z.infer<typeof Ratio>;

@@ -148,7 +148,8 @@ function againstC(r: Report): string | null {
     x.higherIsBetter ? (x.ratio as number) / (x.goal as number) : (x.goal as number) / (x.ratio as number);
   const worst = [...judged].sort((a, b) => score(a) - score(b))[0] as (typeof judged)[number];
   const few = count('too-few-pairs');
-  const followed = judged.filter((x) => x.followUpPairs > 0);
+  // Rows that shared a followed row's block got its rounds too; only the undecided ones count.
+  const followed = judged.filter((x) => x.followUpPairs > 0 && x.plannedVerdict === 'undecided');
   const [fewest, most] = [
     Math.min(...followed.map((x) => x.followUpPairs)),
     Math.max(...followed.map((x) => x.followUpPairs)),

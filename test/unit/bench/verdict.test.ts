@@ -184,7 +184,11 @@ describe('telling two paths apart', () => {
 
   it('says how many goal rows got follow-up rounds and how many of them those decided', () => {
     const r = report([0.8, 0.82, 0.79, 0.85, 0.81, 0.83], [0.5, 0.52, 0.48, 0.55, 0.51, 0.5]);
-    const row = (followUpPairs: number, verdict: Ratio['verdict']): Ratio => ({
+    const row = (
+      followUpPairs: number,
+      verdict: Ratio['verdict'],
+      plannedVerdict: Ratio['verdict'] = followUpPairs ? 'undecided' : verdict,
+    ): Ratio => ({
       metric: 'no-drop rate, 64 B',
       unit: 'frames/s',
       path: 'bridge',
@@ -201,8 +205,10 @@ describe('telling two paths apart', () => {
       higherIsBetter: true,
       goal: 1,
       verdict,
+      plannedVerdict,
     });
-    r.ratios = [row(4, 'missed'), row(6, 'undecided'), row(0, 'missed')];
+    // The last row was missed on its planned rounds and only shared its block's added rounds.
+    r.ratios = [row(4, 'missed'), row(6, 'undecided'), row(0, 'missed'), row(8, 'missed', 'missed')];
     const said = verdict(r).find((s) => s.startsWith('tapyard against the C loop'));
     expect(said).toMatch(
       / 2 rows the planned 6 rounds left undecided got 4–6 more rounds; 1 of them is decided now\.$/,
