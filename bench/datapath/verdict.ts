@@ -231,11 +231,13 @@ function recommendation(h: Headlines): string | null {
         ? `ahead in all ${t.p.pairs} paired rounds, too few to be sure: a 95 % interval takes ${pairsForLevel()}`
         : `ahead in ${t.p.wins} of ${t.p.pairs} paired rounds, ${ratioInterval(t)}`;
   const tentative = strength(t) === 'leaning' ? ', tentatively' : '';
+  // Only a whole interval inside the band is "under 10 %"; a lead whose centre is inside and whose
+  // interval reaches past it (4-12 %, a full run of 7 December 2026) is only likely so.
   if (t.equivalent || (strength(t) !== 'open' && t.by < MATERIAL))
     return (
       `On this machine bridge and macvtap forward about as many ${small.size} frames without loss (${t.leader} ` +
-      `by ${pct(t.by)}, ${how}: under ${pct(MATERIAL)}, no reason to pick a path); decide on the rest: ${rest}. ` +
-      caveat
+      `by ${pct(t.by)}, ${how}: ${t.equivalent ? '' : 'likely '}under ${pct(MATERIAL)}, no reason to pick a ` +
+      `path); decide on the rest: ${rest}. ${caveat}`
     );
   if (strength(t) !== 'open' && t.leader === 'macvtap')
     return (

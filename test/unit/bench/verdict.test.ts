@@ -151,6 +151,18 @@ describe('telling two paths apart', () => {
     expect(first).toMatch(/docs\/macvtap-questions\.md/);
   });
 
+  it('a lead under 10 % at its centre whose interval reaches past 10 % is only likely under it', () => {
+    // Shaped as a full run's 64-byte rounds (7 December 2026): bridge by 8 %, 95 % interval 4-12 %.
+    const m = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+    const b = [1.04, 1.12, 1.06, 1.16, 1.03, 1.08, 1.05, 1.11, 1.07, 1.09];
+    const t = tell({ name: 'macvtap', rounds: rounds(m) }, { name: 'bridge', rounds: rounds(b) }, true)!;
+    expect(t).toMatchObject({ leader: 'bridge', decided: true, equivalent: false });
+    expect(t.by).toBeLessThan(0.1);
+    expect(t.byHigh).toBeGreaterThan(0.1);
+    const first = verdict(report(m, b))[0]!;
+    expect(first).toMatch(/95 % interval \d+ %–1\d %: likely under 10 %, no reason to pick a path\)/);
+  });
+
   it('where the full load lost nothing on both paths in most rounds, it says the sender set the figures', () => {
     const m = [1.02, 1.03, 1.01, 1.04, 1.02, 1.03];
     const b = [1.06, 1.08, 1.07, 1.09, 1.06, 1.07];
