@@ -22,6 +22,7 @@ import { lastJson } from '../datapath/process.js';
 import type { VmBackend, VmRound, VmRow } from '../datapath/report-schema.js';
 import { percentile } from '../datapath/stats.js';
 import { type Lab, labDown, labUp, need, ns, run, type WireKind } from './lab.js';
+import { steadyCount } from './steady.js';
 
 export interface VmPath {
   /** QEMU's own tap backend (MSI-X or INTx), tapyard's qemu port (no virtio-net header) or vhost-user port. */
@@ -50,6 +51,9 @@ export const VM_PATHS_ALL: readonly VmPath[] = [
 ];
 
 export const pathName = (p: VmPath): string => `${p.backend}/${p.wire}`;
+
+/** How the guest's count is read after a flood: two reads 0.2 s apart agreeing (steady.ts). */
+const DRAIN = { stepMs: 200, maxMs: 10_000 };
 
 /** The foreign flood's rate: one the namespace rows also use (the quick run's only one). */
 export const VM_FOREIGN_RATE = 100_000;
@@ -281,10 +285,10 @@ function tygen(lab: Lab, setup: VmSetup, dst: string, seconds: number, rate: num
 async function flood64(lab: Lab, vm: Vm, setup: VmSetup): Promise<VmRound['rate64']> {
   const before = await vm.guestRx();
   const g = lastJson(await run(tygen(lab, setup, need(lab, 'GUEST_MAC'), setup.rateSeconds, null), 120_000), 'tygen');
-  await new Promise((r) => setTimeout(r, 500)); // what QEMU still holds reaches the guest first
-  const after = await vm.guestRx();
+  // What the path still holds reaches the guest first, and the round trips next see an idle path.
+  const after = await steadyCount(async () => (await vm.guestRx()).rxPackets, DRAIN);
   const durationS = Number(g.seconds);
-  const deliveredFrames = after.rxPackets - before.rxPackets;
+  const deliveredFrames = after - before.rxPackets;
   return { durationS, sentFrames: Number(g.sent), deliveredFrames, deliveredPerSecond: deliveredFrames / durationS };
 }
 
