@@ -279,8 +279,9 @@ const VM_HOW = [
   "fd passed as -netdev tap,fd=; the bridge's tap by name), through tapyard's vhost-user port (-netdev",
   "vhost-user, the guest's offloads passed through, vectors=0) and, in the full run, its qemu port (-netdev stream)",
   'onto the same macvtap or bridged tap. From the external namespace: iperf3 both ways, 64-byte frames flat out',
-  "(delivered: the guest's eth0 rx_packets), ICMP every 20 ms, and the idle VM under 100 k frames/s to a MAC",
-  "nobody owns: the share the wire device handed toward its reader, and QEMU's and tapyard's CPU above their idle",
+  "(delivered: the guest's eth0 rx_packets once it stops moving, so a path that buffers deeply is credited with",
+  'what it carries late), ICMP every 20 ms once the path has drained, and the idle VM under 100 k frames/s to a',
+  "MAC nobody owns: the share the wire device handed toward its reader, and QEMU's and tapyard's CPU above their idle",
   "(schedstat). One boot per path. Under plain emulation the guest's speed is the emulator's: these rows compare",
   'with each other, never with the namespace-guest rows above.',
 ].join(' ');
