@@ -1,9 +1,8 @@
 // Waiting for a path to drain. A VM path with deep buffers is still delivering when a flood's
 // generator stops: the stream socket between tapyard and QEMU holds about 0.7 s of 64-byte frames
-// under TCG. A count read at a fixed time misses what is still on its way, and round trips measured
-// next queue behind it (a full run of 7 December 2026: the socket path's idle RTT p50 107 ms, its
-// first 30 pings of each round answered together). So a flood's count is read, and the next
-// measurement starts, only when the count has stopped moving.
+// under TCG, and round trips measured next queue behind them (a full run of 7 December 2026: the
+// socket path's idle RTT p50 107 ms, the first 30 pings of each round answered together). So the
+// next measurement starts only when the guest's count has stopped moving.
 
 import { sleep } from '../datapath/process.js';
 
