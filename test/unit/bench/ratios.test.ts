@@ -5,20 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { benchOptions } from '../../../bench/datapath/options.js';
 import { computeRatios, type Measured } from '../../../bench/datapath/ratios.js';
-import type { NdrSample } from '../../../bench/datapath/report-schema.js';
 import { summarize } from '../../../bench/datapath/stats.js';
-
-const sample = (round: number, perSecond: number): NdrSample => ({
-  round,
-  ndrPerSecond: perSecond,
-  pdrPerSecond: perSecond,
-  ndrResolutionFraction: 0.02,
-  pdrResolutionFraction: 0.02,
-  ndrAtFullLoad: false,
-  trialCount: 1,
-  loads: [],
-  forwarder: null,
-});
+import { ndrSample } from '../../helpers/ndr-sample.js';
 
 /** 64-byte no-drop rates per round (frames/s) of both forwarders on the bridge; 6 rounds planned. */
 function measured(tapyard: number[], c: number[]): Measured {
@@ -27,7 +15,7 @@ function measured(tapyard: number[], c: number[]): Measured {
     frameSize: '64' as const,
     ndrLossFraction: 0.001,
     pdrLossFraction: 0.005,
-    samples: values.map((v, i) => sample(i + 1, v)),
+    samples: values.map((v, i) => ndrSample(i + 1, v)),
     ndrPerSecond: summarize(values),
     pdrPerSecond: summarize(values),
   });

@@ -4,27 +4,14 @@
 
 import { describe, expect, it } from 'vitest';
 import { benchOptions } from '../../../bench/datapath/options.js';
-import type { NdrSample, Ratio, Report } from '../../../bench/datapath/report-schema.js';
+import type { Ratio, Report } from '../../../bench/datapath/report-schema.js';
 import { phrase, tell, verdict } from '../../../bench/datapath/verdict.js';
+import { ndrSample } from '../../helpers/ndr-sample.js';
 
 const rounds = (values: number[]) => new Map(values.map((v, i) => [i + 1, v]));
 
 /** The 64-byte no-drop rates of issue 20's three repetitions (Mfps): macvtap won every one. */
 const RECORDED = { macvtap: [0.801, 0.873, 0.94], bridge: [0.217, 0.591, 0.45] };
-
-function ndrSample(round: number, perSecond: number): NdrSample {
-  return {
-    round,
-    ndrPerSecond: perSecond,
-    pdrPerSecond: perSecond,
-    ndrResolutionFraction: 0.02,
-    pdrResolutionFraction: 0.02,
-    ndrAtFullLoad: false,
-    trialCount: 1,
-    loads: [],
-    forwarder: null,
-  };
-}
 
 /** A report with nothing but 64-byte no-drop rates for the two tapyard paths. */
 function report(macvtap: number[], bridge: number[]): Report {
