@@ -746,12 +746,14 @@ static napi_value WriteBatch(napi_env env, napi_callback_info info) {
 // under its reason).
 
 typedef struct {
-  int fd;              // the egress, or -1: no splice
+  int fd;              // the egress, or -1: no splice (unless `into`)
+  struct vring *into;  // or a guest's receive ring (vhost-user), its own cells saying the rest
   int32_t *max_frame;  // the egress's largest frame without GSO
   double *in_stats;    // this port's counters
   double *out_stats;   // the egress's
   const uint8_t *guard;  // the egress's source guard, or NULL
   napi_ref refs[4];
+  napi_ref into_ref;
 } splice_to;
 
 enum { GUARD_COUNT = 1, GUARD_DROP = 2 };
@@ -776,8 +778,327 @@ static int plain_frame(const uint8_t *hdr, int32_t hdr_len, int32_t frame_len, i
   return hdr[0] == 0 && hdr[1] == 0 && (int32_t)(hdr[2] | hdr[3] << 8) <= frame_len;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Guest rings in C: the splice through a vhost-user guest (vhost-user.ts applySplice). The walk
+// in virtqueue.ts and vhost-net.ts is the reference and handles every frame this one does not:
+// both walk the same rings, one at a time on Node's loop, and share where each ring is (its
+// cells, below). The C legs take only what they can finish whole, the way the splice above
+// does for two fds:
+//   - a guest's transmit chain that is well formed, holds one frame the wire takes as it is
+//     (plain_frame, or offloads the guest negotiated, checked as vnet.ts check() does) and that
+//     the wire's write accepts is written and returned; at the first other chain the walk stops,
+//     with that chain still available, and JavaScript walks from there (it names the drop);
+//   - a frame from the wire goes into the guest's receive buffers when they hold it whole and
+//     are well formed; otherwise it stays in the batch ring for the loop, as a frame the egress
+//     refused does above (JavaScript then gives it, counts a malformed buffer, or waits for room).
+// Every guest value is read once into a local, then checked: a descriptor lies whole inside one
+// mapped region; a chain is at most the queue size long, at most VRING_MAX_SEGS segments, with
+// no two overlapping; an indirect table is negotiated, not nested, whole entries inside memory.
+// The ring tables themselves were checked against their region when the ring was made.
+// Little-endian host assumed, as virtio 1.x rings are little-endian (x86-64, arm64).
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the vhost-user rings are read in host byte order: little-endian only"
+#endif
+
+#define VRING_MAX_REGIONS 8  // vhost-message.ts MAX_REGIONS
+#define VRING_MAX_SEGS 64    // a longer chain is left to JavaScript
+#define VRING_MAX_SIZE 32768
+enum { DESC_F_NEXT = 1, DESC_F_WRITE = 2, DESC_F_INDIRECT = 4 };
+enum { AVAIL_F_NO_INTERRUPT = 1, USED_F_NO_NOTIFY = 1 };
+// The cells a ring shares with virtqueue.ts (RingCell there): a Uint32Array.
+enum {
+  VC_LAST_AVAIL, VC_USED_IDX, VC_PUBLISHED, VC_FLAGS, VC_CALL_FD, VC_GUEST_HDR, VC_OFFLOADS, VC_MAX_FRAME,
+  VC_COUNT
+};
+enum { VF_EVENT_IDX = 1, VF_INDIRECT = 2, VF_MERGEABLE = 4 };
+// TunOffload flags (native.ts), as VC_OFFLOADS holds them; virtio_net_hdr flags and gso types.
+enum { OFF_CSUM = 1, OFF_TSO4 = 2, OFF_TSO6 = 4 };
+enum { VNET_NEEDS_CSUM = 1, VNET_DATA_VALID = 2, GSO_NONE = 0, GSO_TCPV4 = 1, GSO_TCPV6 = 4 };
+#define VNET_HDR 10
+
+typedef struct {
+  uint8_t *base;
+  uint64_t guest_phys;
+  uint64_t size;
+} vregion;
+
+typedef struct vring {
+  vregion regions[VRING_MAX_REGIONS];
+  int nregions;
+  uint32_t *cells;
+  uint8_t *desc, *avail, *used;
+  uint32_t size;
+  int open;
+  napi_ref refs[VRING_MAX_REGIONS + 1];  // the regions' arrays and the cells: C keeps raw pointers
+  int nrefs;
+} vring;
+
+typedef struct {
+  uint8_t *p;
+  uint32_t len;
+} vseg;
+
+static uint16_t load16(const uint8_t *at) { return __atomic_load_n((const uint16_t *)at, __ATOMIC_ACQUIRE); }
+static void store16(uint8_t *at, uint16_t v) { __atomic_store_n((uint16_t *)at, v, __ATOMIC_SEQ_CST); }
+static uint16_t le16(const uint8_t *at) { return (uint16_t)(at[0] | at[1] << 8); }
+
+// Guest-physical [addr, addr + len) in the mapping, or NULL when it is not whole inside one region.
+static uint8_t *vr_guest(const vring *v, uint64_t addr, uint64_t len) {
+  for (int i = 0; i < v->nregions; i++) {
+    const vregion *r = &v->regions[i];
+    if (addr < r->guest_phys) continue;
+    uint64_t off = addr - r->guest_phys;
+    if (off >= r->size || len > r->size - off) continue;
+    return r->base + off;
+  }
+  return NULL;
+}
+
+// The chain at `head`, its segments into segs: their count, or 0 when JavaScript must see it.
+static int vr_collect(const vring *v, uint32_t head, int writable, vseg *segs) {
+  const uint8_t *table = v->desc;
+  uint32_t entries = v->size, index = head, count = 0;
+  int indirect = 0, n = 0;
+  for (;;) {
+    if (index >= entries) return 0;
+    uint8_t d[16];
+    memcpy(d, table + 16 * (size_t)index, 16);  // read once: the guest may be writing it
+    uint64_t addr;
+    uint32_t len;
+    memcpy(&addr, d, 8);
+    memcpy(&len, d + 8, 4);
+    uint16_t flags = le16(d + 12), next = le16(d + 14);
+    if (flags & DESC_F_INDIRECT) {
+      if (!(v->cells[VC_FLAGS] & VF_INDIRECT) || indirect || (flags & DESC_F_NEXT) || len == 0 || len % 16 != 0 ||
+          len / 16 > v->size)
+        return 0;
+      table = vr_guest(v, addr, len);
+      if (table == NULL) return 0;
+      entries = len / 16;
+      indirect = 1;
+      index = 0;
+      continue;
+    }
+    if (++count > v->size || n == VRING_MAX_SEGS || len == 0 || !!(flags & DESC_F_WRITE) != writable) return 0;
+    uint8_t *p = vr_guest(v, addr, len);
+    if (p == NULL) return 0;
+    segs[n].p = p;
+    segs[n].len = len;
+    n++;
+    if (!(flags & DESC_F_NEXT)) break;
+    index = next;
+  }
+  for (int i = 1; i < n; i++)
+    for (int j = 0; j < i; j++)
+      if (segs[i].p < segs[j].p + segs[j].len && segs[j].p < segs[i].p + segs[i].len) return 0;
+  return n;
+}
+
+// Chains available and not taken; -1 when the index moved by more than the queue (JavaScript stops the ring).
+static int vr_pending(const vring *v) {
+  uint16_t n = (uint16_t)(load16(v->avail + 2) - (uint16_t)v->cells[VC_LAST_AVAIL]);
+  return n > v->size ? -1 : n;
+}
+
+// The head of the next available chain, or -1 past the table.
+static int vr_head(const vring *v, uint16_t pos) {
+  uint16_t head = load16(v->avail + 4 + 2 * (size_t)(pos & (v->size - 1)));
+  return head < v->size ? head : -1;
+}
+
+static void vr_put(vring *v, uint16_t used_idx, uint32_t head, uint32_t written) {
+  uint8_t *slot = v->used + 4 + 8 * (size_t)(used_idx & (v->size - 1));
+  memcpy(slot, &head, 4);
+  memcpy(slot + 4, &written, 4);
+}
+
+// Make the chains put so far visible, and interrupt the guest if it asked (virtqueue.ts publish).
+static void vr_publish(vring *v) {
+  if (!v->open) return;
+  uint16_t now = (uint16_t)v->cells[VC_USED_IDX], before = (uint16_t)v->cells[VC_PUBLISHED];
+  if (now == before) return;
+  store16(v->used + 2, now);
+  v->cells[VC_PUBLISHED] = now;
+  int want;
+  if (v->cells[VC_FLAGS] & VF_EVENT_IDX) {
+    uint16_t event = load16(v->avail + 4 + 2 * (size_t)v->size);
+    want = (uint16_t)(now - event - 1) < (uint16_t)(now - before);
+  } else {
+    want = !(load16(v->avail) & AVAIL_F_NO_INTERRUPT);
+  }
+  int32_t call = (int32_t)v->cells[VC_CALL_FD];
+  if (!want || call < 0) return;
+  uint64_t one = 1;
+  ssize_t put;
+  do put = frame_write(call, &one, sizeof one);
+  while (put < 0 && errno == EINTR);
+}
+
+// Ask the guest to kick for its next chain (on), or not (virtqueue.ts wantKicks).
+static void vr_want_kicks(vring *v, int on) {
+  if (!(v->cells[VC_FLAGS] & VF_EVENT_IDX)) store16(v->used, on ? 0 : USED_F_NO_NOTIFY);
+  else if (on) store16(v->used + 4 + 8 * (size_t)v->size, load16(v->avail + 2));
+}
+
+// Whether a frame with this virtio_net_hdr needs only offloads in `granted`, and its header is
+// one the kernel takes (vnet.ts check): otherwise JavaScript decides (and names the drop).
+static int vnet_passes(const uint8_t *h, int32_t frame_len, int32_t max_frame, uint32_t granted) {
+  uint8_t flags = h[0], gso = h[1];
+  uint32_t need = (flags & VNET_NEEDS_CSUM) ? OFF_CSUM : 0;
+  if (frame_len < ETH_HLEN || is_vlan_tpid(h + VNET_HDR + 12)) return 0;
+  if (flags & ~(VNET_NEEDS_CSUM | VNET_DATA_VALID)) return 0;
+  if (gso == GSO_TCPV4) need |= OFF_TSO4;
+  else if (gso == GSO_TCPV6) need |= OFF_TSO6;
+  else if (gso != GSO_NONE) return 0;
+  if ((need & ~granted) != 0 || le16(h + 2) > frame_len) return 0;
+  if (gso != GSO_NONE && le16(h + 4) == 0) return 0;
+  if ((flags & VNET_NEEDS_CSUM) && (int32_t)le16(h + 6) + le16(h + 8) + 2 > frame_len) return 0;
+  return gso != GSO_NONE || frame_len <= max_frame;
+}
+
+// One frame (its 10-byte header at hdr, `frame` bytes behind it) into the guest's receive
+// buffers, as vhost-net.ts give() does; 0 when it went in (put, not yet published), -1 when it
+// is left to JavaScript (nothing taken).
+static int vr_give(vring *v, const uint8_t *hdr, int32_t frame_len) {
+  uint32_t *c = v->cells;
+  if (!v->open || !vnet_passes(hdr, frame_len, (int32_t)c[VC_MAX_FRAME], c[VC_OFFLOADS])) return -1;
+  size_t frame = (size_t)frame_len;
+  uint8_t header[12];
+  memcpy(header, hdr, VNET_HDR);
+  if (!(c[VC_OFFLOADS] & OFF_CSUM)) header[0] &= (uint8_t)~VNET_DATA_VALID;
+  uint32_t guest_hdr = c[VC_GUEST_HDR] == 12 ? 12 : VNET_HDR;
+  int mergeable = (c[VC_FLAGS] & VF_MERGEABLE) != 0;
+  uint16_t last = (uint16_t)c[VC_LAST_AVAIL], used_idx = (uint16_t)c[VC_USED_IDX];
+  int pending = vr_pending(v);
+  if (pending <= 0) return -1;
+  const uint8_t *src = hdr + VNET_HDR;
+  size_t done = 0;
+  uint16_t chains = 0;
+  uint8_t *first = NULL;
+  vseg segs[VRING_MAX_SEGS];
+  while (first == NULL || done < frame) {
+    if (pending-- == 0) return -1;
+    int head = vr_head(v, last);
+    int n = head < 0 ? 0 : vr_collect(v, (uint32_t)head, 1, segs);
+    if (n == 0 || (first == NULL && segs[0].len < guest_hdr)) return -1;
+    size_t room = 0;
+    for (int i = 0; i < n; i++) room += segs[i].len;
+    if (first == NULL && !mergeable && room < guest_hdr + frame) return -1;
+    size_t skip = 0;
+    if (first == NULL) {
+      first = segs[0].p;
+      memcpy(first, header, guest_hdr);
+      skip = guest_hdr;
+    }
+    size_t written = skip;
+    for (int i = 0; i < n && done < frame; i++) {
+      if (skip >= segs[i].len) {
+        skip -= segs[i].len;
+        continue;
+      }
+      size_t k = segs[i].len - skip;
+      if (k > frame - done) k = frame - done;
+      memcpy(segs[i].p + skip, src + done, k);
+      skip = 0;
+      done += k;
+      written += k;
+    }
+    vr_put(v, used_idx, (uint32_t)head, (uint32_t)written);
+    used_idx++;
+    last++;
+    chains++;
+    if (!mergeable) break;
+  }
+  if (guest_hdr == 12) {
+    first[10] = (uint8_t)(chains & 0xff);
+    first[11] = (uint8_t)(chains >> 8);
+  }
+  c[VC_LAST_AVAIL] = last;
+  c[VC_USED_IDX] = used_idx;
+  return 0;
+}
+
+// The other leg: the guest's transmit ring read into `scratch` and written to the wire (see the
+// poller's ring source below). Returns 1 when the ring is empty and kicks are on again, 0 when
+// JavaScript must walk on from here, 2 when the budget ran out with chains left.
+static int vr_take_to(vring *v, const splice_to *s, uint8_t *scratch, int budget) {
+  uint32_t *c = v->cells;
+  uint32_t guest_hdr = c[VC_GUEST_HDR] == 12 ? 12 : VNET_HDR;
+  vseg segs[VRING_MAX_SEGS];
+  int kicks_on = 0, outcome = 0;
+  uint8_t *frame = scratch + 64;  // the 10-byte header goes just before, the guest's 12 at frame - 12
+  vr_want_kicks(v, 0);
+  for (int taken = 0;;) {
+    int pending = vr_pending(v);
+    if (pending < 0) break;
+    if (pending == 0) {
+      if (kicks_on) {
+        outcome = 1;
+        break;
+      }
+      // A chain made available just before the guest saw kicks are wanted brings no kick: look again.
+      vr_want_kicks(v, 1);
+      kicks_on = 1;
+      continue;
+    }
+    if (taken == budget) {
+      outcome = 2;
+      break;
+    }
+    uint16_t last = (uint16_t)c[VC_LAST_AVAIL];
+    int head = vr_head(v, last);
+    int n = head < 0 ? 0 : vr_collect(v, (uint32_t)head, 0, segs);
+    if (n == 0) break;
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += segs[i].len;
+    if (total < guest_hdr || total - guest_hdr > MAX_FRAME) break;
+    uint8_t *at = frame - guest_hdr;
+    for (int i = 0; i < n; i++) {
+      memcpy(at, segs[i].p, segs[i].len);
+      at += segs[i].len;
+    }
+    if (guest_hdr == 12) memmove(frame - VNET_HDR, frame - 12, VNET_HDR);
+    int32_t frame_len = (int32_t)(total - guest_hdr);
+    uint8_t *hdr = frame - VNET_HDR;
+    if (!vnet_passes(hdr, frame_len, *s->max_frame, c[VC_OFFLOADS])) break;
+    int spoofed = spoofed_source(s->guard, frame);
+    if (spoofed && s->guard[6] == GUARD_DROP) break;
+    ssize_t put;
+    do put = frame_write(s->fd, hdr, VNET_HDR + (size_t)frame_len);
+    while (put < 0 && errno == EINTR);
+    if (put < 0) break;  // full or refused: the chain stays, and the loop names what happened
+    uint16_t used_idx = (uint16_t)c[VC_USED_IDX];
+    vr_put(v, used_idx, (uint32_t)head, 0);
+    c[VC_USED_IDX] = (uint16_t)(used_idx + 1);
+    c[VC_LAST_AVAIL] = (uint16_t)(last + 1);
+    s->in_stats[0] += 1;
+    s->in_stats[1] += frame_len;
+    s->out_stats[2] += 1;
+    s->out_stats[3] += frame_len;
+    if (spoofed) s->out_stats[4] += 1;
+    taken++;
+    if (kicks_on) vr_want_kicks(v, 0);
+    kicks_on = 0;
+  }
+  // The frames went to the wire before the guest hears its buffers are back (vhost-user.ts txTurn).
+  vr_publish(v);
+  return outcome;
+}
+
+
+// The egress's write of one frame (its header at `at`, `got` bytes in all): to an fd, or into a
+// guest's receive ring, where -1 leaves the frame to the loop as a refused write does.
+static ssize_t splice_put(const splice_to *s, uint8_t *at, size_t got, int32_t frame_len) {
+  if (s->into != NULL) return vr_give(s->into, at, frame_len) == 0 ? (ssize_t)got : -1;
+  ssize_t put;
+  do put = frame_write(s->fd, at, got);
+  while (put < 0 && errno == EINTR);
+  return put;
+}
+
 // Returns the frames left in the ring for JavaScript; *err as read_batch.
-static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) {
+static int splice_frames(int fd, const rx_ring *r, const splice_to *s, int *err) {
   size_t want = (size_t)r->hdr_len + MAX_FRAME;
   uint8_t *at = r->ring + frame_slot(r, 0) - r->hdr_len;  // the first slot, each time
   *err = 0;
@@ -789,14 +1110,11 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) 
       return 0;
     }
     int32_t frame_len = (int32_t)got - r->hdr_len;
-    int keep = (size_t)got >= want || !plain_frame(at, r->hdr_len, frame_len, *s->max_frame);
+    // A guest's ring checks its frames itself (vr_give): it may take offloaded ones.
+    int keep = (size_t)got >= want || (s->into == NULL && !plain_frame(at, r->hdr_len, frame_len, *s->max_frame));
     int spoofed = !keep && spoofed_source(s->guard, at + r->hdr_len);
     if (spoofed && s->guard[6] == GUARD_DROP) keep = 1;
-    ssize_t put = -1;
-    if (!keep) {
-      do put = frame_write(s->fd, at, (size_t)got);
-      while (put < 0 && errno == EINTR);
-    }
+    ssize_t put = keep ? -1 : splice_put(s, at, (size_t)got, frame_len);
     if (put < 0) {
       r->offsets[0] = (uint32_t)frame_slot(r, 0);
       r->lengths[0] = (size_t)got >= want ? -1 : (frame_len < 0 ? 0 : frame_len);
@@ -811,6 +1129,13 @@ static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) 
     if (spoofed) s->out_stats[4] += 1;
   }
   return 0;
+}
+
+static int splice_batch(int fd, const rx_ring *r, const splice_to *s, int *err) {
+  int left = splice_frames(fd, r, s, err);
+  // A guest hears of its frames once per batch, before the loop sees what was left.
+  if (s->into != NULL) vr_publish(s->into);
+  return left;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1068,6 +1393,117 @@ static napi_value EventfdWrite(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static void vring_release(napi_env env, vring *v) {
+  for (int i = 0; i < v->nrefs; i++) napi_delete_reference(env, v->refs[i]);
+  v->nrefs = 0;
+  v->open = 0;
+}
+
+static void vring_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  vring *v = data;
+  vring_release(env, v);
+  free(v);
+}
+
+#define VRING_USAGE \
+  "new VhostRing(cells: Uint32Array(8), regions: Uint8Array[], guestPhys: number[], layout: number[7])"
+
+// new VhostRing(cells, regions, guestPhys, [descRegion, descAt, availRegion, availAt, usedRegion,
+// usedAt, size]): a ring over memory JavaScript holds (the mappings, or hand-built arrays in
+// tests), checked here again: each table whole inside its region and aligned as virtio says.
+static napi_value VhostRingNew(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], self;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, argv, &self, NULL));
+  void *cells;
+  size_t cells_size;
+  uint32_t nregions = 0, nphys = 0, nlayout = 0;
+  if (argc < 4 || !arg_bytes(env, argv[0], &cells, &cells_size) || cells_size < VC_COUNT * 4 ||
+      napi_get_array_length(env, argv[1], &nregions) != napi_ok ||
+      napi_get_array_length(env, argv[2], &nphys) != napi_ok ||
+      napi_get_array_length(env, argv[3], &nlayout) != napi_ok || nregions > VRING_MAX_REGIONS ||
+      nphys != nregions || nlayout != 7)
+    return throw_usage(env, VRING_USAGE);
+  vring *v = calloc(1, sizeof *v);
+  if (v == NULL) return throw_errno(env, "allocate ring", ENOMEM);
+  v->cells = cells;
+  v->nregions = (int)nregions;
+  for (uint32_t i = 0; i < nregions; i++) {
+    napi_value region, phys;
+    void *data;
+    size_t size;
+    double gp;
+    if (napi_get_element(env, argv[1], i, &region) != napi_ok || !arg_bytes(env, region, &data, &size) ||
+        napi_get_element(env, argv[2], i, &phys) != napi_ok || napi_get_value_double(env, phys, &gp) != napi_ok ||
+        !(gp >= 0 && gp < 9007199254740992.0)) {
+      free(v);
+      return throw_usage(env, VRING_USAGE);
+    }
+    v->regions[i] = (vregion){.base = data, .guest_phys = (uint64_t)gp, .size = size};
+  }
+  int64_t layout[7];
+  for (uint32_t i = 0; i < 7; i++) {
+    napi_value x;
+    if (napi_get_element(env, argv[3], i, &x) != napi_ok || napi_get_value_int64(env, x, &layout[i]) != napi_ok) {
+      free(v);
+      return throw_usage(env, VRING_USAGE);
+    }
+  }
+  int64_t size = layout[6];
+  // Where each table is: [region, byte offset, bytes it needs, alignment]. Descriptors are read
+  // with memcpy; the two indexes atomically, so those rings must be aligned in the mapping.
+  const int64_t tables[3][4] = {
+      {layout[0], layout[1], 16 * size, 1},
+      {layout[2], layout[3], 6 + 2 * size, 2},
+      {layout[4], layout[5], 6 + 8 * size, 4},
+  };
+  uint8_t *at[3];
+  int ok = size > 0 && size <= VRING_MAX_SIZE && (size & (size - 1)) == 0;
+  for (int t = 0; ok && t < 3; t++) {
+    int64_t r = tables[t][0], off = tables[t][1], need = tables[t][2];
+    ok = r >= 0 && r < (int64_t)nregions && off >= 0 && (uint64_t)off <= v->regions[r].size &&
+         (uint64_t)need <= v->regions[r].size - (uint64_t)off &&
+         ((uintptr_t)(v->regions[r].base + off) % (uintptr_t)tables[t][3]) == 0;
+    if (ok) at[t] = v->regions[r].base + off;
+  }
+  if (!ok) {
+    free(v);
+    return throw_usage(env, "VhostRing: a ring table lies outside its region, is misaligned, or the size is wrong");
+  }
+  v->desc = at[0];
+  v->avail = at[1];
+  v->used = at[2];
+  v->size = (uint32_t)size;
+  napi_create_reference(env, argv[0], 1, &v->refs[v->nrefs++]);
+  for (uint32_t i = 0; i < nregions; i++) {
+    napi_value region;
+    napi_get_element(env, argv[1], i, &region);
+    napi_create_reference(env, region, 1, &v->refs[v->nrefs++]);
+  }
+  v->open = 1;
+  napi_wrap(env, self, v, vring_finalize, NULL, NULL);
+  return self;
+}
+
+static vring *unwrap_vring(napi_env env, napi_value value) {
+  void *data;
+  napi_valuetype t;
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object) return NULL;
+  return napi_unwrap(env, value, &data) == napi_ok ? data : NULL;
+}
+
+// ring.close(): C stops using the ring's memory (before JavaScript unmaps it, or the ring stops).
+static napi_value VhostRingClose(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  napi_value self;
+  CHECK_NAPI(napi_get_cb_info(env, info, &argc, NULL, &self, NULL));
+  vring *v = unwrap_vring(env, self);
+  if (v == NULL) return throw_usage(env, "ring.close()");
+  vring_release(env, v);
+  return undefined(env);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Poller: uv_poll on Node's loop. With a ring set (setRing), readiness to read drains up to a
 // budget of frames into it before JavaScript is called, so one call hands over one batch.
@@ -1086,6 +1522,13 @@ typedef struct {
   rx_ring ring;
   int has_ring;
   splice_to splice;
+  // A guest's transmit ring this poller's fd kicks (setRingSource): walked into splice.fd in C.
+  struct {
+    vring *ring;
+    napi_ref ref;
+    uint8_t *scratch;  // one frame, copied out of the guest's buffers
+    int budget;
+  } source;
   napi_async_context async;
   int active;
   int closing;
@@ -1096,9 +1539,32 @@ static void poller_free(uv_handle_t *h) {
   free(p);
 }
 
+static int splice_on(const poller *p) { return p->splice.fd >= 0 || p->splice.into != NULL; }
+
+// A kick of a ring source: its chains go to the wire from C. Returns whether JavaScript need not
+// run: the ring is empty and kicks are on again, or the budget ran out and a kick of our own
+// brings the next turn on the loop's next pass (other fds get theirs in between).
+static int ring_source_turn(poller *p) {
+  vring *v = p->source.ring;
+  if (v == NULL || !v->open || p->splice.fd < 0) return 0;
+  uint64_t kicks;
+  ssize_t got;
+  do got = frame_read(p->fd, &kicks, sizeof kicks);
+  while (got < 0 && errno == EINTR);
+  int outcome = vr_take_to(v, &p->splice, p->source.scratch, p->source.budget);
+  if (outcome == 2) {
+    uint64_t one = 1;
+    ssize_t put;
+    do put = frame_write(p->fd, &one, sizeof one);
+    while (put < 0 && errno == EINTR);
+  }
+  return outcome != 0;
+}
+
 static void on_poll(uv_poll_t *h, int status, int events) {
   poller *p = h->data;
   if (p->closing) return;
+  if (status >= 0 && events == UV_READABLE && p->source.ring != NULL && ring_source_turn(p)) return;
   napi_env env = p->env;
   napi_handle_scope scope;
   napi_open_handle_scope(env, &scope);
@@ -1108,7 +1574,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int ev = ((events & UV_READABLE) ? 1 : 0) | ((events & UV_WRITABLE) ? 2 : 0);
   int err = status < 0 ? -status : 0, count = 0;
   if (status < 0) p->active = 0;  // libuv stopped the handle
-  int spliced = p->has_ring && p->splice.fd >= 0 && status >= 0;
+  int spliced = p->has_ring && splice_on(p) && status >= 0;
   if (p->has_ring && (ev & 1 || status < 0)) {
     int read_err;
     count = spliced ? splice_batch(p->fd, &p->ring, &p->splice, &read_err) : read_batch(p->fd, &p->ring, &read_err);
@@ -1223,11 +1689,45 @@ static napi_value PollerSetRing(napi_env env, napi_callback_info info) {
   "poller.setSplice(egressFd, maxFrame, stats, egressStats[, egressGuard]) or poller.setSplice(-1)"
 
 static void splice_release(napi_env env, poller *p) {
+  if (p->splice.into != NULL) {
+    napi_delete_reference(env, p->splice.into_ref);
+    for (int i = 1; i < 3; i++) napi_delete_reference(env, p->splice.refs[i]);
+    p->splice.into = NULL;
+  }
+  if (p->source.ring != NULL) {
+    napi_delete_reference(env, p->source.ref);
+    free(p->source.scratch);
+    p->source.ring = NULL;
+    p->source.scratch = NULL;
+  }
   if (p->splice.fd < 0) return;
   for (int i = 0; i < 3; i++) napi_delete_reference(env, p->splice.refs[i]);
   if (p->splice.guard != NULL) napi_delete_reference(env, p->splice.refs[3]);
   p->splice.guard = NULL;
   p->splice.fd = -1;
+}
+
+// The egress half of a splice: (egressFd, maxFrame, stats, egressStats[, egressGuard]) at argv.
+static int splice_set_egress(napi_env env, poller *p, napi_value *argv, size_t argc) {
+  int32_t fd;
+  void *max_frame, *in_stats, *out_stats, *guard = NULL;
+  size_t max_size, in_size, out_size, guard_size = 0;
+  napi_valuetype guard_type = napi_undefined;
+  if (argc >= 5) napi_typeof(env, argv[4], &guard_type);
+  int has_guard = guard_type != napi_undefined && guard_type != napi_null;
+  if (argc < 4 || !arg_int(env, argv[0], &fd) || fd < 0 || !arg_bytes(env, argv[1], &max_frame, &max_size) ||
+      max_size < 4 || !arg_bytes(env, argv[2], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
+      !arg_bytes(env, argv[3], &out_stats, &out_size) || out_size < 5 * sizeof(double) ||
+      (has_guard && (!arg_bytes(env, argv[4], &guard, &guard_size) || guard_size < 7)))
+    return 0;
+  for (int i = 0; i < (has_guard ? 4 : 3); i++)
+    napi_create_reference(env, argv[i + 1], 1, &p->splice.refs[i]);  // raw pointers
+  p->splice.guard = guard;
+  p->splice.max_frame = max_frame;
+  p->splice.in_stats = in_stats;
+  p->splice.out_stats = out_stats;
+  p->splice.fd = fd;
+  return 1;
 }
 
 // poller.setSplice(egressFd, maxFrame: Int32Array(1), stats: Float64Array(5), egressStats
@@ -1241,23 +1741,57 @@ static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
   if (p == NULL || argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, SPLICE_USAGE);
   splice_release(env, p);
   if (fd < 0) return undefined(env);
-  void *max_frame, *in_stats, *out_stats, *guard = NULL;
-  size_t max_size, in_size, out_size, guard_size = 0;
-  napi_valuetype guard_type = napi_undefined;
-  if (argc >= 5) napi_typeof(env, argv[4], &guard_type);
-  int has_guard = guard_type != napi_undefined && guard_type != napi_null;
-  if (argc < 4 || !p->has_ring || !arg_bytes(env, argv[1], &max_frame, &max_size) || max_size < 4 ||
-      !arg_bytes(env, argv[2], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
-      !arg_bytes(env, argv[3], &out_stats, &out_size) || out_size < 5 * sizeof(double) ||
-      (has_guard && (!arg_bytes(env, argv[4], &guard, &guard_size) || guard_size < 7)))
-    return throw_usage(env, SPLICE_USAGE);
-  for (int i = 0; i < (has_guard ? 4 : 3); i++)
-    napi_create_reference(env, argv[i + 1], 1, &p->splice.refs[i]);  // raw pointers
-  p->splice.guard = guard;
-  p->splice.max_frame = max_frame;
+  if (!p->has_ring || !splice_set_egress(env, p, argv, argc)) return throw_usage(env, SPLICE_USAGE);
+  return undefined(env);
+}
+
+// poller.spliceIntoRing(ring: VhostRing, stats, egressStats): the plain cross-connect's other kind
+// of egress, a guest's receive ring (vr_give), counted as setSplice counts. setSplice(-1) stops it.
+static napi_value PollerSpliceIntoRing(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  poller *p = unwrap_poller(env, info, &argc, argv);
+  vring *v = p == NULL || argc < 3 ? NULL : unwrap_vring(env, argv[0]);
+  void *in_stats, *out_stats;
+  size_t in_size, out_size;
+  if (v == NULL || !p->has_ring || !arg_bytes(env, argv[1], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
+      !arg_bytes(env, argv[2], &out_stats, &out_size) || out_size < 5 * sizeof(double))
+    return throw_usage(env, "poller.spliceIntoRing(ring, stats, egressStats)");
+  splice_release(env, p);
+  napi_create_reference(env, argv[0], 1, &p->splice.into_ref);
+  napi_create_reference(env, argv[1], 1, &p->splice.refs[1]);
+  napi_create_reference(env, argv[2], 1, &p->splice.refs[2]);
   p->splice.in_stats = in_stats;
   p->splice.out_stats = out_stats;
-  p->splice.fd = fd;
+  p->splice.guard = NULL;
+  p->splice.into = v;
+  return undefined(env);
+}
+
+#define RING_SOURCE_USAGE \
+  "poller.setRingSource(ring, budget, egressFd, maxFrame, stats, egressStats[, egressGuard]) or setSplice(-1)"
+
+// poller.setRingSource(ring: VhostRing, budget, egressFd, maxFrame, stats, egressStats
+// [, egressGuard]): this poller's fd is the kick of a guest's transmit ring; each kick walks up to
+// `budget` chains into egressFd from C (vr_take_to), counted and guarded as setSplice does.
+static napi_value PollerSetRingSource(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  poller *p = unwrap_poller(env, info, &argc, argv);
+  vring *v = p == NULL || argc < 6 ? NULL : unwrap_vring(env, argv[0]);
+  int32_t budget;
+  if (v == NULL || !arg_int(env, argv[1], &budget) || budget < 1) return throw_usage(env, RING_SOURCE_USAGE);
+  splice_release(env, p);
+  uint8_t *scratch = malloc(64 + MAX_FRAME);
+  if (scratch == NULL) return throw_errno(env, "allocate ring source", ENOMEM);
+  if (!splice_set_egress(env, p, argv + 2, argc - 2)) {
+    free(scratch);
+    return throw_usage(env, RING_SOURCE_USAGE);
+  }
+  napi_create_reference(env, argv[0], 1, &p->source.ref);
+  p->source.ring = v;
+  p->source.scratch = scratch;
+  p->source.budget = budget;
   return undefined(env);
 }
 
@@ -1327,12 +1861,21 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"start", NULL, PollerStart, NULL, NULL, NULL, napi_default, NULL},
       {"setRing", NULL, PollerSetRing, NULL, NULL, NULL, napi_default, NULL},
       {"setSplice", NULL, PollerSetSplice, NULL, NULL, NULL, napi_default, NULL},
+      {"spliceIntoRing", NULL, PollerSpliceIntoRing, NULL, NULL, NULL, napi_default, NULL},
+      {"setRingSource", NULL, PollerSetRingSource, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, PollerClose, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;
   size_t n_methods = sizeof methods / sizeof methods[0];
   napi_define_class(env, "Poller", NAPI_AUTO_LENGTH, PollerNew, NULL, n_methods, methods, &cls);
   napi_set_named_property(env, exports, "Poller", cls);
+
+  napi_property_descriptor ring_methods[] = {
+      {"close", NULL, VhostRingClose, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_value ring_cls;
+  napi_define_class(env, "VhostRing", NAPI_AUTO_LENGTH, VhostRingNew, NULL, 1, ring_methods, &ring_cls);
+  napi_set_named_property(env, exports, "VhostRing", ring_cls);
   return exports;
 }
 

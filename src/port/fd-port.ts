@@ -17,6 +17,8 @@ import {
   type PortKind,
   type PortListener,
   type RxBatch,
+  type SpliceEgress,
+  type SpliceSource,
 } from './port.js';
 import type { SourceGuard } from './source-guard.js';
 
@@ -90,8 +92,8 @@ export class FdPort implements Port {
   /** maxFrame, where a splice into this port reads it. */
   private readonly maxFrameCell = new Int32Array(1);
   /** The port whose splice writes here: it must stop when this fd closes. */
-  private spliceFrom: FdPort | null = null;
-  private spliceInto: FdPort | null = null;
+  private spliceFrom: SpliceSource | null = null;
+  private spliceInto: Port | null = null;
   private readonly readState: (() => DeviceState) | undefined;
   private state: DeviceState | null = null;
   /** Whether the link has been seen running since open. */
@@ -218,30 +220,40 @@ export class FdPort implements Port {
   }
 
   spliceTo(peer: Port | null): boolean {
-    if (peer !== null && (!(peer instanceof FdPort) || peer.hdrLen !== this.hdrLen || peer.closed)) return false;
-    if (this.spliceInto !== null) this.spliceInto.spliceFrom = null;
+    if (peer !== null) {
+      const fdPeer = peer instanceof FdPort && !peer.closed;
+      if (!(fdPeer || peer.spliceRing !== undefined) || peer.hdrLen !== this.hdrLen) return false;
+    }
+    this.spliceInto?.acceptSplice?.(null);
     this.spliceInto = peer;
-    if (peer !== null) peer.spliceFrom = this;
+    peer?.acceptSplice?.(this);
     this.applySplice();
     return true;
   }
 
+  acceptSplice(source: SpliceSource | null): void {
+    this.spliceFrom = source;
+  }
+
+  spliceEgress(): SpliceEgress | null {
+    if (this.closed || this.settling) return null;
+    return { fd: this.fd, maxFrame: this.maxFrameCell, spliced: this.counters.spliced, guard: this.sourceGuard?.cell };
+  }
+
   /**
    * Before start() there is no poller yet: start() sets it. A peer still waiting for its link
-   * takes no splice either (it would write past the wait): it sets it once it is ready.
+   * takes no splice either (it would write past the wait): it sets it once it is ready. A
+   * vhost-user peer takes one while its guest's receive ring runs, and says when that changes.
    */
-  private applySplice(): void {
+  applySplice(): void {
     if (this.poller === null || this.closed) return;
     const peer = this.spliceInto;
-    if (peer === null || peer.settling) this.poller.setSplice(-1);
-    else
-      this.poller.setSplice(
-        peer.fd,
-        peer.maxFrameCell,
-        this.counters.spliced,
-        peer.counters.spliced,
-        peer.sourceGuard?.cell,
-      );
+    const ring = peer?.spliceRing?.() ?? null;
+    const egress = peer?.spliceEgress?.() ?? null;
+    if (ring !== null) this.poller.spliceIntoRing(ring, this.counters.spliced, peer!.counters.spliced);
+    else if (egress !== null)
+      this.poller.setSplice(egress.fd, egress.maxFrame, this.counters.spliced, egress.spliced, egress.guard);
+    else this.poller.setSplice(-1);
   }
 
   setOffloads(flags: number): void {
@@ -326,6 +338,7 @@ export class FdPort implements Port {
     this.closed = true;
     // Nothing may write to this fd number once it is closed (it could be reused at once).
     this.spliceFrom?.spliceTo(null);
+    this.spliceInto?.acceptSplice?.(null);
     this.spliceInto = null;
     if (this.watch !== null) clearInterval(this.watch);
     this.linkEvents?.close();

@@ -33,6 +33,32 @@ export interface PollerHandle {
     egressStats?: Float64Array,
     egressGuard?: Uint8Array,
   ): void;
+  /**
+   * Like setSplice, into a guest's receive ring (vhost-user) instead of an fd: each frame the
+   * ring can take whole goes in from C (tapio.c vr_give), the guest hears once per batch, and the
+   * rest go to the callback. setSplice(-1) stops it.
+   */
+  spliceIntoRing(ring: VhostRingHandle, stats: Float64Array, egressStats: Float64Array): void;
+  /**
+   * This poller's fd is the kick of a guest's transmit ring: each kick walks up to `budget` chains
+   * from C (tapio.c vr_take_to) and writes their frames to `egressFd`, as setSplice would; the
+   * callback runs only when JavaScript must walk on (a chain C leaves to it). setSplice(-1) stops it.
+   */
+  setRingSource(
+    ring: VhostRingHandle,
+    budget: number,
+    egressFd: number,
+    maxFrame: Int32Array,
+    stats: Float64Array,
+    egressStats: Float64Array,
+    egressGuard?: Uint8Array,
+  ): void;
+  close(): void;
+}
+
+/** A guest's virtqueue as C walks it (tapio.c VhostRing); virtqueue.ts owns and closes it. */
+export interface VhostRingHandle {
+  /** C stops touching the ring's memory (before it is unmapped, or when the ring stops). */
   close(): void;
 }
 
@@ -100,6 +126,17 @@ export interface Tapio {
   /** Signal an eventfd. */
   eventfdWrite(fd: number): void;
   Poller: new (fd: number, callback: (events: number, errno: number, count: number) => void) => PollerHandle;
+  /**
+   * A ring over `regions` (guest-physical base of each in `guestPhys`), its tables at `layout`:
+   * [descRegion, descOffset, availRegion, availOffset, usedRegion, usedOffset, size]; `cells` is the
+   * state C and virtqueue.ts share (RingCell). Throws when a table lies outside its region.
+   */
+  VhostRing: new (
+    cells: Uint32Array,
+    regions: Uint8Array[],
+    guestPhys: number[],
+    layout: number[],
+  ) => VhostRingHandle;
 }
 
 /** Poll callback event bits. */
@@ -143,8 +180,12 @@ export function isErrno(err: unknown, code?: string): err is ErrnoError {
 }
 
 /** Where the addon is once built. */
+/**
+ * The addon this checkout built, or TAPYARD_ADDON: another build of the same source, as the test
+ * of the rings' walk under AddressSanitizer loads it (test/integration/vring-asan.test.ts).
+ */
 export function addonPath(): string {
-  return join(packageRoot(), 'build', 'Release', 'tapio.node');
+  return process.env.TAPYARD_ADDON ?? join(packageRoot(), 'build', 'Release', 'tapio.node');
 }
 
 function load(): Tapio {

@@ -5,6 +5,7 @@ import type { TapyardError } from '../error.js';
 import { formatMac, type Mac } from '../mac.js';
 import type { Counters } from './counters.js';
 import type { KernelDrops } from './kernel-drops.js';
+import type { VhostRingHandle } from './native.js';
 
 /**
  * Frames a port has just read. Frame i starts at buf[offsets[i]] and is lengths[i] bytes long
@@ -48,6 +49,23 @@ export const HEADROOM = 12;
 /** Frames per read batch, and per turn of a port in the loop. */
 export const DEFAULT_BUDGET = 64;
 
+/** A port that splices into another: told when the other's end changes (it settles, a ring restarts, it closes). */
+export interface SpliceSource {
+  spliceTo(peer: Port | null): boolean;
+  applySplice(): void;
+}
+
+/** An fd port's end of a splice, for a splice from a port of another kind (vhost-user). */
+export interface SpliceEgress {
+  readonly fd: number;
+  /** Its largest frame without GSO (the addon reads it on each frame). */
+  readonly maxFrame: Int32Array;
+  /** Its Counters.spliced. */
+  readonly spliced: Float64Array;
+  /** Its source guard's cell (source-guard.ts), if it has one. */
+  readonly guard: Uint8Array | undefined;
+}
+
 export interface Port {
   readonly name: string;
   readonly kind: PortKind;
@@ -88,9 +106,16 @@ export interface Port {
    * For a plain cross-connect, ports that can: write every frame read here that needs nothing
    * of the loop straight to `peer`, below JavaScript, and hand only the others to the listener
    * (fd-port.ts). Counted in both ports' counters as if the loop had written them. Returns
-   * whether it could (both ports fd ports with the same header length); null stops it.
+   * whether it could (fd ports, or an fd port and a vhost-user port, with the same header
+   * length); null stops it.
    */
   spliceTo?(peer: Port | null): boolean;
+  /** The port whose splice writes into this one, told when what it writes into changes; or null. */
+  acceptSplice?(source: SpliceSource | null): void;
+  /** Where a splice writes into this port as an fd (fd-port.ts): null while it cannot. */
+  spliceEgress?(): SpliceEgress | null;
+  /** Where a splice writes into this port as a guest's receive ring (vhost-user.ts): null while none runs. */
+  spliceRing?(): VhostRingHandle | null;
   /**
    * Ask the device for offloaded frames of these kinds only (TUNSETOFFLOAD): for a port opened
    * with offload=on, following the guest it feeds (onGuestOffloads). Others ignore it.

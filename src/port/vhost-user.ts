@@ -12,7 +12,7 @@ import { constants } from 'node:os';
 import { TapyardError } from '../error.js';
 import { VNET_HDR_LEN, VNET_HDR_MRG_LEN } from '../frame/vnet.js';
 import { Counters } from './counters.js';
-import { isErrno, MAX_FRAME, type PollerHandle, TunOffload, tapio } from './native.js';
+import { isErrno, MAX_FRAME, type PollerHandle, TunOffload, tapio, type VhostRingHandle } from './native.js';
 import {
   COUNTED,
   DEFAULT_BUDGET,
@@ -21,6 +21,7 @@ import {
   type Port,
   type PortListener,
   type RxBatch,
+  type SpliceSource,
 } from './port.js';
 import { removeOwnSocket } from './qemu-peer.js';
 import { REDIAL_MS } from './qemu-port-base.js';
@@ -182,6 +183,10 @@ export class VhostUserPort implements Port {
   private turnScheduled = false;
   private closed = false;
   private redial: NodeJS.Timeout | null = null;
+  /** The fd port this one's transmit ring is spliced into (the addon walks the ring), or null. */
+  private spliceInto: Port | null = null;
+  /** The fd port that splices into this one's receive ring, or null. */
+  private spliceFrom: SpliceSource | null = null;
   private saidWaiting = false;
   private readonly said = new Set<string>();
 
@@ -284,6 +289,54 @@ export class VhostUserPort implements Port {
     return done;
   }
 
+  /**
+   * A plain cross-connect with an fd port: the guest's transmit ring is walked by the addon on each
+   * kick and written to the peer (tapio.c vr_take_to), and the peer's splice writes into the
+   * receive ring (vr_give). Either leaves what it cannot finish whole to the walk here.
+   */
+  spliceTo(peer: Port | null): boolean {
+    if (peer !== null && (peer.spliceEgress === undefined || peer.hdrLen !== this.hdrLen)) return false;
+    this.spliceInto?.acceptSplice?.(null);
+    this.spliceInto = peer;
+    peer?.acceptSplice?.(this);
+    this.applySplice();
+    return true;
+  }
+
+  acceptSplice(source: SpliceSource | null): void {
+    this.spliceFrom = source;
+  }
+
+  spliceRing(): VhostRingHandle | null {
+    return this.closed ? null : this.queues[RX].ring.native();
+  }
+
+  /** The transmit ring's leg: the addon walks it while it runs and the peer can take frames. */
+  applySplice(): void {
+    const q = this.queues[TX];
+    const poller = q.kickPoller;
+    if (poller === null) return;
+    const egress = this.closed ? null : (this.spliceInto?.spliceEgress?.() ?? null);
+    const ring = egress === null ? null : q.ring.native();
+    if (egress === null || ring === null) poller.setSplice(-1);
+    else
+      poller.setRingSource(
+        ring,
+        this.budget,
+        egress.fd,
+        egress.maxFrame,
+        this.counters.spliced,
+        egress.spliced,
+        egress.guard,
+      );
+  }
+
+  /** A ring started, stopped or broke: both legs of a splice follow it. */
+  private resplice(): void {
+    this.applySplice();
+    this.spliceFrom?.applySplice();
+  }
+
   /** Give the listening socket to this user (--user): mode 0600 lets only them, and root, connect. */
   ownSocket(uid: number, gid: number): void {
     if (this.listenFd >= 0) chownSync(this.config.path, uid, gid);
@@ -294,6 +347,8 @@ export class VhostUserPort implements Port {
     this.closed = true;
     if (this.redial !== null) clearTimeout(this.redial);
     this.detach();
+    this.spliceInto?.acceptSplice?.(null);
+    this.spliceInto = null;
     this.listenPoller?.close();
     if (this.listenFd >= 0) {
       tapio().close(this.listenFd);
@@ -387,11 +442,14 @@ export class VhostUserPort implements Port {
     this.features = 0n;
     this.protocolFeatures = 0n;
     this.net = new NetQueues({ guestHdr: VNET_HDR_LEN, mergeable: false });
+    this.resplice();
     if (!this.closed) this.listener?.onGuestOffloads?.(this, 0);
   }
 
   private releaseQueue(q: Queue): void {
     q.ring.stop();
+    // The addon must not signal a call fd number that is closed (it could be reused at once).
+    q.ring.callFd = -1;
     q.kickPoller?.close();
     q.kickPoller = null;
     for (const fd of [q.kick, q.call, q.err]) if (fd >= 0) tapio().close(fd);
@@ -510,6 +568,10 @@ export class VhostUserPort implements Port {
     const fromGuest = tunFlags(value, Feature.CSUM, Feature.HOST_TSO4, Feature.HOST_TSO6);
     const guestHdr = v1 || mergeable ? VNET_HDR_MRG_LEN : VNET_HDR_LEN;
     this.net = new NetQueues({ guestHdr, mergeable, toGuest, fromGuest });
+    // For the addon's walk: what may go into the guest, and what it may send (the wire's own
+    // maxFrame bounds that, read from its cell).
+    this.queues[RX].ring.shape({ guestHdr, mergeable, offloads: toGuest, maxFrame: this.maxFrame });
+    this.queues[TX].ring.shape({ guestHdr, mergeable, offloads: fromGuest, maxFrame: MAX_FRAME });
     this.listener?.onGuestOffloads?.(this, toGuest);
     for (const q of this.queues) {
       q.ring.indirectAllowed = (value & bit(Feature.INDIRECT_DESC)) !== 0n;
@@ -535,6 +597,7 @@ export class VhostUserPort implements Port {
         q.started = false;
         q.enabled = false;
         this.releaseQueue(q);
+        this.resplice();
         return statePayload(index, q.ring.lastAvail);
       }
       default: // SET_VRING_ENABLE
@@ -562,9 +625,13 @@ export class VhostUserPort implements Port {
       return this.refresh(q);
     }
     const old = request === VhostRequest.SET_VRING_CALL ? q.call : q.err;
+    if (request === VhostRequest.SET_VRING_CALL) {
+      q.call = fd ?? -1;
+      q.ring.callFd = q.call;
+    } else {
+      q.err = fd ?? -1;
+    }
     if (old >= 0) tapio().close(old);
-    if (request === VhostRequest.SET_VRING_CALL) q.call = fd ?? -1;
-    else q.err = fd ?? -1;
     return null;
   }
 
@@ -602,6 +669,7 @@ export class VhostUserPort implements Port {
     this.queues = [new Queue(), new Queue()];
     this.features = 0n;
     this.setFeatures(0n);
+    this.resplice();
   }
 
   private queue(index: number): Queue | null {
@@ -615,12 +683,14 @@ export class VhostUserPort implements Port {
     if (memory === null || addresses === null || !q.started || !q.enabled) {
       q.ring.stop();
       this.arm();
+      this.resplice();
       return null;
     }
     if (q.ring.running) q.ring.stop();
     q.brokenSaid = false;
     const sentence = q.ring.start(memory, addresses);
     this.arm();
+    this.resplice();
     if (sentence !== null) return `queue ${q === this.queues[RX] ? RX : TX}: ${sentence}`;
     if (q === this.queues[TX]) this.scheduleTurn();
     else this.writable();
@@ -734,6 +804,7 @@ export class VhostUserPort implements Port {
     q.ring.stop();
     if (q.err >= 0) tapio().eventfdWrite(q.err);
     this.arm();
+    this.resplice();
   }
 
   private writable(): void {

@@ -9,6 +9,7 @@
 // DEVICE_NEEDS_RESET, until the front-end sets it up again.
 
 import { reasons } from '../reason.js';
+import { tapio, type VhostRingHandle } from './native.js';
 import { type GuestMemory, type MemoryRegion, readU64 } from './vhost-memory.js';
 
 export const VirtqReason = reasons({
@@ -48,6 +49,37 @@ const DESC_BYTES = 16;
 /** The largest split queue (virtio §2.7: Queue Size is at most 32768). */
 export const MAX_QUEUE_SIZE = 32768;
 
+/**
+ * Where the ring is, shared with the addon's walk of it (tapio.c VC_*: the same order): both walk
+ * the same ring, one at a time on the loop, so each goes on where the other stopped. The rest
+ * says what the guest negotiated, which C reads on each frame.
+ */
+export const RingCell = {
+  LAST_AVAIL: 0,
+  USED_IDX: 1,
+  PUBLISHED: 2,
+  FLAGS: 3,
+  /** The call eventfd, or -1 (as a Uint32: 0xffffffff). */
+  CALL_FD: 4,
+  /** 10 or 12. */
+  GUEST_HDR: 5,
+  /** TunOffload flags the frames on this ring may carry (GUEST_* for receive, HOST_* for transmit). */
+  OFFLOADS: 6,
+  /** The largest frame without GSO (a receive ring: the port's maxFrame). */
+  MAX_FRAME: 7,
+} as const;
+const RING_CELLS = 8;
+/** RingCell.FLAGS bits. */
+const RingFlag = { EVENT_IDX: 1, INDIRECT: 2, MERGEABLE: 4 } as const;
+
+/** What shapes the frames on one ring, for the addon's walk (vhost-user.ts setFeatures). */
+export interface RingShape {
+  guestHdr: number;
+  mergeable: boolean;
+  offloads: number;
+  maxFrame: number;
+}
+
 /** Where the front-end put the rings (SET_VRING_ADDR), in its own virtual addresses. */
 export interface RingAddresses {
   desc: number;
@@ -66,30 +98,106 @@ interface Segment {
 export class Virtqueue {
   /** Queue size (SET_VRING_NUM). */
   size = 0;
-  /** The next available entry tapyard takes (SET_VRING_BASE; GET_VRING_BASE returns it). */
-  lastAvail = 0;
   /** What this queue is waiting for, or why it stopped: null while it runs. */
   broken: string | null = null;
-  /** VIRTIO_RING_F_INDIRECT_DESC was negotiated: a descriptor may point to a table of them. */
-  indirectAllowed = false;
-  /**
-   * VIRTIO_RING_F_EVENT_IDX was negotiated: interrupts and kicks are asked for by index (the
-   * available ring's used_event, the used ring's avail_event), not by the rings' flags.
-   */
-  eventIdx = false;
+  /** The state the addon's walk shares (RingCell). */
+  readonly cells = new Uint32Array(RING_CELLS);
 
   private memory: GuestMemory | null = null;
+  /** Where each table is: [descRegion, descOffset, availRegion, availOffset, usedRegion, usedOffset]. */
+  private layout: number[] = [];
+  /** The addon's view of this ring, made when a splice first asks for it (native()). */
+  private nativeRing: VhostRingHandle | null = null;
   private desc: { view: DataView; at: number } | null = null;
   private avail: { view: DataView; at: number; idx: Uint16Array; idxAt: number } | null = null;
   private used: { view: DataView; at: number; idx: Uint16Array; idxAt: number } | null = null;
-  /** The used index as tapyard has advanced it; written to the ring when a batch is published. */
-  private usedIdx = 0;
-  private published = 0;
   /** Segments of the chain last collected, reused. */
   private readonly segments: Segment[] = [];
   private segmentCount = 0;
   /** Why the last chain was refused (a VirtqReason), when collect returned -1. */
   reason: string | null = null;
+
+  constructor() {
+    this.cells[RingCell.CALL_FD] = -1 >>> 0;
+  }
+
+  /** The next available entry tapyard takes (SET_VRING_BASE; GET_VRING_BASE returns it). */
+  get lastAvail(): number {
+    return this.cells[RingCell.LAST_AVAIL]!;
+  }
+  set lastAvail(v: number) {
+    this.cells[RingCell.LAST_AVAIL] = v;
+  }
+  /** The used index as tapyard has advanced it; written to the ring when a batch is published. */
+  private get usedIdx(): number {
+    return this.cells[RingCell.USED_IDX]!;
+  }
+  private set usedIdx(v: number) {
+    this.cells[RingCell.USED_IDX] = v;
+  }
+  private get published(): number {
+    return this.cells[RingCell.PUBLISHED]!;
+  }
+  private set published(v: number) {
+    this.cells[RingCell.PUBLISHED] = v;
+  }
+  /** VIRTIO_RING_F_INDIRECT_DESC was negotiated: a descriptor may point to a table of them. */
+  get indirectAllowed(): boolean {
+    return (this.cells[RingCell.FLAGS]! & RingFlag.INDIRECT) !== 0;
+  }
+  set indirectAllowed(on: boolean) {
+    this.flag(RingFlag.INDIRECT, on);
+  }
+  /**
+   * VIRTIO_RING_F_EVENT_IDX was negotiated: interrupts and kicks are asked for by index (the
+   * available ring's used_event, the used ring's avail_event), not by the rings' flags.
+   */
+  get eventIdx(): boolean {
+    return (this.cells[RingCell.FLAGS]! & RingFlag.EVENT_IDX) !== 0;
+  }
+  set eventIdx(on: boolean) {
+    this.flag(RingFlag.EVENT_IDX, on);
+  }
+  /** The eventfd the addon writes when it publishes (vhost-user.ts writes it from JavaScript), or -1. */
+  set callFd(fd: number) {
+    this.cells[RingCell.CALL_FD] = fd >>> 0;
+  }
+
+  /** What the guest negotiated for this ring's frames, for the addon's walk. */
+  shape(s: RingShape): void {
+    this.flag(RingFlag.MERGEABLE, s.mergeable);
+    this.cells[RingCell.GUEST_HDR] = s.guestHdr;
+    this.cells[RingCell.OFFLOADS] = s.offloads;
+    this.cells[RingCell.MAX_FRAME] = s.maxFrame;
+  }
+
+  /**
+   * The addon's view of this running ring, made on first use and closed when the ring stops
+   * (before its memory can be unmapped); null while it does not run.
+   */
+  native(): VhostRingHandle | null {
+    if (!this.running) return null;
+    if (this.nativeRing !== null) return this.nativeRing;
+    const regions = this.memory!.regions;
+    try {
+      this.nativeRing = new (tapio().VhostRing)(
+        this.cells,
+        regions.map((r) => r.bytes),
+        regions.map((r) => r.guestPhys),
+        [...this.layout, this.size],
+      );
+    } catch {
+      // The addon checks the tables again and may refuse (a ring misaligned in its mapping): the
+      // walk here serves it alone, as it always can.
+      return null;
+    }
+    return this.nativeRing;
+  }
+
+  private flag(bit: number, on: boolean): void {
+    const flags = this.cells[RingCell.FLAGS]!;
+    this.cells[RingCell.FLAGS] = on ? flags | bit : flags & ~bit;
+  }
 
   /** Set the rings up over `memory`; a sentence when an address or the size is impossible. */
   start(memory: GuestMemory, addresses: RingAddresses): string | null {
@@ -102,13 +210,16 @@ export class Virtqueue {
     const d = memory.user(addresses.desc, num * DESC_BYTES);
     if (d < 0) return 'the descriptor table lies outside the guest memory';
     const descView = memory.view!;
+    const descIndex = memory.regionIndex;
     const a = memory.user(addresses.avail, 6 + 2 * num);
     if (a < 0) return 'the available ring lies outside the guest memory';
     const availRegion = memory.region!;
     const availView = memory.view!;
+    const availIndex = memory.regionIndex;
     const u = memory.user(addresses.used, 6 + 8 * num);
     if (u < 0) return 'the used ring lies outside the guest memory';
     const usedRegion = memory.region!;
+    this.layout = [descIndex, d, availIndex, a, memory.regionIndex, u];
     if (a % 2 !== 0 || u % 4 !== 0) return 'a ring is not aligned inside its memory region';
     this.memory = memory;
     this.desc = { view: descView, at: d };
@@ -123,6 +234,7 @@ export class Virtqueue {
 
   /** Stop using the rings (GET_VRING_BASE, a reset, the memory going away). */
   stop(): void {
+    this.closeNative();
     this.memory = null;
     this.desc = null;
     this.avail = null;
@@ -262,6 +374,12 @@ export class Virtqueue {
 
   private fail(sentence: string): void {
     this.broken = sentence;
+    this.closeNative();
+  }
+
+  private closeNative(): void {
+    this.nativeRing?.close();
+    this.nativeRing = null;
   }
 
   /** Collect the chain at `head` into this.segments; null, or why it cannot be used. */
