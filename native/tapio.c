@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -1019,9 +1020,13 @@ static int vr_give(vring *v, const uint8_t *hdr, int32_t frame_len) {
   return 0;
 }
 
-// The other leg: the guest's transmit ring read into `scratch` and written to the wire (see the
-// poller's ring source below). Returns 1 when the ring is empty and kicks are on again, 0 when
-// JavaScript must walk on from here, 2 when the budget ran out with chains left.
+#define TX_CHECKED 64  // bytes of a frame from the guest copied out to be checked (headers, MACs)
+#define TX_SCRATCH (64 + TX_CHECKED)
+
+// The other leg: the guest's transmit ring written to the wire (see the poller's ring source
+// below). Returns 1 when the ring is empty and kicks are on again, 0 when JavaScript must walk on
+// from here, 2 when the budget ran out with chains left.
+
 static int vr_take_to(vring *v, const splice_to *s, uint8_t *scratch, int budget) {
   uint32_t *c = v->cells;
   uint32_t guest_hdr = c[VC_GUEST_HDR] == 12 ? 12 : VNET_HDR;
@@ -1053,10 +1058,20 @@ static int vr_take_to(vring *v, const splice_to *s, uint8_t *scratch, int budget
     size_t total = 0;
     for (int i = 0; i < n; i++) total += segs[i].len;
     if (total < guest_hdr || total - guest_hdr > MAX_FRAME) break;
+    // The header and the frame's first bytes are copied out and checked there, where the guest
+    // cannot change them any more; the rest goes to the wire straight from its buffers (one copy,
+    // the kernel's, as QEMU's own backend writes them).
+    size_t left = total < guest_hdr + TX_CHECKED ? total : guest_hdr + TX_CHECKED;
+    size_t copied = left;
+    struct iovec iov[1 + VRING_MAX_SEGS];
+    int niov = 1;
     uint8_t *at = frame - guest_hdr;
     for (int i = 0; i < n; i++) {
-      memcpy(at, segs[i].p, segs[i].len);
-      at += segs[i].len;
+      size_t k = segs[i].len < left ? segs[i].len : left;
+      memcpy(at, segs[i].p, k);
+      at += k;
+      left -= k;
+      if (k < segs[i].len) iov[niov++] = (struct iovec){.iov_base = segs[i].p + k, .iov_len = segs[i].len - k};
     }
     if (guest_hdr == 12) memmove(frame - VNET_HDR, frame - 12, VNET_HDR);
     int32_t frame_len = (int32_t)(total - guest_hdr);
@@ -1064,8 +1079,9 @@ static int vr_take_to(vring *v, const splice_to *s, uint8_t *scratch, int budget
     if (!vnet_passes(hdr, frame_len, *s->max_frame, c[VC_OFFLOADS])) break;
     int spoofed = spoofed_source(s->guard, frame);
     if (spoofed && s->guard[6] == GUARD_DROP) break;
+    iov[0] = (struct iovec){.iov_base = hdr, .iov_len = VNET_HDR + copied - guest_hdr};
     ssize_t put;
-    do put = frame_write(s->fd, hdr, VNET_HDR + (size_t)frame_len);
+    do put = syscall(SYS_writev, s->fd, iov, niov);
     while (put < 0 && errno == EINTR);
     if (put < 0) break;  // full or refused: the chain stays, and the loop names what happened
     uint16_t used_idx = (uint16_t)c[VC_USED_IDX];
@@ -1526,7 +1542,7 @@ typedef struct {
   struct {
     vring *ring;
     napi_ref ref;
-    uint8_t *scratch;  // one frame, copied out of the guest's buffers
+    uint8_t *scratch;  // a frame's headers, copied out of the guest's buffers (vr_take_to)
     int budget;
   } source;
   napi_async_context async;
@@ -1782,7 +1798,7 @@ static napi_value PollerSetRingSource(napi_env env, napi_callback_info info) {
   int32_t budget;
   if (v == NULL || !arg_int(env, argv[1], &budget) || budget < 1) return throw_usage(env, RING_SOURCE_USAGE);
   splice_release(env, p);
-  uint8_t *scratch = malloc(64 + MAX_FRAME);
+  uint8_t *scratch = malloc(TX_SCRATCH);
   if (scratch == NULL) return throw_errno(env, "allocate ring source", ENOMEM);
   if (!splice_set_egress(env, p, argv + 2, argc - 2)) {
     free(scratch);
