@@ -744,7 +744,8 @@ static napi_value WriteBatch(napi_env env, napi_callback_info info) {
 // spoofed]. An egress with a source guard (a macvtap, source-guard.ts: its MAC in bytes 0-5, the
 // mode in byte 6, kept current by JavaScript) has each frame's source MAC checked: another MAC
 // is counted as spoofed when written (count), or the frame is not plain (drop: the loop drops it
-// under its reason).
+// under its reason). An egress that plays a guest NIC's receive filter takes below JavaScript
+// only what the filter accepts in any state (filter_passes); the rest is not plain.
 
 typedef struct {
   int fd;              // the egress, or -1: no splice (unless `into`)
@@ -753,8 +754,8 @@ typedef struct {
   double *in_stats;    // this port's counters
   double *out_stats;   // the egress's
   const uint8_t *guard;  // the egress's source guard, or NULL
-  napi_ref refs[4];
-  napi_ref into_ref;
+  const uint8_t *filter;  // the egress's receive filter (filter_passes), or NULL
+  napi_ref refs[6];       // what the raw pointers above point into, kept alive; NULL when unused
 } splice_to;
 
 enum { GUARD_COUNT = 1, GUARD_DROP = 2 };
@@ -764,6 +765,18 @@ enum { GUARD_COUNT = 1, GUARD_DROP = 2 };
 static int spoofed_source(const uint8_t *guard, const uint8_t *frame) {
   int checks = guard != NULL && (guard[6] == GUARD_COUNT || guard[6] == GUARD_DROP);
   return checks && memcmp(frame + 6, guard, 6) != 0;
+}
+
+// An egress that plays a guest NIC's receive filter (rx-filter.ts spliceCell: the NIC's MAC in
+// bytes 0-5, in byte 6 the frames it accepts in every state of its tables): a frame it might
+// refuse is not plain, and the loop runs the whole filter and names the drop. Called only for a
+// frame of at least an Ethernet header and without a VLAN tag.
+enum { FILTER_ALL = 1, FILTER_OWN_MAC = 2, FILTER_BROADCAST = 4 };
+static int filter_passes(const uint8_t *filter, const uint8_t *frame) {
+  static const uint8_t broadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  if (filter == NULL || (filter[6] & FILTER_ALL)) return 1;
+  if (frame[0] & 1) return (filter[6] & FILTER_BROADCAST) && memcmp(frame, broadcast, 6) == 0;
+  return (filter[6] & FILTER_OWN_MAC) && memcmp(frame, filter, 6) == 0;
 }
 
 static int is_vlan_tpid(const uint8_t *type) {
@@ -1076,7 +1089,7 @@ static int vr_take_to(vring *v, const splice_to *s, uint8_t *scratch, int budget
     if (guest_hdr == 12) memmove(frame - VNET_HDR, frame - 12, VNET_HDR);
     int32_t frame_len = (int32_t)(total - guest_hdr);
     uint8_t *hdr = frame - VNET_HDR;
-    if (!vnet_passes(hdr, frame_len, *s->max_frame, c[VC_OFFLOADS])) break;
+    if (!vnet_passes(hdr, frame_len, *s->max_frame, c[VC_OFFLOADS]) || !filter_passes(s->filter, frame)) break;
     int spoofed = spoofed_source(s->guard, frame);
     if (spoofed && s->guard[6] == GUARD_DROP) break;
     iov[0] = (struct iovec){.iov_base = hdr, .iov_len = VNET_HDR + copied - guest_hdr};
@@ -1127,7 +1140,8 @@ static int splice_frames(int fd, const rx_ring *r, const splice_to *s, int *err)
     }
     int32_t frame_len = (int32_t)got - r->hdr_len;
     // A guest's ring checks its frames itself (vr_give): it may take offloaded ones.
-    int keep = (size_t)got >= want || (s->into == NULL && !plain_frame(at, r->hdr_len, frame_len, *s->max_frame));
+    int keep = (size_t)got >= want || (s->into == NULL && !plain_frame(at, r->hdr_len, frame_len, *s->max_frame)) ||
+               (frame_len >= ETH_HLEN && !filter_passes(s->filter, at + r->hdr_len));
     int spoofed = !keep && spoofed_source(s->guard, at + r->hdr_len);
     if (spoofed && s->guard[6] == GUARD_DROP) keep = 1;
     ssize_t put = keep ? -1 : splice_put(s, at, (size_t)got, frame_len);
@@ -1540,8 +1554,7 @@ typedef struct {
   splice_to splice;
   // A guest's transmit ring this poller's fd kicks (setRingSource): walked into splice.fd in C.
   struct {
-    vring *ring;
-    napi_ref ref;
+    vring *ring;       // its reference is among splice.refs
     uint8_t *scratch;  // a frame's headers, copied out of the guest's buffers (vr_take_to)
     int budget;
   } source;
@@ -1702,97 +1715,120 @@ static napi_value PollerSetRing(napi_env env, napi_callback_info info) {
 }
 
 #define SPLICE_USAGE \
-  "poller.setSplice(egressFd, maxFrame, stats, egressStats[, egressGuard]) or poller.setSplice(-1)"
+  "poller.setSplice(egressFd, maxFrame, stats, egressStats[, egressGuard[, egressFilter]]) or poller.setSplice(-1)"
 
 static void splice_release(napi_env env, poller *p) {
-  if (p->splice.into != NULL) {
-    napi_delete_reference(env, p->splice.into_ref);
-    for (int i = 1; i < 3; i++) napi_delete_reference(env, p->splice.refs[i]);
-    p->splice.into = NULL;
-  }
-  if (p->source.ring != NULL) {
-    napi_delete_reference(env, p->source.ref);
-    free(p->source.scratch);
-    p->source.ring = NULL;
-    p->source.scratch = NULL;
-  }
-  if (p->splice.fd < 0) return;
-  for (int i = 0; i < 3; i++) napi_delete_reference(env, p->splice.refs[i]);
-  if (p->splice.guard != NULL) napi_delete_reference(env, p->splice.refs[3]);
-  p->splice.guard = NULL;
+  for (size_t i = 0; i < sizeof p->splice.refs / sizeof p->splice.refs[0]; i++)
+    if (p->splice.refs[i] != NULL) napi_delete_reference(env, p->splice.refs[i]);
+  free(p->source.scratch);
+  memset(&p->splice, 0, sizeof p->splice);
+  memset(&p->source, 0, sizeof p->source);
   p->splice.fd = -1;
 }
 
-// The egress half of a splice: (egressFd, maxFrame, stats, egressStats[, egressGuard]) at argv.
-static int splice_set_egress(napi_env env, poller *p, napi_value *argv, size_t argc) {
-  int32_t fd;
-  void *max_frame, *in_stats, *out_stats, *guard = NULL;
-  size_t max_size, in_size, out_size, guard_size = 0;
-  napi_valuetype guard_type = napi_undefined;
-  if (argc >= 5) napi_typeof(env, argv[4], &guard_type);
-  int has_guard = guard_type != napi_undefined && guard_type != napi_null;
-  if (argc < 4 || !arg_int(env, argv[0], &fd) || fd < 0 || !arg_bytes(env, argv[1], &max_frame, &max_size) ||
-      max_size < 4 || !arg_bytes(env, argv[2], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
-      !arg_bytes(env, argv[3], &out_stats, &out_size) || out_size < 5 * sizeof(double) ||
-      (has_guard && (!arg_bytes(env, argv[4], &guard, &guard_size) || guard_size < 7)))
+// A reference to what a raw pointer of the splice points into, for as long as it is set.
+static void splice_keep(napi_env env, poller *p, napi_value value) {
+  for (size_t i = 0; i < sizeof p->splice.refs / sizeof p->splice.refs[0]; i++)
+    if (p->splice.refs[i] == NULL) {
+      napi_create_reference(env, value, 1, &p->splice.refs[i]);
+      return;
+    }
+}
+
+// An optional Uint8Array of at least `min` bytes at argv[i]: 1 with *out set (NULL when absent).
+static int arg_optional_cell(napi_env env, napi_value *argv, size_t argc, size_t i, size_t min, void **out) {
+  napi_valuetype t = napi_undefined;
+  *out = NULL;
+  if (argc > i) napi_typeof(env, argv[i], &t);
+  if (t == napi_undefined || t == napi_null) return 1;
+  size_t size;
+  return arg_bytes(env, argv[i], out, &size) && size >= min;
+}
+
+// The counters of a splice, argv[at] and argv[at + 1] (Float64Array(5) each: this port's and the
+// egress's), and the egress's receive filter at argv[filter_at] if there is one.
+static int splice_set_counts(napi_env env, poller *p, napi_value *argv, size_t argc, size_t at, size_t filter_at) {
+  void *in_stats, *out_stats, *filter;
+  size_t in_size, out_size;
+  if (argc < at + 2 || !arg_bytes(env, argv[at], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
+      !arg_bytes(env, argv[at + 1], &out_stats, &out_size) || out_size < 5 * sizeof(double) ||
+      !arg_optional_cell(env, argv, argc, filter_at, 7, &filter))
     return 0;
-  for (int i = 0; i < (has_guard ? 4 : 3); i++)
-    napi_create_reference(env, argv[i + 1], 1, &p->splice.refs[i]);  // raw pointers
-  p->splice.guard = guard;
-  p->splice.max_frame = max_frame;
+  splice_keep(env, p, argv[at]);
+  splice_keep(env, p, argv[at + 1]);
+  if (filter != NULL) splice_keep(env, p, argv[filter_at]);
   p->splice.in_stats = in_stats;
   p->splice.out_stats = out_stats;
+  p->splice.filter = filter;
+  return 1;
+}
+
+// An fd egress at argv[at..]: (egressFd, maxFrame, stats, egressStats[, egressGuard[, egressFilter]]).
+static int splice_set_egress(napi_env env, poller *p, napi_value *argv, size_t argc, size_t at) {
+  int32_t fd;
+  void *max_frame, *guard;
+  size_t max_size;
+  if (argc < at + 4 || !arg_int(env, argv[at], &fd) || fd < 0 || !arg_bytes(env, argv[at + 1], &max_frame, &max_size) ||
+      max_size < 4 || !arg_optional_cell(env, argv, argc, at + 4, 7, &guard) ||
+      !splice_set_counts(env, p, argv, argc, at + 2, at + 5))
+    return 0;
+  splice_keep(env, p, argv[at + 1]);
+  if (guard != NULL) splice_keep(env, p, argv[at + 4]);
+  p->splice.max_frame = max_frame;
+  p->splice.guard = guard;
   p->splice.fd = fd;
   return 1;
 }
 
 // poller.setSplice(egressFd, maxFrame: Int32Array(1), stats: Float64Array(5), egressStats
-// [, egressGuard: Uint8Array(8)]) or poller.setSplice(-1): write plain frames to egressFd from C
-// (see Splice above), or stop. setRing must come first.
+// [, egressGuard: Uint8Array(8)[, egressFilter: Uint8Array(8)]]) or poller.setSplice(-1): write
+// plain frames to egressFd from C (see Splice above), or stop any splice. setRing must come first.
 static napi_value PollerSetSplice(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   poller *p = unwrap_poller(env, info, &argc, argv);
   int32_t fd;
   if (p == NULL || argc < 1 || !arg_int(env, argv[0], &fd)) return throw_usage(env, SPLICE_USAGE);
   splice_release(env, p);
   if (fd < 0) return undefined(env);
-  if (!p->has_ring || !splice_set_egress(env, p, argv, argc)) return throw_usage(env, SPLICE_USAGE);
+  if (!p->has_ring || !splice_set_egress(env, p, argv, argc, 0)) {
+    splice_release(env, p);
+    return throw_usage(env, SPLICE_USAGE);
+  }
   return undefined(env);
 }
 
-// poller.spliceIntoRing(ring: VhostRing, stats, egressStats): the plain cross-connect's other kind
-// of egress, a guest's receive ring (vr_give), counted as setSplice counts. setSplice(-1) stops it.
+#define INTO_RING_USAGE "poller.spliceIntoRing(ring, stats, egressStats[, egressFilter])"
+
+// poller.spliceIntoRing(ring: VhostRing, stats, egressStats[, egressFilter]): the plain
+// cross-connect's other kind of egress, a guest's receive ring (vr_give), counted as setSplice
+// counts. setSplice(-1) stops it.
 static napi_value PollerSpliceIntoRing(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   poller *p = unwrap_poller(env, info, &argc, argv);
   vring *v = p == NULL || argc < 3 ? NULL : unwrap_vring(env, argv[0]);
-  void *in_stats, *out_stats;
-  size_t in_size, out_size;
-  if (v == NULL || !p->has_ring || !arg_bytes(env, argv[1], &in_stats, &in_size) || in_size < 5 * sizeof(double) ||
-      !arg_bytes(env, argv[2], &out_stats, &out_size) || out_size < 5 * sizeof(double))
-    return throw_usage(env, "poller.spliceIntoRing(ring, stats, egressStats)");
+  if (v == NULL || !p->has_ring) return throw_usage(env, INTO_RING_USAGE);
   splice_release(env, p);
-  napi_create_reference(env, argv[0], 1, &p->splice.into_ref);
-  napi_create_reference(env, argv[1], 1, &p->splice.refs[1]);
-  napi_create_reference(env, argv[2], 1, &p->splice.refs[2]);
-  p->splice.in_stats = in_stats;
-  p->splice.out_stats = out_stats;
-  p->splice.guard = NULL;
+  if (!splice_set_counts(env, p, argv, argc, 1, 3)) {
+    splice_release(env, p);
+    return throw_usage(env, INTO_RING_USAGE);
+  }
+  splice_keep(env, p, argv[0]);
   p->splice.into = v;
   return undefined(env);
 }
 
 #define RING_SOURCE_USAGE \
-  "poller.setRingSource(ring, budget, egressFd, maxFrame, stats, egressStats[, egressGuard]) or setSplice(-1)"
+  "poller.setRingSource(ring, budget, egressFd, maxFrame, stats, egressStats[, egressGuard[, egressFilter]])"
 
 // poller.setRingSource(ring: VhostRing, budget, egressFd, maxFrame, stats, egressStats
-// [, egressGuard]): this poller's fd is the kick of a guest's transmit ring; each kick walks up to
-// `budget` chains into egressFd from C (vr_take_to), counted and guarded as setSplice does.
+// [, egressGuard[, egressFilter]]): this poller's fd is the kick of a guest's transmit ring; each
+// kick walks up to `budget` chains into egressFd from C (vr_take_to), counted, guarded and
+// filtered as setSplice does. setSplice(-1) stops it.
 static napi_value PollerSetRingSource(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   poller *p = unwrap_poller(env, info, &argc, argv);
   vring *v = p == NULL || argc < 6 ? NULL : unwrap_vring(env, argv[0]);
   int32_t budget;
@@ -1800,13 +1836,13 @@ static napi_value PollerSetRingSource(napi_env env, napi_callback_info info) {
   splice_release(env, p);
   uint8_t *scratch = malloc(TX_SCRATCH);
   if (scratch == NULL) return throw_errno(env, "allocate ring source", ENOMEM);
-  if (!splice_set_egress(env, p, argv + 2, argc - 2)) {
-    free(scratch);
+  p->source.scratch = scratch;
+  if (!splice_set_egress(env, p, argv, argc, 2)) {
+    splice_release(env, p);
     return throw_usage(env, RING_SOURCE_USAGE);
   }
-  napi_create_reference(env, argv[0], 1, &p->source.ref);
+  splice_keep(env, p, argv[0]);
   p->source.ring = v;
-  p->source.scratch = scratch;
   p->source.budget = budget;
   return undefined(env);
 }

@@ -183,16 +183,17 @@ export class Forwarder implements PortListener {
 
   /**
    * Lets frames skip this loop, but only where it would write each plain frame to the peer
-   * unchanged. Each direction is spliced if both its ports can (Port.spliceTo).
+   * unchanged. Each direction is spliced if both its ports can (Port.spliceTo). A port's receive
+   * filter goes with it: the splice takes only frames it accepts in any state, the loop the rest.
    */
   private splice(): void {
     const o = this.options;
     const [a, b] = this.ports;
     if (!(this.sw instanceof CrossConnect) || a === undefined || b === undefined) return;
     if (o.busyPoll || o.observer !== undefined || this.vlan !== null || this.impaired) return;
-    if (o.rxFilters?.some((f) => f != null)) return;
-    a.spliceTo?.(b);
-    b.spliceTo?.(a);
+    const filter = (i: number) => o.rxFilters?.[i]?.spliceCell ?? null;
+    a.spliceTo?.(b, filter(1));
+    b.spliceTo?.(a, filter(0));
   }
 
   /** One turn of busy polling; setImmediate lets timers and signals in between turns. */

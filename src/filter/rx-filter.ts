@@ -60,6 +60,12 @@ export function isAccepted(verdict: RxVerdict): boolean {
   );
 }
 
+/**
+ * Byte 6 of RxFilter.spliceCell: the frames the filter accepts in every state of its tables, by
+ * steps 1, 3 and 4 above (a tagged frame never passes below JavaScript, so step 2 does not arise).
+ */
+export const SpliceFilter = { ALL: 1, OWN_MAC: 2, BROADCAST: 4 } as const;
+
 /** QEMU's MAC_TABLE_ENTRIES: unicast and multicast share one table of 64. */
 export const MAC_TABLE_ENTRIES = 64;
 /** 802.1Q: 12-bit VLAN ids. */
@@ -103,6 +109,14 @@ export class RxFilter {
     return readMac(this.own, 0);
   }
 
+  /**
+   * What a splice may let through below JavaScript (tapio.c filter_passes): the NIC's MAC in bytes
+   * 0-5, and in byte 6 which frames this filter accepts whatever else it holds (SpliceFilter).
+   * Every other frame goes to the loop, which runs check() and names the drop. Kept current by
+   * the mutators below.
+   */
+  readonly spliceCell = new Uint8Array(8);
+
   /** virtio_net_reset: promiscuous "for compatibility", every other flag off, tables empty. */
   reset(): void {
     this.promisc = true;
@@ -124,11 +138,22 @@ export class RxFilter {
   /** VIRTIO_NET_CTRL_RX_*. */
   setRxMode(mode: RxMode, on: boolean): void {
     this[mode] = on;
+    this.syncSpliceCell();
   }
 
   /** VIRTIO_NET_CTRL_MAC_ADDR_SET. */
   setMac(mac: Mac): void {
     writeMac(this.own, 0, mac);
+    this.syncSpliceCell();
+  }
+
+  private syncSpliceCell(): void {
+    const cell = this.spliceCell;
+    cell.set(this.own, 0);
+    cell[6] =
+      (this.promisc ? SpliceFilter.ALL : 0) |
+      (this.nouni ? 0 : SpliceFilter.OWN_MAC) |
+      (this.nobcast ? 0 : SpliceFilter.BROADCAST);
   }
 
   /**

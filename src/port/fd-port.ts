@@ -94,6 +94,8 @@ export class FdPort implements Port {
   /** The port whose splice writes here: it must stop when this fd closes. */
   private spliceFrom: SpliceSource | null = null;
   private spliceInto: Port | null = null;
+  /** The receive filter spliceInto plays, if any (RxFilter spliceCell). */
+  private spliceFilter: Uint8Array | undefined = undefined;
   private readonly readState: (() => DeviceState) | undefined;
   private state: DeviceState | null = null;
   /** Whether the link has been seen running since open. */
@@ -219,13 +221,14 @@ export class FdPort implements Port {
     if (count > 0) this.onPoll(0, 0, count);
   }
 
-  spliceTo(peer: Port | null): boolean {
+  spliceTo(peer: Port | null, peerFilter: Uint8Array | null = null): boolean {
     if (peer !== null) {
       const fdPeer = peer instanceof FdPort && !peer.closed;
       if (!(fdPeer || peer.spliceRing !== undefined) || peer.hdrLen !== this.hdrLen) return false;
     }
     this.spliceInto?.acceptSplice?.(null);
     this.spliceInto = peer;
+    this.spliceFilter = peerFilter ?? undefined;
     peer?.acceptSplice?.(this);
     this.applySplice();
     return true;
@@ -250,9 +253,10 @@ export class FdPort implements Port {
     const peer = this.spliceInto;
     const ring = peer?.spliceRing?.() ?? null;
     const egress = peer?.spliceEgress?.() ?? null;
-    if (ring !== null) this.poller.spliceIntoRing(ring, this.counters.spliced, peer!.counters.spliced);
+    const filter = this.spliceFilter;
+    if (ring !== null) this.poller.spliceIntoRing(ring, this.counters.spliced, peer!.counters.spliced, filter);
     else if (egress !== null)
-      this.poller.setSplice(egress.fd, egress.maxFrame, this.counters.spliced, egress.spliced, egress.guard);
+      this.poller.setSplice(egress.fd, egress.maxFrame, this.counters.spliced, egress.spliced, egress.guard, filter);
     else this.poller.setSplice(-1);
   }
 

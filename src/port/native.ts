@@ -24,7 +24,9 @@ export interface PollerHandle {
    * them into `stats` ([rx frames, rx bytes, tx frames, tx bytes, spoofed]) and `egressStats`; the
    * rest go to the callback as before. With `egressGuard` (source-guard.ts: the egress's MAC and
    * mode), a frame with another source MAC is counted in egressStats[4] (count) or left to the
-   * callback (drop), where JavaScript drops it under its reason. -1 stops it.
+   * callback (drop), where JavaScript drops it under its reason. With `egressFilter` (an RxFilter's
+   * spliceCell), only frames that filter accepts in any state go below JavaScript. -1 stops any
+   * splice of this poller.
    */
   setSplice(
     egressFd: number,
@@ -32,13 +34,19 @@ export interface PollerHandle {
     stats?: Float64Array,
     egressStats?: Float64Array,
     egressGuard?: Uint8Array,
+    egressFilter?: Uint8Array,
   ): void;
   /**
    * Like setSplice, into a guest's receive ring (vhost-user) instead of an fd: each frame the
    * ring can take whole goes in from C (tapio.c vr_give), the guest hears once per batch, and the
    * rest go to the callback. setSplice(-1) stops it.
    */
-  spliceIntoRing(ring: VhostRingHandle, stats: Float64Array, egressStats: Float64Array): void;
+  spliceIntoRing(
+    ring: VhostRingHandle,
+    stats: Float64Array,
+    egressStats: Float64Array,
+    egressFilter?: Uint8Array,
+  ): void;
   /**
    * This poller's fd is the kick of a guest's transmit ring: each kick walks up to `budget` chains
    * from C (tapio.c vr_take_to) and writes their frames to `egressFd`, as setSplice would; the
@@ -52,6 +60,7 @@ export interface PollerHandle {
     stats: Float64Array,
     egressStats: Float64Array,
     egressGuard?: Uint8Array,
+    egressFilter?: Uint8Array,
   ): void;
   close(): void;
 }

@@ -51,7 +51,7 @@ export const DEFAULT_BUDGET = 64;
 
 /** A port that splices into another: told when the other's end changes (it settles, a ring restarts, it closes). */
 export interface SpliceSource {
-  spliceTo(peer: Port | null): boolean;
+  spliceTo(peer: Port | null, peerFilter?: Uint8Array | null): boolean;
   applySplice(): void;
 }
 
@@ -107,9 +107,10 @@ export interface Port {
    * of the loop straight to `peer`, below JavaScript, and hand only the others to the listener
    * (fd-port.ts). Counted in both ports' counters as if the loop had written them. Returns
    * whether it could (fd ports, or an fd port and a vhost-user port, with the same header
-   * length); null stops it.
+   * length); null stops it. `peerFilter` is the receive filter the peer plays (RxFilter
+   * spliceCell): only what it accepts in any state goes below JavaScript.
    */
-  spliceTo?(peer: Port | null): boolean;
+  spliceTo?(peer: Port | null, peerFilter?: Uint8Array | null): boolean;
   /** The port whose splice writes into this one, told when what it writes into changes; or null. */
   acceptSplice?(source: SpliceSource | null): void;
   /** Where a splice writes into this port as an fd (fd-port.ts): null while it cannot. */

@@ -185,6 +185,8 @@ export class VhostUserPort implements Port {
   private redial: NodeJS.Timeout | null = null;
   /** The fd port this one's transmit ring is spliced into (the addon walks the ring), or null. */
   private spliceInto: Port | null = null;
+  /** The receive filter spliceInto plays, if any (RxFilter spliceCell). */
+  private spliceFilter: Uint8Array | undefined = undefined;
   /** The fd port that splices into this one's receive ring, or null. */
   private spliceFrom: SpliceSource | null = null;
   private saidWaiting = false;
@@ -294,10 +296,11 @@ export class VhostUserPort implements Port {
    * kick and written to the peer (tapio.c vr_take_to), and the peer's splice writes into the
    * receive ring (vr_give). Either leaves what it cannot finish whole to the walk here.
    */
-  spliceTo(peer: Port | null): boolean {
+  spliceTo(peer: Port | null, peerFilter: Uint8Array | null = null): boolean {
     if (peer !== null && (peer.spliceEgress === undefined || peer.hdrLen !== this.hdrLen)) return false;
     this.spliceInto?.acceptSplice?.(null);
     this.spliceInto = peer;
+    this.spliceFilter = peerFilter ?? undefined;
     peer?.acceptSplice?.(this);
     this.applySplice();
     return true;
@@ -328,6 +331,7 @@ export class VhostUserPort implements Port {
         this.counters.spliced,
         egress.spliced,
         egress.guard,
+        this.spliceFilter,
       );
   }
 

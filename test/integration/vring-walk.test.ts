@@ -9,6 +9,8 @@ import { constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildRxFilter } from '../../src/filter/guest-filter.js';
+import { parseMac } from '../../src/mac.js';
 import { MAX_FRAME, type PollerHandle, TunOffload, tapio } from '../../src/port/native.js';
 import { NetQueues, TxTake } from '../../src/port/vhost-net.js';
 import { VirtqReason } from '../../src/port/virtqueue.js';
@@ -152,7 +154,7 @@ function sendOne(g: Guest, frame: Uint8Array, header: Uint8Array = new Uint8Arra
 }
 
 describe("the addon's walk of a guest's transmit ring", () => {
-  it('a frame in one descriptor goes to the wire with the 10-byte header, is returned, and the guest interrupted', async () => {
+  it('a frame in one descriptor: on the wire with the 10-byte header, returned, the guest interrupted', async () => {
     const g = new Guest();
     const t = transmit(g);
     const frame = ethernet(60);
@@ -290,7 +292,7 @@ describe("the addon's walk of a guest's transmit ring", () => {
     expect(got === TxTake.DROPPED ? net.reason : 'ok').toBe(reason);
   });
 
-  it('an available head past the table, or the index jumping by more than the queue, is left to JavaScript', async () => {
+  it('a head past the table, or the index jumping by more than the queue: left to JavaScript', async () => {
     for (const bad of [(g: Guest) => g.offer(NUM + 3), (g: Guest) => g.setAvailIdx(NUM + 5)]) {
       const g = new Guest();
       const t = transmit(g);
@@ -317,7 +319,7 @@ describe("the addon's walk of a guest's transmit ring", () => {
 });
 
 /** Frames from a wire spliced into the guest's receive ring. */
-function receive(g: Guest, o: { offloads?: number; mergeable?: boolean } = {}) {
+function receive(g: Guest, o: { offloads?: number; mergeable?: boolean; filter?: Uint8Array } = {}) {
   fds = new Fds();
   g.ring.shape({ guestHdr: 12, mergeable: o.mergeable ?? true, offloads: o.offloads ?? 0, maxFrame: 1514 });
   const call = fds.fifo();
@@ -328,7 +330,7 @@ function receive(g: Guest, o: { offloads?: number; mergeable?: boolean } = {}) {
   const left: number[] = [];
   const poller = fds.poller(wire.recv, (_e, _err, count) => left.push(count));
   poller.setRing(new Uint8Array(256 * 1024 + 12 + MAX_FRAME), new Uint32Array(64), new Int32Array(64), 10, 12, 64);
-  poller.spliceIntoRing(g.ring.native()!, stats, guestStats);
+  poller.spliceIntoRing(g.ring.native()!, stats, guestStats, o.filter);
   poller.start(true, false);
   return {
     stats,
@@ -392,6 +394,28 @@ describe("the addon's writes into a guest's receive ring", () => {
     expect(r.left).toEqual([1]);
     expect({ lastAvail: g.ring.lastAvail, used: g.usedIdx }).toEqual({ lastAvail: 0, used: 0 });
     expect(g.untouchedOutside()).toBe(true);
+  });
+
+  it("the guest NIC's receive filter: its own MAC and broadcast go in from C, another MAC does not", async () => {
+    const nic = parseMac('52:54:00:12:34:56')!;
+    const filter = buildRxFilter('vm', { mac: nic, modes: [], table: [], vlans: null }, null).spliceCell;
+    const g = new Guest();
+    const r = receive(g, { filter });
+    for (let i = 0; i < 3; i++) {
+      g.desc(i, GPA + BUF + 0x800 * i, 2048, F.WRITE);
+      g.offer(i);
+    }
+    const to = (dst: number[]) => {
+      const f = ethernet(60);
+      f.set(dst, 0);
+      return f;
+    };
+    r.send(new Uint8Array(10), to([0x52, 0x54, 0, 0x12, 0x34, 0x56]));
+    r.send(new Uint8Array(10), to([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));
+    await until(() => g.usedIdx === 2);
+    r.send(new Uint8Array(10), to([0x52, 0x54, 0, 0xaa, 0xbb, 0xcc]));
+    await until(() => r.left.length === 1);
+    expect({ used: g.usedIdx, left: r.left }).toEqual({ used: 2, left: [1] });
   });
 
   it('a GSO frame for a guest without GUEST_TSO4 is left to JavaScript (which drops it by name)', async () => {

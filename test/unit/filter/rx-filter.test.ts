@@ -2,7 +2,7 @@
 // Frames are hex fixtures; every expectation is read off QEMU's code, not off the filter's.
 
 import { describe, expect, it } from 'vitest';
-import { isAccepted, MAC_TABLE_ENTRIES, RxFilter, RxVerdict } from '../../../src/filter/rx-filter.js';
+import { isAccepted, MAC_TABLE_ENTRIES, RxFilter, RxVerdict, SpliceFilter } from '../../../src/filter/rx-filter.js';
 import { EthernetView } from '../../../src/frame/ethernet.js';
 import { parseMac } from '../../../src/mac.js';
 import { describeReason } from '../../../src/reason.js';
@@ -202,5 +202,41 @@ describe('RxFilter', () => {
       expect(isAccepted(v)).toBe(name.startsWith('ACCEPT'));
       expect(describeReason(v).startsWith(name.startsWith('ACCEPT') ? 'accept: ' : "the guest NIC's")).toBe(true);
     }
+  });
+});
+
+/** The splice's reading of RxFilter.spliceCell, as native/tapio.c filter_passes reads it. */
+function splicePasses(cell: Uint8Array, f: EthernetView): boolean {
+  const flags = cell[6]!;
+  if ((flags & SpliceFilter.ALL) !== 0) return true;
+  const dst = f.bytes.subarray(f.offset, f.offset + 6);
+  if ((dst[0]! & 1) !== 0) return (flags & SpliceFilter.BROADCAST) !== 0 && dst.every((b) => b === 0xff);
+  return (flags & SpliceFilter.OWN_MAC) !== 0 && dst.every((b, i) => b === cell[i]);
+}
+
+describe('RxFilter.spliceCell: what a splice may pass below JavaScript', () => {
+  const modes = ['promisc', 'allmulti', 'alluni', 'nomulti', 'nouni', 'nobcast'] as const;
+  const untagged = [TO_NIC, TO_OTHER, BCAST, MCAST, MCAST_OTHER];
+
+  it('in every receive mode, with tables or without, and after a new MAC: only frames check() accepts', () => {
+    for (let m = 0; m < 1 << modes.length; m++) {
+      for (const table of [false, true]) {
+        const f = guest();
+        for (const [i, mode] of modes.entries()) f.setRxMode(mode, (m & (1 << i)) !== 0);
+        if (table) f.setMacTable([OTHER], [GROUP]);
+        for (const mac of [NIC, OTHER]) {
+          f.setMac(mac);
+          for (const frame of untagged)
+            if (splicePasses(f.spliceCell, frame)) expect(isAccepted(f.check(frame))).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("passes the guest's own unicast and broadcast as a Linux guest sets it up, nothing else", () => {
+    const f = guest();
+    expect(untagged.map((frame) => splicePasses(f.spliceCell, frame))).toEqual([true, false, true, false, false]);
+    f.reset();
+    expect(untagged.every((frame) => splicePasses(f.spliceCell, frame))).toBe(true);
   });
 });
