@@ -26,6 +26,7 @@ const BENCH_FLAGS = {
   json: onOff('json', 'print the report as JSON on stdout instead of the tables'),
   out: valued('out', text('DIR', 4096), 'where to write the report', 'report'),
   rounds: valued('rounds', integer(1, 50), 'rounds of paired trials (--quick: 3)', '10'),
+  vmRounds: valued('vm-rounds', integer(2, 50), 'rounds of the VM rows, one boot per path (--quick: 2)', '6'),
   only: valued('only', text('LIST'), `measurements, comma-separated: ${MEASUREMENTS.join(', ')}`),
   paths: valued('paths', text('LIST'), 'paths, comma-separated, namespace and VM (default: all)'),
   vmAccel: valued(
@@ -37,7 +38,8 @@ const BENCH_FLAGS = {
   help: HELP_FLAG,
 } as const;
 
-const BENCH_HELP = `usage: tapyard bench [--quick] [--json] [--out DIR] [--rounds N] [--only LIST] [--paths LIST]
+const BENCH_HELP = `usage: tapyard bench [--quick] [--json] [--out DIR] [--rounds N] [--vm-rounds N]
+                     [--only LIST] [--paths LIST]
 
 Bridge or macvtap? Builds throwaway network-namespace labs, measures every path in one run,
 takes the labs down again, and writes DIR (default report/): report.json with every raw
@@ -118,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
     const opts = benchOptions({
       quick: values.quick,
       rounds: values.rounds,
+      vmRounds: values.vmRounds,
       only: values.only,
       paths: values.paths,
       outDir: values.out,

@@ -15,6 +15,8 @@ export const MEASUREMENTS = ['tcp', 'rate', 'latency', 'foreign', 'vm', 'queues'
 export interface OptionInput {
   quick?: boolean;
   rounds?: number;
+  /** Rounds of the VM rows (default 6, --quick 2). */
+  vmRounds?: number;
   only?: string;
   paths?: string;
   outDir?: string;
@@ -90,7 +92,7 @@ export function benchOptions(input: OptionInput): BenchOptions {
     // The quick run's VM rows answer "QEMU's tap backend or tapyard's vhost-user port?"; the
     // socket netdev path, which vhost-user replaces, is measured in the full run only.
     vmPaths: namedVm.length > 0 ? namedVm : VM_PATHS.filter((p) => !quick || p.backend !== 'tapyard'),
-    vmRounds: quick ? 2 : 6,
+    vmRounds: input.vmRounds ?? (quick ? 2 : 6),
     vmTcpSeconds: quick ? 1 : 2,
     vmRateSeconds: 1,
     vmPings: quick ? 25 : 50,
