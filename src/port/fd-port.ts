@@ -21,6 +21,7 @@ import {
   type SpliceSource,
 } from './port.js';
 import type { SourceGuard } from './source-guard.js';
+import { SpliceLink } from './splice-link.js';
 
 /** Room for many small frames per batch and always for one 64 KiB GSO frame. */
 const RING_BYTES = 256 * 1024 + HEADROOM + MAX_FRAME;
@@ -91,11 +92,8 @@ export class FdPort implements Port {
   private readonly offloadFlags: number;
   /** maxFrame, where a splice into this port reads it. */
   private readonly maxFrameCell = new Int32Array(1);
-  /** The port whose splice writes here: it must stop when this fd closes. */
-  private spliceFrom: SpliceSource | null = null;
-  private spliceInto: Port | null = null;
-  /** The receive filter spliceInto plays, if any (RxFilter spliceCell). */
-  private spliceFilter: Uint8Array | undefined = undefined;
+  /** Both ends of a splice: the port whose splice writes here must stop when this fd closes. */
+  private readonly splice = new SpliceLink();
   private readonly readState: (() => DeviceState) | undefined;
   private state: DeviceState | null = null;
   /** Whether the link has been seen running since open. */
@@ -226,16 +224,13 @@ export class FdPort implements Port {
       const fdPeer = peer instanceof FdPort && !peer.closed;
       if (!(fdPeer || peer.spliceRing !== undefined) || peer.hdrLen !== this.hdrLen) return false;
     }
-    this.spliceInto?.acceptSplice?.(null);
-    this.spliceInto = peer;
-    this.spliceFilter = peerFilter ?? undefined;
-    peer?.acceptSplice?.(this);
+    this.splice.connect(this, peer, peerFilter);
     this.applySplice();
     return true;
   }
 
   acceptSplice(source: SpliceSource | null): void {
-    this.spliceFrom = source;
+    this.splice.from = source;
   }
 
   spliceEgress(): SpliceEgress | null {
@@ -250,10 +245,9 @@ export class FdPort implements Port {
    */
   applySplice(): void {
     if (this.poller === null || this.closed) return;
-    const peer = this.spliceInto;
+    const { into: peer, filter } = this.splice;
     const ring = peer?.spliceRing?.() ?? null;
     const egress = peer?.spliceEgress?.() ?? null;
-    const filter = this.spliceFilter;
     if (ring !== null) this.poller.spliceIntoRing(ring, this.counters.spliced, peer!.counters.spliced, filter);
     else if (egress !== null)
       this.poller.setSplice(egress.fd, egress.maxFrame, this.counters.spliced, egress.spliced, egress.guard, filter);
@@ -341,9 +335,8 @@ export class FdPort implements Port {
     if (this.closed) return;
     this.closed = true;
     // Nothing may write to this fd number once it is closed (it could be reused at once).
-    this.spliceFrom?.spliceTo(null);
-    this.spliceInto?.acceptSplice?.(null);
-    this.spliceInto = null;
+    this.splice.from?.spliceTo(null);
+    this.splice.connect(this, null, null);
     if (this.watch !== null) clearInterval(this.watch);
     this.linkEvents?.close();
     if (this.settleTimer !== null) clearTimeout(this.settleTimer);
@@ -386,7 +379,7 @@ export class FdPort implements Port {
         );
       }
       this.settling = false;
-      this.spliceFrom?.applySplice();
+      this.splice.from?.applySplice();
       this.arm();
     }, SETTLE_POLL_MS);
   }

@@ -25,6 +25,7 @@ import {
 } from './port.js';
 import { removeOwnSocket } from './qemu-peer.js';
 import { REDIAL_MS } from './qemu-port-base.js';
+import { SpliceLink } from './splice-link.js';
 import { GuestMemory, type MemoryRegion } from './vhost-memory.js';
 import {
   encodeReply,
@@ -183,12 +184,8 @@ export class VhostUserPort implements Port {
   private turnScheduled = false;
   private closed = false;
   private redial: NodeJS.Timeout | null = null;
-  /** The fd port this one's transmit ring is spliced into (the addon walks the ring), or null. */
-  private spliceInto: Port | null = null;
-  /** The receive filter spliceInto plays, if any (RxFilter spliceCell). */
-  private spliceFilter: Uint8Array | undefined = undefined;
-  /** The fd port that splices into this one's receive ring, or null. */
-  private spliceFrom: SpliceSource | null = null;
+  /** Where the transmit ring is spliced (the addon walks it), and who splices into the receive ring. */
+  private readonly splice = new SpliceLink();
   private saidWaiting = false;
   private readonly said = new Set<string>();
 
@@ -298,16 +295,13 @@ export class VhostUserPort implements Port {
    */
   spliceTo(peer: Port | null, peerFilter: Uint8Array | null = null): boolean {
     if (peer !== null && (peer.spliceEgress === undefined || peer.hdrLen !== this.hdrLen)) return false;
-    this.spliceInto?.acceptSplice?.(null);
-    this.spliceInto = peer;
-    this.spliceFilter = peerFilter ?? undefined;
-    peer?.acceptSplice?.(this);
+    this.splice.connect(this, peer, peerFilter);
     this.applySplice();
     return true;
   }
 
   acceptSplice(source: SpliceSource | null): void {
-    this.spliceFrom = source;
+    this.splice.from = source;
   }
 
   spliceRing(): VhostRingHandle | null {
@@ -319,7 +313,7 @@ export class VhostUserPort implements Port {
     const q = this.queues[TX];
     const poller = q.kickPoller;
     if (poller === null) return;
-    const egress = this.closed ? null : (this.spliceInto?.spliceEgress?.() ?? null);
+    const egress = this.closed ? null : (this.splice.into?.spliceEgress?.() ?? null);
     const ring = egress === null ? null : q.ring.native();
     if (egress === null || ring === null) poller.setSplice(-1);
     else
@@ -331,14 +325,14 @@ export class VhostUserPort implements Port {
         this.counters.spliced,
         egress.spliced,
         egress.guard,
-        this.spliceFilter,
+        this.splice.filter,
       );
   }
 
   /** A ring started, stopped or broke: both legs of a splice follow it. */
   private resplice(): void {
     this.applySplice();
-    this.spliceFrom?.applySplice();
+    this.splice.from?.applySplice();
   }
 
   /** Give the listening socket to this user (--user): mode 0600 lets only them, and root, connect. */
@@ -351,8 +345,7 @@ export class VhostUserPort implements Port {
     this.closed = true;
     if (this.redial !== null) clearTimeout(this.redial);
     this.detach();
-    this.spliceInto?.acceptSplice?.(null);
-    this.spliceInto = null;
+    this.splice.connect(this, null, null);
     this.listenPoller?.close();
     if (this.listenFd >= 0) {
       tapio().close(this.listenFd);
